@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0
+# Circuit - plain GNU make.  `make`, `make check`, `make asan`, `make bench`,
+# `make install PREFIX=/usr/local DESTDIR=`.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
+
+PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CHECK_CFLAGS := $(shell pkg-config --cflags check)
+CHECK_LIBS   := $(shell pkg-config --libs check)
+
+WARN    := -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
+           -Wshadow -Wno-unused-parameter -Wno-format-truncation
+ifneq ($(WERROR),0)
+WARN    += -Werror
+endif
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DCIR_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
+              -Ilib $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA    := $(BUILD)/libcircuit.a
+
+PLUGINS := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.c))))
+PLUGIN_BINS := $(PLUGINS:%=$(BUILD)/bin/circuit-%)
+
+HOOK_SRC := $(wildcard hook/*.c)
+HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
+
+.PHONY: all check unit integration vm bench asan install clean
+all: $(LIBA) $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/circuit-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard plugins/$$*/*.c)) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
+
+$(BUILD)/bin/circuit: $(HOOK_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(HOOK_OBJ) $(LIBA) $(LDLIBS)
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
+
+# The whole suite: unit (no privileges), integration (root, own netns), vm.
+check: all $(BUILD)/bin/unit-tests
+	tests/run-all.sh $(BUILD)
+
+unit: all $(BUILD)/bin/unit-tests
+	CIR_SRCDIR=$(CURDIR) $(BUILD)/bin/unit-tests
+
+integration: all
+	tests/integration/run.sh $(BUILD)
+
+vm: all
+	tests/vm/run.sh $(BUILD)
+
+bench: all
+	tests/bench/run.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" all build-asan/bin/unit-tests
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/circuit
+	$(if $(HOOK_SRC),install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(PREFIX)/bin/circuit)
+	$(foreach b,$(PLUGIN_BINS),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/libexec/circuit/;)
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

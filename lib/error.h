@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * error.h - caller-owned error reports.
+ *
+ * A function that can fail returns an int: >= 0 on success, -errno on
+ * failure, and fills the struct cir_error its caller passed as the last
+ * parameter.  Messages are lowercase fragments without a final period so
+ * that callers can prefix context ("bridge c-x: " + "address ...: File exists").
+ * Nothing here allocates.
+ */
+#ifndef CIR_ERROR_H
+#define CIR_ERROR_H
+
+#include <stddef.h>
+
+/* CNI error codes (SPEC.md "Error"), plus Circuit's own >= 100. */
+enum cir_cni_code {
+	CIR_CNI_OK = 0,
+	CIR_CNI_INCOMPATIBLE_VERSION = 1,
+	CIR_CNI_UNSUPPORTED_FIELD = 2,
+	CIR_CNI_UNKNOWN_CONTAINER = 3,
+	CIR_CNI_INVALID_ENV = 4,
+	CIR_CNI_IO = 5,
+	CIR_CNI_DECODE = 6,
+	CIR_CNI_INVALID_CONFIG = 7,
+	CIR_CNI_TRY_AGAIN = 11,
+	CIR_CNI_NOT_AVAILABLE = 50,
+	CIR_CNI_LIMITED = 51,
+	/* Circuit-specific */
+	CIR_CNI_INTERNAL = 100,
+	CIR_CNI_POOL_EXHAUSTED = 101,
+	CIR_CNI_ALREADY_ALLOCATED = 102,
+	CIR_CNI_KERNEL = 103,
+	CIR_CNI_NOT_FOUND = 104,
+	CIR_CNI_EXISTS = 105,
+};
+
+#define CIR_ERROR_MSG_MAX 512
+
+struct cir_error {
+	int errnum;                 /* positive errno */
+	unsigned int code;          /* CNI error code, 0 = derive from errnum */
+	char msg[CIR_ERROR_MSG_MAX];
+};
+
+#define CIR_ERROR_INIT { 0, 0, { 0 } }
+
+/* Set *e to errnum/msg (code derived from errnum).  Returns -errnum. */
+int cir_err(struct cir_error *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Same with an explicit CNI code. Returns -errnum. */
+int cir_err_code(struct cir_error *e, unsigned int code, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/*
+ * Prefix the message already in *e with context: "ctx: old".  Returns
+ * -e->errnum so that "return cir_err_wrap(err, ...)" composes.
+ */
+int cir_err_wrap(struct cir_error *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Clear *e (success). */
+void cir_err_clear(struct cir_error *e);
+
+/* The CNI code for *e: its explicit code, or one derived from errnum. */
+unsigned int cir_err_cni_code(const struct cir_error *e);
+
+/* Translate a libnl NLE_* code (positive or negative) to a positive errno. */
+int cir_nl_errno(int nlerr);
+
+#endif
