@@ -51,7 +51,7 @@ $(LIBA): $(LIB_OBJ)
 	ar rcs $@ $^
 
 .SECONDEXPANSION:
-$(BUILD)/bin/circuit-%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard plugins/$$*/*.c)) $(LIBA)
+$(BUILD)/bin/circuit-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard plugins/$$*/*.c))) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
 
@@ -95,4 +95,5 @@ install: all
 clean:
 	rm -rf build build-asan
 
--include $(LIB_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
+	$(patsubst %.c,$(BUILD)/%.d,$(wildcard plugins/*/*.c))

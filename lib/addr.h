@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * addr.h - interface addresses and routes (RTM_NEWADDR / RTM_NEWROUTE).
+ */
+#ifndef CIR_ADDR_H
+#define CIR_ADDR_H
+
+#include <stdbool.h>
+
+#include <netlink/netlink.h>
+
+#include "error.h"
+
+/*
+ * Add "10.0.0.1/24" (or an IPv6 CIDR) to ifindex.  With exist_ok an
+ * identical address already present counts as success (concurrent ADDs
+ * racing to put the gateway on a bridge).  IPv6 addresses are added with
+ * IFA_F_NODAD so they are usable at once.
+ */
+int cir_addr_add(struct nl_sock *sk, int ifindex, const char *cidr, bool exist_ok,
+		 struct cir_error *err);
+
+/* Delete; -EADDRNOTAVAIL when absent. */
+int cir_addr_del(struct nl_sock *sk, int ifindex, const char *cidr, struct cir_error *err);
+
+/* 1 if ifindex carries exactly this address/prefix, 0 if not. */
+int cir_addr_has(struct nl_sock *sk, int ifindex, const char *cidr, struct cir_error *err);
+
+/*
+ * Add a route to dst ("0.0.0.0/0", "default", "10.1.0.0/16", "::/0") via gw
+ * (may be NULL/empty: on-link) out of ifindex.  exist_ok as above.
+ */
+int cir_route_add(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
+		  bool exist_ok, struct cir_error *err);
+
+/* 1 if a route to dst (via gw when given) out of ifindex exists. */
+int cir_route_has(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
+		  struct cir_error *err);
+
+#endif

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * json.h - the only door to yajl.
+ *
+ * Parsing: cir_json_parse() builds a tree once; callers read it through
+ * typed getters that check type and range and fill a cir_error that names
+ * the offending key.  Nodes are borrowed pointers into the tree and live as
+ * long as the struct cir_json that owns them.
+ *
+ * Emission: struct cir_jgen wraps yajl_gen with UTF-8 validation on; the
+ * first failing call latches an error that cir_jgen_finish() reports, so a
+ * sequence of emit calls needs only one check at the end.
+ */
+#ifndef CIR_JSON_H
+#define CIR_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct cir_json;               /* an owned tree */
+struct cir_jnode;              /* a borrowed node inside a tree */
+
+enum cir_jtype {
+	CIR_JNONE = 0, CIR_JNULL, CIR_JBOOL, CIR_JNUMBER, CIR_JSTRING, CIR_JARRAY, CIR_JOBJECT,
+};
+
+/* Maximum document size accepted from stdin or files. */
+#define CIR_JSON_MAX (4u << 20)
+
+/* Parse len bytes (need not be NUL-terminated).  -EBADMSG (CNI code 6,
+ * decode) with yajl's one-line reason on malformed input. */
+int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err);
+void cir_json_free(struct cir_json *j);
+static inline void cir_json_freep(struct cir_json **j)
+{
+	if (*j)
+		cir_json_free(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(cir_json_freep)))
+
+const struct cir_jnode *cir_json_root(const struct cir_json *j);
+
+enum cir_jtype cir_jnode_type(const struct cir_jnode *n);
+/* Member of an object, or NULL if n is not an object or has no such key. */
+const struct cir_jnode *cir_jnode_get(const struct cir_jnode *n, const char *key);
+/* Array length (0 for non-arrays) and element. */
+size_t cir_jnode_len(const struct cir_jnode *n);
+const struct cir_jnode *cir_jnode_at(const struct cir_jnode *n, size_t i);
+/* Object member count and i-th key/value. */
+size_t cir_jnode_nkeys(const struct cir_jnode *n);
+const char *cir_jnode_key_at(const struct cir_jnode *n, size_t i);
+const struct cir_jnode *cir_jnode_value_at(const struct cir_jnode *n, size_t i);
+/* Scalar accessors without checks: NULL/0/false for other types. */
+const char *cir_jnode_str(const struct cir_jnode *n);
+bool cir_jnode_bool(const struct cir_jnode *n);
+
+/*
+ * Typed getters on an object member.  Return 1 when the key is present and
+ * well-typed (value stored), 0 when absent (out untouched) and -EINVAL with
+ * "<key>: expected <type>" when present with another type or out of range.
+ * A JSON null counts as absent.
+ */
+int cir_json_str(const struct cir_jnode *obj, const char *key, const char **out,
+		 struct cir_error *err);
+int cir_json_bool(const struct cir_jnode *obj, const char *key, bool *out, struct cir_error *err);
+int cir_json_u64(const struct cir_jnode *obj, const char *key, uint64_t max, uint64_t *out,
+		 struct cir_error *err);
+int cir_json_u32(const struct cir_jnode *obj, const char *key, uint32_t max, uint32_t *out,
+		 struct cir_error *err);
+int cir_json_double(const struct cir_jnode *obj, const char *key, double *out,
+		    struct cir_error *err);
+int cir_json_obj(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
+		 struct cir_error *err);
+int cir_json_arr(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
+		 struct cir_error *err);
+
+/* Read a whole file (bounded by CIR_JSON_MAX) and parse it. */
+int cir_json_parse_file(const char *path, struct cir_json **out, struct cir_error *err);
+
+/* ---- emission ---- */
+struct cir_jgen;
+
+int cir_jgen_new(struct cir_jgen **out, bool pretty, struct cir_error *err);
+void cir_jgen_free(struct cir_jgen *g);
+static inline void cir_jgen_freep(struct cir_jgen **g)
+{
+	if (*g)
+		cir_jgen_free(*g);
+}
+#define _cleanup_jgen_ __attribute__((cleanup(cir_jgen_freep)))
+
+void cir_jgen_map_open(struct cir_jgen *g);
+void cir_jgen_map_close(struct cir_jgen *g);
+void cir_jgen_arr_open(struct cir_jgen *g);
+void cir_jgen_arr_close(struct cir_jgen *g);
+void cir_jgen_key(struct cir_jgen *g, const char *k);
+void cir_jgen_str(struct cir_jgen *g, const char *s);
+void cir_jgen_int(struct cir_jgen *g, long long v);
+void cir_jgen_uint(struct cir_jgen *g, unsigned long long v);
+void cir_jgen_double(struct cir_jgen *g, double v);
+void cir_jgen_bool(struct cir_jgen *g, bool v);
+void cir_jgen_null(struct cir_jgen *g);
+/* key + value conveniences */
+void cir_jgen_kstr(struct cir_jgen *g, const char *k, const char *s);
+void cir_jgen_kint(struct cir_jgen *g, const char *k, long long v);
+void cir_jgen_kbool(struct cir_jgen *g, const char *k, bool v);
+/* Re-emit a parsed node verbatim (deep copy). */
+void cir_jgen_node(struct cir_jgen *g, const struct cir_jnode *n);
+/* Re-emit the members of object n, skipping the listed keys (NULL-terminated);
+ * the caller has opened the enclosing map. */
+void cir_jgen_members_except(struct cir_jgen *g, const struct cir_jnode *n,
+			     const char *const *skip);
+
+/* Get the document (NUL-terminated, owned by g) or the latched error. */
+int cir_jgen_finish(struct cir_jgen *g, const char **buf, size_t *len, struct cir_error *err);
+
+#endif

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * link.c - one wrapper per link operation over libnl-route.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/bridge.h>
+#include <netlink/route/link/veth.h>
+
+#include "cleanup.h"
+#include "link.h"
+#include "nl.h"
+
+static void fill_info(struct rtnl_link *l, struct cir_link_info *out)
+{
+	struct nl_addr *a = rtnl_link_get_addr(l);
+	const char *kind = rtnl_link_get_type(l);
+
+	memset(out, 0, sizeof(*out));
+	out->ifindex = rtnl_link_get_ifindex(l);
+	out->master = rtnl_link_get_master(l);
+	out->mtu = rtnl_link_get_mtu(l);
+	out->up = rtnl_link_get_flags(l) & IFF_UP;
+	snprintf(out->kind, sizeof(out->kind), "%s", kind ? kind : "");
+	if (a && nl_addr_get_len(a) == 6) {
+		const unsigned char *m = nl_addr_get_binary_addr(a);
+
+		snprintf(out->mac, sizeof(out->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+			 m[2], m[3], m[4], m[5]);
+	}
+}
+
+int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out,
+		 struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = rtnl_link_get_kernel(sk, 0, name, &l);
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		if (r == ENOENT || r == ENODEV)
+			return cir_err(err, ENODEV, "link %s not found", name);
+		return cir_err(err, r, "link %s: %s", name, strerror(r));
+	}
+	if (out)
+		fill_info(l, out);
+	return 0;
+}
+
+int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	int r;
+
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	if (up)
+		rtnl_link_set_flags(chg, IFF_UP);
+	else
+		rtnl_link_unset_flags(chg, IFF_UP);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	if (r < 0)
+		return cir_nl_err(err, r, up ? "set link up" : "set link down");
+	return 0;
+}
+
+int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
+			   bool promisc, struct cir_link_info *out, bool *created,
+			   struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info info;
+	bool made = false;
+	int r;
+
+	r = cir_link_get(sk, name, &info, err);
+	if (r == -ENODEV) {
+		l = rtnl_link_alloc();
+		if (!l)
+			return cir_err(err, ENOMEM, "out of memory");
+		rtnl_link_set_name(l, name);
+		r = rtnl_link_set_type(l, "bridge");
+		if (r < 0)
+			return cir_nl_err(err, r, "bridge type");
+		if (mtu)
+			rtnl_link_set_mtu(l, mtu);
+		rtnl_link_set_flags(l, IFF_UP | (promisc ? IFF_PROMISC : 0));
+		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		if (r < 0 && cir_nl_errno(r) != EEXIST)
+			return cir_nl_err(err, r, "create bridge");
+		made = r >= 0;
+		r = cir_link_get(sk, name, &info, err);
+	}
+	if (r < 0)
+		return cir_err_wrap(err, "bridge %s", name);
+	if (strcmp(info.kind, "bridge") != 0)
+		return cir_err(err, EEXIST, "bridge %s: a %s link with that name exists", name,
+			       info.kind[0] ? info.kind : "non-bridge");
+	if (!info.up) {
+		r = cir_link_set_up(sk, info.ifindex, true, err);
+		if (r < 0)
+			return cir_err_wrap(err, "bridge %s", name);
+		info.up = true;
+	}
+	if (out)
+		*out = info;
+	if (created)
+		*created = made;
+	return 0;
+}
+
+int cir_link_veth_create(struct nl_sock *sk, const char *host, const char *peer, int peer_nsfd,
+			 unsigned int mtu, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct rtnl_link *p;
+	int r;
+
+	l = rtnl_link_veth_alloc();
+	if (!l)
+		return cir_err(err, ENOMEM, "out of memory");
+	p = rtnl_link_veth_get_peer(l);
+	rtnl_link_set_name(l, host);
+	rtnl_link_set_name(p, peer);
+	if (mtu) {
+		rtnl_link_set_mtu(l, mtu);
+		rtnl_link_set_mtu(p, mtu);
+	}
+	if (peer_nsfd >= 0)
+		rtnl_link_set_ns_fd(p, peer_nsfd);
+	rtnl_link_put(p);   /* get_peer took a reference */
+	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		return cir_err(err, r, "veth %s/%s: %s", host, peer, strerror(r));
+	}
+	return 0;
+}
+
+int cir_link_set_master_up(struct nl_sock *sk, int ifindex, int master, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	int r;
+
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	rtnl_link_set_master(chg, master);
+	rtnl_link_set_flags(chg, IFF_UP);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	if (r < 0)
+		return cir_nl_err(err, r, "attach to bridge");
+	return 0;
+}
+
+int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	int r;
+
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_bridge_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	rtnl_link_set_family(orig, AF_BRIDGE);
+	rtnl_link_set_family(chg, AF_BRIDGE);
+	if (on)
+		r = rtnl_link_bridge_set_flags(chg, RTNL_BRIDGE_HAIRPIN_MODE);
+	else
+		r = rtnl_link_bridge_unset_flags(chg, RTNL_BRIDGE_HAIRPIN_MODE);
+	if (r < 0)
+		return cir_nl_err(err, r, "hairpin mode");
+	r = rtnl_link_change(sk, orig, chg, 0);
+	if (r < 0)
+		return cir_nl_err(err, r, "hairpin mode");
+	return 0;
+}
+
+int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	l = rtnl_link_alloc();
+	if (!l)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_name(l, name);
+	r = rtnl_link_delete(sk, l);
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		if (r == ENOENT || r == ENODEV)
+			return cir_err(err, ENODEV, "link %s not found", name);
+		return cir_err(err, r, "delete link %s: %s", name, strerror(r));
+	}
+	return 0;
+}
+
+int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	l = rtnl_link_alloc();
+	if (!l)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_name(l, name);
+	r = rtnl_link_set_type(l, "ifb");
+	if (r < 0)
+		return cir_nl_err(err, r, "ifb type");
+	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		return cir_err(err, r, "create ifb %s: %s", name, strerror(r));
+	}
+	return 0;
+}

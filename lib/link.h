@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * link.h - links: bridges, veth pairs, ifb, and their attributes.
+ * Each function acts through the given NETLINK_ROUTE socket, i.e. in the
+ * namespace that socket was opened in.
+ */
+#ifndef CIR_LINK_H
+#define CIR_LINK_H
+
+#include <stdbool.h>
+
+#include <netlink/netlink.h>
+
+#include "error.h"
+
+struct cir_link_info {
+	int ifindex;
+	int master;                  /* 0 = none */
+	unsigned int mtu;
+	bool up;
+	char kind[16];               /* "bridge", "veth", "" ... */
+	char mac[24];                /* "aa:bb:cc:dd:ee:ff" */
+};
+
+/* Look a link up by name.  -ENODEV when absent. */
+int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out,
+		 struct cir_error *err);
+
+/*
+ * Make sure bridge `name` exists, is a bridge and is up.  Idempotent and
+ * race-safe: a concurrent creator's EEXIST counts as success.  mtu 0 keeps
+ * the default.  *created (may be NULL) tells whether this call made it.
+ */
+int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
+			   bool promisc, struct cir_link_info *out, bool *created,
+			   struct cir_error *err);
+
+/*
+ * Create a veth pair: `host` in the socket's namespace, `peer` born directly
+ * in the namespace peer_nsfd (never moved).  mtu 0 keeps the default.
+ * -EEXIST if either name exists.
+ */
+int cir_link_veth_create(struct nl_sock *sk, const char *host, const char *peer, int peer_nsfd,
+			 unsigned int mtu, struct cir_error *err);
+
+/* Enslave ifindex to master (0 = release) and bring it up in one request. */
+int cir_link_set_master_up(struct nl_sock *sk, int ifindex, int master, struct cir_error *err);
+
+/* Bring a link up (or down). */
+int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *err);
+
+/* Bridge port hairpin mode on/off. */
+int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err);
+
+/* Delete by name.  -ENODEV when absent (callers wanting idempotency treat it
+ * as success). */
+int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err);
+
+/* Create an ifb device (down).  -EEXIST when present. */
+int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *err);
+
+#endif

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * names.c - derive interface names that fit IFNAMSIZ.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+uint64_t cir_fnv1a(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void cir_name_bridge(const char *network, char out[16])
+{
+	size_t n = strlen(network);
+	uint64_t h;
+
+	if (n + 2 <= 15) {
+		snprintf(out, 16, "c-%s", network);
+		return;
+	}
+	h = cir_fnv1a(CIR_FNV_INIT, network, n);
+	snprintf(out, 16, "c-%.7s-%05llx", network, (unsigned long long)(h & 0xfffff));
+}
+
+void cir_name_host_veth(const char *containerid, const char *ifname, char out[16])
+{
+	uint64_t h = CIR_FNV_INIT;
+
+	h = cir_fnv1a(h, containerid, strlen(containerid) + 1);   /* NUL separates */
+	h = cir_fnv1a(h, ifname, strlen(ifname));
+	snprintf(out, 16, "cv%013llx", (unsigned long long)(h & 0xfffffffffffffULL));
+}

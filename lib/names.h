@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * names.h - kernel interface names derived from Circuit's names.
+ *
+ * Every derived name fits IFNAMSIZ (15 bytes + NUL), is deterministic and
+ * uses a hash where truncation could make two inputs collide.
+ */
+#ifndef CIR_NAMES_H
+#define CIR_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* 64-bit FNV-1a over len bytes, continuing from h (start with CIR_FNV_INIT). */
+#define CIR_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t cir_fnv1a(uint64_t h, const void *data, size_t len);
+
+/* Bridge of a network: "c-<network>" when it fits, else
+ * "c-<first 7>-<5 hex of hash(network)>" (15 bytes). */
+void cir_name_bridge(const char *network, char out[16]);
+
+/* Host end of a container's veth: "cv" + 13 hex of hash(containerid, ifname). */
+void cir_name_host_veth(const char *containerid, const char *ifname, char out[16]);
+
+#endif

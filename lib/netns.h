@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netns.h - network namespaces: open by path or pid, run a function inside
+ * one and come back.  Executables stay single-threaded so setns() on the
+ * calling thread switches the whole process.
+ */
+#ifndef CIR_NETNS_H
+#define CIR_NETNS_H
+
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Open a network namespace file (/var/run/netns/x, /proc/PID/ns/net).
+ * -ENOENT when it does not exist, -EINVAL when it is not a netns. */
+int cir_netns_open(const char *path, int *fd, struct cir_error *err);
+
+/* Open /proc/PID/ns/net: -ESRCH when the process is gone. */
+int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err);
+
+/* Run fn(arg, err) inside the namespace fd and switch back.  Returns fn's
+ * value; -errno if entering or leaving fails (leaving failing is fatal for
+ * the caller: it must not touch the network again). */
+int cir_netns_run(int nsfd, int (*fn)(void *arg, struct cir_error *err), void *arg,
+		  struct cir_error *err);
+
+/* 1 if fd refers to the same namespace as the caller's, 0 if not. */
+int cir_netns_is_current(int nsfd, struct cir_error *err);
+
+#endif
