@@ -25,3 +25,37 @@ json_get() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(
 
 # A container namespace: mkns NAME -> /run/netns/NAME
 mkns() { ip netns add "$1"; ip -n "$1" link set lo up; }
+
+# conf_with_prev CONF RESULT -> CONF with prevResult injected
+conf_with_prev() {
+	python3 -c 'import json,sys; c=json.loads(sys.argv[1]); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$1" "$2"
+}
+
+# expect_cni_error CODE MSG-SUBSTRING VERB PLUGIN CID NETNS IFNAME <<< CONF
+# Runs the plugin, which must fail with exit != 0 and CNI error JSON on stdout.
+expect_cni_error() {
+	local code=$1 msg=$2 out rc=0; shift 2
+	out=$(cni "$@") || rc=$?
+	[ $rc -ne 0 ] || die "$*: expected failure, got success: $out"
+	local got_code got_msg
+	got_code=$(json_get "$out" 'd["code"]') || die "$*: stdout is not CNI error JSON: $out"
+	got_msg=$(json_get "$out" 'd["msg"]')
+	assert_eq "$code" "$got_code" "$* error code (msg: $got_msg)"
+	assert_contains "$got_msg" "$msg" "$* error message"
+	echo "ok: $1 rejected: [$got_code] $got_msg"
+}
+
+# A snapshot of everything kernel-side and in the store, to prove that a
+# failed call left nothing behind.
+snapshot() {
+	{ ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+	  for n in $(ip netns list | awk '{print $1}'); do echo "ns $n:"; ip -n $n -o addr show | awk '{print $2, $4}'; done
+	  ip -o addr show | awk '{print $2, $4}'
+	  nft list ruleset 2>/dev/null
+	  find "$CIRCUIT_STATE_DIR" -type f ! -name lock 2>/dev/null | sort
+	} 2>&1
+}
+
+# has PATTERN: like grep -q, but reads all its input (grep -q exiting early
+# kills the writer with SIGPIPE, which pipefail reports as a failure).
+has() { grep -E -- "$1" >/dev/null; }

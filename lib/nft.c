@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * nft.c - Circuit's "inet circuit" nftables table through libnftables.
+ *
+ * Every change is one libnftables buffer (one kernel transaction) built
+ * from validated pieces: names are checked against [A-Za-z0-9_.-] before
+ * they are printed, CIDRs are parsed with inet_pton and printed back from
+ * their bytes, so nothing a caller passes can close a quote, start a new
+ * statement or name another table.  Output and errors are always buffered:
+ * libnftables never prints from here.  A context is made per call, so the
+ * netlink socket lives in the namespace the caller is in at that moment;
+ * a call's transactions share it (see owner_current on deletion costs).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nftables/libnftables.h>
+
+#include "cleanup.h"
+#include "nft.h"
+
+CIR_DEFINE_CLEANUP(struct nft_ctx, nft_ctx_free)
+#define _cleanup_nft_ctx_ _cleanup_(nft_ctx_freep)
+
+#define TBL CIR_NFT_FAMILY " " CIR_NFT_TABLE
+#define MASQ_SUBNETS_MAX 16
+/* Every owner rule ends so: it counts masqueraded connections (nat chains
+ * see the first packet of each) and pins the anchor counter. */
+#define MASQ_STMT "counter name \"" CIR_NFT_ANCHOR "\" masquerade"
+#define IFNAME_MAX 15
+
+static bool name_chars_ok(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++) {
+		char c = s[n];
+
+		if (n >= max)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+int cir_nft_masq_chain(const char *network, char *buf, size_t len, struct cir_error *err)
+{
+	if (!network || !name_chars_ok(network, CIR_NFT_NETWORK_MAX))
+		return cir_err(err, EINVAL, "network name %s: want 1-%d characters of [A-Za-z0-9_.-]",
+			       network ? "is invalid" : "missing", CIR_NFT_NETWORK_MAX);
+	if ((size_t)snprintf(buf, len, CIR_NFT_MASQ_PREFIX "%s", network) >= len)
+		return cir_err(err, ENOSPC, "chain name for network %s: buffer too small", network);
+	return 0;
+}
+
+int cir_nft_hairpin_chain(const char *ifname, char *buf, size_t len, struct cir_error *err)
+{
+	if (!ifname || !name_chars_ok(ifname, IFNAME_MAX) || !strcmp(ifname, ".") ||
+	    !strcmp(ifname, ".."))
+		return cir_err(err, EINVAL, "bridge name %s: want 1-%d characters of [A-Za-z0-9_.-]",
+			       ifname ? "is invalid" : "missing", IFNAME_MAX);
+	if ((size_t)snprintf(buf, len, CIR_NFT_HAIRPIN_PREFIX "%s", ifname) >= len)
+		return cir_err(err, ENOSPC, "chain name for bridge %s: buffer too small", ifname);
+	return 0;
+}
+
+int cir_nft_cidr_normalize(const char *cidr, char *buf, size_t len, int *family,
+			   struct cir_error *err)
+{
+	char addr[INET6_ADDRSTRLEN + 1], text[INET6_ADDRSTRLEN];
+	unsigned char bytes[16];
+	const char *slash, *p;
+	unsigned int prefix = 0, maxlen;
+	size_t alen;
+	int af;
+
+	if (!cidr)
+		return cir_err(err, EINVAL, "subnet missing");
+	slash = strchr(cidr, '/');
+	alen = slash ? (size_t)(slash - cidr) : 0;
+	if (!slash || alen == 0 || alen >= sizeof(addr) || !slash[1] || strlen(slash + 1) > 3)
+		return cir_err(err, EINVAL, "subnet is not an address/prefix CIDR");
+	memcpy(addr, cidr, alen);
+	addr[alen] = '\0';
+	af = strchr(addr, ':') ? AF_INET6 : AF_INET;
+	maxlen = af == AF_INET6 ? 128 : 32;
+	if (inet_pton(af, addr, bytes) != 1)
+		return cir_err(err, EINVAL, "subnet address is not a valid IPv%d address",
+			       af == AF_INET6 ? 6 : 4);
+	for (p = slash + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return cir_err(err, EINVAL, "subnet prefix length is not a number");
+		prefix = prefix * 10 + (unsigned int)(*p - '0');
+	}
+	if (prefix > maxlen || (slash[1] == '0' && slash[2]))
+		return cir_err(err, EINVAL, "subnet prefix length out of range 0-%u", maxlen);
+	for (unsigned int bit = prefix; bit < maxlen; bit++)
+		bytes[bit / 8] &= (unsigned char)~(0x80u >> (bit % 8));
+	if (!inet_ntop(af, bytes, text, sizeof(text)))
+		return cir_err(err, EINVAL, "subnet address cannot be printed");
+	if ((size_t)snprintf(buf, len, "%s/%u", text, prefix) >= len)
+		return cir_err(err, ENOSPC, "subnet: buffer too small");
+	*family = af == AF_INET6 ? 6 : 4;
+	return 0;
+}
+
+int cir_nft_error_parse(const char *buf, char *line, size_t len)
+{
+	/* libnftables prints strerror() of the kernel's answer, in this
+	 * process's locale: compare with the same function. */
+	static const int known[] = {
+		ENOENT, EEXIST, EBUSY, EPERM, EACCES, EOPNOTSUPP, ENOMEM, ENOBUFS,
+		EINVAL, ENOSPC, ERANGE, EMSGSIZE, EAFNOSUPPORT, EPROTONOSUPPORT, EMLINK,
+		ELOOP, E2BIG, ENFILE,
+	};
+	const char *start, *end, *tag;
+	int e = EIO;
+
+	if (!buf)
+		buf = "";
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strstr(buf, strerror(known[i]))) {
+			e = known[i];
+			break;
+		}
+	}
+	if (e == EIO && strstr(buf, "syntax error"))
+		e = EINVAL;
+
+	/* The first line that says "Error: ..." is the summary. */
+	start = strstr(buf, "Error: ");
+	if (start) {
+		while (start > buf && start[-1] != '\n')
+			start--;
+		tag = strstr(start, "Error: ");
+		start = tag + strlen("Error: ");
+	} else {
+		start = buf;
+		while (*start == '\n')
+			start++;
+	}
+	end = strchr(start, '\n');
+	if (!end)
+		end = start + strlen(start);
+	if (line && len) {
+		size_t n = (size_t)(end - start);
+
+		if (n == 0) {
+			snprintf(line, len, "%s", strerror(e));
+		} else {
+			if (n >= len)
+				n = len - 1;
+			memcpy(line, start, n);
+			line[n] = '\0';
+		}
+	}
+	return e;
+}
+
+static int nft_open(struct nft_ctx **out, const char *what, struct cir_error *err)
+{
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+
+	ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!ctx)
+		return cir_err(err, ENOMEM, "%s: nftables context: %s", what, strerror(ENOMEM));
+	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0)
+		return cir_err(err, ENOMEM, "%s: nftables buffers: %s", what, strerror(ENOMEM));
+	*out = TAKE_PTR(ctx);
+	return 0;
+}
+
+/*
+ * Run @cmd as one transaction on @ctx.  On success and when @out is
+ * non-NULL, *out gets a copy of the output.  On failure, fill @err with
+ * "<what>: <first line of libnftables' error>".  Both buffers are read (and
+ * so rewound) after every command.
+ */
+static int nft_exec(struct nft_ctx *ctx, const char *cmd, char **out, const char *what,
+		    struct cir_error *err)
+{
+	char line[CIR_ERROR_MSG_MAX / 2];
+	const char *o, *e;
+	int r;
+
+	r = nft_run_cmd_from_buffer(ctx, cmd);
+	o = nft_ctx_get_output_buffer(ctx);
+	e = nft_ctx_get_error_buffer(ctx);
+	if (r != 0) {
+		int en = cir_nft_error_parse(e, line, sizeof(line));
+
+		return cir_err(err, en, "%s: %s", what, line);
+	}
+	if (out) {
+		*out = strdup(o ? o : "");
+		if (!*out)
+			return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	}
+	return 0;
+}
+
+/* Append a formatted line to @cmd (a memstream-less builder: the pieces
+ * are short and bounded, and a NULL result reports ENOMEM once). */
+static char *cmd_append(char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *cmd_append(char *cmd, const char *fmt, ...)
+{
+	_cleanup_free_ char *piece = NULL;
+	char *joined = NULL;
+	va_list ap;
+	int r;
+
+	if (!cmd)
+		return NULL;
+	va_start(ap, fmt);
+	r = vasprintf(&piece, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		piece = NULL;
+		free(cmd);
+		return NULL;
+	}
+	if (asprintf(&joined, "%s%s", cmd, piece) < 0)
+		joined = NULL;
+	free(cmd);
+	return joined;
+}
+
+/*
+ * Commands that make sure the table and its anchor counter exist, then
+ * (re)create base chain @chain empty.  The flush deletes nothing when the
+ * chain is new, which keeps a first add free of the RCU grace period that
+ * any deletion costs (see owner_current).
+ */
+static char *cmd_prologue(const char *chain)
+{
+	char *cmd = strdup("");
+
+	cmd = cmd_append(cmd, "add table " TBL " { comment \"owned by circuit: do not edit\"; }\n");
+	cmd = cmd_append(cmd, "add counter " TBL " " CIR_NFT_ANCHOR "\n");
+	cmd = cmd_append(cmd, "add chain " TBL " %s { type nat hook postrouting priority srcnat; "
+			 "policy accept; }\n", chain);
+	cmd = cmd_append(cmd, "flush chain " TBL " %s\n", chain);
+	return cmd;
+}
+
+static size_t count_str(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * 1 when @chain already holds exactly the @n rules whose distinctive texts
+ * are @want (each followed by the owner statement), 0 otherwise (missing,
+ * different, or the listing failed: the caller then rewrites).  Any
+ * deletion, a flush included, makes the kernel wait for an RCU grace period
+ * (~15 ms here) when the netlink socket closes, so an unchanged re-add
+ * skips its transaction altogether.
+ */
+static int owner_current(struct nft_ctx *ctx, const char *chain, char *const *want, size_t n)
+{
+	char cmd[CIR_NFT_CHAIN_SIZE + 64];
+	_cleanup_free_ char *out = NULL;
+	struct cir_error ignored = CIR_ERROR_INIT;
+
+	snprintf(cmd, sizeof(cmd), "list chain " TBL " %s\n", chain);
+	if (nft_exec(ctx, cmd, &out, "list", &ignored) < 0)
+		return 0;
+	if (count_str(out, MASQ_STMT) != n || count_str(out, "\n\t\t") != n + 1)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!strstr(out, want[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int cir_nft_masq_set(const char *network, const char *const *subnets, size_t n,
+		     struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
+	char norm[MASQ_SUBNETS_MAX][CIR_NFT_CIDR_SIZE];
+	char rules[MASQ_SUBNETS_MAX][3 * CIR_NFT_CIDR_SIZE + 128];
+	char *want[MASQ_SUBNETS_MAX];
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL;
+	int fam, r;
+
+	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "masquerade for network %s", network);
+	if (n == 0 || n > MASQ_SUBNETS_MAX || !subnets)
+		return cir_err(err, EINVAL, "%s: want 1-%d subnets", what, MASQ_SUBNETS_MAX);
+	for (size_t i = 0; i < n; i++) {
+		const char *ip, *mcast;
+
+		r = cir_nft_cidr_normalize(subnets[i], norm[i], sizeof(norm[i]), &fam, err);
+		if (r < 0)
+			return cir_err_wrap(err, "%s", what);
+		ip = fam == 6 ? "ip6" : "ip";
+		mcast = fam == 6 ? "ff00::/8" : "224.0.0.0/4";
+		/* Exactly as nft lists it back, for owner_current(). */
+		snprintf(rules[i], sizeof(rules[i]), "%s saddr %s %s daddr != %s %s daddr != %s "
+			 MASQ_STMT, ip, norm[i], ip, norm[i], ip, mcast);
+		want[i] = rules[i];
+	}
+
+	r = nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	if (owner_current(ctx, chain, want, n))
+		return 0;
+	cmd = cmd_prologue(chain);
+	for (size_t i = 0; i < n; i++)
+		cmd = cmd_append(cmd, "add rule " TBL " %s %s comment \"circuit network %s\"\n",
+				 chain, rules[i], network);
+	if (!cmd)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	return nft_exec(ctx, cmd, NULL, what, err);
+}
+
+int cir_nft_masq_add(const char *network, const char *subnet_cidr, struct cir_error *err)
+{
+	const char *one[1] = { subnet_cidr };
+
+	return cir_nft_masq_set(network, one, 1, err);
+}
+
+/*
+ * Remove the table when no chain is left in it.  The listing (well under a
+ * millisecond) only spares the common case a failing transaction: the
+ * kernel aborts those after an RCU grace period.  Safety does not depend on
+ * it: every owner rule refers to the anchor counter, so the kernel answers
+ * EBUSY to deleting the counter while any owner exists (one added since the
+ * listing included) and the whole transaction, table delete with it, is
+ * void.  ENOENT means someone else removed the table.  Both are success.
+ * Callers list after their own delete, so of concurrent deleters the last
+ * to commit sees the table empty.
+ */
+static int table_gc(struct nft_ctx *ctx, struct cir_error *err)
+{
+	_cleanup_free_ char *out = NULL;
+	int r;
+
+	r = nft_exec(ctx, "list table " TBL "\n", &out, "list table " TBL, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (strstr(out, "\n\tchain "))
+		return 0;
+	r = nft_exec(ctx, "delete counter " TBL " " CIR_NFT_ANCHOR "\n"
+		     "delete table " TBL "\n",
+		     NULL, "remove table " TBL, err);
+	if (r == -EBUSY || r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * Delete owner chain @chain, and the table with it when it was the last
+ * chain.  Every transaction that deletes something costs an RCU grace
+ * period when the next one starts or the socket closes, so the last owner
+ * goes in a single transaction (chain, anchor, table); should another owner
+ * appear meanwhile, the kernel refuses the anchor (EBUSY) and we fall back
+ * to deleting the chain alone.
+ */
+static int chain_del(const char *chain, const char *what, struct cir_error *err)
+{
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *out = NULL;
+	char cmd[CIR_NFT_CHAIN_SIZE + 128], mine[CIR_NFT_CHAIN_SIZE + 16];
+	int r;
+
+	r = nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	r = nft_exec(ctx, "list table " TBL "\n", &out, what, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	snprintf(mine, sizeof(mine), "\n\tchain %s {\n", chain);
+	if (!strstr(out, mine))
+		return strstr(out, "\n\tchain ") ? 0 : table_gc(ctx, err);
+	if (count_str(out, "\n\tchain ") == 1) {
+		snprintf(cmd, sizeof(cmd), "delete chain " TBL " %s\n"
+			 "delete counter " TBL " " CIR_NFT_ANCHOR "\n"
+			 "delete table " TBL "\n", chain);
+		r = nft_exec(ctx, cmd, NULL, what, err);
+		if (r != -EBUSY && r != -ENOENT)
+			return r;
+		cir_err_clear(err);
+	}
+	snprintf(cmd, sizeof(cmd), "delete chain " TBL " %s\n", chain);
+	r = nft_exec(ctx, cmd, NULL, what, err);
+	if (r == -ENOENT)
+		cir_err_clear(err);
+	else if (r < 0)
+		return r;
+	return table_gc(ctx, err);
+}
+
+/* 1 when @chain exists and holds an owner rule. */
+static int chain_exists(const char *chain, const char *what, struct cir_error *err)
+{
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	char cmd[CIR_NFT_CHAIN_SIZE + 64];
+	_cleanup_free_ char *out = NULL;
+	int r;
+
+	r = nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	snprintf(cmd, sizeof(cmd), "list chain " TBL " %s\n", chain);
+	r = nft_exec(ctx, cmd, &out, what, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	return strstr(out, MASQ_STMT) ? 1 : 0;
+}
+
+int cir_nft_masq_del(const char *network, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
+	int r;
+
+	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "remove masquerade for network %s", network);
+	return chain_del(chain, what, err);
+}
+
+int cir_nft_masq_exists(const char *network, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
+	int r;
+
+	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "masquerade for network %s", network);
+	return chain_exists(chain, what, err);
+}
+
+int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32], rule[128];
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL;
+	char *want[1] = { rule };
+	int r;
+
+	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "hairpin masquerade for bridge %s", ifname);
+	snprintf(rule, sizeof(rule), "iifname \"%s\" oifname \"%s\" " MASQ_STMT, ifname, ifname);
+	r = nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	if (owner_current(ctx, chain, want, 1))
+		return 0;
+	cmd = cmd_prologue(chain);
+	cmd = cmd_append(cmd, "add rule " TBL " %s %s comment \"circuit bridge %s\"\n", chain, rule,
+			 ifname);
+	if (!cmd)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	return nft_exec(ctx, cmd, NULL, what, err);
+}
+
+int cir_nft_hairpin_del(const char *ifname, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
+	int r;
+
+	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "remove hairpin masquerade for bridge %s", ifname);
+	return chain_del(chain, what, err);
+}
+
+int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
+	int r;
+
+	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "hairpin masquerade for bridge %s", ifname);
+	return chain_exists(chain, what, err);
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * nft.h - Circuit's own nftables table, driven through libnftables.
+ *
+ * Everything Circuit puts into nftables lives in one table, "inet circuit";
+ * no other table is ever read or written.  Layout (spec/nftables.md):
+ *
+ *   table inet circuit {
+ *     counter masqueraded { }                            anchor, shared
+ *     chain masq-<network> {                             one per network
+ *       type nat hook postrouting priority srcnat;
+ *       ip saddr S ip daddr != S ip daddr != 224.0.0.0/4
+ *           counter name "masqueraded" masquerade
+ *     }
+ *     chain hairpin-<bridge> {                           one per bridge
+ *       type nat hook postrouting priority srcnat;
+ *       iifname "B" oifname "B" counter name "masqueraded" masquerade
+ *     }
+ *   }
+ *
+ * Each network and each bridge owns one base chain, so adding, replacing
+ * and removing are single atomic transactions that never list the ruleset.
+ * Every owner rule refers to the named counter, which the kernel therefore
+ * refuses to delete (EBUSY) while any owner is left: the last delete removes
+ * the table in the same transaction as the counter, race-free against a
+ * concurrent add.
+ *
+ * Commands are nft text built only from validated pieces (names of
+ * [A-Za-z0-9_.-], CIDRs re-printed from their parsed bytes).  All calls act
+ * in the network namespace the caller is in when it calls them.
+ */
+#ifndef CIR_NFT_H
+#define CIR_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+#define CIR_NFT_FAMILY "inet"
+#define CIR_NFT_TABLE "circuit"
+#define CIR_NFT_ANCHOR "masqueraded"
+#define CIR_NFT_MASQ_PREFIX "masq-"
+#define CIR_NFT_HAIRPIN_PREFIX "hairpin-"
+
+/* Longest network name accepted (chain names stay far below the kernel's
+ * 256-byte NFT_CHAIN_MAXNAMELEN). */
+#define CIR_NFT_NETWORK_MAX 64
+/* Room for any chain name we derive, NUL included. */
+#define CIR_NFT_CHAIN_SIZE 80
+/* Room for a normalised CIDR ("ffff:...:ffff/128"), NUL included. */
+#define CIR_NFT_CIDR_SIZE 50
+
+/*
+ * Derive the chain name owned by network @network ("masq-<network>") into
+ * @buf.  The name must be 1..CIR_NFT_NETWORK_MAX bytes of [A-Za-z0-9_.-].
+ * Returns 0, or -EINVAL (bad name) / -ENOSPC (buffer too small).
+ */
+int cir_nft_masq_chain(const char *network, char *buf, size_t len, struct cir_error *err);
+
+/*
+ * Derive the chain name owned by bridge @ifname ("hairpin-<ifname>").  The
+ * name must be a 1..15 byte interface name of [A-Za-z0-9_.-], not "." or
+ * "..".  Returns 0, -EINVAL or -ENOSPC.
+ */
+int cir_nft_hairpin_chain(const char *ifname, char *buf, size_t len, struct cir_error *err);
+
+/*
+ * Parse @cidr ("10.88.0.0/16", "fd00::/64"; host bits are cleared, so
+ * "10.88.0.1/16" gives "10.88.0.0/16") and print its canonical form into
+ * @buf.  *family is set to 4 or 6.  Returns 0, -EINVAL or -ENOSPC; @buf and
+ * *family are set only on success.
+ */
+int cir_nft_cidr_normalize(const char *cidr, char *buf, size_t len, int *family,
+			   struct cir_error *err);
+
+/*
+ * Map a libnftables error buffer to an errno (by the strerror text the
+ * kernel's answer carries; parse errors give EINVAL, anything else EIO) and
+ * copy its first meaningful line, without the "Error: " prefix, into @line.
+ * Exposed for tests.
+ */
+int cir_nft_error_parse(const char *buf, char *line, size_t len);
+
+/*
+ * Masquerade traffic from @subnet_cidr to anything outside it (and outside
+ * multicast), owned by network @network.  Idempotent: the network's chain is
+ * (re)written to exactly this rule, so adding twice leaves one rule, and
+ * adding with another subnet replaces the old one.  Creates the table on
+ * first use.  One atomic transaction.
+ * Errors: -EINVAL bad name or CIDR, otherwise the kernel's error.
+ */
+int cir_nft_masq_add(const char *network, const char *subnet_cidr, struct cir_error *err);
+
+/*
+ * Same as cir_nft_masq_add for a network with several subnets (e.g. one
+ * IPv4 and one IPv6): the network's chain masquerades exactly these @n
+ * subnets afterwards.  @n must be 1..16.
+ */
+int cir_nft_masq_set(const char *network, const char *const *subnets, size_t n,
+		     struct cir_error *err);
+
+/*
+ * Remove network @network's masquerade.  Idempotent: a missing chain or
+ * table is success.  When nothing else in the table is left, the table goes
+ * too.  Errors: -EINVAL bad name, otherwise the kernel's error.
+ */
+int cir_nft_masq_del(const char *network, struct cir_error *err);
+
+/* 1 when @network's chain exists and holds its masquerade rule, 0 when not,
+ * -errno on failure. */
+int cir_nft_masq_exists(const char *network, struct cir_error *err);
+
+/*
+ * Masquerade flows that enter and leave through bridge @ifname (IPVS
+ * hairpin: a container calling a VIP whose chosen target sits on the same
+ * bridge).  Idempotent; creates the table on first use.
+ */
+int cir_nft_hairpin_add(const char *ifname, struct cir_error *err);
+
+/* Undo cir_nft_hairpin_add.  Idempotent; removes the table when it was the
+ * last user. */
+int cir_nft_hairpin_del(const char *ifname, struct cir_error *err);
+
+/* 1 when bridge @ifname's hairpin chain exists with its rule, 0 when not. */
+int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err);
+
+#endif

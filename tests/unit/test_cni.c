@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_cni.c - CNI env, config and result handling for every supported
+ * version, against golden files in tests/unit/golden/.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cni.h"
+#include "json.h"
+#include "unit.h"
+
+static char *slurp(const char *rel)
+{
+	FILE *f = fopen(cir_unit_path(rel), "re");
+	char *buf;
+	long n;
+
+	ck_assert_msg(f != NULL, "missing golden file %s", rel);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, n + 1);
+	ck_assert(fread(buf, 1, n, f) == (size_t)n);
+	fclose(f);
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return buf;
+}
+
+static void sample(struct cir_cni_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	cir_cni_result_add_iface(r, "c-net", "02:00:00:00:00:01", 0, NULL);
+	cir_cni_result_add_iface(r, "cv0123456789abc", "02:00:00:00:00:02", 0, NULL);
+	cir_cni_result_add_iface(r, "eth0", "02:00:00:00:00:03", 1500, "/run/netns/x");
+	cir_cni_result_add_ip(r, "10.254.1.2/24", "10.254.1.1", 2);
+	cir_cni_result_add_ip(r, "fd00::2/64", "fd00::1", 2);
+	cir_cni_result_add_route(r, "0.0.0.0/0", "10.254.1.1");
+	snprintf(r->dns.nameservers[0], sizeof(r->dns.nameservers[0]), "10.254.1.1");
+	r->dns.n_nameservers = 1;
+}
+
+static const char *const versions[] = { "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0" };
+
+START_TEST(result_golden)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_result r, back;
+	struct cir_jgen *g = NULL;
+	struct cir_json *doc = NULL;
+	const char *out;
+	char rel[128], *want;
+
+	sample(&r);
+	snprintf(rel, sizeof(rel), "tests/unit/golden/result-%s.json", versions[_i]);
+	ck_assert_int_eq(cir_cni_result_format(&r, versions[_i], &g, &out, &err), 0);
+	want = slurp(rel);
+	ck_assert_str_eq(out, want);
+	/* And it parses back to the same thing. */
+	ck_assert_int_eq(cir_json_parse(out, strlen(out), &doc, &err), 0);
+	ck_assert_int_eq(cir_cni_result_parse(cir_json_root(doc), &back, &err), 0);
+	ck_assert_uint_eq(back.n_ifaces, 3);
+	ck_assert_uint_eq(back.n_ips, 2);
+	ck_assert_str_eq(back.ips[1].address, "fd00::2/64");
+	ck_assert_int_eq(back.ips[0].iface, 2);
+	ck_assert_str_eq(back.routes[0].gw, "10.254.1.1");
+	ck_assert_str_eq(back.dns.nameservers[0], "10.254.1.1");
+	free(want);
+	cir_json_free(doc);
+	cir_jgen_free(g);
+}
+END_TEST
+
+static int conf(const char *json, enum cir_cni_cmd cmd, struct cir_cni_conf *c,
+		struct cir_error *err)
+{
+	return cir_cni_conf_parse(json, strlen(json), cmd, c, err);
+}
+
+START_TEST(conf_ok_with_prev_result)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_conf c;
+	char *in = slurp("tests/unit/golden/conf-prevresult.json");
+
+	ck_assert_int_eq(conf(in, CIR_CNI_CMD_DEL, &c, &err), 0);
+	ck_assert_str_eq(c.name, "sandbox");
+	ck_assert_str_eq(c.type, "circuit-qos");
+	ck_assert(c.has_prev_result);
+	ck_assert_uint_eq(c.prev_result.n_ips, 1);
+	ck_assert_str_eq(c.prev_result.ifaces[1].name, "cv0123456789abc");
+	cir_cni_conf_free(&c);
+	free(in);
+}
+END_TEST
+
+static const struct {
+	const char *json;
+	unsigned int code;
+	const char *msg;
+} bad_confs[] = {
+	{ "{", CIR_CNI_DECODE, "invalid json" },
+	{ "[1]", CIR_CNI_DECODE, "expected a JSON object" },
+	{ "{\"name\":\"x\",\"type\":\"t\"}", CIR_CNI_INVALID_CONFIG, "cniVersion is missing" },
+	{ "{\"cniVersion\":\"0.2.0\",\"name\":\"x\"}", CIR_CNI_INCOMPATIBLE_VERSION,
+	  "incompatible CNI versions" },
+	{ "{\"cniVersion\":\"9.9.9\",\"name\":\"x\"}", CIR_CNI_INCOMPATIBLE_VERSION,
+	  "incompatible CNI versions" },
+	{ "{\"cniVersion\":1,\"name\":\"x\"}", CIR_CNI_INVALID_CONFIG, "cniVersion: expected a string" },
+	{ "{\"cniVersion\":\"1.0.0\"}", CIR_CNI_INVALID_CONFIG, "name is missing" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"a/b\"}", CIR_CNI_INVALID_CONFIG,
+	  "invalid characters" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"a..b\"}", CIR_CNI_INVALID_CONFIG, "contains \"..\"" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	  CIR_CNI_INVALID_CONFIG, "longer than 64" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":[]}", CIR_CNI_INVALID_CONFIG,
+	  "ipam: expected an object" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"prevResult\":{\"ips\":{}}}",
+	  CIR_CNI_INVALID_CONFIG, "prevResult: result: ips: expected an array" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"prevResult\":{\"ips\":[{\"address\":\"1.2.3.4/8\",\"interface\":5}]}}",
+	  CIR_CNI_DECODE, "interface index" },
+	{ "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"prevResult\":{\"ip4\":{}}}",
+	  CIR_CNI_INCOMPATIBLE_VERSION, "0.2.0" },
+};
+
+START_TEST(conf_bad)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_conf c;
+
+	ck_assert_int_lt(conf(bad_confs[_i].json, CIR_CNI_CMD_ADD, &c, &err), 0);
+	ck_assert_msg(strstr(err.msg, bad_confs[_i].msg) != NULL, "%s: got \"%s\"",
+		      bad_confs[_i].json, err.msg);
+	ck_assert_uint_eq(cir_err_cni_code(&err), bad_confs[_i].code);
+}
+END_TEST
+
+START_TEST(env_validation)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_env e;
+
+	clearenv();
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "required env variable CNI_COMMAND is missing");
+	ck_assert_uint_eq(cir_err_cni_code(&err), CIR_CNI_INVALID_ENV);
+	setenv("CNI_COMMAND", "ADD", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "required env variable CNI_NETNS is missing");
+	setenv("CNI_NETNS", "/run/netns/x", 1);
+	setenv("CNI_CONTAINERID", "../etc", 1);
+	setenv("CNI_IFNAME", "eth0", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "container ID"));
+	setenv("CNI_CONTAINERID", "abc", 1);
+	setenv("CNI_IFNAME", "averyveryverylongname", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "longer than 15 bytes"));
+	setenv("CNI_IFNAME", "eth0", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), 0);
+	ck_assert_int_eq(e.cmd, CIR_CNI_CMD_ADD);
+	/* DEL does not need a netns. */
+	setenv("CNI_COMMAND", "DEL", 1);
+	unsetenv("CNI_NETNS");
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), 0);
+	setenv("CNI_COMMAND", "FROB", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), -EINVAL);
+	/* GC and STATUS need no container. */
+	clearenv();
+	setenv("CNI_COMMAND", "GC", 1);
+	ck_assert_int_eq(cir_cni_env_load(&e, &err), 0);
+	clearenv();
+}
+END_TEST
+
+START_TEST(args_lookup)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	char buf[64];
+
+	ck_assert_int_eq(cir_cni_args_get("IgnoreUnknown=1;IP=10.0.0.5;K8S_POD_NAME=x", "IP", buf,
+					  sizeof(buf), &err), 1);
+	ck_assert_str_eq(buf, "10.0.0.5");
+	ck_assert_int_eq(cir_cni_args_get("A=1", "IP", buf, sizeof(buf), &err), 0);
+	ck_assert_int_eq(cir_cni_args_get("garbage", "IP", buf, sizeof(buf), &err), -EINVAL);
+	ck_assert_int_eq(cir_cni_args_get("IP=", "IP", buf, sizeof(buf), &err), 1);
+	ck_assert_str_eq(buf, "");
+}
+END_TEST
+
+START_TEST(version_compare)
+{
+	ck_assert(cir_cni_version_supported("0.4.0"));
+	ck_assert(!cir_cni_version_supported("0.2.0"));
+	ck_assert(!cir_cni_version_supported(NULL));
+	ck_assert_int_lt(cir_cni_version_cmp("0.3.1", "0.4.0"), 0);
+	ck_assert_int_gt(cir_cni_version_cmp("1.1.0", "1.0.0"), 0);
+	ck_assert_int_eq(cir_cni_version_cmp("1.0.0", "1.0.0"), 0);
+	ck_assert_int_lt(cir_cni_version_cmp("0.10.0", "1.0.0"), 0);
+}
+END_TEST
+
+START_TEST(json_getters)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_json *j = NULL;
+	const char *s = "{\"a\":\"x\",\"n\":42,\"big\":99999999999999999999,\"neg\":-1,"
+			"\"f\":1.5,\"b\":true,\"nul\":null,\"o\":{},\"arr\":[1,2]}";
+	const struct cir_jnode *r, *o = NULL;
+	const char *str = NULL;
+	uint32_t u = 0;
+	uint64_t u64 = 0;
+	bool b = false;
+
+	ck_assert_int_eq(cir_json_parse(s, strlen(s), &j, &err), 0);
+	r = cir_json_root(j);
+	ck_assert_int_eq(cir_json_str(r, "a", &str, &err), 1);
+	ck_assert_str_eq(str, "x");
+	ck_assert_int_eq(cir_json_str(r, "n", &str, &err), -EINVAL);
+	ck_assert_str_eq(err.msg, "n: expected a string");
+	ck_assert_int_eq(cir_json_u32(r, "n", 100, &u, &err), 1);
+	ck_assert_uint_eq(u, 42);
+	ck_assert_int_eq(cir_json_u32(r, "n", 10, &u, &err), -ERANGE);
+	ck_assert_int_eq(cir_json_u64(r, "big", UINT64_MAX, &u64, &err), -ERANGE);
+	ck_assert_int_eq(cir_json_u32(r, "neg", 100, &u, &err), -EINVAL);
+	ck_assert_int_eq(cir_json_u32(r, "f", 100, &u, &err), -EINVAL);
+	ck_assert_int_eq(cir_json_bool(r, "b", &b, &err), 1);
+	ck_assert(b);
+	ck_assert_int_eq(cir_json_str(r, "nul", &str, &err), 0);
+	ck_assert_int_eq(cir_json_str(r, "missing", &str, &err), 0);
+	ck_assert_int_eq(cir_json_obj(r, "o", &o, &err), 1);
+	ck_assert_int_eq(cir_json_obj(r, "arr", &o, &err), -EINVAL);
+	cir_json_free(j);
+
+	ck_assert_int_eq(cir_json_parse("{\"a\":\"\\u0000\"}", 14, &j, &err), 0);
+	cir_json_free(j);
+	ck_assert_int_eq(cir_json_parse("{\"a\":1}\0x", 9, &j, &err), -EBADMSG);
+	ck_assert_int_eq(cir_json_parse("{\"a\":\"\xff\"}", 9, &j, &err), -EBADMSG);
+}
+END_TEST
+
+START_TEST(jgen_rejects_bad_utf8)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_jgen *g = NULL;
+	const char *out;
+
+	ck_assert_int_eq(cir_jgen_new(&g, false, &err), 0);
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "k", "\xc3\x28");
+	cir_jgen_map_close(g);
+	ck_assert_int_eq(cir_jgen_finish(g, &out, NULL, &err), -EINVAL);
+	cir_jgen_free(g);
+}
+END_TEST
+
+START_TEST(find_plugin_rejects_paths)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	char out[256];
+
+	ck_assert_int_eq(cir_cni_find_plugin("../bin/sh", "/bin", out, sizeof(out), &err), -EINVAL);
+	ck_assert_int_eq(cir_cni_find_plugin("..", "/bin", out, sizeof(out), &err), -EINVAL);
+	ck_assert_int_eq(cir_cni_find_plugin("sh", "/nonexistent:/bin", out, sizeof(out), &err), 0);
+	ck_assert_str_eq(out, "/bin/sh");
+	ck_assert_int_eq(cir_cni_find_plugin("nope-nope", "/bin", out, sizeof(out), &err), -ENOENT);
+}
+END_TEST
+
+static Suite *cni_suite(void)
+{
+	Suite *s = suite_create("cni");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_loop_test(tc, result_golden, 0, sizeof(versions) / sizeof(versions[0]));
+	tcase_add_test(tc, conf_ok_with_prev_result);
+	tcase_add_loop_test(tc, conf_bad, 0, sizeof(bad_confs) / sizeof(bad_confs[0]));
+	tcase_add_test(tc, env_validation);
+	tcase_add_test(tc, args_lookup);
+	tcase_add_test(tc, version_compare);
+	tcase_add_test(tc, json_getters);
+	tcase_add_test(tc, jgen_rejects_bad_utf8);
+	tcase_add_test(tc, find_plugin_rejects_paths);
+	suite_add_tcase(s, tc);
+	return s;
+}
+CIR_UNIT_SUITE(cni_suite)
