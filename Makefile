@@ -8,9 +8,10 @@ BUILD   ?= build
 CC      ?= cc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
-PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+# libnftables is dlopen()ed on first use (lib/nft.c): only its headers here.
+PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libnftables)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ldl
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)
 
@@ -39,7 +40,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
 
-.PHONY: all check unit integration vm bench asan install clean
+.PHONY: all deps demo check unit integration vm bench asan install clean
 all: $(LIBA) $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -67,8 +68,20 @@ $(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
 
-# The whole suite: unit (no privileges), integration (root, own netns), vm.
-check: all $(BUILD)/bin/unit-tests
+# Install what is missing from Debian's packages (needs root).
+deps:
+	tests/deps.sh
+
+# The README's first command: deps, build, and the main job in a throwaway
+# network namespace.
+demo: deps
+	$(MAKE) all
+	tests/demo.sh $(BUILD)
+
+# The README's second command: the whole suite (unit, integration inside
+# namespaces the tests make, the real-kernel VM tier).
+check: deps
+	$(MAKE) all $(BUILD)/bin/unit-tests
 	tests/run-all.sh $(BUILD)
 
 unit: all $(BUILD)/bin/unit-tests

@@ -751,10 +751,14 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 	size_t inlen = 0;
 	int r, rc = 1;
 
-	/* Without CNI_COMMAND a person ran us: say what we are. */
+	/* Without CNI_COMMAND a person probably ran us: say what we are on
+	 * stderr, and still answer with the CNI error a runtime expects. */
 	if (!cmd || !*cmd) {
 		fprintf(stderr, "%s: %s\nCNI protocol versions supported: 0.3.0, 0.3.1, 0.4.0, "
 			"1.0.0, 1.1.0\n", p->name, p->about);
+		cir_err_code(&err, CIR_CNI_INVALID_ENV, EINVAL,
+			     "required env variable CNI_COMMAND is missing");
+		cir_cni_print_error(NULL, &err);
 		return 1;
 	}
 	if (strcmp(cmd, "VERSION") == 0) {

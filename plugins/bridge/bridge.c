@@ -1,0 +1,767 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bridge.c - circuit-bridge ADD/DEL/CHECK/GC/STATUS.
+ *
+ * ADD: ensure the bridge, create the veth pair with its container end born
+ * inside CNI_NETNS, delegate to IPAM, configure the container side, add the
+ * gateway to the bridge and the masquerade.  Everything made is undone on
+ * failure.  DEL deletes the host end of the veth (which takes its peer with
+ * it, wherever it is), releases the address and the masquerade reference;
+ * it never needs the container's namespace.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include "addr.h"
+#include "bridge.h"
+#include "cleanup.h"
+#include "ip.h"
+#include "ipam_cni.h"
+#include "link.h"
+#include "names.h"
+#include "netns.h"
+#include "nft.h"
+#include "nl.h"
+#include "store.h"
+#include "sysctl.h"
+
+int bridge_conf_parse(const struct cir_cni_conf *conf, struct bridge_conf *bc,
+		      struct cir_error *err)
+{
+	const struct cir_jnode *root = conf->root;
+	const char *br = NULL;
+	uint32_t mtu = 0;
+	int r;
+
+	memset(bc, 0, sizeof(*bc));
+	bc->is_gateway = true;
+	r = cir_json_str(root, "bridge", &br, err);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		r = cir_cni_check_ifname(br, err);
+		if (r < 0) {
+			err->code = CIR_CNI_INVALID_CONFIG;
+			return cir_err_wrap(err, "bridge");
+		}
+		snprintf(bc->bridge, sizeof(bc->bridge), "%s", br);
+	} else {
+		cir_name_bridge(conf->name, bc->bridge);
+	}
+	if (cir_json_bool(root, "isGateway", &bc->is_gateway, err) < 0 ||
+	    cir_json_bool(root, "isDefaultGateway", &bc->is_default_gateway, err) < 0 ||
+	    cir_json_bool(root, "ipMasq", &bc->ip_masq, err) < 0 ||
+	    cir_json_bool(root, "hairpinMode", &bc->hairpin, err) < 0 ||
+	    cir_json_bool(root, "promiscMode", &bc->promisc, err) < 0 ||
+	    cir_json_str(root, "dataDir", &bc->data_dir, err) < 0)
+		return -err->errnum;
+	r = cir_json_u32(root, "mtu", 65535, &mtu, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && mtu < 68)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "mtu: %u is below the IPv4 minimum of 68", mtu);
+	bc->mtu = mtu;
+	/* A default gateway in the container needs the gateway on the bridge. */
+	if (bc->is_default_gateway)
+		bc->is_gateway = true;
+	if (!conf->ipam_type)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "ipam: a type is required (e.g. circuit-ipam or host-local)");
+	return 0;
+}
+
+static void exec_env(const struct cir_cni_env *env, struct cir_cni_exec_env *x)
+{
+	x->containerid = env->containerid;
+	x->netns = env->netns;
+	x->ifname = env->ifname;
+	x->args = env->args;
+	x->path = env->path;
+}
+
+/*
+ * circuit-ipam runs in-process (same stdin, env and result as the
+ * executable, without the fork+exec); any other IPAM type is executed from
+ * CNI_PATH as the spec says.
+ */
+static int ipam_inproc(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
+		       struct cir_error *err)
+{
+	struct cir_cni_result scratch;
+	struct cir_cni_ctx c = { .env = ctx->env, .conf = ctx->conf };
+
+	memset(&scratch, 0, sizeof(scratch));
+	c.result = res ? res : &scratch;
+	if (res)
+		memset(res, 0, sizeof(*res));
+	switch (cmd) {
+	case CIR_CNI_CMD_ADD:
+		return cir_ipam_plugin.add(&c, err);
+	case CIR_CNI_CMD_DEL:
+		return cir_ipam_plugin.del(&c, err);
+	case CIR_CNI_CMD_CHECK:
+		return cir_ipam_plugin.check(&c, err);
+	case CIR_CNI_CMD_GC:
+		return cir_ipam_plugin.gc(&c, err);
+	case CIR_CNI_CMD_STATUS:
+		return cir_ipam_plugin.status(&c, err);
+	default:
+		return cir_err(err, EINVAL, "unsupported ipam command");
+	}
+}
+
+static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
+		    struct cir_error *err)
+{
+	struct cir_cni_exec_env x;
+	int r;
+
+	if (strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0) {
+		r = ipam_inproc(ctx, cmd, res, err);
+		return r < 0 ? cir_err_wrap(err, "ipam %s", CIR_IPAM_PLUGIN) : r;
+	}
+	exec_env(ctx->env, &x);
+	r = cir_cni_exec(ctx->conf->ipam_type, ctx->env->path, cmd, &x, ctx->conf->raw,
+			 ctx->conf->raw_len, res, NULL, err);
+	if (r < 0)
+		return cir_err_wrap(err, "ipam %s", ctx->conf->ipam_type);
+	return r;
+}
+
+/* ---- masquerade users: <root>/bridge/<network>/users/<cid>:<ifname> ---- */
+
+struct masq_ref {
+	struct cir_store st;
+	int netdir;
+	int users;
+	int lock;
+	char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+};
+
+static void masq_ref_close(struct masq_ref *m)
+{
+	if (m->lock >= 0)
+		close(m->lock);
+	if (m->users >= 0)
+		close(m->users);
+	if (m->netdir >= 0)
+		close(m->netdir);
+	cir_store_close(&m->st);
+}
+
+static int masq_ref_open(const struct bridge_conf *bc, const struct cir_cni_ctx *ctx,
+			 struct masq_ref *m, struct cir_error *err)
+{
+	_cleanup_close_ int bdir = -1;
+	int r;
+
+	*m = (struct masq_ref){ .st = CIR_STORE_INIT, .netdir = -1, .users = -1, .lock = -1 };
+	r = cir_store_open(&m->st, bc->data_dir, err);
+	if (r < 0)
+		return r;
+	bdir = cir_store_dir(m->st.fd, "bridge", true, err);
+	if (bdir < 0)
+		goto fail;
+	m->netdir = cir_store_dir(bdir, ctx->conf->name, true, err);
+	if (m->netdir < 0)
+		goto fail;
+	m->users = cir_store_dir(m->netdir, "users", true, err);
+	if (m->users < 0)
+		goto fail;
+	m->lock = cir_store_lock(m->netdir, err);
+	if (m->lock < 0)
+		goto fail;
+	snprintf(m->user, sizeof(m->user), "%s:%s", ctx->env->containerid, ctx->env->ifname);
+	return 0;
+fail:
+	r = -err->errnum;
+	masq_ref_close(m);
+	return r;
+}
+
+/* 1 if the users directory holds any entry: one readdir, not a scan. */
+static int users_any(int users_fd)
+{
+	int fd = openat(users_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int any = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		any = 1;
+		break;
+	}
+	closedir(d);
+	return any;
+}
+
+static int subnet_of(const char *cidr, char *out, size_t len, struct cir_error *err)
+{
+	struct cir_cidr c, net;
+
+	if (cir_cidr_parse(cidr, 0, &c, err) < 0)
+		return -err->errnum;
+	net = c;
+	cir_cidr_network(&c, &net.ip);
+	cir_cidr_format(&net, out, len);
+	return 0;
+}
+
+/* Register this attachment as a masquerade user; install the rule. */
+static int masq_acquire(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
+			const char *subnet, struct cir_error *err)
+{
+	struct masq_ref m;
+	int r;
+
+	r = masq_ref_open(bc, ctx, &m, err);
+	if (r < 0)
+		return cir_err_wrap(err, "masquerade state");
+	r = cir_store_create(m.users, m.user, subnet, strlen(subnet), err);
+	if (r == -EEXIST)
+		r = 0;
+	if (r >= 0) {
+		r = cir_nft_masq_add(ctx->conf->name, subnet, err);
+		if (r < 0)
+			cir_store_unlink(m.users, m.user, NULL);
+	}
+	masq_ref_close(&m);
+	return r < 0 ? cir_err_wrap(err, "masquerade") : 0;
+}
+
+/* Drop this attachment's reference; remove the rule with the last one. */
+static int masq_release(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
+			struct cir_error *err)
+{
+	struct masq_ref m;
+	int r, removed;
+
+	r = masq_ref_open(bc, ctx, &m, err);
+	if (r < 0)
+		return cir_err_wrap(err, "masquerade state");
+	removed = cir_store_unlink(m.users, m.user, err);
+	r = removed < 0 ? removed : 0;
+	if (removed > 0 && users_any(m.users) == 0) {
+		r = cir_nft_masq_del(ctx->conf->name, err);
+		if (r < 0)
+			cir_err_wrap(err, "masquerade");
+	}
+	masq_ref_close(&m);
+	return r;
+}
+
+/* ---- container side ---- */
+
+struct ctr_setup {
+	const char *ifname;
+	const struct cir_cni_result *ipam;
+	const struct bridge_conf *bc;
+	char mac[24];
+	int ifindex;
+};
+
+static int ctr_configure(void *arg, struct cir_error *err)
+{
+	struct ctr_setup *s = arg;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info lo, li;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, s->ifname, &li, err);
+	if (r < 0)
+		return r;
+	s->ifindex = li.ifindex;
+	snprintf(s->mac, sizeof(s->mac), "%s", li.mac);
+	for (size_t i = 0; i < s->ipam->n_ips; i++) {
+		r = cir_addr_add(sk, li.ifindex, s->ipam->ips[i].address, false, err);
+		if (r < 0)
+			return r;
+	}
+	r = cir_link_set_up(sk, li.ifindex, true, err);
+	if (r < 0)
+		return cir_err_wrap(err, "link %s", s->ifname);
+	if (cir_link_get(sk, "lo", &lo, err) == 0 && !lo.up) {
+		r = cir_link_set_up(sk, lo.ifindex, true, err);
+		if (r < 0)
+			return cir_err_wrap(err, "loopback");
+	}
+	for (size_t i = 0; i < s->ipam->n_routes; i++) {
+		const struct cir_cni_route *rt = &s->ipam->routes[i];
+		const char *gw = rt->gw;
+
+		/* A route without a gateway goes via the address's gateway. */
+		if (!gw[0] && s->ipam->n_ips)
+			gw = s->ipam->ips[0].gateway;
+		r = cir_route_add(sk, rt->dst, gw, li.ifindex, true, err);
+		if (r < 0)
+			return r;
+	}
+	if (s->bc->is_default_gateway) {
+		for (size_t i = 0; i < s->ipam->n_ips; i++) {
+			const struct cir_cni_ip *ip = &s->ipam->ips[i];
+
+			if (!ip->gateway[0])
+				continue;
+			r = cir_route_add(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0",
+					  ip->gateway, li.ifindex, true, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int bridge_gateways(struct nl_sock *sk, const struct bridge_conf *bc, int br_ifindex,
+			   const struct cir_cni_result *ipam, struct cir_error *err)
+{
+	int r;
+
+	for (size_t i = 0; i < ipam->n_ips; i++) {
+		const struct cir_cni_ip *ip = &ipam->ips[i];
+		struct cir_cidr c;
+		char gw[CIR_CIDR_STRLEN];
+
+		if (!ip->gateway[0])
+			continue;
+		r = cir_cidr_parse(ip->address, 0, &c, err);
+		if (r < 0)
+			return r;
+		snprintf(gw, sizeof(gw), "%s/%u", ip->gateway, c.prefix);
+		/* Concurrent ADDs race to add the same gateway: EEXIST is fine. */
+		r = cir_addr_add(sk, br_ifindex, gw, true, err);
+		if (r < 0)
+			return cir_err_wrap(err, "bridge %s", bc->bridge);
+		if (c.ip.af == AF_INET)
+			r = cir_sysctl_ip_forward_enable(err);
+		else
+			r = cir_sysctl_ip6_forward_enable(err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	const struct cir_cni_env *env = ctx->env;
+	struct cir_cni_result ipam;
+	struct bridge_conf bc;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int nsfd = -1;
+	struct cir_link_info br, hv;
+	struct ctr_setup cs = { 0 };
+	char host[CIR_IFNAMSIZ];
+	bool veth_made = false, ipam_done = false;
+	int r, bri, hi, ci;
+
+	r = bridge_conf_parse(ctx->conf, &bc, err);
+	if (r < 0)
+		return r;
+	r = cir_netns_open(env->netns, &nsfd, err);
+	if (r < 0) {
+		err->code = CIR_CNI_INVALID_ENV;
+		return r;
+	}
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, &br, NULL, err);
+	if (r < 0)
+		return r;
+
+	cir_name_host_veth(env->containerid, env->ifname, host);
+	r = cir_link_veth_create(sk, host, env->ifname, nsfd, bc.mtu, err);
+	if (r == -EEXIST) {
+		/* Say which side is taken; never touch what is not ours. */
+		if (cir_link_get(sk, host, NULL, NULL) == 0)
+			return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+					    "container %s already has interface %s on this host "
+					    "(host side %s exists)", env->containerid, env->ifname,
+					    host);
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "interface %s already exists in netns %s", env->ifname,
+				    env->netns);
+	}
+	if (r < 0)
+		return r;
+	veth_made = true;
+
+	r = cir_link_get(sk, host, &hv, err);
+	if (r < 0)
+		goto fail;
+	r = cir_link_set_master_up(sk, hv.ifindex, br.ifindex, err);
+	if (r < 0) {
+		cir_err_wrap(err, "%s", host);
+		goto fail;
+	}
+	if (bc.hairpin) {
+		r = cir_link_set_hairpin(sk, hv.ifindex, true, err);
+		if (r < 0)
+			goto fail;
+	}
+
+	r = ipam_run(ctx, CIR_CNI_CMD_ADD, &ipam, err);
+	if (r < 0)
+		goto fail;
+	ipam_done = true;
+	if (ipam.n_ips == 0) {
+		r = cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				 "ipam %s returned no address", ctx->conf->ipam_type);
+		goto fail;
+	}
+
+	if (bc.is_gateway) {
+		r = bridge_gateways(sk, &bc, br.ifindex, &ipam, err);
+		if (r < 0)
+			goto fail;
+	}
+
+	cs.ifname = env->ifname;
+	cs.ipam = &ipam;
+	cs.bc = &bc;
+	r = cir_netns_run(nsfd, ctr_configure, &cs, err);
+	if (r < 0) {
+		cir_err_wrap(err, "container %s", env->ifname);
+		goto fail;
+	}
+
+	if (bc.ip_masq) {
+		char subnet[CIR_CIDR_STRLEN];
+
+		r = subnet_of(ipam.ips[0].address, subnet, sizeof(subnet), err);
+		if (r >= 0)
+			r = masq_acquire(&bc, ctx, subnet, err);
+		if (r < 0)
+			goto fail;
+	}
+
+	/* Result: bridge, host veth, container interface; IPs on the last. */
+	{
+		struct cir_cni_result *res = ctx->result;
+
+		bri = cir_cni_result_add_iface(res, bc.bridge, br.mac, 0, NULL);
+		hi = cir_cni_result_add_iface(res, host, hv.mac, 0, NULL);
+		ci = cir_cni_result_add_iface(res, env->ifname, cs.mac, 0, env->netns);
+		(void)bri;
+		(void)hi;
+		for (size_t i = 0; i < ipam.n_ips; i++)
+			cir_cni_result_add_ip(res, ipam.ips[i].address,
+					      bc.is_gateway ? ipam.ips[i].gateway : "", ci);
+		for (size_t i = 0; i < ipam.n_routes; i++)
+			cir_cni_result_add_route(res, ipam.routes[i].dst, ipam.routes[i].gw);
+		if (bc.is_default_gateway)
+			for (size_t i = 0; i < ipam.n_ips; i++)
+				if (ipam.ips[i].gateway[0])
+					cir_cni_result_add_route(
+						res, strchr(ipam.ips[i].address, ':') ? "::/0"
+										: "0.0.0.0/0",
+						ipam.ips[i].gateway);
+		res->dns = ipam.dns;
+	}
+	return 0;
+
+fail:
+	{
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		if (ipam_done)
+			ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, &e2);
+		if (veth_made)
+			cir_link_delete(sk, host, &e2);
+	}
+	return r;
+}
+
+static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	const struct cir_cni_env *env = ctx->env;
+	struct bridge_conf bc;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	char host[CIR_IFNAMSIZ];
+	int r;
+
+	r = bridge_conf_parse(ctx->conf, &bc, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	/* The host end takes its peer with it, wherever the peer lives; a
+	 * missing link (netns already gone) is success. */
+	cir_name_host_veth(env->containerid, env->ifname, host);
+	r = cir_link_delete(sk, host, err);
+	if (r < 0 && r != -ENODEV)
+		return r;
+	r = ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, err);
+	if (r < 0)
+		return r;
+	if (bc.ip_masq) {
+		r = masq_release(&bc, ctx, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct ctr_check {
+	const char *ifname;
+	const struct cir_cni_result *prev;
+	int ci;
+};
+
+static int ctr_verify(void *arg, struct cir_error *err)
+{
+	struct ctr_check *c = arg;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info li;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, c->ifname, &li, err);
+	if (r < 0)
+		return cir_err_wrap(err, "container");
+	if (!li.up)
+		return cir_err(err, ENETDOWN, "container interface %s is down", c->ifname);
+	for (size_t i = 0; i < c->prev->n_ips; i++) {
+		const struct cir_cni_ip *ip = &c->prev->ips[i];
+
+		if (ip->iface >= 0 && ip->iface != c->ci)
+			continue;
+		r = cir_addr_has(sk, li.ifindex, ip->address, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return cir_err(err, EADDRNOTAVAIL, "container interface %s lost address %s",
+				       c->ifname, ip->address);
+	}
+	for (size_t i = 0; i < c->prev->n_routes; i++) {
+		const struct cir_cni_route *rt = &c->prev->routes[i];
+
+		r = cir_route_has(sk, rt->dst, rt->gw, li.ifindex, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return cir_err(err, ENOENT, "container route to %s is missing", rt->dst);
+	}
+	return 0;
+}
+
+static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	const struct cir_cni_env *env = ctx->env;
+	const struct cir_cni_result *prev = &ctx->conf->prev_result;
+	struct bridge_conf bc;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int nsfd = -1;
+	struct cir_link_info br, hv;
+	struct ctr_check cc = { 0 };
+	char host[CIR_IFNAMSIZ];
+	int r;
+
+	r = bridge_conf_parse(ctx->conf, &bc, err);
+	if (r < 0)
+		return r;
+	if (!ctx->conf->has_prev_result)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "CHECK needs prevResult");
+	r = ipam_run(ctx, CIR_CNI_CMD_CHECK, NULL, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, bc.bridge, &br, err);
+	if (r < 0)
+		return cir_err_wrap(err, "bridge");
+	cir_name_host_veth(env->containerid, env->ifname, host);
+	r = cir_link_get(sk, host, &hv, err);
+	if (r < 0)
+		return cir_err_wrap(err, "host veth");
+	if (hv.master != br.ifindex)
+		return cir_err(err, ENOENT, "%s is not attached to bridge %s", host, bc.bridge);
+	r = cir_netns_open(env->netns, &nsfd, err);
+	if (r < 0)
+		return r;
+	cc.ifname = env->ifname;
+	cc.prev = prev;
+	cc.ci = -1;
+	for (size_t i = 0; i < prev->n_ifaces; i++)
+		if (strcmp(prev->ifaces[i].name, env->ifname) == 0 && prev->ifaces[i].sandbox[0])
+			cc.ci = (int)i;
+	r = cir_netns_run(nsfd, ctr_verify, &cc, err);
+	if (r < 0)
+		return r;
+	if (bc.ip_masq) {
+		r = cir_nft_masq_exists(ctx->conf->name, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return cir_err(err, ENOENT, "masquerade for network %s is missing",
+				       ctx->conf->name);
+	}
+	return 0;
+}
+
+/* GC: IPAM releases stale allocations; we delete stale host veths. */
+struct gc_valid {
+	char (*names)[CIR_IFNAMSIZ];
+	size_t n, cap;
+};
+
+static int gc_collect(const char *cid, const char *ifname, void *arg)
+{
+	struct gc_valid *v = arg;
+
+	if (v->n == v->cap) {
+		size_t nc = v->cap ? v->cap * 2 : 64;
+		void *p = realloc(v->names, nc * sizeof(*v->names));
+
+		if (!p)
+			return -ENOMEM;
+		v->names = p;
+		v->cap = nc;
+	}
+	cir_name_host_veth(cid, ifname, v->names[v->n++]);
+	return 0;
+}
+
+struct masq_gc_walk {
+	const struct gc_valid *valid;
+	int users;
+};
+
+static int masq_gc_one(const char *name, void *data)
+{
+	struct masq_gc_walk *w = data;
+	char cid[CIR_CNI_ID_MAX + 1], host[CIR_IFNAMSIZ];
+	const char *colon = strrchr(name, ':');
+
+	if (!colon || (size_t)(colon - name) > CIR_CNI_ID_MAX)
+		return 0;
+	memcpy(cid, name, colon - name);
+	cid[colon - name] = '\0';
+	cir_name_host_veth(cid, colon + 1, host);
+	for (size_t i = 0; i < w->valid->n; i++)
+		if (strcmp(w->valid->names[i], host) == 0)
+			return 0;
+	cir_store_unlink(w->users, name, NULL);
+	return 0;
+}
+
+/* Drop masquerade references of attachments that are gone. */
+static int masq_gc(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
+		   const struct gc_valid *v, struct cir_error *err)
+{
+	struct masq_ref m;
+	struct masq_gc_walk w = { .valid = v };
+	int r;
+
+	r = masq_ref_open(bc, ctx, &m, err);
+	if (r < 0)
+		return cir_err_wrap(err, "masquerade state");
+	w.users = m.users;
+	r = cir_store_list(m.users, masq_gc_one, &w, err);
+	if (r >= 0 && users_any(m.users) == 0)
+		r = cir_nft_masq_del(ctx->conf->name, err);
+	masq_ref_close(&m);
+	return r < 0 ? r : 0;
+}
+
+static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	struct bridge_conf bc;
+	struct gc_valid v = { 0 };
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct nl_cache *cache = NULL;
+	struct cir_link_info br;
+	int r;
+
+	r = bridge_conf_parse(ctx->conf, &bc, err);
+	if (r < 0)
+		return r;
+	r = cir_cni_valid_attachments(ctx->conf, gc_collect, &v, err);
+	if (r < 0)
+		goto out;
+	r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
+	if (r < 0)
+		goto out;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		goto out;
+	if (cir_link_get(sk, bc.bridge, &br, err) < 0) {
+		r = 0;              /* no bridge, no ports */
+		goto out;
+	}
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0) {
+		r = cir_nl_err(err, r, "list links");
+		goto out;
+	}
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		bool valid = false;
+
+		if (rtnl_link_get_master(l) != br.ifindex || strncmp(name, "cv", 2) != 0)
+			continue;
+		for (size_t i = 0; i < v.n && !valid; i++)
+			valid = strcmp(v.names[i], name) == 0;
+		if (!valid)
+			cir_link_delete(sk, name, NULL);
+	}
+	r = bc.ip_masq ? masq_gc(&bc, ctx, &v, err) : 0;
+out:
+	if (cache)
+		nl_cache_free(cache);
+	free(v.names);
+	return r;
+}
+
+static int bridge_status(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	struct bridge_conf bc;
+	int r;
+
+	r = bridge_conf_parse(ctx->conf, &bc, err);
+	if (r < 0)
+		return r;
+	r = ipam_run(ctx, CIR_CNI_CMD_STATUS, NULL, err);
+	if (r < 0) {
+		err->code = CIR_CNI_NOT_AVAILABLE;
+		return r;
+	}
+	return 0;
+}
+
+const struct cir_cni_plugin cir_bridge_plugin = {
+	.name = "circuit-bridge",
+	.about = "Circuit bridge plugin: bridge + veth + IPAM + masquerade",
+	.add = bridge_add,
+	.del = bridge_del,
+	.check = bridge_check,
+	.gc = bridge_gc,
+	.status = bridge_status,
+};

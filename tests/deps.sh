@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Install what is missing from Debian's packages: build libraries, and the
+# real components the tests use as clients and witnesses.
+set -e
+PKGS="gcc make pkg-config libc6-dev
+      libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
+      libnftables-dev check
+      iproute2 nftables busybox-static curl python3 bc util-linux procps
+      runc containernetworking-plugins iperf3 ipvsadm
+      qemu-system-x86 linux-image-amd64 kmod"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing:$missing (run as root to install)" >&2
+		exit 1
+	fi
+	echo "deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
