@@ -40,7 +40,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
 
-.PHONY: all deps demo check unit integration vm bench asan install clean
+.PHONY: all deps demo check unit memcheck integration vm bench asan install clean
 all: $(LIBA) $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -86,6 +86,11 @@ check: deps
 
 unit: all $(BUILD)/bin/unit-tests
 	CIR_SRCDIR=$(CURDIR) $(BUILD)/bin/unit-tests
+
+# The unit suite under valgrind (no fork, so leaks are attributed).
+memcheck: all $(BUILD)/bin/unit-tests
+	CIR_SRCDIR=$(CURDIR) CK_FORK=no valgrind -q --leak-check=full \
+		--errors-for-leak-kinds=definite --error-exitcode=9 $(BUILD)/bin/unit-tests
 
 integration: all
 	tests/integration/run.sh $(BUILD)
