@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "cni.h"
+#include "sandbox.h"
 
 extern char **environ;
 
@@ -758,6 +759,12 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 			"1.0.0, 1.1.0\n", p->name, p->about);
 		cir_err_code(&err, CIR_CNI_INVALID_ENV, EINVAL,
 			     "required env variable CNI_COMMAND is missing");
+		cir_cni_print_error(NULL, &err);
+		return 1;
+	}
+	/* Stdin and env come from outside: deny what no plugin needs
+	 * (lib/sandbox.h); delegated plugins inherit the filter. */
+	if (cir_sandbox_apply(&err) < 0) {
 		cir_cni_print_error(NULL, &err);
 		return 1;
 	}

@@ -6,7 +6,9 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include <netlink/addr.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
@@ -73,6 +75,22 @@ int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *
 	return 0;
 }
 
+/* A random, unicast, locally administered MAC. */
+static int set_random_mac(struct rtnl_link *l, struct cir_error *err)
+{
+	_cleanup_nl_addr_ struct nl_addr *a = NULL;
+	unsigned char mac[6];
+
+	if (getrandom(mac, sizeof(mac), 0) != sizeof(mac))
+		return cir_err(err, errno ? errno : EIO, "random mac: %s", strerror(errno));
+	mac[0] = (mac[0] & 0xfe) | 0x02;
+	a = nl_addr_build(AF_LLC, mac, sizeof(mac));
+	if (!a)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_addr(l, a);
+	return 0;
+}
+
 int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
 			   bool promisc, struct cir_link_info *out, bool *created,
 			   struct cir_error *err)
@@ -93,6 +111,12 @@ int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mt
 			return cir_nl_err(err, r, "bridge type");
 		if (mtu)
 			rtnl_link_set_mtu(l, mtu);
+		/* A fixed address: otherwise the bridge takes the lowest port's
+		 * MAC and changes it when that port leaves, and every container
+		 * keeps a stale ARP entry for its gateway. */
+		r = set_random_mac(l, err);
+		if (r < 0)
+			return r;
 		rtnl_link_set_flags(l, IFF_UP | (promisc ? IFF_PROMISC : 0));
 		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 		if (r < 0 && cir_nl_errno(r) != EEXIST)

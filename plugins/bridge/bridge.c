@@ -9,9 +9,7 @@
  * it, wherever it is), releases the address and the masquerade reference;
  * it never needs the container's namespace.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +24,7 @@
 #include "ip.h"
 #include "ipam_cni.h"
 #include "link.h"
+#include "masq.h"
 #include "names.h"
 #include "netns.h"
 #include "nft.h"
@@ -137,82 +136,6 @@ static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cn
 	return r;
 }
 
-/* ---- masquerade users: <root>/bridge/<network>/users/<cid>:<ifname> ---- */
-
-struct masq_ref {
-	struct cir_store st;
-	int netdir;
-	int users;
-	int lock;
-	char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
-};
-
-static void masq_ref_close(struct masq_ref *m)
-{
-	if (m->lock >= 0)
-		close(m->lock);
-	if (m->users >= 0)
-		close(m->users);
-	if (m->netdir >= 0)
-		close(m->netdir);
-	cir_store_close(&m->st);
-}
-
-static int masq_ref_open(const struct bridge_conf *bc, const struct cir_cni_ctx *ctx,
-			 struct masq_ref *m, struct cir_error *err)
-{
-	_cleanup_close_ int bdir = -1;
-	int r;
-
-	*m = (struct masq_ref){ .st = CIR_STORE_INIT, .netdir = -1, .users = -1, .lock = -1 };
-	r = cir_store_open(&m->st, bc->data_dir, err);
-	if (r < 0)
-		return r;
-	bdir = cir_store_dir(m->st.fd, "bridge", true, err);
-	if (bdir < 0)
-		goto fail;
-	m->netdir = cir_store_dir(bdir, ctx->conf->name, true, err);
-	if (m->netdir < 0)
-		goto fail;
-	m->users = cir_store_dir(m->netdir, "users", true, err);
-	if (m->users < 0)
-		goto fail;
-	m->lock = cir_store_lock(m->netdir, err);
-	if (m->lock < 0)
-		goto fail;
-	snprintf(m->user, sizeof(m->user), "%s:%s", ctx->env->containerid, ctx->env->ifname);
-	return 0;
-fail:
-	r = -err->errnum;
-	masq_ref_close(m);
-	return r;
-}
-
-/* 1 if the users directory holds any entry: one readdir, not a scan. */
-static int users_any(int users_fd)
-{
-	int fd = openat(users_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-	int any = 0;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		any = 1;
-		break;
-	}
-	closedir(d);
-	return any;
-}
-
 static int subnet_of(const char *cidr, char *out, size_t len, struct cir_error *err)
 {
 	struct cir_cidr c, net;
@@ -225,47 +148,9 @@ static int subnet_of(const char *cidr, char *out, size_t len, struct cir_error *
 	return 0;
 }
 
-/* Register this attachment as a masquerade user; install the rule. */
-static int masq_acquire(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
-			const char *subnet, struct cir_error *err)
+static void masq_user(const struct cir_cni_env *env, char *buf, size_t len)
 {
-	struct masq_ref m;
-	int r;
-
-	r = masq_ref_open(bc, ctx, &m, err);
-	if (r < 0)
-		return cir_err_wrap(err, "masquerade state");
-	r = cir_store_create(m.users, m.user, subnet, strlen(subnet), err);
-	if (r == -EEXIST)
-		r = 0;
-	if (r >= 0) {
-		r = cir_nft_masq_add(ctx->conf->name, subnet, err);
-		if (r < 0)
-			cir_store_unlink(m.users, m.user, NULL);
-	}
-	masq_ref_close(&m);
-	return r < 0 ? cir_err_wrap(err, "masquerade") : 0;
-}
-
-/* Drop this attachment's reference; remove the rule with the last one. */
-static int masq_release(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
-			struct cir_error *err)
-{
-	struct masq_ref m;
-	int r, removed;
-
-	r = masq_ref_open(bc, ctx, &m, err);
-	if (r < 0)
-		return cir_err_wrap(err, "masquerade state");
-	removed = cir_store_unlink(m.users, m.user, err);
-	r = removed < 0 ? removed : 0;
-	if (removed > 0 && users_any(m.users) == 0) {
-		r = cir_nft_masq_del(ctx->conf->name, err);
-		if (r < 0)
-			cir_err_wrap(err, "masquerade");
-	}
-	masq_ref_close(&m);
-	return r;
+	snprintf(buf, len, "%s:%s", env->containerid, env->ifname);
 }
 
 /* ---- container side ---- */
@@ -276,7 +161,26 @@ struct ctr_setup {
 	const struct bridge_conf *bc;
 	char mac[24];
 	int ifindex;
+	/* Routes another interface already owns (a container on two
+	 * networks has one default route) are skipped and not reported. */
+	bool route_set[CIR_CNI_MAX_ROUTES];
+	bool default_set[CIR_CNI_MAX_IPS];
 };
+
+/* Add a route this fresh interface cannot already have: EEXIST means
+ * another interface of the container owns that destination.  1 added,
+ * 0 owned elsewhere. */
+static int ctr_route(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
+		     struct cir_error *err)
+{
+	int r = cir_route_add(sk, dst, gw, ifindex, false, err);
+
+	if (r == -EEXIST) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
 
 static int ctr_configure(void *arg, struct cir_error *err)
 {
@@ -313,9 +217,10 @@ static int ctr_configure(void *arg, struct cir_error *err)
 		/* A route without a gateway goes via the address's gateway. */
 		if (!gw[0] && s->ipam->n_ips)
 			gw = s->ipam->ips[0].gateway;
-		r = cir_route_add(sk, rt->dst, gw, li.ifindex, true, err);
+		r = ctr_route(sk, rt->dst, gw, li.ifindex, err);
 		if (r < 0)
 			return r;
+		s->route_set[i] = r > 0;
 	}
 	if (s->bc->is_default_gateway) {
 		for (size_t i = 0; i < s->ipam->n_ips; i++) {
@@ -323,10 +228,11 @@ static int ctr_configure(void *arg, struct cir_error *err)
 
 			if (!ip->gateway[0])
 				continue;
-			r = cir_route_add(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0",
-					  ip->gateway, li.ifindex, true, err);
+			r = ctr_route(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0",
+				      ip->gateway, li.ifindex, err);
 			if (r < 0)
 				return r;
+			s->default_set[i] = r > 0;
 		}
 	}
 	return 0;
@@ -449,9 +355,12 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (bc.ip_masq) {
 		char subnet[CIR_CIDR_STRLEN];
 
+		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+
+		masq_user(env, user, sizeof(user));
 		r = subnet_of(ipam.ips[0].address, subnet, sizeof(subnet), err);
 		if (r >= 0)
-			r = masq_acquire(&bc, ctx, subnet, err);
+			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnet, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -469,10 +378,11 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 			cir_cni_result_add_ip(res, ipam.ips[i].address,
 					      bc.is_gateway ? ipam.ips[i].gateway : "", ci);
 		for (size_t i = 0; i < ipam.n_routes; i++)
-			cir_cni_result_add_route(res, ipam.routes[i].dst, ipam.routes[i].gw);
+			if (cs.route_set[i])
+				cir_cni_result_add_route(res, ipam.routes[i].dst, ipam.routes[i].gw);
 		if (bc.is_default_gateway)
 			for (size_t i = 0; i < ipam.n_ips; i++)
-				if (ipam.ips[i].gateway[0])
+				if (ipam.ips[i].gateway[0] && cs.default_set[i])
 					cir_cni_result_add_route(
 						res, strchr(ipam.ips[i].address, ':') ? "::/0"
 										: "0.0.0.0/0",
@@ -517,7 +427,10 @@ static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r < 0)
 		return r;
 	if (bc.ip_masq) {
-		r = masq_release(&bc, ctx, err);
+		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+
+		masq_user(env, user, sizeof(user));
+		r = cir_masq_release(bc.data_dir, ctx->conf->name, user, err);
 		if (r < 0)
 			return r;
 	}
@@ -648,46 +561,24 @@ static int gc_collect(const char *cid, const char *ifname, void *arg)
 	return 0;
 }
 
-struct masq_gc_walk {
-	const struct gc_valid *valid;
-	int users;
-};
-
-static int masq_gc_one(const char *name, void *data)
+/* Keep a masquerade user if it is the network's owner or a valid attachment. */
+static bool masq_keep(const char *user, void *arg)
 {
-	struct masq_gc_walk *w = data;
+	const struct gc_valid *v = arg;
 	char cid[CIR_CNI_ID_MAX + 1], host[CIR_IFNAMSIZ];
-	const char *colon = strrchr(name, ':');
+	const char *colon = strrchr(user, ':');
 
-	if (!colon || (size_t)(colon - name) > CIR_CNI_ID_MAX)
-		return 0;
-	memcpy(cid, name, colon - name);
-	cid[colon - name] = '\0';
+	if (!colon)
+		return true;            /* CIR_MASQ_OWNER and the like */
+	if ((size_t)(colon - user) > CIR_CNI_ID_MAX)
+		return false;
+	memcpy(cid, user, colon - user);
+	cid[colon - user] = '\0';
 	cir_name_host_veth(cid, colon + 1, host);
-	for (size_t i = 0; i < w->valid->n; i++)
-		if (strcmp(w->valid->names[i], host) == 0)
-			return 0;
-	cir_store_unlink(w->users, name, NULL);
-	return 0;
-}
-
-/* Drop masquerade references of attachments that are gone. */
-static int masq_gc(const struct bridge_conf *bc, struct cir_cni_ctx *ctx,
-		   const struct gc_valid *v, struct cir_error *err)
-{
-	struct masq_ref m;
-	struct masq_gc_walk w = { .valid = v };
-	int r;
-
-	r = masq_ref_open(bc, ctx, &m, err);
-	if (r < 0)
-		return cir_err_wrap(err, "masquerade state");
-	w.users = m.users;
-	r = cir_store_list(m.users, masq_gc_one, &w, err);
-	if (r >= 0 && users_any(m.users) == 0)
-		r = cir_nft_masq_del(ctx->conf->name, err);
-	masq_ref_close(&m);
-	return r < 0 ? r : 0;
+	for (size_t i = 0; i < v->n; i++)
+		if (strcmp(v->names[i], host) == 0)
+			return true;
+	return false;
 }
 
 static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -732,7 +623,7 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 		if (!valid)
 			cir_link_delete(sk, name, NULL);
 	}
-	r = bc.ip_masq ? masq_gc(&bc, ctx, &v, err) : 0;
+	r = bc.ip_masq ? cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err) : 0;
 out:
 	if (cache)
 		nl_cache_free(cache);

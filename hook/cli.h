@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.h - the `circuit` command's shared parts: the command table, option
+ * parsing, logrus-style output, tables, JSON output, plugin lookup, and the
+ * network operations several verb groups share (network.c).
+ *
+ * Adding a verb group (e.g. hook/qos.c for "circuit network qos ..."):
+ *   1. define `const struct cli_cmd cli_qos_cmds[] = { {...}, { NULL } };`
+ *      each with name, args synopsis, summary, help (examples), options and
+ *      a run function `int run(struct cli *c, const struct cli_args *a)`;
+ *   2. declare it below and add one line to cli_groups[] in main.c:
+ *      { "network qos", "quality of service for a network", cli_qos_cmds,
+ *        qos_restore, qos_network_delete },
+ *      the two optional callbacks are called by `circuit restore` and when a
+ *      network is deleted.
+ * A run function returns CLI_OK, CLI_FAIL (after cli_fail) or CLI_USAGE
+ * (after cli_usage); it prints results on stdout and messages through
+ * cli_info() (stderr, "INFO[0000] ...").
+ */
+#ifndef CIR_HOOK_CLI_H
+#define CIR_HOOK_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "json.h"
+#include "log.h"
+#include "netconf.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+#define CLI_MAX_OPTS 16
+#define CLI_MAX_POS 16
+
+/* One option of a command: "--name VALUE" (has_arg) or a flag "--name". */
+struct cli_opt {
+	const char *name;
+	bool has_arg;
+	const char *arg;             /* placeholder in help ("IP") */
+	const char *help;
+};
+
+struct cli;
+struct cli_args;
+
+struct cli_cmd {
+	const char *name;            /* NULL ends a table */
+	const char *args;            /* positional synopsis: "NAME SUBNET" */
+	const char *summary;         /* one line */
+	const char *help;            /* longer text with examples, may be NULL */
+	struct cli_opt opts[CLI_MAX_OPTS];   /* ends at name == NULL */
+	int min_pos, max_pos;        /* positional count bounds; max -1 = any */
+	int (*run)(struct cli *c, const struct cli_args *a);
+};
+
+struct cir_network;
+
+struct cli_group {
+	const char *name;            /* "network", "network qos", "lb"; "" = top level */
+	const char *summary;
+	const struct cli_cmd *cmds;
+	/* Optional: re-create this group's kernel state (circuit restore). */
+	int (*restore)(struct cli *c, struct cir_netdb *db, struct cir_error *err);
+	/* Optional: remove this group's state of a network being deleted
+	 * (called with the network locked, before its bridge goes). */
+	int (*network_delete)(struct cli *c, struct cir_network *n, struct cir_error *err);
+	/* Optional: add this group's keys ("qos": {...}) to the open map of
+	 * `circuit network inspect`. */
+	int (*network_inspect)(struct cli *c, struct cir_network *n, struct cir_jgen *g,
+			       struct cir_error *err);
+};
+
+extern const struct cli_group cli_groups[];
+
+struct cli_args {
+	const struct cli_cmd *cmd;
+	const char *pos[CLI_MAX_POS];
+	int npos;
+	const char *opt[CLI_MAX_OPTS];   /* value by index into cmd->opts; flags get "" */
+};
+
+/* Process-wide context. */
+struct cli {
+	const char *state_dir;       /* --state DIR, else NULL ($CIRCUIT_STATE_DIR / default) */
+	bool debug;
+	const struct cli_group *group;
+	const struct cli_cmd *cmd;
+	char plugin_path[8192];      /* CNI_PATH handed to plugins */
+};
+
+/* Value of option `name` of the running command: NULL when not given, ""
+ * for a given flag. */
+const char *cli_opt(const struct cli_args *a, const char *name);
+
+/* Output.  Messages go to stderr as logrus text lines. */
+#define cli_info(...) cir_log(CIR_LOG_INFO, __VA_ARGS__)
+#define cli_warn(...) cir_log(CIR_LOG_WARN, __VA_ARGS__)
+#define cli_debug(...) cir_log(CIR_LOG_DEBUG, __VA_ARGS__)
+
+/* Print err as one "ERRO[0000] ..." line on stderr; returns CLI_FAIL. */
+int cli_fail(struct cli *c, const struct cir_error *err);
+/* Print a usage error and the command's synopsis on stderr; returns CLI_USAGE. */
+int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse an unsigned decimal in [min, max]. */
+int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		   unsigned long long *out);
+
+/*
+ * Tables in the layout Go's text/tabwriter gives with minwidth 20 and
+ * padding 3 (the original tool's): every cell but a row's last is padded to
+ * its column's width, computed over the block of consecutive rows that have
+ * a cell after it.  A one-cell row ("  -> 10.0.0.2:80") ends the block.
+ */
+struct cli_table;
+struct cli_table *cli_table_new(void);
+/* Append a row of cells (NULL-terminated).  Returns 0 or -ENOMEM. */
+int cli_table_row(struct cli_table *t, ...) __attribute__((sentinel));
+void cli_table_print(const struct cli_table *t, FILE *out);
+void cli_table_free(struct cli_table *t);
+
+/* JSON output: a pretty generator, and printing it to stdout with a newline. */
+int cli_json_new(struct cir_jgen **g, struct cir_error *err);
+int cli_json_print(struct cir_jgen *g, struct cir_error *err);
+
+/* Open the network database of --state / $CIRCUIT_STATE_DIR. */
+int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err);
+
+/* ---- network operations (network.c), shared by network, hook, restore ---- */
+
+struct cli_net_spec {
+	const char *name;
+	const char *subnet;          /* NULL with conflist */
+	const char *gateway;         /* NULL = first host */
+	unsigned int mtu;            /* 0 = default */
+	bool no_masquerade;
+	const char *conflist;        /* imported chain text, or NULL for ours */
+	bool hook;                   /* made by the OCI hook */
+};
+
+/* Create a network (record, conflist, bridge, gateway, masquerade).  The
+ * caller holds the global lock.  Refuses an existing name and a subnet that
+ * overlaps another network or an address on this host. */
+int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spec *spec,
+		   struct cir_error *err);
+
+/* Make sure a managed network's bridge, gateway and masquerade exist.
+ * Returns how many objects were (re)made (0 = all were in place). */
+int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error *err);
+
+struct cli_attach {
+	long long pid;               /* container process */
+	const char *cid;             /* CNI container id, NULL = "pid-<pid>" */
+	const char *ifname;          /* NULL = eth0 or the next free ethN */
+	const char *ip;              /* requested address, may be NULL */
+	bool hook;
+};
+
+/* Connect a process to network n (locked).  -EEXIST when its namespace is
+ * already on n.  *out (may be NULL) gets the new member. */
+int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attach *att,
+		    struct cir_member *out, struct cir_error *err);
+
+/* Disconnect member m of n (locked): chain DEL with the cached result, then
+ * forget the member. */
+int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_member *m,
+		       struct cir_error *err);
+
+/* Delete network name: disconnect members, remove bridge, masquerade and
+ * state.  The caller holds the global lock. */
+int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
+		   struct cir_error *err);
+
+/* Does subnet overlap another network (other than `self`) or an address on
+ * this host?  1 yes (with a message in *err), 0 no, -errno. */
+int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
+		     struct cir_error *err);
+
+/* Command tables of the verb groups. */
+extern const struct cli_cmd cli_network_cmds[];
+extern const struct cli_cmd cli_top_cmds[];
+
+/* Top-level verbs living in their own files. */
+int cli_hook_run(struct cli *c, const struct cli_args *a);
+int cli_restore_run(struct cli *c, const struct cli_args *a);
+int cli_gc_run(struct cli *c, const struct cli_args *a);
+
+#endif

@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * hook.c - `circuit` as an OCI runtime hook (prestart, createRuntime,
+ * poststop), with no arguments or as `circuit hook`.
+ *
+ * The OCI state arrives on stdin.  Status "creating" (or a pid) connects
+ * the container, "stopped" disconnects it.  Network: $NETWORK, else the
+ * annotation circuit.network, else the container id; subnet: $SUBNET, else
+ * circuit.subnet, else the first free /24 of the pool ($CIRCUIT_POOL or
+ * circuit.pool, default 10.254.0.0/16).  A network the hook creates is
+ * marked and removed by the poststop that leaves it empty; a network that
+ * existed before is never removed here.  Everything runs under the global
+ * lock, so concurrent hooks agree on names and subnets.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "ip.h"
+
+#define HOOK_POOL_DEFAULT "10.254.0.0/16"
+#define HOOK_POOL_PREFIX 24
+
+struct oci_state {
+	struct cir_json *doc;
+	const char *id;
+	const char *status;
+	long long pid;
+	const struct cir_jnode *annotations;
+};
+
+static int read_stdin(char **out, size_t *len, struct cir_error *err)
+{
+	size_t cap = 65536, n = 0;
+	_cleanup_free_ char *buf = malloc(cap);
+
+	if (!buf)
+		return cir_err(err, ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t k;
+
+		if (n + 1 >= cap) {
+			char *nb;
+
+			if (cap >= CIR_JSON_MAX)
+				return cir_err(err, EFBIG, "OCI state larger than %u bytes",
+					       CIR_JSON_MAX);
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb)
+				return cir_err(err, ENOMEM, "out of memory");
+			buf = nb;
+		}
+		k = read(STDIN_FILENO, buf + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cir_err(err, errno, "reading OCI state: %s", strerror(errno));
+		if (k == 0)
+			break;
+		n += k;
+	}
+	buf[n] = '\0';
+	*len = n;
+	*out = TAKE_PTR(buf);
+	return 0;
+}
+
+static int state_parse(struct oci_state *s, struct cir_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	const struct cir_jnode *root;
+	uint64_t pid = 0;
+	size_t len = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = read_stdin(&buf, &len, err);
+	if (r < 0)
+		return r;
+	if (len == 0)
+		return cir_err(err, EINVAL, "no OCI state on stdin (circuit runs as a hook with "
+					    "no arguments; see 'circuit --help')");
+	r = cir_json_parse(buf, len, &s->doc, err);
+	if (r < 0)
+		return cir_err_wrap(err, "OCI state");
+	root = cir_json_root(s->doc);
+	if (cir_json_str(root, "id", &s->id, err) < 0 ||
+	    cir_json_str(root, "status", &s->status, err) < 0 ||
+	    cir_json_u64(root, "pid", INT32_MAX, &pid, err) < 0 ||
+	    cir_json_obj(root, "annotations", &s->annotations, err) < 0)
+		return cir_err_wrap(err, "OCI state");
+	if (!s->id)
+		return cir_err(err, EINVAL, "OCI state: id is missing");
+	s->pid = (long long)pid;
+	return 0;
+}
+
+static const char *annotation(const struct oci_state *s, const char *key)
+{
+	return s->annotations ? cir_jnode_str(cir_jnode_get(s->annotations, key)) : NULL;
+}
+
+static const char *pick(const char *env, const struct oci_state *s, const char *key)
+{
+	const char *v = getenv(env);
+
+	if (v && *v)
+		return v;
+	v = annotation(s, key);
+	return v && *v ? v : NULL;
+}
+
+/* First /24 (or the pool's own prefix when longer) of pool that overlaps
+ * nothing.  Hold the global lock. */
+static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t len,
+		     struct cir_error *err)
+{
+	struct cir_cidr p, cand;
+	unsigned int prefix;
+	uint64_t count;
+
+	if (cir_cidr_parse(pool, CIR_CIDR_NETWORK, &p, err) < 0)
+		return cir_err_wrap(err, "subnet pool");
+	if (p.ip.af != AF_INET)
+		return cir_err(err, EINVAL, "subnet pool %s: only IPv4 pools are supported", pool);
+	prefix = p.prefix > HOOK_POOL_PREFIX ? p.prefix : HOOK_POOL_PREFIX;
+	if (prefix > 30)
+		return cir_err(err, EINVAL, "subnet pool %s is too small", pool);
+	count = 1ULL << (prefix - p.prefix);
+	cand = p;
+	cand.prefix = prefix;
+	for (uint64_t i = 0; i < count; i++) {
+		struct cir_error e = CIR_ERROR_INIT;
+		int r;
+
+		if (i > 0 && cir_ip_add(&cand.ip, 1LL << (32 - prefix), &cand.ip) < 0)
+			break;
+		cir_cidr_format(&cand, out, len);
+		r = cli_net_overlaps(db, out, NULL, &e);
+		if (r < 0) {
+			*err = e;
+			return r;
+		}
+		if (r == 0)
+			return 0;
+	}
+	return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
+			    "no free /%u left in subnet pool %s", prefix, pool);
+}
+
+static int hook_create(struct cli *c, struct cir_netdb *db, const struct oci_state *s,
+		       const char *name, struct cir_error *err)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	const char *subnet = pick("SUBNET", s, "circuit.subnet");
+	struct cli_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
+	char auto_subnet[CIR_CIDR_STRLEN];
+	bool made = false;
+	int r;
+
+	if (s->pid <= 0)
+		return cir_err(err, EINVAL, "OCI state of %s has no pid", s->id);
+	r = cir_network_open(db, name, true, &n, err);
+	if (r == -ENOENT) {
+		struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true };
+
+		cir_err_clear(err);
+		if (!subnet) {
+			const char *pool = pick("CIRCUIT_POOL", s, "circuit.pool");
+
+			r = pool_pick(db, pool ? pool : HOOK_POOL_DEFAULT, auto_subnet,
+				      sizeof(auto_subnet), err);
+			if (r < 0)
+				return r;
+			spec.subnet = auto_subnet;
+		}
+		r = cli_net_create(c, db, &spec, err);
+		if (r < 0)
+			return r;
+		made = true;
+		cli_info("%s created", name);
+		r = cir_network_open(db, name, true, &n, err);
+	} else if (r >= 0 && subnet && n.conf.subnet[0]) {
+		struct cir_cidr want, have;
+		struct cir_error e = CIR_ERROR_INIT;
+
+		if (cir_cidr_parse(subnet, 0, &want, &e) == 0 &&
+		    cir_cidr_parse(n.conf.subnet, 0, &have, &e) == 0 &&
+		    (want.prefix != have.prefix || !cir_cidr_contains(&have, &want.ip)))
+			r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
+				    n.conf.subnet, subnet);
+	}
+	if (r >= 0)
+		r = cli_net_connect(c, &n, &att, NULL, err);
+	cir_network_close(&n);
+	if (r < 0) {
+		if (made) {
+			struct cir_error e2 = CIR_ERROR_INIT;
+
+			cli_net_delete(c, db, name, &e2);
+		}
+		return cir_err_wrap(err, "container %s", s->id);
+	}
+	cli_info("connected container %s to network %s", s->id, name);
+	return 0;
+}
+
+static int hook_stop(struct cli *c, struct cir_netdb *db, const struct oci_state *s,
+		     const char *name, struct cir_error *err)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_member m;
+	bool hook_net;
+	int r, left;
+
+	r = cir_network_open(db, name, true, &n, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		cli_debug("network %s not found: nothing to do for %s", name, s->id);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = cir_member_get(&n, s->id, &m, NULL, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		r = 0;
+	} else if (r >= 0) {
+		r = cli_net_disconnect(c, &n, &m, err);
+		if (r >= 0)
+			cli_info("disconnected container %s from network %s", s->id, name);
+	}
+	left = r < 0 ? 1 : cir_member_list(&n, NULL, NULL, err);
+	hook_net = n.conf.hook;
+	cir_network_close(&n);
+	if (r < 0)
+		return cir_err_wrap(err, "container %s", s->id);
+	if (left == 0 && hook_net) {
+		r = cli_net_delete(c, db, name, err);
+		if (r < 0)
+			return r;
+		cli_info("%s deleted", name);
+	}
+	return 0;
+}
+
+int cli_hook_run(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct oci_state s;
+	_cleanup_close_ int lock = -1;
+	const char *name;
+	int r;
+
+	r = state_parse(&s, &err);
+	if (r < 0)
+		goto out;
+	name = pick("NETWORK", &s, "circuit.network");
+	if (!name)
+		name = s.id;
+	r = cir_cni_check_network_name(name, &err);
+	if (r < 0)
+		goto out;
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = lock = cir_netdb_lock(&db, &err);
+	if (r < 0)
+		goto out;
+	if (s.status && strcmp(s.status, "stopped") == 0)
+		r = hook_stop(c, &db, &s, name, &err);
+	else if ((s.status && strcmp(s.status, "creating") == 0) || s.pid > 0)
+		r = hook_create(c, &db, &s, name, &err);
+	else
+		r = cir_err(&err, EINVAL, "OCI state of %s: status \"%s\" is neither creating nor "
+					  "stopped", s.id, s.status ? s.status : "");
+out:
+	cir_netdb_close(&db);
+	if (s.doc)
+		cir_json_free(s.doc);
+	return r < 0 ? cli_fail(c, &err) : CLI_OK;
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * main.c - `circuit`: command table, global options and dispatch.
+ *
+ *   circuit [--state DIR] [--debug] GROUP... VERB [ARGS] [OPTIONS]
+ *   circuit                  (no arguments, OCI state on stdin: the runc hook)
+ *
+ * Each verb group lives in its own file and contributes one line to
+ * cli_groups[] below.  Options may follow or precede positional arguments;
+ * "--" ends options.  Exit status: 0 success, 1 failure, 2 usage error.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "sandbox.h"
+
+const struct cli_group cli_groups[] = {
+	{ "network", "create, list, connect and delete networks", cli_network_cmds,
+	  NULL, NULL, NULL },
+	{ "", "other commands", cli_top_cmds, NULL, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL },
+};
+
+static const struct cli_opt global_opts[] = {
+	{ "state", true, "DIR", "state directory (default $CIRCUIT_STATE_DIR or /var/lib/circuit)" },
+	{ "debug", false, NULL, "print debug messages" },
+	{ "help", false, NULL, "show help" },
+};
+
+static void print_opts(FILE *out, const struct cli_opt *o, size_t n)
+{
+	for (size_t i = 0; i < n && o[i].name; i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o[i].name, o[i].has_arg ? " " : "",
+			 o[i].has_arg ? (o[i].arg ? o[i].arg : "VALUE") : "");
+		fprintf(out, "  %-24s %s\n", left, o[i].help ? o[i].help : "");
+	}
+}
+
+static void help_main(FILE *out)
+{
+	fprintf(out, "circuit - container networks for runc\n\n"
+		     "Usage:\n  circuit [--state DIR] [--debug] COMMAND [ARGS]\n"
+		     "  circuit                (as an OCI hook: state JSON on stdin)\n\nCommands:\n");
+	for (const struct cli_group *g = cli_groups; g->name; g++)
+		for (const struct cli_cmd *c = g->cmds; c->name; c++) {
+			char left[64];
+
+			snprintf(left, sizeof(left), "%s%s%s", g->name, g->name[0] ? " " : "",
+				 c->name);
+			fprintf(out, "  %-24s %s\n", left, c->summary);
+		}
+	fprintf(out, "\nGlobal options:\n");
+	print_opts(out, global_opts, sizeof(global_opts) / sizeof(global_opts[0]));
+	fprintf(out, "\nRun 'circuit COMMAND --help' for a command's options and examples.\n");
+}
+
+static void help_group(FILE *out, const struct cli_group *g)
+{
+	fprintf(out, "circuit %s - %s\n\nCommands:\n", g->name, g->summary);
+	for (const struct cli_cmd *c = g->cmds; c->name; c++) {
+		char left[128];
+
+		snprintf(left, sizeof(left), "%s %s", c->name, c->args ? c->args : "");
+		fprintf(out, "  %-40s %s\n", left, c->summary);
+	}
+	fprintf(out, "\nRun 'circuit %s COMMAND --help' for details.\n", g->name);
+}
+
+static void help_cmd(FILE *out, const struct cli_group *g, const struct cli_cmd *c)
+{
+	fprintf(out, "Usage: circuit %s%s%s%s%s\n\n%s\n", g->name, g->name[0] ? " " : "",
+		c->name, c->args && *c->args ? " " : "", c->args ? c->args : "", c->summary);
+	if (c->opts[0].name) {
+		fprintf(out, "\nOptions:\n");
+		print_opts(out, c->opts, CLI_MAX_OPTS);
+	}
+	if (c->help)
+		fprintf(out, "\n%s", c->help);
+}
+
+/* Plugin search path: CIRCUIT_PLUGIN_PATH, <exe>/../libexec/circuit,
+ * CNI_PATH, /opt/cni/bin, /usr/lib/cni.  Needs no PATH (runc hooks). */
+static void plugin_path_init(struct cli *c)
+{
+	char exe[PATH_MAX], *p = c->plugin_path;
+	size_t left = sizeof(c->plugin_path);
+	const char *parts[5] = { getenv("CIRCUIT_PLUGIN_PATH"), NULL, getenv("CNI_PATH"),
+				 "/opt/cni/bin", "/usr/lib/cni" };
+	char libexec[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(libexec, sizeof(libexec), "%s/../libexec/circuit", exe);
+			parts[1] = libexec;
+		}
+	}
+	*p = '\0';
+	for (size_t i = 0; i < 5; i++) {
+		int k;
+
+		if (!parts[i] || !*parts[i])
+			continue;
+		k = snprintf(p, left, "%s%s", p == c->plugin_path ? "" : ":", parts[i]);
+		if (k < 0 || (size_t)k >= left)
+			break;
+		p += k;
+		left -= k;
+	}
+}
+
+/* Is s one of the global options?  Consumes its value.  1 yes, 0 no,
+ * -1 usage error. */
+static int global_opt(struct cli *c, int argc, char **argv, int *i, bool *help)
+{
+	const char *s = argv[*i];
+
+	if (strcmp(s, "--debug") == 0) {
+		c->debug = true;
+		cir_log_set_level(CIR_LOG_DEBUG);
+		return 1;
+	}
+	if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+		*help = true;
+		return 1;
+	}
+	if (strcmp(s, "--state") == 0) {
+		if (*i + 1 >= argc)
+			return -1;
+		c->state_dir = argv[++*i];
+		return 1;
+	}
+	if (strncmp(s, "--state=", 8) == 0) {
+		c->state_dir = s + 8;
+		return 1;
+	}
+	return 0;
+}
+
+static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
+		     struct cli_args *a, bool *help)
+{
+	bool dashdash = false;
+
+	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
+	for (int i = 0; i < argc; i++) {
+		const char *s = argv[i];
+		int k;
+
+		if (!dashdash && strcmp(s, "--") == 0) {
+			dashdash = true;
+			continue;
+		}
+		if (!dashdash && s[0] == '-' && s[1]) {
+			const char *eq;
+			size_t nl;
+			int found = -1;
+
+			k = global_opt(c, argc, argv, &i, help);
+			if (k < 0)
+				return cli_usage(c, "option %s needs a value", s);
+			if (k > 0)
+				continue;
+			if (s[1] != '-')
+				return cli_usage(c, "unknown option %s", s);
+			eq = strchr(s, '=');
+			nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+			for (int j = 0; j < CLI_MAX_OPTS && cmd->opts[j].name; j++)
+				if (strlen(cmd->opts[j].name) == nl &&
+				    strncmp(cmd->opts[j].name, s + 2, nl) == 0)
+					found = j;
+			if (found < 0)
+				return cli_usage(c, "unknown option %.*s", (int)nl + 2, s);
+			if (!cmd->opts[found].has_arg) {
+				if (eq)
+					return cli_usage(c, "option --%s takes no value",
+							 cmd->opts[found].name);
+				a->opt[found] = "";
+			} else if (eq) {
+				a->opt[found] = eq + 1;
+			} else if (i + 1 < argc) {
+				a->opt[found] = argv[++i];
+			} else {
+				return cli_usage(c, "option --%s needs a value",
+						 cmd->opts[found].name);
+			}
+			continue;
+		}
+		if (a->npos >= CLI_MAX_POS)
+			return cli_usage(c, "too many arguments");
+		a->pos[a->npos++] = s;
+	}
+	if (*help)
+		return 0;
+	if (a->npos < cmd->min_pos)
+		return cli_usage(c, "missing arguments");
+	if (cmd->max_pos >= 0 && a->npos > cmd->max_pos)
+		return cli_usage(c, "unexpected argument \"%s\"", a->pos[cmd->max_pos]);
+	return 0;
+}
+
+/* Words of a group name ("network qos") matched against argv. */
+static int group_match(const char *name, int argc, char **argv)
+{
+	int n = 0;
+	const char *p = name;
+
+	if (!*name)
+		return 0;
+	while (*p) {
+		size_t l = strcspn(p, " ");
+
+		if (n >= argc || strlen(argv[n]) != l || strncmp(argv[n], p, l) != 0)
+			return -1;
+		n++;
+		p += l;
+		while (*p == ' ')
+			p++;
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cli c = { 0 };
+	struct cli_args a;
+	const struct cli_group *group = NULL;
+	const struct cli_cmd *cmd = NULL;
+	bool help = false;
+	int i = 1, best = -1, r;
+
+	cir_log_init(stderr, CIR_LOG_INFO);
+	/* Input comes from users and runtimes: no mounts, module loading,
+	 * tracing or keys from here on (lib/sandbox.h). */
+	if (cir_sandbox_apply(&err) < 0) {
+		cir_log(CIR_LOG_ERROR, "%s", err.msg);
+		return CLI_FAIL;
+	}
+	/* Global options before the command. */
+	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		r = global_opt(&c, argc, argv, &i, &help);
+		if (r < 0)
+			return cli_usage(&c, "option %s needs a value", argv[i]);
+		if (r == 0)
+			break;
+	}
+	if (c.state_dir && *c.state_dir) {
+		/* Plugins share the store: hand them the same root. */
+		setenv(CIR_STORE_ENV, c.state_dir, 1);
+	}
+	plugin_path_init(&c);
+	if (i >= argc) {
+		if (help) {
+			help_main(stdout);
+			return CLI_OK;
+		}
+		if (isatty(STDIN_FILENO)) {
+			help_main(stderr);
+			return CLI_USAGE;
+		}
+		memset(&a, 0, sizeof(a));
+		return cli_hook_run(&c, &a);
+	}
+	if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {
+		help_main(stdout);
+		return CLI_OK;
+	}
+	for (const struct cli_group *g = cli_groups; g->name; g++) {
+		int n = group_match(g->name, argc - i, argv + i);
+
+		if (n > best) {
+			best = n;
+			group = g;
+		}
+	}
+	if (best < 0) {
+		cir_log(CIR_LOG_ERROR, "unknown command \"%s\"", argv[i]);
+		help_main(stderr);
+		return CLI_USAGE;
+	}
+	i += best;
+	c.group = group;
+	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+	    strcmp(argv[i], "help") == 0) {
+		if (!group->name[0]) {
+			help_main(i >= argc ? stderr : stdout);
+			return i >= argc ? CLI_USAGE : CLI_OK;
+		}
+		help_group(i >= argc ? stderr : stdout, group);
+		return i >= argc ? CLI_USAGE : CLI_OK;
+	}
+	for (const struct cli_cmd *k = group->cmds; k->name; k++)
+		if (strcmp(k->name, argv[i]) == 0)
+			cmd = k;
+	if (!cmd) {
+		/* "circuit network qos ..." when no such group exists yet. */
+		cir_log(CIR_LOG_ERROR, "unknown command \"%s%s%s\"", group->name,
+			group->name[0] ? " " : "", argv[i]);
+		if (group->name[0])
+			help_group(stderr, group);
+		else
+			help_main(stderr);
+		return CLI_USAGE;
+	}
+	c.cmd = cmd;
+	i++;
+	r = parse_cmd(&c, cmd, argc - i, argv + i, &a, &help);
+	if (r != 0)
+		return r;
+	if (help) {
+		help_cmd(stdout, group, cmd);
+		return CLI_OK;
+	}
+	if (c.state_dir && *c.state_dir)
+		setenv(CIR_STORE_ENV, c.state_dir, 1);
+	cli_debug("state %s, plugins from %s", cir_store_root(c.state_dir), c.plugin_path);
+	return cmd->run(&c, &a);
+}

@@ -1,0 +1,911 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * network.c - "circuit network create|ls|inspect|export|connect|disconnect|
+ * delete" and the network operations the hook and restore share.
+ *
+ * A network Circuit generates ("managed") owns its bridge "c-<name>", the
+ * gateway address on it and its masquerade from create to delete; members
+ * are attached by running the network's conflist chain (circuit-bridge +
+ * circuit-ipam, or an imported chain) with CNI ADD against /proc/PID/ns/net.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/cache.h>
+#include <netlink/route/addr.h>
+
+#include "addr.h"
+#include "cleanup.h"
+#include "cli.h"
+#include "ip.h"
+#include "link.h"
+#include "names.h"
+#include "netns.h"
+#include "masq.h"
+#include "nft.h"
+#include "nl.h"
+#include "sysctl.h"
+
+/* ---- overlap ---- */
+
+struct overlap_scan {
+	struct cir_netdb *db;
+	const struct cir_cidr *subnet;
+	const char *self;
+	struct cir_error *err;
+	int hit;
+};
+
+static int overlap_network(const char *name, void *arg)
+{
+	struct overlap_scan *s = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cidr other;
+
+	if (s->self && strcmp(name, s->self) == 0)
+		return 0;
+	if (cir_network_open(s->db, name, false, &n, &e) < 0)
+		return 0;
+	if (n.conf.subnet[0] && cir_cidr_parse(n.conf.subnet, 0, &other, &e) == 0 &&
+	    other.ip.af == s->subnet->ip.af && cir_cidr_overlap(&other, s->subnet)) {
+		char buf[CIR_CIDR_STRLEN];
+
+		cir_err(s->err, EEXIST, "subnet %s overlaps network %s (%s)",
+			cir_cidr_format(s->subnet, buf, sizeof(buf)), name, n.conf.subnet);
+		s->hit = 1;
+	}
+	cir_network_close(&n);
+	return s->hit ? -EEXIST : 0;
+}
+
+/* An address configured on this host inside subnet? */
+static int overlap_host(const struct cir_cidr *subnet, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct nl_cache *cache = NULL;
+	int r, hit = 0;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_addr_alloc_cache(sk, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list addresses");
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !hit;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(a);
+		struct cir_cidr c = { 0 };
+		size_t len;
+
+		if (!local || rtnl_addr_get_family(a) != (subnet->ip.af))
+			continue;
+		len = nl_addr_get_len(local);
+		if (len != (subnet->ip.af == AF_INET ? 4u : 16u))
+			continue;
+		c.ip.af = subnet->ip.af;
+		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), len);
+		c.prefix = rtnl_addr_get_prefixlen(a);
+		if (cir_cidr_overlap(&c, subnet)) {
+			char ifn[IF_NAMESIZE] = "?", sb[CIR_CIDR_STRLEN], ab[CIR_CIDR_STRLEN];
+
+			if_indextoname(rtnl_addr_get_ifindex(a), ifn);
+			cir_err(err, EEXIST, "subnet %s overlaps address %s on %s",
+				cir_cidr_format(subnet, sb, sizeof(sb)),
+				cir_cidr_format(&c, ab, sizeof(ab)), ifn);
+			hit = 1;
+		}
+	}
+	nl_cache_free(cache);
+	return hit;
+}
+
+int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
+		     struct cir_error *err)
+{
+	struct cir_cidr sn;
+	struct overlap_scan s = { db, &sn, self, err, 0 };
+	int r;
+
+	r = cir_cidr_parse(subnet, 0, &sn, err);
+	if (r < 0)
+		return r;
+	cir_cidr_network(&sn, &sn.ip);
+	r = cir_netdb_list(db, overlap_network, &s, err);
+	if (s.hit)
+		return 1;
+	if (r < 0)
+		return r;
+	return overlap_host(&sn, err);
+}
+
+/* ---- kernel objects of a managed network ---- */
+
+int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info br;
+	struct cir_cidr sn;
+	bool created = false;
+	int r, changes = 0;
+
+	if (!nc->managed)
+		return 0;
+	r = cir_cidr_parse(nc->subnet, 0, &sn, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, &br, &created, err);
+	if (r < 0)
+		return cir_err_wrap(err, "bridge %s", nc->bridge);
+	changes += created;
+	if (nc->gateway[0]) {
+		char gw[CIR_CIDR_STRLEN + 8];
+
+		snprintf(gw, sizeof(gw), "%s/%u", nc->gateway, sn.prefix);
+		r = cir_addr_has(sk, br.ifindex, gw, err);
+		if (r == 0) {
+			r = cir_addr_add(sk, br.ifindex, gw, true, err);
+			changes++;
+		}
+		if (r < 0)
+			return cir_err_wrap(err, "bridge %s: gateway %s", nc->bridge, gw);
+	}
+	r = sn.ip.af == AF_INET ? cir_sysctl_ip_forward_enable(err)
+				: cir_sysctl_ip6_forward_enable(err);
+	if (r < 0)
+		return r;
+	changes += r;
+	if (nc->masquerade) {
+		/* The network is a user of its own masquerade from create to
+		 * delete, so the chain outlives its last member (lib/masq.h). */
+		r = cir_nft_masq_exists(nc->name, err);
+		if (r >= 0) {
+			changes += r == 0;
+			r = cir_masq_acquire(NULL, nc->name, CIR_MASQ_OWNER, nc->subnet, err);
+		}
+		if (r < 0)
+			return cir_err_wrap(err, "masquerade for %s", nc->subnet);
+	}
+	cli_debug("network %s: bridge %s, gateway %s, masquerade %s (%d changes)", nc->name,
+		  nc->bridge, nc->gateway, nc->masquerade ? "on" : "off", changes);
+	return changes;
+}
+
+static bool masq_keep_none(const char *user, void *arg)
+{
+	return false;
+}
+
+/* Remove a network's bridge and masquerade; missing objects are fine. */
+static int net_teardown(struct cir_netdb *db, const struct cir_netconf *nc,
+			struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	int r;
+
+	if (nc->bridge[0] && nc->managed) {
+		r = cir_nl_route_open(&sk, err);
+		if (r < 0)
+			return r;
+		r = cir_link_delete(sk, nc->bridge, err);
+		if (r < 0 && r != -ENODEV)
+			return cir_err_wrap(err, "bridge %s", nc->bridge);
+		cir_err_clear(err);
+	}
+	if (nc->masquerade) {
+		/* Every user goes with the network, members that failed to
+		 * disconnect included. */
+		r = cir_masq_gc(NULL, nc->name, masq_keep_none, NULL, err);
+		if (r < 0)
+			return cir_err_wrap(err, "masquerade");
+	}
+	return 0;
+}
+
+/* ---- create ---- */
+
+static int read_text(const char *path, char **out, size_t *len, struct cir_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_free_ char *buf = NULL;
+	size_t n;
+
+	if (!f)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	buf = malloc(CIR_JSON_MAX + 1);
+	if (!buf)
+		return cir_err(err, ENOMEM, "out of memory");
+	n = fread(buf, 1, CIR_JSON_MAX + 1, f);
+	if (ferror(f))
+		return cir_err(err, EIO, "%s: read error", path);
+	if (n > CIR_JSON_MAX)
+		return cir_err(err, EFBIG, "%s: larger than %u bytes", path, CIR_JSON_MAX);
+	buf[n] = '\0';
+	*len = n;
+	*out = TAKE_PTR(buf);
+	return 0;
+}
+
+static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
+			char **conflist, struct cir_error *err)
+{
+	int r;
+
+	memset(nc, 0, sizeof(*nc));
+	r = cir_cni_check_network_name(spec->name, err);
+	if (r < 0)
+		return r;
+	snprintf(nc->name, sizeof(nc->name), "%s", spec->name);
+	nc->hook = spec->hook;
+	nc->created = (long long)time(NULL);
+	if (spec->conflist) {
+		_cleanup_free_ char *text = NULL;
+		_cleanup_json_ struct cir_json *j = NULL;
+		size_t len = 0;
+
+		r = read_text(spec->conflist, &text, &len, err);
+		if (r < 0)
+			return r;
+		r = cir_conflist_normalize(text, len, spec->name, conflist, err);
+		if (r < 0)
+			return cir_err_wrap(err, "%s", spec->conflist);
+		r = cir_json_parse(*conflist, strlen(*conflist), &j, err);
+		if (r < 0)
+			return r;
+		cir_conflist_describe(cir_json_root(j), nc);
+		return 0;
+	} else {
+		struct cir_cidr sn;
+		struct cir_ip gw;
+
+		r = cir_cidr_parse_subnet(spec->subnet, &sn, err);
+		if (r < 0)
+			return r;
+		cir_cidr_format(&sn, nc->subnet, sizeof(nc->subnet));
+		if (spec->gateway) {
+			struct cir_ip net, bc;
+
+			r = cir_ip_parse(spec->gateway, &gw, err);
+			if (r < 0)
+				return cir_err_wrap(err, "gateway");
+			cir_cidr_network(&sn, &net);
+			cir_cidr_broadcast(&sn, &bc);
+			if (!cir_cidr_contains(&sn, &gw) || cir_ip_eq(&gw, &net) ||
+			    (gw.af == AF_INET && cir_ip_eq(&gw, &bc)))
+				return cir_err(err, EINVAL, "gateway %s is not a host address of %s",
+					       spec->gateway, nc->subnet);
+		} else {
+			r = cir_cidr_first_host(&sn, &gw);
+			if (r < 0)
+				return cir_err(err, -r, "subnet %s has no host address", nc->subnet);
+		}
+		cir_ip_format(&gw, nc->gateway, sizeof(nc->gateway));
+		cir_name_bridge(nc->name, nc->bridge);
+		nc->mtu = spec->mtu;
+		nc->masquerade = !spec->no_masquerade;
+		nc->managed = true;
+		return cir_conflist_generate(nc, conflist, err);
+	}
+}
+
+int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spec *spec,
+		   struct cir_error *err)
+{
+	_cleanup_free_ char *conflist = NULL;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_netconf nc;
+	int r;
+
+	r = spec_to_conf(spec, &nc, &conflist, err);
+	if (r < 0)
+		return r;
+	r = cir_network_open(db, nc.name, false, &n, err);
+	cir_network_close(&n);
+	if (r == 0)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "network %s already exists",
+				    nc.name);
+	cir_err_clear(err);
+	if (nc.subnet[0]) {
+		r = cli_net_overlaps(db, nc.subnet, nc.name, err);
+		if (r > 0)
+			return -EEXIST;
+		if (r < 0)
+			return r;
+	}
+	r = cir_network_create(db, &nc, conflist, err);
+	if (r < 0)
+		return r;
+	r = cli_net_ensure(c, &nc, err);
+	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		net_teardown(db, &nc, &e2);
+		cir_network_remove(db, nc.name, &e2);
+		return cir_err_wrap(err, "network %s", nc.name);
+	}
+	return 0;
+}
+
+/* ---- connect / disconnect ---- */
+
+struct dup_scan {
+	struct cli *c;
+	struct cir_network *n;
+	const char *cid;
+	dev_t dev;
+	ino_t ino;
+	long long pid;
+	struct cir_member found;
+	int dup;         /* 1: its namespace is already attached; 2: same member, same process */
+};
+
+static int dup_check(const struct cir_member *m, void *arg)
+{
+	struct dup_scan *s = arg;
+	bool alive = cir_member_alive(m);
+	struct stat st;
+
+	if (strcmp(m->cid, s->cid) == 0) {
+		if (alive) {
+			s->found = *m;
+			s->dup = m->pid == s->pid ? 2 : 1;
+			return -EEXIST;
+		}
+		/* A member left by a process that is gone: clear it first. */
+		struct cir_error e = CIR_ERROR_INIT;
+
+		cli_debug("network %s: clearing stale member %s", s->n->conf.name, m->cid);
+		cli_net_disconnect(s->c, s->n, m, &e);
+		return 0;
+	}
+	if (alive && stat(m->netns, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+		s->found = *m;
+		s->dup = 1;
+		return -EEXIST;
+	}
+	return 0;
+}
+
+struct free_if {
+	char name[CIR_IFNAMSIZ];
+};
+
+static int first_free_eth(void *arg, struct cir_error *err)
+{
+	struct free_if *f = arg;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(f->name, sizeof(f->name), "eth%d", i);
+		r = cir_link_get(sk, f->name, NULL, err);
+		if (r == -ENODEV) {
+			cir_err_clear(err);
+			return 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return cir_err(err, ENOSPC, "no free interface name eth0..eth999");
+}
+
+int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attach *att,
+		    struct cir_member *out, struct cir_error *err)
+{
+	struct cir_member m = { 0 };
+	struct dup_scan ds = { 0 };
+	struct free_if fi = { { 0 } };
+	struct cir_chain_rt rt = { 0 };
+	struct cir_cni_result res;
+	_cleanup_free_ char *result = NULL;
+	_cleanup_close_ int nsfd = -1;
+	char args[128] = "";
+	struct stat st;
+	int r;
+
+	r = cir_member_set_process(&m, att->pid, err);
+	if (r < 0)
+		return r;
+	if (att->cid)
+		snprintf(m.cid, sizeof(m.cid), "%s", att->cid);
+	else
+		snprintf(m.cid, sizeof(m.cid), "pid-%lld", att->pid);
+	r = cir_cni_check_containerid(m.cid, err);
+	if (r < 0)
+		return r;
+	m.hook = att->hook;
+	r = cir_netns_open_pid((pid_t)att->pid, &nsfd, err);
+	if (r < 0)
+		return r;
+	if (fstat(nsfd, &st) < 0)
+		return cir_err(err, errno, "netns of %lld: %s", att->pid, strerror(errno));
+	ds = (struct dup_scan){ .c = c, .n = n, .cid = m.cid, .dev = st.st_dev, .ino = st.st_ino,
+				.pid = att->pid };
+	r = cir_member_list(n, dup_check, &ds, err);
+	if (ds.dup == 2 && att->hook) {
+		/* prestart and createRuntime both calling us: already done. */
+		if (out)
+			*out = ds.found;
+		return 0;
+	}
+	if (ds.dup)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "container %lld is already connected to network %s (as %s, %s)",
+				    att->pid, n->conf.name, ds.found.cid, ds.found.ifname);
+	if (r < 0)
+		return r;
+	if (att->ifname) {
+		r = cir_cni_check_ifname(att->ifname, err);
+		if (r < 0)
+			return r;
+		snprintf(m.ifname, sizeof(m.ifname), "%s", att->ifname);
+	} else {
+		r = cir_netns_run(nsfd, first_free_eth, &fi, err);
+		if (r < 0)
+			return cir_err_wrap(err, "container %lld", att->pid);
+		snprintf(m.ifname, sizeof(m.ifname), "%s", fi.name);
+	}
+	if (att->ip) {
+		struct cir_ip ip;
+
+		r = cir_ip_parse(att->ip, &ip, err);
+		if (r < 0)
+			return r;
+		snprintf(args, sizeof(args), "IgnoreUnknown=1;IP=%s", att->ip);
+	}
+	rt = (struct cir_chain_rt){ .cid = m.cid, .netns = m.netns, .ifname = m.ifname,
+				    .args = args[0] ? args : NULL, .path = c->plugin_path };
+	cli_debug("network %s: ADD %s %s %s (plugins from %s)", n->conf.name, m.cid, m.netns,
+		  m.ifname, c->plugin_path);
+	r = cir_chain_add(n->conflist, &rt, &result, &res, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < res.n_ips && !m.address[0]; i++)
+		snprintf(m.address, sizeof(m.address), "%s", res.ips[i].address);
+	r = cir_member_put(n, &m, result, err);
+	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		cir_chain_del(n->conflist, &rt, result, &e2);
+		return r;
+	}
+	if (out)
+		*out = m;
+	return 0;
+}
+
+int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_member *m,
+		       struct cir_error *err)
+{
+	_cleanup_free_ char *result = NULL;
+	struct cir_member cur;
+	struct cir_chain_rt rt;
+	int r;
+
+	r = cir_member_get(n, m->cid, &cur, &result, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	rt = (struct cir_chain_rt){ .cid = cur.cid,
+				    .netns = cir_member_alive(&cur) ? cur.netns : NULL,
+				    .ifname = cur.ifname, .path = c->plugin_path };
+	cli_debug("network %s: DEL %s %s", n->conf.name, cur.cid, cur.ifname);
+	r = cir_chain_del(n->conflist, &rt, result, err);
+	if (r < 0)
+		return r;
+	r = cir_member_del(n, cur.cid, err);
+	return r < 0 ? r : 0;
+}
+
+/* ---- delete ---- */
+
+struct del_scan {
+	struct cli *c;
+	struct cir_network *n;
+};
+
+static int del_member(const struct cir_member *m, void *arg)
+{
+	struct del_scan *s = arg;
+	struct cir_error e = CIR_ERROR_INIT;
+
+	if (cli_net_disconnect(s->c, s->n, m, &e) < 0) {
+		cli_warn("network %s: disconnect %s: %s (forgetting it)", s->n->conf.name, m->cid,
+			 e.msg);
+		cir_member_del(s->n, m->cid, &e);
+	}
+	return 0;
+}
+
+int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
+		   struct cir_error *err)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct del_scan ds = { c, &n };
+	int r;
+
+	r = cir_network_open(db, name, true, &n, err);
+	if (r < 0)
+		return r;
+	r = cir_member_list(&n, del_member, &ds, err);
+	for (const struct cli_group *g = cli_groups; r >= 0 && g->name; g++)
+		if (g->network_delete)
+			r = g->network_delete(c, &n, err);
+	if (r >= 0)
+		r = net_teardown(db, &n.conf, err);
+	if (r >= 0)
+		r = cir_network_remove(db, name, err);
+	cir_network_close(&n);
+	return r;
+}
+
+/* ---- commands ---- */
+
+static int parse_pid(struct cli *c, const char *s, long long *pid)
+{
+	unsigned long long v;
+
+	if (cli_parse_uint(s, 1, 4194304, &v) < 0)
+		return cli_usage(c, "invalid PID \"%s\"", s);
+	*pid = (long long)v;
+	return 0;
+}
+
+static int cmd_create(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct cli_net_spec spec = { 0 };
+	const char *mtu = cli_opt(a, "mtu");
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	spec.name = a->pos[0];
+	spec.subnet = a->npos > 1 ? a->pos[1] : NULL;
+	spec.gateway = cli_opt(a, "gateway");
+	spec.no_masquerade = cli_opt(a, "no-masquerade") != NULL;
+	spec.conflist = cli_opt(a, "conflist");
+	if (spec.conflist && (spec.subnet || spec.gateway || mtu || spec.no_masquerade))
+		return cli_usage(c, "--conflist takes no SUBNET, --gateway, --mtu or "
+				    "--no-masquerade: the chain says it all");
+	if (!spec.conflist && !spec.subnet)
+		return cli_usage(c, "missing SUBNET");
+	if (mtu) {
+		unsigned long long v;
+
+		if (cli_parse_uint(mtu, 68, 65535, &v) < 0)
+			return cli_usage(c, "invalid --mtu \"%s\" (68..65535)", mtu);
+		spec.mtu = (unsigned int)v;
+	}
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = lock = cir_netdb_lock(&db, &err);
+	if (r >= 0)
+		r = cli_net_create(c, &db, &spec, &err);
+	cir_netdb_close(&db);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("%s created", spec.name);
+	return CLI_OK;
+}
+
+struct ls_scan {
+	struct cir_netdb *db;
+	struct cli_table *t;
+	struct cir_jgen *g;
+	int nmembers;
+};
+
+static int ls_one(const char *name, void *arg)
+{
+	struct ls_scan *s = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	int r;
+
+	if (cir_network_open(s->db, name, false, &n, &e) < 0)
+		return 0;   /* deleted meanwhile */
+	if (s->t) {
+		r = cli_table_row(s->t, n.conf.name, n.conf.subnet[0] ? n.conf.subnet : "-", NULL);
+	} else {
+		cir_jgen_map_open(s->g);
+		cir_netconf_emit(s->g, &n.conf);
+		r = cir_member_list(&n, NULL, NULL, &e);
+		cir_jgen_kint(s->g, "members", r < 0 ? 0 : r);
+		cir_jgen_map_close(s->g);
+		r = 0;
+	}
+	cir_network_close(&n);
+	return r;
+}
+
+static int check_format(struct cli *c, const struct cli_args *a, bool *json)
+{
+	const char *f = cli_opt(a, "format");
+
+	*json = false;
+	if (!f || strcmp(f, "table") == 0)
+		return 0;
+	if (strcmp(f, "json") == 0) {
+		*json = true;
+		return 0;
+	}
+	return cli_usage(c, "unknown --format \"%s\" (table or json)", f);
+}
+
+static int cmd_ls(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	struct ls_scan s = { &db, NULL, NULL, 0 };
+	bool json;
+	int r;
+
+	r = check_format(c, a, &json);
+	if (r)
+		return r;
+	r = cli_db_open(c, &db, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	if (json) {
+		r = cli_json_new(&g, &err);
+		if (r >= 0) {
+			s.g = g;
+			cir_jgen_arr_open(g);
+			r = cir_netdb_list(&db, ls_one, &s, &err);
+			cir_jgen_arr_close(g);
+		}
+		if (r >= 0)
+			r = cli_json_print(g, &err);
+	} else {
+		s.t = cli_table_new();
+		if (!s.t)
+			r = cir_err(&err, ENOMEM, "out of memory");
+		else
+			r = cli_table_row(s.t, "NAME", "SUBNET", NULL);
+		if (r >= 0)
+			r = cir_netdb_list(&db, ls_one, &s, &err);
+		if (r == -ENOMEM)
+			r = cir_err(&err, ENOMEM, "out of memory");
+		if (r >= 0)
+			cli_table_print(s.t, stdout);
+		cli_table_free(s.t);
+	}
+	cir_netdb_close(&db);
+	return r < 0 ? cli_fail(c, &err) : CLI_OK;
+}
+
+static int inspect_member(const struct cir_member *m, void *arg)
+{
+	struct cir_jgen *g = arg;
+
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "container", m->cid);
+	cir_jgen_kint(g, "pid", m->pid);
+	cir_jgen_kstr(g, "interface", m->ifname);
+	cir_jgen_kstr(g, "address", m->address);
+	cir_jgen_kstr(g, "netns", m->netns);
+	cir_jgen_kbool(g, "hook", m->hook);
+	cir_jgen_kbool(g, "running", cir_member_alive(m));
+	cir_jgen_map_close(g);
+	return 0;
+}
+
+static int cmd_inspect(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct cir_network n = CIR_NETWORK_INIT;
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	int r;
+
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = cir_network_open(&db, a->pos[0], false, &n, &err);
+	if (r >= 0)
+		r = cli_json_new(&g, &err);
+	if (r >= 0) {
+		cir_jgen_map_open(g);
+		cir_netconf_emit(g, &n.conf);
+		cir_jgen_key(g, "members");
+		cir_jgen_arr_open(g);
+		r = cir_member_list(&n, inspect_member, g, &err);
+		cir_jgen_arr_close(g);
+		for (const struct cli_group *gr = cli_groups; r >= 0 && gr->name; gr++)
+			if (gr->network_inspect)
+				r = gr->network_inspect(c, &n, g, &err);
+		cir_jgen_map_close(g);
+	}
+	if (r >= 0)
+		r = cli_json_print(g, &err);
+	cir_network_close(&n);
+	cir_netdb_close(&db);
+	return r < 0 ? cli_fail(c, &err) : CLI_OK;
+}
+
+static int cmd_export(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct cir_network n = CIR_NETWORK_INIT;
+	int r;
+
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = cir_network_open(&db, a->pos[0], false, &n, &err);
+	if (r >= 0) {
+		size_t len = strlen(n.conflist_raw);
+
+		fputs(n.conflist_raw, stdout);
+		if (len == 0 || n.conflist_raw[len - 1] != '\n')
+			fputc('\n', stdout);
+	}
+	cir_network_close(&n);
+	cir_netdb_close(&db);
+	return r < 0 ? cli_fail(c, &err) : CLI_OK;
+}
+
+static int cmd_connect(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cli_attach att = { 0 };
+	int r;
+
+	r = parse_pid(c, a->pos[0], &att.pid);
+	if (r)
+		return r;
+	att.ip = cli_opt(a, "ip");
+	att.ifname = cli_opt(a, "ifname");
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = cir_network_open(&db, a->pos[1], true, &n, &err);
+	if (r >= 0)
+		r = cli_net_connect(c, &n, &att, NULL, &err);
+	cir_network_close(&n);
+	cir_netdb_close(&db);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("connected container %lld to network %s", att.pid, a->pos[1]);
+	return CLI_OK;
+}
+
+struct pid_scan {
+	long long pid;
+	struct cir_member m;
+	int found;           /* 2: alive match, 1: recorded with this pid */
+};
+
+static int find_pid(const struct cir_member *m, void *arg)
+{
+	struct pid_scan *s = arg;
+
+	if (m->pid != s->pid)
+		return 0;
+	if (cir_member_alive(m)) {
+		s->m = *m;
+		s->found = 2;
+		return -EEXIST;
+	}
+	if (!s->found) {
+		s->m = *m;
+		s->found = 1;
+	}
+	return 0;
+}
+
+static int cmd_disconnect(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct pid_scan ps = { 0 };
+	int r;
+
+	r = parse_pid(c, a->pos[0], &ps.pid);
+	if (r)
+		return r;
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = cir_network_open(&db, a->pos[1], true, &n, &err);
+	if (r >= 0) {
+		r = cir_member_list(&n, find_pid, &ps, &err);
+		if (r == -EEXIST)
+			r = 0;
+	}
+	if (r >= 0 && !ps.found) {
+		struct cir_member probe;
+
+		if (cir_member_set_process(&probe, ps.pid, &err) < 0)
+			r = -ESRCH;
+		else
+			r = cir_err_code(&err, CIR_CNI_NOT_FOUND, ENOENT,
+					 "container %lld is not connected to network %s", ps.pid,
+					 a->pos[1]);
+	}
+	if (r >= 0)
+		r = cli_net_disconnect(c, &n, &ps.m, &err);
+	cir_network_close(&n);
+	cir_netdb_close(&db);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("disconnected container %lld from network %s", ps.pid, a->pos[1]);
+	return CLI_OK;
+}
+
+static int cmd_delete(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = lock = cir_netdb_lock(&db, &err);
+	if (r >= 0)
+		r = cli_net_delete(c, &db, a->pos[0], &err);
+	cir_netdb_close(&db);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("%s deleted", a->pos[0]);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_network_cmds[] = {
+	{ "create", "NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE",
+	  "create a network: bridge c-NAME, gateway, masquerade and a CNI conflist",
+	  "Examples:\n"
+	  "  circuit network create sandbox 10.254.1.0/24\n"
+	  "  circuit network create db 10.254.2.0/24 --gateway 10.254.2.254 --mtu 1400\n"
+	  "  circuit network create lab --conflist /etc/cni/net.d/lab.conflist\n"
+	  "The subnet must not overlap another network or an address on this host.\n"
+	  "With --conflist the chain may name any CNI plugins (bridge, host-local,\n"
+	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n",
+	  { { "gateway", true, "IP", "gateway address on the bridge (default: first host)" },
+	    { "no-masquerade", false, NULL, "do not masquerade traffic leaving the subnet" },
+	    { "mtu", true, "N", "MTU of the bridge and container interfaces" },
+	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" } },
+	  1, 2, cmd_create },
+	{ "ls", "[--format table|json]", "list networks",
+	  "Examples:\n  circuit network ls\n  circuit network ls --format json\n",
+	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 0, cmd_ls },
+	{ "inspect", "NAME", "show a network, its members and its QoS as JSON",
+	  "Example:\n  circuit network inspect sandbox\n", { { NULL } }, 1, 1, cmd_inspect },
+	{ "export", "NAME", "print the network's CNI conflist (for other CNI runtimes)",
+	  "Example:\n  circuit network export sandbox > /etc/cni/net.d/10-sandbox.conflist\n",
+	  { { NULL } }, 1, 1, cmd_export },
+	{ "connect", "PID NAME [--ip IP] [--ifname IF]",
+	  "attach the network namespace of process PID to a network",
+	  "The container gets eth0, or the next free ethN when it already has one.\n"
+	  "Examples:\n  circuit network connect 4668 sandbox\n"
+	  "  circuit network connect 4668 sandbox --ip 10.254.1.10 --ifname eth1\n",
+	  { { "ip", true, "IP", "request this address" },
+	    { "ifname", true, "IF", "container interface name" } },
+	  2, 2, cmd_connect },
+	{ "disconnect", "PID NAME", "detach process PID's namespace from a network",
+	  "Example:\n  circuit network disconnect 4668 sandbox\n", { { NULL } }, 2, 2,
+	  cmd_disconnect },
+	{ "delete", "NAME", "disconnect all members and remove the network",
+	  "Example:\n  circuit network delete sandbox\n", { { NULL } }, 1, 1, cmd_delete },
+	{ NULL },
+};

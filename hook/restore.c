@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * restore.c - "circuit restore", "circuit gc", "circuit version" and the
+ * top-level command table.
+ *
+ * restore re-creates what the kernel lost (after a reboot the store is
+ * intact and the kernel is empty): every managed network's bridge, gateway
+ * and masquerade; members whose process still runs and whose chain CHECK
+ * fails are re-attached (DEL, then ADD with the same interface and
+ * address); members whose process is gone are released.  Then each verb
+ * group's restore callback runs (QoS, load balancers).  Running it on a
+ * healthy host changes nothing: every step looks before it writes.
+ *
+ * gc releases members whose process is gone and asks every chain (CNI GC,
+ * cniVersion >= 1.1.0) to drop allocations of attachments Circuit does not
+ * know.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+
+struct sweep {
+	struct cli *c;
+	struct cir_netdb *db;
+	struct cir_network *n;
+	bool restore;            /* restore (re-attach live members) or gc */
+	int changes;
+	int failures;
+	struct cir_chain_attachment *valid;
+	size_t n_valid;
+	size_t cap_valid;
+};
+
+static int keep_valid(struct sweep *s, const struct cir_member *m)
+{
+	struct cir_chain_attachment *v;
+
+	if (s->n_valid == s->cap_valid) {
+		size_t nc = s->cap_valid ? s->cap_valid * 2 : 16;
+
+		v = realloc(s->valid, nc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->valid = v;
+		s->cap_valid = nc;
+	}
+	v = &s->valid[s->n_valid];
+	v->cid = strdup(m->cid);
+	v->ifname = strdup(m->ifname);
+	if (!v->cid || !v->ifname) {
+		free((char *)v->cid);
+		free((char *)v->ifname);
+		return -ENOMEM;
+	}
+	s->n_valid++;
+	return 0;
+}
+
+static void valid_free(struct sweep *s)
+{
+	for (size_t i = 0; i < s->n_valid; i++) {
+		free((char *)s->valid[i].cid);
+		free((char *)s->valid[i].ifname);
+	}
+	free(s->valid);
+	s->valid = NULL;
+	s->n_valid = s->cap_valid = 0;
+}
+
+/* DEL what is left of m's attachment, then ADD it again as it was. */
+static int reattach(struct sweep *s, const struct cir_member *m, struct cir_error *err)
+{
+	_cleanup_free_ char *old = NULL, *result = NULL;
+	struct cir_member cur, upd;
+	struct cir_cni_result res;
+	struct cir_chain_rt rt;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	char args[128] = "";
+	int r;
+
+	r = cir_member_get(s->n, m->cid, &cur, &old, err);
+	if (r < 0)
+		return r;
+	rt = (struct cir_chain_rt){ .cid = cur.cid, .netns = cur.netns, .ifname = cur.ifname,
+				    .path = s->c->plugin_path };
+	cir_chain_del(s->n->conflist, &rt, old, &e2);
+	if (cur.address[0]) {
+		size_t l = strcspn(cur.address, "/");
+
+		snprintf(args, sizeof(args), "IgnoreUnknown=1;IP=%.*s", (int)l, cur.address);
+		rt.args = args;
+	}
+	r = cir_chain_add(s->n->conflist, &rt, &result, &res, err);
+	if (r < 0)
+		return r;
+	upd = cur;
+	upd.address[0] = '\0';
+	for (size_t i = 0; i < res.n_ips && !upd.address[0]; i++)
+		snprintf(upd.address, sizeof(upd.address), "%s", res.ips[i].address);
+	return cir_member_put(s->n, &upd, result, err);
+}
+
+static int sweep_member(const struct cir_member *m, void *arg)
+{
+	struct sweep *s = arg;
+	struct cir_error e = CIR_ERROR_INIT;
+	const char *name = s->n->conf.name;
+	int r;
+
+	if (!cir_member_alive(m)) {
+		r = cli_net_disconnect(s->c, s->n, m, &e);
+		if (r < 0) {
+			cli_warn("network %s: release %s: %s", name, m->cid, e.msg);
+			s->failures++;
+			return 0;
+		}
+		cli_info("released container %s from network %s (process %lld is gone)", m->cid,
+			 name, m->pid);
+		s->changes++;
+		return 0;
+	}
+	if (keep_valid(s, m) < 0)
+		return -ENOMEM;
+	if (!s->restore)
+		return 0;
+	{
+		_cleanup_free_ char *result = NULL;
+		struct cir_member cur;
+		struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
+					   .path = s->c->plugin_path };
+
+		r = cir_member_get(s->n, m->cid, &cur, &result, &e);
+		if (r >= 0)
+			r = cir_chain_check(s->n->conflist, &rt, result, &e);
+		if (r == -ENOTSUP) {
+			cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
+			return 0;
+		}
+		if (r >= 0) {
+			cli_debug("network %s: %s %s is in place", name, m->cid, m->ifname);
+			return 0;
+		}
+		cli_debug("network %s: %s needs re-attaching: %s", name, m->cid, e.msg);
+	}
+	cir_err_clear(&e);
+	r = reattach(s, m, &e);
+	if (r < 0) {
+		cli_warn("network %s: re-attach %s: %s", name, m->cid, e.msg);
+		s->failures++;
+		return 0;
+	}
+	cli_info("reattached container %s (pid %lld) to network %s", m->cid, m->pid, name);
+	s->changes++;
+	return 0;
+}
+
+static int sweep_network(const char *name, void *arg)
+{
+	struct sweep *s = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool remove;
+	int r, left;
+
+	r = cir_network_open(s->db, name, true, &n, &e);
+	if (r < 0) {
+		if (r != -ENOENT) {
+			cli_warn("network %s: %s", name, e.msg);
+			s->failures++;
+		}
+		return 0;
+	}
+	s->n = &n;
+	if (s->restore) {
+		r = cli_net_ensure(s->c, &n.conf, &e);
+		if (r < 0) {
+			cli_warn("network %s: %s", name, e.msg);
+			s->failures++;
+		} else if (r > 0) {
+			cli_info("restored network %s", name);
+			s->changes += r;
+		}
+	}
+	r = cir_member_list(&n, sweep_member, s, &e);
+	if (r == -ENOMEM)
+		r = cir_err(&e, ENOMEM, "out of memory");
+	if (r >= 0 && !s->restore) {
+		r = cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, &e);
+		if (r < 0) {
+			cli_warn("network %s: %s", name, e.msg);
+			s->failures++;
+			r = 0;
+		}
+	}
+	valid_free(s);
+	left = r < 0 ? 1 : cir_member_list(&n, NULL, NULL, &e);
+	remove = n.conf.hook && left == 0;
+	cir_network_close(&n);
+	s->n = NULL;
+	if (r < 0) {
+		cli_warn("network %s: %s", name, e.msg);
+		s->failures++;
+		return 0;
+	}
+	if (remove) {
+		/* Its last container is gone and its poststop never came. */
+		r = cli_net_delete(s->c, s->db, name, &e);
+		if (r < 0) {
+			cli_warn("network %s: %s", name, e.msg);
+			s->failures++;
+		} else {
+			cli_info("%s deleted", name);
+			s->changes++;
+		}
+	}
+	return 0;
+}
+
+static int sweep_all(struct cli *c, bool restore)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	struct sweep s = { .c = c, .db = &db, .restore = restore };
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	r = cli_db_open(c, &db, &err);
+	if (r >= 0)
+		r = lock = cir_netdb_lock(&db, &err);
+	if (r >= 0)
+		r = cir_netdb_list(&db, sweep_network, &s, &err);
+	for (const struct cli_group *g = cli_groups; restore && r >= 0 && g->name; g++) {
+		struct cir_error e = CIR_ERROR_INIT;
+
+		if (!g->restore)
+			continue;
+		r = g->restore(c, &db, &e);
+		if (r < 0) {
+			cli_warn("%s: %s", g->name, e.msg);
+			s.failures++;
+			r = 0;
+		} else {
+			s.changes += r;
+		}
+	}
+	cir_netdb_close(&db);
+	if (r < 0)
+		return cli_fail(c, &err);
+	if (s.failures) {
+		cir_err(&err, EIO, "%s: %d failures (see warnings above)",
+			restore ? "restore" : "gc", s.failures);
+		return cli_fail(c, &err);
+	}
+	if (s.changes == 0)
+		cli_info("%s", restore ? "nothing to restore" : "nothing to collect");
+	return CLI_OK;
+}
+
+int cli_restore_run(struct cli *c, const struct cli_args *a)
+{
+	return sweep_all(c, true);
+}
+
+int cli_gc_run(struct cli *c, const struct cli_args *a)
+{
+	return sweep_all(c, false);
+}
+
+static int cmd_version(struct cli *c, const struct cli_args *a)
+{
+	printf("circuit version %s\n", CIR_VERSION);
+	printf("CNI spec %s (", CIR_CNI_SPEC_VERSION);
+	for (size_t i = 0; cir_cni_versions[i]; i++)
+		printf("%s%s", i ? ", " : "", cir_cni_versions[i]);
+	printf(")\n");
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_top_cmds[] = {
+	{ "hook", "", "run as an OCI hook: read the container state from stdin",
+	  "runc calls 'circuit' with no arguments; 'circuit hook' is the same.\n"
+	  "Status \"creating\" connects the container, \"stopped\" disconnects it.\n"
+	  "Network: $NETWORK, annotation circuit.network, else the container id.\n"
+	  "Subnet: $SUBNET, annotation circuit.subnet, else the first free /24 of\n"
+	  "$CIRCUIT_POOL or annotation circuit.pool (default 10.254.0.0/16).\n"
+	  "config.json:\n"
+	  "  \"hooks\": {\n"
+	  "    \"prestart\": [ { \"path\": \"/usr/local/bin/circuit\" } ],\n"
+	  "    \"poststop\": [ { \"path\": \"/usr/local/bin/circuit\" } ]\n"
+	  "  }\n",
+	  { { NULL } }, 0, 0, cli_hook_run },
+	{ "restore", "", "re-create networks, members and services after a reboot",
+	  "Idempotent: on a healthy host it changes nothing.  conf/circuit-restore.service\n"
+	  "runs it at boot.\nExample:\n  circuit restore\n", { { NULL } }, 0, 0,
+	  cli_restore_run },
+	{ "gc", "", "release attachments of containers that no longer exist",
+	  "Example:\n  circuit gc\n", { { NULL } }, 0, 0, cli_gc_run },
+	{ "version", "", "print the version", NULL, { { NULL } }, 0, 0, cmd_version },
+	{ NULL },
+};

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * masq.c - users of a network's masquerade, and the chain's lifetime.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "masq.h"
+#include "nft.h"
+#include "store.h"
+
+struct masq_dir {
+	struct cir_store st;
+	int net;
+	int users;
+	int lock;
+};
+
+static void masq_close(struct masq_dir *m)
+{
+	if (m->lock >= 0)
+		close(m->lock);
+	if (m->users >= 0)
+		close(m->users);
+	if (m->net >= 0)
+		close(m->net);
+	cir_store_close(&m->st);
+}
+
+static int masq_open(const char *data_dir, const char *network, struct masq_dir *m,
+		     struct cir_error *err)
+{
+	_cleanup_close_ int top = -1;
+	int r;
+
+	*m = (struct masq_dir){ .st = CIR_STORE_INIT, .net = -1, .users = -1, .lock = -1 };
+	r = cir_store_open(&m->st, data_dir, err);
+	if (r < 0)
+		return cir_err_wrap(err, "masquerade state");
+	top = cir_store_dir(m->st.fd, "masq", true, err);
+	if (top >= 0)
+		m->net = cir_store_dir(top, network, true, err);
+	if (m->net >= 0)
+		m->users = cir_store_dir(m->net, "users", true, err);
+	if (m->users >= 0)
+		m->lock = cir_store_lock(m->net, err);
+	if (m->lock < 0) {
+		r = -err->errnum;
+		masq_close(m);
+		return cir_err_wrap(err, "masquerade state");
+	}
+	return 0;
+}
+
+/* 1 if the users directory holds any entry: one readdir, not a scan. */
+static int any_user(int users_fd)
+{
+	int fd = openat(users_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+	DIR *d;
+	int any = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		any = 1;
+		break;
+	}
+	closedir(d);
+	return any;
+}
+
+int cir_masq_acquire(const char *data_dir, const char *network, const char *user,
+		     const char *subnet, struct cir_error *err)
+{
+	struct masq_dir m;
+	bool created;
+	int r;
+
+	r = masq_open(data_dir, network, &m, err);
+	if (r < 0)
+		return r;
+	r = cir_store_create(m.users, user, subnet, strlen(subnet), err);
+	created = r >= 0;
+	if (r == -EEXIST)
+		r = 0;
+	if (r >= 0) {
+		r = cir_nft_masq_add(network, subnet, err);
+		if (r < 0 && created)
+			cir_store_unlink(m.users, user, NULL);
+	}
+	masq_close(&m);
+	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+}
+
+static int drop_if_last(struct masq_dir *m, const char *network, struct cir_error *err)
+{
+	int any = any_user(m->users);
+
+	if (any < 0)
+		return cir_err(err, -any, "masquerade %s: users: %s", network, strerror(-any));
+	if (any)
+		return 0;
+	return cir_nft_masq_del(network, err);
+}
+
+int cir_masq_release(const char *data_dir, const char *network, const char *user,
+		     struct cir_error *err)
+{
+	struct masq_dir m;
+	int r;
+
+	r = masq_open(data_dir, network, &m, err);
+	if (r < 0)
+		return r;
+	r = cir_store_unlink(m.users, user, err);
+	if (r >= 0)
+		r = drop_if_last(&m, network, err);
+	masq_close(&m);
+	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+}
+
+struct gc_walk {
+	int users;
+	bool (*keep)(const char *user, void *arg);
+	void *arg;
+};
+
+static int gc_one(const char *name, void *data)
+{
+	struct gc_walk *w = data;
+
+	if (!w->keep(name, w->arg))
+		cir_store_unlink(w->users, name, NULL);
+	return 0;
+}
+
+int cir_masq_gc(const char *data_dir, const char *network,
+		bool (*keep)(const char *user, void *arg), void *arg, struct cir_error *err)
+{
+	struct gc_walk w = { .keep = keep, .arg = arg };
+	struct masq_dir m;
+	int r;
+
+	r = masq_open(data_dir, network, &m, err);
+	if (r < 0)
+		return r;
+	w.users = m.users;
+	r = cir_store_list(m.users, gc_one, &w, err);
+	if (r >= 0)
+		r = drop_if_last(&m, network, err);
+	masq_close(&m);
+	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+}

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * netconf.h - Circuit networks in the store: records, members, conflists
+ * and running a network's CNI plugin chain.
+ *
+ * Layout under the store root (see spec/cli.md):
+ *
+ *   networks/lock                       global lock: create, delete, name/subnet choice
+ *   networks/<name>/lock                per-network lock: membership changes
+ *   networks/<name>/network.json        the record (struct cir_netconf)
+ *   networks/<name>/conflist.json       the CNI conflist other runtimes can load
+ *   networks/<name>/members/<cid>       one member: who, where, and the cached
+ *                                       final ADD result DEL needs
+ *
+ * Lock order: networks/lock before networks/<name>/lock.  A network removed
+ * while someone waited for its lock is detected by cir_network_open() after
+ * the lock is taken (its record is gone): -ENOENT, never a half state.
+ *
+ * The chain runner does what libcni does for a conflist: ADD runs the
+ * plugins in order, each result becoming the next plugin's prevResult; DEL
+ * and CHECK get the cached final result.  Unlike libcni, a failed ADD is
+ * rolled back (DEL over the whole chain) so that nothing is left behind, and
+ * DEL keeps going after a plugin fails and reports the first error.
+ */
+#ifndef CIR_NETCONF_H
+#define CIR_NETCONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cni.h"
+#include "error.h"
+#include "ip.h"
+#include "json.h"
+#include "store.h"
+
+#define CIR_NETCONF_DIR "networks"
+#define CIR_NETCONF_RECORD "network.json"
+#define CIR_NETCONF_CONFLIST "conflist.json"
+#define CIR_NETCONF_MEMBERS "members"
+
+/* Plugin types of the chain `circuit network create` writes. */
+#define CIR_NETCONF_BRIDGE_PLUGIN "circuit-bridge"
+#define CIR_NETCONF_IPAM_PLUGIN "circuit-ipam"
+/* cniVersion of the generated conflist. */
+#define CIR_NETCONF_CNI_VERSION CIR_CNI_SPEC_VERSION
+
+/* A network record. */
+struct cir_netconf {
+	char name[CIR_CNI_NAME_MAX + 1];
+	char subnet[CIR_CIDR_STRLEN];   /* "" when the chain names none */
+	char gateway[CIR_IP_STRLEN];    /* "" when none */
+	char bridge[CIR_IFNAMSIZ];      /* "" when the chain names none */
+	unsigned int mtu;               /* 0 = kernel default */
+	bool masquerade;                /* Circuit keeps a masquerade for subnet */
+	bool managed;                   /* Circuit owns bridge, gateway, masquerade
+					 * (generated chain); false for imported chains */
+	bool hook;                      /* made by the OCI hook: removed with its last member */
+	long long created;              /* unix seconds */
+};
+
+/* One container attached to a network. */
+struct cir_member {
+	char cid[CIR_CNI_ID_MAX + 1];   /* CNI container id */
+	char ifname[CIR_IFNAMSIZ];
+	long long pid;                  /* 0 = unknown */
+	unsigned long long starttime;   /* /proc/PID/stat field 22, with pid: identity */
+	char boot_id[40];               /* kernel boot the pid belongs to */
+	char netns[64];                 /* CNI_NETNS used for ADD */
+	char address[CIR_CIDR_STRLEN];  /* first address of the result, "" if none */
+	bool hook;                      /* attached by the OCI hook */
+};
+
+/* The open "networks" directory. */
+struct cir_netdb {
+	struct cir_store st;
+	int fd;
+};
+#define CIR_NETDB_INIT { CIR_STORE_INIT, -1 }
+
+/* An open network: its directory, members directory, lock (or -1), record
+ * and conflist (parsed and raw). */
+struct cir_network {
+	int fd;
+	int members_fd;
+	int lock;
+	struct cir_netconf conf;
+	struct cir_json *conflist;
+	char *conflist_raw;
+};
+#define CIR_NETWORK_INIT { .fd = -1, .members_fd = -1, .lock = -1 }
+
+/*
+ * Open (creating) <root>/networks, root as chosen by cir_store_root(dir).
+ * db is set only on success; close with cir_netdb_close().
+ */
+int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err);
+void cir_netdb_close(struct cir_netdb *db);
+
+/* Take the global lock (networks/lock).  Returns the fd; close it to unlock. */
+int cir_netdb_lock(struct cir_netdb *db, struct cir_error *err);
+
+/* Call fn(name, arg) for every network, sorted by name.  A negative return
+ * from fn stops the walk and is returned. */
+int cir_netdb_list(struct cir_netdb *db, int (*fn)(const char *name, void *arg), void *arg,
+		   struct cir_error *err);
+
+/*
+ * Store a new network: record nc and conflist text (validated with
+ * cir_conflist_parse, its name must be nc->name).  Hold the global lock.
+ * -EEXIST "network NAME already exists"; -EINVAL for a bad name or
+ * conflist.  On failure nothing is left.
+ */
+int cir_network_create(struct cir_netdb *db, const struct cir_netconf *nc,
+		       const char *conflist, struct cir_error *err);
+
+/*
+ * Open network name; with lock, take its lock first and then check that it
+ * still exists.  -ENOENT "network NAME not found".  n is set only on
+ * success; close with cir_network_close() (which unlocks).
+ */
+int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct cir_network *n,
+		     struct cir_error *err);
+void cir_network_close(struct cir_network *n);
+
+/* Rewrite n's record from n->conf (atomic). */
+int cir_network_save(struct cir_network *n, struct cir_error *err);
+
+/*
+ * Remove network name's state: record, conflist, members, lock, directory.
+ * Hold the global lock and the network's.  Idempotent (0 when absent).
+ */
+int cir_network_remove(struct cir_netdb *db, const char *name, struct cir_error *err);
+
+/* Record <-> JSON.  Parse fills *nc (checked); format returns a malloc'd
+ * document in *out. */
+int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
+		      struct cir_error *err);
+int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
+		       struct cir_error *err);
+/* Emit the record's keys into the map the caller opened in g (inspect, ls). */
+void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc);
+
+/* ---- members ---- */
+
+/* Read member cid into *m and, when result_json is non-NULL, its cached
+ * result document (malloc'd, NULL when none).  -ENOENT when absent. */
+int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
+		   char **result_json, struct cir_error *err);
+
+/* Write member m with its cached result (may be NULL), atomically. */
+int cir_member_put(struct cir_network *n, const struct cir_member *m, const char *result_json,
+		   struct cir_error *err);
+
+/* Remove member cid.  1 removed, 0 already absent. */
+int cir_member_del(struct cir_network *n, const char *cid, struct cir_error *err);
+
+/*
+ * Call fn(m, arg) for every member, sorted by container id (the list is read
+ * first, so fn may add or remove members).  Returns the count, or a
+ * negative return from fn.
+ */
+int cir_member_list(struct cir_network *n, int (*fn)(const struct cir_member *m, void *arg),
+		    void *arg, struct cir_error *err);
+
+/* Emit a member as a JSON object {container, pid, interface, address, ...}. */
+void cir_member_emit(struct cir_jgen *g, const struct cir_member *m);
+
+/*
+ * Fill m's pid, starttime, boot id and netns path for process pid.
+ * -ESRCH "process PID not found" when it does not exist.
+ */
+int cir_member_set_process(struct cir_member *m, long long pid, struct cir_error *err);
+
+/* 1 when m's process (same boot, pid and start time) still runs, else 0. */
+int cir_member_alive(const struct cir_member *m);
+
+/* ---- conflists ---- */
+
+/*
+ * Check a conflist document: cniVersion supported, name a valid network
+ * name, plugins a non-empty array of objects each with a string type.  A
+ * single-plugin config (a .conf with "type" and no "plugins") is refused
+ * here; see cir_conflist_normalize().
+ */
+int cir_conflist_check(const struct cir_jnode *root, struct cir_error *err);
+
+/*
+ * Normalise text (a .conflist, or a single-plugin .conf turned into a
+ * one-plugin list) with its name set to name (when non-NULL), checked by
+ * cir_conflist_check().  *out is a malloc'd document.
+ */
+int cir_conflist_normalize(const char *text, size_t len, const char *name, char **out,
+			   struct cir_error *err);
+
+/*
+ * What a record needs from an imported conflist: subnet and gateway of the
+ * first plugin with an ipam "subnet" or "ranges", bridge of the first
+ * "bridge"/"circuit-bridge" plugin, mtu.  Fields not found stay "".
+ */
+void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc);
+
+/* The chain `circuit network create` writes for nc: circuit-bridge
+ * (gateway, default route, no plugin masquerade: the network keeps its own)
+ * delegating to circuit-ipam.  *out is a malloc'd pretty document. */
+int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err);
+
+/* ---- running a chain ---- */
+
+struct cir_chain_rt {
+	const char *cid;
+	const char *netns;       /* may be NULL for DEL */
+	const char *ifname;
+	const char *args;        /* CNI_ARGS, may be NULL */
+	const char *path;        /* CNI_PATH: where plugins are looked up */
+};
+
+/*
+ * ADD: run the chain in order.  On success *result_json is the final result
+ * (malloc'd) and *res (may be NULL) its parsed form.  On failure the chain
+ * is deleted again (best effort) and *err names the failing plugin.
+ */
+int cir_chain_add(const struct cir_json *conflist, const struct cir_chain_rt *rt,
+		  char **result_json, struct cir_cni_result *res, struct cir_error *err);
+
+/*
+ * DEL: run the chain in reverse with the cached result (may be NULL) as
+ * prevResult (cniVersion >= 0.4.0).  Every plugin runs; returns the first
+ * error.
+ */
+int cir_chain_del(const struct cir_json *conflist, const struct cir_chain_rt *rt,
+		  const char *result_json, struct cir_error *err);
+
+/* CHECK: run the chain in order with the cached result.  A conflist older
+ * than 0.4.0 (no CHECK) or a missing result counts as -ENOTSUP. */
+int cir_chain_check(const struct cir_json *conflist, const struct cir_chain_rt *rt,
+		    const char *result_json, struct cir_error *err);
+
+/*
+ * GC (cniVersion >= 1.1.0, else a no-op returning 0): every plugin gets
+ * cni.dev/valid-attachments = valid[0..n) and releases the rest.  Every
+ * plugin runs; returns the first error.
+ */
+struct cir_chain_attachment {
+	const char *cid;
+	const char *ifname;
+};
+int cir_chain_gc(const struct cir_json *conflist, const char *path,
+		 const struct cir_chain_attachment *valid, size_t n, struct cir_error *err);
+
+#endif

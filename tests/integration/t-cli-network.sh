@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: Apache-2.0
+# `circuit network ...`, `circuit version`, help and usage errors: every
+# command's success and failure paths with literal output checks.  The
+# "containers" are sleep processes in namespaces this test made.
+C=$BIN/circuit
+
+# run CMD...: $out = stdout+stderr, $rc = exit status
+run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+expect() { # expect RC OUTPUT CMD...
+	local want_rc=$1 want_out=$2; shift 2
+	run "$@"
+	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
+	assert_eq "$want_out" "$out" "$*"
+}
+# A process in a fresh network namespace: ctr NAME -> $pid
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
+
+# ---- create / ls ----
+expect 0 "INFO[0000] sandbox created" $C network create sandbox 10.254.1.0/24
+expect 0 "NAME                SUBNET
+sandbox             10.254.1.0/24" $C network ls
+assert_eq "10.254.1.1/24" "$(ip -o -4 addr show c-sandbox | awk '{print $4}')" "gateway on bridge"
+assert_contains "$(nft list chain inet circuit masq-sandbox)" \
+	'ip saddr 10.254.1.0/24 ip daddr != 10.254.1.0/24' "masquerade"
+ok "create + ls"
+
+expect 1 "ERRO[0000] network sandbox already exists" $C network create sandbox 10.254.9.0/24
+expect 1 "ERRO[0000] subnet 10.254.1.128/25 overlaps network sandbox (10.254.1.0/24)" \
+	$C network create other 10.254.1.128/25
+ip link add dummy0 type bridge; ip addr add 192.168.77.5/24 dev dummy0
+expect 1 "ERRO[0000] subnet 192.168.77.0/24 overlaps address 192.168.77.5/24 on dummy0" \
+	$C network create other 192.168.77.0/24
+ip link del dummy0
+run $C network create bad 10.254.2.1/24; assert_eq 1 "$rc" "host bits"
+assert_contains "$out" "ERRO[0000] " "host bits message"
+run $C network create bad 10.254.2.0/31; assert_eq 1 "$rc" "/31"
+expect 1 "ERRO[0000] gateway 10.254.2.0 is not a host address of 10.254.2.0/24" \
+	$C network create gw 10.254.2.0/24 --gateway 10.254.2.0
+run $C network create 'bad/name' 10.254.3.0/24; assert_eq 1 "$rc" "bad name"
+expect 2 "ERRO[0000] missing SUBNET
+Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+Run 'circuit network create --help' for more." $C network create lonely
+expect 2 "ERRO[0000] invalid --mtu \"12\" (68..65535)
+Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+Run 'circuit network create --help' for more." $C network create m 10.254.4.0/24 --mtu 12
+run $C network create x 10.254.4.0/24 --bogus; assert_eq 2 "$rc" "unknown option"
+assert_contains "$out" "ERRO[0000] unknown option --bogus" "unknown option"
+expect 0 "INFO[0000] db created" $C network create db 10.254.2.0/24 --gateway 10.254.2.254 \
+	--no-masquerade --mtu 1400
+assert_eq "10.254.2.254/24" "$(ip -o -4 addr show c-db | awk '{print $4}')" "custom gateway"
+assert_eq 1400 "$(ip -o link show c-db | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "bridge mtu"
+nft list chain inet circuit masq-db >/dev/null 2>&1 && die "db must not masquerade"
+expect 0 "NAME                SUBNET
+db                  10.254.2.0/24
+sandbox             10.254.1.0/24" $C network ls
+run $C network ls --format json
+assert_eq 0 "$rc" "ls json"
+assert_eq "db:10.254.2.254:False:1400 sandbox:10.254.1.1:True:0" \
+	"$(json_get "$out" '" ".join("%s:%s:%s:%s" % (n["name"], n["gateway"], n["masquerade"], n["mtu"]) for n in d)')" "ls json"
+expect 2 "ERRO[0000] unknown --format \"yaml\" (table or json)
+Usage: circuit network ls [--format table|json]
+Run 'circuit network ls --help' for more." $C network ls --format yaml
+ok "create failures + ls formats"
+
+# ---- export ----
+run $C network export sandbox
+assert_eq 0 "$rc" "export"
+assert_eq "1.1.0 sandbox circuit-bridge c-sandbox True circuit-ipam 10.254.1.0/24" \
+	"$(json_get "$out" '" ".join([d["cniVersion"], d["name"], d["plugins"][0]["type"], d["plugins"][0]["bridge"], str(d["plugins"][0]["ipMasq"]), d["plugins"][0]["ipam"]["type"], d["plugins"][0]["ipam"]["subnet"]])')" "conflist"
+expect 1 "ERRO[0000] network nope not found" $C network export nope
+ok "export"
+
+# ---- connect / disconnect ----
+ctr a; pa=$pid
+ctr b; pb=$pid
+expect 0 "INFO[0000] connected container $pa to network sandbox" $C network connect $pa sandbox
+expect 0 "INFO[0000] connected container $pb to network sandbox" $C network connect $pb sandbox --ip 10.254.1.50
+assert_eq "10.254.1.50/24" "$(ip -n b -o -4 addr show eth0 | awk '{print $4}')" "requested ip"
+ipa=$(ip -n a -o -4 addr show eth0 | awk '{print $4}'); ipa=${ipa%/*}
+ip netns exec a busybox ping -c1 -W2 10.254.1.50 >/dev/null || die "a -> b"
+ip netns exec b busybox ping -c1 -W2 10.254.1.1 >/dev/null || die "b -> gateway"
+ip netns exec b busybox ping -c1 -W2 "$ipa" >/dev/null || die "b -> a"
+assert_contains "$(ip -n a route)" 'default via 10.254.1.1 dev eth0' "default route"
+expect 1 "ERRO[0000] container $pa is already connected to network sandbox (as pid-$pa, eth0)" \
+	$C network connect $pa sandbox
+# A second network gives the next free ethN.
+expect 0 "INFO[0000] connected container $pa to network db" $C network connect $pa db
+ip -n a link show eth1 >/dev/null || die "eth1 for the second network"
+assert_eq 1400 "$(ip -n a -o link show eth1 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "member mtu"
+expect 1 "ERRO[0000] process 4000000 not found" $C network connect 4000000 sandbox
+expect 1 "ERRO[0000] network nope not found" $C network connect $pa nope
+expect 2 "ERRO[0000] invalid PID \"abc\"
+Usage: circuit network connect PID NAME [--ip IP] [--ifname IF]
+Run 'circuit network connect --help' for more." $C network connect abc sandbox
+run $C network connect $pb db --ip 10.254.9.9; assert_eq 1 "$rc" "ip outside subnet"
+ip -n b link show eth1 >/dev/null 2>&1 && die "failed connect left eth1 behind"
+assert_eq 1 "$(ip -o link show master c-db | wc -l)" "failed connect left a host veth"
+
+run $C network inspect sandbox
+assert_eq 0 "$rc" "inspect"
+assert_eq "sandbox 10.254.1.0/24 c-sandbox pid-$pa:$pa:eth0 pid-$pb:$pb:eth0:10.254.1.50/24" \
+	"$(json_get "$out" 'd["name"]+" "+d["subnet"]+" "+d["bridge"]+" "+" ".join("%s:%s:%s" % (m["container"], m["pid"], m["interface"]) + (":"+m["address"] if m["container"].endswith("'$pb'") else "") for m in d["members"])')" "inspect"
+expect 1 "ERRO[0000] network nope not found" $C network inspect nope
+
+expect 0 "INFO[0000] disconnected container $pb from network sandbox" $C network disconnect $pb sandbox
+ip -n b link show eth0 >/dev/null 2>&1 && die "eth0 still in b"
+expect 1 "ERRO[0000] container $pb is not connected to network sandbox" $C network disconnect $pb sandbox
+expect 1 "ERRO[0000] process 4000000 not found" $C network disconnect 4000000 sandbox
+ok "connect + disconnect"
+
+# ---- delete ----
+expect 0 "INFO[0000] db deleted" $C network delete db
+ip link show c-db >/dev/null 2>&1 && die "bridge c-db left"
+ip -n a link show eth1 >/dev/null 2>&1 && die "member of db not disconnected"
+expect 1 "ERRO[0000] network db not found" $C network delete db
+# A dead member is released by delete.
+kill $pa; wait $pa 2>/dev/null || true
+expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox
+[ -z "$(ip -o link show | grep -v ' lo:')" ] || die "links left: $(ip -o link show)"
+[ -z "$(nft list ruleset)" ] || die "nftables left: $(nft list ruleset)"
+left=$(find "$CIRCUIT_STATE_DIR/networks" -mindepth 1 ! -name lock)
+[ -z "$left" ] || die "state left: $left"
+expect 0 "NAME                SUBNET" $C network ls
+ok "delete"
+
+# ---- imported conflist (reference plugins) ----
+cat > /tmp/ref.$$.conflist <<JSON
+{ "cniVersion": "1.0.0", "name": "ignored",
+  "plugins": [
+    { "type": "bridge", "bridge": "refbr0", "isGateway": true, "isDefaultGateway": true,
+      "ipMasq": false, "ipam": { "type": "host-local", "subnet": "10.254.30.0/24" } },
+    { "type": "portmap", "capabilities": { "portMappings": true } } ] }
+JSON
+expect 0 "INFO[0000] ref created" $C network create ref --conflist /tmp/ref.$$.conflist
+rm -f /tmp/ref.$$.conflist
+expect 0 "NAME                SUBNET
+ref                 10.254.30.0/24" $C network ls
+assert_eq "ref" "$(json_get "$($C network export ref)" 'd["name"]')" "imported name"
+expect 0 "INFO[0000] connected container $pb to network ref" $C network connect $pb ref
+assert_contains "$(ip -n b -o -4 addr show eth0)" 10.254.30. "host-local address"
+ip netns exec b busybox ping -c1 -W2 10.254.30.1 >/dev/null || die "ref gateway"
+expect 0 "INFO[0000] disconnected container $pb from network ref" $C network disconnect $pb ref
+expect 0 "INFO[0000] ref deleted" $C network delete ref
+expect 2 "ERRO[0000] --conflist takes no SUBNET, --gateway, --mtu or --no-masquerade: the chain says it all
+Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+Run 'circuit network create --help' for more." $C network create x 10.1.0.0/24 --conflist /dev/null
+run $C network create x --conflist /nonexistent; assert_eq 1 "$rc" "missing conflist"
+assert_eq "ERRO[0000] /nonexistent: No such file or directory" "$out" "missing conflist"
+ok "imported conflist"
+
+# ---- global options, help, version ----
+st=$(mktemp -d)
+expect 0 "INFO[0000] elsewhere created" $C --state "$st" network create elsewhere 10.254.40.0/24
+[ -f "$st/networks/elsewhere/network.json" ] || die "--state not used"
+expect 0 "NAME                SUBNET" $C network ls
+expect 0 "NAME                SUBNET
+elsewhere           10.254.40.0/24" $C network ls --state "$st"
+run $C --debug --state "$st" network delete elsewhere
+assert_contains "$out" "DEBU[0000] " "debug lines"
+assert_contains "$out" "INFO[0000] elsewhere deleted" "delete with --state"
+rm -rf "$st"
+run $C version; assert_eq 0 "$rc" "version"
+assert_contains "$out" "circuit version " "version"
+run $C --help; assert_eq 0 "$rc" "help"; assert_contains "$out" "network connect" "help"
+run $C network connect --help; assert_eq 0 "$rc" "cmd help"
+assert_contains "$out" "circuit network connect 4668 sandbox" "examples in help"
+run $C frobnicate; assert_eq 2 "$rc" "unknown command"
+assert_contains "$out" 'ERRO[0000] unknown command "frobnicate"' "unknown command"
+run $C network; assert_eq 2 "$rc" "group without verb"
+run $C network frob; assert_eq 2 "$rc" "unknown verb"
+assert_contains "$out" 'ERRO[0000] unknown command "network frob"' "unknown verb"
+ok "global options"
+kill $pb; wait 2>/dev/null || true
