@@ -181,6 +181,11 @@ int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
 extern const struct cli_cmd cli_network_cmds[];
 extern const struct cli_cmd cli_top_cmds[];
 
+/* circuit lb (hook/lb.c) */
+extern const struct cli_cmd cli_lb_cmds[];
+int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err);
+int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
+
 /* Top-level verbs living in their own files. */
 int cli_hook_run(struct cli *c, const struct cli_args *a);
 int cli_restore_run(struct cli *c, const struct cli_args *a);

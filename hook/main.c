@@ -16,11 +16,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "qos_cli.h"
 #include "sandbox.h"
 
 const struct cli_group cli_groups[] = {
 	{ "network", "create, list, connect and delete networks", cli_network_cmds,
 	  NULL, NULL, NULL },
+	{ "network qos", "quality of service for a network and its members", cli_qos_cmds,
+	  cli_qos_restore, cli_qos_network_delete, cli_qos_network_inspect },
+	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_restore,
+	  cli_lb_network_delete, NULL },
 	{ "", "other commands", cli_top_cmds, NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };

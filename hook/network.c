@@ -24,6 +24,7 @@
 #include "addr.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "qos_cli.h"
 #include "ip.h"
 #include "link.h"
 #include "names.h"
@@ -511,6 +512,8 @@ int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_me
 	if (r < 0)
 		return r;
 	r = cir_member_del(n, cur.cid, err);
+	if (r >= 0)
+		r = cli_qos_member_gone(c, n, cur.cid, err);
 	return r < 0 ? r : 0;
 }
 

@@ -702,7 +702,8 @@ int cir_ipvs_service_get(struct cir_ipvs *h, const struct cir_ipvs_service *key,
 		return fold_esrch(r, err);
 	if (l.n != 1)
 		return cir_err(err, EBADMSG, "%s: %zu replies", what, l.n);
-	*out = v[0];
+	if (out)
+		*out = v[0];
 	return 0;
 }
 

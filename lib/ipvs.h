@@ -116,8 +116,8 @@ int cir_ipvs_service_edit(struct cir_ipvs *h, const struct cir_ipvs_service *svc
 int cir_ipvs_service_del(struct cir_ipvs *h, const struct cir_ipvs_service *svc,
 			 struct cir_error *err);
 
-/* Look up the service with the key in *key; fill *out (settings and stats)
- * on success.  -ENOENT when absent. */
+/* Look up the service with the key in *key; fill *out (settings and stats,
+ * may be NULL to test for existence) on success.  -ENOENT when absent. */
 int cir_ipvs_service_get(struct cir_ipvs *h, const struct cir_ipvs_service *key,
 			 struct cir_ipvs_service *out, struct cir_error *err);
 

@@ -15,6 +15,7 @@
 #include <linux/pkt_sched.h>
 
 #include <netlink/netlink.h>
+#include <netlink/cache.h>
 #include <netlink/route/class.h>
 #include <netlink/route/link.h>
 #include <netlink/route/qdisc.h>
@@ -23,6 +24,7 @@
 #include <netlink/route/tc.h>
 
 #include "cleanup.h"
+#include "json.h"
 #include "names.h"
 #include "nl.h"
 #include "qos.h"
@@ -409,6 +411,31 @@ static int root_is_ours(struct nl_sock *sk, int ifindex, struct cir_error *err)
 	return kind && strcmp(kind, "htb") == 0 && rtnl_tc_get_handle(TC_CAST(q)) == ROOT_HANDLE;
 }
 
+/*
+ * Delete a root qdisc someone else added (e.g. the reference bandwidth
+ * plugin's tbf 1:, which its DEL leaves behind): the kernel cannot replace
+ * a qdisc by one of another kind under the same handle (EINVAL).  The
+ * kernel's default root (handle 0:) is left alone: replace handles it.
+ */
+static int foreign_root_del(struct nl_sock *sk, int ifindex, struct cir_error *err)
+{
+	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
+	uint32_t handle;
+	int r;
+
+	r = cir_tc_qdisc_find(sk, ifindex, TC_H_ROOT, &q, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	handle = rtnl_tc_get_handle(TC_CAST(q));
+	if (handle == 0)
+		return 0;
+	return cir_tc_qdisc_del(sk, ifindex, TC_H_ROOT, handle, err);
+}
+
 /* 1 when the leaf under 1:10 is Circuit's netem 10:, 0 when not, or -errno. */
 static int leaf_is_netem(struct nl_sock *sk, int ifindex, struct rtnl_qdisc **out,
 			 struct cir_error *err)
@@ -467,6 +494,9 @@ static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struc
 	if (r < 0)
 		return r;
 	if (r == 0) {
+		r = foreign_root_del(sk, ifindex, err);
+		if (r < 0)
+			return r;
 		r = cir_tc_htb_root_add(sk, ifindex, ROOT_HANDLE, DEFAULT_MINOR, err);
 		if (r < 0)
 			return r;
@@ -733,4 +763,335 @@ int cir_qos_get_ingress(int ifindex, const char *ifb_name, struct cir_qos *out,
 	if (r < 0)
 		return r;
 	return ingress_read(sk, ifindex, ifb_name, out, err);
+}
+
+/* ---- single-value formatters ------------------------------------------- */
+
+void cir_qos_format_rate(uint64_t kbit, char *buf, size_t len)
+{
+	fmt_rate(buf, len, kbit);
+}
+
+void cir_qos_format_duration(uint32_t us, char *buf, size_t len)
+{
+	fmt_time(buf, len, us);
+}
+
+void cir_qos_format_percent(uint32_t ppm, char *buf, size_t len)
+{
+	fmt_ppm(buf, len, ppm);
+}
+
+/* ---- JSON settings objects --------------------------------------------- */
+
+/* A member that is absent or null: 0.  Present: 1 and *out set. */
+static int conf_member(const struct cir_jnode *obj, const char *key,
+		       const struct cir_jnode **out)
+{
+	const struct cir_jnode *n = cir_jnode_get(obj, key);
+
+	if (!n || cir_jnode_type(n) == CIR_JNULL)
+		return 0;
+	*out = n;
+	return 1;
+}
+
+static int conf_rate(const struct cir_jnode *obj, const char *key, uint64_t *kbit,
+		     struct cir_error *err)
+{
+	const struct cir_jnode *n;
+	uint64_t v;
+	int r;
+
+	if (!conf_member(obj, key, &n))
+		return 0;
+	if (cir_jnode_type(n) != CIR_JSTRING) {
+		r = cir_json_u64(obj, key, CIR_QOS_RATE_MAX_KBIT, &v, err);
+		if (r < 0)
+			return r;
+		if (v == 0)
+			return cir_err(err, ERANGE, "%s: invalid rate '0': must be above 0", key);
+		*kbit = v;
+		return 1;
+	}
+	r = cir_qos_parse_rate(cir_jnode_str(n), kbit, err);
+	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
+}
+
+static int conf_size(const struct cir_jnode *obj, const char *key, uint32_t *bytes,
+		     struct cir_error *err)
+{
+	const struct cir_jnode *n;
+	uint32_t v;
+	int r;
+
+	if (!conf_member(obj, key, &n))
+		return 0;
+	if (cir_jnode_type(n) != CIR_JSTRING) {
+		r = cir_json_u32(obj, key, CIR_QOS_BURST_MAX, &v, err);
+		if (r < 0)
+			return r;
+		if (v == 0)
+			return cir_err(err, ERANGE, "%s: invalid size '0': must be above 0", key);
+		*bytes = v;
+		return 1;
+	}
+	r = cir_qos_parse_size(cir_jnode_str(n), bytes, err);
+	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
+}
+
+static int conf_duration(const struct cir_jnode *obj, const char *key, uint32_t *us,
+			 struct cir_error *err)
+{
+	const struct cir_jnode *n;
+	const char *s;
+	int r;
+
+	if (!conf_member(obj, key, &n))
+		return 0;
+	r = cir_json_str(obj, key, &s, err);
+	if (r < 0)
+		return r;
+	r = cir_qos_parse_duration(s, us, err);
+	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
+}
+
+static int conf_percent(const struct cir_jnode *obj, const char *key, uint32_t *ppm,
+			struct cir_error *err)
+{
+	const struct cir_jnode *n;
+	double v;
+	int r;
+
+	if (!conf_member(obj, key, &n))
+		return 0;
+	if (cir_jnode_type(n) == CIR_JSTRING) {
+		r = cir_qos_parse_percent(cir_jnode_str(n), ppm, err);
+		return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
+	}
+	r = cir_json_double(obj, key, &v, err);
+	if (r < 0)
+		return r;
+	if (!(v >= 0 && v <= 100))
+		return cir_err(err, ERANGE, "%s: invalid percentage '%g': outside 0..100", key, v);
+	if (v > 0 && round_pos(v * 10000) < 1)
+		return cir_err(err, ERANGE, "%s: invalid percentage '%g': below 0.0001%%", key, v);
+	*ppm = (uint32_t)round_pos(v * 10000);
+	return 1;
+}
+
+int cir_qos_conf_parse(const struct cir_jnode *obj, struct cir_qos *q, struct cir_error *err)
+{
+	struct cir_qos t = *q;
+	int r;
+
+	if (!obj || cir_jnode_type(obj) != CIR_JOBJECT)
+		return cir_err(err, EINVAL, "expected an object of qos settings");
+	if ((r = conf_rate(obj, "rate", &t.rate_kbit, err)) < 0 ||
+	    (r = conf_rate(obj, "ceiling", &t.ceil_kbit, err)) < 0 ||
+	    (r = conf_size(obj, "burst", &t.burst_bytes, err)) < 0 ||
+	    (r = conf_duration(obj, "delay", &t.delay_us, err)) < 0 ||
+	    (r = conf_duration(obj, "jitter", &t.jitter_us, err)) < 0 ||
+	    (r = conf_percent(obj, "loss", &t.loss_ppm, err)) < 0 ||
+	    (r = conf_percent(obj, "lossCorrelation", &t.loss_corr_ppm, err)) < 0)
+		return r;
+	*q = t;
+	return 0;
+}
+
+void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q)
+{
+	char b[32];
+
+	if (q->rate_kbit) {
+		cir_jgen_key(g, "rate");
+		cir_jgen_uint(g, q->rate_kbit);
+	}
+	if (q->ceil_kbit) {
+		cir_jgen_key(g, "ceiling");
+		cir_jgen_uint(g, q->ceil_kbit);
+	}
+	if (q->burst_bytes) {
+		cir_jgen_key(g, "burst");
+		cir_jgen_uint(g, q->burst_bytes);
+	}
+	if (q->delay_us) {
+		fmt_time(b, sizeof(b), q->delay_us);
+		cir_jgen_kstr(g, "delay", b);
+	}
+	if (q->jitter_us) {
+		fmt_time(b, sizeof(b), q->jitter_us);
+		cir_jgen_kstr(g, "jitter", b);
+	}
+	if (q->loss_ppm) {
+		fmt_ppm(b, sizeof(b), q->loss_ppm);
+		cir_jgen_kstr(g, "loss", b);
+	}
+	if (q->loss_corr_ppm) {
+		fmt_ppm(b, sizeof(b), q->loss_corr_ppm);
+		cir_jgen_kstr(g, "lossCorrelation", b);
+	}
+}
+
+/* ---- both directions of a device --------------------------------------- */
+
+static int dev_index(const char *dev, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(sk, 0, dev, &l);
+	if (r < 0)
+		return cir_nl_err(err, r, dev);
+	return rtnl_link_get_ifindex(l);
+}
+
+int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
+		       const struct cir_qos *ingress, struct cir_error *err)
+{
+	struct cir_error ignored = CIR_ERROR_INIT;
+	char ifb[CIR_QOS_IFNAMSIZ];
+	struct cir_qos prev;
+	bool had;
+	int ifindex, r;
+
+	r = cir_qos_validate(egress, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%s egress", dev);
+	r = cir_qos_validate(ingress, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%s ingress", dev);
+	r = cir_qos_ifb_name(dev, ifb, err);
+	if (r < 0)
+		return r;
+	ifindex = dev_index(dev, err);
+	if (ifindex < 0)
+		return ifindex;
+	r = cir_qos_get(ifindex, &prev, err);
+	if (r < 0 && r != -ENOENT)
+		return cir_err_wrap(err, "%s", dev);
+	had = r == 0;
+	r = cir_qos_apply(ifindex, egress, err);
+	if (r < 0)
+		return r;
+	r = cir_qos_apply_ingress(ifindex, ifb, ingress, err);
+	if (r < 0) {
+		/* Put the egress direction back as it was. */
+		if (had)
+			(void)cir_qos_apply(ifindex, &prev, &ignored);
+		else
+			(void)cir_qos_clear(ifindex, &ignored);
+		return r;
+	}
+	return 0;
+}
+
+int cir_qos_link_clear(const char *dev, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	char ifb[CIR_QOS_IFNAMSIZ];
+	int r, ifindex;
+
+	r = cir_qos_ifb_name(dev, ifb, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(sk, 0, dev, &l);
+	if (r < 0 && cir_nl_errno(r) != ENODEV)
+		return cir_nl_err(err, r, dev);
+	if (r < 0) {
+		/* The device is gone and took its qdiscs; its ifb stays. */
+		r = cir_tc_ifb_delete(sk, ifb, err);
+		return r < 0 ? cir_err_wrap(err, "%s", dev) : 0;
+	}
+	ifindex = rtnl_link_get_ifindex(l);
+	r = tree_clear(sk, ifindex, err);
+	if (r >= 0)
+		r = ingress_clear(sk, ifindex, ifb, err);
+	return r < 0 ? cir_err_wrap(err, "clear shaping on %s", dev) : 0;
+}
+
+int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *ingress,
+		     struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	char ifb[CIR_QOS_IFNAMSIZ];
+	struct cir_qos e = { 0 }, i = { 0 };
+	int r, ifindex;
+
+	r = cir_qos_ifb_name(dev, ifb, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(sk, 0, dev, &l);
+	if (r < 0)
+		return cir_nl_err(err, r, dev);
+	ifindex = rtnl_link_get_ifindex(l);
+	r = tree_read(sk, ifindex, &e, err);
+	if (r < 0 && r != -ENOENT)
+		return cir_err_wrap(err, "%s egress", dev);
+	r = ingress_read(sk, ifindex, ifb, &i, err);
+	if (r < 0 && r != -ENOENT)
+		return cir_err_wrap(err, "%s ingress", dev);
+	cir_err_clear(err);
+	*egress = e;
+	*ingress = i;
+	return 0;
+}
+
+int cir_qos_ifb_gc(struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	_cleanup_free_ char (*wanted)[CIR_QOS_IFNAMSIZ] = NULL;
+	size_t n = 0, cap;
+	int r, removed = 0;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list links");
+	cap = (size_t)nl_cache_nitems(cache) + 1;
+	wanted = calloc(cap, sizeof(*wanted));
+	if (!wanted)
+		return cir_err(err, ENOMEM, "out of memory");
+	/* The ifb every existing link would use. */
+	for (struct nl_object *o = nl_cache_get_first(cache); o && n < cap;
+	     o = nl_cache_get_next(o)) {
+		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
+
+		if (name && cir_qos_ifb_name(name, wanted[n], NULL) == 0)
+			n++;
+	}
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+		const char *name = rtnl_link_get_name(l);
+		const char *kind = rtnl_link_get_type(l);
+		bool used = false;
+
+		if (!name || !kind || strcmp(kind, "ifb") != 0 || strncmp(name, "cq", 2) != 0 ||
+		    (name[2] != '-' && name[2] != '_'))
+			continue;
+		for (size_t i = 0; i < n && !used; i++)
+			used = strcmp(wanted[i], name) == 0;
+		if (used)
+			continue;
+		r = cir_tc_ifb_delete(sk, name, err);
+		if (r < 0)
+			return r;
+		removed++;
+	}
+	return removed;
 }

@@ -156,4 +156,67 @@ int cir_qos_format(const struct cir_qos *q, char *buf, size_t len);
 uint32_t cir_qos_ppm_to_prob(uint32_t ppm);
 uint32_t cir_qos_prob_to_ppm(uint32_t prob);
 
+/* ---- JSON settings objects (CNI config, the CLI's records) ---- */
+
+struct cir_jnode;
+struct cir_jgen;
+
+/*
+ * Read the settings keys of object obj into *q, field by field: keys that
+ * are absent (or null) leave their field untouched, so parsing a second
+ * object over the first merges them.  Keys:
+ *   "rate", "ceiling": kbit/s as a number (5000) or a rate string ("5mbit")
+ *   "burst": bytes as a number or a size string ("32k")
+ *   "delay", "jitter": duration strings ("50ms", "1.5s")
+ *   "loss", "lossCorrelation": percent as a number (10, 0.5) or a string
+ *     ("10%")
+ * A zero number or "0" clears delay, jitter and loss fields; rates and
+ * bursts must be > 0.  -EINVAL/-ERANGE with "<key>: ..." on bad values.
+ * Does not validate the combination (see cir_qos_validate).
+ */
+int cir_qos_conf_parse(const struct cir_jnode *obj, struct cir_qos *q, struct cir_error *err);
+
+/* Emit the set fields of *q as the keys above into the map the caller has
+ * open in g (rate/ceiling/burst as numbers, the rest as strings); they
+ * read back with cir_qos_conf_parse to the same values. */
+void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q);
+
+/* ---- both directions of one device, by name ---- */
+
+/*
+ * Shape device dev in both directions: egress (what dev sends) on dev,
+ * ingress (what dev receives) on the ifb cir_qos_ifb_name(dev).  Either
+ * may be empty (that direction is cleared).  Validates both first; on
+ * failure the direction already changed gets its previous settings back
+ * (or is cleared), so nothing is half-applied.  -ENODEV when dev is
+ * missing.  Idempotent.
+ */
+int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
+		       const struct cir_qos *ingress, struct cir_error *err);
+
+/*
+ * Remove Circuit's shaping from dev in both directions and delete its ifb.
+ * A missing dev is success (its ifb is still deleted).  Idempotent.
+ */
+int cir_qos_link_clear(const char *dev, struct cir_error *err);
+
+/*
+ * Read dev's shaping: *egress and *ingress are zeroed for a direction
+ * without a Circuit tree.  -ENODEV when dev is missing.
+ */
+int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *ingress,
+		     struct cir_error *err);
+
+/*
+ * Delete the ifbs Circuit made (named "cq-*" or "cq_*", kind ifb) whose
+ * device is gone: no link in the namespace has a name that
+ * cir_qos_ifb_name maps to them.  Returns how many were deleted.
+ */
+int cir_qos_ifb_gc(struct cir_error *err);
+
+/* Single values in the text forms above ("5mbit", "50ms", "10%"). */
+void cir_qos_format_rate(uint64_t kbit, char *buf, size_t len);
+void cir_qos_format_duration(uint32_t us, char *buf, size_t len);
+void cir_qos_format_percent(uint32_t ppm, char *buf, size_t len);
+
 #endif

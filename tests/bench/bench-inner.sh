@@ -31,3 +31,5 @@ printf "%-32s %18s %18s\n" "chain" "ADD" "DEL"
 printf "%-32s %8s (%7s) %8s (%7s)\n" "circuit-bridge + circuit-ipam" $cam $caa $cdm $cda
 printf "%-32s %8s (%7s) %8s (%7s)\n" "reference bridge + host-local" $ram $raa $rdm $rda
 echo "ratio circuit/reference: ADD $(ratio $cam $ram)x, DEL $(ratio $cdm $rdm)x (targets: ADD <= 0.40x, DEL <= 0.95x)"
+"$(dirname "$0")/hooks-bench.sh" "$BUILD"
+"$(dirname "$0")/qos-bench.sh" "$BUILD"

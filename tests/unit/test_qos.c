@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "json.h"
 #include "qos.h"
 #include "tc.h"
 #include "unit.h"
@@ -263,6 +264,95 @@ START_TEST(tc_maths)
 }
 END_TEST
 
+/* Parse JSON text's settings over *q. */
+static int conf_parse(const char *text, struct cir_qos *q, struct cir_error *e)
+{
+	struct cir_json *j = NULL;
+	int r;
+
+	ck_assert_int_eq(cir_json_parse(text, strlen(text), &j, e), 0);
+	r = cir_qos_conf_parse(cir_json_root(j), q, e);
+	cir_json_free(j);
+	return r;
+}
+
+START_TEST(conf_json)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_qos q = { 0 }, back = { 0 };
+	struct cir_jgen *g = NULL;
+	const char *buf;
+	size_t len;
+
+	ck_assert_int_eq(conf_parse("{\"rate\":5000,\"ceiling\":\"6mbit\",\"burst\":\"32k\","
+				    "\"delay\":\"50ms\",\"jitter\":\"1.5ms\",\"loss\":0.5,"
+				    "\"lossCorrelation\":\"25%\",\"type\":\"x\"}", &q, &e), 0);
+	ck_assert_uint_eq(q.rate_kbit, 5000);
+	ck_assert_uint_eq(q.ceil_kbit, 6000);
+	ck_assert_uint_eq(q.burst_bytes, 32768);
+	ck_assert_uint_eq(q.delay_us, 50000);
+	ck_assert_uint_eq(q.jitter_us, 1500);
+	ck_assert_uint_eq(q.loss_ppm, 5000);
+	ck_assert_uint_eq(q.loss_corr_ppm, 250000);
+
+	/* emit -> parse is the identity */
+	ck_assert_int_eq(cir_jgen_new(&g, false, &e), 0);
+	cir_jgen_map_open(g);
+	cir_qos_conf_emit(g, &q);
+	cir_jgen_map_close(g);
+	ck_assert_int_eq(cir_jgen_finish(g, &buf, &len, &e), 0);
+	ck_assert_str_eq(buf, "{\"rate\":5000,\"ceiling\":6000,\"burst\":32768,\"delay\":\"50ms\","
+			      "\"jitter\":\"1500us\",\"loss\":\"0.5%\",\"lossCorrelation\":\"25%\"}");
+	ck_assert_int_eq(conf_parse(buf, &back, &e), 0);
+	ck_assert_mem_eq(&q, &back, sizeof(q));
+	cir_jgen_free(g);
+
+	/* absent keys leave fields alone (merge); "0" and null clear/skip */
+	ck_assert_int_eq(conf_parse("{\"delay\":\"0\",\"rate\":null,\"loss\":0}", &q, &e), 0);
+	ck_assert_uint_eq(q.rate_kbit, 5000);
+	ck_assert_uint_eq(q.delay_us, 0);
+	ck_assert_uint_eq(q.loss_ppm, 0);
+	ck_assert_uint_eq(q.ceil_kbit, 6000);
+
+	/* bad values: error names the key, *q untouched */
+	back = q;
+	ck_assert_int_lt(conf_parse("{\"rate\":0}", &q, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "rate"));
+	ck_assert_int_lt(conf_parse("{\"rate\":-1}", &q, &e), 0);
+	ck_assert_int_lt(conf_parse("{\"rate\":\"fast\"}", &q, &e), 0);
+	ck_assert_int_lt(conf_parse("{\"burst\":0}", &q, &e), 0);
+	ck_assert_int_lt(conf_parse("{\"delay\":50}", &q, &e), 0);
+	ck_assert_str_eq(e.msg, "delay: expected a string");
+	ck_assert_int_lt(conf_parse("{\"delay\":\"50\"}", &q, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "delay: invalid duration '50'"));
+	ck_assert_int_lt(conf_parse("{\"loss\":101}", &q, &e), 0);
+	ck_assert_ptr_nonnull(strstr(e.msg, "loss: invalid percentage"));
+	ck_assert_int_lt(conf_parse("{\"loss\":\"-1\"}", &q, &e), 0);
+	ck_assert_int_lt(conf_parse("{\"rate\":1000, \"delay\":\"x\"}", &q, &e), 0);
+	ck_assert_mem_eq(&q, &back, sizeof(q));
+	ck_assert_int_lt(conf_parse("[1]", &q, &e), 0);
+}
+END_TEST
+
+START_TEST(format_single)
+{
+	char b[32];
+
+	cir_qos_format_rate(5000, b, sizeof(b));
+	ck_assert_str_eq(b, "5mbit");
+	cir_qos_format_rate(1500, b, sizeof(b));
+	ck_assert_str_eq(b, "1500kbit");
+	cir_qos_format_duration(1500000, b, sizeof(b));
+	ck_assert_str_eq(b, "1500ms");
+	cir_qos_format_duration(2000000, b, sizeof(b));
+	ck_assert_str_eq(b, "2s");
+	cir_qos_format_percent(100000, b, sizeof(b));
+	ck_assert_str_eq(b, "10%");
+	cir_qos_format_percent(1, b, sizeof(b));
+	ck_assert_str_eq(b, "0.0001%");
+}
+END_TEST
+
 static Suite *qos_suite(void)
 {
 	Suite *s = suite_create("qos");
@@ -276,6 +366,8 @@ static Suite *qos_suite(void)
 	tcase_add_test(tc, matches);
 	tcase_add_test(tc, ifb_names);
 	tcase_add_test(tc, tc_maths);
+	tcase_add_test(tc, conf_json);
+	tcase_add_test(tc, format_single);
 	suite_add_tcase(s, tc);
 	return s;
 }

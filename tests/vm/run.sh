@@ -50,7 +50,8 @@ command -v cpio >/dev/null || fatal "cpio not installed"
 # --- test list
 tests=()
 for t in "$@"; do t=${t%.sh}; t=${t#v-}; tests+=("$t"); done
-[ ${#tests[@]} -eq 0 ] && tests=($(cd "$here" && ls v-*.sh | sed 's/^v-//; s/\.sh$//' | sort))
+# Benchmarks (v-*-bench.sh) run only when named: make bench, not make check.
+[ ${#tests[@]} -eq 0 ] && tests=($(cd "$here" && ls v-*.sh | grep -v -- "-bench\.sh$" | sed "s/^v-//; s/\.sh$//" | sort))
 for t in "${tests[@]}"; do
 	[ -f "$here/v-$t.sh" ] || fatal "no test $here/v-$t.sh"
 done

@@ -1,0 +1,1428 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * lb.c - load-balanced services: records (lb/<name>.json), the
+ * reconciliation of a record with the kernel's IPVS table, and what makes
+ * traffic reach a VIP (dummy device, VIP addresses, conntrack, hairpin).
+ *
+ * Every verb is: take lb/lock, read the record, change a copy, make the
+ * kernel match the copy (cir_lb_sync), write the copy.  A failure after
+ * the kernel changed puts the kernel back to the old record.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+
+#include "addr.h"
+#include "cleanup.h"
+#include "ipvs.h"
+#include "lb.h"
+#include "link.h"
+#include "nft.h"
+#include "nl.h"
+#include "sysctl.h"
+
+#define RECORD_SUFFIX ".json"
+#define RECORD_SMALL (64u << 10)
+
+static const char *const scheds[] = {
+	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf",
+	"twos", NULL,
+};
+
+void cir_lb_service_clear(struct cir_lb_service *s)
+{
+	if (!s)
+		return;
+	free(s->targets);
+	s->targets = NULL;
+	s->n_targets = 0;
+}
+
+static void service_clearp(struct cir_lb_service *s)
+{
+	cir_lb_service_clear(s);
+}
+#define _cleanup_service_ _cleanup_(service_clearp)
+
+/* Deep copy src into *dst (dst's old targets are not freed). */
+static int service_copy(struct cir_lb_service *dst, const struct cir_lb_service *src,
+			size_t extra, struct cir_error *err)
+{
+	*dst = *src;
+	dst->targets = NULL;
+	if (src->n_targets + extra == 0)
+		return 0;
+	dst->targets = calloc(src->n_targets + extra, sizeof(*dst->targets));
+	if (!dst->targets) {
+		dst->n_targets = 0;
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	if (src->n_targets)
+		memcpy(dst->targets, src->targets, src->n_targets * sizeof(*src->targets));
+	return 0;
+}
+
+/* ------------------------------------------------------------- values */
+
+int cir_lb_addr_parse(const char *what, const char *s, struct cir_lb_addr *out,
+		      struct cir_error *err)
+{
+	char host[CIR_IP_TEXT_MAX + 1];
+	const char *colon, *port;
+	struct cir_lb_addr a = { 0 };
+	unsigned long v = 0;
+	size_t hl;
+
+	if (!s || !*s)
+		return cir_err(err, EINVAL, "%s: empty address (want ADDR:PORT)", what);
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return cir_err(err, EINVAL, "%s \"%.80s\": want [IPV6]:PORT", what, s);
+		hl = close - (s + 1);
+		if (hl == 0 || hl > CIR_IP_TEXT_MAX)
+			return cir_err(err, EINVAL, "%s \"%.80s\": bad address", what, s);
+		memcpy(host, s + 1, hl);
+		host[hl] = '\0';
+		port = close + 2;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return cir_err(err, EINVAL, "%s \"%.80s\": missing port (want ADDR:PORT)",
+				       what, s);
+		if (memchr(s, ':', colon - s))
+			return cir_err(err, EINVAL,
+				       "%s \"%.80s\": write IPv6 addresses as [ADDR]:PORT", what, s);
+		hl = colon - s;
+		if (hl == 0 || hl > CIR_IP_TEXT_MAX)
+			return cir_err(err, EINVAL, "%s \"%.80s\": bad address", what, s);
+		memcpy(host, s, hl);
+		host[hl] = '\0';
+		port = colon + 1;
+	}
+	if (!*port || strlen(port) > 5 || port[0] == '0')
+		return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+	for (const char *p = port; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+	if (cir_ip_parse(host, &a.ip, err) < 0)
+		return cir_err_wrap(err, "%s", what);
+	if (s[0] == '[' && a.ip.af != AF_INET6)
+		return cir_err(err, EINVAL, "%s \"%.80s\": brackets are for IPv6 only", what, s);
+	a.port = (uint16_t)v;
+	*out = a;
+	return 0;
+}
+
+const char *cir_lb_addr_format(const struct cir_lb_addr *a, char *buf, size_t len)
+{
+	char ip[CIR_IP_STRLEN];
+
+	cir_ip_format(&a->ip, ip, sizeof(ip));
+	if (a->ip.af == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", ip, a->port);
+	else
+		snprintf(buf, len, "%s:%u", ip, a->port);
+	return buf;
+}
+
+int cir_lb_sched_check(const char *name, struct cir_error *err)
+{
+	for (size_t i = 0; scheds[i]; i++)
+		if (name && strcmp(name, scheds[i]) == 0)
+			return 0;
+	return cir_err(err, EINVAL,
+		       "unknown scheduler \"%.32s\" (want rr, wrr, lc, wlc, lblc, lblcr, dh, sh, "
+		       "sed, nq, mh, fo, ovf or twos)", name ? name : "");
+}
+
+int cir_lb_proto_parse(const char *s, uint16_t *out, struct cir_error *err)
+{
+	if (s && strcmp(s, "tcp") == 0)
+		*out = IPPROTO_TCP;
+	else if (s && strcmp(s, "udp") == 0)
+		*out = IPPROTO_UDP;
+	else
+		return cir_err(err, EINVAL, "unknown protocol \"%.32s\" (want tcp or udp)",
+			       s ? s : "");
+	return 0;
+}
+
+const char *cir_lb_proto_name(uint16_t proto)
+{
+	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_TCP ? "tcp" : "?";
+}
+
+const char *cir_lb_method_name(enum cir_ipvs_fwd m)
+{
+	switch (m) {
+	case CIR_IPVS_FWD_MASQ:
+		return "nat";
+	case CIR_IPVS_FWD_ROUTE:
+		return "dr";
+	case CIR_IPVS_FWD_TUNNEL:
+		return "tunnel";
+	}
+	return "?";
+}
+
+int cir_lb_service_check(const struct cir_lb_service *s, struct cir_error *err)
+{
+	if (cir_name_check("service name", s->name, err) < 0)
+		return -err->errnum;
+	if (s->vip.ip.af != AF_INET && s->vip.ip.af != AF_INET6)
+		return cir_err(err, EINVAL, "service %s: no address", s->name);
+	if (s->vip.port == 0)
+		return cir_err(err, EINVAL, "service %s: port must be 1..65535", s->name);
+	if (s->protocol != IPPROTO_TCP && s->protocol != IPPROTO_UDP)
+		return cir_err(err, EINVAL, "service %s: protocol must be tcp or udp", s->name);
+	if (cir_lb_sched_check(s->sched, err) < 0)
+		return cir_err_wrap(err, "service %s", s->name);
+	return 0;
+}
+
+void cir_lb_service_to_ipvs(const struct cir_lb_service *s, struct cir_ipvs_service *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->af = s->vip.ip.af;
+	out->protocol = s->protocol;
+	memcpy(&out->addr, s->vip.ip.addr, s->vip.ip.af == AF_INET6 ? 16 : 4);
+	out->port = s->vip.port;
+	snprintf(out->sched, sizeof(out->sched), "%s", s->sched);
+	if (s->persistent) {
+		out->flags = IP_VS_SVC_F_PERSISTENT;
+		out->timeout = s->persistent;
+	}
+}
+
+void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->af = t->addr.ip.af;
+	memcpy(&out->addr, t->addr.ip.addr, t->addr.ip.af == AF_INET6 ? 16 : 4);
+	out->port = t->addr.port;
+	out->weight = t->weight;
+	out->fwd = t->method;
+}
+
+static bool addr_eq(const struct cir_lb_addr *a, const struct cir_lb_addr *b)
+{
+	return a->port == b->port && cir_ip_eq(&a->ip, &b->ip);
+}
+
+int cir_lb_target_find(const struct cir_lb_service *s, const struct cir_lb_addr *a)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (addr_eq(&s->targets[i].addr, a))
+			return (int)i;
+	return -1;
+}
+
+static bool owner_eq(const struct cir_lb_owner *a, const struct cir_lb_owner *b)
+{
+	return strcmp(a->network, b->network) == 0 && strcmp(a->cid, b->cid) == 0 &&
+	       strcmp(a->ifname, b->ifname) == 0;
+}
+
+/* ------------------------------------------------------------ records */
+
+static int copy_str(char *dst, size_t size, const char *src, const char *what,
+		    struct cir_error *err)
+{
+	if (!src)
+		src = "";
+	if (strlen(src) >= size)
+		return cir_err(err, EINVAL, "%s \"%.32s...\" is too long", what, src);
+	memcpy(dst, src, strlen(src) + 1);
+	return 0;
+}
+
+static int parse_ip_port(const struct cir_jnode *o, struct cir_lb_addr *out,
+			 struct cir_error *err)
+{
+	const char *ip = NULL;
+	uint32_t port = 0;
+
+	if (cir_json_str(o, "address", &ip, err) < 0 ||
+	    cir_json_u32(o, "port", 65535, &port, err) < 0)
+		return -err->errnum;
+	if (!ip)
+		return cir_err(err, EINVAL, "address is missing");
+	if (port == 0)
+		return cir_err(err, EINVAL, "port must be 1..65535");
+	if (cir_ip_parse(ip, &out->ip, err) < 0)
+		return -err->errnum;
+	out->port = (uint16_t)port;
+	return 0;
+}
+
+static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_target *t,
+			struct cir_error *err)
+{
+	const char *method = "nat", *bridge = NULL, *net = NULL, *cid = NULL, *ifn = NULL;
+	uint32_t weight = 1;
+
+	memset(t, 0, sizeof(*t));
+	if (cir_jnode_type(o) != CIR_JOBJECT)
+		return cir_err(err, EINVAL, "expected an object");
+	if (parse_ip_port(o, &t->addr, err) < 0 ||
+	    cir_json_u32(o, "weight", 65535, &weight, err) < 0 ||
+	    cir_json_str(o, "method", &method, err) < 0 ||
+	    cir_json_str(o, "bridge", &bridge, err) < 0 ||
+	    cir_json_str(o, "network", &net, err) < 0 ||
+	    cir_json_str(o, "container", &cid, err) < 0 ||
+	    cir_json_str(o, "interface", &ifn, err) < 0)
+		return -err->errnum;
+	if (t->addr.ip.af != af)
+		return cir_err(err, EINVAL, "address family differs from the service's");
+	if (cir_ipvs_fwd_parse(method, &t->method, err) < 0)
+		return -err->errnum;
+	t->weight = weight;
+	if (copy_str(t->bridge, sizeof(t->bridge), bridge, "bridge", err) < 0 ||
+	    copy_str(t->owner.network, sizeof(t->owner.network), net, "network", err) < 0 ||
+	    copy_str(t->owner.cid, sizeof(t->owner.cid), cid, "container", err) < 0 ||
+	    copy_str(t->owner.ifname, sizeof(t->owner.ifname), ifn, "interface", err) < 0)
+		return -err->errnum;
+	return 0;
+}
+
+int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *out,
+			 struct cir_error *err)
+{
+	_cleanup_service_ struct cir_lb_service s = { 0 };
+	const struct cir_jnode *arr = NULL;
+	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
+	uint64_t created = 0;
+	size_t n;
+
+	if (cir_jnode_type(root) != CIR_JOBJECT)
+		return cir_err(err, EINVAL, "service record: expected an object");
+	if (cir_json_str(root, "name", &name, err) < 0 ||
+	    cir_json_str(root, "protocol", &proto, err) < 0 ||
+	    cir_json_str(root, "scheduler", &sched, err) < 0 ||
+	    cir_json_u32(root, "persistent", UINT32_MAX, &s.persistent, err) < 0 ||
+	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
+	    cir_json_arr(root, "targets", &arr, err) < 0)
+		return cir_err_wrap(err, "service record");
+	if (!name)
+		return cir_err(err, EINVAL, "service record: name is missing");
+	if (copy_str(s.name, sizeof(s.name), name, "name", err) < 0 ||
+	    copy_str(s.sched, sizeof(s.sched), sched, "scheduler", err) < 0 ||
+	    parse_ip_port(root, &s.vip, err) < 0 ||
+	    cir_lb_proto_parse(proto, &s.protocol, err) < 0)
+		return cir_err_wrap(err, "service record");
+	s.created = (long long)created;
+	if (cir_lb_service_check(&s, err) < 0)
+		return cir_err_wrap(err, "service record");
+	n = arr ? cir_jnode_len(arr) : 0;
+	if (n > CIR_LB_TARGETS_MAX)
+		return cir_err(err, EINVAL, "service record %s: more than %d targets", s.name,
+			       CIR_LB_TARGETS_MAX);
+	if (n) {
+		s.targets = calloc(n, sizeof(*s.targets));
+		if (!s.targets)
+			return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_target(cir_jnode_at(arr, i), s.vip.ip.af, &s.targets[i], err) < 0)
+			return cir_err_wrap(err, "service record %s: target %zu", s.name, i);
+		if (cir_lb_target_find(&s, &s.targets[i].addr) >= 0)
+			return cir_err(err, EINVAL, "service record %s: target %zu is a duplicate",
+				       s.name, i);
+		s.n_targets = i + 1;
+	}
+	cir_lb_service_clear(out);
+	*out = s;
+	s.targets = NULL;
+	s.n_targets = 0;
+	return 0;
+}
+
+void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
+{
+	char ip[CIR_IP_STRLEN];
+
+	cir_jgen_kstr(g, "name", s->name);
+	cir_jgen_kstr(g, "address", cir_ip_format(&s->vip.ip, ip, sizeof(ip)));
+	cir_jgen_kint(g, "port", s->vip.port);
+	cir_jgen_kstr(g, "protocol", cir_lb_proto_name(s->protocol));
+	cir_jgen_kstr(g, "scheduler", s->sched);
+	cir_jgen_kint(g, "persistent", s->persistent);
+	cir_jgen_kint(g, "created", s->created);
+	cir_jgen_key(g, "targets");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		const struct cir_lb_target *t = &s->targets[i];
+
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "address", cir_ip_format(&t->addr.ip, ip, sizeof(ip)));
+		cir_jgen_kint(g, "port", t->addr.port);
+		cir_jgen_kint(g, "weight", t->weight);
+		cir_jgen_kstr(g, "method", cir_lb_method_name(t->method));
+		if (t->bridge[0])
+			cir_jgen_kstr(g, "bridge", t->bridge);
+		if (t->owner.cid[0]) {
+			cir_jgen_kstr(g, "network", t->owner.network);
+			cir_jgen_kstr(g, "container", t->owner.cid);
+			cir_jgen_kstr(g, "interface", t->owner.ifname);
+		}
+		cir_jgen_map_close(g);
+	}
+	cir_jgen_arr_close(g);
+}
+
+int cir_lb_service_format(const struct cir_lb_service *s, bool pretty, char **out,
+			  struct cir_error *err)
+{
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	const char *buf;
+	size_t len;
+	int r;
+
+	r = cir_jgen_new(&g, pretty, err);
+	if (r < 0)
+		return r;
+	cir_jgen_map_open(g);
+	cir_lb_service_emit(g, s);
+	cir_jgen_map_close(g);
+	r = cir_jgen_finish(g, &buf, &len, err);
+	if (r < 0)
+		return r;
+	*out = strndup(buf, len);
+	if (!*out)
+		return cir_err(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ------------------------------------------------------------ the db */
+
+int cir_lb_db_open(struct cir_lb_db *db, const char *dir, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	int r, fd;
+
+	r = cir_store_open(&st, dir, err);
+	if (r < 0)
+		return r;
+	fd = cir_store_dir(st.fd, CIR_LB_DIR, true, err);
+	if (fd < 0) {
+		cir_store_close(&st);
+		return fd;
+	}
+	*db = (struct cir_lb_db)CIR_LB_DB_INIT;
+	db->st = st;
+	db->fd = fd;
+	return 0;
+}
+
+void cir_lb_db_close(struct cir_lb_db *db)
+{
+	if (!db)
+		return;
+	cir_ipvs_close(db->ipvs);
+	db->ipvs = NULL;
+	if (db->rt)
+		nl_socket_free(db->rt);
+	db->rt = NULL;
+	if (db->fd >= 0)
+		close(db->fd);
+	db->fd = -1;
+	cir_store_close(&db->st);
+}
+
+int cir_lb_db_ipvs(struct cir_lb_db *db, struct cir_ipvs **out, struct cir_error *err)
+{
+	int r;
+
+	if (!db->ipvs) {
+		r = cir_ipvs_open(&db->ipvs, err);
+		if (r < 0)
+			return r;
+	}
+	*out = db->ipvs;
+	return 0;
+}
+
+static int db_route(struct cir_lb_db *db, struct nl_sock **out, struct cir_error *err)
+{
+	int r;
+
+	if (!db->rt) {
+		r = cir_nl_route_open(&db->rt, err);
+		if (r < 0)
+			return r;
+	}
+	*out = db->rt;
+	return 0;
+}
+
+int cir_lb_lock(struct cir_lb_db *db, struct cir_error *err)
+{
+	int r = cir_store_lock(db->fd, err);
+
+	return r < 0 ? cir_err_wrap(err, "lb lock") : r;
+}
+
+static int record_name(const char *name, char *buf, size_t len, struct cir_error *err)
+{
+	if (cir_name_check("service name", name, err) < 0)
+		return -err->errnum;
+	snprintf(buf, len, "%s%s", name, RECORD_SUFFIX);
+	return 0;
+}
+
+static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_service *out,
+		       struct cir_error *err)
+{
+	_cleanup_free_ char *buf = malloc(RECORD_SMALL);
+	_cleanup_json_ struct cir_json *j = NULL;
+	int r;
+
+	if (!buf)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = cir_store_read(db->fd, file, buf, RECORD_SMALL, err);
+	if (r == -EFBIG) {
+		free(buf);
+		buf = malloc(CIR_JSON_MAX + 1);
+		if (!buf)
+			return cir_err(err, ENOMEM, "out of memory");
+		r = cir_store_read(db->fd, file, buf, CIR_JSON_MAX + 1, err);
+	}
+	if (r < 0)
+		return r;
+	r = cir_json_parse(buf, r, &j, err);
+	if (r < 0)
+		return cir_err_wrap(err, "lb/%s", file);
+	r = cir_lb_service_parse(cir_json_root(j), out, err);
+	if (r < 0)
+		return cir_err_wrap(err, "lb/%s", file);
+	return 0;
+}
+
+int cir_lb_get(struct cir_lb_db *db, const char *name, struct cir_lb_service *out,
+	       struct cir_error *err)
+{
+	struct cir_lb_service s = { 0 };
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
+	int r;
+
+	r = record_name(name, file, sizeof(file), err);
+	if (r < 0)
+		return r;
+	r = record_read(db, file, &s, err);
+	if (r == -ENOENT)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s not found", name);
+	if (r < 0)
+		return r;
+	if (strcmp(s.name, name) != 0) {
+		cir_lb_service_clear(&s);
+		return cir_err(err, EINVAL, "lb/%s: record names service %s", file, s.name);
+	}
+	cir_lb_service_clear(out);
+	*out = s;
+	return 0;
+}
+
+static int record_write(struct cir_lb_db *db, const struct cir_lb_service *s,
+			struct cir_error *err)
+{
+	_cleanup_free_ char *doc = NULL;
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
+	int r;
+
+	r = record_name(s->name, file, sizeof(file), err);
+	if (r < 0)
+		return r;
+	r = cir_lb_service_format(s, true, &doc, err);
+	if (r < 0)
+		return r;
+	r = cir_store_write(db->fd, file, doc, strlen(doc), err);
+	return r < 0 ? cir_err_wrap(err, "service %s", s->name) : 0;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static void names_free(struct names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	ns->v = NULL;
+	ns->n = ns->cap = 0;
+}
+
+static int names_add(const char *file, void *arg)
+{
+	struct names *ns = arg;
+	size_t l = strlen(file), sl = strlen(RECORD_SUFFIX);
+
+	if (l <= sl || strcmp(file + l - sl, RECORD_SUFFIX) != 0)
+		return 0;
+	if (ns->n == ns->cap) {
+		size_t nc = ns->cap ? ns->cap * 2 : 32;
+		char **nv = realloc(ns->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		ns->v = nv;
+		ns->cap = nc;
+	}
+	ns->v[ns->n] = strndup(file, l - sl);
+	if (!ns->v[ns->n])
+		return -ENOMEM;
+	ns->n++;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every service name, sorted. */
+static int list_names(struct cir_lb_db *db, struct names *ns, struct cir_error *err)
+{
+	int r;
+
+	*ns = (struct names){ 0 };
+	r = cir_store_list(db->fd, names_add, ns, err);
+	if (r == -ENOMEM)
+		r = cir_err(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		names_free(ns);
+		return r;
+	}
+	if (ns->n)
+		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
+	return 0;
+}
+
+int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, void *arg),
+		void *arg, struct cir_error *err)
+{
+	_cleanup_(names_free) struct names ns = { 0 };
+	int r, count = 0;
+
+	r = list_names(db, &ns, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ns.n; i++) {
+		_cleanup_service_ struct cir_lb_service s = { 0 };
+
+		r = cir_lb_get(db, ns.v[i], &s, err);
+		if (r == -ENOENT)
+			continue;       /* deleted meanwhile */
+		if (r < 0)
+			return r;
+		r = fn(&s, arg);
+		if (r < 0)
+			return r;
+		count++;
+	}
+	return count;
+}
+
+/* ------------------------------------------------------------ kernel */
+
+/* The dummy device carrying the VIPs: made (up) when missing. */
+static int device_ensure(struct cir_lb_db *db, int *ifindex, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info info;
+	struct nl_sock *sk;
+	int r;
+
+	if (db->dev_ifindex) {
+		*ifindex = db->dev_ifindex;
+		return 0;
+	}
+	r = db_route(db, &sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, CIR_LB_DEVICE, &info, err);
+	if (r == -ENODEV) {
+		l = rtnl_link_alloc();
+		if (!l)
+			return cir_err(err, ENOMEM, "out of memory");
+		rtnl_link_set_name(l, CIR_LB_DEVICE);
+		r = rtnl_link_set_type(l, "dummy");
+		if (r < 0)
+			return cir_nl_err(err, r, "device " CIR_LB_DEVICE ": dummy type");
+		rtnl_link_set_flags(l, IFF_UP);
+		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		if (r < 0 && cir_nl_errno(r) != EEXIST) {
+			r = cir_nl_err(err, r, "create dummy device");
+			if (r == -EOPNOTSUPP || r == -ENOENT)
+				cir_err_wrap(err, "device %s (kernel without the dummy module?)",
+					     CIR_LB_DEVICE);
+			else
+				cir_err_wrap(err, "device %s", CIR_LB_DEVICE);
+			return r;
+		}
+		r = cir_link_get(sk, CIR_LB_DEVICE, &info, err);
+	}
+	if (r < 0)
+		return cir_err_wrap(err, "device %s", CIR_LB_DEVICE);
+	if (strcmp(info.kind, "dummy") != 0)
+		return cir_err(err, EEXIST, "device %s: a %s link with that name exists",
+			       CIR_LB_DEVICE, info.kind[0] ? info.kind : "non-dummy");
+	if (!info.up) {
+		r = cir_link_set_up(sk, info.ifindex, true, err);
+		if (r < 0)
+			return cir_err_wrap(err, "device %s", CIR_LB_DEVICE);
+	}
+	*ifindex = db->dev_ifindex = info.ifindex;
+	return 0;
+}
+
+static void vip_cidr(const struct cir_ip *ip, char *buf, size_t len)
+{
+	char s[CIR_IP_STRLEN];
+
+	snprintf(buf, len, "%s/%u", cir_ip_format(ip, s, sizeof(s)), cir_ip_bits(ip->af));
+}
+
+/* The VIP as a host address on the device (one request, no listing);
+ * returns 1 when added, 0 when it was there. */
+static int vip_ensure(struct cir_lb_db *db, int ifindex, const struct cir_ip *ip,
+		      struct cir_error *err)
+{
+	char cidr[CIR_CIDR_STRLEN];
+	int r;
+
+	vip_cidr(ip, cidr, sizeof(cidr));
+	r = cir_addr_add(db->rt, ifindex, cidr, false, err);
+	if (r == -EEXIST) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? cir_err_wrap(err, "device %s", CIR_LB_DEVICE) : 1;
+}
+
+/* What a NAT'd VIP needs beyond IPVS: conntrack for IPVS flows (hairpin
+ * masquerade and reply routing) and forwarding (replies to remote clients
+ * are forwarded, then de-NAT'd by IPVS).  Returns the number of changes. */
+static int sysctls_ensure(struct cir_error *err)
+{
+	int r, n = 0;
+
+	r = cir_sysctl_ensure("net/ipv4/vs/conntrack", "1", err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.vs.conntrack");
+	n += r;
+	r = cir_sysctl_ip_forward_enable(err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.ip_forward");
+	return n + r;
+}
+
+/* Everything a VIP needs on this host.  Returns the number of changes. */
+static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_error *err)
+{
+	int ifindex = 0, r, n;
+
+	r = device_ensure(db, &ifindex, err);
+	if (r < 0)
+		return r;
+	n = vip_ensure(db, ifindex, ip, err);
+	if (n < 0 || db->sysctls_done)
+		return n;
+	r = sysctls_ensure(err);
+	if (r < 0)
+		return r;
+	db->sysctls_done = true;
+	return n + r;
+}
+
+/* The bridge whose subnet holds ip (a host address of prefix < max whose
+ * link is a bridge), into out; "" when none. */
+static int bridge_of(struct cir_lb_db *db, const struct cir_ip *ip, char out[CIR_IFNAMSIZ],
+		     struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	struct nl_sock *sk;
+	int r, ifindex = 0;
+
+	out[0] = '\0';
+	r = db_route(db, &sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_addr_alloc_cache(sk, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list addresses");
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !ifindex;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(a);
+		struct cir_cidr c = { 0 };
+		unsigned int plen = rtnl_addr_get_prefixlen(a);
+
+		if (!local || rtnl_addr_get_family(a) != ip->af ||
+		    nl_addr_get_len(local) != (ip->af == AF_INET6 ? 16u : 4u) ||
+		    plen >= cir_ip_bits(ip->af))
+			continue;
+		c.ip.af = ip->af;
+		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), nl_addr_get_len(local));
+		c.prefix = plen;
+		if (cir_cidr_contains(&c, ip))
+			ifindex = rtnl_addr_get_ifindex(a);
+	}
+	if (ifindex) {
+		_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+		const char *kind;
+
+		r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
+		if (r < 0)
+			return cir_nl_err(err, r, "get link");
+		kind = rtnl_link_get_type(l);
+		if (kind && strcmp(kind, "bridge") == 0)
+			snprintf(out, CIR_IFNAMSIZ, "%s", rtnl_link_get_name(l));
+	}
+	return 0;
+}
+
+static int hairpin_ensure(const struct cir_lb_target *t, struct cir_error *err)
+{
+	int r;
+
+	if (!t->bridge[0] || t->method != CIR_IPVS_FWD_MASQ)
+		return 0;
+	r = cir_nft_hairpin_exists(t->bridge, err);
+	if (r != 0)
+		return r < 0 ? cir_err_wrap(err, "hairpin %s", t->bridge) : 0;
+	r = cir_nft_hairpin_add(t->bridge, err);
+	return r < 0 ? cir_err_wrap(err, "hairpin %s", t->bridge) : 1;
+}
+
+static bool dest_same(const struct cir_ipvs_dest *a, const struct cir_ipvs_dest *b)
+{
+	return a->weight == b->weight && a->fwd == b->fwd;
+}
+
+int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		struct cir_error *err)
+{
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service want, got;
+	struct cir_ipvs *h;
+	size_t ncur = 0;
+	int r, changes = 0;
+
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &want);
+	if (have_service < 0) {
+		r = cir_ipvs_service_get(h, &want, &got, err);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		have_service = r == 0;
+		if (have_service && (strcmp(got.sched, want.sched) != 0 ||
+				     (got.flags & IP_VS_SVC_F_PERSISTENT) != want.flags ||
+				     (want.flags && got.timeout != want.timeout))) {
+			r = cir_ipvs_service_edit(h, &want, err);
+			if (r < 0)
+				return r;
+			changes++;
+		}
+	}
+	if (!have_service) {
+		r = cir_ipvs_service_add(h, &want, err);
+		if (r == -ENOENT)
+			return cir_err_wrap(err, "scheduler %s not available in this kernel",
+					    s->sched);
+		if (r < 0)
+			return r;
+		changes++;
+	} else {
+		r = cir_ipvs_dest_dump(h, &want, &cur, &ncur, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct cir_ipvs_dest d;
+		size_t k;
+
+		cir_lb_target_to_ipvs(&s->targets[i], &d);
+		for (k = 0; k < ncur; k++)
+			if (cir_ipvs_dest_key_eq(&cur[k], &d, want.af))
+				break;
+		if (k < ncur && dest_same(&cur[k], &d))
+			continue;
+		r = k < ncur ? cir_ipvs_dest_edit(h, &want, &d, err)
+			     : cir_ipvs_dest_add(h, &want, &d, err);
+		if (r == -EEXIST)
+			r = cir_ipvs_dest_edit(h, &want, &d, err);
+		if (r < 0)
+			return r;
+		changes++;
+	}
+	for (size_t k = 0; k < ncur; k++) {
+		struct cir_lb_target t = { 0 };
+
+		t.addr.ip.af = cur[k].af ? cur[k].af : want.af;
+		memcpy(t.addr.ip.addr, &cur[k].addr, t.addr.ip.af == AF_INET6 ? 16 : 4);
+		t.addr.port = cur[k].port;
+		if (cir_lb_target_find(s, &t.addr) >= 0)
+			continue;
+		r = cir_ipvs_dest_del(h, &want, &cur[k], err);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		changes++;
+	}
+	return changes;
+}
+
+/* Put the kernel back to old (NULL: remove new's service), keeping *err. */
+static void kernel_undo(struct cir_lb_db *db, const struct cir_lb_service *old,
+			const struct cir_lb_service *new)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+
+	if (old) {
+		cir_lb_sync(db, old, -1, &e2);
+	} else if (db->ipvs) {
+		struct cir_ipvs_service k;
+
+		cir_lb_service_to_ipvs(new, &k);
+		cir_ipvs_service_del(db->ipvs, &k, &e2);
+	}
+}
+
+/*
+ * Kernel to new, then the record to new; on failure the kernel back to old.
+ * With kernel_optional, a kernel without IPVS only changes the record.
+ */
+static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
+		  const struct cir_lb_service *new, bool kernel_optional, struct cir_error *err)
+{
+	int r;
+
+	r = cir_lb_sync(db, new, -1, err);
+	if (r == -EPROTONOSUPPORT && kernel_optional) {
+		cir_err_clear(err);
+	} else if (r < 0) {
+		kernel_undo(db, old, new);
+		return cir_err_wrap(err, "service %s", new->name);
+	}
+	r = record_write(db, new, err);
+	if (r < 0) {
+		kernel_undo(db, old, new);
+		return r;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- verbs */
+
+struct vip_scan {
+	const struct cir_lb_service *self;
+	bool same_key;                  /* another service with our proto/vip/port */
+	bool same_ip;                   /* another service with our VIP address */
+	char other[CIR_NAME_MAX + 1];
+};
+
+static int vip_scan_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct vip_scan *v = arg;
+
+	if (strcmp(s->name, v->self->name) == 0)
+		return 0;
+	if (cir_ip_eq(&s->vip.ip, &v->self->vip.ip)) {
+		v->same_ip = true;
+		if (s->vip.port == v->self->vip.port && s->protocol == v->self->protocol &&
+		    !v->same_key) {
+			v->same_key = true;
+			snprintf(v->other, sizeof(v->other), "%s", s->name);
+		}
+	}
+	return 0;
+}
+
+int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service n = { 0 };
+	struct vip_scan scan = { .self = s };
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
+	int r;
+
+	r = cir_lb_service_check(s, err);
+	if (r < 0)
+		return r;
+	r = service_copy(&n, s, 0, err);
+	if (r < 0)
+		return r;
+	if (!n.created)
+		n.created = time(NULL);
+	for (size_t i = 0; i < n.n_targets; i++)
+		if (n.targets[i].addr.ip.af != n.vip.ip.af)
+			return cir_err(err, EINVAL, "service %s: target family differs from the VIP's",
+				       s->name);
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	record_name(s->name, file, sizeof(file), err);
+	r = cir_store_exists(db->fd, file, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "service %s already exists",
+				    s->name);
+	r = cir_lb_list(db, vip_scan_fn, &scan, err);
+	if (r < 0)
+		return r;
+	cir_lb_addr_format(&s->vip, a, sizeof(a));
+	if (scan.same_key)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "service %s already uses %s %s", scan.other,
+				    cir_lb_proto_name(s->protocol), a);
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(&n, &k);
+	r = cir_ipvs_service_get(h, &k, NULL, err);
+	if (r == 0)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "%s %s already exists in IPVS but is not a Circuit service "
+				    "(remove it with ipvsadm -D or choose another address)",
+				    cir_lb_proto_name(s->protocol), a);
+	if (r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < n.n_targets; i++) {
+		r = bridge_of(db, &n.targets[i].addr.ip, n.targets[i].bridge, err);
+		if (r < 0)
+			return cir_err_wrap(err, "service %s", s->name);
+	}
+	r = cir_lb_sync(db, &n, 0, err);
+	if (r < 0) {
+		kernel_undo(db, NULL, &n);
+		return cir_err_wrap(err, "service %s", s->name);
+	}
+	r = vip_setup(db, &n.vip.ip, err);
+	for (size_t i = 0; r >= 0 && i < n.n_targets; i++)
+		r = hairpin_ensure(&n.targets[i], err);
+	if (r >= 0)
+		r = record_write(db, &n, err);
+	if (r < 0) {
+		kernel_undo(db, NULL, &n);
+		return cir_err_wrap(err, "service %s", s->name);
+	}
+	return 0;
+}
+
+/* Remove the VIP address from the device unless another service has it;
+ * the device goes when no service is left. */
+static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
+		       struct cir_error *err)
+{
+	struct vip_scan scan = { .self = s };
+	struct cir_link_info info;
+	struct nl_sock *sk;
+	char cidr[CIR_CIDR_STRLEN];
+	int r, count;
+
+	count = cir_lb_list(db, vip_scan_fn, &scan, err);
+	if (count < 0)
+		return count;
+	r = db_route(db, &sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, CIR_LB_DEVICE, &info, err);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return r;
+	if (count <= 1) {       /* s itself is still listed */
+		db->dev_ifindex = 0;
+		r = cir_link_delete(sk, CIR_LB_DEVICE, err);
+		return r == -ENODEV ? 0 : r;
+	}
+	if (scan.same_ip)
+		return 0;
+	vip_cidr(&s->vip.ip, cidr, sizeof(cidr));
+	r = cir_addr_del(sk, info.ifindex, cidr, err);
+	return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
+}
+
+int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service s = { 0 };
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
+	struct cir_ipvs *h;
+	int r;
+
+	r = record_name(name, file, sizeof(file), err);
+	if (r < 0)
+		return r;
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &s, err);
+	if (r < 0)
+		return r;
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r == -EPROTONOSUPPORT) {
+		/* Nothing of it can be in a kernel without IPVS. */
+		cir_err_clear(err);
+	} else if (r < 0) {
+		return cir_err_wrap(err, "service %s", name);
+	} else {
+		struct cir_ipvs_service k;
+
+		cir_lb_service_to_ipvs(&s, &k);
+		r = cir_ipvs_service_del(h, &k, err);
+		if (r < 0 && r != -ENOENT)
+			return cir_err_wrap(err, "service %s", name);
+	}
+	r = vip_release(db, &s, err);
+	if (r < 0)
+		return cir_err_wrap(err, "service %s: release VIP", name);
+	r = cir_store_unlink(db->fd, file, err);
+	return r < 0 ? cir_err_wrap(err, "service %s", name) : 0;
+}
+
+int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_lb_target *t,
+		      struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+	char a[CIR_LB_ADDR_STRLEN];
+	struct cir_lb_target nt = *t;
+	int r, i;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &old, err);
+	if (r < 0)
+		return r;
+	cir_lb_addr_format(&t->addr, a, sizeof(a));
+	if (t->addr.ip.af != old.vip.ip.af)
+		return cir_err(err, EINVAL, "service %s: target %s: address family differs from "
+			       "the service's", name, a);
+	if (t->addr.port == 0)
+		return cir_err(err, EINVAL, "service %s: target %s: port must be 1..65535", name,
+			       a);
+	i = cir_lb_target_find(&old, &t->addr);
+	if (i < 0 && old.n_targets >= CIR_LB_TARGETS_MAX)
+		return cir_err(err, ENOSPC, "service %s: already %d targets", name,
+			       CIR_LB_TARGETS_MAX);
+	r = service_copy(&n, &old, 1, err);
+	if (r < 0)
+		return r;
+	r = bridge_of(db, &t->addr.ip, nt.bridge, err);
+	if (r < 0)
+		return cir_err_wrap(err, "service %s: target %s", name, a);
+	if (i >= 0)
+		n.targets[i] = nt;
+	else
+		n.targets[n.n_targets++] = nt;
+	r = hairpin_ensure(&nt, err);
+	if (r < 0)
+		return cir_err_wrap(err, "service %s", name);
+	r = commit(db, &old, &n, false, err);
+	if (r < 0)
+		return r;
+	return i < 0;
+}
+
+/* Drop n->targets[i] (order kept). */
+static void target_drop(struct cir_lb_service *n, size_t i)
+{
+	memmove(&n->targets[i], &n->targets[i + 1], (n->n_targets - i - 1) * sizeof(*n->targets));
+	n->n_targets--;
+}
+
+int cir_lb_target_remove(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			 bool missing_ok, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+	char s[CIR_LB_ADDR_STRLEN];
+	int r, i;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &old, err);
+	if (r == -ENOENT && missing_ok)
+		return 0;
+	if (r < 0)
+		return r;
+	i = cir_lb_target_find(&old, a);
+	if (i < 0) {
+		if (missing_ok)
+			return 0;
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s has no target %s",
+				    name, cir_lb_addr_format(a, s, sizeof(s)));
+	}
+	r = service_copy(&n, &old, 0, err);
+	if (r < 0)
+		return r;
+	target_drop(&n, i);
+	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : 1;
+}
+
+int cir_lb_detach(struct cir_lb_db *db, const char *name, const struct cir_lb_owner *o,
+		  struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+	int r, removed = 0;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &old, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	r = service_copy(&n, &old, 0, err);
+	if (r < 0)
+		return r;
+	for (size_t i = n.n_targets; i-- > 0;)
+		if (owner_eq(&n.targets[i].owner, o)) {
+			target_drop(&n, i);
+			removed++;
+		}
+	if (!removed)
+		return 0;
+	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : removed;
+}
+
+int cir_lb_verify(struct cir_lb_db *db, const char *name, const struct cir_lb_owner *o,
+		  const struct cir_lb_addr *a, struct cir_error *err)
+{
+	_cleanup_service_ struct cir_lb_service s = { 0 };
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service k;
+	struct cir_ipvs_dest d;
+	struct cir_ipvs *h;
+	char as[CIR_LB_ADDR_STRLEN];
+	size_t ncur = 0;
+	int r, i;
+
+	cir_lb_addr_format(a, as, sizeof(as));
+	r = cir_lb_get(db, name, &s, err);
+	if (r < 0)
+		return r;
+	i = cir_lb_target_find(&s, a);
+	if (i < 0 || !owner_eq(&s.targets[i].owner, o))
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+				    "service %s: no target %s for container %s", name, as, o->cid);
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(&s, &k);
+	r = cir_ipvs_service_get(h, &k, NULL, err);
+	if (r == -ENOENT)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+				    "service %s is not in the kernel's IPVS table", name);
+	if (r < 0)
+		return r;
+	r = cir_ipvs_dest_dump(h, &k, &cur, &ncur, err);
+	if (r < 0)
+		return r;
+	cir_lb_target_to_ipvs(&s.targets[i], &d);
+	for (size_t j = 0; j < ncur; j++)
+		if (cir_ipvs_dest_key_eq(&cur[j], &d, k.af)) {
+			if (!dest_same(&cur[j], &d))
+				return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+						    "service %s: target %s has weight %u %s in "
+						    "the kernel, want %u %s", name, as,
+						    cur[j].weight, cir_lb_method_name(cur[j].fwd),
+						    d.weight, cir_lb_method_name(d.fwd));
+			return 0;
+		}
+	return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+			    "service %s: target %s is not in the kernel's IPVS table", name, as);
+}
+
+int cir_lb_gc(struct cir_lb_db *db, const char *network,
+	      int (*valid)(const char *cid, const char *ifname, void *arg), void *arg,
+	      struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_(names_free) struct names ns = { 0 };
+	int r, total = 0, first = 0;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = list_names(db, &ns, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ns.n; i++) {
+		_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+		struct cir_error e2 = CIR_ERROR_INIT;
+		int removed = 0;
+
+		r = cir_lb_get(db, ns.v[i], &old, &e2);
+		if (r == 0)
+			r = service_copy(&n, &old, 0, &e2);
+		for (size_t j = n.n_targets; r == 0 && j-- > 0;) {
+			const struct cir_lb_owner *o = &n.targets[j].owner;
+
+			if (!o->cid[0] || strcmp(o->network, network) != 0)
+				continue;
+			if (valid(o->cid, o->ifname, arg) == 0) {
+				target_drop(&n, j);
+				removed++;
+			}
+		}
+		if (r == 0 && removed)
+			r = commit(db, &old, &n, true, &e2);
+		if (r < 0 && !first) {
+			first = r;
+			*err = e2;
+		}
+		if (r == 0)
+			total += removed;
+	}
+	return first ? first : total;
+}
+
+struct restore_ctx {
+	struct cir_lb_db *db;
+	struct cir_ipvs_service *have;
+	size_t nhave;
+	char bridges[64][CIR_IFNAMSIZ];
+	size_t nbridges;
+	int changes;
+	int first;
+	struct cir_error *err;
+};
+
+static int restore_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct restore_ctx *rc = arg;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	struct cir_ipvs_service k;
+	int r, have = 0;
+
+	cir_lb_service_to_ipvs(s, &k);
+	for (size_t i = 0; i < rc->nhave && !have; i++)
+		have = cir_ipvs_service_key_eq(&rc->have[i], &k);
+	r = vip_setup(rc->db, &s->vip.ip, &e2);
+	if (r >= 0) {
+		rc->changes += r;
+		/* A present service may have stale settings: let sync look. */
+		r = cir_lb_sync(rc->db, s, have ? -1 : 0, &e2);
+	}
+	if (r >= 0)
+		rc->changes += r;
+	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
+		const struct cir_lb_target *t = &s->targets[i];
+		size_t b;
+
+		if (!t->bridge[0] || t->method != CIR_IPVS_FWD_MASQ)
+			continue;
+		for (b = 0; b < rc->nbridges; b++)
+			if (strcmp(rc->bridges[b], t->bridge) == 0)
+				break;
+		if (b < rc->nbridges)
+			continue;
+		r = hairpin_ensure(t, &e2);
+		if (r >= 0) {
+			rc->changes += r;
+			if (rc->nbridges < 64)
+				snprintf(rc->bridges[rc->nbridges++], CIR_IFNAMSIZ, "%s", t->bridge);
+		}
+	}
+	if (r < 0 && !rc->first) {
+		rc->first = r;
+		*rc->err = e2;
+		cir_err_wrap(rc->err, "restore service %s", s->name);
+	}
+	return 0;
+}
+
+static int count_fn(const char *name, void *arg)
+{
+	size_t l = strlen(name), sl = strlen(RECORD_SUFFIX);
+
+	if (l > sl && strcmp(name + l - sl, RECORD_SUFFIX) == 0)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_free_ struct cir_ipvs_service *have = NULL;
+	struct restore_ctx rc = { .db = db, .err = err };
+	struct cir_ipvs *h;
+	size_t nrec = 0, nhave = 0;
+	int r;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_store_list(db->fd, count_fn, &nrec, err);
+	if (r < 0)
+		return r;
+	if (nrec == 0)
+		return 0;
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
+				    nrec == 1 ? "" : "s");
+	r = cir_ipvs_service_dump(h, &have, &nhave, err);
+	if (r < 0)
+		return r;
+	rc.have = have;
+	rc.nhave = nhave;
+	r = cir_lb_list(db, restore_fn, &rc, err);
+	if (r < 0)
+		return r;
+	return rc.first ? rc.first : rc.changes;
+}
+
+int cir_lb_restore(struct cir_store *st, struct cir_error *err)
+{
+	struct cir_lb_db db = CIR_LB_DB_INIT;
+	int r, fd;
+
+	fd = cir_store_dir(st->fd, CIR_LB_DIR, false, err);
+	if (fd == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	db.fd = fd;
+	r = cir_lb_db_restore(&db, err);
+	/* st stays the caller's. */
+	cir_ipvs_close(db.ipvs);
+	if (db.rt)
+		nl_socket_free(db.rt);
+	close(fd);
+	return r;
+}

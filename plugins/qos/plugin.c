@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * plugin.c - circuit-qos ADD/DEL/CHECK/GC/STATUS.
+ *
+ * A chained plugin: the host-side veth comes from prevResult (the
+ * interface without a sandbox that is a veth; when there are several, the
+ * peer of the container's interface), and the ADD result is prevResult
+ * passed through.  ADD shapes both directions through lib/qos
+ * (cir_qos_link_apply: HTB on the veth, HTB on an ifb fed by an ingress
+ * redirect, netem leaves); DEL removes the trees and the ifb and tolerates
+ * a missing link; CHECK reads the kernel back and compares; GC deletes
+ * ifbs whose device is gone.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+
+#include "cleanup.h"
+#include "link.h"
+#include "names.h"
+#include "netns.h"
+#include "nl.h"
+#include "plugin.h"
+
+/* CNI bandwidth: rates in bit/s, bursts in bits. */
+#define BW_RATE_MAX (CIR_QOS_RATE_MAX_KBIT * 1000ULL)
+#define BW_BURST_MAX (8ULL * CIR_QOS_BURST_MAX)
+
+static int invalid(struct cir_error *err, const char *ctx)
+{
+	err->code = CIR_CNI_INVALID_CONFIG;
+	return cir_err_wrap(err, "%s", ctx);
+}
+
+/* One direction of the bandwidth plugin's keys: rate bit/s, burst bits. */
+static int bw_direction(const struct cir_jnode *obj, const char *rate_key, const char *burst_key,
+			struct cir_qos *q, struct cir_error *err)
+{
+	uint64_t rate = 0, burst = 0;
+	int hr, hb;
+
+	hr = cir_json_u64(obj, rate_key, BW_RATE_MAX, &rate, err);
+	if (hr < 0)
+		return hr;
+	hb = cir_json_u64(obj, burst_key, BW_BURST_MAX, &burst, err);
+	if (hb < 0)
+		return hb;
+	if (!rate && burst)
+		return cir_err(err, EINVAL, "%s needs %s", burst_key, rate_key);
+	if (!rate)
+		return 0;       /* 0 or absent: this direction is not shaped here */
+	/* To whole kbit/s, rounded, at least 1; a burst in bits to bytes. */
+	q->rate_kbit = (rate + 500) / 1000 ? (rate + 500) / 1000 : 1;
+	q->ceil_kbit = 0;
+	q->burst_bytes = (uint32_t)((burst + 7) / 8);
+	return 0;
+}
+
+static int bw_keys(const struct cir_jnode *obj, struct qos_conf *qc, struct cir_error *err)
+{
+	int r;
+
+	r = bw_direction(obj, "ingressRate", "ingressBurst", &qc->ingress, err);
+	if (r >= 0)
+		r = bw_direction(obj, "egressRate", "egressBurst", &qc->egress, err);
+	return r;
+}
+
+/* Flat keys for both directions, then per-direction objects over them. */
+static int settings_parse(const struct cir_jnode *obj, struct qos_conf *qc,
+			  struct cir_error *err)
+{
+	const struct cir_jnode *dir = NULL;
+	struct cir_qos both = { 0 };
+	int r;
+
+	r = cir_qos_conf_parse(obj, &both, err);
+	if (r < 0)
+		return r;
+	qc->ingress = qc->egress = both;
+	r = cir_json_obj(obj, "ingress", &dir, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && (r = cir_qos_conf_parse(dir, &qc->ingress, err)) < 0)
+		return cir_err_wrap(err, "ingress");
+	dir = NULL;
+	r = cir_json_obj(obj, "egress", &dir, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && (r = cir_qos_conf_parse(dir, &qc->egress, err)) < 0)
+		return cir_err_wrap(err, "egress");
+	return bw_keys(obj, qc, err);
+}
+
+int qos_conf_parse(const struct cir_cni_conf *conf, const char *cid, struct qos_conf *qc,
+		   struct cir_error *err)
+{
+	const struct cir_jnode *obj = conf->root, *per = NULL, *bw = NULL;
+	int r;
+
+	memset(qc, 0, sizeof(*qc));
+	r = cir_json_obj(conf->root, "containers", &per, err);
+	if (r < 0)
+		return invalid(err, "qos");
+	if (r > 0 && cid) {
+		const struct cir_jnode *mine = cir_jnode_get(per, cid);
+
+		if (mine) {
+			if (cir_jnode_type(mine) != CIR_JOBJECT)
+				return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+						    "qos: containers.%s: expected object", cid);
+			obj = mine;
+		}
+	}
+	r = settings_parse(obj, qc, err);
+	if (r < 0)
+		return invalid(err, obj == conf->root ? "qos" : "qos: containers entry");
+	if (conf->runtime_config) {
+		r = cir_json_obj(conf->runtime_config, "bandwidth", &bw, err);
+		if (r < 0)
+			return invalid(err, "runtimeConfig");
+		if (r > 0 && (r = bw_keys(bw, qc, err)) < 0)
+			return invalid(err, "runtimeConfig.bandwidth");
+	}
+	if ((r = cir_qos_validate(&qc->ingress, err)) < 0)
+		return invalid(err, "qos ingress (into the container)");
+	if ((r = cir_qos_validate(&qc->egress, err)) < 0)
+		return invalid(err, "qos egress (out of the container)");
+	return 0;
+}
+
+/* ---- the host-side interface ---- */
+
+struct peer_query {
+	const char *ifname;
+	int peer;            /* IFLA_LINK of the container interface */
+};
+
+static int peer_index(void *arg, struct cir_error *err)
+{
+	struct peer_query *q = arg;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = rtnl_link_get_kernel(sk, 0, q->ifname, &l);
+	if (r < 0)
+		return cir_nl_err(err, r, q->ifname);
+	q->peer = rtnl_link_get_link(l);
+	return 0;
+}
+
+/*
+ * The host-side veth of this attachment: among prevResult's interfaces
+ * without a sandbox, the one that exists here and is a veth; with several,
+ * the peer of the container's interface.
+ */
+static int host_iface(const struct cir_cni_ctx *ctx, char out[CIR_IFNAMSIZ],
+		      struct cir_error *err)
+{
+	const struct cir_cni_result *prev = &ctx->conf->prev_result;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info li;
+	int idx[CIR_CNI_MAX_IFACES];
+	size_t cand[CIR_CNI_MAX_IFACES], n = 0;
+	int r;
+
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < prev->n_ifaces; i++) {
+		if (prev->ifaces[i].sandbox[0])
+			continue;
+		if (cir_link_get(sk, prev->ifaces[i].name, &li, NULL) < 0 ||
+		    strcmp(li.kind, "veth") != 0)
+			continue;
+		idx[n] = li.ifindex;
+		cand[n++] = i;
+	}
+	if (n == 0)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENODEV,
+				    "prevResult names no host-side veth that exists (circuit-qos "
+				    "chains after a plugin that makes a veth pair)");
+	if (n > 1) {
+		_cleanup_close_ int nsfd = -1;
+		struct peer_query q = { .ifname = ctx->env->ifname };
+
+		r = cir_netns_open(ctx->env->netns, &nsfd, err);
+		if (r < 0)
+			return r;
+		r = cir_netns_run(nsfd, peer_index, &q, err);
+		if (r < 0)
+			return cir_err_wrap(err, "container interface");
+		for (size_t i = 0; i < n; i++)
+			if (idx[i] == q.peer) {
+				cand[0] = cand[i];
+				n = 1;
+				break;
+			}
+		if (n != 1)
+			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENODEV,
+					    "none of prevResult's host veths is the peer of %s",
+					    ctx->env->ifname);
+	}
+	snprintf(out, CIR_IFNAMSIZ, "%s", prev->ifaces[cand[0]].name);
+	return 0;
+}
+
+/* ---- verbs ---- */
+
+static int qos_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	struct qos_conf qc;
+	char host[CIR_IFNAMSIZ];
+	int r;
+
+	if (!ctx->conf->has_prev_result)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "circuit-qos is a chained plugin: prevResult is required");
+	r = qos_conf_parse(ctx->conf, ctx->env->containerid, &qc, err);
+	if (r < 0)
+		return r;
+	*ctx->result = ctx->conf->prev_result;
+	if (cir_qos_is_empty(&qc.ingress) && cir_qos_is_empty(&qc.egress))
+		return 0;
+	r = host_iface(ctx, host, err);
+	if (r < 0)
+		return r;
+	/* Into the container = what the host veth sends. */
+	r = cir_qos_link_apply(host, &qc.ingress, &qc.egress, err);
+	if (r == -EOPNOTSUPP && !err->code)
+		err->code = CIR_CNI_KERNEL;      /* no netem: the kernel lacks a feature */
+	return r < 0 ? cir_err_wrap(err, "qos") : 0;
+}
+
+static int qos_del(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	const struct cir_cni_result *prev = &ctx->conf->prev_result;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	char host[CIR_IFNAMSIZ];
+	int r, first = 0;
+
+	/* Nothing here needs the config to be valid: undo whatever is there. */
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	if (!ctx->conf->has_prev_result) {
+		/* Old runtimes send no prevResult: Circuit's own veth name. */
+		cir_name_host_veth(ctx->env->containerid, ctx->env->ifname, host);
+		r = cir_qos_link_clear(host, err);
+		return r < 0 ? cir_err_wrap(err, "qos") : 0;
+	}
+	for (size_t i = 0; i < prev->n_ifaces; i++) {
+		struct cir_link_info li;
+		struct cir_error e2 = CIR_ERROR_INIT;
+		const char *name = prev->ifaces[i].name;
+
+		if (prev->ifaces[i].sandbox[0] || !name[0])
+			continue;
+		r = cir_link_get(sk, name, &li, NULL);
+		/* A veth: clear it.  Missing: it was the veth, delete its ifb.
+		 * Anything else (the bridge) is not ours. */
+		if (r == 0 && strcmp(li.kind, "veth") != 0)
+			continue;
+		if (r < 0 && r != -ENODEV)
+			continue;
+		r = cir_qos_link_clear(name, &e2);
+		if (r < 0 && !first) {
+			*err = e2;
+			first = cir_err_wrap(err, "qos");
+		}
+	}
+	return first;
+}
+
+static int qos_check(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	struct qos_conf qc;
+	struct cir_qos in, out;
+	char host[CIR_IFNAMSIZ], want[160], have[160];
+	int r;
+
+	if (!ctx->conf->has_prev_result)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL, "CHECK needs prevResult");
+	r = qos_conf_parse(ctx->conf, ctx->env->containerid, &qc, err);
+	if (r < 0)
+		return r;
+	r = host_iface(ctx, host, err);
+	if (r < 0)
+		return r;
+	r = cir_qos_link_get(host, &in, &out, err);
+	if (r < 0)
+		return cir_err_wrap(err, "qos");
+	if (!cir_qos_matches(&qc.ingress, &in)) {
+		cir_qos_format(&qc.ingress, want, sizeof(want));
+		cir_qos_format(&in, have, sizeof(have));
+		return cir_err(err, ENOENT, "qos on %s into the container: want %s, kernel has %s",
+			       host, want, have);
+	}
+	if (!cir_qos_matches(&qc.egress, &out)) {
+		cir_qos_format(&qc.egress, want, sizeof(want));
+		cir_qos_format(&out, have, sizeof(have));
+		return cir_err(err, ENOENT,
+			       "qos on %s out of the container: want %s, kernel has %s", host, want,
+			       have);
+	}
+	return 0;
+}
+
+/*
+ * GC: the trees live on the host veths and die with them; what outlives
+ * an attachment is its ifb.  Delete every Circuit ifb whose device is
+ * gone (any attachment's, whichever network: all of them are garbage).
+ */
+static int qos_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	int r = cir_qos_ifb_gc(err);
+
+	return r < 0 ? cir_err_wrap(err, "qos gc") : 0;
+}
+
+static int qos_status(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	struct qos_conf qc;
+
+	return qos_conf_parse(ctx->conf, NULL, &qc, err);
+}
+
+const struct cir_cni_plugin cir_qos_plugin = {
+	.name = "circuit-qos",
+	.about = "Circuit QoS plugin: rate, ceiling, burst, delay, jitter, loss on a container link",
+	.add = qos_add,
+	.del = qos_del,
+	.check = qos_check,
+	.gc = qos_gc,
+	.status = qos_status,
+};

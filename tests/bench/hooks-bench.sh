@@ -1,0 +1,108 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Part of make bench, run by bench-inner.sh inside the bench's namespace:
+#  1. `circuit network connect` / `disconnect` latency for Circuit's chain
+#     and for the reference chain (bridge + host-local [+ bandwidth]) run
+#     through the same CLI path;
+#  2. time the runc hooks add to `runc run -d` + `runc delete -f`.
+set -eu
+BUILD=$1 N=${BENCH_N:-40} M=${BENCH_RUNC:-10}
+T=$(mktemp -d /tmp/circuit-hbench.XXXXXX)
+pids=()
+trap 'kill ${pids[@]} 2>/dev/null || true; runc --root $T/runc list -q 2>/dev/null | xargs -r -n1 runc --root $T/runc delete -f >/dev/null 2>&1 || true; rm -rf $T' EXIT
+# Installed layout, as runc hooks need it (no PATH, no CNI_PATH).
+mkdir -p $T/bin $T/libexec/circuit
+cp $BUILD/bin/circuit $T/bin/; cp $BUILD/bin/circuit-* $T/libexec/circuit/
+for p in bridge host-local bandwidth; do ln -sf /usr/lib/cni/$p $T/libexec/circuit/$p; done
+C="$T/bin/circuit"
+ms() { python3 -c "import sys; v=sorted(float(x) for x in sys.argv[1:]); n=len(v); print(f'{(v[n//2] if n%2 else (v[n//2-1]+v[n//2])/2):.2f}')" "$@"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+now() { echo "${EPOCHREALTIME/./}"; }           # microseconds, no fork
+
+have_qos=false; [ -x $BUILD/bin/circuit-qos ] && have_qos=true
+# Same shaping on both chains when both have a QoS plugin: 100 Mbit/s.
+if $have_qos; then
+	cq=',{"type":"circuit-qos","rate":100000}'
+	rq=',{"type":"bandwidth","ingressRate":100000000,"ingressBurst":1000000,"egressRate":100000000,"egressBurst":1000000}'
+	cname="circuit-bridge + circuit-ipam + circuit-qos"; rname="bridge + host-local + bandwidth"
+else
+	cq= rq=
+	cname="circuit-bridge + circuit-ipam"; rname="bridge + host-local"
+fi
+cat > $T/c.json <<EOF
+{"cniVersion":"1.0.0","name":"cbench","plugins":[{"type":"circuit-bridge","bridge":"c-cbench","isDefaultGateway":true,"ipMasq":true,"ipam":{"type":"circuit-ipam","subnet":"10.210.0.0/16"}}$cq]}
+EOF
+cat > $T/r.json <<EOF
+{"cniVersion":"1.0.0","name":"rbench","plugins":[{"type":"bridge","bridge":"br-rbench","isGateway":true,"isDefaultGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":"10.211.0.0/16","dataDir":"$T/host-local"}}$rq]}
+EOF
+$C network create cbench --conflist $T/c.json >/dev/null 2>&1
+$C network create rbench --conflist $T/r.json >/dev/null 2>&1
+
+declare -a ca cd ra rd
+# A "container": a process in a network namespace of its own.  Not in a
+# command substitution: the background process would hold its pipe open.
+sleeper() { unshare -n sleep 600 </dev/null >/dev/null 2>&1 & pids+=($!); last=$!; }
+for i in $(seq 1 $N); do
+	sleeper; p=$last; sleeper; q=$last; sleep 0.02
+	t=$(now); $C network connect $p cbench 2>/dev/null; ca+=($(( $(now) - t )))
+	t=$(now); $C network connect $q rbench 2>/dev/null; ra+=($(( $(now) - t )))
+done
+i=0
+for p in "${pids[@]}"; do
+	if [ $((i % 2)) = 0 ]; then
+		t=$(now); $C network disconnect $p cbench 2>/dev/null; cd+=($(( $(now) - t )))
+	else
+		t=$(now); $C network disconnect $p rbench 2>/dev/null; rd+=($(( $(now) - t )))
+	fi
+	i=$((i+1))
+done
+kill "${pids[@]}" 2>/dev/null || true; pids=()
+us2ms() { for x in "$@"; do echo "$x / 1000" | bc -l; done; }
+cam=$(ms $(us2ms "${ca[@]}")) ram=$(ms $(us2ms "${ra[@]}"))
+cdm=$(ms $(us2ms "${cd[@]}")) rdm=$(ms $(us2ms "${rd[@]}"))
+echo
+echo "bench: circuit network connect/disconnect, $N each, median ms (same CLI path, same run)"
+printf "%-48s %10s %12s\n" "chain" "connect" "disconnect"
+printf "%-48s %10s %12s\n" "$cname" $cam $cdm
+printf "%-48s %10s %12s\n" "reference $rname" $ram $rdm
+echo "ratio: connect $(ratio $cam $ram)x (target <= 0.40x), disconnect $(ratio $cdm $rdm)x (target <= 1.00x)"
+
+# ---- runc hooks ----
+bundle() { # DIR HOOKENV(json list or empty)
+	mkdir -p $1/rootfs/bin; cp /bin/busybox $1/rootfs/bin/; ln -sf busybox $1/rootfs/bin/sleep
+	(cd $1 && runc spec)
+	python3 - $1/config.json $C "$2" <<'PY'
+import json, sys
+path, circuit, env = sys.argv[1:4]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["sleep", "600"]
+if env:
+    h = {"path": circuit, "env": json.loads(env)}
+    c["hooks"] = {"prestart": [h], "poststop": [dict(h)]}
+json.dump(c, open(path, "w"))
+PY
+}
+bundle $T/plain ""
+bundle $T/chook '["NETWORK=cbench"]'
+bundle $T/rhook '["NETWORK=rbench"]'
+R="runc --root $T/runc"
+declare -a tp tc tr
+for i in $(seq 1 $M); do
+	for v in plain chook rhook; do
+		t=$(now)
+		$R run -d --bundle $T/$v b-$v-$i </dev/null >/dev/null 2>&1
+		$R delete -f b-$v-$i >/dev/null 2>&1
+		d=$(( $(now) - t ))
+		case $v in plain) tp+=($d);; chook) tc+=($d);; rhook) tr+=($d);; esac
+	done
+done
+pm=$(ms $(us2ms "${tp[@]}")) cm=$(ms $(us2ms "${tc[@]}")) rm_=$(ms $(us2ms "${tr[@]}"))
+echo
+echo "bench: runc run -d + runc delete -f, $M each, median ms"
+printf "%-48s %10s %12s\n" "container" "total" "hooks add"
+printf "%-48s %10s %12s\n" "no hooks" $pm "-"
+printf "%-48s %10s %12s\n" "circuit hooks, $cname" $cm "$(echo "$cm - $pm" | bc)"
+printf "%-48s %10s %12s\n" "circuit hooks, reference $rname" $rm_ "$(echo "$rm_ - $pm" | bc)"
+echo "hooks add (circuit chain): $(echo "$cm - $pm" | bc) ms (target <= 5 ms)"
+$C network delete cbench >/dev/null 2>&1; $C network delete rbench >/dev/null 2>&1

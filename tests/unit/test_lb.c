@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_lb.c - lib/lb without a kernel: "ADDR:PORT" parsing and printing,
+ * schedulers and protocols, records to and from JSON, the IPVS views of a
+ * record, and the store (get, list) on a temporary directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "lb.h"
+#include "unit.h"
+
+START_TEST(addr_parse_ok)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_addr a;
+	char buf[CIR_LB_ADDR_STRLEN];
+
+	ck_assert_int_eq(cir_lb_addr_parse("vip", "192.168.100.235:80", &a, &e), 0);
+	ck_assert_int_eq(a.ip.af, AF_INET);
+	ck_assert_int_eq(a.port, 80);
+	ck_assert_str_eq(cir_lb_addr_format(&a, buf, sizeof(buf)), "192.168.100.235:80");
+	ck_assert_int_eq(cir_lb_addr_parse("vip", "[fd00::10]:65535", &a, &e), 0);
+	ck_assert_int_eq(a.ip.af, AF_INET6);
+	ck_assert_int_eq(a.port, 65535);
+	ck_assert_str_eq(cir_lb_addr_format(&a, buf, sizeof(buf)), "[fd00::10]:65535");
+	ck_assert_int_eq(cir_lb_addr_parse("vip", "[FD00:0::1]:1", &a, &e), 0);
+	ck_assert_str_eq(cir_lb_addr_format(&a, buf, sizeof(buf)), "[fd00::1]:1");
+}
+END_TEST
+
+START_TEST(addr_parse_bad)
+{
+	static const char *const bad[] = {
+		"", "10.0.0.1", "10.0.0.1:", "10.0.0.1:0", "10.0.0.1:65536", "10.0.0.1:080",
+		"10.0.0.1:8a", "10.0.0.1:+80", "10.0.0.1: 80", "fd00::1:80", "[fd00::1]80",
+		"[fd00::1]", "[10.0.0.1]:80", "[]:80", ":80", "10.0.0:80", "300.0.0.1:80",
+		"10.0.0.1/24:80", "host:80", "10.0.0.1:123456", "[fe80::1%eth0]:80",
+	};
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_addr a = { .port = 7 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cir_err_clear(&e);
+		ck_assert_msg(cir_lb_addr_parse("target", bad[i], &a, &e) == -EINVAL, "%s", bad[i]);
+		ck_assert_msg(strncmp(e.msg, "target", 6) == 0, "%s: %s", bad[i], e.msg);
+		ck_assert_int_eq(a.port, 7); /* untouched */
+	}
+	ck_assert_int_eq(cir_lb_addr_parse("target", NULL, &a, &e), -EINVAL);
+}
+END_TEST
+
+START_TEST(sched_proto_method)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	uint16_t p;
+
+	ck_assert_int_eq(cir_lb_sched_check("rr", &e), 0);
+	ck_assert_int_eq(cir_lb_sched_check("mh", &e), 0);
+	ck_assert_int_eq(cir_lb_sched_check("twos", &e), 0);
+	ck_assert_int_eq(cir_lb_sched_check("RR", &e), -EINVAL);
+	ck_assert_int_eq(cir_lb_sched_check("", &e), -EINVAL);
+	ck_assert_int_eq(cir_lb_sched_check(NULL, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "want rr, wrr"));
+	ck_assert_int_eq(cir_lb_proto_parse("tcp", &p, &e), 0);
+	ck_assert_int_eq(p, IPPROTO_TCP);
+	ck_assert_int_eq(cir_lb_proto_parse("udp", &p, &e), 0);
+	ck_assert_int_eq(p, IPPROTO_UDP);
+	ck_assert_int_eq(cir_lb_proto_parse("sctp", &p, &e), -EINVAL);
+	ck_assert_str_eq(cir_lb_proto_name(IPPROTO_UDP), "udp");
+	ck_assert_str_eq(cir_lb_method_name(CIR_IPVS_FWD_MASQ), "nat");
+	ck_assert_str_eq(cir_lb_method_name(CIR_IPVS_FWD_ROUTE), "dr");
+	ck_assert_str_eq(cir_lb_method_name(CIR_IPVS_FWD_TUNNEL), "tunnel");
+}
+END_TEST
+
+static int parse_doc(const char *doc, struct cir_lb_service *s, struct cir_error *e)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	int r = cir_json_parse(doc, strlen(doc), &j, e);
+
+	return r < 0 ? r : cir_lb_service_parse(cir_json_root(j), s, e);
+}
+
+static const char *const good =
+	"{\"name\": \"web\", \"address\": \"10.96.0.10\", \"port\": 80, \"protocol\": \"udp\","
+	" \"scheduler\": \"wrr\", \"persistent\": 300, \"created\": 1700000000,"
+	" \"targets\": [{\"address\": \"10.254.1.2\", \"port\": 8080, \"weight\": 3,"
+	"   \"method\": \"dr\", \"bridge\": \"c-net\"},"
+	"  {\"address\": \"10.254.1.3\", \"port\": 8080, \"network\": \"net\","
+	"   \"container\": \"ctr1\", \"interface\": \"eth0\"}]}";
+
+START_TEST(record_roundtrip)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 }, s2 = { 0 };
+	_cleanup_free_ char *doc = NULL, *doc2 = NULL;
+
+	ck_assert_msg(parse_doc(good, &s, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(s.name, "web");
+	ck_assert_int_eq(s.protocol, IPPROTO_UDP);
+	ck_assert_str_eq(s.sched, "wrr");
+	ck_assert_int_eq(s.persistent, 300);
+	ck_assert_int_eq(s.created, 1700000000);
+	ck_assert_int_eq(s.n_targets, 2);
+	ck_assert_int_eq(s.targets[0].weight, 3);
+	ck_assert_int_eq(s.targets[0].method, CIR_IPVS_FWD_ROUTE);
+	ck_assert_str_eq(s.targets[0].bridge, "c-net");
+	ck_assert_str_eq(s.targets[0].owner.cid, "");
+	ck_assert_int_eq(s.targets[1].weight, 1);                   /* default */
+	ck_assert_int_eq(s.targets[1].method, CIR_IPVS_FWD_MASQ);   /* default */
+	ck_assert_str_eq(s.targets[1].owner.network, "net");
+	ck_assert_str_eq(s.targets[1].owner.cid, "ctr1");
+	ck_assert_str_eq(s.targets[1].owner.ifname, "eth0");
+
+	ck_assert_int_eq(cir_lb_service_format(&s, false, &doc, &e), 0);
+	ck_assert_int_eq(parse_doc(doc, &s2, &e), 0);
+	ck_assert_int_eq(cir_lb_service_format(&s2, false, &doc2, &e), 0);
+	ck_assert_str_eq(doc, doc2);
+	ck_assert_ptr_nonnull(strstr(doc, "\"method\":\"dr\""));
+	ck_assert_ptr_null(strstr(doc, "\"container\":\"\""));   /* no owner, no keys */
+	cir_lb_service_clear(&s);
+	cir_lb_service_clear(&s2);
+	cir_lb_service_clear(&s2);  /* idempotent */
+}
+END_TEST
+
+START_TEST(record_defaults)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 };
+
+	ck_assert_int_eq(parse_doc("{\"name\":\"a\",\"address\":\"fd00::1\",\"port\":443}", &s, &e),
+			 0);
+	ck_assert_int_eq(s.protocol, IPPROTO_TCP);
+	ck_assert_str_eq(s.sched, "rr");
+	ck_assert_int_eq(s.n_targets, 0);
+	ck_assert_ptr_null(s.targets);
+	cir_lb_service_clear(&s);
+}
+END_TEST
+
+START_TEST(record_bad)
+{
+	static const char *const bad[] = {
+		"[]",
+		"{\"address\":\"10.0.0.1\",\"port\":80}",
+		"{\"name\":\"../x\",\"address\":\"10.0.0.1\",\"port\":80}",
+		"{\"name\":\"a\",\"port\":80}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\"}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":70000}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"protocol\":\"icmp\"}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"scheduler\":\"x\"}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":{}}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":[1]}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":"
+		"[{\"address\":\"fd00::2\",\"port\":80}]}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":"
+		"[{\"address\":\"10.0.0.2\",\"port\":80,\"method\":\"x\"}]}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":"
+		"[{\"address\":\"10.0.0.2\",\"port\":80},{\"address\":\"10.0.0.2\",\"port\":80}]}",
+		"{\"name\":\"a\",\"address\":\"10.0.0.1\",\"port\":80,\"targets\":"
+		"[{\"address\":\"10.0.0.2\",\"port\":80,\"bridge\":\"0123456789abcdef\"}]}",
+	};
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r;
+
+		cir_err_clear(&e);
+		r = parse_doc(bad[i], &s, &e);
+		/* -ERANGE: a number out of range (port 70000) */
+		ck_assert_msg(r == -EINVAL || r == -ERANGE, "%zu: %s: %d", i, bad[i], r);
+		ck_assert_msg(strncmp(e.msg, "service record", 14) == 0, "%zu: %s", i, e.msg);
+		ck_assert_ptr_null(s.targets);
+	}
+}
+END_TEST
+
+START_TEST(to_ipvs)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 };
+	struct cir_ipvs_service k;
+	struct cir_ipvs_dest d;
+	struct cir_lb_addr a;
+
+	ck_assert_int_eq(parse_doc(good, &s, &e), 0);
+	cir_lb_service_to_ipvs(&s, &k);
+	ck_assert_int_eq(k.af, AF_INET);
+	ck_assert_int_eq(k.protocol, IPPROTO_UDP);
+	ck_assert_int_eq(k.port, 80);
+	ck_assert_int_eq(k.addr.v4.s_addr, htonl(0x0a60000a));
+	ck_assert_str_eq(k.sched, "wrr");
+	ck_assert_int_eq(k.flags, IP_VS_SVC_F_PERSISTENT);
+	ck_assert_int_eq(k.timeout, 300);
+	ck_assert_int_eq(k.fwmark, 0);
+	cir_lb_target_to_ipvs(&s.targets[0], &d);
+	ck_assert_int_eq(d.af, AF_INET);
+	ck_assert_int_eq(d.port, 8080);
+	ck_assert_int_eq(d.weight, 3);
+	ck_assert_int_eq(d.fwd, CIR_IPVS_FWD_ROUTE);
+	ck_assert_int_eq(d.addr.v4.s_addr, htonl(0x0afe0102));
+
+	ck_assert_int_eq(cir_lb_addr_parse("t", "10.254.1.3:8080", &a, &e), 0);
+	ck_assert_int_eq(cir_lb_target_find(&s, &a), 1);
+	a.port = 8081;
+	ck_assert_int_eq(cir_lb_target_find(&s, &a), -1);
+	s.persistent = 0;
+	cir_lb_service_to_ipvs(&s, &k);
+	ck_assert_int_eq(k.flags, 0);
+	ck_assert_int_eq(k.timeout, 0);
+	cir_lb_service_clear(&s);
+}
+END_TEST
+
+START_TEST(service_check)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { .name = "web", .protocol = IPPROTO_TCP, .sched = "rr" };
+
+	ck_assert_int_eq(cir_lb_service_check(&s, &e), -EINVAL);   /* no address */
+	ck_assert_int_eq(cir_lb_addr_parse("vip", "10.0.0.1:80", &s.vip, &e), 0);
+	ck_assert_int_eq(cir_lb_service_check(&s, &e), 0);
+	s.protocol = IPPROTO_SCTP;
+	ck_assert_int_eq(cir_lb_service_check(&s, &e), -EINVAL);
+	s.protocol = IPPROTO_TCP;
+	snprintf(s.sched, sizeof(s.sched), "bogus");
+	ck_assert_int_eq(cir_lb_service_check(&s, &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "service web"));
+}
+END_TEST
+
+static int collect(const struct cir_lb_service *s, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, s->name);
+	strcat(out, " ");
+	return 0;
+}
+
+START_TEST(store_get_list)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_db db = CIR_LB_DB_INIT;
+	struct cir_lb_service s = { 0 };
+	char dir[] = "/tmp/cir-lb-unit.XXXXXX", names[256] = "";
+	int lock;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(cir_lb_db_open(&db, dir, &e), 0);
+	ck_assert_int_eq(cir_lb_get(&db, "web", &s, &e), -ENOENT);
+	ck_assert_str_eq(e.msg, "service web not found");
+	ck_assert_int_eq(cir_lb_get(&db, "../etc", &s, &e), -EINVAL);
+	ck_assert_int_eq(cir_lb_list(&db, collect, names, &e), 0);
+	for (int i = 3; i >= 1; i--) {
+		char name[8], doc[128], file[16];
+
+		snprintf(name, sizeof(name), "svc%d", i);
+		snprintf(doc, sizeof(doc), "{\"name\":\"%s\",\"address\":\"10.0.0.%d\",\"port\":80}",
+			 name, i);
+		snprintf(file, sizeof(file), "%s.json", name);
+		ck_assert_int_eq(cir_store_write(db.fd, file, doc, strlen(doc), &e), 0);
+	}
+	/* Not records: skipped. */
+	ck_assert_int_eq(cir_store_write(db.fd, "notes.txt", "x", 1, &e), 0);
+	ck_assert_int_eq(cir_lb_list(&db, collect, names, &e), 3);
+	ck_assert_str_eq(names, "svc1 svc2 svc3 ");
+	ck_assert_int_eq(cir_lb_get(&db, "svc2", &s, &e), 0);
+	ck_assert_int_eq(s.vip.port, 80);
+	/* A record whose name differs from its file is refused. */
+	{
+		const char *alias = "{\"name\":\"svc1\",\"address\":\"10.0.0.1\",\"port\":80}";
+
+		ck_assert_int_eq(cir_store_write(db.fd, "alias.json", alias, strlen(alias), &e), 0);
+	}
+	ck_assert_int_eq(cir_lb_get(&db, "alias", &s, &e), -EINVAL);
+	lock = cir_lb_lock(&db, &e);
+	ck_assert_int_ge(lock, 0);
+	close(lock);
+	/* Detach from a missing service is a no-op that needs no kernel. */
+	{
+		struct cir_lb_owner o = { "net", "ctr", "eth0" };
+
+		ck_assert_int_eq(cir_lb_detach(&db, "ghost", &o, &e), 0);
+	}
+	/* restore on a store without lb/ needs no kernel either */
+	{
+		struct cir_store st = CIR_STORE_INIT;
+		char empty[] = "/tmp/cir-lb-unit2.XXXXXX";
+
+		ck_assert_ptr_nonnull(mkdtemp(empty));
+		ck_assert_int_eq(cir_store_open(&st, empty, &e), 0);
+		ck_assert_int_eq(cir_lb_restore(&st, &e), 0);
+		cir_store_close(&st);
+		rmdir(empty);
+	}
+	cir_lb_service_clear(&s);
+	cir_lb_db_close(&db);
+	cir_lb_db_close(&db);   /* idempotent */
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
+static Suite *lb_suite(void)
+{
+	Suite *s = suite_create("lb");
+	TCase *v = tcase_create("values");
+	TCase *r = tcase_create("records");
+	TCase *st = tcase_create("store");
+
+	tcase_add_test(v, addr_parse_ok);
+	tcase_add_test(v, addr_parse_bad);
+	tcase_add_test(v, sched_proto_method);
+	tcase_add_test(v, service_check);
+	tcase_add_test(r, record_roundtrip);
+	tcase_add_test(r, record_defaults);
+	tcase_add_test(r, record_bad);
+	tcase_add_test(r, to_ipvs);
+	tcase_add_test(st, store_get_list);
+	suite_add_tcase(s, v);
+	suite_add_tcase(s, r);
+	suite_add_tcase(s, st);
+	return s;
+}
+CIR_UNIT_SUITE(lb_suite)

@@ -1,0 +1,114 @@
+# SPDX-License-Identifier: Apache-2.0
+# v-qos: netem through Circuit on the VM's stock kernel, measured.
+#  - `circuit network qos set --delay 50ms NET`: ping container -> gateway
+#    rises by 50 ms +- 2 ms (the reply crosses the bridge's egress);
+#  - a container link through circuit-qos: delay into the container only,
+#    out of it only, and both, each shows in the RTT as configured;
+#  - rate 5 Mbit/s + delay 50 ms together on a link: iperf3 both ways
+#    within 10 % of 5 Mbit/s and the RTT +100 ms (50 each way);
+#  - loss 10 % on the network: 5-15 % of 500 pings lost.
+command -v iperf3 >/dev/null || die "iperf3 not installed"
+iperf3 --version >/dev/null 2>&1 || die "iperf3 does not run in the guest"
+C=$BIN/circuit
+work=$(mktemp -d /tmp/circuit-vqos.XXXXXX)
+pids=()
+cleanup() {
+	for p in "$work"/*.pid; do [ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); sleep 0.1; }
+addr_of() { ip -n "$1" -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1; }
+# rtt NS DEST: average of 20 pings, 0.1 s apart
+rtt() {
+	ip netns exec "$1" busybox ping -c 20 -i 0.1 -W 3 "$2" |
+		sed -n 's|.*min/avg/max = [0-9.]*/\([0-9.]*\)/.*|\1|p'
+}
+# near GOT WANT TOL
+near() { awk -v g="$1" -v w="$2" -v t="$3" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= t) }'; }
+serve() { # NS ADDR
+	ip netns exec "$1" iperf3 -s -D -B "$2" --pidfile "$work/$1.pid" >/dev/null
+	for _ in $(seq 100); do [ -s "$work/$1.pid" ] && break; sleep 0.1; done
+	sleep 0.5
+}
+mbps() { # CLIENT-NS SERVER [-R]
+	local o
+	o=$(timeout 60 ip netns exec "$1" iperf3 -c "$2" -t 6 -O 2 ${3:-} -J) || die "iperf3 $* failed"
+	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$o"
+}
+within() { python3 -c 'import sys; m,w,p=map(float,sys.argv[1:]); sys.exit(0 if abs(m-w) <= w*p/100 else 1)' "$@"; }
+
+$C network create sandbox 10.254.1.0/24 >/dev/null
+ctr c1; p1=$pid
+$C network connect $p1 sandbox >/dev/null
+gw=10.254.1.1
+
+# ---- the README: delay 50ms on the network ------------------------------
+base=$(rtt c1 $gw); [ -n "$base" ] || die "no ping reply from the gateway"
+out=$($C network qos set --delay 50ms sandbox 2>&1)
+assert_eq "INFO[0000] qos configured for sandbox" "$out" "qos set message"
+tc qdisc show dev c-sandbox | grep -q 'netem 10: parent 1:10.*delay 50ms' || die "no netem leaf: $(tc qdisc show dev c-sandbox)"
+d=$(rtt c1 $gw)
+delta=$(awk -v a="$d" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
+echo "MEASURE qos-vm network delay_ms=50 rtt_base_ms=$base rtt_ms=$d added_ms=$delta"
+near "$delta" 50 2 || die "network delay 50ms: RTT went $base -> $d ms"
+# rate afterwards: both stay in force
+$C network qos set --rate 5000 --ceiling 6000 sandbox >/dev/null
+q=$(tc qdisc show dev c-sandbox; tc class show dev c-sandbox)
+assert_contains "$q" "delay 50ms" "delay kept after rate"
+assert_contains "$q" "rate 5Mbit ceil 6Mbit" "rate added"
+$C network qos show sandbox
+out=$($C network qos reset sandbox 2>&1)
+assert_eq "INFO[0000] qos reset for sandbox" "$out" "qos reset message"
+ok "network delay 50ms: +$delta ms on ping to the gateway; rate and delay combine"
+
+# ---- a container link, each direction as configured ---------------------
+ctr c2; p2=$pid
+$C network connect $p2 sandbox >/dev/null
+a2=$(addr_of c2)
+result=$(cat "$CIRCUIT_STATE_DIR"/networks/sandbox/members/pid-$p1 | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d.get("result", d)))')
+qconf() { python3 -c 'import json,sys
+c={"cniVersion":"1.1.0","name":"sandbox","type":"circuit-qos"}
+c.update(json.loads(sys.argv[1])); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$1" "$result"; }
+ns=/proc/$p1/ns/net
+base=$(rtt c1 "$a2")
+for spec in 'in 30 {"ingress":{"delay":"30ms"}}' 'out 10 {"egress":{"delay":"10ms"}}' \
+	    'both 40 {"ingress":{"delay":"30ms"},"egress":{"delay":"10ms"}}'; do
+	set -- $spec
+	qconf "$3" | cni ADD $BIN/circuit-qos pid-$p1 $ns eth0 >/dev/null
+	qconf "$3" | cni CHECK $BIN/circuit-qos pid-$p1 $ns eth0 || die "CHECK $1"
+	d=$(rtt c1 "$a2")
+	delta=$(awk -v a="$d" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
+	echo "MEASURE qos-vm link direction=$1 delay_ms=$2 rtt_base_ms=$base rtt_ms=$d added_ms=$delta"
+	near "$delta" "$2" 2 || die "link delay $1: want +$2 ms, RTT $base -> $d"
+done
+qconf '{}' | cni DEL $BIN/circuit-qos pid-$p1 $ns eth0
+[ -z "$(ip -o link show type ifb)" ] || die "ifb left after DEL"
+ok "container link delay: into, out of, and both directions as configured"
+
+# ---- rate 5 Mbit/s + delay 50 ms on a link, both directions -------------
+serve c2 "$a2"
+$C network qos set --container $p1 --rate 5mbit --delay 50ms sandbox >/dev/null
+assert_contains "$(tc qdisc show)" "delay 50ms" "netem under the htb"
+d=$(rtt c1 "$a2")
+delta=$(awk -v a="$d" -v b="$base" 'BEGIN { printf "%.2f", a - b }')
+in_m=$(mbps c1 "$a2" -R); out_m=$(mbps c1 "$a2")
+echo "MEASURE qos-vm link rate_mbit=5 delay_ms=50 into_mbit=$in_m out_mbit=$out_m rtt_added_ms=$delta"
+within "$in_m" 5 10 || die "rate+delay into the container: $in_m Mbit/s"
+within "$out_m" 5 10 || die "rate+delay out of the container: $out_m Mbit/s"
+near "$delta" 100 3 || die "rate+delay: RTT +$delta ms, want +100 (50 each way)"
+$C network qos reset --container $p1 sandbox >/dev/null
+ok "rate 5 Mbit/s and delay 50 ms together"
+
+# ---- loss 10% on the network: 500 pings ----------------------------------
+$C network qos set --loss 10% sandbox >/dev/null
+s=$(ip netns exec c1 busybox ping -q -c 500 -i 0.01 -W 3 $gw | grep 'packets transmitted' || true)
+lost=$(sed -n 's/.* \([0-9]*\)% packet loss.*/\1/p' <<<"$s")
+rx=$(sed -n 's/.*transmitted, \([0-9]*\) packets received.*/\1/p' <<<"$s")
+echo "MEASURE qos-vm network loss_pct=10 pings=500 received=$rx lost_pct=$lost"
+[ -n "$lost" ] && [ "$lost" -ge 5 ] && [ "$lost" -le 15 ] || die "loss 10%: $s"
+$C network qos reset sandbox >/dev/null
+$C network delete sandbox >/dev/null
+[ -z "$(ip -o link show type ifb)" ] || die "ifb left after delete"
+ok "loss 10%: $lost% of 500 pings lost"
