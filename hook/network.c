@@ -173,7 +173,7 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 		r = cir_nft_masq_exists(nc->name, err);
 		if (r >= 0) {
 			changes += r == 0;
-			r = cir_masq_acquire(NULL, nc->name, CIR_MASQ_OWNER, nc->subnet, err);
+			r = cir_masq_acquire(NULL, nc->name, CIR_MASQ_OWNER, nc->subnet, true, err);
 		}
 		if (r < 0)
 			return cir_err_wrap(err, "masquerade for %s", nc->subnet);
@@ -524,6 +524,19 @@ struct del_scan {
 	struct cir_network *n;
 };
 
+static void reap_host_veth(const struct cir_member *m)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info li;
+	char host[CIR_IFNAMSIZ];
+
+	cir_name_host_veth(m->cid, m->ifname, host);
+	if (cir_nl_route_open(&sk, NULL) < 0 || cir_link_get(sk, host, &li, NULL) < 0)
+		return;
+	if (li.master == 0 && !li.up)
+		cir_link_delete(sk, host, NULL);
+}
+
 static int del_member(const struct cir_member *m, void *arg)
 {
 	struct del_scan *s = arg;
@@ -534,6 +547,11 @@ static int del_member(const struct cir_member *m, void *arg)
 			 e.msg);
 		cir_member_del(s->n, m->cid, &e);
 	}
+	/* A member whose process is gone may have left its host veth detached
+	 * (circuit-bridge DEL leaves a dead namespace's pair to the kernel);
+	 * if its namespace is pinned elsewhere that pair would stay.  The
+	 * network is going: delete it now. */
+	reap_host_veth(m);
 	return 0;
 }
 

@@ -250,3 +250,30 @@ int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *
 	}
 	return 0;
 }
+
+int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	struct cir_link_info li;
+	int r;
+
+	/* libnl cannot address a change by name: resolve the index first. */
+	r = cir_link_get(sk, name, &li, err);
+	if (r < 0)
+		return r;
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, li.ifindex);
+	rtnl_link_set_master(chg, 0);
+	rtnl_link_unset_flags(chg, IFF_UP);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		if (r == ENOENT || r == ENODEV)
+			return cir_err(err, ENODEV, "link %s not found", name);
+		return cir_err(err, r, "detach link %s: %s", name, strerror(r));
+	}
+	return 0;
+}

@@ -52,6 +52,10 @@ int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *
 /* Bridge port hairpin mode on/off. */
 int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err);
 
+/* Release a link from its bridge and take it down, in one request.
+ * -ENODEV when absent. */
+int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err);
+
 /* Delete by name.  -ENODEV when absent (callers wanting idempotency treat it
  * as success). */
 int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err);

@@ -19,10 +19,15 @@
 
 #define CIR_MASQ_OWNER "network"
 
-/* Register user (a store name: "cid:ifname" or CIR_MASQ_OWNER) and make sure
- * the chain for subnet exists.  data_dir as for cir_store_open(). */
+/*
+ * Register user (a store name: "cid:ifname" or CIR_MASQ_OWNER) and make sure
+ * the chain for subnet exists.  Without verify, a chain this store already
+ * installed in this boot and network namespace is taken as present (no
+ * libnftables round trip on every ADD); verify asks the kernel and re-adds
+ * (restore, network create).  data_dir as for cir_store_open().
+ */
 int cir_masq_acquire(const char *data_dir, const char *network, const char *user,
-		     const char *subnet, struct cir_error *err);
+		     const char *subnet, bool verify, struct cir_error *err);
 
 /* Drop user (absent = success); remove the chain with the last user. */
 int cir_masq_release(const char *data_dir, const char *network, const char *user,

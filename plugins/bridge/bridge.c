@@ -10,6 +10,7 @@
  * it never needs the container's namespace.
  */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,21 @@ static int bridge_gateways(struct nl_sock *sk, const struct bridge_conf *bc, int
 	return 0;
 }
 
+/*
+ * A host veth left detached and down by a DEL whose container namespace
+ * was already gone (see bridge_del) may still exist while the kernel
+ * destroys that namespace.  Delete it so that its name can be reused.
+ * True when there was such a leftover and it is gone now.
+ */
+static bool reclaim_leftover(struct nl_sock *sk, const char *host)
+{
+	struct cir_link_info li;
+
+	if (cir_link_get(sk, host, &li, NULL) < 0 || li.master != 0 || li.up)
+		return false;
+	return cir_link_delete(sk, host, NULL) >= 0;
+}
+
 static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	const struct cir_cni_env *env = ctx->env;
@@ -298,6 +314,10 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 
 	cir_name_host_veth(env->containerid, env->ifname, host);
 	r = cir_link_veth_create(sk, host, env->ifname, nsfd, bc.mtu, err);
+	if (r == -EEXIST && reclaim_leftover(sk, host)) {
+		cir_err_clear(err);
+		r = cir_link_veth_create(sk, host, env->ifname, nsfd, bc.mtu, err);
+	}
 	if (r == -EEXIST) {
 		/* Say which side is taken; never touch what is not ours. */
 		if (cir_link_get(sk, host, NULL, NULL) == 0)
@@ -360,7 +380,7 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 		masq_user(env, user, sizeof(user));
 		r = subnet_of(ipam.ips[0].address, subnet, sizeof(subnet), err);
 		if (r >= 0)
-			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnet, err);
+			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnet, false, err);
 		if (r < 0)
 			goto fail;
 	}
@@ -403,6 +423,23 @@ fail:
 	return r;
 }
 
+/* True when the container's namespace no longer exists (DEL may come
+ * without CNI_NETNS, or with a /proc/PID path of a dead process). */
+static bool netns_gone(const char *path)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	int fd = -1, r;
+
+	if (!path)
+		return true;
+	r = cir_netns_open(path, &fd, &e);
+	if (r >= 0) {
+		close(fd);
+		return false;
+	}
+	return r == -ENOENT || r == -ESRCH;
+}
+
 static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	const struct cir_cni_env *env = ctx->env;
@@ -417,10 +454,19 @@ static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	/* The host end takes its peer with it, wherever the peer lives; a
-	 * missing link (netns already gone) is success. */
 	cir_name_host_veth(env->containerid, env->ifname, host);
-	r = cir_link_delete(sk, host, err);
+	if (netns_gone(env->netns)) {
+		/* The container's namespace is gone (a runc poststop): the
+		 * kernel deletes the pair as it destroys that namespace, in
+		 * the background.  Deleting it here would only wait for the
+		 * same RCU grace periods (~15 ms).  Detach it from the bridge
+		 * and take it down so that it carries nothing meanwhile; a
+		 * leftover is reclaimed by the next ADD of its name or GC. */
+		r = cir_link_detach_down(sk, host, err);
+	} else {
+		/* The host end takes its peer with it, wherever it lives. */
+		r = cir_link_delete(sk, host, err);
+	}
 	if (r < 0 && r != -ENODEV)
 		return r;
 	r = ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, err);
@@ -616,7 +662,11 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 		const char *name = rtnl_link_get_name(l);
 		bool valid = false;
 
-		if (rtnl_link_get_master(l) != br.ifindex || strncmp(name, "cv", 2) != 0)
+		if (strncmp(name, "cv", 2) != 0 || strcmp(rtnl_link_get_type(l) ?: "", "veth") != 0)
+			continue;
+		/* Ports of our bridge, and leftovers that a DEL detached. */
+		if (rtnl_link_get_master(l) != br.ifindex &&
+		    (rtnl_link_get_master(l) != 0 || (rtnl_link_get_flags(l) & IFF_UP)))
 			continue;
 		for (size_t i = 0; i < v.n && !valid; i++)
 			valid = strcmp(v.names[i], name) == 0;

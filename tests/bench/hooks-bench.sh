@@ -22,20 +22,19 @@ now() { echo "${EPOCHREALTIME/./}"; }           # microseconds, no fork
 have_qos=false; [ -x $BUILD/bin/circuit-qos ] && have_qos=true
 # Same shaping on both chains when both have a QoS plugin: 100 Mbit/s.
 if $have_qos; then
-	cq=',{"type":"circuit-qos","rate":100000}'
 	rq=',{"type":"bandwidth","ingressRate":100000000,"ingressBurst":1000000,"egressRate":100000000,"egressBurst":1000000}'
 	cname="circuit-bridge + circuit-ipam + circuit-qos"; rname="bridge + host-local + bandwidth"
 else
-	cq= rq=
+	rq=
 	cname="circuit-bridge + circuit-ipam"; rname="bridge + host-local"
 fi
-cat > $T/c.json <<EOF
-{"cniVersion":"1.0.0","name":"cbench","plugins":[{"type":"circuit-bridge","bridge":"c-cbench","isDefaultGateway":true,"ipMasq":true,"ipam":{"type":"circuit-ipam","subnet":"10.210.0.0/16"}}$cq]}
-EOF
 cat > $T/r.json <<EOF
 {"cniVersion":"1.0.0","name":"rbench","plugins":[{"type":"bridge","bridge":"br-rbench","isGateway":true,"isDefaultGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":"10.211.0.0/16","dataDir":"$T/host-local"}}$rq]}
 EOF
-$C network create cbench --conflist $T/c.json >/dev/null 2>&1
+# Circuit's network the way a user makes it: create, then (with QoS) a
+# default link rate for every member, which appends circuit-qos to its chain.
+$C network create cbench 10.210.0.0/16 >/dev/null 2>&1
+$have_qos && $C network qos set --default --rate 100000 cbench >/dev/null 2>&1
 $C network create rbench --conflist $T/r.json >/dev/null 2>&1
 
 declare -a ca cd ra rd

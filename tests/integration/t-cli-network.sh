@@ -116,6 +116,8 @@ expect 1 "ERRO[0000] network db not found" $C network delete db
 # A dead member is released by delete.
 kill $pa; wait $pa 2>/dev/null || true
 expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox
+# The dead member's namespace is pinned (ip netns): network delete must
+# still remove its veth, not leave it to the namespace's teardown.
 [ -z "$(ip -o link show | grep -v ' lo:')" ] || die "links left: $(ip -o link show)"
 [ -z "$(nft list ruleset)" ] || die "nftables left: $(nft list ruleset)"
 left=$(find "$CIRCUIT_STATE_DIR/networks" -mindepth 1 ! -name lock)
