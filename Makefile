@@ -34,6 +34,9 @@ PLUGIN_BINS := $(PLUGINS:%=$(BUILD)/bin/circuit-%)
 
 HOOK_SRC := $(wildcard hook/*.c)
 HOOK_OBJ := $(HOOK_SRC:%.c=$(BUILD)/%.o)
+# circuit runs Circuit's own plugins in-process (cir_cni_builtin_register):
+# it links their logic, everything but their main.c.
+PLUGIN_LOGIC_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(filter-out %/main.c,$(wildcard plugins/*/*.c)))
 
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
@@ -56,9 +59,9 @@ $(BUILD)/bin/circuit-%: $$(addprefix $(BUILD)/,$$(subst .c,.o,$$(wildcard plugin
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBA) $(LDLIBS)
 
-$(BUILD)/bin/circuit: $(HOOK_OBJ) $(LIBA)
+$(BUILD)/bin/circuit: $(HOOK_OBJ) $(PLUGIN_LOGIC_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(HOOK_OBJ) $(LIBA) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(HOOK_OBJ) $(PLUGIN_LOGIC_OBJ) $(LIBA) $(LDLIBS)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)

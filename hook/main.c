@@ -15,7 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../plugins/bridge/bridge.h"
+#include "../plugins/lb/chain.h"
+#include "../plugins/qos/plugin.h"
 #include "cli.h"
+#include "ipam_cni.h"
 #include "qos_cli.h"
 #include "sandbox.h"
 
@@ -254,6 +258,12 @@ int main(int argc, char **argv)
 		cir_log(CIR_LOG_ERROR, "%s", err.msg);
 		return CLI_FAIL;
 	}
+	/* Circuit's own plugins run in-process when a chain names them (same
+	 * input and output as their executables, one fork+exec less each). */
+	cir_cni_builtin_register(&cir_bridge_plugin);
+	cir_cni_builtin_register(&cir_ipam_plugin);
+	cir_cni_builtin_register(&cir_qos_plugin);
+	cir_cni_builtin_register(&cir_lb_plugin);
 	/* Global options before the command. */
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		r = global_opt(&c, argc, argv, &i, &help);

@@ -676,6 +676,22 @@ raw:
 
 /* ---- skeleton ---- */
 
+/* CHECK came with 0.4.0, GC and STATUS with 1.1.0. */
+static int version_gate(enum cir_cni_cmd cmd, const char *version, struct cir_error *err)
+{
+	const char *need = NULL;
+
+	if (cmd == CIR_CNI_CMD_CHECK)
+		need = "0.4.0";
+	else if (cmd == CIR_CNI_CMD_GC || cmd == CIR_CNI_CMD_STATUS)
+		need = "1.1.0";
+	if (need && cir_cni_version_cmp(version, need) < 0)
+		return cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
+				    "%s needs cniVersion %s or later, config is %s",
+				    cir_cni_cmd_name(cmd), need, version);
+	return 0;
+}
+
 static int read_all(int fd, char **out, size_t *len, size_t max, struct cir_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -814,6 +830,9 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 	ctx.conf = &conf;
 	ctx.result = res;
 
+	r = version_gate(env.cmd, version, &err);
+	if (r < 0)
+		goto out;
 	switch (env.cmd) {
 	case CIR_CNI_CMD_ADD:
 		r = p->add ? p->add(&ctx, &err)
@@ -833,28 +852,12 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 		r = p->del ? p->del(&ctx, &err) : 0;
 		break;
 	case CIR_CNI_CMD_CHECK:
-		if (cir_cni_version_cmp(version, "0.4.0") < 0) {
-			r = cir_err_code(&err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
-					 "CHECK needs cniVersion 0.4.0 or later, config is %s",
-					 version);
-			break;
-		}
 		r = p->check ? p->check(&ctx, &err) : 0;
 		break;
 	case CIR_CNI_CMD_GC:
-		if (cir_cni_version_cmp(version, "1.1.0") < 0) {
-			r = cir_err_code(&err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
-					 "GC needs cniVersion 1.1.0, config is %s", version);
-			break;
-		}
 		r = p->gc ? p->gc(&ctx, &err) : 0;
 		break;
 	case CIR_CNI_CMD_STATUS:
-		if (cir_cni_version_cmp(version, "1.1.0") < 0) {
-			r = cir_err_code(&err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
-					 "STATUS needs cniVersion 1.1.0, config is %s", version);
-			break;
-		}
 		r = p->status ? p->status(&ctx, &err) : 0;
 		break;
 	default:
@@ -1057,10 +1060,114 @@ fail:
 	return -EIO;
 }
 
+static const struct cir_cni_plugin *builtins[CIR_CNI_MAX_BUILTINS];
+
+void cir_cni_builtin_register(const struct cir_cni_plugin *p)
+{
+	for (size_t i = 0; i < CIR_CNI_MAX_BUILTINS; i++) {
+		if (!builtins[i] || builtins[i] == p) {
+			builtins[i] = p;
+			return;
+		}
+	}
+}
+
+static const struct cir_cni_plugin *builtin_find(const char *type)
+{
+	const char *off = getenv("CIRCUIT_EXEC_PLUGINS");
+
+	if (off && strcmp(off, "1") == 0)
+		return NULL;
+	for (size_t i = 0; i < CIR_CNI_MAX_BUILTINS && builtins[i]; i++)
+		if (strcmp(builtins[i]->name, type) == 0)
+			return builtins[i];
+	return NULL;
+}
+
+/* What cir_cni_main() does for one call, minus stdio and the process. */
+static int builtin_run(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
+		       const struct cir_cni_exec_env *x, const char *stdin_buf, size_t stdin_len,
+		       struct cir_cni_result *res, char **out_stdout, struct cir_error *err)
+{
+	struct cir_cni_env env = { .cmd = cmd };
+	struct cir_cni_conf conf = { 0 };
+	struct cir_cni_ctx ctx = { 0 };
+	_cleanup_free_ struct cir_cni_result *result = NULL;
+	int r;
+
+	if (x) {
+		env.containerid = x->containerid && *x->containerid ? x->containerid : NULL;
+		env.netns = x->netns && *x->netns ? x->netns : NULL;
+		env.ifname = x->ifname && *x->ifname ? x->ifname : NULL;
+		env.args = x->args && *x->args ? x->args : NULL;
+		env.path = x->path && *x->path ? x->path : NULL;
+	}
+	if (cmd == CIR_CNI_CMD_ADD || cmd == CIR_CNI_CMD_CHECK || cmd == CIR_CNI_CMD_DEL) {
+		if (((cmd != CIR_CNI_CMD_DEL) && !env.netns) || !env.containerid || !env.ifname)
+			return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
+					    "%s: container ID, netns and ifname are required",
+					    p->name);
+		r = cir_cni_check_containerid(env.containerid, err);
+		if (r >= 0)
+			r = cir_cni_check_ifname(env.ifname, err);
+		if (r < 0)
+			return r;
+	}
+	r = cir_cni_conf_parse(stdin_buf, stdin_len, cmd, &conf, err);
+	if (r < 0)
+		return r;
+	r = version_gate(cmd, conf.cni_version, err);
+	if (r < 0)
+		goto out;
+	result = calloc(1, sizeof(*result));
+	if (!result) {
+		r = cir_err(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	ctx.env = &env;
+	ctx.conf = &conf;
+	ctx.result = result;
+	switch (cmd) {
+	case CIR_CNI_CMD_ADD:
+		r = p->add ? p->add(&ctx, err)
+			   : cir_err_code(err, CIR_CNI_INVALID_ENV, EOPNOTSUPP, "ADD not supported");
+		if (r >= 0 && out_stdout) {
+			_cleanup_jgen_ struct cir_jgen *g = NULL;
+			const char *out;
+
+			r = cir_cni_result_format(result, conf.cni_version, &g, &out, err);
+			if (r >= 0 && !(*out_stdout = strdup(out)))
+				r = cir_err(err, ENOMEM, "out of memory");
+		}
+		if (r >= 0 && res)
+			*res = *result;
+		break;
+	case CIR_CNI_CMD_DEL:
+		r = p->del ? p->del(&ctx, err) : 0;
+		break;
+	case CIR_CNI_CMD_CHECK:
+		r = p->check ? p->check(&ctx, err) : 0;
+		break;
+	case CIR_CNI_CMD_GC:
+		r = p->gc ? p->gc(&ctx, err) : 0;
+		break;
+	case CIR_CNI_CMD_STATUS:
+		r = p->status ? p->status(&ctx, err) : 0;
+		break;
+	default:
+		r = cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL, "unsupported command");
+		break;
+	}
+out:
+	cir_cni_conf_free(&conf);
+	return r < 0 ? r : 0;
+}
+
 int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd,
 		 const struct cir_cni_exec_env *env, const char *stdin_buf, size_t stdin_len,
 		 struct cir_cni_result *res, char **out_stdout, struct cir_error *err)
 {
+	const struct cir_cni_plugin *builtin;
 	char path[4096];
 	char **envp = NULL;
 	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
@@ -1072,6 +1179,9 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 	int r, status;
 	void (*old_pipe)(int);
 
+	builtin = builtin_find(type ? type : "");
+	if (builtin)
+		return builtin_run(builtin, cmd, env, stdin_buf, stdin_len, res, out_stdout, err);
 	r = cir_cni_find_plugin(type, search_path, path, sizeof(path), err);
 	if (r < 0)
 		return r;

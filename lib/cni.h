@@ -200,4 +200,15 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 		 const struct cir_cni_exec_env *env, const char *stdin_buf, size_t stdin_len,
 		 struct cir_cni_result *res, char **out_stdout, struct cir_error *err);
 
+/*
+ * Plugins linked into the calling executable.  Once registered, a plugin
+ * whose name equals the `type` cir_cni_exec() is asked to run is called
+ * in-process: same stdin bytes, same env values, same result and errors as
+ * the executable of that name, minus one fork+exec and dynamic link (~1 ms
+ * each).  CIRCUIT_EXEC_PLUGINS=1 in the environment turns this off.  At most
+ * CIR_CNI_MAX_BUILTINS; registering more is ignored.
+ */
+#define CIR_CNI_MAX_BUILTINS 8
+void cir_cni_builtin_register(const struct cir_cni_plugin *p);
+
 #endif

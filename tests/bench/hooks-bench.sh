@@ -86,22 +86,29 @@ bundle $T/plain ""
 bundle $T/chook '["NETWORK=cbench"]'
 bundle $T/rhook '["NETWORK=rbench"]'
 R="runc --root $T/runc"
-declare -a tp tc tr
+declare -a tp tc tr dp dc dr
 for i in $(seq 1 $M); do
 	for v in plain chook rhook; do
 		t=$(now)
 		$R run -d --bundle $T/$v b-$v-$i </dev/null >/dev/null 2>&1
+		m=$(now)
 		$R delete -f b-$v-$i >/dev/null 2>&1
-		d=$(( $(now) - t ))
-		case $v in plain) tp+=($d);; chook) tc+=($d);; rhook) tr+=($d);; esac
+		e=$(now)
+		case $v in
+		plain) tp+=($((m - t))); dp+=($((e - m)));;
+		chook) tc+=($((m - t))); dc+=($((e - m)));;
+		rhook) tr+=($((m - t))); dr+=($((e - m)));;
+		esac
 	done
 done
 pm=$(ms $(us2ms "${tp[@]}")) cm=$(ms $(us2ms "${tc[@]}")) rm_=$(ms $(us2ms "${tr[@]}"))
+pd=$(ms $(us2ms "${dp[@]}")) cd_=$(ms $(us2ms "${dc[@]}")) rd_=$(ms $(us2ms "${dr[@]}"))
+sub() { echo "$1 - $2" | bc; }
 echo
-echo "bench: runc run -d + runc delete -f, $M each, median ms"
-printf "%-48s %10s %12s\n" "container" "total" "hooks add"
-printf "%-48s %10s %12s\n" "no hooks" $pm "-"
-printf "%-48s %10s %12s\n" "circuit hooks, $cname" $cm "$(echo "$cm - $pm" | bc)"
-printf "%-48s %10s %12s\n" "circuit hooks, reference $rname" $rm_ "$(echo "$rm_ - $pm" | bc)"
-echo "hooks add (circuit chain): $(echo "$cm - $pm" | bc) ms (target <= 5 ms)"
+echo "bench: runc run -d (prestart hook) and runc delete -f (poststop hook), $M each, median ms"
+printf "%-48s %9s %9s %11s %11s\n" "container" "run" "delete" "run added" "del added"
+printf "%-48s %9s %9s %11s %11s\n" "no hooks" $pm $pd - -
+printf "%-48s %9s %9s %11s %11s\n" "circuit hooks, $cname" $cm $cd_ "$(sub $cm $pm)" "$(sub $cd_ $pd)"
+printf "%-48s %9s %9s %11s %11s\n" "circuit hooks, reference $rname" $rm_ $rd_ "$(sub $rm_ $pm)" "$(sub $rd_ $pd)"
+echo "hooks add to runc run (circuit chain): $(sub $cm $pm) ms (target <= 5 ms)"
 $C network delete cbench >/dev/null 2>&1; $C network delete rbench >/dev/null 2>&1

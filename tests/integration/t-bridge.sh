@@ -77,3 +77,23 @@ nft list table inet circuit >/dev/null || die "masquerade missing"
 echo "$gcconf" | cni GC $BIN/circuit-bridge "" "" ""
 nft list table inet circuit 2>/dev/null && die "GC left the masquerade of a gone attachment"
 ok "GC masquerade"
+
+# DEL after the container's namespace is gone does not wait for the kernel:
+# the host end is detached and down at once (or already gone), and an ADD of
+# the same attachment reclaims a leftover name.
+mkns c4
+r4=$(echo "$conf" | cni ADD $BIN/circuit-bridge ctr4 /run/netns/c4 eth0)
+hv4=$(json_get "$r4" 'd["interfaces"][1]["name"]')
+# Pin the namespace elsewhere so its veth outlives the path (worst case).
+touch /tmp/pin-c4; mount --bind /run/netns/c4 /tmp/pin-c4; ip netns del c4
+echo "$conf" | cni DEL $BIN/circuit-bridge ctr4 /run/netns/c4 eth0
+if ip link show "$hv4" >/dev/null 2>&1; then
+	ip -o link show "$hv4" | has "master" && die "$hv4 still on the bridge after DEL"
+	ip -o link show "$hv4" | has "[<,]UP[,>]" && die "$hv4 still up after DEL"
+fi
+mkns c4
+r4=$(echo "$conf" | cni ADD $BIN/circuit-bridge ctr4 /run/netns/c4 eth0)
+ip -o link show "$hv4" | has "master c-itnet" || die "ADD did not reclaim $hv4"
+echo "$conf" | cni DEL $BIN/circuit-bridge ctr4 /run/netns/c4 eth0
+umount /tmp/pin-c4; rm -f /tmp/pin-c4
+ok "DEL of a gone namespace, reclaim"
