@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <linux/if_ether.h>
@@ -322,23 +323,89 @@ int cir_tc_qdisc_del(struct nl_sock *sk, int ifindex, uint32_t parent, uint32_t 
 	return 0;
 }
 
+struct qdisc_get {
+	struct rtnl_qdisc *q;
+	bool acked;
+};
+
+static int qdisc_get_acked(struct nl_msg *msg, void *arg)
+{
+	((struct qdisc_get *)arg)->acked = true;
+	return NL_STOP;
+}
+
+static void qdisc_get_parsed(struct nl_object *obj, void *arg)
+{
+	struct qdisc_get *g = arg;
+
+	if (!g->q) {
+		nl_object_get(obj);
+		g->q = (struct rtnl_qdisc *)obj;
+	}
+}
+
+static int qdisc_get_valid(struct nl_msg *msg, void *arg)
+{
+	nl_msg_parse(msg, qdisc_get_parsed, arg);
+	return NL_OK;
+}
+
+/*
+ * One RTM_GETQDISC for (ifindex, parent), not a dump: libnl's qdisc cache
+ * would list every qdisc of every device in the namespace on each lookup,
+ * which grows with the number of containers.  The kernel answers with the
+ * qdisc at that parent (the root, the ingress, or a class's leaf).  Its
+ * built-in defaults (handle 0: noqueue, pfifo_fast, an HTB class's pfifo,
+ * noop) count as "not found": nobody configured them.
+ */
 int cir_tc_qdisc_find(struct nl_sock *sk, int ifindex, uint32_t parent, struct rtnl_qdisc **out,
 		      struct cir_error *err)
 {
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
-	struct rtnl_qdisc *q;
+	_cleanup_nl_msg_ struct nl_msg *msg = NULL;
+	struct nl_cb *cb = NULL;
+	struct qdisc_get g = { NULL, false };
+	int r = 0;
+	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
 	char p[16], what[64];
-	int r;
 
 	snprintf(what, sizeof(what), "qdisc at %s on ifindex %d", handle_str(parent, p, sizeof(p)),
 		 ifindex);
-	r = rtnl_qdisc_alloc_cache(sk, &cache);
+	/* NLM_F_ECHO: older kernels answer a GET through the TC notification
+	 * path, which unicasts to the requester only when asked to. */
+	msg = nlmsg_alloc_simple(RTM_GETQDISC, NLM_F_ACK | NLM_F_ECHO);
+	if (!msg)
+		return cir_err(err, ENOMEM, "%s: out of memory", what);
+	r = nlmsg_append(msg, &tcm, sizeof(tcm), NLMSG_ALIGNTO);
 	if (r < 0)
 		return cir_nl_err(err, r, what);
-	q = rtnl_qdisc_get_by_parent(cache, ifindex, parent);
-	if (!q)
+	/* With an ACK: for a built-in qdisc the kernel sends no qdisc message
+	 * at all, only the ACK. */
+	r = nl_send_auto(sk, msg);
+	if (r < 0)
+		return cir_nl_err(err, r, what);
+	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	if (!cb)
+		return cir_err(err, ENOMEM, "%s: out of memory", what);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, qdisc_get_valid, &g);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, qdisc_get_acked, &g);
+	while (!g.acked && (r = nl_recvmsgs(sk, cb)) >= 0)
+		;
+	nl_cb_put(cb);
+	if (r < 0) {
+		if (g.q)
+			rtnl_qdisc_put(g.q);
+		r = cir_nl_errno(r);
+		/* No such device queue, parent or class: nothing there. */
+		if (r == ENOENT || r == EINVAL || r == ENODEV)
+			return cir_err(err, ENOENT, "%s: not found", what);
+		return cir_err(err, r, "%s: %s", what, strerror(r));
+	}
+	if (!g.q || rtnl_tc_get_handle(TC_CAST(g.q)) == 0) {
+		if (g.q)
+			rtnl_qdisc_put(g.q);
 		return cir_err(err, ENOENT, "%s: not found", what);
-	*out = q;
+	}
+	*out = g.q;
 	return 0;
 }
 
