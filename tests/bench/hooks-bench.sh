@@ -36,6 +36,7 @@ EOF
 $C network create cbench 10.210.0.0/16 >/dev/null 2>&1
 $have_qos && $C network qos set --default --rate 100000 cbench >/dev/null 2>&1
 $C network create rbench --conflist $T/r.json >/dev/null 2>&1
+$C network create cplain 10.212.0.0/16 >/dev/null 2>&1
 
 declare -a ca cd ra rd
 # A "container": a process in a network namespace of its own.  Not in a
@@ -85,10 +86,11 @@ PY
 bundle $T/plain ""
 bundle $T/chook '["NETWORK=cbench"]'
 bundle $T/rhook '["NETWORK=rbench"]'
+bundle $T/phook '["NETWORK=cplain"]'
 R="runc --root $T/runc"
-declare -a tp tc tr dp dc dr
+declare -a tp tc tr dp dc dr tq dq
 for i in $(seq 1 $M); do
-	for v in plain chook rhook; do
+	for v in plain phook chook rhook; do
 		t=$(now)
 		$R run -d --bundle $T/$v b-$v-$i </dev/null >/dev/null 2>&1
 		m=$(now)
@@ -98,17 +100,21 @@ for i in $(seq 1 $M); do
 		plain) tp+=($((m - t))); dp+=($((e - m)));;
 		chook) tc+=($((m - t))); dc+=($((e - m)));;
 		rhook) tr+=($((m - t))); dr+=($((e - m)));;
+		phook) tq+=($((m - t))); dq+=($((e - m)));;
 		esac
 	done
 done
 pm=$(ms $(us2ms "${tp[@]}")) cm=$(ms $(us2ms "${tc[@]}")) rm_=$(ms $(us2ms "${tr[@]}"))
 pd=$(ms $(us2ms "${dp[@]}")) cd_=$(ms $(us2ms "${dc[@]}")) rd_=$(ms $(us2ms "${dr[@]}"))
+qm=$(ms $(us2ms "${tq[@]}")) qd=$(ms $(us2ms "${dq[@]}"))
 sub() { echo "$1 - $2" | bc; }
 echo
 echo "bench: runc run -d (prestart hook) and runc delete -f (poststop hook), $M each, median ms"
 printf "%-48s %9s %9s %11s %11s\n" "container" "run" "delete" "run added" "del added"
 printf "%-48s %9s %9s %11s %11s\n" "no hooks" $pm $pd - -
+printf "%-48s %9s %9s %11s %11s\n" "circuit hooks, circuit-bridge + circuit-ipam" $qm $qd "$(sub $qm $pm)" "$(sub $qd $pd)"
 printf "%-48s %9s %9s %11s %11s\n" "circuit hooks, $cname" $cm $cd_ "$(sub $cm $pm)" "$(sub $cd_ $pd)"
 printf "%-48s %9s %9s %11s %11s\n" "circuit hooks, reference $rname" $rm_ $rd_ "$(sub $rm_ $pm)" "$(sub $rd_ $pd)"
-echo "hooks add to runc run (circuit chain): $(sub $cm $pm) ms (target <= 5 ms)"
+echo "hooks add to runc run: $(sub $qm $pm) ms (bridge + ipam), $(sub $cm $pm) ms (with qos) (target <= 5 ms)"
 $C network delete cbench >/dev/null 2>&1; $C network delete rbench >/dev/null 2>&1
+$C network delete cplain >/dev/null 2>&1
