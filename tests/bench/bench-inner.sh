@@ -8,8 +8,11 @@ mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns; mount -t t
 mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni
 # Both stores live on the real disk, as in production (fsync costs count).
 state=$(mktemp -d /var/tmp/circuit-bench.XXXXXX)
-trap 'rm -rf "$state"' EXIT
+trap 'umount /var/lib/circuit 2>/dev/null; rm -rf "$state"' EXIT
 export CIRCUIT_STATE_DIR=$state/circuit
+# Anything that would fall back to the default store lands here instead.
+mkdir -p $state/default && mount --bind $state/default /var/lib/circuit 2>/dev/null ||
+	{ mkdir -p /var/lib/circuit && mount --bind $state/default /var/lib/circuit; }
 ip link set lo up
 for i in $(seq 0 $((N-1))); do ip netns add c$i; ip netns add r$i; done
 cat > $state/circuit.json <<EOF

@@ -27,6 +27,8 @@ for t in "${tests[@]}"; do
 		bash -c '
 			mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
 			mount -t tmpfs tmpfs /var/lib/cni 2>/dev/null || { mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni; }
+			# The default store too: nothing a test runs may write the host'"'"'s.
+			mount -t tmpfs tmpfs /var/lib/circuit 2>/dev/null || { mkdir -p /var/lib/circuit && mount -t tmpfs tmpfs /var/lib/circuit; }
 			export CIRCUIT_STATE_DIR=$(mktemp -d /tmp/circuit-state.XXXXXX)
 			ip link set lo up
 			. "$0"
