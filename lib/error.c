@@ -105,6 +105,25 @@ unsigned int cir_err_cni_code(const struct cir_error *e)
 	}
 }
 
+const char *cir_err_shown(const char *s, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (len < 4) {
+		if (len)
+			buf[0] = '\0';
+		return buf;
+	}
+	for (; s[i] && i + 4 < len; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (s[i]) {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 /* The one place where libnl's private error space meets errno. */
 int cir_nl_errno(int nlerr)
 {

@@ -66,6 +66,10 @@ void cir_err_clear(struct cir_error *e);
 /* The CNI code for *e: its explicit code, or one derived from errnum. */
 unsigned int cir_err_cni_code(const struct cir_error *e);
 
+/* A printable, bounded copy of untrusted input for messages: control and
+ * non-ASCII bytes become '?', a long input ends in "...".  Returns buf. */
+const char *cir_err_shown(const char *s, char *buf, size_t len);
+
 /* Translate a libnl NLE_* code (positive or negative) to a positive errno. */
 int cir_nl_errno(int nlerr);
 

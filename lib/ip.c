@@ -16,20 +16,6 @@
 
 #include "ip.h"
 
-/* Copy of untrusted input safe to put in a message: printable, bounded. */
-static const char *shown(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 4 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static unsigned int af_len(int af)
 {
@@ -75,7 +61,7 @@ int cir_ip_parse(const char *s, struct cir_ip *out, struct cir_error *err)
 	if (!s)
 		return cir_err(err, EINVAL, "missing address");
 	if (parse_addr(s, strnlen(s, CIR_IP_TEXT_MAX + 1), out) < 0)
-		return cir_err(err, EINVAL, "invalid address \"%s\"", shown(s, show, sizeof(show)));
+		return cir_err(err, EINVAL, "invalid address \"%s\"", cir_err_shown(s, show, sizeof(show)));
 	return 0;
 }
 
@@ -98,7 +84,7 @@ int cir_cidr_parse(const char *s, unsigned int flags, struct cir_cidr *out,
 
 	if (!s)
 		return cir_err(err, EINVAL, "missing prefix");
-	shown(s, show, sizeof(show));
+	cir_err_shown(s, show, sizeof(show));
 	n = strnlen(s, CIR_IP_TEXT_MAX + 5);
 	if (n > CIR_IP_TEXT_MAX + 4)
 		return cir_err(err, EINVAL, "invalid prefix \"%s\": too long", show);

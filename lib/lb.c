@@ -414,16 +414,11 @@ int cir_lb_service_format(const struct cir_lb_service *s, bool pretty, char **ou
 int cir_lb_db_open(struct cir_lb_db *db, const char *dir, struct cir_error *err)
 {
 	struct cir_store st = CIR_STORE_INIT;
-	int r, fd;
+	int fd;
 
-	r = cir_store_open(&st, dir, err);
-	if (r < 0)
-		return r;
-	fd = cir_store_dir(st.fd, CIR_LB_DIR, true, err);
-	if (fd < 0) {
-		cir_store_close(&st);
+	fd = cir_store_open_sub(&st, dir, CIR_LB_DIR, err);
+	if (fd < 0)
 		return fd;
-	}
 	*db = (struct cir_lb_db)CIR_LB_DB_INIT;
 	db->st = st;
 	db->fd = fd;

@@ -124,16 +124,11 @@ static int names_read(int dirfd, struct names *ns, struct cir_error *err)
 int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err)
 {
 	struct cir_store st = CIR_STORE_INIT;
-	int r, fd;
+	int fd;
 
-	r = cir_store_open(&st, dir, err);
-	if (r < 0)
-		return r;
-	fd = cir_store_dir(st.fd, CIR_NETCONF_DIR, true, err);
-	if (fd < 0) {
-		cir_store_close(&st);
+	fd = cir_store_open_sub(&st, dir, CIR_NETCONF_DIR, err);
+	if (fd < 0)
 		return fd;
-	}
 	db->st = st;
 	db->fd = fd;
 	return 0;

@@ -28,20 +28,6 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-/* Printable, bounded copy of untrusted input for messages. */
-static const char *shown(const char *s, char *buf, size_t len)
-{
-	size_t i = 0;
-
-	for (; s[i] && i + 4 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
-}
 
 static bool is_alnum(char c)
 {
@@ -72,7 +58,7 @@ int cir_name_check(const char *what, const char *name, struct cir_error *err)
 		return cir_err(err, EINVAL, "missing %s", what);
 	if (cir_name_valid(name))
 		return 0;
-	shown(name, show, sizeof(show));
+	cir_err_shown(name, show, sizeof(show));
 	n = strnlen(name, CIR_NAME_MAX + 1);
 	if (n > CIR_NAME_MAX)
 		return cir_err(err, EINVAL, "invalid %s \"%s\": longer than %d bytes", what, show,
@@ -108,7 +94,7 @@ static int check_store_name(const char *name, struct cir_error *err)
 	if (cir_store_name_valid(name))
 		return 0;
 	return cir_err(err, EINVAL, "invalid state file name \"%s\"",
-		       name ? shown(name, show, sizeof(show)) : "(null)");
+		       name ? cir_err_shown(name, show, sizeof(show)) : "(null)");
 }
 
 const char *cir_store_root(const char *dir)
@@ -184,6 +170,20 @@ int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
 	st->fd = fd;
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	return 0;
+}
+
+int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
+		       struct cir_error *err)
+{
+	int r, fd;
+
+	r = cir_store_open(st, dir, err);
+	if (r < 0)
+		return r;
+	fd = cir_store_dir(st->fd, sub, true, err);
+	if (fd < 0)
+		cir_store_close(st);
+	return fd;
 }
 
 void cir_store_close(struct cir_store *st)

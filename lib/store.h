@@ -73,6 +73,14 @@ const char *cir_store_root(const char *dir);
  */
 int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err);
 
+/*
+ * cir_store_open() then cir_store_dir(root, sub, create=true): the usual
+ * way a module opens its own part of the store.  Returns the subdirectory's
+ * fd with *st open; on failure nothing stays open.
+ */
+int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
+		       struct cir_error *err);
+
 /* Close the root fd; safe on a closed or CIR_STORE_INIT store. */
 void cir_store_close(struct cir_store *st);
 
