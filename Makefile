@@ -92,7 +92,7 @@ unit: all $(BUILD)/bin/unit-tests
 
 # The unit suite under valgrind (no fork, so leaks are attributed).
 memcheck: all $(BUILD)/bin/unit-tests
-	CIR_SRCDIR=$(CURDIR) CK_FORK=no valgrind -q --leak-check=full \
+	CIR_SRCDIR=$(CURDIR) CK_FORK=no valgrind -q --leak-check=full --show-possibly-lost=no \
 		--errors-for-leak-kinds=definite --error-exitcode=9 $(BUILD)/bin/unit-tests
 
 integration: all
