@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -24,6 +25,7 @@
 #include "netns.h"
 #include "nl.h"
 #include "plugin.h"
+#include "store.h"
 
 /* CNI bandwidth: rates in bit/s, bursts in bits. */
 #define BW_RATE_MAX (CIR_QOS_RATE_MAX_KBIT * 1000ULL)
@@ -212,6 +214,62 @@ static int host_iface(const struct cir_cni_ctx *ctx, char out[CIR_IFNAMSIZ],
 	return 0;
 }
 
+/* ---- what each attachment shaped: <root>/qos/<network>/<cid>@<ifname> ----
+ * One small record per shaped attachment holds the host device's name, so
+ * that GC can find the shaping of an attachment that is no longer valid
+ * while its veth still exists (nothing else says which network a veth
+ * belongs to).  Written without fsync: after a crash the veths are gone too.
+ */
+static int rec_open(const struct cir_cni_ctx *ctx, struct cir_store *st, struct cir_error *err)
+{
+	_cleanup_close_ int top = -1;
+	int fd;
+
+	top = cir_store_open_sub(st, NULL, "qos", err);
+	if (top < 0)
+		return top;
+	fd = cir_store_dir(top, ctx->conf->name, true, err);
+	if (fd < 0)
+		cir_store_close(st);
+	return fd;
+}
+
+static void rec_name(const char *cid, const char *ifname, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s@%s", cid, ifname);
+}
+
+static int rec_put(const struct cir_cni_ctx *ctx, const char *host, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	char name[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+	int fd, r;
+
+	fd = rec_open(ctx, &st, err);
+	if (fd < 0)
+		return cir_err_wrap(err, "qos state");
+	rec_name(ctx->env->containerid, ctx->env->ifname, name, sizeof(name));
+	r = cir_store_overwrite(fd, name, host, strlen(host), err);
+	close(fd);
+	cir_store_close(&st);
+	return r < 0 ? cir_err_wrap(err, "qos state") : 0;
+}
+
+static void rec_del(const struct cir_cni_ctx *ctx)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	char name[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+	int fd;
+
+	fd = rec_open(ctx, &st, NULL);
+	if (fd < 0)
+		return;
+	rec_name(ctx->env->containerid, ctx->env->ifname, name, sizeof(name));
+	cir_store_unlink(fd, name, NULL);
+	close(fd);
+	cir_store_close(&st);
+}
+
 /* ---- verbs ---- */
 
 static int qos_add(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -236,7 +294,12 @@ static int qos_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_qos_link_apply(host, &qc.ingress, &qc.egress, err);
 	if (r == -EOPNOTSUPP && !err->code)
 		err->code = CIR_CNI_KERNEL;      /* no netem: the kernel lacks a feature */
-	return r < 0 ? cir_err_wrap(err, "qos") : 0;
+	if (r < 0)
+		return cir_err_wrap(err, "qos");
+	r = rec_put(ctx, host, err);
+	if (r < 0)
+		cir_qos_link_clear(host, NULL);
+	return r;
 }
 
 static int qos_del(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -247,6 +310,7 @@ static int qos_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	int r, first = 0;
 
 	/* Nothing here needs the config to be valid: undo whatever is there. */
+	rec_del(ctx);
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
@@ -313,15 +377,55 @@ static int qos_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 	return 0;
 }
 
+struct gc_walk {
+	const struct cir_cni_conf *conf;
+	int fd;
+};
+
+static int gc_is_valid(const char *cid, const char *ifname, void *arg)
+{
+	const char *rec = arg;
+	char name[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+
+	rec_name(cid, ifname, name, sizeof(name));
+	return strcmp(name, rec) == 0 ? -EEXIST : 0;   /* stop: found */
+}
+
+/* An attachment this network shaped that the runtime no longer lists:
+ * clear the shaping on its device (if it still exists) and its ifb. */
+static int gc_one(const char *name, void *arg)
+{
+	struct gc_walk *w = arg;
+	struct cir_error e = CIR_ERROR_INIT;
+	char host[CIR_IFNAMSIZ];
+
+	if (cir_cni_valid_attachments(w->conf, gc_is_valid, (void *)name, &e) == -EEXIST)
+		return 0;
+	if (cir_store_read(w->fd, name, host, sizeof(host), &e) > 0)
+		cir_qos_link_clear(host, &e);
+	cir_store_unlink(w->fd, name, NULL);
+	return 0;
+}
+
 /*
- * GC: the trees live on the host veths and die with them; what outlives
- * an attachment is its ifb.  Delete every Circuit ifb whose device is
- * gone (any attachment's, whichever network: all of them are garbage).
+ * GC: clear the shaping of this network's attachments that are not in
+ * cni.dev/valid-attachments (from the records above), then delete every
+ * Circuit ifb whose device is gone (any network's: all are garbage).
  */
 static int qos_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	int r = cir_qos_ifb_gc(err);
+	struct cir_store st = CIR_STORE_INIT;
+	struct gc_walk w = { .conf = ctx->conf };
+	int r;
 
+	w.fd = rec_open(ctx, &st, err);
+	if (w.fd < 0)
+		return cir_err_wrap(err, "qos gc");
+	r = cir_store_list(w.fd, gc_one, &w, err);
+	close(w.fd);
+	cir_store_close(&st);
+	if (r >= 0)
+		r = cir_qos_ifb_gc(err);
 	return r < 0 ? cir_err_wrap(err, "qos gc") : 0;
 }
 

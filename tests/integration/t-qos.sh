@@ -174,6 +174,16 @@ conf=$(qos_conf refnet '{"rate":3000,"containers":{"d1":{"rate":7000}}}' "$rr")
 echo "$conf" | cni ADD $QOS d1 /run/netns/d1 eth0 >/dev/null
 assert_contains "$(tc class show dev "$veth")" "rate 7Mbit ceil 7Mbit" "containers entry replaces the top level"
 
+# ---- GC: the shaping of an attachment the runtime no longer lists -------
+valid() { python3 -c 'import json,sys; print(json.dumps({"cniVersion":"1.1.0","name":"refnet","type":"circuit-qos","cni.dev/valid-attachments":[{"containerID":c,"ifname":"eth0"} for c in sys.argv[1:]]}))' "$@"; }
+CNI_COMMAND=GC CNI_PATH=$CNI_PATH $QOS <<<"$(valid d1 other)" || die "GC (d1 valid) failed"
+tc qdisc show dev "$veth" | has "htb 1: root" || die "GC cleared a valid attachment's shaping"
+CNI_COMMAND=GC CNI_PATH=$CNI_PATH $QOS <<<"$(valid other)" || die "GC (d1 invalid) failed"
+tc qdisc show dev "$veth" | has "htb|ingress" && die "GC left shaping on $veth: $(tc qdisc show dev "$veth")"
+ip link show "$ifbv" >/dev/null 2>&1 && die "GC left $ifbv"
+ok "GC clears the shaping of attachments no longer valid, keeps the valid"
+echo "$conf" | cni ADD $QOS d1 /run/netns/d1 eth0 >/dev/null
+
 # ---- GC: an ifb whose device vanished ----------------------------------
 ip link del "$veth"
 ip link show "$ifbv" >/dev/null 2>&1 || die "expected the orphaned $ifbv before GC"
