@@ -555,6 +555,24 @@ static int del_member(const struct cir_member *m, void *arg)
 	return 0;
 }
 
+/* What Circuit's plugins kept for a managed network, in the same store:
+ * <root>/{ipam,qos,masq}/<name> (members are gone, so is its chain). */
+static void remove_plugin_state(struct cir_netdb *db, const char *name)
+{
+	static const char *const parts[] = { "ipam", "qos", "masq" };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		struct cir_error e = CIR_ERROR_INIT;
+		int fd = cir_store_dir(db->st.fd, parts[i], false, &e);
+
+		if (fd < 0)
+			continue;
+		if (cir_store_remove_tree(fd, name, &e) < 0)
+			cli_warn("network %s: %s state: %s", name, parts[i], e.msg);
+		close(fd);
+	}
+}
+
 int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
 		   struct cir_error *err)
 {
@@ -573,6 +591,8 @@ int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
 		r = net_teardown(db, &n.conf, err);
 	if (r >= 0)
 		r = cir_network_remove(db, name, err);
+	if (r >= 0 && n.conf.managed)
+		remove_plugin_state(db, name);
 	cir_network_close(&n);
 	return r;
 }

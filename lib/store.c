@@ -496,3 +496,73 @@ int cir_store_sweep(int dirfd, struct cir_error *err)
 	r = walk(dirfd, true, sweep_one, &s, err);
 	return r < 0 ? r : s.removed;
 }
+
+/* Remove everything below the open directory fd (depth-limited), never
+ * following a symlink. */
+static int empty_dir(int fd, int depth, struct cir_error *err)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+	int dfd;
+
+	if (depth > 8)
+		return cir_err(err, ELOOP, "remove: store tree too deep");
+	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return cir_err(err, errno, "remove: %s", strerror(errno));
+	d = fdopendir(dfd);
+	if (!d) {
+		int e = errno;
+
+		close(dfd);
+		return cir_err(err, e, "remove: %s", strerror(e));
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(fd, de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r;
+
+			if (sub < 0)
+				return cir_err(err, errno, "remove %s: %s", de->d_name,
+					       strerror(errno));
+			r = empty_dir(sub, depth + 1, err);
+			close(sub);
+			if (r < 0)
+				return r;
+			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+				return cir_err(err, errno, "remove %s: %s", de->d_name,
+					       strerror(errno));
+		} else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
+			return cir_err(err, errno, "remove %s: %s", de->d_name, strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err)
+{
+	int fd, r;
+
+	if (!cir_store_name_valid(name))
+		return cir_err(err, EINVAL, "remove: invalid name");
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
+	}
+	r = empty_dir(fd, 0, err);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
+	return 1;
+}

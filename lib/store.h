@@ -166,6 +166,13 @@ int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *dat
 		   struct cir_error *err);
 
 /*
+ * Remove the directory name in dirfd and everything below it, never
+ * following symlinks.  1 removed, 0 already absent.  For a whole network's
+ * state when the network goes (the caller holds the locks that matter).
+ */
+int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err);
+
+/*
  * Remove temporary ".tmp-*" files left in dirfd by a crash.  Call it with
  * the directory's lock held.  Returns how many were removed.
  */

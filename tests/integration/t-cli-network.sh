@@ -122,6 +122,9 @@ expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox
 [ -z "$(nft list ruleset)" ] || die "nftables left: $(nft list ruleset)"
 left=$(find "$CIRCUIT_STATE_DIR/networks" -mindepth 1 ! -name lock)
 [ -z "$left" ] || die "state left: $left"
+for part in ipam qos masq; do
+	[ ! -e "$CIRCUIT_STATE_DIR/$part/sandbox" ] || die "plugin state left: $part/sandbox"
+done
 expect 0 "NAME                SUBNET" $C network ls
 ok "delete"
 

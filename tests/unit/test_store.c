@@ -333,6 +333,42 @@ START_TEST(lock_excludes)
 }
 END_TEST
 
+
+START_TEST(remove_tree_stays_inside)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_store st = CIR_STORE_INIT;
+	char path[PATH_MAX + 64], outside[PATH_MAX + 64];
+	int top, net, sub, lk;
+
+	snprintf(outside, sizeof(outside), "%s/outside", tmp);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+	snprintf(path, sizeof(path), "%s/root", tmp);
+	top = cir_store_open_sub(&st, path, "ipam", &err);
+	ck_assert_int_ge(top, 0);
+	net = cir_store_dir(top, "n1", true, &err);
+	sub = cir_store_dir(net, "ips", true, &err);
+	ck_assert_int_ge(sub, 0);
+	ck_assert_int_eq(cir_store_create(sub, "10.0.0.2", "x", 1, &err), 0);
+	lk = cir_store_lock(net, &err);
+	ck_assert_int_ge(lk, 0);
+	close(lk);
+	ck_assert_int_eq(symlinkat(outside, net, "evil"), 0);
+	close(sub);
+	close(net);
+	ck_assert_int_eq(cir_store_remove_tree(top, "n1", &err), 1);
+	ck_assert_int_eq(cir_store_exists(top, "n1", &err), 0);
+	ck_assert_int_eq(cir_store_remove_tree(top, "n1", &err), 0);
+	ck_assert_int_eq(cir_store_remove_tree(top, "../x", &err), -EINVAL);
+	snprintf(path, sizeof(path), "%s/keep", outside);
+	ck_assert_int_eq(access(path, F_OK), 0);       /* the symlink was not followed */
+	close(top);
+	cir_store_close(&st);
+}
+END_TEST
+
 static Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -346,6 +382,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, files);
 	tcase_add_test(tc, list_and_sweep);
 	tcase_add_test(tc, lock_excludes);
+	tcase_add_test(tc, remove_tree_stays_inside);
 	suite_add_tcase(s, tc);
 	return s;
 }
