@@ -317,6 +317,8 @@ int cir_json_arr(const struct cir_jnode *obj, const char *key, const struct cir_
 struct cir_jgen {
 	yajl_gen g;
 	yajl_gen_status st;     /* first failure, latched */
+	bool pretty;
+	char *tidy;             /* pretty output with empty containers closed up */
 };
 
 int cir_jgen_new(struct cir_jgen **out, bool pretty, struct cir_error *err)
@@ -331,6 +333,7 @@ int cir_jgen_new(struct cir_jgen **out, bool pretty, struct cir_error *err)
 		return cir_err(err, ENOMEM, "json: out of memory");
 	}
 	yajl_gen_config(g->g, yajl_gen_validate_utf8, 1);
+	g->pretty = pretty;
 	if (pretty) {
 		yajl_gen_config(g->g, yajl_gen_beautify, 1);
 		yajl_gen_config(g->g, yajl_gen_indent_string, "    ");
@@ -344,6 +347,7 @@ void cir_jgen_free(struct cir_jgen *g)
 	if (!g)
 		return;
 	yajl_gen_free(g->g);
+	free(g->tidy);
 	free(g);
 }
 
@@ -474,6 +478,33 @@ int cir_jgen_finish(struct cir_jgen *g, const char **buf, size_t *len, struct ci
 							       : "generator state error");
 	if (yajl_gen_get_buf(g->g, &b, &l) != yajl_gen_status_ok)
 		return cir_err(err, EINVAL, "json emission failed");
+	if (g->pretty) {
+		/* yajl beautifies an empty {} or [] over three lines with a
+		 * blank one between; close them up.  Strings cannot hold a raw
+		 * newline, so the pattern only ever matches structure. */
+		char *t = realloc(g->tidy, l + 1);
+		size_t o = 0;
+
+		if (!t)
+			return cir_err(err, ENOMEM, "json: out of memory");
+		g->tidy = t;
+		for (size_t i = 0; i < l; i++) {
+			t[o++] = b[i];
+			if ((b[i] == '{' || b[i] == '[') && i + 1 < l && b[i + 1] == '\n') {
+				size_t j = i + 1;
+
+				while (j < l && (b[j] == '\n' || b[j] == ' '))
+					j++;
+				if (j < l && b[j] == (b[i] == '{' ? '}' : ']')) {
+					t[o++] = b[j];
+					i = j;
+				}
+			}
+		}
+		t[o] = '\0';
+		b = (const unsigned char *)t;
+		l = o;
+	}
 	*buf = (const char *)b;
 	if (len)
 		*len = l;

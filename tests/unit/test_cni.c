@@ -257,6 +257,29 @@ START_TEST(jgen_rejects_bad_utf8)
 }
 END_TEST
 
+
+START_TEST(jgen_pretty_empty_containers)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_jgen *g = NULL;
+	const char *out;
+
+	ck_assert_int_eq(cir_jgen_new(&g, true, &err), 0);
+	cir_jgen_map_open(g);
+	cir_jgen_key(g, "m");
+	cir_jgen_map_open(g);
+	cir_jgen_map_close(g);
+	cir_jgen_key(g, "a");
+	cir_jgen_arr_open(g);
+	cir_jgen_arr_close(g);
+	cir_jgen_kstr(g, "s", "{\n\n}");
+	cir_jgen_map_close(g);
+	ck_assert_int_eq(cir_jgen_finish(g, &out, NULL, &err), 0);
+	ck_assert_str_eq(out, "{\n    \"m\": {},\n    \"a\": [],\n    \"s\": \"{\\n\\n}\"\n}\n");
+	cir_jgen_free(g);
+}
+END_TEST
+
 START_TEST(find_plugin_rejects_paths)
 {
 	struct cir_error err = CIR_ERROR_INIT;
@@ -283,6 +306,7 @@ static Suite *cni_suite(void)
 	tcase_add_test(tc, version_compare);
 	tcase_add_test(tc, json_getters);
 	tcase_add_test(tc, jgen_rejects_bad_utf8);
+	tcase_add_test(tc, jgen_pretty_empty_containers);
 	tcase_add_test(tc, find_plugin_rejects_paths);
 	suite_add_tcase(s, tc);
 	return s;
