@@ -115,7 +115,8 @@ for k, q in left_behind.items():
 
 # 2. Accuracy: iperf3 TCP from the host (client) to the container's server.
 def mbps(reverse):
-    args = ["iperf3", "-c", ctr, "-t", "5", "-O", "2", "-J"] + (["-R"] if reverse else [])
+    # One-MSS writes: 128 KiB writes are a second of traffic at 1 Mbit/s.
+    args = ["iperf3", "-c", ctr, "-t", "5", "-O", "2", "-l", "1448", "-J"] + (["-R"] if reverse else [])
     for attempt in range(3):
         out = subprocess.run(args, stdout=subprocess.PIPE, timeout=60)
         doc = json.loads(out.stdout or b"{}")
