@@ -97,3 +97,17 @@ ip -o link show "$hv4" | has "master c-itnet" || die "ADD did not reclaim $hv4"
 echo "$conf" | cni DEL $BIN/circuit-bridge ctr4 /run/netns/c4 eth0
 umount /tmp/pin-c4; rm -f /tmp/pin-c4
 ok "DEL of a gone namespace, reclaim"
+
+# A /30 holds one container besides the gateway: the second ADD is refused
+# with the pool-exhausted code naming the network, STATUS says 50, nothing
+# of the refused attachment stays.
+tiny='{"cniVersion":"1.1.0","name":"tiny","type":"circuit-bridge","ipam":{"type":"circuit-ipam","subnet":"10.91.0.0/30"}}'
+mkns t1; mkns t2
+echo "$tiny" | cni ADD $BIN/circuit-bridge tt1 /run/netns/t1 eth0 >/dev/null
+before=$(snapshot)
+expect_cni_error 101 "no free address in network tiny (10.91.0.0/30)" ADD $BIN/circuit-bridge tt2 /run/netns/t2 eth0 <<< "$tiny"
+assert_eq "$before" "$(snapshot)" "state after pool exhausted"
+expect_cni_error 50 "no free address" STATUS $BIN/circuit-bridge "" "" "" <<< "$tiny"
+echo "$tiny" | cni DEL $BIN/circuit-bridge tt1 /run/netns/t1 eth0
+echo "$tiny" | cni STATUS $BIN/circuit-bridge "" "" ""
+ok "pool exhausted, STATUS"
