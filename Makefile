@@ -112,6 +112,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/circuit
 	$(if $(HOOK_SRC),install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(PREFIX)/bin/circuit)
 	$(foreach b,$(PLUGIN_BINS),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/libexec/circuit/;)
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|/usr/local/bin/circuit|$(PREFIX)/bin/circuit|' conf/circuit-restore.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/circuit-restore.service
 
 clean:
 	rm -rf build build-asan
