@@ -19,17 +19,18 @@ tests=("$@")
 for t in "${tests[@]}"; do
 	t=${t%.sh}; t=${t#t-}
 	log=$(mktemp /tmp/circuit-it.XXXXXX)
+	state=$(mktemp -d /tmp/circuit-state.XXXXXX)
 	start=$(date +%s.%N)
 	# New net + mount namespace per test file; /run/netns and the state
 	# dir are private tmpfs mounts so "ip netns add" stays inside it.
 	unshare --net --mount --propagation private \
-		env BUILD="$BUILD" SRCDIR="$here/../.." \
+		env BUILD="$BUILD" SRCDIR="$here/../.." CIRCUIT_STATE_DIR="$state" \
 		bash -c '
 			mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
 			mount -t tmpfs tmpfs /var/lib/cni 2>/dev/null || { mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni; }
 			# The default store too: nothing a test runs may write the host'"'"'s.
 			mount -t tmpfs tmpfs /var/lib/circuit 2>/dev/null || { mkdir -p /var/lib/circuit && mount -t tmpfs tmpfs /var/lib/circuit; }
-			export CIRCUIT_STATE_DIR=$(mktemp -d /tmp/circuit-state.XXXXXX)
+			export CIRCUIT_STATE_DIR
 			ip link set lo up
 			. "$0"
 			cd "$(dirname "$1")"
@@ -47,6 +48,7 @@ for t in "${tests[@]}"; do
 	# Print measured numbers (lines starting with MEASURE) always.
 	grep '^MEASURE' "$log" | sed 's/^/    /'
 	rm -f "$log"
+	rm -rf "$state"
 done
 echo "integration: $pass passed, $fail failed"
 [ $fail -eq 0 ]
