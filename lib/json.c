@@ -510,3 +510,20 @@ int cir_jgen_finish(struct cir_jgen *g, const char **buf, size_t *len, struct ci
 		*len = l;
 	return 0;
 }
+
+int cir_jgen_finish_dup(struct cir_jgen *g, char **out, struct cir_error *err)
+{
+	const char *buf;
+	size_t len;
+	char *copy;
+	int r;
+
+	r = cir_jgen_finish(g, &buf, &len, err);
+	if (r < 0)
+		return r;
+	copy = strndup(buf, len);
+	if (!copy)
+		return cir_err(err, ENOMEM, "json: out of memory");
+	*out = copy;
+	return 0;
+}

@@ -117,4 +117,7 @@ void cir_jgen_members_except(struct cir_jgen *g, const struct cir_jnode *n,
 /* Get the document (NUL-terminated, owned by g) or the latched error. */
 int cir_jgen_finish(struct cir_jgen *g, const char **buf, size_t *len, struct cir_error *err);
 
+/* The same, as a malloc'ed copy the caller frees (*out set on success). */
+int cir_jgen_finish_dup(struct cir_jgen *g, char **out, struct cir_error *err);
+
 #endif

@@ -390,8 +390,6 @@ int cir_lb_service_format(const struct cir_lb_service *s, bool pretty, char **ou
 			  struct cir_error *err)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	const char *buf;
-	size_t len;
 	int r;
 
 	r = cir_jgen_new(&g, pretty, err);
@@ -400,13 +398,7 @@ int cir_lb_service_format(const struct cir_lb_service *s, bool pretty, char **ou
 	cir_jgen_map_open(g);
 	cir_lb_service_emit(g, s);
 	cir_jgen_map_close(g);
-	r = cir_jgen_finish(g, &buf, &len, err);
-	if (r < 0)
-		return r;
-	*out = strndup(buf, len);
-	if (!*out)
-		return cir_err(err, ENOMEM, "out of memory");
-	return 0;
+	return cir_jgen_finish_dup(g, out, err);
 }
 
 /* ------------------------------------------------------------ the db */

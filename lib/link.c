@@ -55,7 +55,10 @@ int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out
 	return 0;
 }
 
-int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *err)
+/* One RTM_NEWLINK change of ifindex: master (-1 keeps it, 0 releases),
+ * up (-1 keeps the flag, 0 down, 1 up). */
+static int link_change(struct nl_sock *sk, int ifindex, int master, int up, const char *what,
+		       struct cir_error *err)
 {
 	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
 	int r;
@@ -65,14 +68,21 @@ int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *
 	if (!orig || !chg)
 		return cir_err(err, ENOMEM, "out of memory");
 	rtnl_link_set_ifindex(orig, ifindex);
-	if (up)
+	if (master >= 0)
+		rtnl_link_set_master(chg, master);
+	if (up > 0)
 		rtnl_link_set_flags(chg, IFF_UP);
-	else
+	else if (up == 0)
 		rtnl_link_unset_flags(chg, IFF_UP);
 	r = rtnl_link_change(sk, orig, chg, 0);
 	if (r < 0)
-		return cir_nl_err(err, r, up ? "set link up" : "set link down");
+		return cir_nl_err(err, r, what);
 	return 0;
+}
+
+int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *err)
+{
+	return link_change(sk, ifindex, -1, up, up ? "set link up" : "set link down", err);
 }
 
 /* A random, unicast, locally administered MAC. */
@@ -172,20 +182,7 @@ int cir_link_veth_create(struct nl_sock *sk, const char *host, const char *peer,
 
 int cir_link_set_master_up(struct nl_sock *sk, int ifindex, int master, struct cir_error *err)
 {
-	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
-	int r;
-
-	orig = rtnl_link_alloc();
-	chg = rtnl_link_alloc();
-	if (!orig || !chg)
-		return cir_err(err, ENOMEM, "out of memory");
-	rtnl_link_set_ifindex(orig, ifindex);
-	rtnl_link_set_master(chg, master);
-	rtnl_link_set_flags(chg, IFF_UP);
-	r = rtnl_link_change(sk, orig, chg, 0);
-	if (r < 0)
-		return cir_nl_err(err, r, "attach to bridge");
-	return 0;
+	return link_change(sk, ifindex, master, 1, "attach to bridge", err);
 }
 
 int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err)
@@ -253,7 +250,6 @@ int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *
 
 int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err)
 {
-	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
 	struct cir_link_info li;
 	int r;
 
@@ -261,19 +257,8 @@ int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error 
 	r = cir_link_get(sk, name, &li, err);
 	if (r < 0)
 		return r;
-	orig = rtnl_link_alloc();
-	chg = rtnl_link_alloc();
-	if (!orig || !chg)
-		return cir_err(err, ENOMEM, "out of memory");
-	rtnl_link_set_ifindex(orig, li.ifindex);
-	rtnl_link_set_master(chg, 0);
-	rtnl_link_unset_flags(chg, IFF_UP);
-	r = rtnl_link_change(sk, orig, chg, 0);
-	if (r < 0) {
-		r = cir_nl_errno(r);
-		if (r == ENOENT || r == ENODEV)
-			return cir_err(err, ENODEV, "link %s not found", name);
-		return cir_err(err, r, "detach link %s: %s", name, strerror(r));
-	}
-	return 0;
+	r = link_change(sk, li.ifindex, 0, 0, "detach link", err);
+	if (r == -ENODEV || r == -ENOENT)
+		return cir_err(err, ENODEV, "link %s not found", name);
+	return r;
 }

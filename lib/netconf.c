@@ -33,21 +33,6 @@ static int copy_str(char *dst, size_t size, const char *src, const char *what,
 	return 0;
 }
 
-static int finish_dup(struct cir_jgen *g, char **out, struct cir_error *err)
-{
-	const char *buf;
-	size_t len;
-	int r;
-
-	r = cir_jgen_finish(g, &buf, &len, err);
-	if (r < 0)
-		return r;
-	*out = strndup(buf, len);
-	if (!*out)
-		return cir_err(err, ENOMEM, "out of memory");
-	return 0;
-}
-
 /* Read a whole store file into a malloc'd NUL-terminated buffer. */
 static int read_doc(int dirfd, const char *name, char **out, struct cir_error *err)
 {
@@ -189,7 +174,7 @@ int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
 	cir_jgen_map_open(g);
 	cir_netconf_emit(g, nc);
 	cir_jgen_map_close(g);
-	return finish_dup(g, out, err);
+	return cir_jgen_finish_dup(g, out, err);
 }
 
 int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
@@ -473,7 +458,7 @@ int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
 			if (r < 0)
 				return r;
 			cir_jgen_node(g, res);
-			r = finish_dup(g, result_json, err);
+			r = cir_jgen_finish_dup(g, result_json, err);
 			if (r < 0)
 				return r;
 		}
@@ -727,7 +712,7 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 		cir_jgen_arr_close(g);
 	}
 	cir_jgen_map_close(g);
-	r = finish_dup(g, &doc, err);
+	r = cir_jgen_finish_dup(g, &doc, err);
 	if (r < 0)
 		return r;
 	r = cir_json_parse(doc, strlen(doc), &j2, err);
@@ -820,7 +805,7 @@ int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_e
 	cir_jgen_map_close(g);
 	cir_jgen_arr_close(g);
 	cir_jgen_map_close(g);
-	return finish_dup(g, out, err);
+	return cir_jgen_finish_dup(g, out, err);
 }
 
 /* ---- the chain runner ---- */
@@ -873,7 +858,7 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 		cir_jgen_arr_close(g);
 	}
 	cir_jgen_map_close(g);
-	return finish_dup(g, out, err);
+	return cir_jgen_finish_dup(g, out, err);
 }
 
 static void exec_env(const struct cir_chain_rt *rt, struct cir_cni_exec_env *x)
