@@ -739,12 +739,7 @@ static int inspect_member(const struct cir_member *m, void *arg)
 	struct cir_jgen *g = arg;
 
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "container", m->cid);
-	cir_jgen_kint(g, "pid", m->pid);
-	cir_jgen_kstr(g, "interface", m->ifname);
-	cir_jgen_kstr(g, "address", m->address);
-	cir_jgen_kstr(g, "netns", m->netns);
-	cir_jgen_kbool(g, "hook", m->hook);
+	cir_member_emit(g, m);
 	cir_jgen_kbool(g, "running", cir_member_alive(m));
 	cir_jgen_map_close(g);
 	return 0;

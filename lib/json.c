@@ -63,41 +63,6 @@ void cir_json_free(struct cir_json *j)
 	free(j);
 }
 
-int cir_json_parse_file(const char *path, struct cir_json **out, struct cir_error *err)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t off = 0;
-	ssize_t n;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return cir_err(err, errno, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		return cir_err(err, errno, "%s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return cir_err(err, EINVAL, "%s: not a regular file", path);
-	if ((size_t)st.st_size > CIR_JSON_MAX)
-		return cir_err(err, EFBIG, "%s: larger than %u bytes", path, CIR_JSON_MAX);
-	buf = malloc(st.st_size + 1);
-	if (!buf)
-		return cir_err(err, ENOMEM, "%s: out of memory", path);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, st.st_size - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return cir_err(err, errno, "%s: %s", path, strerror(errno));
-		if (n == 0)
-			break;
-		off += n;
-	}
-	if (cir_json_parse(buf, off, out, err) < 0)
-		return cir_err_wrap(err, "%s", path);
-	return 0;
-}
-
 const struct cir_jnode *cir_json_root(const struct cir_json *j)
 {
 	return j ? N(j->root) : NULL;
@@ -381,11 +346,6 @@ void cir_jgen_uint(struct cir_jgen *g, unsigned long long v)
 	int n = snprintf(buf, sizeof(buf), "%llu", v);
 
 	latch(g, yajl_gen_number(g->g, buf, n));
-}
-
-void cir_jgen_double(struct cir_jgen *g, double v)
-{
-	latch(g, yajl_gen_double(g->g, v));
 }
 
 void cir_jgen_kstr(struct cir_jgen *g, const char *k, const char *s)

@@ -77,9 +77,6 @@ int cir_json_obj(const struct cir_jnode *obj, const char *key, const struct cir_
 int cir_json_arr(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
 		 struct cir_error *err);
 
-/* Read a whole file (bounded by CIR_JSON_MAX) and parse it. */
-int cir_json_parse_file(const char *path, struct cir_json **out, struct cir_error *err);
-
 /* ---- emission ---- */
 struct cir_jgen;
 
@@ -100,7 +97,6 @@ void cir_jgen_key(struct cir_jgen *g, const char *k);
 void cir_jgen_str(struct cir_jgen *g, const char *s);
 void cir_jgen_int(struct cir_jgen *g, long long v);
 void cir_jgen_uint(struct cir_jgen *g, unsigned long long v);
-void cir_jgen_double(struct cir_jgen *g, double v);
 void cir_jgen_bool(struct cir_jgen *g, bool v);
 void cir_jgen_null(struct cir_jgen *g);
 /* key + value conveniences */

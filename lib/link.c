@@ -228,26 +228,6 @@ int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err)
 	return 0;
 }
 
-int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *err)
-{
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
-	int r;
-
-	l = rtnl_link_alloc();
-	if (!l)
-		return cir_err(err, ENOMEM, "out of memory");
-	rtnl_link_set_name(l, name);
-	r = rtnl_link_set_type(l, "ifb");
-	if (r < 0)
-		return cir_nl_err(err, r, "ifb type");
-	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
-	if (r < 0) {
-		r = cir_nl_errno(r);
-		return cir_err(err, r, "create ifb %s: %s", name, strerror(r));
-	}
-	return 0;
-}
-
 int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err)
 {
 	struct cir_link_info li;

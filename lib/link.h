@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * link.h - links: bridges, veth pairs, ifb, and their attributes.
+ * link.h - links: bridges, veth pairs and their attributes (ifb devices
+ * belong to the traffic-control layer, lib/tc.h).
  * Each function acts through the given NETLINK_ROUTE socket, i.e. in the
  * namespace that socket was opened in.
  */
@@ -60,7 +61,5 @@ int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error 
  * as success). */
 int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err);
 
-/* Create an ifb device (down).  -EEXIST when present. */
-int cir_link_ifb_create(struct nl_sock *sk, const char *name, struct cir_error *err);
 
 #endif

@@ -376,29 +376,16 @@ fail:
 	return r;
 }
 
-int cir_network_save(struct cir_network *n, struct cir_error *err)
-{
-	_cleanup_free_ char *rec = NULL;
-	int r;
-
-	r = cir_netconf_format(&n->conf, true, &rec, err);
-	if (r < 0)
-		return r;
-	return cir_store_write(n->fd, CIR_NETCONF_RECORD, rec, strlen(rec), err);
-}
-
 /* ---- members ---- */
 
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 {
-	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "container", m->cid);
 	cir_jgen_kint(g, "pid", m->pid);
 	cir_jgen_kstr(g, "interface", m->ifname);
 	cir_jgen_kstr(g, "address", m->address);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
-	cir_jgen_map_close(g);
 }
 
 static int member_parse(const struct cir_jnode *root, struct cir_member *m,

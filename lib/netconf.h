@@ -124,9 +124,6 @@ int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct c
 		     struct cir_error *err);
 void cir_network_close(struct cir_network *n);
 
-/* Rewrite n's record from n->conf (atomic). */
-int cir_network_save(struct cir_network *n, struct cir_error *err);
-
 /*
  * Remove network name's state: record, conflist, members, lock, directory.
  * Hold the global lock and the network's.  Idempotent (0 when absent).
@@ -164,7 +161,8 @@ int cir_member_del(struct cir_network *n, const char *cid, struct cir_error *err
 int cir_member_list(struct cir_network *n, int (*fn)(const struct cir_member *m, void *arg),
 		    void *arg, struct cir_error *err);
 
-/* Emit a member as a JSON object {container, pid, interface, address, ...}. */
+/* Emit a member's keys (container, pid, interface, address, netns, hook)
+ * into the JSON object the caller has open, so it can add its own. */
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m);
 
 /*

@@ -49,15 +49,6 @@ int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err)
 	return r;
 }
 
-int cir_netns_is_current(int nsfd, struct cir_error *err)
-{
-	struct stat a, b;
-
-	if (fstat(nsfd, &a) < 0 || stat("/proc/self/ns/net", &b) < 0)
-		return cir_err(err, errno, "netns: %s", strerror(errno));
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 int cir_netns_run(int nsfd, int (*fn)(void *arg, struct cir_error *err), void *arg,
 		  struct cir_error *err)
 {

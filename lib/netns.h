@@ -24,7 +24,4 @@ int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err);
 int cir_netns_run(int nsfd, int (*fn)(void *arg, struct cir_error *err), void *arg,
 		  struct cir_error *err);
 
-/* 1 if fd refers to the same namespace as the caller's, 0 if not. */
-int cir_netns_is_current(int nsfd, struct cir_error *err);
-
 #endif

@@ -4,31 +4,10 @@
 # the VM; $BUILD is the build dir, $VMDIR=$BUILD/vm (ipvs-probe lives
 # there), $CIRCUIT_STATE_DIR a fresh state dir.  The root is the host's,
 # read-only with a tmpfs overlay: writes vanish with the VM.
-set -eu -o pipefail
-
-BIN=$BUILD/bin
-export CNI_PATH=$BIN:/usr/lib/cni
+# The helpers shared with the integration tier (die, ok, assert_eq,
+# assert_contains, cni, json_get, mkns, has, ...) come from its lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/../integration/lib.sh"
 PROBE=$VMDIR/ipvs-probe
-
-die() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-
-# assert_eq WANT GOT MSG
-assert_eq() { [ "$1" = "$2" ] || die "$3: want '$1', got '$2'"; }
-assert_contains() { case "$1" in *"$2"*) ;; *) die "${3:-}: '$1' does not contain '$2'";; esac; }
-
-# cni VERB PLUGIN CONTAINERID NETNS IFNAME <<< CONFIG   (stdout=result, rc kept)
-cni() {
-	local verb=$1 plugin=$2 cid=$3 ns=$4 ifn=$5
-	CNI_COMMAND=$verb CNI_CONTAINERID=$cid CNI_NETNS=$ns CNI_IFNAME=$ifn \
-		"$plugin"
-}
-
-# json_get JSON EXPR   (python3 expression on `d`)
-json_get() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
-
-# A container namespace: mkns NAME -> /run/netns/NAME
-mkns() { ip netns add "$1"; ip -n "$1" link set lo up; }
 
 # vpair NS ADDR/LEN PEERADDR/LEN IFNAME: veth between this (the test's)
 # namespace and NS; ADDR on our end IFNAME, PEERADDR on NS's eth0, and a
