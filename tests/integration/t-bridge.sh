@@ -111,3 +111,19 @@ expect_cni_error 50 "no free address" STATUS $BIN/circuit-bridge "" "" "" <<< "$
 echo "$tiny" | cni DEL $BIN/circuit-bridge tt1 /run/netns/t1 eth0
 echo "$tiny" | cni STATUS $BIN/circuit-bridge "" "" ""
 ok "pool exhausted, STATUS"
+
+# Options: mtu on bridge and both veth ends, hairpin on the port, promiscuous
+# bridge, isGateway false (no address on the bridge, no gateway in the result).
+opts='{"cniVersion":"1.1.0","name":"opts","type":"circuit-bridge","mtu":1400,"hairpinMode":true,"promiscMode":true,"isGateway":false,"ipam":{"type":"circuit-ipam","subnet":"10.92.0.0/24"}}'
+mkns o1
+ro=$(echo "$opts" | cni ADD $BIN/circuit-bridge oo1 /run/netns/o1 eth0)
+hvo=$(json_get "$ro" 'd["interfaces"][1]["name"]')
+ip -o link show c-opts | has "mtu 1400" || die "bridge mtu: $(ip -o link show c-opts)"
+ip -o link show c-opts | has "PROMISC" || die "bridge not promiscuous"
+ip -o link show "$hvo" | has "mtu 1400" || die "host veth mtu"
+ip -n o1 -o link show eth0 | has "mtu 1400" || die "container veth mtu"
+ip -d link show "$hvo" | has "hairpin on" || die "hairpin off: $(ip -d link show "$hvo")"
+[ -z "$(ip -o -4 addr show dev c-opts)" ] || die "isGateway false put an address on the bridge"
+assert_eq "" "$(json_get "$ro" 'd["ips"][0].get("gateway", "")')" "no gateway in the result"
+echo "$opts" | cni DEL $BIN/circuit-bridge oo1 /run/netns/o1 eth0
+ok "mtu, hairpinMode, promiscMode, isGateway false"
