@@ -135,6 +135,7 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	struct cir_link_info br;
 	struct cir_cidr sn;
+	char alias[CIR_NAME_BRIDGE_ALIAS_MAX];
 	bool created = false;
 	int r, changes = 0;
 
@@ -146,7 +147,8 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, &br, &created, err);
+	cir_name_bridge_alias(nc->name, alias);
+	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created, err);
 	if (r < 0)
 		return cir_err_wrap(err, "bridge %s", nc->bridge);
 	changes += created;
@@ -188,20 +190,113 @@ static bool masq_keep_none(const char *user, void *arg)
 	return false;
 }
 
-/* Remove a network's bridge and masquerade; missing objects are fine. */
+/* ---- who owns a bridge ---- */
+
+struct bridge_scan {
+	struct cir_netdb *db;
+	const char *bridge;
+	const char *self;
+	char other[CIR_CNI_NAME_MAX + 1];
+};
+
+static int bridge_user(const char *name, void *arg)
+{
+	struct bridge_scan *s = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool hit;
+
+	if (strcmp(name, s->self) == 0 || cir_network_open(s->db, name, false, &n, &e) < 0)
+		return 0;
+	hit = strcmp(n.conf.bridge, s->bridge) == 0;
+	cir_network_close(&n);
+	if (!hit)
+		return 0;
+	snprintf(s->other, sizeof(s->other), "%s", name);
+	return -EEXIST;
+}
+
+/* Another network of the store whose chain names bridge: its name into
+ * other (1), or 0 when none. */
+static int bridge_named_elsewhere(struct cir_netdb *db, const char *bridge, const char *self,
+				  char other[CIR_CNI_NAME_MAX + 1])
+{
+	struct bridge_scan s = { db, bridge, self, "" };
+	struct cir_error e = CIR_ERROR_INIT;
+
+	if (!bridge[0] || cir_netdb_list(db, bridge_user, &s, &e) != -EEXIST)
+		return 0;
+	snprintf(other, CIR_CNI_NAME_MAX + 1, "%s", s.other);
+	return 1;
+}
+
+/*
+ * May network nc (being created) own its bridge?  Not when another network
+ * names it, nor when it exists already without Circuit's mark for this very
+ * network (made by hand, by another tool, or for another network): adopting
+ * it would let `network delete` remove it under its real owner's
+ * containers.  A bridge marked for this name (left by a chain of this
+ * network that another runtime ran) is this network's.
+ */
+static int bridge_claim(struct cir_netdb *db, const struct cir_netconf *nc,
+			struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	char other[CIR_CNI_NAME_MAX + 1], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
+	struct cir_link_info li;
+	int r;
+
+	if (bridge_named_elsewhere(db, nc->bridge, nc->name, other))
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "bridge %s is already network %s's", nc->bridge, other);
+	if (!nc->managed)
+		return 0;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, nc->bridge, &li, err);
+	if (r == -ENODEV) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	cir_name_bridge_alias(nc->name, alias);
+	if (strcmp(li.alias, alias) == 0)
+		return 0;
+	return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+			    "bridge %s already exists and Circuit did not make it for network %s "
+			    "(delete it, or import the chain that uses it with --conflist)",
+			    nc->bridge, nc->name);
+}
+
+/* Remove a network's bridge and masquerade; missing objects are fine.  A
+ * bridge marked for another owner, or named by another network, stays. */
 static int net_teardown(struct cir_netdb *db, const struct cir_netconf *nc,
 			struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	char other[CIR_CNI_NAME_MAX + 1], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
+	struct cir_link_info li;
 	int r;
 
 	if (nc->bridge[0] && nc->managed) {
 		r = cir_nl_route_open(&sk, err);
 		if (r < 0)
 			return r;
-		r = cir_link_delete(sk, nc->bridge, err);
-		if (r < 0 && r != -ENODEV)
-			return cir_err_wrap(err, "bridge %s", nc->bridge);
+		cir_name_bridge_alias(nc->name, alias);
+		r = cir_link_get(sk, nc->bridge, &li, err);
+		if (r == 0 && li.alias[0] && strcmp(li.alias, alias) != 0) {
+			cli_warn("network %s: bridge %s is marked \"%s\", not ours: kept", nc->name,
+				 nc->bridge, li.alias);
+		} else if (r == 0 && bridge_named_elsewhere(db, nc->bridge, nc->name, other)) {
+			cli_warn("network %s: bridge %s is also network %s's: kept", nc->name,
+				 nc->bridge, other);
+		} else if (r == 0) {
+			r = cir_link_delete(sk, nc->bridge, err);
+			if (r < 0 && r != -ENODEV)
+				return cir_err_wrap(err, "bridge %s", nc->bridge);
+		}
 		cir_err_clear(err);
 	}
 	if (nc->masquerade) {
@@ -324,6 +419,9 @@ int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spe
 		if (r < 0)
 			return r;
 	}
+	r = bridge_claim(db, &nc, err);
+	if (r < 0)
+		return r;
 	r = cir_network_create(db, &nc, conflist, err);
 	if (r < 0)
 		return r;
@@ -349,15 +447,40 @@ struct dup_scan {
 	long long pid;
 	struct cir_member found;
 	int dup;         /* 1: its namespace is already attached; 2: same member, same process */
+	char takeover[CIR_IFNAMSIZ];   /* interface of an unfinished connect rolled back */
+	struct cir_error *err;
 };
+
+static bool same_netns(const struct cir_member *m, const struct dup_scan *s)
+{
+	struct stat st;
+
+	return stat(m->netns, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino;
+}
 
 static int dup_check(const struct cir_member *m, void *arg)
 {
 	struct dup_scan *s = arg;
 	bool alive = cir_member_alive(m);
-	struct stat st;
+	bool mine = strcmp(m->cid, s->cid) == 0;
 
-	if (strcmp(m->cid, s->cid) == 0) {
+	if (m->pending && (mine || (alive && same_netns(m, s)))) {
+		/* A connect of this container that never finished (we hold
+		 * the network's lock, so nobody is still running it): undo
+		 * what it made, then attach again on the same interface, so
+		 * that the container ends with one interface on the network
+		 * and the network's routes. */
+		int r;
+
+		cli_debug("network %s: rolling back the unfinished connect of %s (%s)",
+			  s->n->conf.name, m->cid, m->ifname);
+		r = cli_net_disconnect(s->c, s->n, m, s->err);
+		if (r < 0)
+			return cir_err_wrap(s->err, "unfinished connect of %s", m->cid);
+		snprintf(s->takeover, sizeof(s->takeover), "%s", m->ifname);
+		return 0;
+	}
+	if (mine) {
 		if (alive) {
 			s->found = *m;
 			s->dup = m->pid == s->pid ? 2 : 1;
@@ -370,7 +493,7 @@ static int dup_check(const struct cir_member *m, void *arg)
 		cli_net_disconnect(s->c, s->n, m, &e);
 		return 0;
 	}
-	if (alive && stat(m->netns, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino) {
+	if (alive && same_netns(m, s)) {
 		s->found = *m;
 		s->dup = 1;
 		return -EEXIST;
@@ -435,7 +558,7 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 	if (fstat(nsfd, &st) < 0)
 		return cir_err(err, errno, "netns of %lld: %s", att->pid, strerror(errno));
 	ds = (struct dup_scan){ .c = c, .n = n, .cid = m.cid, .dev = st.st_dev, .ino = st.st_ino,
-				.pid = att->pid };
+				.pid = att->pid, .err = err };
 	r = cir_member_list(n, dup_check, &ds, err);
 	if (ds.dup == 2 && att->hook) {
 		/* prestart and createRuntime both calling us: already done. */
@@ -454,6 +577,8 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 		if (r < 0)
 			return r;
 		snprintf(m.ifname, sizeof(m.ifname), "%s", att->ifname);
+	} else if (ds.takeover[0]) {
+		snprintf(m.ifname, sizeof(m.ifname), "%s", ds.takeover);
 	} else {
 		r = cir_netns_run(nsfd, first_free_eth, &fi, err);
 		if (r < 0)
@@ -472,16 +597,29 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 				    .args = args[0] ? args : NULL, .path = c->plugin_path };
 	cli_debug("network %s: ADD %s %s %s (plugins from %s)", n->conf.name, m.cid, m.netns,
 		  m.ifname, c->plugin_path);
-	r = cir_chain_add(n->conflist, &rt, &result, &res, err);
+	/* Intent first: a connect killed from here on leaves a pending
+	 * member that the next connect, disconnect, gc or restore of this
+	 * network rolls back (never an attachment nobody knows). */
+	m.pending = true;
+	r = cir_member_put(n, &m, NULL, err);
 	if (r < 0)
 		return r;
+	r = cir_chain_add(n->conflist, &rt, &result, &res, err);
+	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		cir_member_del(n, m.cid, &e2);
+		return r;
+	}
+	m.pending = false;
 	for (size_t i = 0; i < res.n_ips && !m.address[0]; i++)
 		snprintf(m.address, sizeof(m.address), "%s", res.ips[i].address);
 	r = cir_member_put(n, &m, result, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;
 
-		cir_chain_del(n->conflist, &rt, result, &e2);
+		if (cir_chain_del(n->conflist, &rt, result, &e2) >= 0)
+			cir_member_del(n, m.cid, &e2);
 		return r;
 	}
 	if (out)

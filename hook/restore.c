@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "ipam.h"
 
 struct sweep {
 	struct cli *c;
@@ -110,6 +111,21 @@ static int sweep_member(const struct cir_member *m, void *arg)
 	const char *name = s->n->conf.name;
 	int r;
 
+	if (m->pending) {
+		/* We hold the network's lock: nobody is still making this
+		 * attachment.  Its connect was killed; the user saw it fail.
+		 * Undo it, as the connect itself would have. */
+		r = cli_net_disconnect(s->c, s->n, m, &e);
+		if (r < 0) {
+			cli_warn("network %s: roll back %s: %s", name, m->cid, e.msg);
+			s->failures++;
+			return 0;
+		}
+		cli_info("rolled back the unfinished connect of container %s to network %s",
+			 m->cid, name);
+		s->changes++;
+		return 0;
+	}
 	if (!cir_member_alive(m)) {
 		r = cli_net_disconnect(s->c, s->n, m, &e);
 		if (r < 0) {
@@ -157,6 +173,104 @@ static int sweep_member(const struct cir_member *m, void *arg)
 	return 0;
 }
 
+/* ---- attachments made by other runtimes (gc of a managed network) ---- */
+
+struct orphans {
+	struct sweep *s;
+	struct cir_ipam *h;
+	struct {
+		char cid[CIR_CNI_ID_MAX + 1];
+		char ifname[CIR_IFNAMSIZ];
+		char addr[CIR_CIDR_STRLEN];
+	} *v;
+	size_t n, cap;
+};
+
+static bool is_member(const struct sweep *s, const char *cid, const char *ifname)
+{
+	for (size_t i = 0; i < s->n_valid; i++)
+		if (strcmp(s->valid[i].cid, cid) == 0 && strcmp(s->valid[i].ifname, ifname) == 0)
+			return true;
+	return false;
+}
+
+static int orphan_collect(const char *cid, const char *ifname, const struct cir_ipam_result *res,
+			  void *arg)
+{
+	struct orphans *o = arg;
+	struct cir_member m;
+	struct cir_error e = CIR_ERROR_INIT;
+
+	/* Circuit's own members were swept above; what is left is another
+	 * runtime's (podman, containerd on the exported conflist) or a
+	 * crash's, and goes only when its namespace is provably gone. */
+	if (is_member(o->s, cid, ifname) ||
+	    cir_member_get(o->s->n, cid, &m, NULL, &e) == 0 ||
+	    !cir_ipam_proven_dead(o->h, cid, ifname))
+		return 0;
+	if (o->n == o->cap) {
+		size_t nc = o->cap ? o->cap * 2 : 16;
+		void *p = reallocarray(o->v, nc, sizeof(*o->v));
+
+		if (!p)
+			return -ENOMEM;
+		o->v = p;
+		o->cap = nc;
+	}
+	snprintf(o->v[o->n].cid, sizeof(o->v[o->n].cid), "%s", cid);
+	snprintf(o->v[o->n].ifname, sizeof(o->v[o->n].ifname), "%s", ifname);
+	o->v[o->n].addr[0] = '\0';
+	if (res->n)
+		cir_cidr_format(&res->ips[0].addr, o->v[o->n].addr, sizeof(o->v[o->n].addr));
+	o->n++;
+	return 0;
+}
+
+/*
+ * A managed network's addresses are circuit-ipam's, in this store: list
+ * them, and DEL (through the whole chain, so veth, shaping and masquerade
+ * go too) each attachment Circuit does not know whose namespace is gone,
+ * one line each.  What is alive, or cannot be proven dead, stays.
+ */
+static int sweep_orphans(struct sweep *s, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	struct cir_ipam h = CIR_IPAM_INIT;
+	struct orphans o = { .s = s, .h = &h };
+	int r;
+
+	r = cir_store_open_existing(&st, NULL, err);
+	if (r >= 0)
+		r = cir_ipam_open_existing(&h, &st, s->n->conf.name, err);
+	if (r == -ENOENT) {
+		cir_store_close(&st);
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r >= 0)
+		r = cir_ipam_list(&h, orphan_collect, &o, err);
+	cir_ipam_close(&h);
+	cir_store_close(&st);
+	for (size_t i = 0; r >= 0 && i < o.n; i++) {
+		struct cir_chain_rt rt = { .cid = o.v[i].cid, .ifname = o.v[i].ifname,
+					   .path = s->c->plugin_path };
+		struct cir_error e = CIR_ERROR_INIT;
+
+		if (cir_chain_del(s->n->conflist, &rt, NULL, &e) < 0) {
+			cli_warn("network %s: release %s %s: %s", s->n->conf.name, o.v[i].cid,
+				 o.v[i].ifname, e.msg);
+			s->failures++;
+			continue;
+		}
+		cli_info("released %s of container %s from network %s (its network namespace "
+			 "is gone)", o.v[i].addr[0] ? o.v[i].addr : o.v[i].ifname, o.v[i].cid,
+			 s->n->conf.name);
+		s->changes++;
+	}
+	free(o.v);
+	return r;
+}
+
 static int sweep_network(const char *name, void *arg)
 {
 	struct sweep *s = arg;
@@ -187,8 +301,16 @@ static int sweep_network(const char *name, void *arg)
 	r = cir_member_list(&n, sweep_member, s, &e);
 	if (r == -ENOMEM)
 		r = cir_err(&e, ENOMEM, "out of memory");
+	if (r >= 0 && !s->restore && n.conf.managed) {
+		r = sweep_orphans(s, &e);
+		if (r < 0) {
+			cli_warn("network %s: %s", name, e.msg);
+			s->failures++;
+			r = 0;
+		}
+	}
 	if (r >= 0 && !s->restore) {
-		r = cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, &e);
+		r = cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, true, &e);
 		if (r < 0) {
 			cli_warn("network %s: %s", name, e.msg);
 			s->failures++;

@@ -206,7 +206,7 @@ int cir_route_has(struct nl_sock *sk, const char *dst, const char *gw, int ifind
 		    (nl_addr_get_prefixlen(wd) > 0 && nl_addr_cmp_prefix(d, wd) != 0))
 			continue;
 		nh = rtnl_route_nexthop_n(rt, 0);
-		if (rtnl_route_nh_get_ifindex(nh) != ifindex)
+		if (ifindex > 0 && rtnl_route_nh_get_ifindex(nh) != ifindex)
 			continue;
 		if (gw && *gw) {
 			struct nl_addr *g = rtnl_route_nh_get_gateway(nh);

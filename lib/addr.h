@@ -33,7 +33,8 @@ int cir_addr_has(struct nl_sock *sk, int ifindex, const char *cidr, struct cir_e
 int cir_route_add(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
 		  bool exist_ok, struct cir_error *err);
 
-/* 1 if a route to dst (via gw when given) out of ifindex exists. */
+/* 1 if a route to dst (via gw when given) out of ifindex (0: any
+ * interface) exists in the main table. */
 int cir_route_has(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
 		  struct cir_error *err);
 

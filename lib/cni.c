@@ -647,6 +647,13 @@ int cir_cni_valid_attachments(const struct cir_cni_conf *conf,
 	return 0;
 }
 
+bool cir_cni_gc_keep_live(const struct cir_cni_conf *conf)
+{
+	bool v = false;
+
+	return cir_json_bool(conf->root, CIR_CNI_GC_KEEP_LIVE, &v, NULL) > 0 && v;
+}
+
 /* ---- errors ---- */
 
 void cir_cni_print_error(const char *version, const struct cir_error *err)
@@ -1070,6 +1077,14 @@ void cir_cni_builtin_register(const struct cir_cni_plugin *p)
 			return;
 		}
 	}
+}
+
+bool cir_cni_builtin_known(const char *type)
+{
+	for (size_t i = 0; type && i < CIR_CNI_MAX_BUILTINS && builtins[i]; i++)
+		if (strcmp(builtins[i]->name, type) == 0)
+			return true;
+	return false;
 }
 
 static const struct cir_cni_plugin *builtin_find(const char *type)

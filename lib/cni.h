@@ -181,6 +181,18 @@ int cir_cni_valid_attachments(const struct cir_cni_conf *conf,
 			      int (*fn)(const char *cid, const char *ifname, void *arg),
 			      void *arg, struct cir_error *err);
 
+/*
+ * Circuit's cautious GC.  `circuit gc` is not the only runtime of a
+ * network: podman or containerd may run the same conflist, and their
+ * attachments are not in Circuit's list.  It sets
+ * "circuit.dev/gc-keep-live": true in the GC config, and Circuit's plugins
+ * then release an attachment missing from cni.dev/valid-attachments only
+ * when it is provably dead (its network namespace is gone).  Without the
+ * key GC follows the CNI spec: the runtime's list is complete.
+ */
+#define CIR_CNI_GC_KEEP_LIVE "circuit.dev/gc-keep-live"
+bool cir_cni_gc_keep_live(const struct cir_cni_conf *conf);
+
 /* ---- delegation (IPAM and chained plugins) ---- */
 
 /* Find executable `type` on the colon-separated search path. */
@@ -210,5 +222,7 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
  */
 #define CIR_CNI_MAX_BUILTINS 8
 void cir_cni_builtin_register(const struct cir_cni_plugin *p);
+/* Is type one of the registered plugins (whatever CIRCUIT_EXEC_PLUGINS says)? */
+bool cir_cni_builtin_known(const char *type);
 
 #endif

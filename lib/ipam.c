@@ -25,14 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "ipam.h"
 
 #define KEY_MAX (CIR_NAME_MAX + 1 + CIR_IPAM_IFNAME_MAX + 1)    /* cid@ifname\0 */
-/* A record: "cid\nifname\n" and one "cidr gateway\n" per range set. */
-#define RECORD_MAX (KEY_MAX + 1 + CIR_IPAM_MAX_SETS * (CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1))
+/* A record: "cid\nifname\n", one "cidr gateway\n" per range set, and
+ * optionally "netns DEV:INO PATH\n" (the attachment's namespace). */
+#define NETNS_PATH_MAX 200
+#define NETNS_LINE_MAX (6 + 42 + NETNS_PATH_MAX + 2)
+#define RECORD_MAX (KEY_MAX + 1 + CIR_IPAM_MAX_SETS * (CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1) + \
+		    NETNS_LINE_MAX)
 #define CURSOR_LEN 48
 
 /* ---- pure part: ranges and the round-robin walk ---- */
@@ -256,9 +261,61 @@ static int make_key(const char *cid, const char *ifname, char *key, struct cir_e
 	return 0;
 }
 
+/* The namespace an allocation was made for, as recorded. */
+struct rec_netns {
+	bool known;
+	unsigned long long dev, ino;
+	char path[NETNS_PATH_MAX + 1];
+};
+
+void cir_ipam_set_netns(struct cir_ipam *h, const char *netns)
+{
+	h->netns = netns;
+}
+
+/* Identify h->netns now (at ADD): its path and the namespace's inode.  A
+ * path that cannot be recorded safely (too long, a space or a control
+ * character) or identified is simply not recorded. */
+static void netns_identify(const struct cir_ipam *h, struct rec_netns *ns)
+{
+	struct stat st;
+	size_t n;
+
+	memset(ns, 0, sizeof(*ns));
+	if (!h->netns || h->netns[0] != '/')
+		return;
+	n = strlen(h->netns);
+	if (n > NETNS_PATH_MAX)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)h->netns[i] <= ' ' || h->netns[i] == 0x7f)
+			return;
+	if (stat(h->netns, &st) < 0)
+		return;
+	ns->known = true;
+	ns->dev = (unsigned long long)st.st_dev;
+	ns->ino = (unsigned long long)st.st_ino;
+	memcpy(ns->path, h->netns, n + 1);
+}
+
+/* Does the recorded namespace still exist where it was?  A path that is
+ * gone (ENOENT; a /proc/PID path of a dead process: ENOENT or ESRCH) or
+ * that now holds another namespace proves the attachment dead. */
+static bool netns_alive(const struct rec_netns *ns)
+{
+	struct stat st;
+
+	if (!ns->known)
+		return true;            /* nothing recorded: cannot prove it dead */
+	if (stat(ns->path, &st) < 0)
+		return !(errno == ENOENT || errno == ESRCH || errno == ENOTDIR);
+	return (unsigned long long)st.st_dev == ns->dev &&
+	       (unsigned long long)st.st_ino == ns->ino;
+}
+
 /* "cid@ifname" + addresses -> the record shared by ids/ and ips/ entries. */
-static void record_format(const char *key, const struct cir_ipam_result *res, char *buf,
-			  size_t len)
+static void record_format(const char *key, const struct cir_ipam_result *res,
+			  const struct rec_netns *ns, char *buf, size_t len)
 {
 	size_t at = strcspn(key, "@");
 	int off;
@@ -271,6 +328,24 @@ static void record_format(const char *key, const struct cir_ipam_result *res, ch
 				cir_cidr_format(&res->ips[i].addr, a, sizeof(a)),
 				cir_ip_format(&res->ips[i].gateway, g, sizeof(g)));
 	}
+	if (ns && ns->known && off > 0 && (size_t)off < len)
+		snprintf(buf + off, len - (size_t)off, "netns %llu:%llu %s\n", ns->dev, ns->ino,
+			 ns->path);
+}
+
+/* "netns DEV:INO PATH" -> *ns; -EBADMSG when malformed. */
+static int netns_parse(const char *line, struct rec_netns *ns)
+{
+	char path[NETNS_PATH_MAX + 2];
+	int end = 0;
+
+	memset(ns, 0, sizeof(*ns));
+	if (sscanf(line, "netns %llu:%llu %201s%n", &ns->dev, &ns->ino, path, &end) != 3 ||
+	    line[end] != '\0' || path[0] != '/' || strlen(path) > NETNS_PATH_MAX)
+		return -EBADMSG;
+	memcpy(ns->path, path, strlen(path) + 1);
+	ns->known = true;
+	return 0;
 }
 
 /* Take the next "\n"-terminated line of *p into line[len]; false if none. */
@@ -286,12 +361,16 @@ static bool next_line(const char **p, char *line, size_t len)
 	return true;
 }
 
-/* Record -> key and addresses; -EBADMSG when it is not a well-formed one. */
-static int record_parse(const char *buf, char *key, struct cir_ipam_result *res)
+/* Record -> key, addresses and (ns may be NULL) namespace; -EBADMSG when
+ * it is not a well-formed one.  Records written before namespaces were
+ * recorded have no "netns" line. */
+static int record_parse(const char *buf, char *key, struct cir_ipam_result *res,
+			struct rec_netns *ns)
 {
 	struct cir_ipam_result out = { 0 };
+	struct rec_netns nsv = { 0 };
 	char cid[CIR_NAME_MAX + 2], ifn[CIR_IPAM_IFNAME_MAX + 2];
-	char line[CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1];
+	char line[NETNS_LINE_MAX + 1];
 
 	if (!next_line(&buf, cid, sizeof(cid)) || !next_line(&buf, ifn, sizeof(ifn)) ||
 	    make_key(cid, ifn, key, NULL) < 0)
@@ -299,7 +378,14 @@ static int record_parse(const char *buf, char *key, struct cir_ipam_result *res)
 	while (*buf) {
 		char *sp;
 
-		if (out.n >= CIR_IPAM_MAX_SETS || !next_line(&buf, line, sizeof(line)))
+		if (!next_line(&buf, line, sizeof(line)))
+			return -EBADMSG;
+		if (strncmp(line, "netns ", 6) == 0) {
+			if (nsv.known || *buf || netns_parse(line, &nsv) < 0)
+				return -EBADMSG;      /* once, and last */
+			continue;
+		}
+		if (out.n >= CIR_IPAM_MAX_SETS || strlen(line) >= CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1)
 			return -EBADMSG;
 		sp = strchr(line, ' ');
 		if (!sp)
@@ -313,6 +399,8 @@ static int record_parse(const char *buf, char *key, struct cir_ipam_result *res)
 	if (out.n == 0)
 		return -EBADMSG;
 	*res = out;
+	if (ns)
+		*ns = nsv;
 	return 0;
 }
 
@@ -328,13 +416,13 @@ static int record_read(struct cir_ipam *h, const char *key, struct cir_ipam_resu
 		return -EBADMSG;
 	if (r < 0)
 		return r;
-	if (record_parse(buf, inner, res) < 0 || strcmp(inner, key) != 0)
+	if (record_parse(buf, inner, res, NULL) < 0 || strcmp(inner, key) != 0)
 		return -EBADMSG;
 	return 0;
 }
 
-int cir_ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *network,
-		  struct cir_error *err)
+static int ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *network,
+		     bool create, struct cir_error *err)
 {
 	_cleanup_close_ int top = -1, fd = -1, ips = -1, ids = -1;
 	int r;
@@ -342,16 +430,16 @@ int cir_ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *ne
 	r = cir_name_check("network name", network, err);
 	if (r < 0)
 		return r;
-	top = cir_store_dir(st->fd, "ipam", true, err);
+	top = cir_store_dir(st->fd, "ipam", create, err);
 	if (top < 0)
 		return cir_err_wrap(err, "state %s", st->path);
-	fd = cir_store_dir(top, network, true, err);
+	fd = cir_store_dir(top, network, create, err);
 	if (fd < 0)
 		return cir_err_wrap(err, "state %s/ipam", st->path);
-	ips = cir_store_dir(fd, "ips", true, err);
+	ips = cir_store_dir(fd, "ips", create, err);
 	if (ips < 0)
 		return cir_err_wrap(err, "state %s/ipam/%s", st->path, network);
-	ids = cir_store_dir(fd, "ids", true, err);
+	ids = cir_store_dir(fd, "ids", create, err);
 	if (ids < 0)
 		return cir_err_wrap(err, "state %s/ipam/%s", st->path, network);
 	h->fd = TAKE_FD(fd);
@@ -359,6 +447,18 @@ int cir_ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *ne
 	h->ids_fd = TAKE_FD(ids);
 	snprintf(h->network, sizeof(h->network), "%s", network);
 	return 0;
+}
+
+int cir_ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *network,
+		  struct cir_error *err)
+{
+	return ipam_open(h, st, network, true, err);
+}
+
+int cir_ipam_open_existing(struct cir_ipam *h, const struct cir_store *st, const char *network,
+			   struct cir_error *err)
+{
+	return ipam_open(h, st, network, false, err);
 }
 
 void cir_ipam_close(struct cir_ipam *h)
@@ -512,6 +612,7 @@ int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, con
 	struct cir_ip want[CIR_IPAM_MAX_SETS] = { 0 };
 	struct cir_ipam_result res = { 0 };
 	char key[KEY_MAX], rec[RECORD_MAX], name[CIR_IP_STRLEN];
+	struct rec_netns ns;
 	_cleanup_close_ int lock = -1;
 	size_t made = 0;
 	int r;
@@ -567,7 +668,8 @@ int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, con
 	}
 
 	/* Intent first, then the reservations (see the top of this file). */
-	record_format(key, &res, rec, sizeof(rec));
+	netns_identify(h, &ns);
+	record_format(key, &res, &ns, rec, sizeof(rec));
 	r = cir_store_create(h->ids_fd, key, rec, strlen(rec), err);
 	if (r < 0)
 		return cir_err_wrap(err, "network %s", h->network);
@@ -661,6 +763,7 @@ struct gc {
 	struct cir_ipam *h;
 	char (*keys)[KEY_MAX];      /* sorted valid keys */
 	size_t n;
+	unsigned int flags;
 	int released;
 	struct cir_error *err;
 };
@@ -675,13 +778,34 @@ static bool gc_valid(const struct gc *g, const char *key)
 	return g->n && bsearch(key, g->keys, g->n, KEY_MAX, key_cmp) != NULL;
 }
 
+/* Keep the attachment key (whose record parsed with namespace ns)? */
+static bool gc_keep(const struct gc *g, const char *key, const struct rec_netns *ns)
+{
+	if (gc_valid(g, key))
+		return true;
+	return (g->flags & CIR_IPAM_GC_KEEP_LIVE) && netns_alive(ns);
+}
+
 static int gc_record(const char *key, void *data)
 {
 	struct gc *g = data;
+	char buf[RECORD_MAX + 1], inner[KEY_MAX];
+	struct cir_ipam_result res;
+	struct rec_netns ns;
 	int r;
 
 	if (!strchr(key, '@') || gc_valid(g, key))
 		return 0;
+	if (g->flags & CIR_IPAM_GC_KEEP_LIVE) {
+		/* A garbled record names no namespace: nothing proves it dead
+		 * either, but it holds no address it could own; it goes. */
+		r = cir_store_read(g->h->ids_fd, key, buf, sizeof(buf), NULL);
+		if (r == -ENOENT)
+			return 0;
+		if (r >= 0 && record_parse(buf, inner, &res, &ns) == 0 &&
+		    strcmp(inner, key) == 0 && netns_alive(&ns))
+			return 0;
+	}
 	r = release_locked(g->h, key, g->err);
 	if (r < 0)
 		return r;
@@ -694,6 +818,7 @@ static int gc_address(const char *name, void *data)
 	struct gc *g = data;
 	char buf[RECORD_MAX + 1], key[KEY_MAX];
 	struct cir_ipam_result res;
+	struct rec_netns ns;
 	struct cir_ip ip;
 	int r;
 
@@ -703,7 +828,7 @@ static int gc_address(const char *name, void *data)
 	if (r < 0 && r != -EFBIG)
 		return 0;       /* gone meanwhile, or not a regular file: not ours */
 	/* Kept only when it is a live, valid record's own link. */
-	if (r >= 0 && record_parse(buf, key, &res) == 0 && gc_valid(g, key) &&
+	if (r >= 0 && record_parse(buf, key, &res, &ns) == 0 && gc_keep(g, key, &ns) &&
 	    owned_by(g->h, key, &ip) == 1)
 		return 0;
 	r = cir_store_unlink(g->h->ips_fd, name, g->err);
@@ -716,9 +841,15 @@ static int gc_address(const char *name, void *data)
 int cir_ipam_gc(struct cir_ipam *h, const struct cir_ipam_attachment *valid, size_t n,
 		struct cir_error *err)
 {
+	return cir_ipam_gc_flags(h, valid, n, 0, err);
+}
+
+int cir_ipam_gc_flags(struct cir_ipam *h, const struct cir_ipam_attachment *valid, size_t n,
+		      unsigned int flags, struct cir_error *err)
+{
 	_cleanup_free_ char (*keys)[KEY_MAX] = NULL;
 	_cleanup_close_ int lock = -1;
-	struct gc g = { .h = h, .err = err };
+	struct gc g = { .h = h, .flags = flags, .err = err };
 	int r;
 
 	if (n) {
@@ -796,6 +927,19 @@ static int list_one(const char *key, void *data)
 	memcpy(cid, key, at);
 	cid[at] = '\0';
 	return l->fn(cid, key + at + 1, &res, l->data);
+}
+
+int cir_ipam_proven_dead(struct cir_ipam *h, const char *cid, const char *ifname)
+{
+	char key[KEY_MAX], buf[RECORD_MAX + 1], inner[KEY_MAX];
+	struct cir_ipam_result res;
+	struct rec_netns ns;
+
+	if (make_key(cid, ifname, key, NULL) < 0 ||
+	    cir_store_read(h->ids_fd, key, buf, sizeof(buf), NULL) < 0 ||
+	    record_parse(buf, inner, &res, &ns) < 0 || strcmp(inner, key) != 0)
+		return 0;
+	return !netns_alive(&ns);
 }
 
 int cir_ipam_list(struct cir_ipam *h,

@@ -78,9 +78,18 @@ struct cir_ipam {
 	int ips_fd;                 /* ips/: one file per reserved address */
 	int ids_fd;                 /* ids/: one file per (container id, ifname) */
 	char network[CIR_NAME_MAX + 1];
+	/* The network namespace (CNI_NETNS) of what is allocated through
+	 * this handle, recorded with each allocation so that a cautious GC
+	 * can tell a live attachment from a dead one; NULL = not recorded.
+	 * Set with cir_ipam_set_netns(). */
+	const char *netns;
 };
 
-#define CIR_IPAM_INIT { -1, -1, -1, { 0 } }
+#define CIR_IPAM_INIT { -1, -1, -1, { 0 }, NULL }
+
+/* Record netns (may be NULL) with the allocations made through h.  The
+ * string must outlive h's use. */
+void cir_ipam_set_netns(struct cir_ipam *h, const char *netns);
 
 /*
  * Fill one range's defaults (start and gateway = first host, end = last
@@ -124,6 +133,11 @@ int cir_ipam_set_find(const struct cir_ipam_rangeset *set, const struct cir_ip *
  */
 int cir_ipam_open(struct cir_ipam *h, const struct cir_store *st, const char *network,
 		  struct cir_error *err);
+
+/* The same, but never creating anything: -ENOENT when the network has no
+ * state here (DEL and GC of a network that was never used or was deleted). */
+int cir_ipam_open_existing(struct cir_ipam *h, const struct cir_store *st, const char *network,
+			   struct cir_error *err);
 
 /* Close h; safe on CIR_IPAM_INIT or an already closed handle. */
 void cir_ipam_close(struct cir_ipam *h);
@@ -169,12 +183,31 @@ int cir_ipam_gc(struct cir_ipam *h, const struct cir_ipam_attachment *valid, siz
 		struct cir_error *err);
 
 /*
+ * The cautious GC that `circuit gc` asks for (spec/circuit-ipam.md): an
+ * allocation not in valid[0..n) is released only when it is provably dead,
+ * i.e. its record names a network namespace that no longer exists at the
+ * recorded path (or the path now holds another namespace).  Allocations of
+ * live namespaces, and records that name none, are kept.  Crash leftovers
+ * (addresses without a record, temporary files) go as with cir_ipam_gc().
+ */
+#define CIR_IPAM_GC_KEEP_LIVE 1u
+int cir_ipam_gc_flags(struct cir_ipam *h, const struct cir_ipam_attachment *valid, size_t n,
+		      unsigned int flags, struct cir_error *err);
+
+/*
  * STATUS: 0 when the store is writable and every range set of cfg has a
  * free address; -ENOSPC (CIR_CNI_POOL_EXHAUSTED) when one is exhausted,
  * store errors otherwise.  (The CNI STATUS verb reports either as code 50.)
  */
 int cir_ipam_status(struct cir_ipam *h, const struct cir_ipam_config *cfg,
 		    struct cir_error *err);
+
+/*
+ * 1 when (cid, ifname)'s record names a network namespace that is gone
+ * (see cir_ipam_gc_flags), 0 when it is alive, names none, or there is no
+ * such record.  Reads one file; takes no lock.
+ */
+int cir_ipam_proven_dead(struct cir_ipam *h, const char *cid, const char *ifname);
 
 /*
  * Listing (CLI "ls"): call fn(cid, ifname, addresses, data) for every

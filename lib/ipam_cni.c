@@ -209,12 +209,19 @@ int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env
 	return 0;
 }
 
+/* Open the network's allocations.  With !create (DEL, GC) nothing is ever
+ * created: -ENOENT when the network has no state, which those verbs treat
+ * as "nothing to release" so that a DEL after `circuit network delete`
+ * leaves no trace. */
 static int open_net(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_conf *c,
-		    struct cir_store *st, struct cir_ipam *h, struct cir_error *err)
+		    bool create, struct cir_store *st, struct cir_ipam *h, struct cir_error *err)
 {
 	int r;
 
-	r = cir_store_open(st, c->data_dir, err);
+	r = create ? cir_store_open(st, c->data_dir, err)
+		   : cir_store_open_existing(st, c->data_dir, err);
+	if (r == -ENOENT && !create)
+		return r;
 	if (r < 0) {
 		/* A symlinked, relative or non-directory dataDir is a config
 		 * error; anything else is the disk's. */
@@ -222,9 +229,12 @@ static int open_net(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_con
 									  : CIR_CNI_IO;
 		return cir_err_wrap(err, "ipam dataDir");
 	}
-	r = cir_ipam_open(h, st, ctx->conf->name, err);
+	r = create ? cir_ipam_open(h, st, ctx->conf->name, err)
+		   : cir_ipam_open_existing(h, st, ctx->conf->name, err);
 	if (r < 0) {
 		cir_store_close(st);
+		if (r == -ENOENT && !create)
+			return r;
 		return cir_err_wrap(err, "ipam store");
 	}
 	return 0;
@@ -262,9 +272,10 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_ipam_cni_parse(ctx->conf, ctx->env, &c, err);
 	if (r < 0)
 		return r;
-	r = open_net(ctx, &c, &st, &h, err);
+	r = open_net(ctx, &c, true, &st, &h, err);
 	if (r < 0)
 		return r;
+	cir_ipam_set_netns(&h, ctx->env->netns);
 	r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
 			   c.n_req ? c.req : NULL, c.n_req, &a, err);
 	close_net(&st, &h);
@@ -284,7 +295,11 @@ int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_ipam_cni_parse(ctx->conf, ctx->env, &c, err);
 	if (r < 0)
 		return r;
-	r = open_net(ctx, &c, &st, &h, err);
+	r = open_net(ctx, &c, false, &st, &h, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
@@ -303,7 +318,10 @@ int cir_ipam_cni_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_ipam_cni_parse(ctx->conf, ctx->env, &c, err);
 	if (r < 0)
 		return r;
-	r = open_net(ctx, &c, &st, &h, err);
+	r = open_net(ctx, &c, false, &st, &h, err);
+	if (r == -ENOENT)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+				    "network %s has no allocations here", ctx->conf->name);
 	if (r < 0)
 		return r;
 	r = cir_ipam_get(&h, ctx->env->containerid, ctx->env->ifname, &a, err);
@@ -352,10 +370,16 @@ int cir_ipam_cni_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_cni_valid_attachments(ctx->conf, gc_collect, &l, err);
 	if (r < 0)
 		goto out;
-	r = open_net(ctx, &c, &st, &h, err);
+	r = open_net(ctx, &c, false, &st, &h, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		r = 0;
+		goto out;
+	}
 	if (r < 0)
 		goto out;
-	r = cir_ipam_gc(&h, l.v, l.n, err);
+	r = cir_ipam_gc_flags(&h, l.v, l.n, cir_cni_gc_keep_live(ctx->conf) ? CIR_IPAM_GC_KEEP_LIVE : 0,
+			      err);
 	close_net(&st, &h);
 out:
 	free(l.v);
@@ -372,7 +396,7 @@ int cir_ipam_cni_status(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_ipam_cni_parse(ctx->conf, ctx->env, &c, err);
 	if (r < 0)
 		return r;
-	r = open_net(ctx, &c, &st, &h, err);
+	r = open_net(ctx, &c, true, &st, &h, err);
 	if (r >= 0) {
 		r = cir_ipam_status(&h, &c.cfg, err);
 		close_net(&st, &h);

@@ -417,6 +417,25 @@ int cir_lb_db_open(struct cir_lb_db *db, const char *dir, struct cir_error *err)
 	return 0;
 }
 
+int cir_lb_db_open_existing(struct cir_lb_db *db, const char *dir, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	int r, fd;
+
+	r = cir_store_open_existing(&st, dir, err);
+	if (r < 0)
+		return r;
+	fd = cir_store_dir(st.fd, CIR_LB_DIR, false, err);
+	if (fd < 0) {
+		cir_store_close(&st);
+		return fd;
+	}
+	*db = (struct cir_lb_db)CIR_LB_DB_INIT;
+	db->st = st;
+	db->fd = fd;
+	return 0;
+}
+
 void cir_lb_db_close(struct cir_lb_db *db)
 {
 	if (!db)

@@ -154,6 +154,9 @@ struct cir_lb_db {
  * set only on success; close with cir_lb_db_close().  Acts on the kernel of
  * the network namespace the caller is in at the first kernel call. */
 int cir_lb_db_open(struct cir_lb_db *db, const char *dir, struct cir_error *err);
+/* The same without creating anything: -ENOENT when there is no lb state
+ * (a DEL then has nothing to detach and leaves no trace). */
+int cir_lb_db_open_existing(struct cir_lb_db *db, const char *dir, struct cir_error *err);
 void cir_lb_db_close(struct cir_lb_db *db);
 
 /* The IPVS handle of db, opened now if needed (-EPROTONOSUPPORT with a

@@ -29,6 +29,7 @@ static void fill_info(struct rtnl_link *l, struct cir_link_info *out)
 	out->mtu = rtnl_link_get_mtu(l);
 	out->up = rtnl_link_get_flags(l) & IFF_UP;
 	snprintf(out->kind, sizeof(out->kind), "%s", kind ? kind : "");
+	snprintf(out->alias, sizeof(out->alias), "%s", rtnl_link_get_ifalias(l) ?: "");
 	if (a && nl_addr_get_len(a) == 6) {
 		const unsigned char *m = nl_addr_get_binary_addr(a);
 
@@ -101,9 +102,27 @@ static int set_random_mac(struct rtnl_link *l, struct cir_error *err)
 	return 0;
 }
 
+int cir_link_set_alias(struct nl_sock *sk, int ifindex, const char *alias,
+		       struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	int r;
+
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	rtnl_link_set_ifalias(chg, alias);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	if (r < 0)
+		return cir_nl_err(err, r, "set link alias");
+	return 0;
+}
+
 int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
-			   bool promisc, struct cir_link_info *out, bool *created,
-			   struct cir_error *err)
+			   bool promisc, const char *alias, struct cir_link_info *out,
+			   bool *created, struct cir_error *err)
 {
 	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
 	struct cir_link_info info;
@@ -133,6 +152,12 @@ int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mt
 			return cir_nl_err(err, r, "create bridge");
 		made = r >= 0;
 		r = cir_link_get(sk, name, &info, err);
+		/* The kernel ignores IFLA_IFALIAS in a create: a second request. */
+		if (r >= 0 && made && alias && *alias) {
+			r = cir_link_set_alias(sk, info.ifindex, alias, err);
+			if (r >= 0)
+				snprintf(info.alias, sizeof(info.alias), "%s", alias);
+		}
 	}
 	if (r < 0)
 		return cir_err_wrap(err, "bridge %s", name);

@@ -21,6 +21,7 @@ struct cir_link_info {
 	bool up;
 	char kind[16];               /* "bridge", "veth", "" ... */
 	char mac[24];                /* "aa:bb:cc:dd:ee:ff" */
+	char alias[144];             /* IFLA_IFALIAS ("circuit:NETWORK" on Circuit's bridges) */
 };
 
 /* Look a link up by name.  -ENODEV when absent. */
@@ -30,11 +31,17 @@ int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out
 /*
  * Make sure bridge `name` exists, is a bridge and is up.  Idempotent and
  * race-safe: a concurrent creator's EEXIST counts as success.  mtu 0 keeps
- * the default.  *created (may be NULL) tells whether this call made it.
+ * the default.  *created (may be NULL) tells whether this call made it;
+ * a bridge this call makes gets alias (may be NULL) as its IFLA_IFALIAS,
+ * the mark by which its owner knows it later (cir_name_bridge_alias).
  */
 int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
-			   bool promisc, struct cir_link_info *out, bool *created,
-			   struct cir_error *err);
+			   bool promisc, const char *alias, struct cir_link_info *out,
+			   bool *created, struct cir_error *err);
+
+/* Set a link's IFLA_IFALIAS ("" clears it). */
+int cir_link_set_alias(struct nl_sock *sk, int ifindex, const char *alias,
+		       struct cir_error *err);
 
 /*
  * Create a veth pair: `host` in the socket's namespace, `peer` born directly

@@ -33,26 +33,34 @@ static void masq_close(struct masq_dir *m)
 	cir_store_close(&m->st);
 }
 
-static int masq_open(const char *data_dir, const char *network, struct masq_dir *m,
-		     struct cir_error *err)
+/* Open (with create, making) masq/<network>/ and take its lock.  Without
+ * create nothing is made: -ENOENT, with no message, when the network has
+ * no masquerade state (release and GC then have nothing to do). */
+static int masq_open(const char *data_dir, const char *network, bool create,
+		     struct masq_dir *m, struct cir_error *err)
 {
 	_cleanup_close_ int top = -1;
 	int r;
 
 	*m = (struct masq_dir){ .st = CIR_STORE_INIT, .net = -1, .users = -1, .lock = -1 };
-	r = cir_store_open(&m->st, data_dir, err);
+	r = create ? cir_store_open(&m->st, data_dir, err)
+		   : cir_store_open_existing(&m->st, data_dir, err);
+	if (r == -ENOENT && !create)
+		return r;
 	if (r < 0)
 		return cir_err_wrap(err, "masquerade state");
-	top = cir_store_dir(m->st.fd, "masq", true, err);
+	top = cir_store_dir(m->st.fd, "masq", create, err);
 	if (top >= 0)
-		m->net = cir_store_dir(top, network, true, err);
+		m->net = cir_store_dir(top, network, create, err);
 	if (m->net >= 0)
-		m->users = cir_store_dir(m->net, "users", true, err);
+		m->users = cir_store_dir(m->net, "users", create, err);
 	if (m->users >= 0)
 		m->lock = cir_store_lock(m->net, err);
 	if (m->lock < 0) {
 		r = -err->errnum;
 		masq_close(m);
+		if (r == -ENOENT && !create)
+			return r;
 		return cir_err_wrap(err, "masquerade state");
 	}
 	return 0;
@@ -131,7 +139,7 @@ int cir_masq_acquire(const char *data_dir, const char *network, const char *user
 	bool created, have_key;
 	int r;
 
-	r = masq_open(data_dir, network, &m, err);
+	r = masq_open(data_dir, network, true, &m, err);
 	if (r < 0)
 		return r;
 	have_key = asserted_key(subnet, key, sizeof(key)) == 0;
@@ -168,7 +176,11 @@ int cir_masq_release(const char *data_dir, const char *network, const char *user
 	struct masq_dir m;
 	int r;
 
-	r = masq_open(data_dir, network, &m, err);
+	r = masq_open(data_dir, network, false, &m, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	r = cir_store_unlink(m.users, user, err);
@@ -200,7 +212,11 @@ int cir_masq_gc(const char *data_dir, const char *network,
 	struct masq_dir m;
 	int r;
 
-	r = masq_open(data_dir, network, &m, err);
+	r = masq_open(data_dir, network, false, &m, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
 	w.users = m.users;

@@ -39,3 +39,8 @@ void cir_name_host_veth(const char *containerid, const char *ifname, char out[16
 	h = cir_fnv1a(h, ifname, strlen(ifname));
 	snprintf(out, 16, "cv%013llx", (unsigned long long)(h & 0xfffffffffffffULL));
 }
+
+void cir_name_bridge_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX])
+{
+	snprintf(out, CIR_NAME_BRIDGE_ALIAS_MAX, "circuit:%s", network);
+}

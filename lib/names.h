@@ -19,6 +19,12 @@ uint64_t cir_fnv1a(uint64_t h, const void *data, size_t len);
  * "c-<first 7>-<5 hex of hash(network)>" (15 bytes). */
 void cir_name_bridge(const char *network, char out[16]);
 
+/* The IFLA_IFALIAS Circuit gives a bridge it creates for network:
+ * "circuit:<network>" (at most CIR_NAME_BRIDGE_ALIAS_MAX bytes with NUL).
+ * A bridge without it, or with another, was not made for that network. */
+#define CIR_NAME_BRIDGE_ALIAS_MAX 144
+void cir_name_bridge_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX]);
+
 /* Host end of a container's veth: "cv" + 13 hex of hash(containerid, ifname). */
 void cir_name_host_veth(const char *containerid, const char *ifname, char out[16]);
 

@@ -386,6 +386,8 @@ void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 	cir_jgen_kstr(g, "address", m->address);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
+	if (m->pending)
+		cir_jgen_kbool(g, "pending", true);
 }
 
 static int member_parse(const struct cir_jnode *root, struct cir_member *m,
@@ -402,7 +404,8 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    cir_json_str(root, "bootId", &boot, err) < 0 ||
 	    cir_json_str(root, "netns", &ns, err) < 0 ||
 	    cir_json_str(root, "address", &addr, err) < 0 ||
-	    cir_json_bool(root, "hook", &m->hook, err) < 0)
+	    cir_json_bool(root, "hook", &m->hook, err) < 0 ||
+	    cir_json_bool(root, "pending", &m->pending, err) < 0)
 		return -err->errnum;
 	if (!cid || !ifname)
 		return cir_err(err, EINVAL, "container or interface missing");
@@ -482,6 +485,8 @@ int cir_member_put(struct cir_network *n, const struct cir_member *m, const char
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kstr(g, "address", m->address);
 	cir_jgen_kbool(g, "hook", m->hook);
+	if (m->pending)
+		cir_jgen_kbool(g, "pending", true);
 	if (res) {
 		cir_jgen_key(g, "result");
 		cir_jgen_node(g, cir_json_root(res));
@@ -815,7 +820,7 @@ static const struct cir_jnode *chain_plugins(const struct cir_json *conflist)
  */
 static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode *plugin,
 			const struct cir_jnode *prev, const struct cir_chain_attachment *valid,
-			size_t n_valid, bool gc, char **out, struct cir_error *err)
+			size_t n_valid, bool gc, bool keep_live, char **out, struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
@@ -843,6 +848,8 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 			cir_jgen_map_close(g);
 		}
 		cir_jgen_arr_close(g);
+		if (keep_live)
+			cir_jgen_kbool(g, CIR_CNI_GC_KEEP_LIVE, true);
 	}
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
@@ -867,7 +874,7 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 	const char *type = cir_jnode_str(cir_jnode_get(plugin, "type"));
 	int r;
 
-	r = plugin_stdin(conflist, plugin, prev, NULL, 0, false, &in, err);
+	r = plugin_stdin(conflist, plugin, prev, NULL, 0, false, false, &in, err);
 	if (r < 0)
 		return r;
 	exec_env(rt, &x);
@@ -964,7 +971,8 @@ int cir_chain_check(const struct cir_json *conflist, const struct cir_chain_rt *
 }
 
 int cir_chain_gc(const struct cir_json *conflist, const char *path,
-		 const struct cir_chain_attachment *valid, size_t n, struct cir_error *err)
+		 const struct cir_chain_attachment *valid, size_t n, bool keep_live,
+		 struct cir_error *err)
 {
 	const struct cir_jnode *plugins = chain_plugins(conflist);
 	struct cir_error e = CIR_ERROR_INIT;
@@ -979,7 +987,11 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 		_cleanup_free_ char *in = NULL;
 		int r;
 
-		r = plugin_stdin(conflist, p, NULL, valid, n, true, &in, &e);
+		/* A plugin that does not know the keep-live rule would release
+		 * the attachments other runtimes made: leave it alone. */
+		if (keep_live && !cir_cni_builtin_known(type))
+			continue;
+		r = plugin_stdin(conflist, p, NULL, valid, n, true, keep_live, &in, &e);
 		if (r >= 0)
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);

@@ -70,6 +70,9 @@ struct cir_member {
 	char netns[64];                 /* CNI_NETNS used for ADD */
 	char address[CIR_CIDR_STRLEN];  /* first address of the result, "" if none */
 	bool hook;                      /* attached by the OCI hook */
+	bool pending;                   /* written before the chain's ADD, cleared after
+					 * it: a pending member seen under the network's
+					 * lock is a connect that never finished */
 };
 
 /* The open "networks" directory. */
@@ -238,13 +241,16 @@ int cir_chain_check(const struct cir_json *conflist, const struct cir_chain_rt *
 /*
  * GC (cniVersion >= 1.1.0, else a no-op returning 0): every plugin gets
  * cni.dev/valid-attachments = valid[0..n) and releases the rest.  Every
- * plugin runs; returns the first error.
+ * plugin runs; returns the first error.  With keep_live the configs carry
+ * CIR_CNI_GC_KEEP_LIVE (lib/cni.h) and only Circuit's own plugins run: the
+ * others cannot be told to spare what other runtimes attached.
  */
 struct cir_chain_attachment {
 	const char *cid;
 	const char *ifname;
 };
 int cir_chain_gc(const struct cir_json *conflist, const char *path,
-		 const struct cir_chain_attachment *valid, size_t n, struct cir_error *err);
+		 const struct cir_chain_attachment *valid, size_t n, bool keep_live,
+		 struct cir_error *err);
 
 #endif

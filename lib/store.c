@@ -141,7 +141,7 @@ static int dir_open_error(struct cir_error *err, int errnum, const char *what,
 	return cir_err(err, errnum, "%s: %s", what, strerror(errnum));
 }
 
-int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
+static int store_open(struct cir_store *st, const char *dir, bool create, struct cir_error *err)
 {
 	const char *root = cir_store_root(dir);
 	char path[PATH_MAX], what[PATH_MAX + 32];
@@ -157,7 +157,7 @@ int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
 	while (n > 1 && path[n - 1] == '/')
 		path[--n] = '\0';
 
-	if (n > 1) {
+	if (n > 1 && create) {
 		r = mkdir_parents(path);
 		if (r < 0)
 			return cir_err(err, r, "%s: %s", what, strerror(-r));
@@ -170,6 +170,16 @@ int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
 	st->fd = fd;
 	snprintf(st->path, sizeof(st->path), "%s", path);
 	return 0;
+}
+
+int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
+{
+	return store_open(st, dir, true, err);
+}
+
+int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err)
+{
+	return store_open(st, dir, false, err);
 }
 
 int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,

@@ -74,6 +74,14 @@ const char *cir_store_root(const char *dir);
 int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err);
 
 /*
+ * Open the root only when it exists: never creates anything.  -ENOENT
+ * ("state directory X: No such file or directory") when it does not; the
+ * other errors of cir_store_open().  For paths that must leave no trace
+ * (a CNI DEL after the network was deleted, read-only commands).
+ */
+int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err);
+
+/*
  * cir_store_open() then cir_store_dir(root, sub, create=true): the usual
  * way a module opens its own part of the store.  Returns the subdirectory's
  * fd with *st open; on failure nothing stays open.

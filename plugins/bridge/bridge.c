@@ -293,7 +293,7 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	_cleanup_close_ int nsfd = -1;
 	struct cir_link_info br, hv;
 	struct ctr_setup cs = { 0 };
-	char host[CIR_IFNAMSIZ];
+	char host[CIR_IFNAMSIZ], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
 	bool veth_made = false, ipam_done = false;
 	int r, bri, hi, ci;
 
@@ -308,7 +308,8 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, &br, NULL, err);
+	cir_name_bridge_alias(ctx->conf->name, alias);
+	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, alias, &br, NULL, err);
 	if (r < 0)
 		return r;
 
@@ -487,6 +488,7 @@ struct ctr_check {
 	const char *ifname;
 	const struct cir_cni_result *prev;
 	int ci;
+	bool default_route;          /* the network promises a default route */
 };
 
 static int ctr_verify(void *arg, struct cir_error *err)
@@ -524,6 +526,23 @@ static int ctr_verify(void *arg, struct cir_error *err)
 			return r;
 		if (r == 0)
 			return cir_err(err, ENOENT, "container route to %s is missing", rt->dst);
+	}
+	/* isDefaultGateway promises a default route of each family the
+	 * container has an address of.  The result lists it only when this
+	 * interface made it (another network's interface may own it), so
+	 * the cached result alone cannot tell it is gone: look. */
+	for (size_t i = 0; c->default_route && i < c->prev->n_ips; i++) {
+		const struct cir_cni_ip *ip = &c->prev->ips[i];
+		const char *dst = strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0";
+
+		if (!ip->gateway[0] || (ip->iface >= 0 && ip->iface != c->ci))
+			continue;
+		r = cir_route_has(sk, dst, NULL, 0, err);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			return cir_err(err, ENOENT, "container has no default route (%s via %s "
+				       "is promised by isDefaultGateway)", dst, ip->gateway);
 	}
 	return 0;
 }
@@ -567,6 +586,7 @@ static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 	cc.ifname = env->ifname;
 	cc.prev = prev;
 	cc.ci = -1;
+	cc.default_route = bc.is_default_gateway;
 	for (size_t i = 0; i < prev->n_ifaces; i++)
 		if (strcmp(prev->ifaces[i].name, env->ifname) == 0 && prev->ifaces[i].sandbox[0])
 			cc.ci = (int)i;
@@ -588,6 +608,8 @@ static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 struct gc_valid {
 	char (*names)[CIR_IFNAMSIZ];
 	size_t n, cap;
+	bool keep_live;
+	struct nl_sock *sk;
 };
 
 static int gc_collect(const char *cid, const char *ifname, void *arg)
@@ -607,7 +629,9 @@ static int gc_collect(const char *cid, const char *ifname, void *arg)
 	return 0;
 }
 
-/* Keep a masquerade user if it is the network's owner or a valid attachment. */
+/* Keep a masquerade user if it is the network's owner or a valid
+ * attachment, or (keep-live GC) while its host veth exists: a veth whose
+ * container end was born in a namespace lives exactly as long as it. */
 static bool masq_keep(const char *user, void *arg)
 {
 	const struct gc_valid *v = arg;
@@ -624,7 +648,7 @@ static bool masq_keep(const char *user, void *arg)
 	for (size_t i = 0; i < v->n; i++)
 		if (strcmp(v->names[i], host) == 0)
 			return true;
-	return false;
+	return v->keep_live && v->sk && cir_link_get(v->sk, host, NULL, NULL) == 0;
 }
 
 static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -639,18 +663,28 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = bridge_conf_parse(ctx->conf, &bc, err);
 	if (r < 0)
 		return r;
+	v.keep_live = cir_cni_gc_keep_live(ctx->conf);
 	r = cir_cni_valid_attachments(ctx->conf, gc_collect, &v, err);
 	if (r < 0)
 		goto out;
-	r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
-	if (r < 0)
-		goto out;
+	/* A delegate that does not know the keep-live rule would release
+	 * other runtimes' addresses: only circuit-ipam is asked then. */
+	if (!v.keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0) {
+		r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
+		if (r < 0)
+			goto out;
+	}
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		goto out;
-	if (cir_link_get(sk, bc.bridge, &br, err) < 0) {
-		r = 0;              /* no bridge, no ports */
-		goto out;
+	v.sk = sk;
+	if (v.keep_live || cir_link_get(sk, bc.bridge, &br, err) < 0) {
+		/* No bridge, no ports.  Keep-live: every port is a veth whose
+		 * container end lives in a namespace that exists (the pair
+		 * dies with it), so none is provably dead. */
+		cir_err_clear(err);
+		r = 0;
+		goto masq;
 	}
 	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
 	if (r < 0) {
@@ -664,15 +698,18 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 
 		if (strncmp(name, "cv", 2) != 0 || strcmp(rtnl_link_get_type(l) ?: "", "veth") != 0)
 			continue;
-		/* Ports of our bridge, and leftovers that a DEL detached. */
-		if (rtnl_link_get_master(l) != br.ifindex &&
-		    (rtnl_link_get_master(l) != 0 || (rtnl_link_get_flags(l) & IFF_UP)))
+		/* Ports of our bridge only.  A detached veth may be another
+		 * network's ADD in progress (created, not yet enslaved): it is
+		 * not ours to judge.  DEL's detached leftovers go with their
+		 * namespace, the next ADD of their name, or network delete. */
+		if (rtnl_link_get_master(l) != br.ifindex)
 			continue;
 		for (size_t i = 0; i < v.n && !valid; i++)
 			valid = strcmp(v.names[i], name) == 0;
 		if (!valid)
 			cir_link_delete(sk, name, NULL);
 	}
+masq:
 	r = bc.ip_masq ? cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err) : 0;
 out:
 	if (cache)

@@ -211,9 +211,13 @@ static int lb_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 		return r;
 	if (lc.n_joins == 0)
 		return 0;
-	r = lb_open(&lc, &db, err);
+	r = cir_lb_db_open_existing(&db, lc.data_dir, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);     /* no services: nothing joined */
+		return 0;
+	}
 	if (r < 0)
-		return r;
+		return cir_err_wrap(err, "state %s", cir_store_root(lc.data_dir));
 	owner_of(ctx, &o);
 	/* Every service is tried; the first error is reported. */
 	for (size_t i = 0; i < lc.n_joins; i++) {

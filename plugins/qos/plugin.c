@@ -220,15 +220,19 @@ static int host_iface(const struct cir_cni_ctx *ctx, char out[CIR_IFNAMSIZ],
  * while its veth still exists (nothing else says which network a veth
  * belongs to).  Written without fsync: after a crash the veths are gone too.
  */
-static int rec_open(const struct cir_cni_ctx *ctx, struct cir_store *st, struct cir_error *err)
+static int rec_open(const struct cir_cni_ctx *ctx, bool create, struct cir_store *st,
+		    struct cir_error *err)
 {
 	_cleanup_close_ int top = -1;
 	int fd;
 
-	top = cir_store_open_sub(st, NULL, "qos", err);
-	if (top < 0)
-		return top;
-	fd = cir_store_dir(top, ctx->conf->name, true, err);
+	/* DEL and GC never create: a DEL after the network is gone leaves
+	 * no trace (-ENOENT: nothing recorded). */
+	fd = create ? cir_store_open(st, NULL, err) : cir_store_open_existing(st, NULL, err);
+	if (fd < 0)
+		return fd;
+	top = cir_store_dir(st->fd, "qos", create, err);
+	fd = top < 0 ? top : cir_store_dir(top, ctx->conf->name, create, err);
 	if (fd < 0)
 		cir_store_close(st);
 	return fd;
@@ -245,7 +249,7 @@ static int rec_put(const struct cir_cni_ctx *ctx, const char *host, struct cir_e
 	char name[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
 	int fd, r;
 
-	fd = rec_open(ctx, &st, err);
+	fd = rec_open(ctx, true, &st, err);
 	if (fd < 0)
 		return cir_err_wrap(err, "qos state");
 	rec_name(ctx->env->containerid, ctx->env->ifname, name, sizeof(name));
@@ -255,16 +259,22 @@ static int rec_put(const struct cir_cni_ctx *ctx, const char *host, struct cir_e
 	return r < 0 ? cir_err_wrap(err, "qos state") : 0;
 }
 
-static void rec_del(const struct cir_cni_ctx *ctx)
+/* Forget this attachment's record; host (may be NULL) gets the device it
+ * named, "" when there was none. */
+static void rec_del(const struct cir_cni_ctx *ctx, char host[CIR_IFNAMSIZ])
 {
 	struct cir_store st = CIR_STORE_INIT;
 	char name[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
 	int fd;
 
-	fd = rec_open(ctx, &st, NULL);
+	if (host)
+		host[0] = '\0';
+	fd = rec_open(ctx, false, &st, NULL);
 	if (fd < 0)
 		return;
 	rec_name(ctx->env->containerid, ctx->env->ifname, name, sizeof(name));
+	if (host && cir_store_read(fd, name, host, CIR_IFNAMSIZ, NULL) <= 0)
+		host[0] = '\0';
 	cir_store_unlink(fd, name, NULL);
 	close(fd);
 	cir_store_close(&st);
@@ -310,13 +320,16 @@ static int qos_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	int r, first = 0;
 
 	/* Nothing here needs the config to be valid: undo whatever is there. */
-	rec_del(ctx);
+	rec_del(ctx, host);
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
 	if (!ctx->conf->has_prev_result) {
-		/* Old runtimes send no prevResult: Circuit's own veth name. */
-		cir_name_host_veth(ctx->env->containerid, ctx->env->ifname, host);
+		/* No prevResult (an old runtime, or the rollback of a connect
+		 * that never finished): the device our record names, else
+		 * Circuit's own veth name. */
+		if (!host[0] || cir_cni_check_ifname(host, NULL) < 0)
+			cir_name_host_veth(ctx->env->containerid, ctx->env->ifname, host);
 		r = cir_qos_link_clear(host, err);
 		return r < 0 ? cir_err_wrap(err, "qos") : 0;
 	}
@@ -380,6 +393,7 @@ static int qos_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 struct gc_walk {
 	const struct cir_cni_conf *conf;
 	int fd;
+	bool keep_live;
 };
 
 static int gc_is_valid(const char *cid, const char *ifname, void *arg)
@@ -389,6 +403,13 @@ static int gc_is_valid(const char *cid, const char *ifname, void *arg)
 
 	rec_name(cid, ifname, name, sizeof(name));
 	return strcmp(name, rec) == 0 ? -EEXIST : 0;   /* stop: found */
+}
+
+static bool link_exists(const char *name)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+
+	return cir_nl_route_open(&sk, NULL) >= 0 && cir_link_get(sk, name, NULL, NULL) == 0;
 }
 
 /* An attachment this network shaped that the runtime no longer lists:
@@ -401,8 +422,13 @@ static int gc_one(const char *name, void *arg)
 
 	if (cir_cni_valid_attachments(w->conf, gc_is_valid, (void *)name, &e) == -EEXIST)
 		return 0;
-	if (cir_store_read(w->fd, name, host, sizeof(host), &e) > 0)
+	if (cir_store_read(w->fd, name, host, sizeof(host), &e) > 0) {
+		/* Keep-live GC: a host veth that exists has its container end
+		 * in a namespace that exists: not provably dead. */
+		if (w->keep_live && link_exists(host))
+			return 0;
 		cir_qos_link_clear(host, &e);
+	}
 	cir_store_unlink(w->fd, name, NULL);
 	return 0;
 }
@@ -415,10 +441,14 @@ static int gc_one(const char *name, void *arg)
 static int qos_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	struct cir_store st = CIR_STORE_INIT;
-	struct gc_walk w = { .conf = ctx->conf };
+	struct gc_walk w = { .conf = ctx->conf, .keep_live = cir_cni_gc_keep_live(ctx->conf) };
 	int r;
 
-	w.fd = rec_open(ctx, &st, err);
+	w.fd = rec_open(ctx, false, &st, err);
+	if (w.fd == -ENOENT) {
+		cir_err_clear(err);     /* nothing shaped on this network */
+		return cir_qos_ifb_gc(err) < 0 ? cir_err_wrap(err, "qos gc") : 0;
+	}
 	if (w.fd < 0)
 		return cir_err_wrap(err, "qos gc");
 	r = cir_store_list(w.fd, gc_one, &w, err);

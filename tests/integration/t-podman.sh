@@ -222,7 +222,10 @@ c3=pc3-$$
 start "$c3" 1
 ip3=$(ip_of "$c3")
 [ -e "$st/ips/$ip3" ] || die "$c3: no reservation for '$ip3'"
-for _ in $(seq 100); do
+# podman says "stopped" until conmon's cleanup has run, "exited" after.  That
+# cleanup is a whole `podman` start-up: 1-3 s here when idle, over 10 s seen
+# on a loaded 2-core machine; wait up to 60 s.
+for _ in $(seq 600); do
 	[ "$($P inspect "$c3" --format '{{.State.Status}}')" = exited ] &&
 		[ -z "$(ip -o link show type veth)" ] && break
 	sleep 0.1
