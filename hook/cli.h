@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "ip.h"
 #include "json.h"
 #include "log.h"
 #include "netconf.h"
@@ -135,6 +136,8 @@ struct cli_net_spec {
 	const char *gateway;         /* NULL = first host */
 	unsigned int mtu;            /* 0 = default */
 	bool no_masquerade;
+	bool allow_reserved;         /* may take a loopback, link-local, multicast... range */
+	bool private_only;           /* subnet must be a private-use range (from a container's config) */
 	const char *conflist;        /* imported chain text, or NULL for ours */
 	bool hook;                   /* made by the OCI hook */
 };
@@ -172,10 +175,27 @@ int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_me
 int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
 		   struct cir_error *err);
 
-/* Does subnet overlap another network (other than `self`) or an address on
- * this host?  1 yes (with a message in *err), 0 no, -errno. */
+/* Does subnet overlap another network (other than `self`), an address on
+ * this host or a route of its main table (default routes aside)?  1 yes
+ * (with a message in *err), 0 no, -errno. */
 int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
 		     struct cir_error *err);
+
+/* What a new subnet must not overlap, read once (the hook's pool search
+ * tests every candidate against one snapshot instead of re-reading the
+ * store and the kernel per candidate). */
+struct cli_taken {
+	struct cir_cidr c;
+	char what[160];              /* "network NAME (SUBNET)", "address A on IF", "route R on IF" */
+};
+struct cli_taken_set {
+	struct cli_taken *v;
+	size_t n, cap;
+};
+int cli_net_taken(struct cir_netdb *db, const char *self, struct cli_taken_set *t,
+		  struct cir_error *err);
+const struct cli_taken *cli_taken_find(const struct cli_taken_set *t, const struct cir_cidr *sn);
+void cli_taken_free(struct cli_taken_set *t);
 
 /* Command tables of the verb groups. */
 extern const struct cli_cmd cli_network_cmds[];

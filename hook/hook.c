@@ -115,40 +115,58 @@ static const char *pick(const char *env, const struct oci_state *s, const char *
 	return v && *v ? v : NULL;
 }
 
-/* First /24 (or the pool's own prefix when longer) of pool that overlaps
- * nothing.  Hold the global lock. */
+/* Candidates a pool search may test: a /16 pool holds 256 /24s; a /8,
+ * 65,536.  Each test is an in-memory comparison against one snapshot. */
+#define HOOK_POOL_MAX_CANDIDATES 65536
+
+/*
+ * First /24 (or the pool's own prefix when longer) of pool that overlaps
+ * nothing.  Hold the global lock.  The store and the kernel are read once
+ * (cli_net_taken: the same reads as one create), so the lock is never held
+ * across per-candidate reads, and the walk is bounded.
+ */
 static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t len,
 		     struct cir_error *err)
 {
+	struct cli_taken_set t;
 	struct cir_cidr p, cand;
+	const char *kind;
 	unsigned int prefix;
 	uint64_t count;
+	int r;
 
 	if (cir_cidr_parse(pool, CIR_CIDR_NETWORK, &p, err) < 0)
 		return cir_err_wrap(err, "subnet pool");
 	if (p.ip.af != AF_INET)
 		return cir_err(err, EINVAL, "subnet pool %s: only IPv4 pools are supported", pool);
+	kind = cir_cidr_special(&p);
+	if (kind)
+		return cir_err(err, EPERM, "subnet pool %s is in a %s range: a hook takes subnets "
+			       "from private-use ranges only", pool, kind);
+	if (!cir_cidr_private(&p))
+		return cir_err(err, EPERM, "subnet pool %s is not a private-use range: a hook takes "
+			       "subnets from private-use ranges only", pool);
 	prefix = p.prefix > HOOK_POOL_PREFIX ? p.prefix : HOOK_POOL_PREFIX;
 	if (prefix > 30)
 		return cir_err(err, EINVAL, "subnet pool %s is too small", pool);
 	count = 1ULL << (prefix - p.prefix);
+	if (count > HOOK_POOL_MAX_CANDIDATES)
+		count = HOOK_POOL_MAX_CANDIDATES;
+	r = cli_net_taken(db, NULL, &t, err);
+	if (r < 0)
+		return r;
 	cand = p;
 	cand.prefix = prefix;
 	for (uint64_t i = 0; i < count; i++) {
-		struct cir_error e = CIR_ERROR_INIT;
-		int r;
-
 		if (i > 0 && cir_ip_add(&cand.ip, 1LL << (32 - prefix), &cand.ip) < 0)
 			break;
-		cir_cidr_format(&cand, out, len);
-		r = cli_net_overlaps(db, out, NULL, &e);
-		if (r < 0) {
-			*err = e;
-			return r;
-		}
-		if (r == 0)
+		if (!cli_taken_find(&t, &cand)) {
+			cli_taken_free(&t);
+			cir_cidr_format(&cand, out, len);
 			return 0;
+		}
 	}
+	cli_taken_free(&t);
 	return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
 			    "no free /%u left in subnet pool %s", prefix, pool);
 }
@@ -167,7 +185,8 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct oci_sta
 		return cir_err(err, EINVAL, "OCI state of %s has no pid", s->id);
 	r = cir_network_open(db, name, true, &n, err);
 	if (r == -ENOENT) {
-		struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true };
+		struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
+					     .private_only = true };
 
 		cir_err_clear(err);
 		if (!subnet) {

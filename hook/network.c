@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,7 @@
 #include <netlink/netlink.h>
 #include <netlink/cache.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/route.h>
 
 #include "addr.h"
 #include "cleanup.h"
@@ -34,98 +36,179 @@
 #include "nl.h"
 #include "sysctl.h"
 
-/* ---- overlap ---- */
+/* ---- what a new subnet must not overlap ---- */
 
-struct overlap_scan {
+static int taken_add(struct cli_taken_set *t, const struct cir_cidr *c, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int taken_add(struct cli_taken_set *t, const struct cir_cidr *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 32;
+		void *p = reallocarray(t->v, nc, sizeof(*t->v));
+
+		if (!p)
+			return -ENOMEM;
+		t->v = p;
+		t->cap = nc;
+	}
+	t->v[t->n].c = *c;
+	va_start(ap, fmt);
+	vsnprintf(t->v[t->n].what, sizeof(t->v[t->n].what), fmt, ap);
+	va_end(ap);
+	t->n++;
+	return 0;
+}
+
+void cli_taken_free(struct cli_taken_set *t)
+{
+	free(t->v);
+	*t = (struct cli_taken_set){ 0 };
+}
+
+struct taken_scan {
 	struct cir_netdb *db;
-	const struct cir_cidr *subnet;
 	const char *self;
-	struct cir_error *err;
-	int hit;
+	struct cli_taken_set *t;
 };
 
-static int overlap_network(const char *name, void *arg)
+static int taken_network(const char *name, void *arg)
 {
-	struct overlap_scan *s = arg;
+	struct taken_scan *s = arg;
 	struct cir_network n = CIR_NETWORK_INIT;
 	struct cir_error e = CIR_ERROR_INIT;
 	struct cir_cidr other;
+	int r = 0;
 
 	if (s->self && strcmp(name, s->self) == 0)
 		return 0;
 	if (cir_network_open(s->db, name, false, &n, &e) < 0)
 		return 0;
-	if (n.conf.subnet[0] && cir_cidr_parse(n.conf.subnet, 0, &other, &e) == 0 &&
-	    other.ip.af == s->subnet->ip.af && cir_cidr_overlap(&other, s->subnet)) {
-		char buf[CIR_CIDR_STRLEN];
-
-		cir_err(s->err, EEXIST, "subnet %s overlaps network %s (%s)",
-			cir_cidr_format(s->subnet, buf, sizeof(buf)), name, n.conf.subnet);
-		s->hit = 1;
-	}
+	if (n.conf.subnet[0] && cir_cidr_parse(n.conf.subnet, 0, &other, &e) == 0)
+		r = taken_add(s->t, &other, "network %s (%s)", name, n.conf.subnet);
 	cir_network_close(&n);
-	return s->hit ? -EEXIST : 0;
+	return r;
 }
 
-/* An address configured on this host inside subnet? */
-static int overlap_host(const struct cir_cidr *subnet, struct cir_error *err)
+static int taken_addresses(struct nl_sock *sk, struct cli_taken_set *t, struct cir_error *err)
 {
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct nl_cache *cache = NULL;
-	int r, hit = 0;
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	int r;
 
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
 	r = rtnl_addr_alloc_cache(sk, &cache);
 	if (r < 0)
 		return cir_nl_err(err, r, "list addresses");
-	for (struct nl_object *o = nl_cache_get_first(cache); o && !hit;
-	     o = nl_cache_get_next(o)) {
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
 		struct nl_addr *local = rtnl_addr_get_local(a);
 		struct cir_cidr c = { 0 };
+		char ifn[IF_NAMESIZE] = "?", ab[CIR_CIDR_STRLEN];
 		size_t len;
 
-		if (!local || rtnl_addr_get_family(a) != (subnet->ip.af))
+		if (!local)
 			continue;
+		c.ip.af = rtnl_addr_get_family(a);
 		len = nl_addr_get_len(local);
-		if (len != (subnet->ip.af == AF_INET ? 4u : 16u))
+		if ((c.ip.af != AF_INET || len != 4) && (c.ip.af != AF_INET6 || len != 16))
 			continue;
-		c.ip.af = subnet->ip.af;
 		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), len);
 		c.prefix = rtnl_addr_get_prefixlen(a);
-		if (cir_cidr_overlap(&c, subnet)) {
-			char ifn[IF_NAMESIZE] = "?", sb[CIR_CIDR_STRLEN], ab[CIR_CIDR_STRLEN];
-
-			if_indextoname(rtnl_addr_get_ifindex(a), ifn);
-			cir_err(err, EEXIST, "subnet %s overlaps address %s on %s",
-				cir_cidr_format(subnet, sb, sizeof(sb)),
-				cir_cidr_format(&c, ab, sizeof(ab)), ifn);
-			hit = 1;
-		}
+		if_indextoname(rtnl_addr_get_ifindex(a), ifn);
+		if (taken_add(t, &c, "address %s on %s", cir_cidr_format(&c, ab, sizeof(ab)), ifn) < 0)
+			return cir_err(err, ENOMEM, "out of memory");
 	}
-	nl_cache_free(cache);
-	return hit;
+	return 0;
+}
+
+/* Routes of the main table more specific than a default route: a subnet
+ * there would take over traffic the host sends elsewhere (a VPN, a
+ * routed lab network). */
+static int taken_routes(struct nl_sock *sk, struct cli_taken_set *t, struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	int r;
+
+	r = rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list routes");
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		struct nl_addr *dst = rtnl_route_get_dst(rt);
+		struct cir_cidr c = { 0 };
+		char ifn[IF_NAMESIZE] = "?", db[CIR_CIDR_STRLEN];
+		size_t len;
+
+		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || !dst ||
+		    nl_addr_get_prefixlen(dst) == 0 || rtnl_route_get_type(rt) != RTN_UNICAST)
+			continue;
+		c.ip.af = rtnl_route_get_family(rt);
+		len = nl_addr_get_len(dst);
+		if ((c.ip.af != AF_INET || len != 4) && (c.ip.af != AF_INET6 || len != 16))
+			continue;
+		memcpy(c.ip.addr, nl_addr_get_binary_addr(dst), len);
+		c.prefix = nl_addr_get_prefixlen(dst);
+		if (rtnl_route_get_nnexthops(rt) > 0)
+			if_indextoname(rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)), ifn);
+		if (taken_add(t, &c, "route %s on %s", cir_cidr_format(&c, db, sizeof(db)), ifn) < 0)
+			return cir_err(err, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int cli_net_taken(struct cir_netdb *db, const char *self, struct cli_taken_set *t,
+		  struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct taken_scan s = { db, self, t };
+	int r;
+
+	*t = (struct cli_taken_set){ 0 };
+	r = cir_netdb_list(db, taken_network, &s, err);
+	if (r == -ENOMEM)
+		r = cir_err(err, ENOMEM, "out of memory");
+	if (r >= 0)
+		r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = taken_addresses(sk, t, err);
+	if (r >= 0)
+		r = taken_routes(sk, t, err);
+	if (r < 0)
+		cli_taken_free(t);
+	return r;
+}
+
+const struct cli_taken *cli_taken_find(const struct cli_taken_set *t, const struct cir_cidr *sn)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].c.ip.af == sn->ip.af && cir_cidr_overlap(&t->v[i].c, sn))
+			return &t->v[i];
+	return NULL;
 }
 
 int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
 		     struct cir_error *err)
 {
+	struct cli_taken_set t;
+	const struct cli_taken *hit;
+	char buf[CIR_CIDR_STRLEN];
 	struct cir_cidr sn;
-	struct overlap_scan s = { db, &sn, self, err, 0 };
 	int r;
 
 	r = cir_cidr_parse(subnet, 0, &sn, err);
 	if (r < 0)
 		return r;
 	cir_cidr_network(&sn, &sn.ip);
-	r = cir_netdb_list(db, overlap_network, &s, err);
-	if (s.hit)
-		return 1;
+	r = cli_net_taken(db, self, &t, err);
 	if (r < 0)
 		return r;
-	return overlap_host(&sn, err);
+	hit = cli_taken_find(&t, &sn);
+	if (hit)
+		cir_err(err, EEXIST, "subnet %s overlaps %s", cir_cidr_format(&sn, buf, sizeof(buf)),
+			hit->what);
+	cli_taken_free(&t);
+	return hit ? 1 : 0;
 }
 
 /* ---- kernel objects of a managed network ---- */
@@ -298,6 +381,10 @@ static int net_teardown(struct cir_netdb *db, const struct cir_netconf *nc,
 				return cir_err_wrap(err, "bridge %s", nc->bridge);
 		}
 		cir_err_clear(err);
+		/* Host veths its DELs left detached (their namespace pinned
+		 * elsewhere): the network is going, so are they. */
+		cir_name_released_alias(nc->name, alias);
+		cir_link_delete_detached(sk, alias, NULL);
 	}
 	if (nc->masquerade) {
 		/* Every user goes with the network, members that failed to
@@ -365,10 +452,24 @@ static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
 		struct cir_cidr sn;
 		struct cir_ip gw;
 
+		const char *kind;
+
 		r = cir_cidr_parse_subnet(spec->subnet, &sn, err);
 		if (r < 0)
 			return r;
 		cir_cidr_format(&sn, nc->subnet, sizeof(nc->subnet));
+		kind = cir_cidr_special(&sn);
+		if (kind && !spec->allow_reserved)
+			return cir_err(err, EINVAL, "subnet %s is in a %s range (--allow-reserved "
+				       "to take it anyway)", nc->subnet, kind);
+		/* A subnet a container asks for would re-route whatever the host
+		 * reaches through its default route in that range: only the
+		 * private-use ranges, which the host does not reach that way. */
+		if (spec->private_only && (kind || !cir_cidr_private(&sn)))
+			return cir_err(err, EPERM, "subnet %s is not a private-use range "
+				       "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a container "
+				       "may not ask for it; create the network with 'circuit network "
+				       "create' first", nc->subnet);
 		if (spec->gateway) {
 			struct cir_ip net, bc;
 
@@ -760,6 +861,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	spec.subnet = a->npos > 1 ? a->pos[1] : NULL;
 	spec.gateway = cli_opt(a, "gateway");
 	spec.no_masquerade = cli_opt(a, "no-masquerade") != NULL;
+	spec.allow_reserved = cli_opt(a, "allow-reserved") != NULL;
 	spec.conflist = cli_opt(a, "conflist");
 	if (spec.conflist && (spec.subnet || spec.gateway || mtu || spec.no_masquerade))
 		return cli_usage(c, "--conflist takes no SUBNET, --gateway, --mtu or "
@@ -1058,7 +1160,8 @@ const struct cli_cmd cli_network_cmds[] = {
 	  { { "gateway", true, "IP", "gateway address on the bridge (default: first host)" },
 	    { "no-masquerade", false, NULL, "do not masquerade traffic leaving the subnet" },
 	    { "mtu", true, "N", "MTU of the bridge and container interfaces" },
-	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" } },
+	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" },
+	    { "allow-reserved", false, NULL, "allow a loopback, link-local, multicast range" } },
 	  1, 2, cmd_create },
 	{ "ls", "[--format table|json]", "list networks",
 	  "Examples:\n  circuit network ls\n  circuit network ls --format json\n",

@@ -286,3 +286,51 @@ int cir_cidr_last_host(const struct cir_cidr *c, struct cir_ip *out)
 	*out = last;
 	return 0;
 }
+
+struct named_range {
+	const char *cidr;
+	const char *kind;
+};
+
+static bool in_table(const struct cir_cidr *c, const struct named_range *t, size_t n,
+		     bool inside, const char **kind)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cir_cidr r;
+
+		if (cir_cidr_parse(t[i].cidr, 0, &r, NULL) < 0 || r.ip.af != c->ip.af)
+			continue;
+		if (inside ? (r.prefix <= c->prefix && cir_cidr_contains(&r, &c->ip))
+			   : cir_cidr_overlap(&r, c)) {
+			if (kind)
+				*kind = t[i].kind;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *cir_cidr_special(const struct cir_cidr *c)
+{
+	static const struct named_range special[] = {
+		{ "0.0.0.0/8", "unspecified" }, { "127.0.0.0/8", "loopback" },
+		{ "169.254.0.0/16", "link-local" }, { "224.0.0.0/4", "multicast" },
+		{ "240.0.0.0/4", "reserved" },  { "::/128", "unspecified" },
+		{ "::1/128", "loopback" },      { "fe80::/10", "link-local" },
+		{ "ff00::/8", "multicast" },
+	};
+	const char *kind = NULL;
+
+	in_table(c, special, sizeof(special) / sizeof(special[0]), false, &kind);
+	return kind;
+}
+
+bool cir_cidr_private(const struct cir_cidr *c)
+{
+	static const struct named_range priv[] = {
+		{ "10.0.0.0/8", "" },   { "172.16.0.0/12", "" }, { "192.168.0.0/16", "" },
+		{ "100.64.0.0/10", "" }, { "fc00::/7", "" },
+	};
+
+	return in_table(c, priv, sizeof(priv) / sizeof(priv[0]), true, NULL);
+}

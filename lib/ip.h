@@ -106,4 +106,18 @@ void cir_cidr_broadcast(const struct cir_cidr *c, struct cir_ip *out);
 int cir_cidr_first_host(const struct cir_cidr *c, struct cir_ip *out);
 int cir_cidr_last_host(const struct cir_cidr *c, struct cir_ip *out);
 
+/*
+ * Ranges no container network may take unless its creator asks for it
+ * explicitly: "unspecified" (0.0.0.0/8, ::/128), "loopback" (127.0.0.0/8,
+ * ::1/128), "link-local" (169.254.0.0/16, fe80::/10), "multicast"
+ * (224.0.0.0/4, ff00::/8), "reserved" (240.0.0.0/4, which holds the
+ * broadcast 255.255.255.255).  Returns the kind of the first such range c
+ * overlaps, or NULL.
+ */
+const char *cir_cidr_special(const struct cir_cidr *c);
+
+/* Is c inside a private-use range: 10.0.0.0/8, 172.16.0.0/12,
+ * 192.168.0.0/16, 100.64.0.0/10 (shared address space), fc00::/7 (ULA)? */
+bool cir_cidr_private(const struct cir_cidr *c);
+
 #endif

@@ -218,16 +218,20 @@ static int open_net(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_con
 {
 	int r;
 
-	r = create ? cir_store_open(st, c->data_dir, err)
-		   : cir_store_open_existing(st, c->data_dir, err);
+	r = cir_store_data_dir_check(c->data_dir, create, err);
+	if (r >= 0)
+		r = create ? cir_store_open(st, c->data_dir, err)
+			   : cir_store_open_existing(st, c->data_dir, err);
 	if (r == -ENOENT && !create)
 		return r;
 	if (r < 0) {
 		/* A symlinked, relative or non-directory dataDir is a config
 		 * error; anything else is the disk's. */
-		err->code = (r == -ELOOP || r == -ENOTDIR || r == -EINVAL) ? CIR_CNI_INVALID_CONFIG
-									  : CIR_CNI_IO;
-		return cir_err_wrap(err, "ipam dataDir");
+		if (!err->code)
+			err->code = (r == -ELOOP || r == -ENOTDIR || r == -EINVAL)
+					    ? CIR_CNI_INVALID_CONFIG
+					    : CIR_CNI_IO;
+		return cir_err_wrap(err, "ipam");
 	}
 	r = create ? cir_ipam_open(h, st, ctx->conf->name, err)
 		   : cir_ipam_open_existing(h, st, ctx->conf->name, err);

@@ -57,9 +57,18 @@ int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out
 }
 
 /* One RTM_NEWLINK change of ifindex: master (-1 keeps it, 0 releases),
- * up (-1 keeps the flag, 0 down, 1 up). */
+ * up (-1 keeps the flag, 0 down, 1 up), alias (NULL keeps it). */
+static int link_change_alias(struct nl_sock *sk, int ifindex, int master, int up,
+			     const char *alias, const char *what, struct cir_error *err);
+
 static int link_change(struct nl_sock *sk, int ifindex, int master, int up, const char *what,
 		       struct cir_error *err)
+{
+	return link_change_alias(sk, ifindex, master, up, NULL, what, err);
+}
+
+static int link_change_alias(struct nl_sock *sk, int ifindex, int master, int up,
+			     const char *alias, const char *what, struct cir_error *err)
 {
 	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
 	int r;
@@ -75,6 +84,8 @@ static int link_change(struct nl_sock *sk, int ifindex, int master, int up, cons
 		rtnl_link_set_flags(chg, IFF_UP);
 	else if (up == 0)
 		rtnl_link_unset_flags(chg, IFF_UP);
+	if (alias)
+		rtnl_link_set_ifalias(chg, alias);
 	r = rtnl_link_change(sk, orig, chg, 0);
 	if (r < 0)
 		return cir_nl_err(err, r, what);
@@ -253,7 +264,8 @@ int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err)
 	return 0;
 }
 
-int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err)
+int cir_link_detach_down(struct nl_sock *sk, const char *name, const char *alias,
+			 struct cir_error *err)
 {
 	struct cir_link_info li;
 	int r;
@@ -262,8 +274,28 @@ int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error 
 	r = cir_link_get(sk, name, &li, err);
 	if (r < 0)
 		return r;
-	r = link_change(sk, li.ifindex, 0, 0, "detach link", err);
+	r = link_change_alias(sk, li.ifindex, 0, 0, alias, "detach link", err);
 	if (r == -ENODEV || r == -ENOENT)
 		return cir_err(err, ENODEV, "link %s not found", name);
 	return r;
+}
+
+int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	int r, n = 0;
+
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list links");
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_link *l = (struct rtnl_link *)o;
+
+		if (rtnl_link_get_master(l) != 0 || (rtnl_link_get_flags(l) & IFF_UP) ||
+		    strcmp(rtnl_link_get_ifalias(l) ?: "", alias) != 0)
+			continue;
+		if (cir_link_delete(sk, rtnl_link_get_name(l), NULL) >= 0)
+			n++;
+	}
+	return n;
 }

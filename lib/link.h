@@ -60,9 +60,16 @@ int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *
 /* Bridge port hairpin mode on/off. */
 int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err);
 
-/* Release a link from its bridge and take it down, in one request.
- * -ENODEV when absent. */
-int cir_link_detach_down(struct nl_sock *sk, const char *name, struct cir_error *err);
+/* Release a link from its bridge and take it down, in one request; alias
+ * (may be NULL) becomes its IFLA_IFALIAS in the same request, so that
+ * whoever finds it later knows it is a leftover and whose.  -ENODEV when
+ * absent. */
+int cir_link_detach_down(struct nl_sock *sk, const char *name, const char *alias,
+			 struct cir_error *err);
+
+/* Delete every link that is detached, down and has IFLA_IFALIAS alias
+ * (leftovers a DEL marked).  Returns how many went. */
+int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_error *err);
 
 /* Delete by name.  -ENODEV when absent (callers wanting idempotency treat it
  * as success). */

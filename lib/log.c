@@ -50,14 +50,41 @@ const char *cir_log_label(enum cir_log_level level)
 char *cir_log_format(char *buf, size_t len, enum cir_log_level level, long seconds,
 		     const char *msg)
 {
-	size_t n;
+	size_t n, m = strlen(msg);
+	int k;
 
 	if (seconds < 0)
 		seconds = 0;
-	snprintf(buf, len, "%s[%04ld] %s", cir_log_label(level), seconds, msg);
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
+	if (m && msg[m - 1] == '\n')
+		m--;
+	k = snprintf(buf, len, "%s[%04ld] ", cir_log_label(level), seconds);
+	if (k < 0 || (size_t)k >= len)
+		return buf;
+	n = (size_t)k;
+	/* One line per message, whatever names it quotes: a control
+	 * character (a newline in a container id...) is shown escaped, so no
+	 * input can forge a line of its own. */
+	for (size_t i = 0; i < m; i++) {
+		unsigned char ch = (unsigned char)msg[i];
+		char esc[8];
+		size_t el;
+
+		if (ch >= 0x20 && ch != 0x7f) {
+			esc[0] = (char)ch;
+			el = 1;
+		} else if (ch == '\n' || ch == '\t' || ch == '\r') {
+			esc[0] = '\\';
+			esc[1] = ch == '\n' ? 'n' : ch == '\t' ? 't' : 'r';
+			el = 2;
+		} else {
+			el = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", ch);
+		}
+		if (n + el >= len)
+			break;
+		memcpy(buf + n, esc, el);
+		n += el;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 

@@ -44,3 +44,8 @@ void cir_name_bridge_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_M
 {
 	snprintf(out, CIR_NAME_BRIDGE_ALIAS_MAX, "circuit:%s", network);
 }
+
+void cir_name_released_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX])
+{
+	snprintf(out, CIR_NAME_BRIDGE_ALIAS_MAX, "circuit-released:%s", network);
+}

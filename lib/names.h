@@ -25,6 +25,12 @@ void cir_name_bridge(const char *network, char out[16]);
 #define CIR_NAME_BRIDGE_ALIAS_MAX 144
 void cir_name_bridge_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX]);
 
+/* The IFLA_IFALIAS of a host veth that DEL detached and left to its
+ * namespace's teardown: "circuit-released:<network>".  GC of that network
+ * deletes such a leftover; nothing else carries that mark (a veth an ADD
+ * is still making has no alias). */
+void cir_name_released_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX]);
+
 /* Host end of a container's veth: "cv" + 13 hex of hash(containerid, ifname). */
 void cir_name_host_veth(const char *containerid, const char *ifname, char out[16]);
 

@@ -177,6 +177,71 @@ int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
 	return store_open(st, dir, true, err);
 }
 
+int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err)
+{
+	char parent[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	struct stat sb;
+	const char *p;
+	size_t n;
+
+	if (!dir || !*dir)
+		return 0;
+	n = strlen(dir);
+	if (dir[0] != '/')
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "dataDir %s: not an absolute path", dir);
+	if (n >= sizeof(parent))
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENAMETOOLONG,
+				    "dataDir: path too long");
+	for (p = dir; *p;) {
+		size_t l;
+
+		while (*p == '/')
+			p++;
+		l = strcspn(p, "/");
+		if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+					    "dataDir %s: \".\" and \"..\" components are refused", dir);
+		p += l;
+	}
+	if (stat(dir, &sb) < 0) {
+		if (errno != ENOENT || !create)
+			return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
+		/* Only the last component is ever made: a config cannot have
+		 * root build a path of directories wherever it likes. */
+		memcpy(parent, dir, n + 1);
+		while (n > 1 && parent[n - 1] == '/')
+			parent[--n] = '\0';
+		*strrchr(parent, '/') = '\0';
+		if (stat(parent[0] ? parent : "/", &sb) < 0 || !S_ISDIR(sb.st_mode))
+			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENOENT,
+					    "dataDir %s: its parent directory does not exist", dir);
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		char what[PATH_MAX + 16];
+		int e = errno;
+
+		snprintf(what, sizeof(what), "dataDir %s", dir);
+		e = dir_open_error(err, e, what, dir, AT_FDCWD);
+		if (err)
+			err->code = CIR_CNI_INVALID_CONFIG;
+		return e;
+	}
+	if (fstat(fd, &sb) < 0)
+		return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
+	if (sb.st_uid != geteuid() || (sb.st_mode & 077))
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EPERM,
+				    "dataDir %s: owned by uid %u with mode %04o; it must be "
+				    "owned by uid %u and private (mode 0700)", dir,
+				    (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777),
+				    (unsigned int)geteuid());
+	return 0;
+}
+
 int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err)
 {
 	return store_open(st, dir, false, err);
@@ -297,6 +362,7 @@ int cir_store_overwrite(int dirfd, const char *name, const void *buf, size_t len
 			struct cir_error *err)
 {
 	_cleanup_close_ int fd = -1;
+	struct stat sb;
 	ssize_t w;
 	int r;
 
@@ -304,8 +370,13 @@ int cir_store_overwrite(int dirfd, const char *name, const void *buf, size_t len
 	if (r < 0)
 		return r;
 	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
-	if (fd < 0)
+	if (fd < 0 && errno != ENXIO)   /* ENXIO: a FIFO without a reader */
 		return cir_err(err, errno, "write %s: %s", name, strerror(errno));
+	/* O_NOFOLLOW stops symlinks, not hard links: a name planted as a
+	 * second link of some other file (or a device or FIFO) is never
+	 * written through.  Replace the name instead: a new inode, by rename. */
+	if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_nlink != 1)
+		return cir_store_write(dirfd, name, buf, len, err);
 	do
 		w = pwrite(fd, buf, len, 0);
 	while (w < 0 && errno == EINTR);

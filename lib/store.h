@@ -74,6 +74,17 @@ const char *cir_store_root(const char *dir);
 int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err);
 
 /*
+ * The policy for a store root named by a CNI config ("dataDir"), which
+ * comes from whoever wrote the config, not from the host's admin: an
+ * absolute path without "." or ".." components; with create, only its last
+ * component is made (0700), never its parents; and it must be a real
+ * directory owned by this process's user (root) with no group or other
+ * permission.  NULL or "" (no dataDir) passes.  -ENOENT when absent and
+ * !create.  Call before cir_store_open(dir).
+ */
+int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err);
+
+/*
  * Open the root only when it exists: never creates anything.  -ENOENT
  * ("state directory X: No such file or directory") when it does not; the
  * other errors of cir_store_open().  For paths that must leave no trace
@@ -118,7 +129,10 @@ int cir_store_write(int dirfd, const char *name, const void *buf, size_t len,
  * then truncate to len.  No new inode, no rename, no fsync: cheap, and
  * readers holding the lock see all or nothing, but a crash in the middle
  * may leave a torn record.  For small advisory records only (a cursor),
- * whose readers treat garbage as absent.
+ * whose readers treat garbage as absent.  A name that is not a regular
+ * file with exactly one link (a hard link planted to some other file, a
+ * FIFO, a device) is never written through: it is replaced as by
+ * cir_store_write().
  */
 int cir_store_overwrite(int dirfd, const char *name, const void *buf, size_t len,
 			struct cir_error *err);

@@ -463,7 +463,10 @@ static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 		 * same RCU grace periods (~15 ms).  Detach it from the bridge
 		 * and take it down so that it carries nothing meanwhile; a
 		 * leftover is reclaimed by the next ADD of its name or GC. */
-		r = cir_link_detach_down(sk, host, err);
+		char mark[CIR_NAME_BRIDGE_ALIAS_MAX];
+
+		cir_name_released_alias(ctx->conf->name, mark);
+		r = cir_link_detach_down(sk, host, mark, err);
 	} else {
 		/* The host end takes its peer with it, wherever it lives. */
 		r = cir_link_delete(sk, host, err);
@@ -655,6 +658,7 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	struct bridge_conf bc;
 	struct gc_valid v = { 0 };
+	char mark[CIR_NAME_BRIDGE_ALIAS_MAX];
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	struct nl_cache *cache = NULL;
 	struct cir_link_info br;
@@ -678,19 +682,16 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r < 0)
 		goto out;
 	v.sk = sk;
-	if (v.keep_live || cir_link_get(sk, bc.bridge, &br, err) < 0) {
-		/* No bridge, no ports.  Keep-live: every port is a veth whose
-		 * container end lives in a namespace that exists (the pair
-		 * dies with it), so none is provably dead. */
+	if (cir_link_get(sk, bc.bridge, &br, err) < 0) {
 		cir_err_clear(err);
-		r = 0;
-		goto masq;
+		br.ifindex = -1;        /* no bridge, no ports */
 	}
 	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
 	if (r < 0) {
 		r = cir_nl_err(err, r, "list links");
 		goto out;
 	}
+	cir_name_released_alias(ctx->conf->name, mark);
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_link *l = (struct rtnl_link *)o;
 		const char *name = rtnl_link_get_name(l);
@@ -698,18 +699,26 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 
 		if (strncmp(name, "cv", 2) != 0 || strcmp(rtnl_link_get_type(l) ?: "", "veth") != 0)
 			continue;
-		/* Ports of our bridge only.  A detached veth may be another
-		 * network's ADD in progress (created, not yet enslaved): it is
-		 * not ours to judge.  DEL's detached leftovers go with their
-		 * namespace, the next ADD of their name, or network delete. */
-		if (rtnl_link_get_master(l) != br.ifindex)
+		/* What this network's DEL released and left detached (its
+		 * namespace pinned elsewhere): ours, and done with. */
+		if (rtnl_link_get_master(l) == 0 &&
+		    strcmp(rtnl_link_get_ifalias(l) ?: "", mark) == 0) {
+			cir_link_delete(sk, name, NULL);
+			continue;
+		}
+		/* Otherwise ports of our bridge only: a detached veth without
+		 * that mark may be another network's ADD in progress
+		 * (created, not yet enslaved), not ours to judge.  Keep-live:
+		 * every port is a veth whose container end lives in a
+		 * namespace that exists (the pair dies with it), so none is
+		 * provably dead. */
+		if (v.keep_live || br.ifindex < 0 || rtnl_link_get_master(l) != br.ifindex)
 			continue;
 		for (size_t i = 0; i < v.n && !valid; i++)
 			valid = strcmp(v.names[i], name) == 0;
 		if (!valid)
 			cir_link_delete(sk, name, NULL);
 	}
-masq:
 	r = bc.ip_masq ? cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err) : 0;
 out:
 	if (cache)

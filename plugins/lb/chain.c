@@ -154,7 +154,11 @@ static int join_target(struct cir_lb_db *db, const struct cir_cni_ctx *ctx,
 
 static int lb_open(const struct lb_conf *lc, struct cir_lb_db *db, struct cir_error *err)
 {
-	int r = cir_lb_db_open(db, lc->data_dir, err);
+	int r = cir_store_data_dir_check(lc->data_dir, true, err);
+
+	if (r < 0)
+		return r;
+	r = cir_lb_db_open(db, lc->data_dir, err);
 
 	return r < 0 ? cir_err_wrap(err, "state %s", cir_store_root(lc->data_dir)) : 0;
 }
@@ -211,7 +215,9 @@ static int lb_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 		return r;
 	if (lc.n_joins == 0)
 		return 0;
-	r = cir_lb_db_open_existing(&db, lc.data_dir, err);
+	r = cir_store_data_dir_check(lc.data_dir, false, err);
+	if (r >= 0)
+		r = cir_lb_db_open_existing(&db, lc.data_dir, err);
 	if (r == -ENOENT) {
 		cir_err_clear(err);     /* no services: nothing joined */
 		return 0;

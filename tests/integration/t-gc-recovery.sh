@@ -12,7 +12,7 @@
 #  - a bridge Circuit did not make for a network is never adopted.
 # The "containers" are sleep processes in namespaces this test made.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -14,7 +14,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 expect() { # expect RC OUTPUT CMD...
 	local want_rc=$1 want_out=$2; shift 2
 	run "$@"

@@ -4,7 +4,7 @@
 # check all is back with the same addresses, and that a second run changes
 # nothing.  Members whose process died are released.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
 kstate() { # everything restore may touch, with ifindexes
 	ip -o link show | sed 's/ link-netnsid [0-9]*//' | awk '{print $1, $2, $NF}' | sort
@@ -83,6 +83,6 @@ ok "gc"
 
 $C network delete n1 2>/dev/null
 $C network delete n2 2>/dev/null
-[ -z "$(ip -o link show | grep -v ' lo:')" ] || die "links left"
+[ -z "$(ip -o link show | grep -v ' lo:')" ] || die "links left: $(ip -d link show)"
 [ -z "$(nft list ruleset)" ] || die "nftables left"
 kill $pb; wait 2>/dev/null || true

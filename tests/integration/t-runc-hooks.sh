@@ -138,7 +138,7 @@ only_lo
 ok "hook failure, CLI network"
 
 # ---- the README walkthrough ----
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 expect() { local want_rc=$1 want_out=$2; shift 2; run "$@"
 	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc ($out)"; assert_eq "$want_out" "$out" "$*"; }
 w=web-00-$$

@@ -224,6 +224,38 @@ START_TEST(contains_overlap)
 }
 END_TEST
 
+/* Ranges a network may not take unless asked, and the private-use ones a
+ * container may ask for. */
+START_TEST(special_and_private_ranges)
+{
+	static const struct { const char *cidr, *kind; bool priv; } t[] = {
+		{ "127.0.0.0/8", "loopback", false },   { "127.1.0.0/24", "loopback", false },
+		{ "0.0.0.0/8", "unspecified", false },  { "169.254.9.0/24", "link-local", false },
+		{ "224.0.0.0/24", "multicast", false }, { "240.0.0.0/4", "reserved", false },
+		{ "255.255.255.0/24", "reserved", false }, { "fe80::/64", "link-local", false },
+		{ "ff02::/16", "multicast", false },    { "120.0.0.0/5", "loopback", false },
+		{ "10.254.1.0/24", NULL, true },        { "172.20.0.0/16", NULL, true },
+		{ "192.168.7.0/24", NULL, true },       { "100.64.3.0/24", NULL, true },
+		{ "fd00:1::/64", NULL, true },          { "198.51.100.0/24", NULL, false },
+		{ "172.32.0.0/24", NULL, false },       { "8.0.0.0/8", NULL, false },
+		{ "10.0.0.0/7", NULL, false },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct cir_cidr c;
+		const char *k;
+
+		ck_assert_int_eq(cir_cidr_parse(t[i].cidr, 0, &c, NULL), 0);
+		k = cir_cidr_special(&c);
+		if (t[i].kind)
+			ck_assert_msg(k && strcmp(k, t[i].kind) == 0, "%s: %s", t[i].cidr, k ? k : "-");
+		else
+			ck_assert_msg(!k, "%s: %s", t[i].cidr, k);
+		ck_assert_msg(cir_cidr_private(&c) == t[i].priv, "%s private", t[i].cidr);
+	}
+}
+END_TEST
+
 static Suite *ip_suite(void)
 {
 	Suite *s = suite_create("ip");
@@ -236,6 +268,7 @@ static Suite *ip_suite(void)
 	tcase_add_test(tc, arithmetic);
 	tcase_add_test(tc, network_hosts);
 	tcase_add_test(tc, contains_overlap);
+	tcase_add_test(tc, special_and_private_ranges);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -264,6 +264,51 @@ static int stop_entry(const char *name, void *data)
 	return -ECANCELED;
 }
 
+/* An in-place rewrite never writes through a hard link planted in the
+ * store (issue 10: ipam last-N, masq asserted, the qos record). */
+START_TEST(overwrite_breaks_planted_links)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	char victim[PATH_MAX + 16], planted[PATH_MAX + 16], buf[64];
+	struct stat sb;
+	FILE *f;
+
+	ck_assert_int_eq(cir_store_open(&st, tmp, &e), 0);
+	snprintf(victim, sizeof(victim), "%s/victim", tmp);
+	f = fopen(victim, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("precious\n", f);
+	fclose(f);
+	snprintf(planted, sizeof(planted), "%s/last-0", tmp);
+	ck_assert_int_eq(link(victim, planted), 0);
+	ck_assert_int_eq(cir_store_overwrite(st.fd, "last-0", "10.0.0.9", 8, &e), 0);
+	ck_assert_int_eq(cir_store_read(st.fd, "victim", buf, sizeof(buf), &e), 9);
+	ck_assert_str_eq(buf, "precious\n");
+	ck_assert_int_eq(cir_store_read(st.fd, "last-0", buf, sizeof(buf), &e), 8);
+	ck_assert_str_eq(buf, "10.0.0.9");
+	ck_assert_int_eq(stat(planted, &sb), 0);
+	ck_assert_uint_eq(sb.st_nlink, 1);
+	ck_assert_int_eq(stat(victim, &sb), 0);
+	ck_assert_uint_eq(sb.st_nlink, 1);
+	/* A FIFO in its place is replaced too, without blocking. */
+	ck_assert_int_eq(unlink(planted), 0);
+	ck_assert_int_eq(mkfifo(planted, 0600), 0);
+	ck_assert_int_eq(cir_store_overwrite(st.fd, "last-0", "x", 1, &e), 0);
+	ck_assert_int_eq(lstat(planted, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	/* The ordinary case stays in place (same inode). */
+	{
+		ino_t ino = sb.st_ino;
+
+		ck_assert_int_eq(cir_store_overwrite(st.fd, "last-0", "yz", 2, &e), 0);
+		ck_assert_int_eq(stat(planted, &sb), 0);
+		ck_assert_uint_eq(sb.st_ino, ino);
+	}
+	cir_store_close(&st);
+}
+END_TEST
+
 START_TEST(list_and_sweep)
 {
 	struct cir_store st = CIR_STORE_INIT;
@@ -380,6 +425,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, open_creates_0700);
 	tcase_add_test(tc, symlinks_refused);
 	tcase_add_test(tc, files);
+	tcase_add_test(tc, overwrite_breaks_planted_links);
 	tcase_add_test(tc, list_and_sweep);
 	tcase_add_test(tc, lock_excludes);
 	tcase_add_test(tc, remove_tree_stays_inside);
