@@ -432,6 +432,15 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 	r = cir_netns_open_pid((pid_t)att->pid, &nsfd, err);
 	if (r < 0)
 		return r;
+	/* A process sharing the host's namespace (no netns of its own, or
+	 * PID 1's): attaching it would give the host an eth0, an address and
+	 * a default route.  Checked before anything else is looked at. */
+	r = cir_netns_is_host(nsfd, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return cir_err(err, EPERM, "process %lld is in the host's network namespace: "
+			       "refusing to connect it", att->pid);
 	if (fstat(nsfd, &st) < 0)
 		return cir_err(err, errno, "netns of %lld: %s", att->pid, strerror(errno));
 	ds = (struct dup_scan){ .c = c, .n = n, .cid = m.cid, .dev = st.st_dev, .ino = st.st_ino,
