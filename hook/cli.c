@@ -207,3 +207,9 @@ int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err)
 		return cir_err_wrap(err, "state %s", cir_store_root(c->state_dir));
 	return 0;
 }
+
+int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err)
+{
+	/* Its errors name the state directory already. */
+	return cir_netdb_open_ro(db, c->state_dir, err);
+}

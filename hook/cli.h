@@ -126,6 +126,9 @@ int cli_json_print(struct cir_jgen *g, struct cir_error *err);
 
 /* Open the network database of --state / $CIRCUIT_STATE_DIR. */
 int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err);
+/* The same for commands that only look: creates nothing, and a --state
+ * directory that does not exist is an error (cir_netdb_open_ro). */
+int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 
 /* ---- network operations (network.c), shared by network, hook, restore ---- */
 

@@ -220,10 +220,15 @@ static int read_text(const char *path, char **out, size_t *len, struct cir_error
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t n;
 
 	if (!f)
 		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cir_err(err, EISDIR, "%s: is a directory", path);
 	buf = malloc(CIR_JSON_MAX + 1);
 	if (!buf)
 		return cir_err(err, ENOMEM, "out of memory");
@@ -712,7 +717,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	r = check_format(c, a, &json);
 	if (r)
 		return r;
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r < 0)
 		return cli_fail(c, &err);
 	if (json) {
@@ -762,7 +767,7 @@ static int cmd_inspect(struct cli *c, const struct cli_args *a)
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	int r;
 
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
 	if (r >= 0)
@@ -793,7 +798,7 @@ static int cmd_export(struct cli *c, const struct cli_args *a)
 	struct cir_network n = CIR_NETWORK_INIT;
 	int r;
 
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
 	if (r >= 0) {

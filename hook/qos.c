@@ -537,15 +537,16 @@ static int target_parse(struct cli *c, const struct cli_args *a, enum qos_target
 	return 0;
 }
 
-/* Open network name locked and load its qos state. */
-static int qos_open(struct cli *c, const char *name, struct cir_netdb *db,
+/* Open network name and load its qos state: locked for a change, or
+ * read-only (creating nothing) for show. */
+static int qos_open(struct cli *c, const char *name, bool ro, struct cir_netdb *db,
 		    struct cir_network *n, struct qos_state *st, struct cir_error *err)
 {
 	int r;
 
-	r = cli_db_open(c, db, err);
+	r = ro ? cli_db_open_ro(c, db, err) : cli_db_open(c, db, err);
 	if (r >= 0)
-		r = cir_network_open(db, name, true, n, err);
+		r = cir_network_open(db, name, !ro, n, err);
 	if (r >= 0)
 		r = state_load(n, st, err);
 	return r;
@@ -624,7 +625,7 @@ static int cmd_set(struct cli *c, const struct cli_args *a)
 	if (!patch_any(&p))
 		return cli_usage(c, "nothing to set: give --rate, --ceiling, --burst, --delay, "
 				    "--jitter, --loss or --loss-correlation");
-	r = qos_open(c, net, &db, &n, &st, &err);
+	r = qos_open(c, net, false, &db, &n, &st, &err);
 	if (r >= 0 && t == T_NETWORK) {
 		r = set_network(&n, &st, &p, &err);
 	} else if (r >= 0 && t == T_DEFAULT) {
@@ -679,7 +680,7 @@ static int cmd_reset(struct cli *c, const struct cli_args *a)
 	r = target_parse(c, a, &t);
 	if (r)
 		return r;
-	r = qos_open(c, net, &db, &n, &st, &err);
+	r = qos_open(c, net, false, &db, &n, &st, &err);
 	if (r >= 0 && t == T_NETWORK) {
 		int br = bridge_index(&n, &err);
 
@@ -861,7 +862,7 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 
 	if (f && strcmp(f, "table") != 0 && strcmp(f, "json") != 0)
 		return cli_usage(c, "unknown --format \"%s\" (table or json)", f);
-	r = qos_open(c, a->pos[0], &db, &n, &st, &err);
+	r = qos_open(c, a->pos[0], true, &db, &n, &st, &err);
 	if (r >= 0 && f && strcmp(f, "json") == 0) {
 		r = cli_json_new(&g, &err);
 		if (r >= 0) {

@@ -72,12 +72,14 @@ struct cir_member {
 	bool hook;                      /* attached by the OCI hook */
 };
 
-/* The open "networks" directory. */
+/* The open "networks" directory.  A read-only db (cir_netdb_open_ro) may
+ * have fd -1: an empty store. */
 struct cir_netdb {
 	struct cir_store st;
 	int fd;
+	bool ro;
 };
-#define CIR_NETDB_INIT { CIR_STORE_INIT, -1 }
+#define CIR_NETDB_INIT { CIR_STORE_INIT, -1, false }
 
 /* An open network: its directory, members directory, lock (or -1), record
  * and conflist (parsed and raw). */
@@ -96,6 +98,14 @@ struct cir_network {
  * db is set only on success; close with cir_netdb_close().
  */
 int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err);
+/*
+ * Open <root>/networks for looking only (ls, inspect, export, show):
+ * creates nothing, not even a member directory or a lock file; see
+ * cir_store_open_sub_ro() for what an absent root or directory means.
+ * Such a db lists no networks and opens none when the store is empty;
+ * cir_network_open() on it refuses lock = true (-EROFS).
+ */
+int cir_netdb_open_ro(struct cir_netdb *db, const char *dir, struct cir_error *err);
 void cir_netdb_close(struct cir_netdb *db);
 
 /* Take the global lock (networks/lock).  Returns the fd; close it to unlock. */
