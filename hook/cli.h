@@ -193,5 +193,7 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 int cli_hook_run(struct cli *c, const struct cli_args *a);
 int cli_restore_run(struct cli *c, const struct cli_args *a);
 int cli_gc_run(struct cli *c, const struct cli_args *a);
+/* `circuit version`, `circuit --version`, `circuit -v` (a may be NULL). */
+int cli_version_run(struct cli *c, const struct cli_args *a);
 
 #endif

@@ -166,6 +166,10 @@ assert_contains "$out" "INFO[0000] elsewhere deleted" "delete with --state"
 rm -rf "$st"
 run $C version; assert_eq 0 "$rc" "version"
 assert_contains "$out" "circuit version " "version"
+version=$out
+expect 0 "$version" $C --version
+expect 0 "$version" $C -v
+expect 0 "$version" $C --debug --version
 run $C --help; assert_eq 0 "$rc" "help"; assert_contains "$out" "network connect" "help"
 run $C network connect --help; assert_eq 0 "$rc" "cmd help"
 assert_contains "$out" "circuit network connect 4668 sandbox" "examples in help"
@@ -175,4 +179,32 @@ run $C network; assert_eq 2 "$rc" "group without verb"
 run $C network frob; assert_eq 2 "$rc" "unknown verb"
 assert_contains "$out" 'ERRO[0000] unknown command "network frob"' "unknown verb"
 ok "global options"
+
+# ---- every --help fits in 80 columns ----
+# help_ok WORDS...: `circuit WORDS --help` exits 0 and no line is wider.
+help_ok() {
+	local wide
+	run $C "$@" --help
+	[ "$rc" = 0 ] || die "circuit $* --help: exit $rc ($out)"
+	[ -n "$out" ] || die "circuit $* --help: no output"
+	wide=$(awk 'length > 80 { printf "%d: %s\n", length, $0 }' <<<"$out")
+	[ -z "$wide" ] || die "circuit $* --help: lines over 80 columns:
+$wide"
+}
+help_ok
+run $C help; assert_eq 0 "$rc" "circuit help"
+assert_eq "" "$(awk 'length > 80' <<<"$out")" "circuit help width"
+# The commands, as the main help lists them ("  network qos set   text").
+cmds=$($C --help | sed -n '/^Commands:/,/^$/p' |
+	awk '/^  [a-z]/ { sub(/^  /, ""); split($0, f, /  +/); print f[1] }')
+[ "$(wc -l <<<"$cmds")" -ge 15 ] || die "too few commands in --help: $cmds"
+groups=$(awk 'NF > 1 { NF--; print }' <<<"$cmds" | sort -u)
+assert_eq "lb
+network
+network qos" "$groups" "groups"
+while read -r g; do help_ok $g; done <<<"$groups"
+n=0
+while read -r cmd; do help_ok $cmd; n=$((n+1)); done <<<"$cmds"
+echo "ok: $n commands' --help within 80 columns"
+ok "help width"
 kill $pb; wait 2>/dev/null || true
