@@ -46,6 +46,16 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+bool cli_arg_is_pid(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		   unsigned long long *out)
 {

@@ -103,6 +103,10 @@ int cli_fail(struct cli *c, const struct cir_error *err);
 /* Print a usage error and the command's synopsis on stderr; returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A container on the command line: all digits is a PID, anything else a
+ * runc container ID (lib/runc.h). */
+bool cli_arg_is_pid(const char *s);
+
 /* Parse an unsigned decimal in [min, max]. */
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		   unsigned long long *out);
@@ -155,6 +159,7 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 struct cli_attach {
 	long long pid;               /* container process */
 	const char *cid;             /* CNI container id, NULL = "pid-<pid>" */
+	const char *name;            /* the container in messages, NULL = its pid */
 	const char *ifname;          /* NULL = eth0 or the next free ethN */
 	const char *ip;              /* requested address, may be NULL */
 	bool hook;

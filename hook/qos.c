@@ -32,6 +32,7 @@
 #include "nl.h"
 #include "qos.h"
 #include "qos_cli.h"
+#include "runc.h"
 
 #define QOS_RECORD "qos.json"
 #define QOS_PLUGIN "circuit-qos"
@@ -411,16 +412,21 @@ static int links_apply(struct cir_network *n, struct qos_state *st, const char *
 	return 0;
 }
 
-/* Find a member by --container (id, or pid of a running member) or by
- * --interface (its host-side veth). */
+/* Find a member by --container or by --interface (its host-side veth).
+ * --container is a container id (the hook's, "pid-N", or a runc ID a
+ * member was connected by), the pid of a running member, or a runc
+ * container ID whose recorded process is a running member (connected by
+ * PID). */
 static int member_find(struct cir_network *n, const char *ctr, const char *iface,
 		       struct cir_member *out, struct cir_error *err)
 {
 	struct members ms;
+	struct cir_runc_state rs;
 	unsigned long long pid = 0;
+	bool runc = false;
 	int r, found = 0;
 
-	if (ctr && cli_parse_uint(ctr, 1, 4194304, &pid) < 0)
+	if (ctr && cli_arg_is_pid(ctr) && cli_parse_uint(ctr, 1, 4194304, &pid) < 0)
 		pid = 0;
 	r = members_load(n, &ms, err);
 	if (r < 0)
@@ -439,6 +445,18 @@ static int member_find(struct cir_network *n, const char *ctr, const char *iface
 		}
 		if (found)
 			*out = *m;
+	}
+	if (!found && ctr && !cli_arg_is_pid(ctr)) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		/* Not known by that id: a runc container connected by PID? */
+		runc = cir_runc_state_read(NULL, ctr, &rs, &e2) == 0;
+		cli_debug("--container %s: %s", ctr, runc ? "found in runc's state" : e2.msg);
+	}
+	for (size_t i = 0; runc && i < ms.n && !found; i++) {
+		found = cir_runc_is_member(&rs, &ms.m[i]) && cir_member_alive(&ms.m[i]);
+		if (found)
+			*out = ms.m[i];
 	}
 	free(ms.m);
 	if (found)

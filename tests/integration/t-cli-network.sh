@@ -89,9 +89,11 @@ ip -n a link show eth1 >/dev/null || die "eth1 for the second network"
 assert_eq 1400 "$(ip -n a -o link show eth1 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "member mtu"
 expect 1 "ERRO[0000] process 4000000 not found" $C network connect 4000000 sandbox
 expect 1 "ERRO[0000] network nope not found" $C network connect $pa nope
-expect 2 "ERRO[0000] invalid PID \"abc\"
-Usage: circuit network connect PID NAME [--ip IP] [--ifname IF]
-Run 'circuit network connect --help' for more." $C network connect abc sandbox
+expect 2 "ERRO[0000] invalid PID or container ID \"a/b\"
+Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF]
+Run 'circuit network connect --help' for more." $C network connect a/b sandbox
+expect 1 "ERRO[0000] container abc not found (no runc state in /run/runc-none)" \
+	env CIRCUIT_RUNC_ROOT=/run/runc-none $C network connect abc sandbox
 run $C network connect $pb db --ip 10.254.9.9; assert_eq 1 "$rc" "ip outside subnet"
 ip -n b link show eth1 >/dev/null 2>&1 && die "failed connect left eth1 behind"
 assert_eq 1 "$(ip -o link show master c-db | wc -l)" "failed connect left a host veth"

@@ -93,3 +93,88 @@ mkdir "$tmp/conf.d"
 expect 1 "ERRO[0000] $tmp/conf.d: is a directory" $C network create x --conflist "$tmp/conf.d"
 expect 1 "ERRO[0000] network x not found" $C network inspect x
 ok "--conflist DIR"
+
+# ---- runc container IDs where a PID is taken ----
+# A fake runc root: <root>/<id>/state.json as runc writes it, for sleeps
+# started in namespaces of their own (t-runc-hooks does it with real runc).
+rr=$tmp/runc
+export CIRCUIT_RUNC_ROOT=$rr
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); sleep 0.1; }
+starttime() { awk '{print $22}' "/proc/$1/stat"; }
+runc_state() { # runc_state ID PID [START]
+	mkdir -p "$rr/$1"
+	printf '{"ociVersion":"1.0.2","id":"%s","init_process_pid":%s,"init_process_start":%s,"created":"2026-12-01T11:04:42Z","config":{"rootfs":"/x"}}\n' \
+		"$1" "$2" "${3:-$(starttime "$2")}" > "$rr/$1/state.json"
+}
+expect 0 "INFO[0000] sandbox created" $C network create sandbox 10.254.1.0/24
+ctr web; pw=$pid; runc_state web-00 $pw
+ctr db; pd=$pid; runc_state db-00 $pd
+
+# connect / disconnect by ID: the ID is the CNI container id.
+expect 0 "INFO[0000] connected container web-00 to network sandbox" $C network connect web-00 sandbox
+ip -n web link show eth0 >/dev/null || die "web has no eth0"
+ip netns exec web busybox ping -c1 -W2 10.254.1.1 >/dev/null || die "web -> gateway"
+assert_eq "web-00 $pw eth0" \
+	"$(json_get "$($C network inspect sandbox)" '" ".join("%s %s %s" % (m["container"], m["pid"], m["interface"]) for m in d["members"])')" \
+	"member connected by ID"
+expect 1 "ERRO[0000] container web-00 is already connected to network sandbox (as web-00, eth0)" \
+	$C network connect web-00 sandbox
+expect 1 "ERRO[0000] container $pw is already connected to network sandbox (as web-00, eth0)" \
+	$C network connect $pw sandbox
+expect 0 "INFO[0000] disconnected container web-00 from network sandbox" $C network disconnect web-00 sandbox
+ip -n web link show eth0 >/dev/null 2>&1 && die "eth0 left in web"
+expect 1 "ERRO[0000] container web-00 is not connected to network sandbox" \
+	$C network disconnect web-00 sandbox
+ok "connect/disconnect by runc container ID"
+
+# Connected by PID, named by ID: disconnect and qos find it through runc's pid.
+expect 0 "INFO[0000] connected container $pd to network sandbox" $C network connect $pd sandbox
+expect 1 "ERRO[0000] container db-00 is already connected to network sandbox (as pid-$pd, eth0)" \
+	$C network connect db-00 sandbox
+expect 0 "INFO[0000] qos configured for container pid-$pd on sandbox" \
+	$C network qos set --container db-00 --rate 10mbit sandbox
+assert_eq "pid-$pd" "$(json_get "$($C network qos show --format json sandbox)" \
+	'[m["container"] for m in d["members"] if m["source"]=="container"][0]')" "qos by ID"
+expect 0 "INFO[0000] qos reset for container pid-$pd on sandbox" \
+	$C network qos reset --container db-00 sandbox
+expect 1 "ERRO[0000] container web-00 is not connected to network sandbox" \
+	$C network qos set --container web-00 --rate 10mbit sandbox
+expect 0 "INFO[0000] disconnected container db-00 from network sandbox" $C network disconnect db-00 sandbox
+assert_eq 0 "$(json_get "$($C network inspect sandbox)" 'len(d["members"])')" "members after disconnect by ID"
+# Connected by ID, runc's state gone since: the member's id still finds it.
+expect 0 "INFO[0000] connected container db-00 to network sandbox" $C network connect db-00 sandbox
+rm -r "$rr/db-00"
+expect 0 "INFO[0000] disconnected container db-00 from network sandbox" $C network disconnect db-00 sandbox
+ok "members connected by PID found by ID"
+
+# What is not a running container.
+expect 1 "ERRO[0000] container nope-00 not found (no runc state in $rr)" $C network connect nope-00 sandbox
+expect 1 "ERRO[0000] container nope-00 not found (no runc state in $rr)" $C network disconnect nope-00 sandbox
+expect 1 "ERRO[0000] container nope-00 is not connected to network sandbox" \
+	$C network qos set --container nope-00 --rate 1mbit sandbox
+expect 1 "ERRO[0000] container nope-00 not found (no runc state in /run/runc-nope-$$)" \
+	env CIRCUIT_RUNC_ROOT=/run/runc-nope-$$ $C network connect nope-00 sandbox
+dead=$(sh -c 'echo $$')    # a pid that has exited
+runc_state stopped-00 $dead 12345
+expect 1 "ERRO[0000] container stopped-00 is not running (process $dead not found)" \
+	$C network connect stopped-00 sandbox
+runc_state reused-00 $pw $(( $(starttime $pw) + 1 ))
+expect 1 "ERRO[0000] container reused-00 is not running (process $pw not found)" \
+	$C network connect reused-00 sandbox
+runc_state host-00 $hp
+expect 1 "ERRO[0000] process $hp is in the host's network namespace: refusing to connect it" \
+	$C network connect host-00 sandbox
+for bad in '../web-00' 'a/b' 'web..00' '_x'; do
+	expect 2 "ERRO[0000] invalid PID or container ID \"$bad\"
+Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF]
+Run 'circuit network connect --help' for more." $C network connect "$bad" sandbox
+done
+expect 2 "ERRO[0000] invalid PID \"0\"
+Usage: circuit network disconnect PID|ID NAME
+Run 'circuit network disconnect --help' for more." $C network disconnect 0 sandbox
+mkdir -p "$rr/junk-00"; echo '{"id":"junk-00"}' > "$rr/junk-00/state.json"
+expect 1 "ERRO[0000] container junk-00: runc state $rr/junk-00/state.json: no init process pid" \
+	$C network connect junk-00 sandbox
+assert_eq 0 "$(json_get "$($C network inspect sandbox)" 'len(d["members"])')" "no member from failures"
+expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox
+ok "container IDs: failures"
