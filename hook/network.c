@@ -689,8 +689,25 @@ struct ls_scan {
 	struct cir_netdb *db;
 	struct cli_table *t;
 	struct cir_jgen *g;
+	struct nl_sock **sk;         /* for shown_mtu() */
 	int nmembers;
 };
+
+/* The MTU a network's JSON shows: the record's, else what its bridge has
+ * (the kernel's default, or the smallest of its ports), else 1500 (no
+ * bridge, or none named by an imported chain).  *sk is opened on first use
+ * and left to the caller to free. */
+static unsigned int shown_mtu(struct nl_sock **sk, const struct cir_netconf *nc)
+{
+	struct cir_link_info li;
+
+	if (nc->mtu)
+		return nc->mtu;
+	if (nc->bridge[0] && (*sk || cir_nl_route_open(sk, NULL) >= 0) &&
+	    cir_link_get(*sk, nc->bridge, &li, NULL) >= 0 && li.mtu)
+		return li.mtu;
+	return 1500;
+}
 
 static int ls_one(const char *name, void *arg)
 {
@@ -705,7 +722,7 @@ static int ls_one(const char *name, void *arg)
 		r = cli_table_row(s->t, n.conf.name, n.conf.subnet[0] ? n.conf.subnet : "-", NULL);
 	} else {
 		cir_jgen_map_open(s->g);
-		cir_netconf_emit(s->g, &n.conf);
+		cir_netconf_emit_shown(s->g, &n.conf, shown_mtu(s->sk, &n.conf));
 		r = cir_member_list(&n, NULL, NULL, &e);
 		cir_jgen_kint(s->g, "members", r < 0 ? 0 : r);
 		cir_jgen_map_close(s->g);
@@ -734,7 +751,8 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	struct ls_scan s = { &db, NULL, NULL, 0 };
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct ls_scan s = { &db, NULL, NULL, &sk, 0 };
 	bool json;
 	int r;
 
@@ -789,6 +807,7 @@ static int cmd_inspect(struct cli *c, const struct cli_args *a)
 	struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	int r;
 
 	r = cli_db_open_ro(c, &db, &err);
@@ -798,7 +817,7 @@ static int cmd_inspect(struct cli *c, const struct cli_args *a)
 		r = cli_json_new(&g, &err);
 	if (r >= 0) {
 		cir_jgen_map_open(g);
-		cir_netconf_emit(g, &n.conf);
+		cir_netconf_emit_shown(g, &n.conf, shown_mtu(&sk, &n.conf));
 		cir_jgen_key(g, "members");
 		cir_jgen_arr_open(g);
 		r = cir_member_list(&n, inspect_member, g, &err);

@@ -165,17 +165,33 @@ int cir_netdb_list(struct cir_netdb *db, int (*fn)(const char *name, void *arg),
 
 /* ---- records ---- */
 
-void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc)
+/* The record's keys; shown: created in RFC 3339 and mtu as given. */
+static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool shown,
+			 unsigned int mtu)
 {
 	cir_jgen_kstr(g, "name", nc->name);
 	cir_jgen_kstr(g, "subnet", nc->subnet);
 	cir_jgen_kstr(g, "gateway", nc->gateway);
 	cir_jgen_kstr(g, "bridge", nc->bridge);
-	cir_jgen_kint(g, "mtu", nc->mtu);
+	cir_jgen_kint(g, "mtu", shown ? mtu : nc->mtu);
 	cir_jgen_kbool(g, "masquerade", nc->masquerade);
 	cir_jgen_kbool(g, "managed", nc->managed);
 	cir_jgen_kbool(g, "hook", nc->hook);
-	cir_jgen_kint(g, "created", nc->created);
+	if (shown)
+		cir_jgen_ktime(g, "created", nc->created);
+	else
+		cir_jgen_kint(g, "created", nc->created);
+}
+
+void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc)
+{
+	netconf_emit(g, nc, false, 0);
+}
+
+void cir_netconf_emit_shown(struct cir_jgen *g, const struct cir_netconf *nc,
+			    unsigned int mtu)
+{
+	netconf_emit(g, nc, true, mtu);
 }
 
 int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,

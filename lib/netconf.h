@@ -146,8 +146,12 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 		      struct cir_error *err);
 int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
 		       struct cir_error *err);
-/* Emit the record's keys into the map the caller opened in g (inspect, ls). */
+/* Emit the record's keys, as stored, into the map the caller opened in g. */
 void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc);
+/* The record as the CLI shows it (ls, inspect): the same keys, but created
+ * in RFC 3339 (cir_jgen_ktime) and mtu as given (the effective MTU). */
+void cir_netconf_emit_shown(struct cir_jgen *g, const struct cir_netconf *nc,
+			    unsigned int mtu);
 
 /* ---- members ---- */
 

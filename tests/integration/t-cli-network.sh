@@ -55,8 +55,24 @@ db                  10.254.2.0/24
 sandbox             10.254.1.0/24" $C network ls
 run $C network ls --format json
 assert_eq 0 "$rc" "ls json"
-assert_eq "db:10.254.2.254:False:1400 sandbox:10.254.1.1:True:0" \
+assert_eq "db:10.254.2.254:False:1400 sandbox:10.254.1.1:True:1500" \
 	"$(json_get "$out" '" ".join("%s:%s:%s:%s" % (n["name"], n["gateway"], n["masquerade"], n["mtu"]) for n in d)')" "ls json"
+# created: RFC 3339 (as podman shows times) of the stored unix time.
+rfc3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$'
+for n in db sandbox; do
+	created=$(json_get "$out" "[n['created'] for n in d if n['name'] == '$n'][0]")
+	has "$rfc3339" <<<"$created" || die "ls json: created of $n is not RFC 3339: $created"
+	stored=$(json_get "$(cat "$CIRCUIT_STATE_DIR/networks/$n/network.json")" 'd["created"]')
+	assert_eq "$stored" "$(python3 -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp()))' "$created")" \
+		"created of $n: shown time is the stored one"
+done
+assert_eq "$created" "$(json_get "$($C network inspect sandbox)" 'd["created"]')" "inspect created"
+# mtu: the record's (db), else the bridge's own (sandbox), else 1500.
+ip link set c-sandbox mtu 1450
+assert_eq 1450 "$(json_get "$($C network inspect sandbox)" 'd["mtu"]')" "inspect: the bridge's mtu"
+assert_eq 1450 "$(json_get "$($C network ls --format json)" '[n["mtu"] for n in d if n["name"] == "sandbox"][0]')" "ls: the bridge's mtu"
+ip link set c-sandbox mtu 1500
+assert_eq 1400 "$(json_get "$($C network inspect db)" 'd["mtu"]')" "inspect: the record's mtu"
 expect 2 "ERRO[0000] unknown --format \"yaml\" (table or json)
 Usage: circuit network ls [--format table|json]
 Run 'circuit network ls --help' for more." $C network ls --format yaml
@@ -142,6 +158,8 @@ expect 0 "INFO[0000] ref created" $C network create ref --conflist /tmp/ref.$$.c
 rm -f /tmp/ref.$$.conflist
 expect 0 "NAME                SUBNET
 ref                 10.254.30.0/24" $C network ls
+# No bridge yet (the reference plugin makes refbr0 with its first member).
+assert_eq "refbr0 1500" "$(json_get "$($C network inspect ref)" 'd["bridge"]+" "+str(d["mtu"])')" "mtu without a bridge"
 assert_eq "ref" "$(json_get "$($C network export ref)" 'd["name"]')" "imported name"
 expect 0 "INFO[0000] connected container $pb to network ref" $C network connect $pb ref
 assert_contains "$(ip -n b -o -4 addr show eth0)" 10.254.30. "host-local address"
