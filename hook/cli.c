@@ -46,6 +46,16 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 	return CLI_USAGE;
 }
 
+bool cli_arg_is_pid(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		   unsigned long long *out)
 {
@@ -206,4 +216,10 @@ int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err)
 	if (r < 0)
 		return cir_err_wrap(err, "state %s", cir_store_root(c->state_dir));
 	return 0;
+}
+
+int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err)
+{
+	/* Its errors name the state directory already. */
+	return cir_netdb_open_ro(db, c->state_dir, err);
 }

@@ -104,6 +104,10 @@ int cli_fail(struct cli *c, const struct cir_error *err);
 /* Print a usage error and the command's synopsis on stderr; returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A container on the command line: all digits is a PID, anything else a
+ * runc container ID (lib/runc.h). */
+bool cli_arg_is_pid(const char *s);
+
 /* Parse an unsigned decimal in [min, max]. */
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		   unsigned long long *out);
@@ -127,6 +131,9 @@ int cli_json_print(struct cir_jgen *g, struct cir_error *err);
 
 /* Open the network database of --state / $CIRCUIT_STATE_DIR. */
 int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err);
+/* The same for commands that only look: creates nothing, and a --state
+ * directory that does not exist is an error (cir_netdb_open_ro). */
+int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 
 /* ---- network operations (network.c), shared by network, hook, restore ---- */
 
@@ -155,6 +162,7 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 struct cli_attach {
 	long long pid;               /* container process */
 	const char *cid;             /* CNI container id, NULL = "pid-<pid>" */
+	const char *name;            /* the container in messages, NULL = its pid */
 	const char *ifname;          /* NULL = eth0 or the next free ethN */
 	const char *ip;              /* requested address, may be NULL */
 	bool hook;
@@ -210,5 +218,7 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 int cli_hook_run(struct cli *c, const struct cli_args *a);
 int cli_restore_run(struct cli *c, const struct cli_args *a);
 int cli_gc_run(struct cli *c, const struct cli_args *a);
+/* `circuit version`, `circuit --version`, `circuit -v` (a may be NULL). */
+int cli_version_run(struct cli *c, const struct cli_args *a);
 
 #endif

@@ -25,6 +25,12 @@ static int db_open(struct cli *c, struct cir_lb_db *db, struct cir_error *err)
 	return r < 0 ? cir_err_wrap(err, "state %s", cir_store_root(c->state_dir)) : 0;
 }
 
+static int db_open_ro(struct cli *c, struct cir_lb_db *db, struct cir_error *err)
+{
+	/* Its errors name the state directory already. */
+	return cir_lb_db_open_ro(db, c->state_dir, err);
+}
+
 static int cmd_create(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
@@ -195,7 +201,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 
 	if (fmt && strcmp(fmt, "table") != 0 && strcmp(fmt, "json") != 0)
 		return cli_usage(c, "--format: want table or json, got \"%s\"", fmt);
-	if (db_open(c, &db, &err) < 0)
+	if (db_open_ro(c, &db, &err) < 0)
 		return cli_fail(c, &err);
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);

@@ -38,7 +38,62 @@ static const struct cli_opt global_opts[] = {
 	{ "state", true, "DIR", "state directory (default $CIRCUIT_STATE_DIR or /var/lib/circuit)" },
 	{ "debug", false, NULL, "print debug messages" },
 	{ "help", false, NULL, "show help" },
+	{ "version", false, NULL, "print the version, as 'circuit version' (also -v)" },
 };
+
+/* Help fits in 80 columns: a left column (command, option) and its text
+ * start at HELP_COL; longer text wraps there, and a left part too long for
+ * the column gets a line of its own (as argparse does). */
+#define HELP_WIDTH 80
+#define HELP_COL 27
+
+/* Print text from column col on, wrapping at spaces outside [...] so that
+ * no line passes HELP_WIDTH; continuation lines start at column indent.
+ * A single word longer than a line is printed whole.  Ends the line. */
+static void print_wrapped(FILE *out, const char *text, int col, int indent)
+{
+	const char *p = text;
+	bool first = true;
+
+	while (*p) {
+		const char *w = p;
+		int depth = 0, len;
+
+		while (*p && (depth > 0 || *p != ' ')) {
+			depth += *p == '[' ? 1 : *p == ']' && depth > 0 ? -1 : 0;
+			p++;
+		}
+		len = (int)(p - w);
+		while (*p == ' ')
+			p++;
+		if (!first && col + 1 + len > HELP_WIDTH) {
+			fprintf(out, "\n%*s", indent, "");
+			col = indent;
+		} else if (!first) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%.*s", len, w);
+		col += len;
+		first = false;
+	}
+	fputc('\n', out);
+}
+
+/* "  LEFT     text" in two columns. */
+static void print_row(FILE *out, const char *left, const char *text)
+{
+	int l = (int)strlen(left);
+
+	fprintf(out, "  ");
+	if (2 + l + 2 > HELP_COL) {
+		print_wrapped(out, left, 2, 6);
+		fprintf(out, "%*s", HELP_COL, "");
+	} else {
+		fprintf(out, "%s%*s", left, HELP_COL - 2 - l, "");
+	}
+	print_wrapped(out, text ? text : "", HELP_COL, HELP_COL);
+}
 
 static void print_opts(FILE *out, const struct cli_opt *o, size_t n)
 {
@@ -47,7 +102,7 @@ static void print_opts(FILE *out, const struct cli_opt *o, size_t n)
 
 		snprintf(left, sizeof(left), "--%s%s%s", o[i].name, o[i].has_arg ? " " : "",
 			 o[i].has_arg ? (o[i].arg ? o[i].arg : "VALUE") : "");
-		fprintf(out, "  %-24s %s\n", left, o[i].help ? o[i].help : "");
+		print_row(out, left, o[i].help);
 	}
 }
 
@@ -62,7 +117,7 @@ static void help_main(FILE *out)
 
 			snprintf(left, sizeof(left), "%s%s%s", g->name, g->name[0] ? " " : "",
 				 c->name);
-			fprintf(out, "  %-24s %s\n", left, c->summary);
+			print_row(out, left, c->summary);
 		}
 	fprintf(out, "\nGlobal options:\n");
 	print_opts(out, global_opts, sizeof(global_opts) / sizeof(global_opts[0]));
@@ -71,20 +126,31 @@ static void help_main(FILE *out)
 
 static void help_group(FILE *out, const struct cli_group *g)
 {
-	fprintf(out, "circuit %s - %s\n\nCommands:\n", g->name, g->summary);
+	char head[128];
+
+	snprintf(head, sizeof(head), "circuit %s - %s", g->name, g->summary);
+	print_wrapped(out, head, 0, 2);
+	fprintf(out, "\nCommands:\n");
 	for (const struct cli_cmd *c = g->cmds; c->name; c++) {
 		char left[128];
 
-		snprintf(left, sizeof(left), "%s %s", c->name, c->args ? c->args : "");
-		fprintf(out, "  %-40s %s\n", left, c->summary);
+		snprintf(left, sizeof(left), "%s%s%s", c->name, c->args && *c->args ? " " : "",
+			 c->args ? c->args : "");
+		print_row(out, left, c->summary);
 	}
 	fprintf(out, "\nRun 'circuit %s COMMAND --help' for details.\n", g->name);
 }
 
 static void help_cmd(FILE *out, const struct cli_group *g, const struct cli_cmd *c)
 {
-	fprintf(out, "Usage: circuit %s%s%s%s%s\n\n%s\n", g->name, g->name[0] ? " " : "",
-		c->name, c->args && *c->args ? " " : "", c->args ? c->args : "", c->summary);
+	char usage[256];
+
+	snprintf(usage, sizeof(usage), "Usage: circuit %s%s%s%s%s", g->name,
+		 g->name[0] ? " " : "", c->name, c->args && *c->args ? " " : "",
+		 c->args ? c->args : "");
+	print_wrapped(out, usage, 0, 7);
+	fputc('\n', out);
+	print_wrapped(out, c->summary, 0, 0);
 	if (c->opts[0].name) {
 		fprintf(out, "\nOptions:\n");
 		print_opts(out, c->opts, CLI_MAX_OPTS);
@@ -266,6 +332,8 @@ int main(int argc, char **argv)
 	cir_cni_builtin_register(&cir_lb_plugin);
 	/* Global options before the command. */
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0)
+			return cli_version_run(&c, NULL);
 		r = global_opt(&c, argc, argv, &i, &help);
 		if (r < 0)
 			return cli_usage(&c, "option %s needs a value", argv[i]);

@@ -34,6 +34,7 @@
 #include "masq.h"
 #include "nft.h"
 #include "nl.h"
+#include "runc.h"
 #include "sysctl.h"
 
 /* ---- what a new subnet must not overlap ---- */
@@ -402,10 +403,15 @@ static int read_text(const char *path, char **out, size_t *len, struct cir_error
 {
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	_cleanup_free_ char *buf = NULL;
+	struct stat st;
 	size_t n;
 
 	if (!f)
 		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return cir_err(err, EISDIR, "%s: is a directory", path);
 	buf = malloc(CIR_JSON_MAX + 1);
 	if (!buf)
 		return cir_err(err, ENOMEM, "out of memory");
@@ -656,6 +662,15 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 	r = cir_netns_open_pid((pid_t)att->pid, &nsfd, err);
 	if (r < 0)
 		return r;
+	/* A process sharing the host's namespace (no netns of its own, or
+	 * PID 1's): attaching it would give the host an eth0, an address and
+	 * a default route.  Checked before anything else is looked at. */
+	r = cir_netns_is_host(nsfd, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		return cir_err(err, EPERM, "process %lld is in the host's network namespace: "
+			       "refusing to connect it", att->pid);
 	if (fstat(nsfd, &st) < 0)
 		return cir_err(err, errno, "netns of %lld: %s", att->pid, strerror(errno));
 	ds = (struct dup_scan){ .c = c, .n = n, .cid = m.cid, .dev = st.st_dev, .ino = st.st_ino,
@@ -667,10 +682,15 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 			*out = ds.found;
 		return 0;
 	}
-	if (ds.dup)
+	if (ds.dup) {
+		char who[32];
+
+		snprintf(who, sizeof(who), "%lld", att->pid);
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "container %lld is already connected to network %s (as %s, %s)",
-				    att->pid, n->conf.name, ds.found.cid, ds.found.ifname);
+				    "container %s is already connected to network %s (as %s, %s)",
+				    att->name ? att->name : who, n->conf.name, ds.found.cid,
+				    ds.found.ifname);
+	}
 	if (r < 0)
 		return r;
 	if (att->ifname) {
@@ -848,6 +868,24 @@ static int parse_pid(struct cli *c, const char *s, long long *pid)
 	return 0;
 }
 
+/* PID or runc container ID: *id is NULL for a PID (in *pid), else the ID,
+ * checked as a CNI container id (it names a file under runc's root). */
+static int parse_container(struct cli *c, const char *s, long long *pid, const char **id)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	char shown[64];
+
+	*id = NULL;
+	*pid = 0;
+	if (cli_arg_is_pid(s))
+		return parse_pid(c, s, pid);
+	if (cir_cni_check_containerid(s, &e) < 0)
+		return cli_usage(c, "invalid PID or container ID \"%s\"",
+				 cir_err_shown(s, shown, sizeof(shown)));
+	*id = s;
+	return 0;
+}
+
 static int cmd_create(struct cli *c, const struct cli_args *a)
 {
 	struct cir_error err = CIR_ERROR_INIT;
@@ -891,8 +929,25 @@ struct ls_scan {
 	struct cir_netdb *db;
 	struct cli_table *t;
 	struct cir_jgen *g;
+	struct nl_sock **sk;         /* for shown_mtu() */
 	int nmembers;
 };
+
+/* The MTU a network's JSON shows: the record's, else what its bridge has
+ * (the kernel's default, or the smallest of its ports), else 1500 (no
+ * bridge, or none named by an imported chain).  *sk is opened on first use
+ * and left to the caller to free. */
+static unsigned int shown_mtu(struct nl_sock **sk, const struct cir_netconf *nc)
+{
+	struct cir_link_info li;
+
+	if (nc->mtu)
+		return nc->mtu;
+	if (nc->bridge[0] && (*sk || cir_nl_route_open(sk, NULL) >= 0) &&
+	    cir_link_get(*sk, nc->bridge, &li, NULL) >= 0 && li.mtu)
+		return li.mtu;
+	return 1500;
+}
 
 static int ls_one(const char *name, void *arg)
 {
@@ -907,7 +962,7 @@ static int ls_one(const char *name, void *arg)
 		r = cli_table_row(s->t, n.conf.name, n.conf.subnet[0] ? n.conf.subnet : "-", NULL);
 	} else {
 		cir_jgen_map_open(s->g);
-		cir_netconf_emit(s->g, &n.conf);
+		cir_netconf_emit_shown(s->g, &n.conf, shown_mtu(s->sk, &n.conf));
 		r = cir_member_list(&n, NULL, NULL, &e);
 		cir_jgen_kint(s->g, "members", r < 0 ? 0 : r);
 		cir_jgen_map_close(s->g);
@@ -936,14 +991,15 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	struct ls_scan s = { &db, NULL, NULL, 0 };
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct ls_scan s = { &db, NULL, NULL, &sk, 0 };
 	bool json;
 	int r;
 
 	r = check_format(c, a, &json);
 	if (r)
 		return r;
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r < 0)
 		return cli_fail(c, &err);
 	if (json) {
@@ -991,16 +1047,17 @@ static int cmd_inspect(struct cli *c, const struct cli_args *a)
 	struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	int r;
 
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
 	if (r >= 0)
 		r = cli_json_new(&g, &err);
 	if (r >= 0) {
 		cir_jgen_map_open(g);
-		cir_netconf_emit(g, &n.conf);
+		cir_netconf_emit_shown(g, &n.conf, shown_mtu(&sk, &n.conf));
 		cir_jgen_key(g, "members");
 		cir_jgen_arr_open(g);
 		r = cir_member_list(&n, inspect_member, g, &err);
@@ -1024,7 +1081,7 @@ static int cmd_export(struct cli *c, const struct cli_args *a)
 	struct cir_network n = CIR_NETWORK_INIT;
 	int r;
 
-	r = cli_db_open(c, &db, &err);
+	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
 	if (r >= 0) {
@@ -1045,13 +1102,21 @@ static int cmd_connect(struct cli *c, const struct cli_args *a)
 	struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
 	struct cli_attach att = { 0 };
+	const char *id;
 	int r;
 
-	r = parse_pid(c, a->pos[0], &att.pid);
+	r = parse_container(c, a->pos[0], &att.pid, &id);
 	if (r)
 		return r;
 	att.ip = cli_opt(a, "ip");
 	att.ifname = cli_opt(a, "ifname");
+	if (id) {
+		/* A runc container: its init process, and its ID as the CNI
+		 * container id (as the hook attaches it). */
+		if (cir_runc_pid(NULL, id, &att.pid, &err) < 0)
+			return cli_fail(c, &err);
+		att.cid = att.name = id;
+	}
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[1], true, &n, &err);
@@ -1061,12 +1126,16 @@ static int cmd_connect(struct cli *c, const struct cli_args *a)
 	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
-	cli_info("connected container %lld to network %s", att.pid, a->pos[1]);
+	if (id)
+		cli_info("connected container %s to network %s", id, a->pos[1]);
+	else
+		cli_info("connected container %lld to network %s", att.pid, a->pos[1]);
 	return CLI_OK;
 }
 
 struct pid_scan {
 	long long pid;
+	const struct cir_runc_state *runc;   /* match runc's process instead of pid */
 	struct cir_member m;
 	int found;           /* 2: alive match, 1: recorded with this pid */
 };
@@ -1075,7 +1144,7 @@ static int find_pid(const struct cir_member *m, void *arg)
 {
 	struct pid_scan *s = arg;
 
-	if (m->pid != s->pid)
+	if (s->runc ? !cir_runc_is_member(s->runc, m) : m->pid != s->pid)
 		return 0;
 	if (cir_member_alive(m)) {
 		s->m = *m;
@@ -1089,42 +1158,78 @@ static int find_pid(const struct cir_member *m, void *arg)
 	return 0;
 }
 
+/* The member a disconnect names: by PID as recorded (a live process first),
+ * or by runc container ID: the member with that container id (the hook's,
+ * or connected by ID), else the member holding the process runc recorded
+ * for it (connected by PID; it need not run any more). */
+static int find_member(struct cir_network *n, const char *id, struct pid_scan *ps,
+		       struct cir_error *err)
+{
+	struct cir_runc_state rs;
+	int r;
+
+	if (id) {
+		r = cir_member_get(n, id, &ps->m, NULL, err);
+		if (r >= 0) {
+			ps->found = 2;
+			return 0;
+		}
+		if (r != -ENOENT)
+			return r;
+		cir_err_clear(err);
+		r = cir_runc_state_read(NULL, id, &rs, err);
+		if (r < 0)
+			return r;
+		ps->runc = &rs;
+	}
+	r = cir_member_list(n, find_pid, ps, err);
+	ps->runc = NULL;
+	if (r == -EEXIST || r >= 0)
+		r = 0;
+	if (r >= 0 && !ps->found) {
+		struct cir_member probe;
+
+		if (id)
+			r = cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+					 "container %s is not connected to network %s", id,
+					 n->conf.name);
+		else if (cir_member_set_process(&probe, ps->pid, err) < 0)
+			r = -ESRCH;
+		else
+			r = cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+					 "container %lld is not connected to network %s", ps->pid,
+					 n->conf.name);
+	}
+	return r;
+}
+
 static int cmd_disconnect(struct cli *c, const struct cli_args *a)
 {
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
 	struct pid_scan ps = { 0 };
+	const char *id;
 	int r;
 
-	r = parse_pid(c, a->pos[0], &ps.pid);
+	r = parse_container(c, a->pos[0], &ps.pid, &id);
 	if (r)
 		return r;
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[1], true, &n, &err);
-	if (r >= 0) {
-		r = cir_member_list(&n, find_pid, &ps, &err);
-		if (r == -EEXIST)
-			r = 0;
-	}
-	if (r >= 0 && !ps.found) {
-		struct cir_member probe;
-
-		if (cir_member_set_process(&probe, ps.pid, &err) < 0)
-			r = -ESRCH;
-		else
-			r = cir_err_code(&err, CIR_CNI_NOT_FOUND, ENOENT,
-					 "container %lld is not connected to network %s", ps.pid,
-					 a->pos[1]);
-	}
+	if (r >= 0)
+		r = find_member(&n, id, &ps, &err);
 	if (r >= 0)
 		r = cli_net_disconnect(c, &n, &ps.m, &err);
 	cir_network_close(&n);
 	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
-	cli_info("disconnected container %lld from network %s", ps.pid, a->pos[1]);
+	if (id)
+		cli_info("disconnected container %s from network %s", id, a->pos[1]);
+	else
+		cli_info("disconnected container %lld from network %s", ps.pid, a->pos[1]);
 	return CLI_OK;
 }
 
@@ -1171,16 +1276,23 @@ const struct cli_cmd cli_network_cmds[] = {
 	{ "export", "NAME", "print the network's CNI conflist (for other CNI runtimes)",
 	  "Example:\n  circuit network export sandbox > /etc/cni/net.d/10-sandbox.conflist\n",
 	  { { NULL } }, 1, 1, cmd_export },
-	{ "connect", "PID NAME [--ip IP] [--ifname IF]",
-	  "attach the network namespace of process PID to a network",
+	{ "connect", "PID|ID NAME [--ip IP] [--ifname IF]",
+	  "attach the network namespace of process PID (or runc container ID)",
 	  "The container gets eth0, or the next free ethN when it already has one.\n"
+	  "A runc container ID is looked up in runc's state ($CIRCUIT_RUNC_ROOT,\n"
+	  "default /run/runc) and becomes the CNI container id.\n"
 	  "Examples:\n  circuit network connect 4668 sandbox\n"
+	  "  circuit network connect web-00 sandbox\n"
 	  "  circuit network connect 4668 sandbox --ip 10.254.1.10 --ifname eth1\n",
 	  { { "ip", true, "IP", "request this address" },
 	    { "ifname", true, "IF", "container interface name" } },
 	  2, 2, cmd_connect },
-	{ "disconnect", "PID NAME", "detach process PID's namespace from a network",
-	  "Example:\n  circuit network disconnect 4668 sandbox\n", { { NULL } }, 2, 2,
+	{ "disconnect", "PID|ID NAME",
+	  "detach a process's (or runc container's) namespace from a network",
+	  "A runc container ID finds the member connected by that ID or by the PID\n"
+	  "runc recorded for it.\n"
+	  "Examples:\n  circuit network disconnect 4668 sandbox\n"
+	  "  circuit network disconnect web-00 sandbox\n", { { NULL } }, 2, 2,
 	  cmd_disconnect },
 	{ "delete", "NAME", "disconnect all members and remove the network",
 	  "Example:\n  circuit network delete sandbox\n", { { NULL } }, 1, 1, cmd_delete },

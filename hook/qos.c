@@ -32,6 +32,7 @@
 #include "nl.h"
 #include "qos.h"
 #include "qos_cli.h"
+#include "runc.h"
 
 #define QOS_RECORD "qos.json"
 #define QOS_PLUGIN "circuit-qos"
@@ -411,16 +412,21 @@ static int links_apply(struct cir_network *n, struct qos_state *st, const char *
 	return 0;
 }
 
-/* Find a member by --container (id, or pid of a running member) or by
- * --interface (its host-side veth). */
+/* Find a member by --container or by --interface (its host-side veth).
+ * --container is a container id (the hook's, "pid-N", or a runc ID a
+ * member was connected by), the pid of a running member, or a runc
+ * container ID whose recorded process is a running member (connected by
+ * PID). */
 static int member_find(struct cir_network *n, const char *ctr, const char *iface,
 		       struct cir_member *out, struct cir_error *err)
 {
 	struct members ms;
+	struct cir_runc_state rs;
 	unsigned long long pid = 0;
+	bool runc = false;
 	int r, found = 0;
 
-	if (ctr && cli_parse_uint(ctr, 1, 4194304, &pid) < 0)
+	if (ctr && cli_arg_is_pid(ctr) && cli_parse_uint(ctr, 1, 4194304, &pid) < 0)
 		pid = 0;
 	r = members_load(n, &ms, err);
 	if (r < 0)
@@ -439,6 +445,18 @@ static int member_find(struct cir_network *n, const char *ctr, const char *iface
 		}
 		if (found)
 			*out = *m;
+	}
+	if (!found && ctr && !cli_arg_is_pid(ctr)) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		/* Not known by that id: a runc container connected by PID? */
+		runc = cir_runc_state_read(NULL, ctr, &rs, &e2) == 0;
+		cli_debug("--container %s: %s", ctr, runc ? "found in runc's state" : e2.msg);
+	}
+	for (size_t i = 0; runc && i < ms.n && !found; i++) {
+		found = cir_runc_is_member(&rs, &ms.m[i]) && cir_member_alive(&ms.m[i]);
+		if (found)
+			*out = ms.m[i];
 	}
 	free(ms.m);
 	if (found)
@@ -537,15 +555,16 @@ static int target_parse(struct cli *c, const struct cli_args *a, enum qos_target
 	return 0;
 }
 
-/* Open network name locked and load its qos state. */
-static int qos_open(struct cli *c, const char *name, struct cir_netdb *db,
+/* Open network name and load its qos state: locked for a change, or
+ * read-only (creating nothing) for show. */
+static int qos_open(struct cli *c, const char *name, bool ro, struct cir_netdb *db,
 		    struct cir_network *n, struct qos_state *st, struct cir_error *err)
 {
 	int r;
 
-	r = cli_db_open(c, db, err);
+	r = ro ? cli_db_open_ro(c, db, err) : cli_db_open(c, db, err);
 	if (r >= 0)
-		r = cir_network_open(db, name, true, n, err);
+		r = cir_network_open(db, name, !ro, n, err);
 	if (r >= 0)
 		r = state_load(n, st, err);
 	return r;
@@ -624,7 +643,7 @@ static int cmd_set(struct cli *c, const struct cli_args *a)
 	if (!patch_any(&p))
 		return cli_usage(c, "nothing to set: give --rate, --ceiling, --burst, --delay, "
 				    "--jitter, --loss or --loss-correlation");
-	r = qos_open(c, net, &db, &n, &st, &err);
+	r = qos_open(c, net, false, &db, &n, &st, &err);
 	if (r >= 0 && t == T_NETWORK) {
 		r = set_network(&n, &st, &p, &err);
 	} else if (r >= 0 && t == T_DEFAULT) {
@@ -679,7 +698,7 @@ static int cmd_reset(struct cli *c, const struct cli_args *a)
 	r = target_parse(c, a, &t);
 	if (r)
 		return r;
-	r = qos_open(c, net, &db, &n, &st, &err);
+	r = qos_open(c, net, false, &db, &n, &st, &err);
 	if (r >= 0 && t == T_NETWORK) {
 		int br = bridge_index(&n, &err);
 
@@ -861,7 +880,7 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 
 	if (f && strcmp(f, "table") != 0 && strcmp(f, "json") != 0)
 		return cli_usage(c, "unknown --format \"%s\" (table or json)", f);
-	r = qos_open(c, a->pos[0], &db, &n, &st, &err);
+	r = qos_open(c, a->pos[0], true, &db, &n, &st, &err);
 	if (r >= 0 && f && strcmp(f, "json") == 0) {
 		r = cli_json_new(&g, &err);
 		if (r >= 0) {

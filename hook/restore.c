@@ -391,7 +391,7 @@ int cli_gc_run(struct cli *c, const struct cli_args *a)
 	return sweep_all(c, false);
 }
 
-static int cmd_version(struct cli *c, const struct cli_args *a)
+int cli_version_run(struct cli *c, const struct cli_args *a)
 {
 	printf("circuit version %s\n", CIR_VERSION);
 	printf("CNI spec %s (", CIR_CNI_SPEC_VERSION);
@@ -420,6 +420,6 @@ const struct cli_cmd cli_top_cmds[] = {
 	  cli_restore_run },
 	{ "gc", "", "release attachments of containers that no longer exist",
 	  "Example:\n  circuit gc\n", { { NULL } }, 0, 0, cli_gc_run },
-	{ "version", "", "print the version", NULL, { { NULL } }, 0, 0, cmd_version },
+	{ "version", "", "print the version", NULL, { { NULL } }, 0, 0, cli_version_run },
 	{ NULL },
 };

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
@@ -364,6 +366,46 @@ void cir_jgen_kbool(struct cir_jgen *g, const char *k, bool v)
 {
 	cir_jgen_key(g, k);
 	cir_jgen_bool(g, v);
+}
+
+const char *cir_time_rfc3339(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	long off;
+	size_t n;
+	int k;
+
+	if (!len)
+		return buf;
+	buf[0] = '\0';
+	if ((long long)tt != t || !localtime_r(&tt, &tm))
+		return buf;
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (n == 0) {
+		buf[0] = '\0';
+		return buf;
+	}
+	off = tm.tm_gmtoff;
+	if (off == 0)
+		k = snprintf(buf + n, len - n, "Z");
+	else
+		k = snprintf(buf + n, len - n, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+			     labs(off) / 3600, labs(off) % 3600 / 60);
+	if (k < 0 || (size_t)k >= len - n)
+		buf[0] = '\0';
+	return buf;
+}
+
+void cir_jgen_ktime(struct cir_jgen *g, const char *k, long long t)
+{
+	char buf[CIR_TIME_STRLEN];
+
+	cir_jgen_key(g, k);
+	if (t == 0 || !cir_time_rfc3339(t, buf, sizeof(buf))[0])
+		cir_jgen_null(g);
+	else
+		cir_jgen_str(g, buf);
 }
 
 void cir_jgen_node(struct cir_jgen *g, const struct cir_jnode *n)

@@ -103,6 +103,16 @@ void cir_jgen_null(struct cir_jgen *g);
 void cir_jgen_kstr(struct cir_jgen *g, const char *k, const char *s);
 void cir_jgen_kint(struct cir_jgen *g, const char *k, long long v);
 void cir_jgen_kbool(struct cir_jgen *g, const char *k, bool v);
+/*
+ * Unix time t as RFC 3339 in local time, as podman shows times:
+ * "2026-12-01T11:04:42Z" when local time is UTC, else with the offset,
+ * "2026-12-01T12:04:42+01:00".  Returns buf ("" when t cannot be shown);
+ * CIR_TIME_STRLEN bytes are enough.
+ */
+#define CIR_TIME_STRLEN 32
+const char *cir_time_rfc3339(long long t, char *buf, size_t len);
+/* key + t as cir_time_rfc3339(), or null when t is 0 (not recorded). */
+void cir_jgen_ktime(struct cir_jgen *g, const char *k, long long t);
 /* Re-emit a parsed node verbatim (deep copy). */
 void cir_jgen_node(struct cir_jgen *g, const struct cir_jnode *n);
 /* Re-emit the members of object n, skipping the listed keys (NULL-terminated);

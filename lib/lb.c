@@ -436,6 +436,20 @@ int cir_lb_db_open_existing(struct cir_lb_db *db, const char *dir, struct cir_er
 	return 0;
 }
 
+int cir_lb_db_open_ro(struct cir_lb_db *db, const char *dir, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	int r, fd = -1;
+
+	r = cir_store_open_sub_ro(&st, dir, CIR_LB_DIR, &fd, err);
+	if (r < 0)
+		return r;
+	*db = (struct cir_lb_db)CIR_LB_DB_INIT;
+	db->st = st;
+	db->fd = fd;
+	return 0;
+}
+
 void cir_lb_db_close(struct cir_lb_db *db)
 {
 	if (!db)
@@ -501,6 +515,8 @@ static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_ser
 
 	if (!buf)
 		return cir_err(err, ENOMEM, "out of memory");
+	if (db->fd < 0)
+		return -ENOENT;  /* a read-only db of an empty store */
 	r = cir_store_read(db->fd, file, buf, RECORD_SMALL, err);
 	if (r == -EFBIG) {
 		free(buf);
@@ -609,6 +625,8 @@ static int list_names(struct cir_lb_db *db, struct names *ns, struct cir_error *
 	int r;
 
 	*ns = (struct names){ 0 };
+	if (db->fd < 0)
+		return 0;       /* a read-only db of an empty store */
 	r = cir_store_list(db->fd, names_add, ns, err);
 	if (r == -ENOMEM)
 		r = cir_err(err, ENOMEM, "out of memory");

@@ -157,6 +157,10 @@ int cir_lb_db_open(struct cir_lb_db *db, const char *dir, struct cir_error *err)
 /* The same without creating anything: -ENOENT when there is no lb state
  * (a DEL then has nothing to detach and leaves no trace). */
 int cir_lb_db_open_existing(struct cir_lb_db *db, const char *dir, struct cir_error *err);
+/* The same for looking only (lb ls): creates nothing; see
+ * cir_store_open_sub_ro() for an absent root or lb directory (an empty
+ * store: no services). */
+int cir_lb_db_open_ro(struct cir_lb_db *db, const char *dir, struct cir_error *err);
 void cir_lb_db_close(struct cir_lb_db *db);
 
 /* The IPVS handle of db, opened now if needed (-EPROTONOSUPPORT with a

@@ -119,6 +119,20 @@ int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err)
 	return 0;
 }
 
+int cir_netdb_open_ro(struct cir_netdb *db, const char *dir, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	int r, fd = -1;
+
+	r = cir_store_open_sub_ro(&st, dir, CIR_NETCONF_DIR, &fd, err);
+	if (r < 0)
+		return r;
+	db->st = st;
+	db->fd = fd;
+	db->ro = true;
+	return 0;
+}
+
 void cir_netdb_close(struct cir_netdb *db)
 {
 	if (db->fd >= 0)
@@ -138,6 +152,8 @@ int cir_netdb_list(struct cir_netdb *db, int (*fn)(const char *name, void *arg),
 	struct names ns;
 	int r;
 
+	if (db->fd < 0 && db->ro)
+		return 0;
 	r = names_read(db->fd, &ns, err);
 	if (r < 0)
 		return r;
@@ -149,17 +165,33 @@ int cir_netdb_list(struct cir_netdb *db, int (*fn)(const char *name, void *arg),
 
 /* ---- records ---- */
 
-void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc)
+/* The record's keys; shown: created in RFC 3339 and mtu as given. */
+static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool shown,
+			 unsigned int mtu)
 {
 	cir_jgen_kstr(g, "name", nc->name);
 	cir_jgen_kstr(g, "subnet", nc->subnet);
 	cir_jgen_kstr(g, "gateway", nc->gateway);
 	cir_jgen_kstr(g, "bridge", nc->bridge);
-	cir_jgen_kint(g, "mtu", nc->mtu);
+	cir_jgen_kint(g, "mtu", shown ? mtu : nc->mtu);
 	cir_jgen_kbool(g, "masquerade", nc->masquerade);
 	cir_jgen_kbool(g, "managed", nc->managed);
 	cir_jgen_kbool(g, "hook", nc->hook);
-	cir_jgen_kint(g, "created", nc->created);
+	if (shown)
+		cir_jgen_ktime(g, "created", nc->created);
+	else
+		cir_jgen_kint(g, "created", nc->created);
+}
+
+void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc)
+{
+	netconf_emit(g, nc, false, 0);
+}
+
+void cir_netconf_emit_shown(struct cir_jgen *g, const struct cir_netconf *nc,
+			    unsigned int mtu)
+{
+	netconf_emit(g, nc, true, mtu);
 }
 
 int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
@@ -329,6 +361,10 @@ int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct c
 
 	if (!cir_name_valid(name))
 		return cir_name_check("network name", name, err);
+	if (db->ro && lock)
+		return cir_err(err, EROFS, "network %s: cannot lock a read-only store", name);
+	if (db->fd < 0 && db->ro)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
 	x.fd = cir_store_dir(db->fd, name, false, err);
 	if (x.fd == -ENOENT)
 		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
@@ -363,8 +399,11 @@ int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct c
 		cir_err_wrap(err, "network %s: conflist", name);
 		goto fail;
 	}
-	x.members_fd = cir_store_dir(x.fd, CIR_NETCONF_MEMBERS, true, err);
-	if (x.members_fd < 0) {
+	x.members_fd = cir_store_dir(x.fd, CIR_NETCONF_MEMBERS, !db->ro, err);
+	if (x.members_fd == -ENOENT && db->ro) {
+		cir_err_clear(err);     /* no members: cir_member_list() sees none */
+		x.members_fd = -1;
+	} else if (x.members_fd < 0) {
 		r = x.members_fd;
 		x.members_fd = -1;
 		goto fail;
@@ -430,6 +469,8 @@ int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
 
 	if (!cir_name_valid(cid))
 		return cir_name_check("container id", cid, err);
+	if (n->members_fd < 0)
+		return cir_err(err, ENOENT, "network %s: member %s not found", n->conf.name, cid);
 	r = read_doc(n->members_fd, cid, &buf, err);
 	if (r < 0)
 		return r;
@@ -511,6 +552,8 @@ int cir_member_list(struct cir_network *n, int (*fn)(const struct cir_member *m,
 	struct names ns;
 	int r, count = 0;
 
+	if (n->members_fd < 0)
+		return 0;
 	r = names_read(n->members_fd, &ns, err);
 	if (r < 0)
 		return r;

@@ -75,12 +75,14 @@ struct cir_member {
 					 * lock is a connect that never finished */
 };
 
-/* The open "networks" directory. */
+/* The open "networks" directory.  A read-only db (cir_netdb_open_ro) may
+ * have fd -1: an empty store. */
 struct cir_netdb {
 	struct cir_store st;
 	int fd;
+	bool ro;
 };
-#define CIR_NETDB_INIT { CIR_STORE_INIT, -1 }
+#define CIR_NETDB_INIT { CIR_STORE_INIT, -1, false }
 
 /* An open network: its directory, members directory, lock (or -1), record
  * and conflist (parsed and raw). */
@@ -99,6 +101,14 @@ struct cir_network {
  * db is set only on success; close with cir_netdb_close().
  */
 int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err);
+/*
+ * Open <root>/networks for looking only (ls, inspect, export, show):
+ * creates nothing, not even a member directory or a lock file; see
+ * cir_store_open_sub_ro() for what an absent root or directory means.
+ * Such a db lists no networks and opens none when the store is empty;
+ * cir_network_open() on it refuses lock = true (-EROFS).
+ */
+int cir_netdb_open_ro(struct cir_netdb *db, const char *dir, struct cir_error *err);
 void cir_netdb_close(struct cir_netdb *db);
 
 /* Take the global lock (networks/lock).  Returns the fd; close it to unlock. */
@@ -139,8 +149,12 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 		      struct cir_error *err);
 int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
 		       struct cir_error *err);
-/* Emit the record's keys into the map the caller opened in g (inspect, ls). */
+/* Emit the record's keys, as stored, into the map the caller opened in g. */
 void cir_netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc);
+/* The record as the CLI shows it (ls, inspect): the same keys, but created
+ * in RFC 3339 (cir_jgen_ktime) and mtu as given (the effective MTU). */
+void cir_netconf_emit_shown(struct cir_jgen *g, const struct cir_netconf *nc,
+			    unsigned int mtu);
 
 /* ---- members ---- */
 

@@ -49,6 +49,26 @@ int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err)
 	return r;
 }
 
+int cir_netns_is_host(int nsfd, struct cir_error *err)
+{
+	static const char *const host[] = { "/proc/thread-self/ns/net", "/proc/1/ns/net" };
+	struct stat ns, st;
+
+	if (fstat(nsfd, &ns) < 0)
+		return cir_err(err, errno, "netns: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(host) / sizeof(host[0]); i++) {
+		if (stat(host[i], &st) < 0) {
+			if (i == 0)
+				return cir_err(err, errno, "netns: %s: %s", host[i],
+					       strerror(errno));
+			continue;
+		}
+		if (st.st_dev == ns.st_dev && st.st_ino == ns.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
 int cir_netns_run(int nsfd, int (*fn)(void *arg, struct cir_error *err), void *arg,
 		  struct cir_error *err)
 {

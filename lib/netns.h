@@ -18,6 +18,14 @@ int cir_netns_open(const char *path, int *fd, struct cir_error *err);
 /* Open /proc/PID/ns/net: -ESRCH when the process is gone. */
 int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err);
 
+/*
+ * Is the namespace fd the host's: the one this process runs in, or PID 1's?
+ * Compared by namespace identity (st_dev, st_ino).  1 yes, 0 no, -errno
+ * when fd or our own namespace cannot be stat'ed (PID 1's being unreadable
+ * only skips that comparison).
+ */
+int cir_netns_is_host(int nsfd, struct cir_error *err);
+
 /* Run fn(arg, err) inside the namespace fd and switch back.  Returns fn's
  * value; -errno if entering or leaving fails (leaving failing is fatal for
  * the caller: it must not touch the network again). */

@@ -141,6 +141,7 @@ static int dir_open_error(struct cir_error *err, int errnum, const char *what,
 	return cir_err(err, errnum, "%s: %s", what, strerror(errnum));
 }
 
+/* Open the root; with create, mkdir -p it first. */
 static int store_open(struct cir_store *st, const char *dir, bool create, struct cir_error *err)
 {
 	const char *root = cir_store_root(dir);
@@ -247,6 +248,13 @@ int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_er
 	return store_open(st, dir, false, err);
 }
 
+bool cir_store_root_explicit(const char *dir)
+{
+	const char *env = getenv(CIR_STORE_ENV);
+
+	return (dir && dir[0]) || (env && env[0]);
+}
+
 int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
 		       struct cir_error *err)
 {
@@ -259,6 +267,35 @@ int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
 	if (fd < 0)
 		cir_store_close(st);
 	return fd;
+}
+
+int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub, int *subfd,
+			  struct cir_error *err)
+{
+	struct cir_store s = CIR_STORE_INIT;
+	int r, fd;
+
+	r = store_open(&s, dir, false, err);
+	if (r == -ENOENT && !cir_store_root_explicit(dir)) {
+		/* Nothing was ever stored on this host. */
+		cir_err_clear(err);
+		*st = s;
+		*subfd = -1;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	fd = cir_store_dir(s.fd, sub, false, err);
+	if (fd == -ENOENT) {
+		cir_err_clear(err);
+		fd = -1;
+	} else if (fd < 0) {
+		cir_store_close(&s);
+		return cir_err_wrap(err, "state directory %s", cir_store_root(dir));
+	}
+	*st = s;
+	*subfd = fd;
+	return 0;
 }
 
 void cir_store_close(struct cir_store *st)

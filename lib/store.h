@@ -100,6 +100,22 @@ int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_er
 int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
 		       struct cir_error *err);
 
+/*
+ * Read-only counterpart of cir_store_open_sub() for commands that only
+ * look: creates nothing.  An absent root given explicitly (dir, or
+ * $CIRCUIT_STATE_DIR) is an error: -ENOENT "state directory DIR: No such
+ * file or directory" (a mistyped --state must not look like an empty
+ * store).  An absent default root, or an absent sub, is an empty store:
+ * 0 with *subfd = -1 (and st->fd = -1 when the root is absent).  Otherwise
+ * 0 with *subfd the subdirectory's fd and *st open.  On failure nothing
+ * stays open.
+ */
+int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub, int *subfd,
+			  struct cir_error *err);
+
+/* Was the root chosen explicitly (dir or $CIRCUIT_STATE_DIR), not the default? */
+bool cir_store_root_explicit(const char *dir);
+
 /* Close the root fd; safe on a closed or CIR_STORE_INIT store. */
 void cir_store_close(struct cir_store *st);
 

@@ -55,8 +55,24 @@ db                  10.254.2.0/24
 sandbox             10.254.1.0/24" $C network ls
 run $C network ls --format json
 assert_eq 0 "$rc" "ls json"
-assert_eq "db:10.254.2.254:False:1400 sandbox:10.254.1.1:True:0" \
+assert_eq "db:10.254.2.254:False:1400 sandbox:10.254.1.1:True:1500" \
 	"$(json_get "$out" '" ".join("%s:%s:%s:%s" % (n["name"], n["gateway"], n["masquerade"], n["mtu"]) for n in d)')" "ls json"
+# created: RFC 3339 (as podman shows times) of the stored unix time.
+rfc3339='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(Z|[+-][0-9]{2}:[0-9]{2})$'
+for n in db sandbox; do
+	created=$(json_get "$out" "[n['created'] for n in d if n['name'] == '$n'][0]")
+	has "$rfc3339" <<<"$created" || die "ls json: created of $n is not RFC 3339: $created"
+	stored=$(json_get "$(cat "$CIRCUIT_STATE_DIR/networks/$n/network.json")" 'd["created"]')
+	assert_eq "$stored" "$(python3 -c 'import datetime,sys; print(int(datetime.datetime.fromisoformat(sys.argv[1].replace("Z","+00:00")).timestamp()))' "$created")" \
+		"created of $n: shown time is the stored one"
+done
+assert_eq "$created" "$(json_get "$($C network inspect sandbox)" 'd["created"]')" "inspect created"
+# mtu: the record's (db), else the bridge's own (sandbox), else 1500.
+ip link set c-sandbox mtu 1450
+assert_eq 1450 "$(json_get "$($C network inspect sandbox)" 'd["mtu"]')" "inspect: the bridge's mtu"
+assert_eq 1450 "$(json_get "$($C network ls --format json)" '[n["mtu"] for n in d if n["name"] == "sandbox"][0]')" "ls: the bridge's mtu"
+ip link set c-sandbox mtu 1500
+assert_eq 1400 "$(json_get "$($C network inspect db)" 'd["mtu"]')" "inspect: the record's mtu"
 expect 2 "ERRO[0000] unknown --format \"yaml\" (table or json)
 Usage: circuit network ls [--format table|json]
 Run 'circuit network ls --help' for more." $C network ls --format yaml
@@ -89,9 +105,11 @@ ip -n a link show eth1 >/dev/null || die "eth1 for the second network"
 assert_eq 1400 "$(ip -n a -o link show eth1 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" "member mtu"
 expect 1 "ERRO[0000] process 4000000 not found" $C network connect 4000000 sandbox
 expect 1 "ERRO[0000] network nope not found" $C network connect $pa nope
-expect 2 "ERRO[0000] invalid PID \"abc\"
-Usage: circuit network connect PID NAME [--ip IP] [--ifname IF]
-Run 'circuit network connect --help' for more." $C network connect abc sandbox
+expect 2 "ERRO[0000] invalid PID or container ID \"a/b\"
+Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF]
+Run 'circuit network connect --help' for more." $C network connect a/b sandbox
+expect 1 "ERRO[0000] container abc not found (no runc state in /run/runc-none)" \
+	env CIRCUIT_RUNC_ROOT=/run/runc-none $C network connect abc sandbox
 run $C network connect $pb db --ip 10.254.9.9; assert_eq 1 "$rc" "ip outside subnet"
 ip -n b link show eth1 >/dev/null 2>&1 && die "failed connect left eth1 behind"
 assert_eq 1 "$(ip -o link show master c-db | wc -l)" "failed connect left a host veth"
@@ -140,6 +158,8 @@ expect 0 "INFO[0000] ref created" $C network create ref --conflist /tmp/ref.$$.c
 rm -f /tmp/ref.$$.conflist
 expect 0 "NAME                SUBNET
 ref                 10.254.30.0/24" $C network ls
+# No bridge yet (the reference plugin makes refbr0 with its first member).
+assert_eq "refbr0 1500" "$(json_get "$($C network inspect ref)" 'd["bridge"]+" "+str(d["mtu"])')" "mtu without a bridge"
 assert_eq "ref" "$(json_get "$($C network export ref)" 'd["name"]')" "imported name"
 expect 0 "INFO[0000] connected container $pb to network ref" $C network connect $pb ref
 assert_contains "$(ip -n b -o -4 addr show eth0)" 10.254.30. "host-local address"
@@ -166,6 +186,10 @@ assert_contains "$out" "INFO[0000] elsewhere deleted" "delete with --state"
 rm -rf "$st"
 run $C version; assert_eq 0 "$rc" "version"
 assert_contains "$out" "circuit version " "version"
+version=$out
+expect 0 "$version" $C --version
+expect 0 "$version" $C -v
+expect 0 "$version" $C --debug --version
 run $C --help; assert_eq 0 "$rc" "help"; assert_contains "$out" "network connect" "help"
 run $C network connect --help; assert_eq 0 "$rc" "cmd help"
 assert_contains "$out" "circuit network connect 4668 sandbox" "examples in help"
@@ -175,4 +199,32 @@ run $C network; assert_eq 2 "$rc" "group without verb"
 run $C network frob; assert_eq 2 "$rc" "unknown verb"
 assert_contains "$out" 'ERRO[0000] unknown command "network frob"' "unknown verb"
 ok "global options"
+
+# ---- every --help fits in 80 columns ----
+# help_ok WORDS...: `circuit WORDS --help` exits 0 and no line is wider.
+help_ok() {
+	local wide
+	run $C "$@" --help
+	[ "$rc" = 0 ] || die "circuit $* --help: exit $rc ($out)"
+	[ -n "$out" ] || die "circuit $* --help: no output"
+	wide=$(awk 'length > 80 { printf "%d: %s\n", length, $0 }' <<<"$out")
+	[ -z "$wide" ] || die "circuit $* --help: lines over 80 columns:
+$wide"
+}
+help_ok
+run $C help; assert_eq 0 "$rc" "circuit help"
+assert_eq "" "$(awk 'length > 80' <<<"$out")" "circuit help width"
+# The commands, as the main help lists them ("  network qos set   text").
+cmds=$($C --help | sed -n '/^Commands:/,/^$/p' |
+	awk '/^  [a-z]/ { sub(/^  /, ""); split($0, f, /  +/); print f[1] }')
+[ "$(wc -l <<<"$cmds")" -ge 15 ] || die "too few commands in --help: $cmds"
+groups=$(awk 'NF > 1 { NF--; print }' <<<"$cmds" | sort -u)
+assert_eq "lb
+network
+network qos" "$groups" "groups"
+while read -r g; do help_ok $g; done <<<"$groups"
+n=0
+while read -r cmd; do help_ok $cmd; n=$((n+1)); done <<<"$cmds"
+echo "ok: $n commands' --help within 80 columns"
+ok "help width"
 kill $pb; wait 2>/dev/null || true

@@ -12,7 +12,7 @@
 #   a create-phase failure fails `runc run` with a clear message, leaves
 #   nothing; a network created with the CLI survives its hook members
 #   the README walkthrough: create, ls, connect a runc container by PID,
-#   disconnect, delete
+#   disconnect, the same by container ID, delete
 command -v runc >/dev/null || die "runc not installed"
 [ -x /bin/busybox ] || die "busybox-static not installed"
 
@@ -154,6 +154,13 @@ expect 0 "INFO[0000] connected container $pid to network sandbox" $C network con
 cping "$w" 10.254.1.1
 expect 0 "INFO[0000] disconnected container $pid from network sandbox" $C network disconnect "$pid" sandbox
 $R exec "$w" ip link show eth0 >/dev/null 2>&1 && die "eth0 left after disconnect"
+# The same by container ID, read from runc's own state (runc --root).
+CR="env CIRCUIT_RUNC_ROOT=$T/runc $C"
+expect 0 "INFO[0000] connected container $w to network sandbox" $CR network connect "$w" sandbox
+cping "$w" 10.254.1.1
+assert_eq "$w $pid" "$(json_get "$($C network inspect sandbox)" '" ".join("%s %s" % (m["container"], m["pid"]) for m in d["members"])')" "member by ID"
+expect 0 "INFO[0000] disconnected container $w from network sandbox" $CR network disconnect "$w" sandbox
+$R exec "$w" ip link show eth0 >/dev/null 2>&1 && die "eth0 left after disconnect by ID"
 expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox
 $R delete -f "$w"
 only_lo

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "netconf.h"
@@ -99,6 +100,95 @@ START_TEST(normalize)
 }
 END_TEST
 
+/* RFC 3339 in local time, podman-style; TZ as POSIX strings (no tzdata). */
+START_TEST(times_rfc3339)
+{
+	static const struct { const char *tz, *want; } cases[] = {
+		{ "UTC0", "2026-12-01T11:04:42Z" },
+		{ "CET-1", "2026-12-01T12:04:42+01:00" },
+		{ "EST5", "2026-12-01T06:04:42-05:00" },
+		{ "IST-5:30", "2026-12-01T16:34:42+05:30" },
+		{ "NST3:30", "2026-12-01T07:34:42-03:30" },
+	};
+	const char *old = getenv("TZ");
+	char buf[CIR_TIME_STRLEN], *saved = old ? strdup(old) : NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv("TZ", cases[i].tz, 1);
+		tzset();
+		ck_assert_str_eq(cir_time_rfc3339(1796123082, buf, sizeof(buf)), cases[i].want);
+	}
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	ck_assert_str_eq(cir_time_rfc3339(0, buf, sizeof(buf)), "1970-01-01T00:00:00Z");
+	ck_assert_str_eq(cir_time_rfc3339(1796123082, buf, 5), "");    /* too small: nothing */
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	free(saved);
+}
+END_TEST
+
+/* What the CLI shows (created as a time, the effective mtu) differs from
+ * the stored record, which keeps unix seconds and the configured mtu. */
+START_TEST(shown_record)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_netconf a = { .name = "sandbox", .subnet = "10.254.1.0/24",
+				 .gateway = "10.254.1.1", .bridge = "c-sandbox",
+				 .masquerade = true, .managed = true, .created = 1796123082 };
+	struct cir_jgen *g = NULL;
+	struct cir_json *j;
+	const struct cir_jnode *root;
+	const char *buf, *created = NULL;
+	char *doc = NULL;
+	uint64_t v = 0;
+	uint32_t mtu = 0;
+	size_t len;
+
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	ck_assert_int_eq(cir_jgen_new(&g, false, &e), 0);
+	cir_jgen_map_open(g);
+	cir_netconf_emit_shown(g, &a, 1500);
+	cir_jgen_map_close(g);
+	ck_assert_int_eq(cir_jgen_finish(g, &buf, &len, &e), 0);
+	j = parse(buf);
+	root = cir_json_root(j);
+	ck_assert_int_eq(cir_json_str(root, "created", &created, &e), 1);
+	ck_assert_str_eq(created, "2026-12-01T11:04:42Z");
+	ck_assert_int_eq(cir_json_u32(root, "mtu", 65535, &mtu, &e), 1);
+	ck_assert_uint_eq(mtu, 1500);
+	cir_json_free(j);
+	cir_jgen_free(g);
+
+	/* Not recorded: null. */
+	a.created = 0;
+	ck_assert_int_eq(cir_jgen_new(&g, false, &e), 0);
+	cir_jgen_map_open(g);
+	cir_netconf_emit_shown(g, &a, 1400);
+	cir_jgen_map_close(g);
+	ck_assert_int_eq(cir_jgen_finish(g, &buf, &len, &e), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "\"created\":null"));
+	cir_jgen_free(g);
+
+	/* The store's format is unchanged. */
+	a.created = 1796123082;
+	ck_assert_int_eq(cir_netconf_format(&a, false, &doc, &e), 0);
+	j = parse(doc);
+	ck_assert_int_eq(cir_json_u64(cir_json_root(j), "created", INT64_MAX, &v, &e), 1);
+	ck_assert_uint_eq(v, 1796123082);
+	ck_assert_int_eq(cir_json_u32(cir_json_root(j), "mtu", 65535, &mtu, &e), 1);
+	ck_assert_uint_eq(mtu, 0);
+	cir_json_free(j);
+	free(doc);
+	unsetenv("TZ");
+	tzset();
+}
+END_TEST
+
 START_TEST(process_identity)
 {
 	struct cir_error e = CIR_ERROR_INIT;
@@ -122,6 +212,8 @@ static Suite *netconf_suite(void)
 	tcase_add_test(tc, generated_chain);
 	tcase_add_test(tc, normalize);
 	tcase_add_test(tc, process_identity);
+	tcase_add_test(tc, times_rfc3339);
+	tcase_add_test(tc, shown_record);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -138,6 +138,59 @@ START_TEST(open_creates_0700)
 }
 END_TEST
 
+START_TEST(open_ro_creates_nothing)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	char root[PATH_MAX], want[PATH_MAX + 64], link[PATH_MAX];
+	int fd = 7;
+
+	/* An explicit root that does not exist: an error, nothing made. */
+	snprintf(root, sizeof(root), "%s/nope/deeper", tmp);
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), -ENOENT);
+	snprintf(want, sizeof(want), "state directory %s: No such file or directory", root);
+	ck_assert_str_eq(e.msg, want);
+	ck_assert_int_eq(st.fd, -1);
+	ck_assert_int_eq(fd, 7);
+	snprintf(root, sizeof(root), "%s/nope", tmp);
+	ck_assert_int_eq(access(root, F_OK), -1);
+	/* The same through the environment. */
+	setenv(CIR_STORE_ENV, root, 1);
+	ck_assert(cir_store_root_explicit(NULL));
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, NULL, "lb", &fd, &e), -ENOENT);
+	unsetenv(CIR_STORE_ENV);
+	ck_assert(!cir_store_root_explicit(NULL));
+	ck_assert(cir_store_root_explicit("/x"));
+	ck_assert_int_eq(access(root, F_OK), -1);
+
+	/* An existing root without the sub: an empty store, still nothing made. */
+	snprintf(root, sizeof(root), "%s/empty", tmp);
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	cir_err_clear(&e);
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), 0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_ge(st.fd, 0);
+	ck_assert_str_eq(e.msg, "");
+	cir_store_close(&st);
+	snprintf(want, sizeof(want), "%s/networks", root);
+	ck_assert_int_eq(access(want, F_OK), -1);
+
+	/* With the sub: its fd. */
+	ck_assert_int_eq(mkdir(want, 0700), 0);
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	cir_store_close(&st);
+
+	/* The root's usual checks hold. */
+	snprintf(link, sizeof(link), "%s/link", tmp);
+	ck_assert_int_eq(symlink(root, link), 0);
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, link, "networks", &fd, &e), -ELOOP);
+	ck_assert_int_eq(cir_store_open_sub_ro(&st, "rel", "networks", &fd, &e), -EINVAL);
+	ck_assert_int_eq(st.fd, -1);
+}
+END_TEST
+
 START_TEST(symlinks_refused)
 {
 	struct cir_store st = CIR_STORE_INIT;
@@ -423,6 +476,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, root_selection);
 	tcase_add_test(tc, open_creates_0700);
+	tcase_add_test(tc, open_ro_creates_nothing);
 	tcase_add_test(tc, symlinks_refused);
 	tcase_add_test(tc, files);
 	tcase_add_test(tc, overwrite_breaks_planted_links);
