@@ -6,7 +6,8 @@
 # sees the binaries just built and every installed tool; it has no network
 # device (-nic none) and writes nothing back: results come over the serial
 # console between markers.  One VM runs every tests/vm/v-*.sh (or the named
-# ones) in sequence; see spec/vm.md.
+# ones) in sequence; see spec/vm.md.  Last line, exactly:
+# "vm: N passed, N failed, N skipped" (a test skips with lib.sh's skip).
 # Usage: tests/vm/run.sh BUILD_DIR [v-name ...]
 # Env:   VM_TIMEOUT (s, default 900), VM_KERNEL (version under /boot),
 #        VM_SMP (2), VM_MEM (MiB, 2048), VERBOSE=1 (print every test's log),
@@ -15,12 +16,12 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "vm: no build dir '${1:-build}'"; echo "vm: 0 passed, 1 failed"; exit 1; }
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "vm: no build dir '${1:-build}'"; echo "vm: 0 passed, 1 failed, 0 skipped"; exit 1; }
 shift || true
 
 fatal() {
 	echo "vm: $*" >&2
-	echo "vm: 0 passed, 1 failed"
+	echo "vm: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -142,7 +143,7 @@ qrc=${PIPESTATUS[0]}
 wall=$(echo "$(date +%s.%N) - $start" | bc)
 
 # --- results from the console, between markers
-pass=0; fail=0
+pass=0; fail=0; skip=0
 for t in "${tests[@]}"; do
 	log=$(awk -v t="$t" '
 		$0 == "@@VM-BEGIN " t { on = 1; next }
@@ -150,6 +151,7 @@ for t in "${tests[@]}"; do
 		on { print }' "$console")
 	end=$(printf '%s\n' "$log" | grep "^@@VM-END $t " | tail -1)
 	body=$(printf '%s\n' "$log" | grep -v "^@@VM-END ")
+	reason=$(printf '%s\n' "$log" | sed -n "s/^@@VM-SKIP $t //p" | tail -1)
 	rc=$(printf '%s\n' "$end" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
 	dur=$(printf '%s\n' "$end" | sed -n 's/.* dur=\([0-9.]*\).*/\1/p')
 	if [ -z "$end" ]; then
@@ -157,6 +159,9 @@ for t in "${tests[@]}"; do
 		printf '%s\n' "$body" | sed 's/^/    /' | tail -60
 	elif [ "$rc" = 0 ]; then
 		pass=$((pass+1)); echo "PASS $t (${dur}s in guest)"
+		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$body" | sed 's/^/    /'
+	elif [ "$rc" = 77 ] && [ -n "$reason" ]; then
+		skip=$((skip+1)); echo "SKIP $t: $reason (${dur}s in guest)"
 		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$body" | sed 's/^/    /'
 	else
 		fail=$((fail+1)); echo "FAIL $t (rc=$rc, ${dur}s in guest)"
@@ -179,5 +184,5 @@ elif [ "$sentinel" != 0 ] && [ $fail -eq 0 ]; then
 	tail -40 "$console" | sed 's/^/    /'
 	fail=1
 fi
-echo "vm: $pass passed, $fail failed"
+echo "vm: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]
