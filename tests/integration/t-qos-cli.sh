@@ -151,13 +151,13 @@ expect 0 "INFO[0000] qos reset for container pid-$p1 on sandbox" $C network qos 
 assert_contains "$(class_of "$v1")" "rate 20Mbit" "reset link -> default"
 expect 0 "INFO[0000] qos reset for every member of sandbox" $C network qos reset --default sandbox
 for v in "$v1" "$v2" "$(veth_of c3)"; do
-	if tc qdisc show dev "$v" | grep -qE 'htb|ingress'; then die "$v still shaped"; fi
+	if tc qdisc show dev "$v" | has 'htb|ingress'; then die "$v still shaped"; fi
 done
 no_ifb
-if $C network export sandbox | grep -q circuit-qos; then die "chain entry left"; fi
+if $C network export sandbox | has circuit-qos; then die "chain entry left"; fi
 expect 0 "INFO[0000] qos reset for sandbox" $C network qos reset sandbox
 expect 0 "INFO[0000] qos reset for sandbox" $C network qos reset sandbox
-if tc qdisc show dev c-sandbox | grep -q htb; then die "bridge still shaped"; fi
+if tc qdisc show dev c-sandbox | has htb; then die "bridge still shaped"; fi
 [ ! -e "$CIRCUIT_STATE_DIR/networks/sandbox/qos.json" ] || die "qos.json left"
 got=$(mbps host "$a1")
 echo "MEASURE qos-cli after_reset_mbit=$got"
@@ -166,10 +166,10 @@ ok "reset: link falls back to the default, default and network cleared, idempote
 
 # ---- disconnect and delete leave no ifb ----------------------------------
 $C network qos set --container $p2 --rate 3mbit sandbox >/dev/null
-ip link show type ifb | grep -q cq_ || die "expected an ifb for c2"
+ip link show type ifb | has cq_ || die "expected an ifb for c2"
 expect 0 "INFO[0000] disconnected container $p2 from network sandbox" $C network disconnect $p2 sandbox
 no_ifb
-if $C network export sandbox | grep -q "pid-$p2"; then die "override of a gone member left in the chain"; fi
+if $C network export sandbox | has "pid-$p2"; then die "override of a gone member left in the chain"; fi
 $C network qos set --default --rate 4mbit sandbox >/dev/null
 $C network qos set --rate 4mbit sandbox >/dev/null
 expect 0 "INFO[0000] sandbox deleted" $C network delete sandbox

@@ -82,8 +82,8 @@ assert_contains "$f" "u32" "ingress filter"
 assert_contains "$f" "match 00000000/00000000 at 0" "match-all"
 assert_contains "$f" "mirred (Egress Redirect to device $ifb) stolen" "redirect"
 assert_eq 1 "$(grep -c 'mirred' <<<"$f")" "one redirect after re-applies"
-ip -n a -d link show "$ifb" | grep -q "ifb" || die "$ifb is not an ifb"
-ip -n a link show "$ifb" | grep -q "UP" || die "$ifb is down"
+ip -n a -d link show "$ifb" | has "ifb" || die "$ifb is not an ifb"
+ip -n a link show "$ifb" | has "UP" || die "$ifb is down"
 
 # Ceiling: 1 Mbit/s guaranteed, may borrow up to 10 Mbit/s and no further.
 for dir in egress ingress; do
@@ -106,7 +106,7 @@ assert_eq 1 "$(ip netns exec a tc qdisc show dev va | grep -c 'htb 1: root')" "o
 if out=$(probe apply va rate 20mbit burst 50000 delay 50ms 2>&1); then die "delay applied without netem?"; fi
 assert_contains "$out" "kernel has no netem" "netem error"
 assert_eq "rate 20mbit burst 50000b" "$(probe get va)" "rollback keeps the previous tree"
-if ip netns exec a tc qdisc show dev va | grep -q netem; then die "netem left behind"; fi
+if ip netns exec a tc qdisc show dev va | has netem; then die "netem left behind"; fi
 if out=$(probe apply va ingress "$ifb" rate 5mbit loss 1% 2>&1); then die "loss applied without netem?"; fi
 assert_contains "$out" "kernel has no netem" "netem error ingress"
 assert_contains "$(probe get va ingress "$ifb")" "rate 1mbit ceil 10mbit" "ingress rollback"

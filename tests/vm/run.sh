@@ -44,8 +44,10 @@ kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || fatal "$kernel not readable"
 command -v qemu-system-x86_64 >/dev/null || fatal "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 busybox=$(command -v busybox) || fatal "busybox not installed (apt-get install busybox-static)"
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	fatal "$busybox is not static (apt-get install busybox-static)"
+case $(file -L "$busybox" 2>/dev/null) in
+*"statically linked"*) ;;
+*) fatal "$busybox is not static (apt-get install busybox-static)" ;;
+esac
 command -v cpio >/dev/null || fatal "cpio not installed"
 
 # --- test list
