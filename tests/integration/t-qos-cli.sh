@@ -71,15 +71,8 @@ above "$got" 100 || die "container -> host should not be shaped: $got"
 # Field merge: the ceiling alone changes, the rate stays
 expect 0 "INFO[0000] qos configured for sandbox" $C network qos set --ceiling 8mbit sandbox
 assert_contains "$(class_of c-sandbox)" "rate 5Mbit ceil 8Mbit" "merge keeps the rate"
-# This kernel has no netem: --delay fails cleanly and the rate stays in force
-if zcat /proc/config.gz 2>/dev/null | grep -q 'CONFIG_NET_SCH_NETEM=[ym]'; then
-	echo "note: kernel has netem; delay covered in tests/vm/v-qos.sh"
-else
-	expect_fail "kernel has no netem" $C network qos set --delay 50ms sandbox
-	assert_contains "$(class_of c-sandbox)" "rate 5Mbit ceil 8Mbit" "rate survives a failed delay"
-	if tc qdisc show dev c-sandbox | grep -q netem; then die "netem half-applied"; fi
-fi
-ok "network: rate + ceiling on the bridge, merge, no half-applied netem"
+# --delay: t-nonetem.sh (no netem here), tests/vm/v-qos.sh (with netem)
+ok "network: rate + ceiling on the bridge, merge"
 
 # ---- bad input: nothing half-applied ------------------------------------
 before=$(tc class show dev c-sandbox; tc qdisc show; $C network export sandbox; cat "$CIRCUIT_STATE_DIR/networks/sandbox/qos.json")
