@@ -8,6 +8,9 @@
 # skips by calling skip REASON (lib.sh: exit 77 and the reason), printed as
 # "SKIP name: reason"; a skip never fails the run, an exit 77 without a
 # reason is a failure.
+# Tests run with the system's tools first on PATH (Debian's, as
+# tests/deps.sh installs them), not a version manager's shims: a pyenv
+# shim costs over a second per python3 call on a loaded machine.
 # Usage: tests/integration/run.sh BUILD_DIR [t-name ...]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +33,7 @@ for t in "${tests[@]}"; do
 	# dir are private tmpfs mounts so "ip netns add" stays inside it.
 	unshare --net --mount --propagation private \
 		env BUILD="$BUILD" SRCDIR="$here/../.." CIRCUIT_STATE_DIR="$state" \
-		CIRCUIT_TEST_SKIP="$skipf" \
+		CIRCUIT_TEST_SKIP="$skipf" PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH" \
 		bash -c '
 			mount -t tmpfs tmpfs /run/netns 2>/dev/null || { mkdir -p /run/netns && mount -t tmpfs tmpfs /run/netns; }
 			mount -t tmpfs tmpfs /var/lib/cni 2>/dev/null || { mkdir -p /var/lib/cni && mount -t tmpfs tmpfs /var/lib/cni; }
