@@ -65,6 +65,24 @@ snapshot() {
 	} 2>&1
 }
 
+# shaped MEASURED RATE [FLOOR]: true when MEASURED, a TCP goodput in Mbit/s
+# through a shaper set to RATE Mbit/s, is what that shaper lets through.
+# Bounds derived from what the tests measured on this 2-core machine:
+#  - at most RATE + 10 %: a correct shaper lets no more through; goodput is
+#    about 95.6 % of the wire rate (1448 payload bytes per 1514 on the wire),
+#    94-96 % measured, 101 % at most (1 Mbit/s, where the burst counts);
+#  - at least 75 % of RATE: starving the sender of CPU only lowers goodput,
+#    down to 89 % measured (100 Mbit/s, load average 7 from other work); the
+#    bound allows twice that deficit and still fails a unit mix-up (x8, x1000)
+#    or a shaper set to another rate.  Where two rates closer than that must
+#    be told apart (a ceiling just above the rate), FLOOR replaces it: the
+#    goodput of a shaper stuck at rate R stays below R.
+shaped() {
+	awk -v m="$1" -v r="$2" -v f="${3:-}" 'BEGIN {
+		lo = f != "" ? f : 0.75 * r
+		exit !(m + 0 > lo && m + 0 <= 1.10 * r) }'
+}
+
 # has PATTERN: like grep -q, but reads all its input (grep -q exiting early
 # kills the writer with SIGPIPE, which pipefail reports as a failure).
 has() { grep -E -- "$1" >/dev/null; }

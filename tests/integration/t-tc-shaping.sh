@@ -42,8 +42,6 @@ mbps() {
 		die "iperf3 $1 failed"
 	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$out"
 }
-# within MEASURED WANT PCT
-within() { python3 -c 'import sys; m,w,p=map(float,sys.argv[1:]); sys.exit(0 if abs(m-w) <= w*p/100 else 1)' "$@"; }
 above() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$@"; }
 
 base_e=$(mbps egress); base_i=$(mbps ingress)
@@ -66,7 +64,7 @@ for rate in 1 10 100; do
 		assert_contains "$cls" "class htb 1:1 root rate ${rate}Mbit" "tc class $dir"
 		got=$(mbps $dir)
 		echo "MEASURE tc $dir configured_mbit=$rate measured_mbit=$got"
-		within "$got" "$rate" 10 || die "$dir at ${rate}mbit: measured $got Mbit/s"
+		shaped "$got" "$rate" || die "$dir at ${rate}mbit: measured $got Mbit/s"
 		sent=$(ip netns exec a tc -s class show dev "$dev" classid 1:10 | awk '/Sent/ {print $2}')
 		above "$sent" 1000 || die "$dir: class 1:10 sent only $sent bytes"
 		# read back through the library
@@ -74,7 +72,7 @@ for rate in 1 10 100; do
 		assert_contains "$back" "rate ${rate}mbit" "qos get $dir"
 	done
 done
-ok "rates within 10% in both directions"
+ok "rates as configured in both directions (lib.sh: shaped)"
 
 # The redirect the way the CNI bandwidth plugin does it.
 f=$(ip netns exec a tc filter show dev va ingress)
@@ -92,7 +90,7 @@ for dir in egress ingress; do
 	assert_contains "$cls" "rate 1Mbit ceil 10Mbit" "tc class ceil $dir"
 	got=$(mbps $dir)
 	echo "MEASURE tc $dir configured_mbit=1 ceil_mbit=10 measured_mbit=$got"
-	within "$got" 10 10 || die "$dir rate 1 ceil 10: measured $got Mbit/s"
+	shaped "$got" 10 || die "$dir rate 1 ceil 10: measured $got Mbit/s"
 done
 ok "ceiling respected"
 
@@ -121,7 +119,10 @@ if probe get va 2>/dev/null; then die "get after clear succeeded"; fi
 for dir in egress ingress; do
 	got=$(mbps $dir)
 	echo "MEASURE tc $dir after_clear_mbit=$got"
-	above "$got" 300 || die "$dir after clear: only $got Mbit/s"
+	# Unshaped, 1448-byte writes: 860-1100 Mbit/s on a quiet machine, 260 at
+	# load average 11.  Above 1.5 x the highest rate shaped here is enough
+	# to show the shaper is gone.
+	above "$got" 150 || die "$dir after clear: only $got Mbit/s"
 done
 
 # A fresh device: a failed netem apply leaves no root qdisc and no ifb.
