@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole suite: unit (Check, no privileges), integration (root, inside
 # namespaces each test makes), vm (Debian's kernel under qemu, for IPVS and
-# netem).  Ends with one line "N passed, N failed" summing all tiers.
+# netem).  Ends with one line "N passed, N failed, N skipped" summing all
+# tiers (a skipped test never fails the suite; each runner prints it as
+# "SKIP name: reason").
 # Usage: tests/run-all.sh BUILD_DIR      (TIERS="unit integration vm" to pick)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$here/.." && pwd)
 TIERS=${TIERS:-unit integration vm}
-pass=0; fail=0
+pass=0; fail=0; skip=0
 log=$(mktemp /tmp/circuit-suite.XXXXXX)
 trap 'rm -f "$log"' EXIT
 
@@ -31,18 +33,20 @@ for tier in $TIERS; do
 		;;
 	integration|vm)
 		"$here/$tier/run.sh" "$BUILD" 2>&1 | tee "$log"
+		# "integration: 12 passed, 0 failed, 1 skipped"
 		line=$(grep -E "^$tier: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
 		if [ -z "$line" ]; then
 			fail=$((fail+1)); echo "$tier: runner produced no summary"
 		else
 			p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
 			f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-			pass=$((pass + p)); fail=$((fail + f))
+			s=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+			pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + ${s:-0}))
 		fi
 		;;
 	*)
 		echo "unknown tier $tier"; fail=$((fail+1));;
 	esac
 done
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

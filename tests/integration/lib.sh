@@ -8,6 +8,15 @@ export CNI_PATH=$BIN:/usr/lib/cni
 
 die() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# skip REASON: this file cannot test its subject on this machine.  Ends the
+# file with exit 77 and the reason, which the runner prints as
+# "SKIP name: REASON" and counts as skipped, never as passed.  Call it at the
+# top level of the test file (in a subshell it would end only the subshell).
+skip() {
+	echo "SKIP: $*"
+	[ -z "${CIRCUIT_TEST_SKIP:-}" ] || echo "$*" >"$CIRCUIT_TEST_SKIP"
+	exit 77
+}
 
 # assert_eq WANT GOT MSG
 assert_eq() { [ "$1" = "$2" ] || die "$3: want '$1', got '$2'"; }
@@ -54,6 +63,24 @@ snapshot() {
 	  nft list ruleset 2>/dev/null
 	  find "$CIRCUIT_STATE_DIR" -type f ! -name lock 2>/dev/null | sort
 	} 2>&1
+}
+
+# shaped MEASURED RATE [FLOOR]: true when MEASURED, a TCP goodput in Mbit/s
+# through a shaper set to RATE Mbit/s, is what that shaper lets through.
+# Bounds derived from what the tests measured on this 2-core machine:
+#  - at most RATE + 10 %: a correct shaper lets no more through; goodput is
+#    about 95.6 % of the wire rate (1448 payload bytes per 1514 on the wire),
+#    94-96 % measured, 101 % at most (1 Mbit/s, where the burst counts);
+#  - at least 75 % of RATE: starving the sender of CPU only lowers goodput,
+#    down to 89 % measured (100 Mbit/s, load average 7 from other work); the
+#    bound allows twice that deficit and still fails a unit mix-up (x8, x1000)
+#    or a shaper set to another rate.  Where two rates closer than that must
+#    be told apart (a ceiling just above the rate), FLOOR replaces it: the
+#    goodput of a shaper stuck at rate R stays below R.
+shaped() {
+	awk -v m="$1" -v r="$2" -v f="${3:-}" 'BEGIN {
+		lo = f != "" ? f : 0.75 * r
+		exit !(m + 0 > lo && m + 0 <= 1.10 * r) }'
 }
 
 # has PATTERN: like grep -q, but reads all its input (grep -q exiting early

@@ -5,7 +5,9 @@ B=$BIN/circuit-bridge I=$BIN/circuit-ipam
 good='{"cniVersion":"1.0.0","name":"badnet","type":"circuit-bridge","ipMasq":true,"ipam":{"type":"circuit-ipam","subnet":"10.98.0.0/24"}}'
 mk() { python3 -c 'import json,sys; c=json.loads(sys.argv[1]); exec(sys.argv[2]); print(json.dumps(c))' "$good" "$1"; }
 long=$(printf 'a%.0s' $(seq 300))
-mkdir -p /tmp/bad-real && ln -sfn /tmp/bad-real /tmp/bad-link
+bad=$(mktemp -d /tmp/circuit-badinput.XXXXXX)
+trap 'rm -rf "$bad"' EXIT
+mkdir "$bad/real" && ln -s "$bad/real" "$bad/link"
 
 before=$(snapshot)
 for P in $B $I; do
@@ -22,7 +24,7 @@ for P in $B $I; do
 	expect_cni_error 7 "/31" ADD $P c1 /run/netns/c1 eth0 <<< "$(mk 'c["ipam"]["subnet"]="10.98.0.0/31"')"
 	expect_cni_error 7 "subnet" ADD $P c1 /run/netns/c1 eth0 <<< "$(mk 'c["ipam"]["subnet"]="10.98.0.0/33"')"
 	expect_cni_error 7 "subnet: expected a string" ADD $P c1 /run/netns/c1 eth0 <<< "$(mk 'c["ipam"]["subnet"]=["10.98.0.0/24"]')"
-	expect_cni_error 7 "symlink" ADD $P c1 /run/netns/c1 eth0 <<< "$(mk 'c["ipam"]["dataDir"]="/tmp/bad-link"')"
+	expect_cni_error 7 "symlink" ADD $P c1 /run/netns/c1 eth0 <<< "$(mk "c['ipam']['dataDir']='$bad/link'")"
 	expect_cni_error 4 "CNI_COMMAND" "" $P c1 /run/netns/c1 eth0 <<< "$good"
 	expect_cni_error 4 "CNI_NETNS is missing" ADD $P c1 "" eth0 <<< "$good"
 	expect_cni_error 4 "CNI_CONTAINERID is missing" ADD $P "" /run/netns/c1 eth0 <<< "$good"
@@ -49,7 +51,7 @@ assert_eq "$snap2" "$(snapshot)" "state after refused ADD (existing ifname)"
 ip -n c1 link del eth0
 # Failure late in ADD (IPAM refuses a requested address outside the subnet)
 # must undo the bridge-side work already done: veth gone, no address kept.
-expect_cni_error 7 "" ADD $B c1 /run/netns/c1 eth0 <<< "$(mk 'c["runtimeConfig"]={"ips":["10.1.2.3"]}')"
+expect_cni_error 7 "requested address 10.1.2.3 is not in any range" ADD $B c1 /run/netns/c1 eth0 <<< "$(mk 'c["runtimeConfig"]={"ips":["10.1.2.3"]}')"
 ip -o link show | has "cv" && die "veth left behind after failed ADD"
 # The bridge itself may exist (it is the network's, created idempotently);
 # nothing else may.

@@ -85,7 +85,7 @@ mkns c4
 r4=$(echo "$conf" | cni ADD $BIN/circuit-bridge ctr4 /run/netns/c4 eth0)
 hv4=$(json_get "$r4" 'd["interfaces"][1]["name"]')
 # Pin the namespace elsewhere so its veth outlives the path (worst case).
-touch /tmp/pin-c4; mount --bind /run/netns/c4 /tmp/pin-c4; ip netns del c4
+pin=$(mktemp /tmp/circuit-pin.XXXXXX); mount --bind /run/netns/c4 "$pin"; ip netns del c4
 echo "$conf" | cni DEL $BIN/circuit-bridge ctr4 /run/netns/c4 eth0
 if ip link show "$hv4" >/dev/null 2>&1; then
 	ip -o link show "$hv4" | has "master" && die "$hv4 still on the bridge after DEL"
@@ -95,7 +95,7 @@ mkns c4
 r4=$(echo "$conf" | cni ADD $BIN/circuit-bridge ctr4 /run/netns/c4 eth0)
 ip -o link show "$hv4" | has "master c-itnet" || die "ADD did not reclaim $hv4"
 echo "$conf" | cni DEL $BIN/circuit-bridge ctr4 /run/netns/c4 eth0
-umount /tmp/pin-c4; rm -f /tmp/pin-c4
+umount "$pin"; rm -f "$pin"
 ok "DEL of a gone namespace, reclaim"
 
 # A /30 holds one container besides the gateway: the second ADD is refused

@@ -60,7 +60,17 @@ static_dir = "$T/root/libpod"
 volume_path = "$T/root/volumes"
 image_copy_tmp_dir = "$T/imgtmp"
 runtime = "runc"
+
+[engine.runtimes]
+runc = ["$T/bin/runc"]
 EOF
+# runc with its state below $T: a wrapper named in containers.conf, not
+# --runtime-flag root=..., which podman leaves out of the exit command that
+# conmon runs: that `podman container cleanup` then looked for the state in
+# the read-only /run/runc, failed, and left the container "stopped".
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexec %s --root %s "$@"\n' "$(command -v runc)" "$T/runc" >"$T/bin/runc"
+chmod 755 "$T/bin/runc"
 cat >"$T/storage.conf" <<EOF
 [storage]
 driver = "vfs"
@@ -69,7 +79,7 @@ runroot = "$T/runroot"
 EOF
 export CONTAINERS_CONF=$T/containers.conf CONTAINERS_STORAGE_CONF=$T/storage.conf
 export TMPDIR=$T/imgtmp
-P="podman --root $T/root --runroot $T/runroot --tmpdir $T/tmp --runtime-flag root=$T/runc --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --network-backend cni --network-config-dir $T/net.d"
+P="podman --root $T/root --runroot $T/runroot --tmpdir $T/tmp --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --network-backend cni --network-config-dir $T/net.d"
 
 # --cgroups=disabled: "requested OCI runtime runc is not compatible with
 # NoCgroups" (runc is the only OCI runtime here).

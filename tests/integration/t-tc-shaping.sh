@@ -31,22 +31,23 @@ sleep 0.3
 ifb=$(probe ifb-name va)
 assert_eq "cq-va" "$ifb" "ifb name"
 
-# mbps DIRECTION: TCP goodput a->b ("egress" of va) or b->a ("ingress").
-# Writes of one MSS (-l 1448): iperf3's default 128 KiB writes are a whole
-# second of traffic at 1 Mbit/s, and that quantum showed as a 5 % error in
-# a 3 s measurement (0.90 instead of 0.95 goodput for a correct shaper).
+# mbps DIRECTION [unshaped]: TCP goodput a->b ("egress" of va) or b->a
+# ("ingress").  Writes of one MSS (-l 1448): iperf3's default 128 KiB writes
+# are a whole second of traffic at 1 Mbit/s, and that quantum showed as a
+# 5 % error in a 3 s measurement (0.90 instead of 0.95 goodput for a correct
+# shaper).  Unshaped, the default writes: one MSS per write makes the
+# sender CPU-bound (860-1100 Mbit/s quiet, 150 at load average 16).
 mbps() {
-	local rev="" out
+	local rev="" len="-l 1448" out
 	[ "$1" = ingress ] && rev=-R
-	out=$(timeout 20 ip netns exec a iperf3 -c 10.99.0.2 -t 3 -O 1 -l 1448 $rev -J) ||
+	[ "${2:-}" = unshaped ] && len=
+	out=$(timeout 20 ip netns exec a iperf3 -c 10.99.0.2 -t 3 -O 1 $len $rev -J) ||
 		die "iperf3 $1 failed"
 	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$out"
 }
-# within MEASURED WANT PCT
-within() { python3 -c 'import sys; m,w,p=map(float,sys.argv[1:]); sys.exit(0 if abs(m-w) <= w*p/100 else 1)' "$@"; }
 above() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$@"; }
 
-base_e=$(mbps egress); base_i=$(mbps ingress)
+base_e=$(mbps egress unshaped); base_i=$(mbps ingress unshaped)
 echo "MEASURE tc baseline egress_mbit=$base_e ingress_mbit=$base_i"
 
 # Witness: what tc sees on the shaped device (egress) or on the ifb (ingress).
@@ -66,7 +67,7 @@ for rate in 1 10 100; do
 		assert_contains "$cls" "class htb 1:1 root rate ${rate}Mbit" "tc class $dir"
 		got=$(mbps $dir)
 		echo "MEASURE tc $dir configured_mbit=$rate measured_mbit=$got"
-		within "$got" "$rate" 10 || die "$dir at ${rate}mbit: measured $got Mbit/s"
+		shaped "$got" "$rate" || die "$dir at ${rate}mbit: measured $got Mbit/s"
 		sent=$(ip netns exec a tc -s class show dev "$dev" classid 1:10 | awk '/Sent/ {print $2}')
 		above "$sent" 1000 || die "$dir: class 1:10 sent only $sent bytes"
 		# read back through the library
@@ -74,7 +75,7 @@ for rate in 1 10 100; do
 		assert_contains "$back" "rate ${rate}mbit" "qos get $dir"
 	done
 done
-ok "rates within 10% in both directions"
+ok "rates as configured in both directions (lib.sh: shaped)"
 
 # The redirect the way the CNI bandwidth plugin does it.
 f=$(ip netns exec a tc filter show dev va ingress)
@@ -82,8 +83,8 @@ assert_contains "$f" "u32" "ingress filter"
 assert_contains "$f" "match 00000000/00000000 at 0" "match-all"
 assert_contains "$f" "mirred (Egress Redirect to device $ifb) stolen" "redirect"
 assert_eq 1 "$(grep -c 'mirred' <<<"$f")" "one redirect after re-applies"
-ip -n a -d link show "$ifb" | grep -q "ifb" || die "$ifb is not an ifb"
-ip -n a link show "$ifb" | grep -q "UP" || die "$ifb is down"
+ip -n a -d link show "$ifb" | has "ifb" || die "$ifb is not an ifb"
+ip -n a link show "$ifb" | has "UP" || die "$ifb is down"
 
 # Ceiling: 1 Mbit/s guaranteed, may borrow up to 10 Mbit/s and no further.
 for dir in egress ingress; do
@@ -92,7 +93,7 @@ for dir in egress ingress; do
 	assert_contains "$cls" "rate 1Mbit ceil 10Mbit" "tc class ceil $dir"
 	got=$(mbps $dir)
 	echo "MEASURE tc $dir configured_mbit=1 ceil_mbit=10 measured_mbit=$got"
-	within "$got" 10 10 || die "$dir rate 1 ceil 10: measured $got Mbit/s"
+	shaped "$got" 10 || die "$dir rate 1 ceil 10: measured $got Mbit/s"
 done
 ok "ceiling respected"
 
@@ -106,7 +107,7 @@ assert_eq 1 "$(ip netns exec a tc qdisc show dev va | grep -c 'htb 1: root')" "o
 if out=$(probe apply va rate 20mbit burst 50000 delay 50ms 2>&1); then die "delay applied without netem?"; fi
 assert_contains "$out" "kernel has no netem" "netem error"
 assert_eq "rate 20mbit burst 50000b" "$(probe get va)" "rollback keeps the previous tree"
-if ip netns exec a tc qdisc show dev va | grep -q netem; then die "netem left behind"; fi
+if ip netns exec a tc qdisc show dev va | has netem; then die "netem left behind"; fi
 if out=$(probe apply va ingress "$ifb" rate 5mbit loss 1% 2>&1); then die "loss applied without netem?"; fi
 assert_contains "$out" "kernel has no netem" "netem error ingress"
 assert_contains "$(probe get va ingress "$ifb")" "rate 1mbit ceil 10mbit" "ingress rollback"
@@ -119,8 +120,10 @@ if grep -qE 'htb|ingress' <<<"$q"; then die "qdiscs left after clear: $q"; fi
 if ip -n a link show "$ifb" >/dev/null 2>&1; then die "$ifb left after clear"; fi
 if probe get va 2>/dev/null; then die "get after clear succeeded"; fi
 for dir in egress ingress; do
-	got=$(mbps $dir)
+	got=$(mbps $dir unshaped)
 	echo "MEASURE tc $dir after_clear_mbit=$got"
+	# Above 3 x the highest rate shaped here shows the shaper is gone; the
+	# qos tests measure 2,500-7,000 Mbit/s unshaped with these writes.
 	above "$got" 300 || die "$dir after clear: only $got Mbit/s"
 done
 

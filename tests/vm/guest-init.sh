@@ -3,7 +3,8 @@
 # PID 1 inside the VM (after switch_root into the host's read-only root with
 # a tmpfs overlay).  Mounts the API filesystems, runs each requested
 # tests/vm/v-*.sh in its own network + mount namespace, prints every test's
-# output between @@VM-BEGIN/@@VM-END markers on the console, then the
+# output between @@VM-BEGIN/@@VM-END markers on the console (and
+# "@@VM-SKIP name reason" before @@VM-END when it skipped), then the
 # sentinel VM-EXIT-CODE=<failed tests> and powers off.  Never run on the host.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -53,6 +54,7 @@ for t in ${vmtests//,/ }; do
 	timeout -k 5 "${VM_TEST_TIMEOUT:-300}" \
 		unshare --net --mount --propagation private \
 		env CIRCUIT_VM_GUEST=1 BUILD="$vmbuild" SRCDIR="$vmsrc" VMDIR="$vmbuild/vm" \
+		CIRCUIT_TEST_SKIP=/run/vm-test.skip \
 		bash -c '
 			mkdir -p /run/netns /var/lib/cni
 			mount -t tmpfs tmpfs /run/netns
@@ -66,7 +68,13 @@ for t in ${vmtests//,/ }; do
 	rc=$?
 	e=$(cut -d' ' -f1 /proc/uptime)
 	cat /run/vm-test.log
-	[ $rc -eq 0 ] || failed=$((failed+1))
+	# 77 with a reason (lib.sh's skip) is a skip, not a failure.
+	if [ $rc -eq 77 ] && [ -s /run/vm-test.skip ]; then
+		echo "@@VM-SKIP $t $(cat /run/vm-test.skip)"
+	elif [ $rc -ne 0 ]; then
+		failed=$((failed+1))
+	fi
+	rm -f /run/vm-test.skip
 	echo "@@VM-END $t rc=$rc dur=$(echo "$e - $s" | bc)"
 done
 echo "@@VM-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"

@@ -6,21 +6,23 @@
 # sees the binaries just built and every installed tool; it has no network
 # device (-nic none) and writes nothing back: results come over the serial
 # console between markers.  One VM runs every tests/vm/v-*.sh (or the named
-# ones) in sequence; see spec/vm.md.
+# ones) in sequence; see spec/vm.md.  Last line, exactly:
+# "vm: N passed, N failed, N skipped" (a test skips with lib.sh's skip).
 # Usage: tests/vm/run.sh BUILD_DIR [v-name ...]
 # Env:   VM_TIMEOUT (s, default 900), VM_KERNEL (version under /boot),
 #        VM_SMP (2), VM_MEM (MiB, 2048), VERBOSE=1 (print every test's log),
 #        VM_PROBE_CFLAGS (extra cc flags for ipvs-probe, e.g. -fsanitize=address
-#        with an asan BUILD_DIR).
+#        with an asan BUILD_DIR), VM_ACCEL (auto: KVM if it boots, else TCG;
+#        kvm; tcg), VM_KVM_BOOT_TIMEOUT (s a KVM guest gets to come up, 30).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "vm: no build dir '${1:-build}'"; echo "vm: 0 passed, 1 failed"; exit 1; }
+BUILD=$(cd "${1:-build}" 2>/dev/null && pwd) || { echo "vm: no build dir '${1:-build}'"; echo "vm: 0 passed, 1 failed, 0 skipped"; exit 1; }
 shift || true
 
 fatal() {
 	echo "vm: $*" >&2
-	echo "vm: 0 passed, 1 failed"
+	echo "vm: 0 passed, 1 failed, 0 skipped"
 	exit 1
 }
 
@@ -43,8 +45,10 @@ kernel=/boot/vmlinuz-$kver
 [ -r "$kernel" ] || fatal "$kernel not readable"
 command -v qemu-system-x86_64 >/dev/null || fatal "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 busybox=$(command -v busybox) || fatal "busybox not installed (apt-get install busybox-static)"
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	fatal "$busybox is not static (apt-get install busybox-static)"
+case $(file -L "$busybox" 2>/dev/null) in
+*"statically linked"*) ;;
+*) fatal "$busybox is not static (apt-get install busybox-static)" ;;
+esac
 command -v cpio >/dev/null || fatal "cpio not installed"
 
 # --- test list
@@ -131,18 +135,65 @@ timeout_s=${VM_TIMEOUT:-900}
 # Paths go on the command line, never commands ("Too many boot init vars").
 append="console=ttyS0 quiet loglevel=3 panic=-1 vmscript=$here/guest-init.sh"
 append+=" vmbuild=$BUILD vmsrc=$src vmtests=$(IFS=,; echo "${tests[*]}")"
+
+# boot ACCEL [BOOT_TIMEOUT]: run the VM to its end, console in $console;
+# returns qemu's status.  With BOOT_TIMEOUT (s), a guest that has not said
+# @@VM-UP by then is stopped and boot returns 200: the caller falls back.
+boot() {
+	local accel=$1 watch=${2:-} qpid n=0 rc
+	timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu max \
+		-smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" \
+		-nographic -no-reboot -nic none \
+		-kernel "$kernel" -initrd "$initrd" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-append "$append" </dev/null >"$console.raw" 2>&1 &
+	qpid=$!
+	if [ -n "$watch" ]; then
+		while ! grep -a '^@@VM-UP' "$console.raw" >/dev/null; do
+			if ! kill -0 "$qpid" 2>/dev/null || [ $n -ge $((watch * 10)) ]; then
+				kill "$qpid" 2>/dev/null	# timeout passes it on to qemu
+				wait "$qpid"
+				tr -d '\r' <"$console.raw" >"$console"
+				return 200
+			fi
+			sleep 0.1; n=$((n+1))
+		done
+	fi
+	wait "$qpid"; rc=$?
+	tr -d '\r' <"$console.raw" >"$console"
+	return $rc
+}
+
+# KVM when /dev/kvm is usable and a KVM guest comes up within
+# VM_KVM_BOOT_TIMEOUT seconds (a KVM guest has hung at boot on some of these
+# machines), TCG otherwise: one boot either way, two only when KVM fails.
+accel=${VM_ACCEL:-auto}
 start=$(date +%s.%N)
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max \
-	-smp "${VM_SMP:-2}" -m "${VM_MEM:-2048}" \
-	-nographic -no-reboot -nic none \
-	-kernel "$kernel" -initrd "$initrd" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-append "$append" </dev/null 2>&1 | tr -d '\r' >"$console"
-qrc=${PIPESTATUS[0]}
+case $accel in
+auto)
+	accel=tcg
+	if [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+		accel=kvm
+		boot kvm "${VM_KVM_BOOT_TIMEOUT:-30}"; qrc=$?
+		if [ $qrc = 200 ]; then
+			echo "vm: no KVM guest up within ${VM_KVM_BOOT_TIMEOUT:-30}s (qemu ended or hung), falling back to TCG; console tail:"
+			tail -5 "$console" | sed 's/^/    /'
+			accel=tcg
+		fi
+	fi
+	[ $accel = tcg ] && { boot tcg; qrc=$?; }
+	;;
+kvm|tcg)
+	boot "$accel"; qrc=$?
+	;;
+*)
+	fatal "VM_ACCEL must be auto, kvm or tcg"
+	;;
+esac
 wall=$(echo "$(date +%s.%N) - $start" | bc)
 
 # --- results from the console, between markers
-pass=0; fail=0
+pass=0; fail=0; skip=0
 for t in "${tests[@]}"; do
 	log=$(awk -v t="$t" '
 		$0 == "@@VM-BEGIN " t { on = 1; next }
@@ -150,6 +201,7 @@ for t in "${tests[@]}"; do
 		on { print }' "$console")
 	end=$(printf '%s\n' "$log" | grep "^@@VM-END $t " | tail -1)
 	body=$(printf '%s\n' "$log" | grep -v "^@@VM-END ")
+	reason=$(printf '%s\n' "$log" | sed -n "s/^@@VM-SKIP $t //p" | tail -1)
 	rc=$(printf '%s\n' "$end" | sed -n 's/.* rc=\([0-9]*\).*/\1/p')
 	dur=$(printf '%s\n' "$end" | sed -n 's/.* dur=\([0-9.]*\).*/\1/p')
 	if [ -z "$end" ]; then
@@ -157,6 +209,9 @@ for t in "${tests[@]}"; do
 		printf '%s\n' "$body" | sed 's/^/    /' | tail -60
 	elif [ "$rc" = 0 ]; then
 		pass=$((pass+1)); echo "PASS $t (${dur}s in guest)"
+		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$body" | sed 's/^/    /'
+	elif [ "$rc" = 77 ] && [ -n "$reason" ]; then
+		skip=$((skip+1)); echo "SKIP $t: $reason (${dur}s in guest)"
 		[ -n "${VERBOSE:-}" ] && printf '%s\n' "$body" | sed 's/^/    /'
 	else
 		fail=$((fail+1)); echo "FAIL $t (rc=$rc, ${dur}s in guest)"
@@ -169,7 +224,7 @@ for t in "${tests[@]}"; do
 done
 
 sentinel=$(sed -n 's/^VM-EXIT-CODE=\([0-9]*\)$/\1/p' "$console" | tail -1)
-echo "MEASURE vm kernel=$kver boot+run wall=${wall}s qemu_rc=$qrc"
+echo "MEASURE vm kernel=$kver accel=$accel boot+run wall=${wall}s qemu_rc=$qrc"
 if [ -z "$sentinel" ]; then
 	echo "vm: sentinel VM-EXIT-CODE missing (boot failure or timeout after ${timeout_s}s); console tail:"
 	tail -40 "$console" | sed 's/^/    /'
@@ -179,5 +234,5 @@ elif [ "$sentinel" != 0 ] && [ $fail -eq 0 ]; then
 	tail -40 "$console" | sed 's/^/    /'
 	fail=1
 fi
-echo "vm: $pass passed, $fail failed"
+echo "vm: $pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

@@ -52,18 +52,18 @@ expect 0 "$P" add-dest udp 10.96.0.10:53 10.91.2.2:53 1 tunnel
 expect 0 "$P" add-dest tcp [fd00::10]:443 [fd00:1::2]:8443 2
 expect 0 "$P" add-dest tcp 10.96.0.11:80 10.91.1.2:80 1
 compare_witness "after adds"
-ipvsadm -Ln | tr -s ' ' | grep -q '^TCP 10.96.0.11:80 sh persistent 300' ||
+ipvsadm -Ln | tr -s ' ' | has '^TCP 10.96.0.11:80 sh persistent 300' ||
 	die "persistent service not seen by ipvsadm: $(ipvsadm -Ln)"
-ipvsadm -Ln | tr -s ' ' | grep -q '^TCP \[fd00::10\]:443 rr' ||
+ipvsadm -Ln | tr -s ' ' | has '^TCP \[fd00::10\]:443 rr' ||
 	die "ipv6 service not seen by ipvsadm: $(ipvsadm -Ln)"
 
 expect 0 "$P" edit-dest udp 10.96.0.10:53 10.91.2.2:53 7 tunnel
-ipvsadm -Ln | tr -s ' ' | grep -q -- '-> 10.91.2.2:53 Tunnel 7 ' || die "edit-dest not seen"
+ipvsadm -Ln | tr -s ' ' | has '-> 10.91.2.2:53 Tunnel 7 ' || die "edit-dest not seen"
 expect 0 "$P" edit-service udp 10.96.0.10:53 rr
-ipvsadm -Ln | tr -s ' ' | grep -q '^UDP 10.96.0.10:53 rr' || die "edit-service not seen"
+ipvsadm -Ln | tr -s ' ' | has '^UDP 10.96.0.10:53 rr' || die "edit-service not seen"
 expect 4 "$P" edit-service udp 10.96.0.99:53 rr
 expect 4 "$P" edit-dest udp 10.96.0.10:53 10.91.9.9:53 1
-got=$("$P" get-service tcp 10.96.0.11:80 | head -1)
+got=$("$P" get-service tcp 10.96.0.11:80 | sed -n 1p)
 assert_eq "TCP 10.96.0.11:80 sh persistent 300" "$got" "get-service"
 expect 4 "$P" get-service tcp 10.96.0.99:80
 

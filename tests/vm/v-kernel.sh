@@ -17,7 +17,7 @@ ip -n b link set vb up
 base=$(rtt_ms a 10.80.0.2 5)
 [ -n "$base" ] || die "no ping reply on the plain veth"
 ip netns exec a tc qdisc add dev va root netem delay 50ms
-tc -n a qdisc show dev va | grep -q 'netem.*delay 50ms' || die "netem qdisc not installed"
+tc -n a qdisc show dev va | has 'netem.*delay 50ms' || die "netem qdisc not installed"
 delayed=$(rtt_ms a 10.80.0.2 5)
 [ -n "$delayed" ] || die "no ping reply through netem"
 echo "MEASURE netem veth rtt_ms base=$base delay50=$delayed"

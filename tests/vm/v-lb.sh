@@ -96,9 +96,9 @@ $(ipvsadm -Ln)"
 # --- the service, empty
 out=$("$C" lb create web $VIP:80 2>&1)
 assert_eq "INFO[0000] service web created" "$(z "$out")" "create output"
-ip -o addr show dev circuit-lb0 | grep -q "inet $VIP/32" || die "VIP not on circuit-lb0: $(ip -o addr show)"
+ip -o addr show dev circuit-lb0 | has "inet $VIP/32" || die "VIP not on circuit-lb0: $(ip -o addr show)"
 assert_eq 1 "$(cat /proc/sys/net/ipv4/vs/conntrack)" "net.ipv4.vs.conntrack"
-ipvsadm -Ln | tr -s ' ' | grep -q "^TCP $VIP:80 rr" || die "service not in IPVS: $(ipvsadm -Ln)"
+ipvsadm -Ln | tr -s ' ' | has "^TCP $VIP:80 rr" || die "service not in IPVS: $(ipvsadm -Ln)"
 out=$("$C" lb create web2 $VIP:80 2>&1) && die "duplicate VIP accepted"
 assert_contains "$out" "service web already uses tcp $VIP:80"
 ipvsadm -A -t 10.96.0.99:80 -s rr
@@ -135,7 +135,7 @@ for i in 1 2 3; do
 	assert_eq True "$same" "circuit-lb ADD passes prevResult through"
 done
 echo "MEASURE lb circuit-lb ADD (one exec) $(ms "$t0" "$t1") ms"
-ipvsadm -Ln | grep -q -- "-> ${ip[3]}:8080 *Masq *1" || die "ADD not in IPVS: $(ipvsadm -Ln)"
+ipvsadm -Ln | has "-> ${ip[3]}:8080 *Masq *1" || die "ADD not in IPVS: $(ipvsadm -Ln)"
 lbconf '[{"name":"web","port":8080}]' "${res[1]}" | cni CHECK "$BIN/circuit-lb" ctr1 /run/netns/t1 eth0
 ok "circuit-lb ADD x3, CHECK"
 compare_witness "after ADD"
@@ -149,7 +149,7 @@ mkns c
 vpair c 10.90.0.1/24 10.90.0.2/24 vc
 mkns h
 echo "$net" | cni ADD "$BIN/circuit-bridge" ctrh /run/netns/h eth0 >/dev/null
-nft list table inet circuit | grep -q 'iifname "c-lbnet" oifname "c-lbnet"' ||
+nft list table inet circuit | has 'iifname "c-lbnet" oifname "c-lbnet"' ||
 	die "no hairpin masquerade for c-lbnet: $(nft list table inet circuit)"
 for who in host:'' routed:c hairpin:h; do
 	t0=$(date +%s.%N)
@@ -213,8 +213,8 @@ compare_witness "after GC"
 out=$("$C" lb delete web 2>&1)
 assert_eq "INFO[0000] service web removed" "$(z "$out")" "delete output"
 if curl -s --max-time 2 "http://$VIP/" >/dev/null; then die "VIP answers after delete"; fi
-ipvsadm -Ln | grep -q "$VIP:80" && die "web still in IPVS"
-ip -o addr show dev circuit-lb0 | grep -q "$VIP/" && die "VIP still on circuit-lb0"
+ipvsadm -Ln | has "$VIP:80" && die "web still in IPVS"
+ip -o addr show dev circuit-lb0 | has "$VIP/" && die "VIP still on circuit-lb0"
 case $(curl -s --max-time 2 "http://$VIP2/") in t1|t2) ;; *) die "web-wrr stopped answering";; esac
 "$C" lb delete web-wrr 2>/dev/null
 ip link show circuit-lb0 2>/dev/null && die "circuit-lb0 left after the last service"
