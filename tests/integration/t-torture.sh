@@ -104,7 +104,7 @@ done
 $C network delete t1 2>/dev/null
 $C network delete t2 2>/dev/null
 for i in $(seq 1 $K); do kill ${pids[$i]}; done
-wait 2>/dev/null || true
+wait "${pids[@]}" 2>/dev/null || true
 assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | grep -v '^lo$' || true)" "links left"
 assert_eq "" "$(tc qdisc show | grep -v 'noqueue\|pfifo_fast\|noop' || true)" "qdiscs left"
 assert_eq "" "$(nft list ruleset)" "nftables left"
