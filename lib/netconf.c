@@ -388,6 +388,10 @@ int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct c
 	r = cir_json_parse(rec, r, &j, err);
 	if (r >= 0)
 		r = cir_netconf_parse(cir_json_root(j), &x.conf, err);
+	/* A record copied or damaged into another network's directory must
+	 * not make this network act on that one's bridge and state. */
+	if (r >= 0 && strcmp(x.conf.name, name) != 0)
+		r = cir_err(err, EINVAL, "record names network %s", x.conf.name);
 	if (r < 0) {
 		cir_err_wrap(err, "network %s", name);
 		goto fail;
@@ -477,6 +481,13 @@ int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
 	r = cir_json_parse(buf, r, &j, err);
 	if (r >= 0)
 		r = member_parse(cir_json_root(j), m, err);
+	/* Disconnecting it would DEL and forget the container it names. */
+	if (r >= 0 && strcmp(m->cid, cid) != 0) {
+		char show[80];
+
+		r = cir_err(err, EINVAL, "record names container %s",
+			    cir_err_shown(m->cid, show, sizeof(show)));
+	}
 	if (r < 0)
 		return cir_err_wrap(err, "network %s: member %s", n->conf.name, cid);
 	if (result_json) {
