@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cni_conf.c - a plugin's stdin: the CNI network configuration with its
+ * prevResult, runtimeConfig, args and ipam section, parsed the way Circuit's
+ * plugins parse it (cir_cni_conf_parse, then circuit-ipam, circuit-bridge,
+ * circuit-qos and circuit-lb's own keys).  Checks: errors carry a message;
+ * a parsed prevResult emits and parses back to the same struct in every
+ * version that keeps its fields; a parsed ipam config is canonical and its
+ * allocator walk stays inside its ranges.
+ */
+#include <errno.h>
+
+#include "bridge/bridge.h"
+#include "cni.h"
+#include "fuzz.h"
+#include "ipam.h"
+#include "ipam_cni.h"
+#include "lb/chain.h"
+#include "qos.h"
+#include "qos/plugin.h"
+
+static bool result_eq(const struct cir_cni_result *a, const struct cir_cni_result *b, bool mtu)
+{
+	if (a->n_ifaces != b->n_ifaces || a->n_ips != b->n_ips || a->n_routes != b->n_routes)
+		return false;
+	for (size_t i = 0; i < a->n_ifaces; i++) {
+		const struct cir_cni_iface *x = &a->ifaces[i], *y = &b->ifaces[i];
+
+		if (strcmp(x->name, y->name) || strcmp(x->mac, y->mac) ||
+		    strcmp(x->sandbox, y->sandbox) || (mtu && x->mtu != y->mtu))
+			return false;
+	}
+	for (size_t i = 0; i < a->n_ips; i++) {
+		const struct cir_cni_ip *x = &a->ips[i], *y = &b->ips[i];
+
+		if (strcmp(x->address, y->address) || strcmp(x->gateway, y->gateway) ||
+		    x->iface != y->iface)
+			return false;
+	}
+	for (size_t i = 0; i < a->n_routes; i++)
+		if (strcmp(a->routes[i].dst, b->routes[i].dst) ||
+		    strcmp(a->routes[i].gw, b->routes[i].gw))
+			return false;
+	if (a->dns.n_nameservers != b->dns.n_nameservers || a->dns.n_search != b->dns.n_search ||
+	    a->dns.n_options != b->dns.n_options || strcmp(a->dns.domain, b->dns.domain))
+		return false;
+	for (size_t i = 0; i < a->dns.n_nameservers; i++)
+		if (strcmp(a->dns.nameservers[i], b->dns.nameservers[i]))
+			return false;
+	for (size_t i = 0; i < a->dns.n_search; i++)
+		if (strcmp(a->dns.search[i], b->dns.search[i]))
+			return false;
+	for (size_t i = 0; i < a->dns.n_options; i++)
+		if (strcmp(a->dns.options[i], b->dns.options[i]))
+			return false;
+	return true;
+}
+
+/* prevResult -> JSON of each version -> parsed again: the same result. */
+static void result_roundtrip(const struct cir_cni_result *res)
+{
+	for (size_t v = 0; cir_cni_versions[v]; v++) {
+		struct cir_error err = CIR_ERROR_INIT;
+		struct cir_jgen *g = NULL;
+		struct cir_json *j = NULL;
+		struct cir_cni_result *back = malloc(sizeof(*back));
+		const char *out = NULL;
+
+		FUZZ_CHECK(back);
+		/* A parsed result holds valid UTF-8 only: it always emits. */
+		FUZZ_CHECK(cir_cni_result_format(res, cir_cni_versions[v], &g, &out, &err) == 0);
+		FUZZ_CHECK(cir_json_parse(out, strlen(out), &j, &err) == 0);
+		FUZZ_CHECK(cir_cni_result_parse(cir_json_root(j), back, &err) == 0);
+		FUZZ_CHECK(result_eq(res, back,
+				     cir_cni_version_cmp(cir_cni_versions[v], "1.0.0") >= 0));
+		cir_json_free(j);
+		cir_jgen_free(g);
+		free(back);
+	}
+}
+
+static int count_attachment(const char *cid, const char *ifname, void *arg)
+{
+	FUZZ_CHECK(cid && ifname);
+	++*(size_t *)arg;
+	return 0;
+}
+
+/* The allocator's walk over a parsed range set: every candidate lies in
+ * one of its ranges and is not a gateway; a bounded number of steps. */
+static void ipam_walk(const struct cir_ipam_config *cfg)
+{
+	for (size_t s = 0; s < cfg->n; s++) {
+		const struct cir_ipam_rangeset *set = &cfg->sets[s];
+		struct cir_ipam_iter it;
+		struct cir_ip ip, last = set->r[set->n - 1].end;
+
+		cir_ipam_iter_init(&it, set, s % 2 ? &last : NULL);
+		for (int k = 0; k < 64 && cir_ipam_iter_next(&it, &ip); k++) {
+			int ri = cir_ipam_set_find(set, &ip);
+
+			FUZZ_CHECK(ri >= 0);
+			FUZZ_CHECK(!cir_ip_eq(&ip, &set->r[ri].gateway));
+			FUZZ_CHECK(cir_cidr_contains(&set->r[ri].subnet, &ip));
+		}
+	}
+}
+
+static void plugin_keys(const struct cir_cni_conf *conf)
+{
+	struct cir_cni_env env = { .cmd = CIR_CNI_CMD_ADD, .containerid = "c1", .ifname = "eth0",
+				   .netns = "/proc/self/ns/net", .args = "IgnoreUnknown=1;IP=10.1.0.9" };
+	struct cir_ipam_cni_conf *ic = malloc(sizeof(*ic));
+	struct cir_error err = CIR_ERROR_INIT;
+	struct bridge_conf bc;
+	struct qos_conf qc;
+	struct lb_conf *lc = malloc(sizeof(*lc));
+	size_t n = 0;
+	char fmt[256];
+	int r;
+
+	FUZZ_CHECK(ic && lc);
+	r = cir_ipam_cni_parse(conf, &env, ic, &err);
+	if (r < 0) {
+		FUZZ_CHECK_ERR(r, &err);
+	} else {
+		struct cir_ipam_config again = ic->cfg;
+
+		FUZZ_CHECK(ic->cfg.n >= 1 && ic->cfg.n <= CIR_IPAM_MAX_SETS);
+		FUZZ_CHECK(ic->n_req <= CIR_IPAM_MAX_SETS);
+		FUZZ_CHECK(cir_ipam_config_check(&again, &err) == 0);
+		FUZZ_CHECK(memcmp(&again, &ic->cfg, sizeof(again)) == 0);
+		ipam_walk(&ic->cfg);
+	}
+	cir_err_clear(&err);
+	env.args = NULL;
+	r = cir_ipam_cni_parse(conf, &env, ic, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+
+	cir_err_clear(&err);
+	r = bridge_conf_parse(conf, &bc, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	else
+		FUZZ_CHECK(bc.bridge[0] && strlen(bc.bridge) < CIR_IFNAMSIZ);
+
+	for (int i = 0; i < 2; i++) {
+		cir_err_clear(&err);
+		r = qos_conf_parse(conf, i ? "c1" : NULL, &qc, &err);
+		if (r < 0) {
+			FUZZ_CHECK_ERR(r, &err);
+			continue;
+		}
+		FUZZ_CHECK(cir_qos_validate(&qc.ingress, &err) == 0);
+		FUZZ_CHECK(cir_qos_validate(&qc.egress, &err) == 0);
+		cir_qos_format(&qc.ingress, fmt, sizeof(fmt));
+		cir_qos_format(&qc.egress, fmt, sizeof(fmt));
+	}
+
+	cir_err_clear(&err);
+	r = lb_conf_parse(conf, lc, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	else
+		FUZZ_CHECK(lc->n_joins <= LB_JOINS_MAX);
+
+	cir_err_clear(&err);
+	r = cir_cni_valid_attachments(conf, count_attachment, &n, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	(void)cir_cni_gc_keep_live(conf);
+	free(lc);
+	free(ic);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_conf conf;
+	int r;
+
+	/* VERSION reads cniVersion only; every other command the whole. */
+	r = cir_cni_conf_parse((const char *)data, size, CIR_CNI_CMD_VERSION, &conf, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	else
+		cir_cni_conf_free(&conf);
+
+	cir_err_clear(&err);
+	r = cir_cni_conf_parse((const char *)data, size, CIR_CNI_CMD_ADD, &conf, &err);
+	if (r < 0) {
+		FUZZ_CHECK_ERR(r, &err);
+		return 0;
+	}
+	FUZZ_CHECK(cir_cni_version_supported(conf.cni_version));
+	FUZZ_CHECK(conf.name && cir_cni_check_network_name(conf.name, &err) == 0);
+	FUZZ_CHECK(conf.raw_len == size && memcmp(conf.raw, data, size) == 0);
+	FUZZ_CHECK(!conf.ipam_type || conf.ipam);
+	if (conf.has_prev_result)
+		result_roundtrip(&conf.prev_result);
+	plugin_keys(&conf);
+	cir_cni_conf_free(&conf);
+	return 0;
+}
