@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,6 +107,17 @@ static void reset(int k)
 	}
 }
 
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* libFuzzer exits through exit() when done: leave no store behind. */
+static void cleanup(void)
+{
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
@@ -159,6 +171,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	t.addr.port = 8080;
 	FUZZ_CHECK(cir_lb_service_format(&s, true, &good_lb, &err) == 0);
 	reset(-1);
+	atexit(cleanup);
 	return 0;
 }
 
