@@ -146,7 +146,7 @@ fuzz-build:
 
 fuzz-bins: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(FUZZ_OBJ) $(LIBA)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iplugins -Ihook -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBA) $(LDLIBS)
 
