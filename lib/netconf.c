@@ -879,6 +879,7 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	const struct cir_jnode *root = cir_json_root(conflist);
+	const char *name;
 	int r;
 
 	r = cir_jgen_new(&g, false, err);
@@ -886,7 +887,10 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 		return r;
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "cniVersion", chain_version(conflist));
-	cir_jgen_kstr(g, "name", cir_jnode_str(cir_jnode_get(root, "name")));
+	/* A conflist damaged in the store may lack its name: the plugin
+	 * reports that, the runner must not crash on it. */
+	name = cir_jnode_str(cir_jnode_get(root, "name"));
+	cir_jgen_kstr(g, "name", name ? name : "");
 	cir_jgen_members_except(g, plugin, skip);
 	if (prev) {
 		cir_jgen_key(g, "prevResult");

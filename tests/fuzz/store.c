@@ -5,8 +5,9 @@
  * rest becomes that file's content in a store under $TMPDIR, and the
  * public read paths run over it:
  *   '0' networks/net/network.json  cir_network_open, cir_netdb_list
- *   '1' networks/net/conflist.json cir_network_open, the qos settings of
- *                                  its circuit-qos entry
+ *   '1' networks/net/conflist.json cir_network_open, the chain runner
+ *                                  (ADD, DEL, CHECK, GC; no plugin runs), the
+ *                                  qos settings of its circuit-qos entry
  *   '2' networks/net/members/c1    cir_member_get, cir_member_list, put back
  *   '3' networks/net/qos.json      read as `circuit network qos` does
  *   '4' ipam/net/ids/c1@eth0       (with ips/10.254.1.3 linked to it)
@@ -183,6 +184,44 @@ static int count_net(const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * The chain runner over the conflist as read from the store, with a plugin
+ * path that does not exist: every plugin's stdin is built, no plugin runs
+ * (none is registered in-process here), every verb fails cleanly.
+ */
+static void chain_run(const struct cir_network *n)
+{
+	static const struct cir_chain_attachment valid[] = { { "c0", "eth0" } };
+	const struct cir_chain_rt rt = { .cid = "c1", .netns = "/proc/self/ns/net",
+					 .ifname = "eth0", .args = "IgnoreUnknown=1",
+					 .path = "/nonexistent/cni" };
+	const char *cached = "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.254.1.3/24\"}]}";
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_result *res = malloc(sizeof(*res));
+	char *result = NULL;
+	int r;
+
+	FUZZ_CHECK(res);
+	r = cir_chain_add(n->conflist, &rt, &result, res, &err);
+	FUZZ_CHECK_ERR(r, &err);
+	FUZZ_CHECK(!result);
+	cir_err_clear(&err);
+	r = cir_chain_del(n->conflist, &rt, cached, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	cir_err_clear(&err);
+	r = cir_chain_check(n->conflist, &rt, cached, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	for (int keep = 0; keep < 2; keep++) {
+		cir_err_clear(&err);
+		r = cir_chain_gc(n->conflist, rt.path, valid, 1, keep, &err);
+		if (r < 0)
+			FUZZ_CHECK_ERR(r, &err);
+	}
+	free(res);
+}
+
 static void network_open(void)
 {
 	struct cir_error err = CIR_ERROR_INIT;
@@ -207,6 +246,7 @@ static void network_open(void)
 	FUZZ_CHECK(memcmp(&back, &n.conf, sizeof(back)) == 0);
 	cir_json_free(j);
 	free(rec);
+	chain_run(&n);
 	cir_network_close(&n);
 	cir_err_clear(&err);
 	r = cir_netdb_list(&db, count_net, NULL, &err);

@@ -99,6 +99,25 @@ START_TEST(member_record_names_another)
 }
 END_TEST
 
+START_TEST(chain_over_conflist_without_name)
+{
+	static const char doc[] = "{\"cniVersion\":\"1.1.0\",\"plugins\":[{\"type\":\"x\"}]}";
+	const struct cir_chain_rt rt = { .cid = "c1", .netns = "/proc/self/ns/net",
+					 .ifname = "eth0", .path = "/nonexistent/cni" };
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_json *j = NULL;
+	char *result = NULL;
+
+	/* A conflist.json damaged in the store: every verb fails, none crashes. */
+	ck_assert_int_eq(cir_json_parse(doc, strlen(doc), &j, &e), 0);
+	ck_assert_int_eq(cir_chain_add(j, &rt, &result, NULL, &e), -ENOENT);
+	ck_assert_ptr_null(result);
+	ck_assert_int_eq(cir_chain_del(j, &rt, NULL, &e), -ENOENT);
+	ck_assert_int_eq(cir_chain_gc(j, rt.path, NULL, 0, false, &e), -ENOENT);
+	cir_json_free(j);
+}
+END_TEST
+
 static Suite *records_suite(void)
 {
 	Suite *s = suite_create("records");
@@ -107,6 +126,9 @@ static Suite *records_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, network_record_names_another);
 	tcase_add_test(tc, member_record_names_another);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("chain");
+	tcase_add_test(tc, chain_over_conflist_without_name);
 	suite_add_tcase(s, tc);
 	return s;
 }
