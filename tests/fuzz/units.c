@@ -2,9 +2,10 @@
 /*
  * units.c - the values users type on the command line and in configs:
  * rates, sizes, durations and percentages (lib/qos), addresses and
- * prefixes (lib/ip), ADDR:PORT (lib/lb), protocols, schedulers and
- * forwarding methods, names and interface names, the CLI's unsigned
- * numbers (hook/cli.c cli_parse_uint), CNI versions and commands.  The
+ * prefixes and their special or private ranges (lib/ip), ADDR:PORT
+ * (lib/lb), protocols, schedulers and forwarding methods, names and
+ * interface names, the CLI's numbers and pids (hook/cli.c), CNI versions
+ * and commands, and log lines quoting any of them (lib/log).  The
  * input is one or two NUL-separated strings; every parser sees the first,
  * the prefix relations see both.  Checks: what parses is in range and
  * formats to text that parses back to the same value.
@@ -20,6 +21,7 @@
 #include "ip.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "log.h"
 #include "names.h"
 #include "qos.h"
 #include "store.h"
@@ -118,6 +120,9 @@ static void ip_values(const char *s)
 		}
 		if (flags[i] & CIR_CIDR_HOSTS)
 			FUZZ_CHECK(cir_cidr_first_host(&c, &a) == 0);
+		/* No private-use range is special (loopback, multicast ...). */
+		if (cir_cidr_private(&c))
+			FUZZ_CHECK(!cir_cidr_special(&c));
 	}
 }
 
@@ -196,18 +201,38 @@ static void name_values(const char *s)
 	}
 }
 
+/* A log line quoting s stays one line of printable text. */
+static void log_line(const char *s)
+{
+	static const size_t lens[] = { 1, 12, 64, 4096 };
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char *buf = malloc(lens[i]);
+
+		FUZZ_CHECK(buf);
+		cir_log_format(buf, lens[i], CIR_LOG_ERROR, 3, s);
+		FUZZ_CHECK(strlen(buf) < lens[i]);
+		for (const char *p = buf; *p; p++)
+			FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+		free(buf);
+	}
+}
+
 static void cli_values(const char *s)
 {
 	static const unsigned long long max[] = { 0, 65535, UINT32_MAX, ULLONG_MAX };
 	unsigned long long v;
 
+	bool digits = *s != '\0';
+
+	for (const char *p = s; *p; p++)
+		digits = digits && isdigit((unsigned char)*p);
+	FUZZ_CHECK(cli_arg_is_pid(s) == digits);
 	for (size_t i = 0; i < sizeof(max) / sizeof(max[0]); i++) {
 		if (cli_parse_uint(s, 1, max[i], &v) < 0)
 			continue;
 		FUZZ_CHECK(v >= 1 && v <= max[i]);
-		/* An unsigned decimal: digits only. */
-		for (const char *p = s; *p; p++)
-			FUZZ_CHECK(isdigit((unsigned char)*p));
+		FUZZ_CHECK(digits);     /* an unsigned decimal: digits only */
 	}
 	if (cir_cni_version_supported(s))
 		FUZZ_CHECK(cir_cni_version_cmp(s, s) == 0);
@@ -243,6 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lb_values(f[0]);
 	name_values(f[0]);
 	cli_values(f[0]);
+	log_line(f[0]);
 	if (n == 2)
 		prefix_pair(f[0], f[1]);
 	free(copy);
