@@ -6,7 +6,8 @@
  * circuit-qos and circuit-lb's own keys).  Checks: errors carry a message;
  * a parsed prevResult emits and parses back to the same struct in every
  * version that keeps its fields; a parsed ipam config is canonical and its
- * allocator walk stays inside its ranges.
+ * allocator walk stays inside its ranges; every dataDir goes through the
+ * store's policy (cir_store_data_dir_check, never creating).
  */
 #include <errno.h>
 
@@ -19,6 +20,7 @@
 #include "qos.h"
 #include "qos/plugin.h"
 #include "result.h"
+#include "store.h"
 
 static int count_attachment(const char *cid, const char *ifname, void *arg)
 {
@@ -47,6 +49,18 @@ static void ipam_walk(const struct cir_ipam_config *cfg)
 	}
 }
 
+/* A config's dataDir goes through the store's policy (never creating). */
+static void data_dir(const char *dir)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	int r = cir_store_data_dir_check(dir, false, &err);
+
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	else
+		FUZZ_CHECK(!dir || !*dir || dir[0] == '/');
+}
+
 static void plugin_keys(const struct cir_cni_conf *conf)
 {
 	struct cir_cni_env env = { .cmd = CIR_CNI_CMD_ADD, .containerid = "c1", .ifname = "eth0",
@@ -72,6 +86,7 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 		FUZZ_CHECK(cir_ipam_config_check(&again, &err) == 0);
 		FUZZ_CHECK(memcmp(&again, &ic->cfg, sizeof(again)) == 0);
 		ipam_walk(&ic->cfg);
+		data_dir(ic->data_dir);
 	}
 	cir_err_clear(&err);
 	env.args = NULL;
@@ -85,6 +100,8 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 		FUZZ_CHECK_ERR(r, &err);
 	else
 		FUZZ_CHECK(bc.bridge[0] && strlen(bc.bridge) < CIR_IFNAMSIZ);
+	if (r >= 0)
+		data_dir(bc.data_dir);
 
 	for (int i = 0; i < 2; i++) {
 		cir_err_clear(&err);
@@ -105,6 +122,8 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 		FUZZ_CHECK_ERR(r, &err);
 	else
 		FUZZ_CHECK(lc->n_joins <= LB_JOINS_MAX);
+	if (r >= 0)
+		data_dir(lc->data_dir);
 
 	cir_err_clear(&err);
 	r = cir_cni_valid_attachments(conf, count_attachment, &n, &err);
