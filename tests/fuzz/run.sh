@@ -4,7 +4,7 @@
 # ASan+UBSan) and runs each one: first every input kept in
 # regressions/<harness>/ (each must pass), then FUZZ_TIME seconds
 # (default 30) of fuzzing from corpus/<harness>/ and the regressions.  Up
-# to FUZZ_JOBS harnesses (default: the number of CPUs) run at once.
+# to FUZZ_JOBS harnesses (default: JOBS, else the number of CPUs) run at once.
 # A crash, leak, timeout or out-of-memory input is copied into
 # regressions/<harness>/ (commit it with the fix) and fails the harness.
 # Usage: tests/fuzz/run.sh [BUILD_DIR] [harness ...]
@@ -19,7 +19,7 @@ build=${build%/}
 fbuild=${build%-fuzz}-fuzz
 case $fbuild in /*) ;; *) fbuild=$src/$fbuild ;; esac
 FUZZ_TIME=${FUZZ_TIME:-30}
-FUZZ_JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+FUZZ_JOBS=${FUZZ_JOBS:-${JOBS:-$(nproc 2>/dev/null || echo 2)}}
 start=$(date +%s)
 
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
