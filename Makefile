@@ -119,5 +119,39 @@ install: all
 clean:
 	rm -rf build build-asan
 
+# ---- fuzzing: libFuzzer harnesses of tests/fuzz (clang, ASan+UBSan) ----
+# `make fuzz` builds them into $(BUILD)-fuzz/ and runs each for FUZZ_TIME
+# seconds (tests/fuzz/run.sh: regressions first, then the seed corpus);
+# `make fuzz-build` only builds.  Everything is compiled with
+# -fsanitize=fuzzer-no-link,address,undefined; only the harnesses link
+# libFuzzer.  The harnesses also link the plugins' config parsers and
+# hook/cli.c (cli_parse_uint).
+FUZZ_TIME  ?= 60
+FUZZ_BUILD ?= $(patsubst %-fuzz,%,$(BUILD))-fuzz
+FUZZ_CC    ?= clang
+FUZZ_SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_SRC   := $(wildcard tests/fuzz/*.c)
+FUZZ_BINS  := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_OBJ   := $(PLUGIN_LOGIC_OBJ) $(BUILD)/hook/cli.o
+
+.PHONY: fuzz fuzz-build fuzz-bins clean-fuzz
+fuzz:
+	FUZZ_TIME=$(FUZZ_TIME) tests/fuzz/run.sh $(FUZZ_BUILD)
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
+		-Wno-unknown-warning-option -Wno-format-nonliteral" \
+		fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(FUZZ_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iplugins -Ihook -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJ) $(LIBA) $(LDLIBS)
+
+clean-fuzz:
+	rm -rf $(FUZZ_BUILD)
+
 -include $(LIB_OBJ:.o=.d) $(HOOK_OBJ:.o=.d) $(UNIT_OBJ:.o=.d) \
 	$(patsubst %.c,$(BUILD)/%.d,$(wildcard plugins/*/*.c))

@@ -62,7 +62,8 @@ int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	/* strtoull() would also take leading blanks ("\t64") and a sign. */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);

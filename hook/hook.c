@@ -21,17 +21,10 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "ip.h"
+#include "oci.h"
 
 #define HOOK_POOL_DEFAULT "10.254.0.0/16"
 #define HOOK_POOL_PREFIX 24
-
-struct oci_state {
-	struct cir_json *doc;
-	const char *id;
-	const char *status;
-	long long pid;
-	const struct cir_jnode *annotations;
-};
 
 static int read_stdin(char **out, size_t *len, struct cir_error *err)
 {
@@ -70,11 +63,9 @@ static int read_stdin(char **out, size_t *len, struct cir_error *err)
 	return 0;
 }
 
-static int state_parse(struct oci_state *s, struct cir_error *err)
+static int state_parse(struct cir_oci_state *s, struct cir_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
-	const struct cir_jnode *root;
-	uint64_t pid = 0;
 	size_t len = 0;
 	int r;
 
@@ -82,36 +73,16 @@ static int state_parse(struct oci_state *s, struct cir_error *err)
 	r = read_stdin(&buf, &len, err);
 	if (r < 0)
 		return r;
-	if (len == 0)
-		return cir_err(err, EINVAL, "no OCI state on stdin (circuit runs as a hook with "
-					    "no arguments; see 'circuit --help')");
-	r = cir_json_parse(buf, len, &s->doc, err);
-	if (r < 0)
-		return cir_err_wrap(err, "OCI state");
-	root = cir_json_root(s->doc);
-	if (cir_json_str(root, "id", &s->id, err) < 0 ||
-	    cir_json_str(root, "status", &s->status, err) < 0 ||
-	    cir_json_u64(root, "pid", INT32_MAX, &pid, err) < 0 ||
-	    cir_json_obj(root, "annotations", &s->annotations, err) < 0)
-		return cir_err_wrap(err, "OCI state");
-	if (!s->id)
-		return cir_err(err, EINVAL, "OCI state: id is missing");
-	s->pid = (long long)pid;
-	return 0;
+	return cir_oci_state_parse(buf, len, s, err);
 }
 
-static const char *annotation(const struct oci_state *s, const char *key)
-{
-	return s->annotations ? cir_jnode_str(cir_jnode_get(s->annotations, key)) : NULL;
-}
-
-static const char *pick(const char *env, const struct oci_state *s, const char *key)
+static const char *pick(const char *env, const struct cir_oci_state *s, const char *key)
 {
 	const char *v = getenv(env);
 
 	if (v && *v)
 		return v;
-	v = annotation(s, key);
+	v = cir_oci_state_annotation(s, key);
 	return v && *v ? v : NULL;
 }
 
@@ -171,7 +142,7 @@ static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t l
 			    "no free /%u left in subnet pool %s", prefix, pool);
 }
 
-static int hook_create(struct cli *c, struct cir_netdb *db, const struct oci_state *s,
+static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
 		       const char *name, struct cir_error *err)
 {
 	struct cir_network n = CIR_NETWORK_INIT;
@@ -229,7 +200,7 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct oci_sta
 	return 0;
 }
 
-static int hook_stop(struct cli *c, struct cir_netdb *db, const struct oci_state *s,
+static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
 		     const char *name, struct cir_error *err)
 {
 	struct cir_network n = CIR_NETWORK_INIT;
@@ -272,7 +243,7 @@ int cli_hook_run(struct cli *c, const struct cli_args *a)
 {
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_netdb db = CIR_NETDB_INIT;
-	struct oci_state s;
+	struct cir_oci_state s;
 	_cleanup_close_ int lock = -1;
 	const char *name;
 	int r;
@@ -300,7 +271,6 @@ int cli_hook_run(struct cli *c, const struct cli_args *a)
 					  "stopped", s.id, s.status ? s.status : "");
 out:
 	cir_netdb_close(&db);
-	if (s.doc)
-		cir_json_free(s.doc);
+	cir_oci_state_free(&s);
 	return r < 0 ? cli_fail(c, &err) : CLI_OK;
 }

@@ -26,6 +26,40 @@ struct cir_json {
 #define V(n) ((yajl_val)(n))
 #define N(v) ((const struct cir_jnode *)(v))
 
+/*
+ * yajl frees its tree recursively, and so does cir_jgen_node() re-emit it: a
+ * document of a few MiB of '[' would overflow the stack there instead of
+ * failing.  Nesting is bounded before yajl sees the document; for the part
+ * of a document yajl accepts, brackets outside strings are exactly its
+ * nesting.
+ */
+#define JSON_MAX_DEPTH 10000
+
+static bool too_deep(const char *buf, size_t len)
+{
+	size_t depth = 0;
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return true;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+	}
+	return false;
+}
+
 int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err)
 {
 	_cleanup_free_ char *copy = NULL;
@@ -38,6 +72,9 @@ int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct ci
 				    CIR_JSON_MAX);
 	if (memchr(buf, '\0', len))
 		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "json: embedded NUL byte");
+	if (too_deep(buf, len))
+		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG,
+				    "invalid json: nested deeper than %d levels", JSON_MAX_DEPTH);
 	copy = malloc(len + 1);
 	j = calloc(1, sizeof(*j));
 	if (!copy || !j)

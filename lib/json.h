@@ -31,7 +31,8 @@ enum cir_jtype {
 #define CIR_JSON_MAX (4u << 20)
 
 /* Parse len bytes (need not be NUL-terminated).  -EBADMSG (CNI code 6,
- * decode) with yajl's one-line reason on malformed input. */
+ * decode) with yajl's one-line reason on malformed input, and for nesting
+ * deeper than 10000 levels. */
 int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err);
 void cir_json_free(struct cir_json *j);
 static inline void cir_json_freep(struct cir_json **j)

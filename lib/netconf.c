@@ -388,6 +388,10 @@ int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct c
 	r = cir_json_parse(rec, r, &j, err);
 	if (r >= 0)
 		r = cir_netconf_parse(cir_json_root(j), &x.conf, err);
+	/* A record copied or damaged into another network's directory must
+	 * not make this network act on that one's bridge and state. */
+	if (r >= 0 && strcmp(x.conf.name, name) != 0)
+		r = cir_err(err, EINVAL, "record names network %s", x.conf.name);
 	if (r < 0) {
 		cir_err_wrap(err, "network %s", name);
 		goto fail;
@@ -477,6 +481,13 @@ int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
 	r = cir_json_parse(buf, r, &j, err);
 	if (r >= 0)
 		r = member_parse(cir_json_root(j), m, err);
+	/* Disconnecting it would DEL and forget the container it names. */
+	if (r >= 0 && strcmp(m->cid, cid) != 0) {
+		char show[80];
+
+		r = cir_err(err, EINVAL, "record names container %s",
+			    cir_err_shown(m->cid, show, sizeof(show)));
+	}
 	if (r < 0)
 		return cir_err_wrap(err, "network %s: member %s", n->conf.name, cid);
 	if (result_json) {
@@ -868,6 +879,7 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	const struct cir_jnode *root = cir_json_root(conflist);
+	const char *name;
 	int r;
 
 	r = cir_jgen_new(&g, false, err);
@@ -875,7 +887,10 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 		return r;
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "cniVersion", chain_version(conflist));
-	cir_jgen_kstr(g, "name", cir_jnode_str(cir_jnode_get(root, "name")));
+	/* A conflist damaged in the store may lack its name: the plugin
+	 * reports that, the runner must not crash on it. */
+	name = cir_jnode_str(cir_jnode_get(root, "name"));
+	cir_jgen_kstr(g, "name", name ? name : "");
 	cir_jgen_members_except(g, plugin, skip);
 	if (prev) {
 		cir_jgen_key(g, "prevResult");

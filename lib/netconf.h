@@ -130,8 +130,9 @@ int cir_network_create(struct cir_netdb *db, const struct cir_netconf *nc,
 
 /*
  * Open network name; with lock, take its lock first and then check that it
- * still exists.  -ENOENT "network NAME not found".  n is set only on
- * success; close with cir_network_close() (which unlocks).
+ * still exists.  -ENOENT "network NAME not found"; -EINVAL/-EBADMSG when its
+ * record is damaged or names another network.  n is set only on success;
+ * close with cir_network_close() (which unlocks).
  */
 int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct cir_network *n,
 		     struct cir_error *err);
@@ -159,7 +160,8 @@ void cir_netconf_emit_shown(struct cir_jgen *g, const struct cir_netconf *nc,
 /* ---- members ---- */
 
 /* Read member cid into *m and, when result_json is non-NULL, its cached
- * result document (malloc'd, NULL when none).  -ENOENT when absent. */
+ * result document (malloc'd, NULL when none).  -ENOENT when absent,
+ * -EINVAL/-EBADMSG when its record is damaged or names another container. */
 int cir_member_get(struct cir_network *n, const char *cid, struct cir_member *m,
 		   char **result_json, struct cir_error *err);
 

@@ -52,7 +52,8 @@ int cir_runc_state_parse(const char *text, size_t len, struct cir_runc_state *ou
 
 		errno = 0;
 		s.start = strtoull(v, &end, 10);
-		if (errno || end == v || *end || *v == '-' || *v == '+' || *v == ' ')
+		/* Digits only: strtoull() would also skip leading blanks. */
+		if (errno || *v < '0' || *v > '9' || *end)
 			return cir_err(err, EINVAL, "init_process_start: expected a number");
 	} else if (start) {
 		uint64_t v = 0;

@@ -5,7 +5,7 @@
 set -e
 PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
-      libnftables-dev check
+      libnftables-dev check clang libclang-rt-14-dev
       iproute2 nftables busybox-static curl python3 bc util-linux procps
       runc podman containernetworking-plugins iperf3 ipvsadm
       qemu-system-x86 linux-image-amd64 kmod"

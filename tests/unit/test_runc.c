@@ -68,6 +68,7 @@ START_TEST(parse)
 		"{\"init_process_pid\":\"12\"}", "{\"init_process_pid\":4294967296}",
 		"{\"init_process_pid\":12,\"init_process_start\":\"x1\"}",
 		"{\"init_process_pid\":12,\"init_process_start\":\"-1\"}",
+		"{\"init_process_pid\":12,\"init_process_start\":\"\\t99\"}",
 		"{\"init_process_pid\":12,\"init_process_start\":true}", "{\"init_process_pid\":",
 	};
 #define P(doc) cir_runc_state_parse(doc, strlen(doc), &s, &e)
