@@ -2,15 +2,16 @@
 # SPDX-License-Identifier: Apache-2.0
 # The whole suite: unit (Check, no privileges), integration (root, inside
 # namespaces each test makes), vm (Debian's kernel under qemu, for IPVS and
-# netem).  Ends with one line "N passed, N failed, N skipped" summing all
+# netem), fuzz (libFuzzer harnesses, FUZZ_TIME s each, default 30).  Ends
+# with one line "N passed, N failed, N skipped" summing all
 # tiers (a skipped test never fails the suite; each runner prints it as
 # "SKIP name: reason").
-# Usage: tests/run-all.sh BUILD_DIR      (TIERS="unit integration vm" to pick)
+# Usage: tests/run-all.sh BUILD_DIR      (TIERS="unit integration vm fuzz" to pick)
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$here/.." && pwd)
-TIERS=${TIERS:-unit integration vm}
+TIERS=${TIERS:-unit integration vm fuzz}
 pass=0; fail=0; skip=0
 log=$(mktemp /tmp/circuit-suite.XXXXXX)
 trap 'rm -f "$log"' EXIT
@@ -31,7 +32,7 @@ for tier in $TIERS; do
 			pass=$((pass + c - f - e)); fail=$((fail + f + e))
 		fi
 		;;
-	integration|vm)
+	integration|vm|fuzz)
 		"$here/$tier/run.sh" "$BUILD" 2>&1 | tee "$log"
 		# "integration: 12 passed, 0 failed, 1 skipped"
 		line=$(grep -E "^$tier: [0-9]+ passed, [0-9]+ failed" "$log" | tail -1)
