@@ -21,13 +21,15 @@ static struct cir_json *parse(const char *s)
 START_TEST(record_roundtrip)
 {
 	struct cir_error e = CIR_ERROR_INIT;
-	struct cir_netconf a = { .name = "sandbox", .subnet = "10.254.1.0/24",
-				 .gateway = "10.254.1.1", .bridge = "c-sandbox", .mtu = 1400,
+	struct cir_netconf a = { .name = "sandbox", .bridge = "c-sandbox", .mtu = 1400,
 				 .masquerade = true, .managed = true, .created = 1234 };
 	struct cir_netconf b;
 	char *doc = NULL;
 	struct cir_json *j;
 
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "10.254.1.0/24", "10.254.1.1", &e), 0);
+	ck_assert_str_eq(a.subnet, "10.254.1.0/24");
+	ck_assert_str_eq(a.gateway, "10.254.1.1");
 	ck_assert_int_eq(cir_netconf_format(&a, false, &doc, &e), 0);
 	j = parse(doc);
 	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
@@ -36,6 +38,75 @@ START_TEST(record_roundtrip)
 	free(doc);
 
 	j = parse("{\"name\":\"bad/name\"}");
+	ck_assert_int_lt(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	cir_json_free(j);
+}
+END_TEST
+
+/* Dual stack: every subnet kept, the first also as "subnet"; a record
+ * made before dual stack reads as its one subnet; one subnet per family. */
+START_TEST(record_dual_stack)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_netconf a = { .name = "ds", .bridge = "c-ds", .masquerade = true,
+				 .masquerade6 = false, .managed = true, .created = 1 };
+	struct cir_netconf b, d = { 0 };
+	const struct cir_jnode *p, *ranges;
+	char *doc = NULL, list[128];
+	struct cir_json *j;
+
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "10.254.1.0/24", "10.254.1.1", &e), 0);
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "fd00:1::/64", "fd00:1::1", &e), 0);
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "fd00:2::/64", "", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "at most one subnet per address family"));
+	ck_assert_uint_eq(a.n_subnets, 2);
+	ck_assert_str_eq(a.subnet, "10.254.1.0/24");
+	ck_assert_int_eq(cir_netconf_format(&a, false, &doc, &e), 0);
+	ck_assert_ptr_nonnull(strstr(doc, "\"subnets\":[\"10.254.1.0/24\",\"fd00:1::/64\"]"));
+	j = parse(doc);
+	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
+	cir_json_free(j);
+	free(doc);
+
+	ck_assert_int_eq(cir_netconf_masq_subnets(&a, list, sizeof(list)), 1);
+	ck_assert_str_eq(list, "10.254.1.0/24");
+	a.masquerade6 = true;
+	ck_assert_int_eq(cir_netconf_masq_subnets(&a, list, sizeof(list)), 2);
+	ck_assert_str_eq(list, "10.254.1.0/24,fd00:1::/64");
+
+	/* The generated chain: ranges, one set per family. */
+	a.masquerade6 = false;
+	ck_assert_int_eq(cir_conflist_generate(&a, &doc, &e), 0);
+	j = parse(doc);
+	p = cir_jnode_at(cir_jnode_get(cir_json_root(j), "plugins"), 0);
+	ck_assert(!cir_jnode_bool(cir_jnode_get(p, "ipMasq6")));
+	ck_assert_ptr_nonnull(cir_jnode_get(p, "ipMasq6"));
+	ranges = cir_jnode_get(cir_jnode_get(p, "ipam"), "ranges");
+	ck_assert_uint_eq(cir_jnode_len(ranges), 2);
+	ck_assert_ptr_null(cir_jnode_get(cir_jnode_get(p, "ipam"), "subnet"));
+	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(cir_jnode_at(cir_jnode_at(ranges, 1), 0),
+						     "subnet")), "fd00:1::/64");
+	cir_conflist_describe(cir_json_root(j), &d);
+	ck_assert_uint_eq(d.n_subnets, 2);
+	ck_assert_str_eq(d.subnets[1], "fd00:1::/64");
+	ck_assert_str_eq(d.gateways[1], "fd00:1::1");
+	cir_json_free(j);
+	free(doc);
+
+	/* An old record: subnet and gateway only, masquerade6 as masquerade. */
+	j = parse("{\"name\":\"old\",\"subnet\":\"10.9.0.0/24\",\"gateway\":\"10.9.0.1\","
+		  "\"masquerade\":true}");
+	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	ck_assert_uint_eq(b.n_subnets, 1);
+	ck_assert_str_eq(b.subnets[0], "10.9.0.0/24");
+	ck_assert_str_eq(b.gateways[0], "10.9.0.1");
+	ck_assert(b.masquerade6);
+	cir_json_free(j);
+
+	/* subnet must be the first of subnets. */
+	j = parse("{\"name\":\"bad\",\"subnet\":\"10.9.0.0/24\","
+		  "\"subnets\":[\"fd00::/64\",\"10.9.0.0/24\"]}");
 	ck_assert_int_lt(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
 	cir_json_free(j);
 }
@@ -209,6 +280,7 @@ static Suite *netconf_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, record_roundtrip);
+	tcase_add_test(tc, record_dual_stack);
 	tcase_add_test(tc, generated_chain);
 	tcase_add_test(tc, normalize);
 	tcase_add_test(tc, process_identity);
