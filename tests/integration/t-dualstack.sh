@@ -107,7 +107,7 @@ assert_contains "$masq" 'ip saddr 10.254.2.0/24' "IPv4 masquerade"
 case $masq in *ip6*) die "--no-masquerade6 masquerades IPv6: $masq";; esac
 assert_eq False "$(json_get "$($C network export routed)" 'd["plugins"][0]["ipMasq6"]')" "ipMasq6 in the chain"
 ctr c; pc=$pid
-$C network connect $pc routed 2>/dev/null || die "connect to routed"
+run $C network connect $pc routed; assert_eq 0 "$rc" "connect to routed ($out)"
 case $(nft list chain inet circuit masq-routed) in *ip6*) die "a member added IPv6 masquerade";; esac
 assert_contains "$(addr_of c -6)" 2001:db8:5:: "routed member IPv6"
 ok "--no-masquerade6"
@@ -117,3 +117,65 @@ expect 1 "ERRO[0000] subnet 10.254.2.0/25 overlaps network routed (10.254.2.0/24
 	$C network create clash fd00:3::/64 --subnet 10.254.2.0/25
 ok "overlap checks per family"
 
+
+# ---- an imported 1.0.0 conflist with two range sets ----
+cat >"$CIRCUIT_STATE_DIR/imp.conflist" <<'JSON'
+{"cniVersion": "1.0.0", "name": "whatever", "plugins": [
+ {"type": "circuit-bridge", "bridge": "c-imp", "isGateway": true, "isDefaultGateway": true,
+  "ipMasq": true,
+  "ipam": {"type": "circuit-ipam", "ranges": [[{"subnet": "10.254.5.0/24"}],
+                                              [{"subnet": "fd00:5::/64", "gateway": "fd00:5::fe"}]]}}]}
+JSON
+expect 0 "INFO[0000] imp created" $C network create imp --conflist "$CIRCUIT_STATE_DIR/imp.conflist"
+assert_contains "$($C network ls)" "imp                 10.254.5.0/24,fd00:5::/64" "ls of the imported chain"
+expect 1 "ERRO[0000] subnet fd00:5::/96 overlaps network imp (fd00:5::/64)" \
+	$C network create clash 10.254.8.0/24 --subnet fd00:5::/96
+ctr d; pd=$pid
+run $C network connect $pd imp; assert_eq 0 "$rc" "connect to imp ($out)"
+assert_contains "$(addr_of d -4)" 10.254.5. "imported: IPv4"
+assert_contains "$(addr_of d -6)" fd00:5:: "imported: IPv6"
+assert_eq "fd00:5::fe/64" "$(ip -o -6 addr show c-imp scope global | awk '{print $4}')" "imported: IPv6 gateway"
+ip netns exec d busybox ping -6 -c1 -W2 fd00:5::fe >/dev/null || die "imported: ping IPv6 gateway"
+ip netns exec d busybox ping -c1 -W2 10.254.5.1 >/dev/null || die "imported: ping IPv4 gateway"
+assert_contains "$(nft list chain inet circuit masq-imp)" 'ip6 saddr fd00:5::/64' "imported: IPv6 masquerade"
+expect 0 "INFO[0000] imp deleted" $C network delete imp
+ok "imported 1.0.0 conflist with two range sets"
+
+# The same chain straight through CNI (as podman or containerd runs it):
+# ADD, CHECK, DEL with both families, nothing left after DEL.
+before=$(snapshot)
+cfg=$(python3 -c 'import json,sys; l=json.load(open(sys.argv[1])); p=l["plugins"][0]; p["cniVersion"]="1.0.0"; p["name"]="cnids"; p["bridge"]="c-cnids"; print(json.dumps(p))' "$CIRCUIT_STATE_DIR/imp.conflist")
+ctr e; pe=$pid
+res=$(cni ADD $BIN/circuit-bridge cnids-e /proc/$pe/ns/net eth0 <<<"$cfg") || die "CNI ADD: $res"
+assert_eq "2 ['0.0.0.0/0', '::/0']" \
+	"$(json_get "$res" '"%d %s" % (len(d["ips"]), sorted(r["dst"] for r in d["routes"]))')" "CNI result"
+ip netns exec e busybox ping -6 -c1 -W2 fd00:5::fe >/dev/null || die "CNI: ping IPv6 gateway"
+cni CHECK $BIN/circuit-bridge cnids-e /proc/$pe/ns/net eth0 <<<"$(conf_with_prev "$cfg" "$res")" >/dev/null \
+	|| die "CNI CHECK"
+masq=$(nft list chain inet circuit masq-cnids)
+assert_contains "$masq" 'ip saddr 10.254.5.0/24' "CNI: IPv4 masquerade"
+assert_contains "$masq" 'ip6 saddr fd00:5::/64' "CNI: IPv6 masquerade"
+cni DEL $BIN/circuit-bridge cnids-e /proc/$pe/ns/net eth0 <<<"$(conf_with_prev "$cfg" "$res")" >/dev/null \
+	|| die "CNI DEL"
+nft list chain inet circuit masq-cnids >/dev/null 2>&1 && die "CNI: masquerade left after the last DEL"
+assert_eq "" "$(ip -n e -o addr show eth0 2>/dev/null)" "CNI: container interface gone"
+ok "CNI ADD/CHECK/DEL of a 1.0.0 config with two range sets"
+
+# ---- bad input: refused with a clear message, nothing left ----
+ip link del c-cnids 2>/dev/null || true
+before=$(snapshot)
+expect 1 "ERRO[0000] subnets 10.254.6.0/24 and 10.254.7.0/24: at most one subnet per address family" \
+	$C network create bad 10.254.6.0/24 --subnet 10.254.7.0/24
+expect 1 "ERRO[0000] subnets fd00:6::/64 and fd00:7::/64: at most one subnet per address family" \
+	$C network create bad 10.254.6.0/24 --subnet fd00:6::/64 --subnet fd00:7::/64
+expect 1 "ERRO[0000] invalid subnet \"fd00:6::/127\": /127 leaves no room for hosts (at most /126)" \
+	$C network create bad 10.254.6.0/24 --subnet fd00:6::/127
+expect 1 "ERRO[0000] invalid subnet \"fd00:6::1/64\": not a network address (did you mean fd00:6::/64?)" \
+	$C network create bad 10.254.6.0/24 --subnet fd00:6::1/64
+expect 1 "ERRO[0000] gateway fd00:9::1 is not a host address of fd00:6::/64" \
+	$C network create bad 10.254.6.0/24 --subnet fd00:6::/64 --gateway fd00:9::1
+run $C network create bad --conflist "$CIRCUIT_STATE_DIR/imp.conflist" --subnet fd00:6::/64
+assert_eq 2 "$rc" "--conflist with --subnet"
+assert_contains "$out" "--conflist takes no SUBNET, --subnet" "--conflist with --subnet"
+assert_eq "$before" "$(snapshot)" "bad input left nothing"
+ok "bad input refused, nothing left"
