@@ -785,8 +785,7 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 		return r;
 	}
 	m.pending = false;
-	for (size_t i = 0; i < res.n_ips && !m.address[0]; i++)
-		snprintf(m.address, sizeof(m.address), "%s", res.ips[i].address);
+	cir_member_set_addresses(&m, &res);
 	r = cir_member_put(n, &m, result, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;

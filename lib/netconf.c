@@ -519,12 +519,49 @@ fail:
 
 /* ---- members ---- */
 
+static void member_emit_addresses(struct cir_jgen *g, const struct cir_member *m)
+{
+	cir_jgen_key(g, "addresses");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < m->n_addresses; i++)
+		cir_jgen_str(g, m->addresses[i]);
+	cir_jgen_arr_close(g);
+}
+
+void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res)
+{
+	m->address[0] = '\0';
+	m->n_addresses = 0;
+	for (size_t i = 0; i < res->n_ips && m->n_addresses < CIR_NETCONF_SUBNETS_MAX; i++) {
+		if (strlen(res->ips[i].address) >= sizeof(m->addresses[0]))
+			continue;
+		snprintf(m->addresses[m->n_addresses++], sizeof(m->addresses[0]), "%s",
+			 res->ips[i].address);
+	}
+	if (m->n_addresses)
+		memcpy(m->address, m->addresses[0], sizeof(m->address));
+}
+
+void cir_member_ip_args(const struct cir_member *m, char *buf, size_t len)
+{
+	size_t off;
+
+	buf[0] = '\0';
+	if (!m->n_addresses)
+		return;
+	off = (size_t)snprintf(buf, len, "IgnoreUnknown=1;IP=");
+	for (unsigned int i = 0; i < m->n_addresses && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%.*s", i ? "," : "",
+					(int)strcspn(m->addresses[i], "/"), m->addresses[i]);
+}
+
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 {
 	cir_jgen_kstr(g, "container", m->cid);
 	cir_jgen_kint(g, "pid", m->pid);
 	cir_jgen_kstr(g, "interface", m->ifname);
 	cir_jgen_kstr(g, "address", m->address);
+	member_emit_addresses(g, m);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
 	if (m->pending)
@@ -535,6 +572,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 			struct cir_error *err)
 {
 	const char *cid = NULL, *ifname = NULL, *boot = NULL, *ns = NULL, *addr = NULL;
+	const struct cir_jnode *addrs = NULL;
 	uint64_t pid = 0, st = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -545,6 +583,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    cir_json_str(root, "bootId", &boot, err) < 0 ||
 	    cir_json_str(root, "netns", &ns, err) < 0 ||
 	    cir_json_str(root, "address", &addr, err) < 0 ||
+	    cir_json_arr(root, "addresses", &addrs, err) < 0 ||
 	    cir_json_bool(root, "hook", &m->hook, err) < 0 ||
 	    cir_json_bool(root, "pending", &m->pending, err) < 0)
 		return -err->errnum;
@@ -556,6 +595,15 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    copy_str(m->netns, sizeof(m->netns), ns, "netns", err) < 0 ||
 	    copy_str(m->address, sizeof(m->address), addr, "address", err) < 0)
 		return -err->errnum;
+	/* A member written before dual stack has its one address only. */
+	for (size_t i = 0; i < cir_jnode_len(addrs) && i < CIR_NETCONF_SUBNETS_MAX; i++)
+		if (copy_str(m->addresses[m->n_addresses++], sizeof(m->addresses[0]),
+			     cir_jnode_str(cir_jnode_at(addrs, i)), "addresses", err) < 0)
+			return -err->errnum;
+	if (!m->n_addresses && m->address[0]) {
+		memcpy(m->addresses[0], m->address, sizeof(m->address));
+		m->n_addresses = 1;
+	}
 	m->pid = (long long)pid;
 	m->starttime = st;
 	return 0;
@@ -627,6 +675,7 @@ int cir_member_put(struct cir_network *n, const struct cir_member *m, const char
 	cir_jgen_kstr(g, "bootId", m->boot_id);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kstr(g, "address", m->address);
+	member_emit_addresses(g, m);
 	cir_jgen_kbool(g, "hook", m->hook);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);

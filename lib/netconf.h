@@ -79,6 +79,10 @@ struct cir_member {
 	char boot_id[40];               /* kernel boot the pid belongs to */
 	char netns[64];                 /* CNI_NETNS used for ADD */
 	char address[CIR_CIDR_STRLEN];  /* first address of the result, "" if none */
+	/* Every address of the result (one per family on a dual-stack
+	 * network), the first being address. */
+	char addresses[CIR_NETCONF_SUBNETS_MAX][CIR_CIDR_STRLEN];
+	unsigned int n_addresses;
 	bool hook;                      /* attached by the OCI hook */
 	bool pending;                   /* written before the chain's ADD, cleared after
 					 * it: a pending member seen under the network's
@@ -204,7 +208,15 @@ int cir_member_del(struct cir_network *n, const char *cid, struct cir_error *err
 int cir_member_list(struct cir_network *n, int (*fn)(const struct cir_member *m, void *arg),
 		    void *arg, struct cir_error *err);
 
-/* Emit a member's keys (container, pid, interface, address, netns, hook)
+/* Set m's address and addresses from a chain's result (the first
+ * CIR_NETCONF_SUBNETS_MAX of its ips). */
+void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res);
+
+/* The CNI_ARGS that ask for m's addresses again ("IgnoreUnknown=1;IP=a,b",
+ * without prefix lengths) into buf; "" when m has none. */
+void cir_member_ip_args(const struct cir_member *m, char *buf, size_t len);
+
+/* Emit a member's keys (container, pid, interface, address, addresses, netns, hook)
  * into the JSON object the caller has open, so it can add its own. */
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m);
 

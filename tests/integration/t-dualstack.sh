@@ -59,6 +59,8 @@ ip netns exec b busybox ping -6 -c1 -W2 "$a6" >/dev/null || die "b -> a over IPv
 res=$(cat "$CIRCUIT_STATE_DIR/networks/dual/members/pid-$pa")
 assert_eq "2 ['0.0.0.0/0', '::/0']" \
 	"$(json_get "$res" '"%d %s" % (len(d["result"]["ips"]), sorted(r["dst"] for r in d["result"]["routes"]))')" "result: two ips, two default routes"
+insp=$($C network inspect dual)
+assert_eq "$a4/24 $a6/64" "$(json_get "$insp" '" ".join([m for m in d["members"] if m["pid"] == '"$pa"'][0]["addresses"])')" "inspect: both addresses"
 ok "containers: an address of each family, both default routes, ping over both"
 
 # ---- CHECK: a default route per family ----
@@ -89,8 +91,9 @@ assert_eq "fd00:1::1/64" "$(ip -o -6 addr show c-dual scope global | awk '{print
 masq=$(nft list chain inet circuit masq-dual)
 assert_contains "$masq" 'ip saddr 10.254.1.0/24' "restored IPv4 masquerade"
 assert_contains "$masq" 'ip6 saddr fd00:1::/64' "restored IPv6 masquerade"
-a4=$(addr_of a -4); a6=$(addr_of a -6); b6=$(addr_of b -6)
-[ -n "$a4" ] && [ -n "$a6" ] || die "restore: a has $a4 and $a6"
+assert_eq "$a4 $a6" "$(addr_of a -4) $(addr_of a -6)" "restore: a has its addresses again"
+assert_eq "$b4 $b6" "$(addr_of b -4) $(addr_of b -6)" "restore: b has its addresses again"
+assert_eq "default via fd00:1::1 dev eth0" "$(ip -n a -6 route show default | awk '{print $1, $2, $3, $4, $5}')" "restored IPv6 default route"
 ip netns exec a busybox ping -6 -c1 -W2 "$b6" >/dev/null || die "a -> b over IPv6 after restore"
 ip netns exec a busybox ping -c1 -W2 10.254.1.1 >/dev/null || die "a -> gateway over IPv4 after restore"
 ok "restore: both gateways, both masquerades, both families in the containers"
