@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* test_netconf.c - network records and conflists (no store, no kernel). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -109,6 +110,31 @@ START_TEST(record_dual_stack)
 		  "\"subnets\":[\"fd00::/64\",\"10.9.0.0/24\"]}");
 	ck_assert_int_lt(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
 	cir_json_free(j);
+}
+END_TEST
+
+/* A member's addresses: every one of the result, asked for again by
+ * restore; a member written before dual stack has its one address. */
+START_TEST(member_addresses)
+{
+	struct cir_cni_result res = { 0 };
+	struct cir_member m = { 0 };
+	char args[128];
+
+	res.n_ips = 2;
+	snprintf(res.ips[0].address, sizeof(res.ips[0].address), "10.254.1.2/24");
+	snprintf(res.ips[1].address, sizeof(res.ips[1].address), "fd00:1::2/64");
+	cir_member_set_addresses(&m, &res);
+	ck_assert_uint_eq(m.n_addresses, 2);
+	ck_assert_str_eq(m.address, "10.254.1.2/24");
+	ck_assert_str_eq(m.addresses[1], "fd00:1::2/64");
+	cir_member_ip_args(&m, args, sizeof(args));
+	ck_assert_str_eq(args, "IgnoreUnknown=1;IP=10.254.1.2,fd00:1::2");
+	res.n_ips = 0;
+	cir_member_set_addresses(&m, &res);
+	ck_assert_str_eq(m.address, "");
+	cir_member_ip_args(&m, args, sizeof(args));
+	ck_assert_str_eq(args, "");
 }
 END_TEST
 
@@ -281,6 +307,7 @@ static Suite *netconf_suite(void)
 
 	tcase_add_test(tc, record_roundtrip);
 	tcase_add_test(tc, record_dual_stack);
+	tcase_add_test(tc, member_addresses);
 	tcase_add_test(tc, generated_chain);
 	tcase_add_test(tc, normalize);
 	tcase_add_test(tc, process_identity);
