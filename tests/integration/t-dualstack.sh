@@ -3,8 +3,9 @@
 # both families, containers with an address of each and both default routes,
 # ping over both (busybox), masquerade per family (--no-masquerade6), ls,
 # restore after the kernel lost it all, an imported 1.0.0 conflist with two
-# range sets, and bad input refused with nothing left.  The "containers"
-# are sleep processes in namespaces this test made.
+# range sets (CLI, OCI hook and plain CNI), and bad input refused with
+# nothing left.  The "containers" are sleep processes in namespaces this
+# test made.
 C=$BIN/circuit
 
 run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
@@ -141,6 +142,20 @@ assert_eq "fd00:5::fe/64" "$(ip -o -6 addr show c-imp scope global | awk '{print
 ip netns exec d busybox ping -6 -c1 -W2 fd00:5::fe >/dev/null || die "imported: ping IPv6 gateway"
 ip netns exec d busybox ping -c1 -W2 10.254.5.1 >/dev/null || die "imported: ping IPv4 gateway"
 assert_contains "$(nft list chain inet circuit masq-imp)" 'ip6 saddr fd00:5::/64' "imported: IPv6 masquerade"
+# The OCI hook joins a container to it (by name, or asking for its IPv6
+# subnet: any subnet of the network names it).
+hook() { # hook ID STATUS PID ANNOTATIONS_JSON
+	printf '{"ociVersion":"1.0.2","id":"%s","status":"%s","pid":%s,"bundle":"/x","annotations":%s}' \
+		"$1" "$2" "$3" "$4" | env -u NETWORK -u SUBNET $C
+}
+ctr h; ph=$pid
+run hook hk1 creating $ph '{"circuit.network":"imp","circuit.subnet":"fd00:5::/64"}'
+assert_eq 0 "$rc" "hook into the imported dual-stack network ($out)"
+assert_contains "$(addr_of h -6)" fd00:5:: "hook: IPv6"
+assert_contains "$(addr_of h -4)" 10.254.5. "hook: IPv4"
+ip netns exec h busybox ping -6 -c1 -W2 "$(addr_of d -6)" >/dev/null || die "hook: IPv6 to another member"
+run hook hk1 stopped 0 '{"circuit.network":"imp"}'
+assert_eq 0 "$rc" "hook poststop ($out)"
 expect 0 "INFO[0000] imp deleted" $C network delete imp
 ok "imported 1.0.0 conflist with two range sets"
 
