@@ -99,6 +99,18 @@ ip netns exec a busybox ping -6 -c1 -W2 "$b6" >/dev/null || die "a -> b over IPv
 ip netns exec a busybox ping -c1 -W2 10.254.1.1 >/dev/null || die "a -> gateway over IPv4 after restore"
 ok "restore: both gateways, both masquerades, both families in the containers"
 
+# ---- gc: a member whose process is gone gives back both addresses ----
+ipam=$CIRCUIT_STATE_DIR/ipam/dual/ips
+[ -e "$ipam/$b4" ] && [ -e "$ipam/$b6" ] || die "gc: b's addresses are not allocated: $(ls "$ipam")"
+kill $pb; wait $pb 2>/dev/null || true
+run $C gc
+assert_eq 0 "$rc" "gc ($out)"
+[ -e "$ipam/$b4" ] && die "gc left b's IPv4 address allocated"
+[ -e "$ipam/$b6" ] && die "gc left b's IPv6 address allocated"
+[ -e "$ipam/$a4" ] && [ -e "$ipam/$a6" ] || die "gc released a's addresses"
+ip netns exec a busybox ping -6 -c1 -W2 fd00:1::1 >/dev/null || die "a after gc"
+ok "gc releases both families of a dead member, keeps the live one's"
+
 expect 0 "INFO[0000] dual deleted" $C network delete dual
 ip link show c-dual >/dev/null 2>&1 && die "bridge left"
 nft list chain inet circuit masq-dual >/dev/null 2>&1 && die "masquerade left"
