@@ -19,6 +19,17 @@ const char *cli_opt(const struct cli_args *a, const char *name)
 	return NULL;
 }
 
+int cli_opt_all(const struct cli_args *a, const char *name, const char *const **vals)
+{
+	for (int i = 0; i < CLI_MAX_OPTS && a->cmd->opts[i].name; i++)
+		if (strcmp(a->cmd->opts[i].name, name) == 0) {
+			*vals = a->rep[i];
+			return a->nrep[i];
+		}
+	*vals = NULL;
+	return 0;
+}
+
 int cli_fail(struct cli *c, const struct cir_error *err)
 {
 	cir_log(CIR_LOG_ERROR, "%s", err->msg[0] ? err->msg : strerror(err->errnum));

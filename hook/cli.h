@@ -33,6 +33,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define CLI_MAX_OPTS 16
 #define CLI_MAX_POS 16
+#define CLI_MAX_REPEAT 8             /* values of one repeated option */
 
 /* One option of a command: "--name VALUE" (has_arg) or a flag "--name". */
 struct cli_opt {
@@ -79,6 +80,10 @@ struct cli_args {
 	const char *pos[CLI_MAX_POS];
 	int npos;
 	const char *opt[CLI_MAX_OPTS];   /* value by index into cmd->opts; flags get "" */
+	/* Every value of an option given more than once, in order (opt[]
+	 * holds the last). */
+	const char *rep[CLI_MAX_OPTS][CLI_MAX_REPEAT];
+	int nrep[CLI_MAX_OPTS];
 };
 
 /* Process-wide context. */
@@ -93,6 +98,9 @@ struct cli {
 /* Value of option `name` of the running command: NULL when not given, ""
  * for a given flag. */
 const char *cli_opt(const struct cli_args *a, const char *name);
+/* Every value option `name` was given, in order: their count, *vals set
+ * (0 when not given). */
+int cli_opt_all(const struct cli_args *a, const char *name, const char *const **vals);
 
 /* Output.  Messages go to stderr as logrus text lines. */
 #define cli_info(...) cir_log(CIR_LOG_INFO, __VA_ARGS__)
@@ -140,9 +148,12 @@ int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 struct cli_net_spec {
 	const char *name;
 	const char *subnet;          /* NULL with conflist */
-	const char *gateway;         /* NULL = first host */
+	const char *const *more_subnets;   /* --subnet: at most one per family in all */
+	int n_more;
+	const char *gateway;         /* NULL = first host (of its subnet's family) */
 	unsigned int mtu;            /* 0 = default */
 	bool no_masquerade;
+	bool no_masquerade6;         /* masquerade IPv4 only */
 	bool allow_reserved;         /* may take a loopback, link-local, multicast... range */
 	bool private_only;           /* subnet must be a private-use range (from a container's config) */
 	const char *conflist;        /* imported chain text, or NULL for ours */

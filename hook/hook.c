@@ -178,10 +178,16 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci
 	} else if (r >= 0 && subnet && n.conf.subnet[0]) {
 		struct cir_cidr want, have;
 		struct cir_error e = CIR_ERROR_INIT;
+		bool match = false;
 
-		if (cir_cidr_parse(subnet, 0, &want, &e) == 0 &&
-		    cir_cidr_parse(n.conf.subnet, 0, &have, &e) == 0 &&
-		    (want.prefix != have.prefix || !cir_cidr_contains(&have, &want.ip)))
+		/* Any subnet of the network: a dual-stack one asked for by
+		 * its IPv6 subnet is the same network. */
+		if (cir_cidr_parse(subnet, 0, &want, &e) < 0)
+			match = true;   /* checked where the network is made */
+		for (unsigned int i = 0; !match && i < n.conf.n_subnets; i++)
+			match = cir_cidr_parse(n.conf.subnets[i], 0, &have, &e) == 0 &&
+				want.prefix == have.prefix && cir_cidr_contains(&have, &want.ip);
+		if (!match)
 			r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
 				    n.conf.subnet, subnet);
 	}

@@ -271,6 +271,12 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 				return cli_usage(c, "option --%s needs a value",
 						 cmd->opts[found].name);
 			}
+			if (cmd->opts[found].has_arg) {
+				if (a->nrep[found] == CLI_MAX_REPEAT)
+					return cli_usage(c, "option --%s given too often",
+							 cmd->opts[found].name);
+				a->rep[found][a->nrep[found]++] = a->opt[found];
+			}
 			continue;
 		}
 		if (a->npos >= CLI_MAX_POS)

@@ -87,8 +87,9 @@ static int taken_network(const char *name, void *arg)
 		return 0;
 	if (cir_network_open(s->db, name, false, &n, &e) < 0)
 		return 0;
-	if (n.conf.subnet[0] && cir_cidr_parse(n.conf.subnet, 0, &other, &e) == 0)
-		r = taken_add(s->t, &other, "network %s (%s)", name, n.conf.subnet);
+	for (unsigned int i = 0; r >= 0 && i < n.conf.n_subnets; i++)
+		if (cir_cidr_parse(n.conf.subnets[i], 0, &other, &e) == 0)
+			r = taken_add(s->t, &other, "network %s (%s)", name, n.conf.subnets[i]);
 	cir_network_close(&n);
 	return r;
 }
@@ -214,35 +215,26 @@ int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
 
 /* ---- kernel objects of a managed network ---- */
 
-int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error *err)
+/* Gateway gw/prefix of subnet on the bridge (1 when added) and forwarding
+ * of its family on (1 when it was off). */
+static int net_gateway(struct nl_sock *sk, const struct cir_netconf *nc, int ifindex,
+		       const char *subnet, const char *gateway, struct cir_error *err)
 {
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info br;
 	struct cir_cidr sn;
-	char alias[CIR_NAME_BRIDGE_ALIAS_MAX];
-	bool created = false;
 	int r, changes = 0;
 
-	if (!nc->managed)
-		return 0;
-	r = cir_cidr_parse(nc->subnet, 0, &sn, err);
+	r = cir_cidr_parse(subnet, 0, &sn, err);
 	if (r < 0)
 		return r;
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	cir_name_bridge_alias(nc->name, alias);
-	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created, err);
-	if (r < 0)
-		return cir_err_wrap(err, "bridge %s", nc->bridge);
-	changes += created;
-	if (nc->gateway[0]) {
+	if (gateway[0]) {
 		char gw[CIR_CIDR_STRLEN + 8];
 
-		snprintf(gw, sizeof(gw), "%s/%u", nc->gateway, sn.prefix);
-		r = cir_addr_has(sk, br.ifindex, gw, err);
+		/* An IPv6 address is added with IFA_F_NODAD (lib/addr.c): no
+		 * tentative period before the first packets pass. */
+		snprintf(gw, sizeof(gw), "%s/%u", gateway, sn.prefix);
+		r = cir_addr_has(sk, ifindex, gw, err);
 		if (r == 0) {
-			r = cir_addr_add(sk, br.ifindex, gw, true, err);
+			r = cir_addr_add(sk, ifindex, gw, true, err);
 			changes++;
 		}
 		if (r < 0)
@@ -252,20 +244,47 @@ int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error
 				: cir_sysctl_ip6_forward_enable(err);
 	if (r < 0)
 		return r;
-	changes += r;
-	if (nc->masquerade) {
+	return changes + r;
+}
+
+int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info br;
+	char alias[CIR_NAME_BRIDGE_ALIAS_MAX], masq[CIR_NETCONF_SUBNETS_MAX * CIR_CIDR_STRLEN];
+	bool created = false;
+	int r, changes = 0;
+
+	if (!nc->managed)
+		return 0;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	cir_name_bridge_alias(nc->name, alias);
+	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created, err);
+	if (r < 0)
+		return cir_err_wrap(err, "bridge %s", nc->bridge);
+	changes += created;
+	for (unsigned int i = 0; i < nc->n_subnets; i++) {
+		r = net_gateway(sk, nc, br.ifindex, nc->subnets[i], nc->gateways[i], err);
+		if (r < 0)
+			return r;
+		changes += r;
+	}
+	if (nc->masquerade && cir_netconf_masq_subnets(nc, masq, sizeof(masq)) > 0) {
 		/* The network is a user of its own masquerade from create to
 		 * delete, so the chain outlives its last member (lib/masq.h). */
 		r = cir_nft_masq_exists(nc->name, err);
 		if (r >= 0) {
 			changes += r == 0;
-			r = cir_masq_acquire(NULL, nc->name, CIR_MASQ_OWNER, nc->subnet, true, err);
+			r = cir_masq_acquire(NULL, nc->name, CIR_MASQ_OWNER, masq, true, err);
 		}
 		if (r < 0)
-			return cir_err_wrap(err, "masquerade for %s", nc->subnet);
+			return cir_err_wrap(err, "masquerade for %s", masq);
 	}
-	cli_debug("network %s: bridge %s, gateway %s, masquerade %s (%d changes)", nc->name,
-		  nc->bridge, nc->gateway, nc->masquerade ? "on" : "off", changes);
+	cli_debug("network %s: bridge %s, %u subnets, masquerade %s%s (%d changes)", nc->name,
+		  nc->bridge, nc->n_subnets, nc->masquerade ? "on" : "off",
+		  nc->masquerade && !nc->masquerade6 ? " (IPv4 only)" : "", changes);
 	return changes;
 }
 
@@ -426,6 +445,56 @@ static int read_text(const char *path, char **out, size_t *len, struct cir_error
 	return 0;
 }
 
+/*
+ * One subnet of a network Circuit generates, checked (a network address
+ * with room for hosts, no reserved or, for a container's request, public
+ * range) and appended to nc with its gateway: --gateway when it lies in
+ * this subnet, else the first host.  At most one subnet per family.
+ */
+static int spec_subnet(const struct cli_net_spec *spec, const char *text,
+		       struct cir_netconf *nc, struct cir_error *err)
+{
+	char subnet[CIR_CIDR_STRLEN], gateway[CIR_IP_STRLEN];
+	struct cir_cidr sn;
+	struct cir_ip gw;
+	const char *kind;
+	int r;
+
+	r = cir_cidr_parse_subnet(text, &sn, err);
+	if (r < 0)
+		return r;
+	cir_cidr_format(&sn, subnet, sizeof(subnet));
+	kind = cir_cidr_special(&sn);
+	if (kind && !spec->allow_reserved)
+		return cir_err(err, EINVAL, "subnet %s is in a %s range (--allow-reserved "
+			       "to take it anyway)", subnet, kind);
+	/* A subnet a container asks for would re-route whatever the host
+	 * reaches through its default route in that range: only the
+	 * private-use ranges, which the host does not reach that way. */
+	if (spec->private_only && (kind || !cir_cidr_private(&sn)))
+		return cir_err(err, EPERM, "subnet %s is not a private-use range "
+			       "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a container "
+			       "may not ask for it; create the network with 'circuit network "
+			       "create' first", subnet);
+	if (spec->gateway && cir_ip_parse(spec->gateway, &gw, NULL) == 0 &&
+	    gw.af == sn.ip.af) {
+		struct cir_ip net, bc;
+
+		cir_cidr_network(&sn, &net);
+		cir_cidr_broadcast(&sn, &bc);
+		if (!cir_cidr_contains(&sn, &gw) || cir_ip_eq(&gw, &net) ||
+		    (gw.af == AF_INET && cir_ip_eq(&gw, &bc)))
+			return cir_err(err, EINVAL, "gateway %s is not a host address of %s",
+				       spec->gateway, subnet);
+	} else {
+		r = cir_cidr_first_host(&sn, &gw);
+		if (r < 0)
+			return cir_err(err, -r, "subnet %s has no host address", subnet);
+	}
+	cir_ip_format(&gw, gateway, sizeof(gateway));
+	return cir_netconf_add_subnet(nc, subnet, gateway, err);
+}
+
 static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
 			char **conflist, struct cir_error *err)
 {
@@ -454,52 +523,35 @@ static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
 			return r;
 		cir_conflist_describe(cir_json_root(j), nc);
 		return 0;
-	} else {
-		struct cir_cidr sn;
+	}
+	if (spec->gateway) {
 		struct cir_ip gw;
+		bool used = false;
 
-		const char *kind;
+		r = cir_ip_parse(spec->gateway, &gw, err);
+		if (r < 0)
+			return cir_err_wrap(err, "gateway");
+		for (int i = -1; i < spec->n_more && !used; i++) {
+			struct cir_cidr sn;
+			const char *t = i < 0 ? spec->subnet : spec->more_subnets[i];
 
-		r = cir_cidr_parse_subnet(spec->subnet, &sn, err);
+			used = cir_cidr_parse(t, 0, &sn, NULL) == 0 && sn.ip.af == gw.af;
+		}
+		if (!used)
+			return cir_err(err, EINVAL, "gateway %s: no subnet of its address family",
+				       spec->gateway);
+	}
+	for (int i = -1; i < spec->n_more; i++) {
+		r = spec_subnet(spec, i < 0 ? spec->subnet : spec->more_subnets[i], nc, err);
 		if (r < 0)
 			return r;
-		cir_cidr_format(&sn, nc->subnet, sizeof(nc->subnet));
-		kind = cir_cidr_special(&sn);
-		if (kind && !spec->allow_reserved)
-			return cir_err(err, EINVAL, "subnet %s is in a %s range (--allow-reserved "
-				       "to take it anyway)", nc->subnet, kind);
-		/* A subnet a container asks for would re-route whatever the host
-		 * reaches through its default route in that range: only the
-		 * private-use ranges, which the host does not reach that way. */
-		if (spec->private_only && (kind || !cir_cidr_private(&sn)))
-			return cir_err(err, EPERM, "subnet %s is not a private-use range "
-				       "(10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7): a container "
-				       "may not ask for it; create the network with 'circuit network "
-				       "create' first", nc->subnet);
-		if (spec->gateway) {
-			struct cir_ip net, bc;
-
-			r = cir_ip_parse(spec->gateway, &gw, err);
-			if (r < 0)
-				return cir_err_wrap(err, "gateway");
-			cir_cidr_network(&sn, &net);
-			cir_cidr_broadcast(&sn, &bc);
-			if (!cir_cidr_contains(&sn, &gw) || cir_ip_eq(&gw, &net) ||
-			    (gw.af == AF_INET && cir_ip_eq(&gw, &bc)))
-				return cir_err(err, EINVAL, "gateway %s is not a host address of %s",
-					       spec->gateway, nc->subnet);
-		} else {
-			r = cir_cidr_first_host(&sn, &gw);
-			if (r < 0)
-				return cir_err(err, -r, "subnet %s has no host address", nc->subnet);
-		}
-		cir_ip_format(&gw, nc->gateway, sizeof(nc->gateway));
-		cir_name_bridge(nc->name, nc->bridge);
-		nc->mtu = spec->mtu;
-		nc->masquerade = !spec->no_masquerade;
-		nc->managed = true;
-		return cir_conflist_generate(nc, conflist, err);
 	}
+	cir_name_bridge(nc->name, nc->bridge);
+	nc->mtu = spec->mtu;
+	nc->masquerade = !spec->no_masquerade;
+	nc->masquerade6 = nc->masquerade && !spec->no_masquerade6;
+	nc->managed = true;
+	return cir_conflist_generate(nc, conflist, err);
 }
 
 int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spec *spec,
@@ -519,8 +571,8 @@ int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spe
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "network %s already exists",
 				    nc.name);
 	cir_err_clear(err);
-	if (nc.subnet[0]) {
-		r = cli_net_overlaps(db, nc.subnet, nc.name, err);
+	for (unsigned int i = 0; i < nc.n_subnets; i++) {
+		r = cli_net_overlaps(db, nc.subnets[i], nc.name, err);
 		if (r > 0)
 			return -EEXIST;
 		if (r < 0)
@@ -733,8 +785,7 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 		return r;
 	}
 	m.pending = false;
-	for (size_t i = 0; i < res.n_ips && !m.address[0]; i++)
-		snprintf(m.address, sizeof(m.address), "%s", res.ips[i].address);
+	cir_member_set_addresses(&m, &res);
 	r = cir_member_put(n, &m, result, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;
@@ -897,13 +948,22 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 
 	spec.name = a->pos[0];
 	spec.subnet = a->npos > 1 ? a->pos[1] : NULL;
+	spec.n_more = cli_opt_all(a, "subnet", &spec.more_subnets);
 	spec.gateway = cli_opt(a, "gateway");
 	spec.no_masquerade = cli_opt(a, "no-masquerade") != NULL;
+	spec.no_masquerade6 = cli_opt(a, "no-masquerade6") != NULL;
 	spec.allow_reserved = cli_opt(a, "allow-reserved") != NULL;
 	spec.conflist = cli_opt(a, "conflist");
-	if (spec.conflist && (spec.subnet || spec.gateway || mtu || spec.no_masquerade))
-		return cli_usage(c, "--conflist takes no SUBNET, --gateway, --mtu or "
-				    "--no-masquerade: the chain says it all");
+	if (spec.conflist && (spec.subnet || spec.n_more || spec.gateway || mtu ||
+			      spec.no_masquerade || spec.no_masquerade6))
+		return cli_usage(c, "--conflist takes no SUBNET, --subnet, --gateway, --mtu, "
+				    "--no-masquerade or --no-masquerade6: the chain says it all");
+	if (!spec.subnet && spec.n_more) {
+		/* NAME --subnet A [--subnet B]: the first is the SUBNET. */
+		spec.subnet = spec.more_subnets[0];
+		spec.more_subnets++;
+		spec.n_more--;
+	}
 	if (!spec.conflist && !spec.subnet)
 		return cli_usage(c, "missing SUBNET");
 	if (mtu) {
@@ -959,7 +1019,13 @@ static int ls_one(const char *name, void *arg)
 	if (cir_network_open(s->db, name, false, &n, &e) < 0)
 		return 0;   /* deleted meanwhile */
 	if (s->t) {
-		r = cli_table_row(s->t, n.conf.name, n.conf.subnet[0] ? n.conf.subnet : "-", NULL);
+		char subnets[CIR_NETCONF_SUBNETS_MAX * (CIR_CIDR_STRLEN + 1)] = "-";
+		size_t off = 0;
+
+		for (unsigned int i = 0; i < n.conf.n_subnets; i++)
+			off += (size_t)snprintf(subnets + off, sizeof(subnets) - off, "%s%s",
+						i ? "," : "", n.conf.subnets[i]);
+		r = cli_table_row(s->t, n.conf.name, subnets, NULL);
 	} else {
 		cir_jgen_map_open(s->g);
 		cir_netconf_emit_shown(s->g, &n.conf, shown_mtu(s->sk, &n.conf));
@@ -1253,17 +1319,25 @@ static int cmd_delete(struct cli *c, const struct cli_args *a)
 }
 
 const struct cli_cmd cli_network_cmds[] = {
-	{ "create", "NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE",
+	{ "create", "NAME SUBNET [--subnet SUBNET] [--gateway IP] [--no-masquerade] "
+	  "[--no-masquerade6] [--mtu N] | NAME --conflist FILE",
 	  "create a network: bridge c-NAME, gateway, masquerade and a CNI conflist",
 	  "Examples:\n"
 	  "  circuit network create sandbox 10.254.1.0/24\n"
+	  "  circuit network create dual 10.254.3.0/24 --subnet fd00:1::/64\n"
 	  "  circuit network create db 10.254.2.0/24 --gateway 10.254.2.254 --mtu 1400\n"
 	  "  circuit network create lab --conflist /etc/cni/net.d/lab.conflist\n"
-	  "The subnet must not overlap another network or an address on this host.\n"
+	  "A subnet must not overlap another network or an address on this host.\n"
+	  "--subnet adds a subnet of the other address family (dual stack): the\n"
+	  "bridge gets a gateway of each, each container an address of each and\n"
+	  "both default routes.\n"
 	  "With --conflist the chain may name any CNI plugins (bridge, host-local,\n"
 	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n",
-	  { { "gateway", true, "IP", "gateway address on the bridge (default: first host)" },
-	    { "no-masquerade", false, NULL, "do not masquerade traffic leaving the subnet" },
+	  { { "subnet", true, "SUBNET", "another subnet, at most one per address family" },
+	    { "gateway", true, "IP", "gateway address on the bridge (default: first host of "
+	      "each subnet; this one for its family)" },
+	    { "no-masquerade", false, NULL, "do not masquerade traffic leaving the subnets" },
+	    { "no-masquerade6", false, NULL, "masquerade IPv4 only (a routed IPv6 prefix)" },
 	    { "mtu", true, "N", "MTU of the bridge and container interfaces" },
 	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" },
 	    { "allow-reserved", false, NULL, "allow a loopback, link-local, multicast range" } },

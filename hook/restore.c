@@ -88,19 +88,15 @@ static int reattach(struct sweep *s, const struct cir_member *m, struct cir_erro
 	rt = (struct cir_chain_rt){ .cid = cur.cid, .netns = cur.netns, .ifname = cur.ifname,
 				    .path = s->c->plugin_path };
 	cir_chain_del(s->n->conflist, &rt, old, &e2);
-	if (cur.address[0]) {
-		size_t l = strcspn(cur.address, "/");
-
-		snprintf(args, sizeof(args), "IgnoreUnknown=1;IP=%.*s", (int)l, cur.address);
+	/* The same addresses again, one per family on a dual-stack network. */
+	cir_member_ip_args(&cur, args, sizeof(args));
+	if (args[0])
 		rt.args = args;
-	}
 	r = cir_chain_add(s->n->conflist, &rt, &result, &res, err);
 	if (r < 0)
 		return r;
 	upd = cur;
-	upd.address[0] = '\0';
-	for (size_t i = 0; i < res.n_ips && !upd.address[0]; i++)
-		snprintf(upd.address, sizeof(upd.address), "%s", res.ips[i].address);
+	cir_member_set_addresses(&upd, &res);
 	return cir_member_put(s->n, &upd, result, err);
 }
 

@@ -133,6 +133,25 @@ static bool asserted(int net, const char *key)
 	return n > 0 && strcmp(have, key) == 0;
 }
 
+/* Install network's chain for subnets, a comma-separated list of one or
+ * more CIDRs (one per family for a dual-stack network). */
+static int masq_install(const char *network, const char *subnets, struct cir_error *err)
+{
+	char buf[256], *v[16], *save = NULL;
+	size_t n = 0;
+
+	if (strlen(subnets) >= sizeof(buf))
+		return cir_err(err, EINVAL, "subnets \"%.64s...\" are too long", subnets);
+	memcpy(buf, subnets, strlen(subnets) + 1);
+	for (char *p = strtok_r(buf, ",", &save); p && n < 16; p = strtok_r(NULL, ",", &save))
+		v[n++] = p;
+	if (n == 0)
+		return cir_err(err, EINVAL, "no subnet to masquerade");
+	if (n == 1)
+		return cir_nft_masq_add(network, v[0], err);
+	return cir_nft_masq_set(network, (const char *const *)v, n, err);
+}
+
 int cir_masq_acquire(const char *data_dir, const char *network, const char *user,
 		     const char *subnet, bool verify, struct cir_error *err)
 {
@@ -150,7 +169,7 @@ int cir_masq_acquire(const char *data_dir, const char *network, const char *user
 	if (r == -EEXIST)
 		r = 0;
 	if (r >= 0 && (verify || !have_key || !asserted(m.net, key))) {
-		r = cir_nft_masq_add(network, subnet, err);
+		r = masq_install(network, subnet, err);
 		if (r >= 0 && have_key)
 			cir_store_overwrite(m.net, ASSERTED, key, strlen(key), NULL);
 		if (r < 0 && created)

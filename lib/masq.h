@@ -21,7 +21,9 @@
 
 /*
  * Register user (a store name: "cid:ifname" or CIR_MASQ_OWNER) and make sure
- * the chain for subnet exists.  Without verify, a chain this store already
+ * the chain for subnet exists: one CIDR, or a comma-separated list of them
+ * (a dual-stack network: "10.254.1.0/24,fd00:1::/64"), every user of one
+ * network naming the same list.  Without verify, a chain this store already
  * installed in this boot and network namespace is taken as present (no
  * libnftables round trip on every ADD); verify asks the kernel and re-adds
  * (restore, network create).  data_dir as for cir_store_open().

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,9 +173,20 @@ static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool 
 	cir_jgen_kstr(g, "name", nc->name);
 	cir_jgen_kstr(g, "subnet", nc->subnet);
 	cir_jgen_kstr(g, "gateway", nc->gateway);
+	cir_jgen_key(g, "subnets");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < nc->n_subnets; i++)
+		cir_jgen_str(g, nc->subnets[i]);
+	cir_jgen_arr_close(g);
+	cir_jgen_key(g, "gateways");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < nc->n_subnets; i++)
+		cir_jgen_str(g, nc->gateways[i]);
+	cir_jgen_arr_close(g);
 	cir_jgen_kstr(g, "bridge", nc->bridge);
 	cir_jgen_kint(g, "mtu", shown ? mtu : nc->mtu);
 	cir_jgen_kbool(g, "masquerade", nc->masquerade);
+	cir_jgen_kbool(g, "masquerade6", nc->masquerade6);
 	cir_jgen_kbool(g, "managed", nc->managed);
 	cir_jgen_kbool(g, "hook", nc->hook);
 	if (shown)
@@ -209,13 +221,99 @@ int cir_netconf_format(const struct cir_netconf *nc, bool pretty, char **out,
 	return cir_jgen_finish_dup(g, out, err);
 }
 
+static int cidr_family(const char *s)
+{
+	struct cir_cidr c;
+
+	return cir_cidr_parse(s, 0, &c, NULL) < 0 ? -EINVAL : c.ip.af;
+}
+
+int cir_netconf_add_subnet(struct cir_netconf *nc, const char *subnet, const char *gateway,
+			   struct cir_error *err)
+{
+	unsigned int i = nc->n_subnets;
+	int af = cidr_family(subnet);
+
+	if (af < 0)
+		return cir_err(err, EINVAL, "invalid subnet \"%.64s\"", subnet);
+	for (unsigned int k = 0; k < i; k++)
+		if (cidr_family(nc->subnets[k]) == af)
+			return cir_err(err, EINVAL, "subnets %s and %s: at most one subnet per "
+				       "address family", nc->subnets[k], subnet);
+	if (i >= CIR_NETCONF_SUBNETS_MAX)
+		return cir_err(err, ENOSPC, "subnet %s: at most %d subnets", subnet,
+			       CIR_NETCONF_SUBNETS_MAX);
+	if (copy_str(nc->subnets[i], sizeof(nc->subnets[i]), subnet, "subnet", err) < 0 ||
+	    copy_str(nc->gateways[i], sizeof(nc->gateways[i]), gateway, "gateway", err) < 0)
+		return -err->errnum;
+	if (i == 0) {
+		memcpy(nc->subnet, nc->subnets[0], sizeof(nc->subnet));
+		memcpy(nc->gateway, nc->gateways[0], sizeof(nc->gateway));
+	}
+	nc->n_subnets++;
+	return 0;
+}
+
+int cir_netconf_masq_subnets(const struct cir_netconf *nc, char *buf, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (unsigned int i = 0; i < nc->n_subnets; i++) {
+		int k;
+
+		if (cidr_family(nc->subnets[i]) == AF_INET6 && !nc->masquerade6)
+			continue;
+		k = snprintf(buf + off, len - off, "%s%s", n ? "," : "", nc->subnets[i]);
+		if (k < 0 || (size_t)k >= len - off)
+			break;
+		off += (size_t)k;
+		n++;
+	}
+	return n;
+}
+
+/* "subnets" and "gateways" of a record; without them (a record made before
+ * dual stack) its one subnet and gateway. */
+static int netconf_parse_subnets(const struct cir_jnode *root, const char *subnet,
+				 const char *gw, struct cir_netconf *c, struct cir_error *err)
+{
+	const struct cir_jnode *sv = NULL, *gv = NULL;
+	int r;
+
+	if (cir_json_arr(root, "subnets", &sv, err) < 0 ||
+	    cir_json_arr(root, "gateways", &gv, err) < 0)
+		return -err->errnum;
+	if (!sv || cir_jnode_len(sv) == 0) {
+		if (!subnet || !*subnet)
+			return 0;
+		return cir_netconf_add_subnet(c, subnet, gw, err);
+	}
+	for (size_t i = 0; i < cir_jnode_len(sv); i++) {
+		const char *s = cir_jnode_str(cir_jnode_at(sv, i));
+		const char *g = cir_jnode_str(cir_jnode_at(gv, i));
+
+		if (!s)
+			return cir_err(err, EINVAL, "subnets[%zu]: expected a string", i);
+		r = cir_netconf_add_subnet(c, s, g, err);
+		if (r < 0)
+			return r;
+	}
+	if (strcmp(c->subnet, subnet ? subnet : "") != 0)
+		return cir_err(err, EINVAL, "subnet %s is not the first of subnets (%s)",
+			       subnet ? subnet : "", c->subnet);
+	return 0;
+}
+
 int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 		      struct cir_error *err)
 {
 	struct cir_netconf c = { 0 };
 	const char *name = NULL, *subnet = NULL, *gw = NULL, *br = NULL;
 	uint64_t created = 0;
-	int r;
+	int r, m6;
 
 	if (cir_json_str(root, "name", &name, err) < 0 ||
 	    cir_json_str(root, "subnet", &subnet, err) < 0 ||
@@ -225,8 +323,11 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 	    cir_json_bool(root, "masquerade", &c.masquerade, err) < 0 ||
 	    cir_json_bool(root, "managed", &c.managed, err) < 0 ||
 	    cir_json_bool(root, "hook", &c.hook, err) < 0 ||
+	    (m6 = cir_json_bool(root, "masquerade6", &c.masquerade6, err)) < 0 ||
 	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0)
 		return cir_err_wrap(err, "network record");
+	if (m6 == 0)
+		c.masquerade6 = c.masquerade;   /* a record made before dual stack */
 	if (!name)
 		return cir_err(err, EINVAL, "network record: name is missing");
 	r = cir_cni_check_network_name(name, err);
@@ -235,7 +336,8 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 	if (copy_str(c.name, sizeof(c.name), name, "name", err) < 0 ||
 	    copy_str(c.subnet, sizeof(c.subnet), subnet, "subnet", err) < 0 ||
 	    copy_str(c.gateway, sizeof(c.gateway), gw, "gateway", err) < 0 ||
-	    copy_str(c.bridge, sizeof(c.bridge), br, "bridge", err) < 0)
+	    copy_str(c.bridge, sizeof(c.bridge), br, "bridge", err) < 0 ||
+	    netconf_parse_subnets(root, subnet, gw, &c, err) < 0)
 		return cir_err_wrap(err, "network record");
 	c.created = (long long)created;
 	*nc = c;
@@ -421,12 +523,49 @@ fail:
 
 /* ---- members ---- */
 
+static void member_emit_addresses(struct cir_jgen *g, const struct cir_member *m)
+{
+	cir_jgen_key(g, "addresses");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < m->n_addresses; i++)
+		cir_jgen_str(g, m->addresses[i]);
+	cir_jgen_arr_close(g);
+}
+
+void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res)
+{
+	m->address[0] = '\0';
+	m->n_addresses = 0;
+	for (size_t i = 0; i < res->n_ips && m->n_addresses < CIR_NETCONF_SUBNETS_MAX; i++) {
+		if (strlen(res->ips[i].address) >= sizeof(m->addresses[0]))
+			continue;
+		snprintf(m->addresses[m->n_addresses++], sizeof(m->addresses[0]), "%s",
+			 res->ips[i].address);
+	}
+	if (m->n_addresses)
+		memcpy(m->address, m->addresses[0], sizeof(m->address));
+}
+
+void cir_member_ip_args(const struct cir_member *m, char *buf, size_t len)
+{
+	size_t off;
+
+	buf[0] = '\0';
+	if (!m->n_addresses)
+		return;
+	off = (size_t)snprintf(buf, len, "IgnoreUnknown=1;IP=");
+	for (unsigned int i = 0; i < m->n_addresses && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%.*s", i ? "," : "",
+					(int)strcspn(m->addresses[i], "/"), m->addresses[i]);
+}
+
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 {
 	cir_jgen_kstr(g, "container", m->cid);
 	cir_jgen_kint(g, "pid", m->pid);
 	cir_jgen_kstr(g, "interface", m->ifname);
 	cir_jgen_kstr(g, "address", m->address);
+	member_emit_addresses(g, m);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
 	if (m->pending)
@@ -437,6 +576,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 			struct cir_error *err)
 {
 	const char *cid = NULL, *ifname = NULL, *boot = NULL, *ns = NULL, *addr = NULL;
+	const struct cir_jnode *addrs = NULL;
 	uint64_t pid = 0, st = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -447,6 +587,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    cir_json_str(root, "bootId", &boot, err) < 0 ||
 	    cir_json_str(root, "netns", &ns, err) < 0 ||
 	    cir_json_str(root, "address", &addr, err) < 0 ||
+	    cir_json_arr(root, "addresses", &addrs, err) < 0 ||
 	    cir_json_bool(root, "hook", &m->hook, err) < 0 ||
 	    cir_json_bool(root, "pending", &m->pending, err) < 0)
 		return -err->errnum;
@@ -458,6 +599,15 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    copy_str(m->netns, sizeof(m->netns), ns, "netns", err) < 0 ||
 	    copy_str(m->address, sizeof(m->address), addr, "address", err) < 0)
 		return -err->errnum;
+	/* A member written before dual stack has its one address only. */
+	for (size_t i = 0; i < cir_jnode_len(addrs) && i < CIR_NETCONF_SUBNETS_MAX; i++)
+		if (copy_str(m->addresses[m->n_addresses++], sizeof(m->addresses[0]),
+			     cir_jnode_str(cir_jnode_at(addrs, i)), "addresses", err) < 0)
+			return -err->errnum;
+	if (!m->n_addresses && m->address[0]) {
+		memcpy(m->addresses[0], m->address, sizeof(m->address));
+		m->n_addresses = 1;
+	}
 	m->pid = (long long)pid;
 	m->starttime = st;
 	return 0;
@@ -536,6 +686,7 @@ int cir_member_put(struct cir_network *n, const struct cir_member *m, const char
 	cir_jgen_kstr(g, "bootId", m->boot_id);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kstr(g, "address", m->address);
+	member_emit_addresses(g, m);
 	cir_jgen_kbool(g, "hook", m->hook);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);
@@ -771,6 +922,17 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 	return 0;
 }
 
+/* A subnet an imported chain names, as the record keeps it; one that does
+ * not parse, or a second of a family, is not recorded. */
+static void describe_subnet(struct cir_netconf *nc, const char *subnet, const char *gw)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+
+	if (gw && strlen(gw) >= CIR_IP_STRLEN)
+		gw = NULL;
+	cir_netconf_add_subnet(nc, subnet, gw, &e);
+}
+
 void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 {
 	const struct cir_jnode *plugins = cir_jnode_get(root, "plugins");
@@ -803,16 +965,21 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 				cir_json_u32(p, "mtu", 65535, &nc->mtu, &e);
 			}
 		}
-		if (!subnet && cir_jnode_len(ranges) > 0) {
-			const struct cir_jnode *r0 = cir_jnode_at(cir_jnode_at(ranges, 0), 0);
+		if (nc->n_subnets)
+			continue;
+		if (subnet) {
+			describe_subnet(nc, subnet, gw);
+			continue;
+		}
+		/* host-local's ranges: the first range of each set (one set
+		 * per family for dual stack). */
+		for (size_t k = 0; k < cir_jnode_len(ranges); k++) {
+			const struct cir_jnode *r0 = cir_jnode_at(cir_jnode_at(ranges, k), 0);
 
 			subnet = cir_jnode_str(cir_jnode_get(r0, "subnet"));
 			gw = cir_jnode_str(cir_jnode_get(r0, "gateway"));
-		}
-		if (!nc->subnet[0] && subnet && strlen(subnet) < sizeof(nc->subnet)) {
-			snprintf(nc->subnet, sizeof(nc->subnet), "%s", subnet);
-			if (gw && strlen(gw) < sizeof(nc->gateway))
-				snprintf(nc->gateway, sizeof(nc->gateway), "%s", gw);
+			if (subnet)
+				describe_subnet(nc, subnet, gw);
 		}
 	}
 }
@@ -839,14 +1006,32 @@ int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_e
 	 * exported conflist masquerades on its own in any runtime; the CLI
 	 * holds the network's own reference from create to delete. */
 	cir_jgen_kbool(g, "ipMasq", nc->masquerade);
+	if (nc->masquerade && !nc->masquerade6)
+		cir_jgen_kbool(g, "ipMasq6", false);
 	if (nc->mtu)
 		cir_jgen_kint(g, "mtu", nc->mtu);
 	cir_jgen_key(g, "ipam");
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "type", CIR_NETCONF_IPAM_PLUGIN);
-	cir_jgen_kstr(g, "subnet", nc->subnet);
-	if (nc->gateway[0])
-		cir_jgen_kstr(g, "gateway", nc->gateway);
+	if (nc->n_subnets <= 1) {
+		cir_jgen_kstr(g, "subnet", nc->subnet);
+		if (nc->gateway[0])
+			cir_jgen_kstr(g, "gateway", nc->gateway);
+	} else {
+		/* host-local's form: one range set per family. */
+		cir_jgen_key(g, "ranges");
+		cir_jgen_arr_open(g);
+		for (unsigned int i = 0; i < nc->n_subnets; i++) {
+			cir_jgen_arr_open(g);
+			cir_jgen_map_open(g);
+			cir_jgen_kstr(g, "subnet", nc->subnets[i]);
+			if (nc->gateways[i][0])
+				cir_jgen_kstr(g, "gateway", nc->gateways[i]);
+			cir_jgen_map_close(g);
+			cir_jgen_arr_close(g);
+		}
+		cir_jgen_arr_close(g);
+	}
 	cir_jgen_map_close(g);
 	cir_jgen_map_close(g);
 	cir_jgen_arr_close(g);

@@ -46,14 +46,24 @@
 /* cniVersion of the generated conflist. */
 #define CIR_NETCONF_CNI_VERSION CIR_CNI_SPEC_VERSION
 
-/* A network record. */
+/* Subnets of one network: at most one per address family. */
+#define CIR_NETCONF_SUBNETS_MAX 2
+
+/* A network record.  subnet and gateway are the first of subnets[] and
+ * gateways[] (the keys records have always had); a dual-stack network has
+ * a second subnet of the other family.  A record without "subnets" (made
+ * before dual stack) reads as its one subnet. */
 struct cir_netconf {
 	char name[CIR_CNI_NAME_MAX + 1];
 	char subnet[CIR_CIDR_STRLEN];   /* "" when the chain names none */
 	char gateway[CIR_IP_STRLEN];    /* "" when none */
+	char subnets[CIR_NETCONF_SUBNETS_MAX][CIR_CIDR_STRLEN];
+	char gateways[CIR_NETCONF_SUBNETS_MAX][CIR_IP_STRLEN];  /* "" when none */
+	unsigned int n_subnets;
 	char bridge[CIR_IFNAMSIZ];      /* "" when the chain names none */
 	unsigned int mtu;               /* 0 = kernel default */
-	bool masquerade;                /* Circuit keeps a masquerade for subnet */
+	bool masquerade;                /* Circuit keeps a masquerade for its subnets */
+	bool masquerade6;               /* ... IPv6 ones included (with masquerade) */
 	bool managed;                   /* Circuit owns bridge, gateway, masquerade
 					 * (generated chain); false for imported chains */
 	bool hook;                      /* made by the OCI hook: removed with its last member */
@@ -69,6 +79,10 @@ struct cir_member {
 	char boot_id[40];               /* kernel boot the pid belongs to */
 	char netns[64];                 /* CNI_NETNS used for ADD */
 	char address[CIR_CIDR_STRLEN];  /* first address of the result, "" if none */
+	/* Every address of the result (one per family on a dual-stack
+	 * network), the first being address. */
+	char addresses[CIR_NETCONF_SUBNETS_MAX][CIR_CIDR_STRLEN];
+	unsigned int n_addresses;
 	bool hook;                      /* attached by the OCI hook */
 	bool pending;                   /* written before the chain's ADD, cleared after
 					 * it: a pending member seen under the network's
@@ -144,6 +158,22 @@ void cir_network_close(struct cir_network *n);
  */
 int cir_network_remove(struct cir_netdb *db, const char *name, struct cir_error *err);
 
+/*
+ * Append subnet (canonical CIDR text) with its gateway (may be "" or NULL)
+ * to nc; the first also becomes nc->subnet and nc->gateway.  -EINVAL when
+ * nc has a subnet of that family already ("at most one subnet per address
+ * family"), -ENOSPC beyond CIR_NETCONF_SUBNETS_MAX.
+ */
+int cir_netconf_add_subnet(struct cir_netconf *nc, const char *subnet, const char *gateway,
+			   struct cir_error *err);
+
+/*
+ * The subnets nc masquerades as one comma-separated list ("10.254.1.0/24,
+ * fd00:1::/64"; IPv6 ones only with masquerade6) into buf, the form
+ * cir_masq_acquire() takes.  Returns how many (0: none, buf "").
+ */
+int cir_netconf_masq_subnets(const struct cir_netconf *nc, char *buf, size_t len);
+
 /* Record <-> JSON.  Parse fills *nc (checked); format returns a malloc'd
  * document in *out. */
 int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
@@ -180,7 +210,15 @@ int cir_member_del(struct cir_network *n, const char *cid, struct cir_error *err
 int cir_member_list(struct cir_network *n, int (*fn)(const struct cir_member *m, void *arg),
 		    void *arg, struct cir_error *err);
 
-/* Emit a member's keys (container, pid, interface, address, netns, hook)
+/* Set m's address and addresses from a chain's result (the first
+ * CIR_NETCONF_SUBNETS_MAX of its ips). */
+void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res);
+
+/* The CNI_ARGS that ask for m's addresses again ("IgnoreUnknown=1;IP=a,b",
+ * without prefix lengths) into buf; "" when m has none. */
+void cir_member_ip_args(const struct cir_member *m, char *buf, size_t len);
+
+/* Emit a member's keys (container, pid, interface, address, addresses, netns, hook)
  * into the JSON object the caller has open, so it can add its own. */
 void cir_member_emit(struct cir_jgen *g, const struct cir_member *m);
 
@@ -212,15 +250,18 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 			   struct cir_error *err);
 
 /*
- * What a record needs from an imported conflist: subnet and gateway of the
- * first plugin with an ipam "subnet" or "ranges", bridge of the first
+ * What a record needs from an imported conflist: subnets and gateways of
+ * the first plugin with an ipam "subnet" or "ranges" (the first range of
+ * each range set, one per family), bridge of the first
  * "bridge"/"circuit-bridge" plugin, mtu.  Fields not found stay "".
  */
 void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc);
 
 /* The chain `circuit network create` writes for nc: circuit-bridge
- * (gateway, default route, no plugin masquerade: the network keeps its own)
- * delegating to circuit-ipam.  *out is a malloc'd pretty document. */
+ * (gateways, default routes, ipMasq as the record says, "ipMasq6": false
+ * without masquerade6) delegating to circuit-ipam: "subnet" for one subnet,
+ * "ranges" with one range set per family for several.  *out is a malloc'd
+ * pretty document. */
 int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err);
 
 /* ---- running a chain ---- */

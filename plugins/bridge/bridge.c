@@ -43,6 +43,7 @@ int bridge_conf_parse(const struct cir_cni_conf *conf, struct bridge_conf *bc,
 
 	memset(bc, 0, sizeof(*bc));
 	bc->is_gateway = true;
+	bc->ip_masq6 = true;
 	r = cir_json_str(root, "bridge", &br, err);
 	if (r < 0)
 		return r;
@@ -59,6 +60,7 @@ int bridge_conf_parse(const struct cir_cni_conf *conf, struct bridge_conf *bc,
 	if (cir_json_bool(root, "isGateway", &bc->is_gateway, err) < 0 ||
 	    cir_json_bool(root, "isDefaultGateway", &bc->is_default_gateway, err) < 0 ||
 	    cir_json_bool(root, "ipMasq", &bc->ip_masq, err) < 0 ||
+	    cir_json_bool(root, "ipMasq6", &bc->ip_masq6, err) < 0 ||
 	    cir_json_bool(root, "hairpinMode", &bc->hairpin, err) < 0 ||
 	    cir_json_bool(root, "promiscMode", &bc->promisc, err) < 0 ||
 	    cir_json_str(root, "dataDir", &bc->data_dir, err) < 0)
@@ -137,16 +139,35 @@ static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cn
 	return r;
 }
 
-static int subnet_of(const char *cidr, char *out, size_t len, struct cir_error *err)
+/*
+ * The subnets of the addresses in ips, as one comma-separated list for
+ * cir_masq_acquire() (IPv6 ones only with ipMasq6), in the order of the
+ * result.  Returns how many (0: nothing to masquerade).
+ */
+static int masq_subnets(const struct bridge_conf *bc, const struct cir_cni_result *ips,
+			char *out, size_t len, struct cir_error *err)
 {
-	struct cir_cidr c, net;
+	size_t off = 0;
+	int n = 0;
 
-	if (cir_cidr_parse(cidr, 0, &c, err) < 0)
-		return -err->errnum;
-	net = c;
-	cir_cidr_network(&c, &net.ip);
-	cir_cidr_format(&net, out, len);
-	return 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < ips->n_ips; i++) {
+		struct cir_cidr c, net;
+		char buf[CIR_CIDR_STRLEN];
+
+		if (cir_cidr_parse(ips->ips[i].address, 0, &c, err) < 0)
+			return -err->errnum;
+		if (c.ip.af == AF_INET6 && !bc->ip_masq6)
+			continue;
+		net = c;
+		cir_cidr_network(&c, &net.ip);
+		cir_cidr_format(&net, buf, sizeof(buf));
+		if (off + strlen(buf) + 2 > len)
+			return cir_err(err, ENOSPC, "too many subnets to masquerade");
+		off += (size_t)snprintf(out + off, len - off, "%s%s", n ? "," : "", buf);
+		n++;
+	}
+	return n;
 }
 
 static void masq_user(const struct cir_cni_env *env, char *buf, size_t len)
@@ -374,14 +395,14 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	}
 
 	if (bc.ip_masq) {
-		char subnet[CIR_CIDR_STRLEN];
-
+		char subnets[4 * CIR_CIDR_STRLEN];
 		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
 
 		masq_user(env, user, sizeof(user));
-		r = subnet_of(ipam.ips[0].address, subnet, sizeof(subnet), err);
-		if (r >= 0)
-			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnet, false, err);
+		r = masq_subnets(&bc, &ipam, subnets, sizeof(subnets), err);
+		if (r > 0)
+			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnets, false,
+					     err);
 		if (r < 0)
 			goto fail;
 	}
@@ -559,7 +580,7 @@ static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 	_cleanup_close_ int nsfd = -1;
 	struct cir_link_info br, hv;
 	struct ctr_check cc = { 0 };
-	char host[CIR_IFNAMSIZ];
+	char host[CIR_IFNAMSIZ], masq[4 * CIR_CIDR_STRLEN];
 	int r;
 
 	r = bridge_conf_parse(ctx->conf, &bc, err);
@@ -596,7 +617,7 @@ static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_netns_run(nsfd, ctr_verify, &cc, err);
 	if (r < 0)
 		return r;
-	if (bc.ip_masq) {
+	if (bc.ip_masq && masq_subnets(&bc, prev, masq, sizeof(masq), err) > 0) {
 		r = cir_nft_masq_exists(ctx->conf->name, err);
 		if (r < 0)
 			return r;

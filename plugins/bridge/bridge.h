@@ -13,7 +13,8 @@ struct bridge_conf {
 	char bridge[CIR_IFNAMSIZ];
 	bool is_gateway;             /* gateway address on the bridge (default true) */
 	bool is_default_gateway;     /* default route in the container via it */
-	bool ip_masq;                /* outbound masquerade for the subnet */
+	bool ip_masq;                /* outbound masquerade for the subnets */
+	bool ip_masq6;               /* ... IPv6 ones included (default with ip_masq) */
 	unsigned int mtu;            /* 0 = kernel default */
 	bool hairpin;
 	bool promisc;

@@ -38,10 +38,10 @@ expect 1 "ERRO[0000] gateway 10.254.2.0 is not a host address of 10.254.2.0/24" 
 	$C network create gw 10.254.2.0/24 --gateway 10.254.2.0
 run $C network create 'bad/name' 10.254.3.0/24; assert_eq 1 "$rc" "bad name"
 expect 2 "ERRO[0000] missing SUBNET
-Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+Usage: circuit network create NAME SUBNET [--subnet SUBNET] [--gateway IP] [--no-masquerade] [--no-masquerade6] [--mtu N] | NAME --conflist FILE
 Run 'circuit network create --help' for more." $C network create lonely
 expect 2 "ERRO[0000] invalid --mtu \"12\" (68..65535)
-Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+Usage: circuit network create NAME SUBNET [--subnet SUBNET] [--gateway IP] [--no-masquerade] [--no-masquerade6] [--mtu N] | NAME --conflist FILE
 Run 'circuit network create --help' for more." $C network create m 10.254.4.0/24 --mtu 12
 run $C network create x 10.254.4.0/24 --bogus; assert_eq 2 "$rc" "unknown option"
 assert_contains "$out" "ERRO[0000] unknown option --bogus" "unknown option"
@@ -166,8 +166,8 @@ assert_contains "$(ip -n b -o -4 addr show eth0)" 10.254.30. "host-local address
 ip netns exec b busybox ping -c1 -W2 10.254.30.1 >/dev/null || die "ref gateway"
 expect 0 "INFO[0000] disconnected container $pb from network ref" $C network disconnect $pb ref
 expect 0 "INFO[0000] ref deleted" $C network delete ref
-expect 2 "ERRO[0000] --conflist takes no SUBNET, --gateway, --mtu or --no-masquerade: the chain says it all
-Usage: circuit network create NAME SUBNET [--gateway IP] [--no-masquerade] [--mtu N] | NAME --conflist FILE
+expect 2 "ERRO[0000] --conflist takes no SUBNET, --subnet, --gateway, --mtu, --no-masquerade or --no-masquerade6: the chain says it all
+Usage: circuit network create NAME SUBNET [--subnet SUBNET] [--gateway IP] [--no-masquerade] [--no-masquerade6] [--mtu N] | NAME --conflist FILE
 Run 'circuit network create --help' for more." $C network create x 10.1.0.0/24 --conflist /dev/null
 run $C network create x --conflist /nonexistent; assert_eq 1 "$rc" "missing conflist"
 assert_eq "ERRO[0000] /nonexistent: No such file or directory" "$out" "missing conflist"

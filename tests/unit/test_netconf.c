@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* test_netconf.c - network records and conflists (no store, no kernel). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -21,13 +22,15 @@ static struct cir_json *parse(const char *s)
 START_TEST(record_roundtrip)
 {
 	struct cir_error e = CIR_ERROR_INIT;
-	struct cir_netconf a = { .name = "sandbox", .subnet = "10.254.1.0/24",
-				 .gateway = "10.254.1.1", .bridge = "c-sandbox", .mtu = 1400,
+	struct cir_netconf a = { .name = "sandbox", .bridge = "c-sandbox", .mtu = 1400,
 				 .masquerade = true, .managed = true, .created = 1234 };
 	struct cir_netconf b;
 	char *doc = NULL;
 	struct cir_json *j;
 
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "10.254.1.0/24", "10.254.1.1", &e), 0);
+	ck_assert_str_eq(a.subnet, "10.254.1.0/24");
+	ck_assert_str_eq(a.gateway, "10.254.1.1");
 	ck_assert_int_eq(cir_netconf_format(&a, false, &doc, &e), 0);
 	j = parse(doc);
 	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
@@ -38,6 +41,100 @@ START_TEST(record_roundtrip)
 	j = parse("{\"name\":\"bad/name\"}");
 	ck_assert_int_lt(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
 	cir_json_free(j);
+}
+END_TEST
+
+/* Dual stack: every subnet kept, the first also as "subnet"; a record
+ * made before dual stack reads as its one subnet; one subnet per family. */
+START_TEST(record_dual_stack)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_netconf a = { .name = "ds", .bridge = "c-ds", .masquerade = true,
+				 .masquerade6 = false, .managed = true, .created = 1 };
+	struct cir_netconf b, d = { 0 };
+	const struct cir_jnode *p, *ranges;
+	char *doc = NULL, list[128];
+	struct cir_json *j;
+
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "10.254.1.0/24", "10.254.1.1", &e), 0);
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "fd00:1::/64", "fd00:1::1", &e), 0);
+	ck_assert_int_eq(cir_netconf_add_subnet(&a, "fd00:2::/64", "", &e), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(e.msg, "at most one subnet per address family"));
+	ck_assert_uint_eq(a.n_subnets, 2);
+	ck_assert_str_eq(a.subnet, "10.254.1.0/24");
+	ck_assert_int_eq(cir_netconf_format(&a, false, &doc, &e), 0);
+	ck_assert_ptr_nonnull(strstr(doc, "\"subnets\":[\"10.254.1.0/24\",\"fd00:1::/64\"]"));
+	j = parse(doc);
+	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	ck_assert_int_eq(memcmp(&a, &b, sizeof(a)), 0);
+	cir_json_free(j);
+	free(doc);
+
+	ck_assert_int_eq(cir_netconf_masq_subnets(&a, list, sizeof(list)), 1);
+	ck_assert_str_eq(list, "10.254.1.0/24");
+	a.masquerade6 = true;
+	ck_assert_int_eq(cir_netconf_masq_subnets(&a, list, sizeof(list)), 2);
+	ck_assert_str_eq(list, "10.254.1.0/24,fd00:1::/64");
+
+	/* The generated chain: ranges, one set per family. */
+	a.masquerade6 = false;
+	ck_assert_int_eq(cir_conflist_generate(&a, &doc, &e), 0);
+	j = parse(doc);
+	p = cir_jnode_at(cir_jnode_get(cir_json_root(j), "plugins"), 0);
+	ck_assert(!cir_jnode_bool(cir_jnode_get(p, "ipMasq6")));
+	ck_assert_ptr_nonnull(cir_jnode_get(p, "ipMasq6"));
+	ranges = cir_jnode_get(cir_jnode_get(p, "ipam"), "ranges");
+	ck_assert_uint_eq(cir_jnode_len(ranges), 2);
+	ck_assert_ptr_null(cir_jnode_get(cir_jnode_get(p, "ipam"), "subnet"));
+	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(cir_jnode_at(cir_jnode_at(ranges, 1), 0),
+						     "subnet")), "fd00:1::/64");
+	cir_conflist_describe(cir_json_root(j), &d);
+	ck_assert_uint_eq(d.n_subnets, 2);
+	ck_assert_str_eq(d.subnets[1], "fd00:1::/64");
+	ck_assert_str_eq(d.gateways[1], "fd00:1::1");
+	cir_json_free(j);
+	free(doc);
+
+	/* An old record: subnet and gateway only, masquerade6 as masquerade. */
+	j = parse("{\"name\":\"old\",\"subnet\":\"10.9.0.0/24\",\"gateway\":\"10.9.0.1\","
+		  "\"masquerade\":true}");
+	ck_assert_int_eq(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	ck_assert_uint_eq(b.n_subnets, 1);
+	ck_assert_str_eq(b.subnets[0], "10.9.0.0/24");
+	ck_assert_str_eq(b.gateways[0], "10.9.0.1");
+	ck_assert(b.masquerade6);
+	cir_json_free(j);
+
+	/* subnet must be the first of subnets. */
+	j = parse("{\"name\":\"bad\",\"subnet\":\"10.9.0.0/24\","
+		  "\"subnets\":[\"fd00::/64\",\"10.9.0.0/24\"]}");
+	ck_assert_int_lt(cir_netconf_parse(cir_json_root(j), &b, &e), 0);
+	cir_json_free(j);
+}
+END_TEST
+
+/* A member's addresses: every one of the result, asked for again by
+ * restore; a member written before dual stack has its one address. */
+START_TEST(member_addresses)
+{
+	struct cir_cni_result res = { 0 };
+	struct cir_member m = { 0 };
+	char args[128];
+
+	res.n_ips = 2;
+	snprintf(res.ips[0].address, sizeof(res.ips[0].address), "10.254.1.2/24");
+	snprintf(res.ips[1].address, sizeof(res.ips[1].address), "fd00:1::2/64");
+	cir_member_set_addresses(&m, &res);
+	ck_assert_uint_eq(m.n_addresses, 2);
+	ck_assert_str_eq(m.address, "10.254.1.2/24");
+	ck_assert_str_eq(m.addresses[1], "fd00:1::2/64");
+	cir_member_ip_args(&m, args, sizeof(args));
+	ck_assert_str_eq(args, "IgnoreUnknown=1;IP=10.254.1.2,fd00:1::2");
+	res.n_ips = 0;
+	cir_member_set_addresses(&m, &res);
+	ck_assert_str_eq(m.address, "");
+	cir_member_ip_args(&m, args, sizeof(args));
+	ck_assert_str_eq(args, "");
 }
 END_TEST
 
@@ -209,6 +306,8 @@ static Suite *netconf_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, record_roundtrip);
+	tcase_add_test(tc, record_dual_stack);
+	tcase_add_test(tc, member_addresses);
 	tcase_add_test(tc, generated_chain);
 	tcase_add_test(tc, normalize);
 	tcase_add_test(tc, process_identity);
