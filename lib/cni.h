@@ -151,8 +151,19 @@ int cir_cni_conf_parse(const char *buf, size_t len, enum cir_cni_cmd cmd,
 void cir_cni_conf_free(struct cir_cni_conf *conf);
 
 /* ---- error output ---- */
-/* Print {cniVersion, code, msg, details} on stdout. */
-void cir_cni_print_error(const char *version, const struct cir_error *err);
+/*
+ * The error reply {cniVersion, code, msg, details} as a string owned by
+ * *gen.  version is the caller's (CIR_CNI_SPEC_VERSION when NULL or not
+ * one we support); bytes of err->msg that are not UTF-8 become U+FFFD, so
+ * only running out of memory makes this fail.
+ */
+int cir_cni_error_format(const char *version, const struct cir_error *err,
+			 struct cir_jgen **gen, const char **out, struct cir_error *e2);
+
+/* Print the error reply on stdout.  Without memory for the generator it
+ * prints the same fields with the message reduced to printable ASCII.
+ * Returns 0, or -errno when stdout did not take it all. */
+int cir_cni_print_error(const char *version, const struct cir_error *err);
 
 /* ---- the skeleton ---- */
 struct cir_cni_ctx {

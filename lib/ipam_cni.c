@@ -61,9 +61,13 @@ static int add_req(struct cir_ipam_cni_conf *c, const char *s, struct cir_error 
 	char *slash;
 	int r;
 
-	if (strlen(s) >= sizeof(buf))
+	if (strlen(s) >= sizeof(buf)) {
+		char show[CIR_ERR_SHOWN_MAX];
+
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				    "requested ip \"%.64s\" is too long", s);
+				    "requested ip \"%s\" is too long",
+				    cir_err_shown(s, show, sizeof(show)));
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
 	if (slash)

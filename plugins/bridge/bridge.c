@@ -132,8 +132,12 @@ static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cn
 	exec_env(ctx->env, &x);
 	r = cir_cni_exec(ctx->conf->ipam_type, ctx->env->path, cmd, &x, ctx->conf->raw,
 			 ctx->conf->raw_len, res, NULL, err);
-	if (r < 0)
-		return cir_err_wrap(err, "ipam %s", ctx->conf->ipam_type);
+	if (r < 0) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err_wrap(err, "ipam \"%s\"",
+				    cir_err_shown(ctx->conf->ipam_type, show, sizeof(show)));
+	}
 	return r;
 }
 
