@@ -243,49 +243,72 @@ int cir_cni_args_get(const char *args, const char *key, char *buf, size_t len,
 
 /* ---- results ---- */
 
-static void copy_str(char *dst, size_t n, const char *src)
+/* Copy src into a result field of n bytes, or fail: never truncate. */
+static int copy_field(char *dst, size_t n, const char *src, const char *what,
+		      struct cir_error *err)
 {
-	snprintf(dst, n, "%s", src ? src : "");
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= n) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err_code(err, CIR_CNI_ERR_INTERNAL, ENAMETOOLONG,
+				    "result: %s \"%s\" is longer than %zu bytes", what,
+				    cir_err_shown(src, show, sizeof(show)), n - 1);
+	}
+	memcpy(dst, src ? src : "", len + 1);
+	return 0;
+}
+
+static int result_full(const char *what, int max, struct cir_error *err)
+{
+	return cir_err_code(err, CIR_CNI_ERR_INTERNAL, ENOSPC,
+			    "result: more than %d %s (the most a result holds)", max, what);
 }
 
 int cir_cni_result_add_iface(struct cir_cni_result *res, const char *name, const char *mac,
-			     unsigned int mtu, const char *sandbox)
+			     unsigned int mtu, const char *sandbox, struct cir_error *err)
 {
-	struct cir_cni_iface *i;
+	struct cir_cni_iface i = { .mtu = mtu };
+	int r;
 
 	if (res->n_ifaces >= CIR_CNI_MAX_IFACES)
-		return -ENOSPC;
-	i = &res->ifaces[res->n_ifaces];
-	memset(i, 0, sizeof(*i));
-	copy_str(i->name, sizeof(i->name), name);
-	copy_str(i->mac, sizeof(i->mac), mac);
-	i->mtu = mtu;
-	copy_str(i->sandbox, sizeof(i->sandbox), sandbox);
+		return result_full("interfaces", CIR_CNI_MAX_IFACES, err);
+	if ((r = copy_field(i.name, sizeof(i.name), name, "interface name", err)) < 0 ||
+	    (r = copy_field(i.mac, sizeof(i.mac), mac, "interface mac", err)) < 0 ||
+	    (r = copy_field(i.sandbox, sizeof(i.sandbox), sandbox, "interface sandbox", err)) < 0)
+		return r;
+	res->ifaces[res->n_ifaces] = i;
 	return (int)res->n_ifaces++;
 }
 
-int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw, int iface)
+int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw,
+			  int iface, struct cir_error *err)
 {
-	struct cir_cni_ip *ip;
+	struct cir_cni_ip ip = { .iface = iface };
+	int r;
 
 	if (res->n_ips >= CIR_CNI_MAX_IPS)
-		return -ENOSPC;
-	ip = &res->ips[res->n_ips];
-	copy_str(ip->address, sizeof(ip->address), cidr);
-	copy_str(ip->gateway, sizeof(ip->gateway), gw);
-	ip->iface = iface;
+		return result_full("ips", CIR_CNI_MAX_IPS, err);
+	if ((r = copy_field(ip.address, sizeof(ip.address), cidr, "ip address", err)) < 0 ||
+	    (r = copy_field(ip.gateway, sizeof(ip.gateway), gw, "ip gateway", err)) < 0)
+		return r;
+	res->ips[res->n_ips] = ip;
 	return (int)res->n_ips++;
 }
 
-int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw)
+int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw,
+			     struct cir_error *err)
 {
-	struct cir_cni_route *rt;
+	struct cir_cni_route rt;
+	int r;
 
 	if (res->n_routes >= CIR_CNI_MAX_ROUTES)
-		return -ENOSPC;
-	rt = &res->routes[res->n_routes];
-	copy_str(rt->dst, sizeof(rt->dst), dst);
-	copy_str(rt->gw, sizeof(rt->gw), gw);
+		return result_full("routes", CIR_CNI_MAX_ROUTES, err);
+	if ((r = copy_field(rt.dst, sizeof(rt.dst), dst, "route dst", err)) < 0 ||
+	    (r = copy_field(rt.gw, sizeof(rt.gw), gw, "route gw", err)) < 0)
+		return r;
+	res->routes[res->n_routes] = rt;
 	return (int)res->n_routes++;
 }
 
@@ -813,8 +836,7 @@ static int print_version(const char *requested)
 	cir_jgen_map_close(g);
 	if (cir_jgen_finish(g, &out, NULL, NULL) < 0)
 		return 1;
-	printf("%s\n", out);
-	return 0;
+	return write_stdout(out, NULL) < 0 ? 1 : 0;
 }
 
 /*
@@ -926,9 +948,19 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 			const char *out;
 
 			r = cir_cni_result_format(res, version, &g, &out, &err);
-			if (r >= 0) {
-				printf("%s\n", out);
-				fflush(stdout);
+			if (r >= 0)
+				r = write_stdout(out, &err);
+			if (r < 0) {
+				/* The runtime never saw a result: ADD failed, and a
+				 * failed ADD leaves nothing behind. */
+				struct cir_error e2 = CIR_ERROR_INIT;
+
+				cir_err_wrap(&err, "result");
+				if (p->del && p->del(&ctx, &e2) < 0)
+					cir_err_append(&err, "; undoing the ADD failed too: %s",
+						       e2.msg);
+				else
+					cir_err_append(&err, "; the ADD was undone");
 			}
 		}
 		break;
@@ -1279,9 +1311,18 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 		r = cir_err(err, errno, "plugin %s: pipe: %s", type, strerror(errno));
 		goto out_fds;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0) {
+		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+		goto out_fds;
+	}
+	/* Without both dup2s the child would read and write our own stdio. */
+	if ((r = posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+		goto out_fds;
+	}
 	argv[0] = (char *)type;
 	argv[1] = NULL;
 	r = posix_spawn(&pid, path, &fa, NULL, argv, envp);

@@ -121,12 +121,19 @@ void cir_cni_result_emit(struct cir_jgen *g, const struct cir_cni_result *res,
 int cir_cni_result_format(const struct cir_cni_result *res, const char *version,
 			  struct cir_jgen **gen, const char **out, struct cir_error *err);
 
-/* Append helpers: return the new index or -ENOSPC. */
+/*
+ * Append helpers: return the new index, or -ENOSPC when the result holds
+ * its maximum already and -ENAMETOOLONG when a string does not fit its
+ * field (nothing is truncated), both with CNI code 999.  A caller that
+ * cannot append must fail: a result missing an entry is a wrong result.
+ */
 int cir_cni_result_add_iface(struct cir_cni_result *res, const char *name, const char *mac,
-			     unsigned int mtu, const char *sandbox);
+			     unsigned int mtu, const char *sandbox, struct cir_error *err)
+	__attribute__((warn_unused_result));
 int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw,
-			  int iface);
-int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw);
+			  int iface, struct cir_error *err) __attribute__((warn_unused_result));
+int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw,
+			     struct cir_error *err) __attribute__((warn_unused_result));
 
 /* ---- config ---- */
 struct cir_cni_conf {

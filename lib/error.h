@@ -34,6 +34,8 @@ enum cir_cni_code {
 	CIR_CNI_KERNEL = 103,
 	CIR_CNI_NOT_FOUND = 104,
 	CIR_CNI_EXISTS = 105,
+	/* libcni's ErrInternal (pkg/types): a result that cannot be built. */
+	CIR_CNI_ERR_INTERNAL = 999,
 };
 
 #define CIR_ERROR_MSG_MAX 512

@@ -105,3 +105,29 @@ after=$(snapshot | grep -v '^c-badnet$' | grep -v '^c-badnet ' || true)
 assert_eq "$before" "$after" "kernel + store after all bad inputs"
 ok "nothing left behind"
 
+# A result that cannot be written makes ADD fail, and undoes it (issue 8
+# item 10): stdout is /dev/full; the error goes to stderr.  These ADDs get
+# as far as allocating, which moves the allocator's cursor (last-*), and
+# as far as giving the network's bridge its gateway address: those are the
+# network's, the rest must be as before.
+cursorless() { snapshot | grep -v -e '/ipam/badnet/last-[0-9]*$' -e '^c-badnet ' || true; }
+before=$(cursorless)
+for P in $I $B; do
+	rc=0; msg=$(cni ADD $P c1 /run/netns/c1 eth0 <<< "$good" 2>&1 >/dev/full) || rc=$?
+	[ $rc -ne 0 ] || die "$P: ADD with an unwritable result succeeded"
+	assert_contains "$msg" "result: writing to stdout: No space left on device; the ADD was undone" "$P stderr"
+	echo "ok: $P: $msg"
+done
+ip -o link show | has "cv" && die "veth left behind after an unwritten result"
+
+# A result with more routes than it holds fails the ADD (code 999) and
+# leaves nothing: the reference host-local gives 32 routes, the default
+# route makes 33.
+routes=$(python3 -c 'import json; print(json.dumps([{"dst":"10.200.%d.0/24" % i} for i in range(32)]))')
+hl=$(mk 'c["isDefaultGateway"]=True; c["ipam"]={"type":"host-local","subnet":"10.98.0.0/24","routes":json.loads(sys.argv[3]),"dataDir":"/var/lib/cni/badinput"}' "$routes")
+strict_reply 999 1.0.0 "result: more than 32 routes (the most a result holds)" ADD $B c1 /run/netns/c1 eth0 <<< "$hl"
+ip -o link show | has "cv" && die "veth left behind after a full result"
+[ -z "$(ls /var/lib/cni/badinput/badnet 2>/dev/null | grep -v -e lock -e last_reserved || true)" ] ||
+	die "host-local reservation left behind: $(ls /var/lib/cni/badinput/badnet)"
+assert_eq "$before" "$(cursorless)" "kernel + store after unwritable and full results"
+ok "unwritable and full results fail the ADD and leave nothing"

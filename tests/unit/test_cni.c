@@ -36,13 +36,17 @@ static char *slurp(const char *rel)
 
 static void sample(struct cir_cni_result *r)
 {
+	struct cir_error err = CIR_ERROR_INIT;
+
 	memset(r, 0, sizeof(*r));
-	cir_cni_result_add_iface(r, "c-net", "02:00:00:00:00:01", 0, NULL);
-	cir_cni_result_add_iface(r, "cv0123456789abc", "02:00:00:00:00:02", 0, NULL);
-	cir_cni_result_add_iface(r, "eth0", "02:00:00:00:00:03", 1500, "/run/netns/x");
-	cir_cni_result_add_ip(r, "10.254.1.2/24", "10.254.1.1", 2);
-	cir_cni_result_add_ip(r, "fd00::2/64", "fd00::1", 2);
-	cir_cni_result_add_route(r, "0.0.0.0/0", "10.254.1.1");
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "c-net", "02:00:00:00:00:01", 0, NULL, &err), 0);
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "cv0123456789abc", "02:00:00:00:00:02", 0,
+						  NULL, &err), 1);
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "eth0", "02:00:00:00:00:03", 1500,
+						  "/run/netns/x", &err), 2);
+	ck_assert_int_eq(cir_cni_result_add_ip(r, "10.254.1.2/24", "10.254.1.1", 2, &err), 0);
+	ck_assert_int_eq(cir_cni_result_add_ip(r, "fd00::2/64", "fd00::1", 2, &err), 1);
+	ck_assert_int_eq(cir_cni_result_add_route(r, "0.0.0.0/0", "10.254.1.1", &err), 0);
 	snprintf(r->dns.nameservers[0], sizeof(r->dns.nameservers[0]), "10.254.1.1");
 	r->dns.n_nameservers = 1;
 }
@@ -392,15 +396,55 @@ START_TEST(error_reply_with_invalid_utf8)
 }
 END_TEST
 
+START_TEST(result_append_past_max_fails)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cni_result *r = calloc(1, sizeof(*r));
+	char name[16], long_path[300];
+
+	for (int i = 0; i < CIR_CNI_MAX_IFACES; i++) {
+		snprintf(name, sizeof(name), "eth%d", i);
+		ck_assert_int_eq(cir_cni_result_add_iface(r, name, "", 0, NULL, &err), i);
+	}
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "eth9", "", 0, NULL, &err), -ENOSPC);
+	ck_assert_uint_eq(cir_err_cni_code(&err), CIR_CNI_ERR_INTERNAL);
+	ck_assert_str_eq(err.msg, "result: more than 8 interfaces (the most a result holds)");
+	ck_assert_uint_eq(r->n_ifaces, CIR_CNI_MAX_IFACES);
+
+	for (int i = 0; i < CIR_CNI_MAX_IPS; i++)
+		ck_assert_int_eq(cir_cni_result_add_ip(r, "10.0.0.2/24", "", 0, &err), i);
+	ck_assert_int_eq(cir_cni_result_add_ip(r, "10.0.0.3/24", "", 0, &err), -ENOSPC);
+	ck_assert_uint_eq(r->n_ips, CIR_CNI_MAX_IPS);
+
+	for (int i = 0; i < CIR_CNI_MAX_ROUTES; i++)
+		ck_assert_int_eq(cir_cni_result_add_route(r, "10.1.0.0/16", "", &err), i);
+	ck_assert_int_eq(cir_cni_result_add_route(r, "0.0.0.0/0", "10.0.0.1", &err), -ENOSPC);
+	ck_assert_uint_eq(cir_err_cni_code(&err), 999);
+	ck_assert_uint_eq(r->n_routes, CIR_CNI_MAX_ROUTES);
+
+	/* A string that does not fit is an error too, never truncated. */
+	memset(r, 0, sizeof(*r));
+	memset(long_path, 'p', sizeof(long_path) - 1);
+	long_path[0] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "eth0", "", 0, long_path, &err), -ENAMETOOLONG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "interface sandbox"));
+	ck_assert_int_eq(cir_cni_result_add_iface(r, "averyveryverylongname", "", 0, NULL, &err),
+			 -ENAMETOOLONG);
+	ck_assert_uint_eq(r->n_ifaces, 0);
+	free(r);
+}
+END_TEST
+
 /* ---- the skeleton, run in a child process ---- */
 
 static int del_mark = -1;       /* DEL writes 'D' here */
 
 static int fake_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	int r = cir_cni_result_add_ip(ctx->result, "10.0.0.2/24", "10.0.0.1", -1);
+	int r = cir_cni_result_add_ip(ctx->result, "10.0.0.2/24", "10.0.0.1", -1, err);
 
-	return r < 0 ? cir_err(err, -r, "result full") : 0;
+	return r < 0 ? r : 0;
 }
 
 static int fake_del(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -500,6 +544,20 @@ START_TEST(skeleton_error_in_callers_version)
 }
 END_TEST
 
+START_TEST(skeleton_result_not_written_fails)
+{
+	const char *good[] = { "CNI_COMMAND=ADD", "CNI_NETNS=/proc/self/ns/net",
+			       "CNI_IFNAME=eth0", "CNI_CONTAINERID=c1", NULL };
+	struct run r;
+
+	/* stdout cannot take the result: ADD fails and is undone. */
+	run_skeleton(good, "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"fake\"}", true, &r);
+	ck_assert(WIFEXITED(r.status));
+	ck_assert_int_eq(WEXITSTATUS(r.status), 1);
+	ck_assert(r.deleted);
+}
+END_TEST
+
 static Suite *cni_suite(void)
 {
 	Suite *s = suite_create("cni");
@@ -517,7 +575,9 @@ static Suite *cni_suite(void)
 	tcase_add_test(tc, find_plugin_rejects_paths);
 	tcase_add_test(tc, untrusted_text_in_messages_stays_utf8);
 	tcase_add_test(tc, error_reply_with_invalid_utf8);
+	tcase_add_test(tc, result_append_past_max_fails);
 	tcase_add_test(tc, skeleton_error_in_callers_version);
+	tcase_add_test(tc, skeleton_result_not_written_fails);
 	suite_add_tcase(s, tc);
 	return s;
 }
