@@ -222,6 +222,36 @@ const char *cir_err_shown(const char *s, char *buf, size_t len)
 	return cir_err_shown_n(s, s ? strlen(s) : 0, buf, len);
 }
 
+static const struct {
+	const char *what;       /* "kernel has no <what>" */
+	const char *fix;
+} kfeatures[] = {
+	[CIR_KF_NETEM] = { "netem qdisc", "load module sch_netem (CONFIG_NET_SCH_NETEM)" },
+	[CIR_KF_HTB] = { "htb qdisc", "load module sch_htb (CONFIG_NET_SCH_HTB)" },
+	[CIR_KF_INGRESS] = { "ingress qdisc", "load module sch_ingress (CONFIG_NET_SCH_INGRESS)" },
+	[CIR_KF_REDIRECT] = { "u32 classifier or mirred action",
+			      "load modules cls_u32 and act_mirred (CONFIG_NET_CLS_U32, "
+			      "CONFIG_NET_ACT_MIRRED)" },
+	[CIR_KF_IFB] = { "ifb devices", "load module ifb (CONFIG_IFB)" },
+	[CIR_KF_BRIDGE] = { "bridge devices", "load module bridge (CONFIG_BRIDGE)" },
+	[CIR_KF_VETH] = { "veth devices", "load module veth (CONFIG_VETH)" },
+	[CIR_KF_IPVS] = { "IPVS support", "load module ip_vs (CONFIG_IP_VS)" },
+	[CIR_KF_NFTABLES] = { "nftables support", "load module nf_tables (CONFIG_NF_TABLES)" },
+	[CIR_KF_NFT_MASQ] = { "nftables masquerade",
+			      "load modules nft_chain_nat and nft_masq (CONFIG_NFT_NAT, "
+			      "CONFIG_NFT_MASQ)" },
+};
+
+int cir_err_kernel_lacks(struct cir_error *e, unsigned int code, int errnum,
+			 enum cir_kfeature f, const char *what)
+{
+	if ((size_t)f >= sizeof(kfeatures) / sizeof(kfeatures[0]) || !kfeatures[f].what)
+		return cir_err_code(e, code, errnum, "%s%skernel lacks a feature", what ? what : "",
+				    what ? ": " : "");
+	return cir_err_code(e, code, errnum, "%s%skernel has no %s: %s", what ? what : "",
+			    what ? ": " : "", kfeatures[f].what, kfeatures[f].fix);
+}
+
 /* The one place where libnl's private error space meets errno. */
 int cir_nl_errno(int nlerr)
 {

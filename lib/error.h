@@ -93,6 +93,20 @@ const char *cir_err_shown_n(const char *s, size_t n, char *buf, size_t len);
 /* Room for a shown copy of a name in a message. */
 #define CIR_ERR_SHOWN_MAX 96
 
+/* Kernel features Circuit relies on, for cir_err_kernel_lacks(). */
+enum cir_kfeature {
+	CIR_KF_NETEM, CIR_KF_HTB, CIR_KF_INGRESS, CIR_KF_REDIRECT, CIR_KF_IFB, CIR_KF_BRIDGE,
+	CIR_KF_VETH, CIR_KF_IPVS, CIR_KF_NFTABLES, CIR_KF_NFT_MASQ,
+};
+
+/*
+ * The kernel lacks feature f: set *e to "<what>: kernel has no netem qdisc:
+ * load module sch_netem (CONFIG_NET_SCH_NETEM)" (without "<what>: " when
+ * what is NULL), so that the message says what to do.  Returns -errnum.
+ */
+int cir_err_kernel_lacks(struct cir_error *e, unsigned int code, int errnum,
+			 enum cir_kfeature f, const char *what);
+
 /* Translate a libnl NLE_* code (positive or negative) to a positive errno. */
 int cir_nl_errno(int nlerr);
 

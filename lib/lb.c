@@ -917,7 +917,11 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 		cir_err_clear(err);
 	} else if (r < 0) {
 		kernel_undo(db, old, new);
-		return cir_err_wrap(err, "service %s", new->name);
+		cir_err_wrap(err, "service %s", new->name);
+		/* Without IPVS nothing was programmed, and the record is kept. */
+		if (r == -EPROTONOSUPPORT)
+			cir_err_append(err, "; service %s was not changed", new->name);
+		return r;
 	}
 	r = record_write(db, new, err);
 	if (r < 0) {
@@ -994,6 +998,8 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 				    "service %s already uses %s %s", scan.other,
 				    cir_lb_proto_name(s->protocol), a);
 	r = cir_lb_db_ipvs(db, &h, err);
+	if (r == -EPROTONOSUPPORT)
+		return cir_err_append(err, "; service %s was not created", s->name);
 	if (r < 0)
 		return r;
 	cir_lb_service_to_ipvs(&n, &k);
@@ -1387,9 +1393,12 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	if (nrec == 0)
 		return 0;
 	r = cir_lb_db_ipvs(db, &h, err);
-	if (r < 0)
-		return cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
-				    nrec == 1 ? "" : "s");
+	if (r < 0) {
+		cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
+			     nrec == 1 ? "" : "s");
+		return cir_err_append(err, "; %s kept for the next restore",
+				      nrec == 1 ? "its record is" : "their records are");
+	}
 	r = cir_ipvs_service_dump(h, &have, &nhave, err);
 	if (r < 0)
 		return r;

@@ -131,12 +131,20 @@ for bad in '{"rate":-5}|rate' '{"rate":0}|rate' '{"rate":"fast"}|rate' \
 	expect_cni_error 7 "${bad#*|}" ADD $QOS c1 /run/netns/c1 eth0 <<<"$(qos_conf qnet "${bad%%|*}" "$r1")"
 done
 expect_cni_error 7 "prevResult is required" ADD $QOS c1 /run/netns/c1 eth0 <<<"$(qos_conf qnet '{"rate":1000}')"
-# No netem on this kernel: delay fails cleanly, nothing half-applied.
-if zcat /proc/config.gz 2>/dev/null | grep -q 'CONFIG_NET_SCH_NETEM=[ym]' || modinfo sch_netem >/dev/null 2>&1; then
+# No netem on this kernel: delay fails cleanly, nothing half-applied, and
+# the message says what to load and what was left.
+if { zcat /proc/config.gz 2>/dev/null || true; } | has 'CONFIG_NET_SCH_NETEM=[ym]' || modinfo sch_netem >/dev/null 2>&1; then
 	echo "note: this kernel has netem, skipping the no-netem rollback check"
 else
-	expect_cni_error 103 "kernel has no netem" ADD $QOS c1 /run/netns/c1 eth0 \
-		<<<"$(qos_conf qnet '{"rate":5000,"delay":"50ms"}' "$r1")"
+	expect_cni_error 103 "kernel has no netem qdisc: load module sch_netem (CONFIG_NET_SCH_NETEM); $cv1 was left without egress shaping" \
+		ADD $QOS c1 /run/netns/c1 eth0 <<<"$(qos_conf qnet '{"rate":5000,"delay":"50ms"}' "$r1")"
+	# With shaping in place already, it stays.
+	echo "$(qos_conf qnet '{"rate":5000}' "$r1")" | cni ADD $QOS c1 /run/netns/c1 eth0 >/dev/null
+	expect_cni_error 103 "kernel has no netem qdisc: load module sch_netem (CONFIG_NET_SCH_NETEM); the egress shaping already on $cv1 was kept" \
+		ADD $QOS c1 /run/netns/c1 eth0 <<<"$(qos_conf qnet '{"rate":7000,"delay":"50ms"}' "$r1")"
+	assert_contains "$(tc class show dev "$cv1")" "rate 5Mbit" "shaping kept after a failed delay"
+	tc qdisc show dev "$cv1" | has netem && die "netem half-applied on $cv1"
+	echo "$(qos_conf qnet '{"rate":5000}' "$r1")" | cni DEL $QOS c1 /run/netns/c1 eth0
 fi
 no_leftovers "$cv1"
 ok "bad configs rejected with nothing applied"

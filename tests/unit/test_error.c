@@ -178,6 +178,26 @@ START_TEST(utf8_primitives)
 }
 END_TEST
 
+START_TEST(kernel_feature_says_what_to_load)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+
+	ck_assert_int_eq(cir_err_kernel_lacks(&e, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_NETEM,
+					      "netem qdisc 10: on ifindex 3"), -EOPNOTSUPP);
+	ck_assert_str_eq(e.msg, "netem qdisc 10: on ifindex 3: kernel has no netem qdisc: "
+				"load module sch_netem (CONFIG_NET_SCH_NETEM)");
+	ck_assert_uint_eq(cir_err_cni_code(&e), CIR_CNI_KERNEL);
+	cir_err_kernel_lacks(&e, CIR_CNI_NOT_AVAILABLE, EPROTONOSUPPORT, CIR_KF_IPVS, NULL);
+	ck_assert_str_eq(e.msg, "kernel has no IPVS support: load module ip_vs (CONFIG_IP_VS)");
+	ck_assert_uint_eq(cir_err_cni_code(&e), CIR_CNI_NOT_AVAILABLE);
+	for (int f = CIR_KF_NETEM; f <= CIR_KF_NFT_MASQ; f++) {
+		cir_err_kernel_lacks(&e, CIR_CNI_KERNEL, EOPNOTSUPP, (enum cir_kfeature)f, "x");
+		ck_assert_ptr_nonnull(strstr(e.msg, "x: kernel has no "));
+		ck_assert_ptr_nonnull(strstr(e.msg, "(CONFIG_"));
+	}
+}
+END_TEST
+
 static Suite *error_suite(void)
 {
 	Suite *s = suite_create("error");
@@ -191,6 +211,7 @@ static Suite *error_suite(void)
 	tcase_add_test(tc, append_says_what_happened);
 	tcase_add_test(tc, shown_is_printable_and_whole);
 	tcase_add_test(tc, utf8_primitives);
+	tcase_add_test(tc, kernel_feature_says_what_to_load);
 	suite_add_tcase(s, tc);
 	return s;
 }
