@@ -90,9 +90,10 @@ check: deps
 unit: all $(BUILD)/bin/unit-tests
 	CIR_SRCDIR=$(CURDIR) $(BUILD)/bin/unit-tests
 
-# The unit suite under valgrind (no fork, so leaks are attributed).
+# The unit suite under valgrind (no fork, so leaks are attributed; valgrind
+# runs code ~20x slower, so Check's timeouts are 10x).
 memcheck: all $(BUILD)/bin/unit-tests
-	CIR_SRCDIR=$(CURDIR) CK_FORK=no valgrind -q --leak-check=full --show-possibly-lost=no \
+	CIR_SRCDIR=$(CURDIR) CK_FORK=no CK_TIMEOUT_MULTIPLIER=10 valgrind -q --leak-check=full --show-possibly-lost=no \
 		--errors-for-leak-kinds=definite --error-exitcode=9 $(BUILD)/bin/unit-tests
 
 integration: all

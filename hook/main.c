@@ -293,6 +293,20 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 }
 
 /* Words of a group name ("network qos") matched against argv. */
+/* What a verb printed is what a user or a script reads: when stdout did
+ * not take all of it (a full disk, a closed descriptor), say so and fail,
+ * whatever the verb returned. */
+static void close_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) == EOF || ferror(stdout) || fclose(stdout) == EOF) {
+		int e = errno ? errno : EIO;
+
+		cir_log(CIR_LOG_ERROR, "writing to stdout: %s", strerror(e));
+		_exit(CLI_FAIL);
+	}
+}
+
 static int group_match(const char *name, int argc, char **argv)
 {
 	int n = 0;
@@ -324,6 +338,7 @@ int main(int argc, char **argv)
 	int i = 1, best = -1, r;
 
 	cir_log_init(stderr, CIR_LOG_INFO);
+	atexit(close_stdout);
 	/* Input comes from users and runtimes: no mounts, module loading,
 	 * tracing or keys from here on (lib/sandbox.h). */
 	if (cir_sandbox_apply(&err) < 0) {

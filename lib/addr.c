@@ -25,8 +25,12 @@ static int parse(const char *s, int family_hint, struct nl_addr **out, struct ci
 	if (strcmp(s, "default") == 0)
 		s = family_hint == AF_INET6 ? "::/0" : "0.0.0.0/0";
 	r = nl_addr_parse(s, family_hint, out);
-	if (r < 0)
-		return cir_err(err, EINVAL, "invalid address \"%.64s\"", s);
+	if (r < 0) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err(err, EINVAL, "invalid address \"%s\"",
+			       cir_err_shown(s, show, sizeof(show)));
+	}
 	return 0;
 }
 

@@ -107,6 +107,10 @@ CIR_DEFINE_CLEANUP(struct nl_addr, nl_addr_put)
 CIR_DEFINE_CLEANUP(struct yajl_val_s, yajl_tree_free)
 #define _cleanup_yajl_val_ _cleanup_(yajl_tree_freep)
 #endif
+#ifdef __YAJL_PARSE_H__
+CIR_DEFINE_CLEANUP(struct yajl_handle_t, yajl_free)
+#define _cleanup_yajl_handle_ _cleanup_(yajl_freep)
+#endif
 #ifdef __YAJL_GEN_H__
 CIR_DEFINE_CLEANUP(struct yajl_gen_t, yajl_gen_free)
 #define _cleanup_yajl_gen_ _cleanup_(yajl_gen_freep)

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "cni.h"
 #include "sandbox.h"
+#include "utf8.h"
 
 extern char **environ;
 
@@ -88,20 +89,23 @@ static bool id_char(char c, bool first)
 static int check_ident(const char *what, const char *s, size_t max, unsigned int code,
 		       struct cir_error *err)
 {
+	char show[CIR_ERR_SHOWN_MAX];
 	size_t n;
 
 	if (!s || !*s)
 		return cir_err_code(err, code, EINVAL, "%s is empty", what);
 	n = strlen(s);
+	cir_err_shown(s, show, sizeof(show));
 	if (n > max)
-		return cir_err_code(err, code, EINVAL, "%s is longer than %zu bytes", what, max);
+		return cir_err_code(err, code, EINVAL, "%s \"%s\" is longer than %zu bytes", what,
+				    show, max);
 	if (strstr(s, ".."))
-		return cir_err_code(err, code, EINVAL, "%s \"%.64s\" contains \"..\"", what, s);
+		return cir_err_code(err, code, EINVAL, "%s \"%s\" contains \"..\"", what, show);
 	for (size_t i = 0; i < n; i++)
 		if (!id_char(s[i], i == 0))
 			return cir_err_code(err, code, EINVAL,
-					    "%s \"%.64s\" has invalid characters (allowed: "
-					    "[A-Za-z0-9][A-Za-z0-9_.-]*)", what, s);
+					    "%s \"%s\" has invalid characters (allowed: "
+					    "[A-Za-z0-9][A-Za-z0-9_.-]*)", what, show);
 	return 0;
 }
 
@@ -117,25 +121,27 @@ int cir_cni_check_network_name(const char *name, struct cir_error *err)
 
 int cir_cni_check_ifname(const char *ifname, struct cir_error *err)
 {
+	char show[CIR_ERR_SHOWN_MAX];
 	size_t n;
 
 	if (!ifname || !*ifname)
 		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL, "interface name is empty");
 	n = strlen(ifname);
+	cir_err_shown(ifname, show, sizeof(show));
 	if (n >= CIR_IFNAMSIZ)
 		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-				    "interface name \"%.32s\" is longer than %d bytes", ifname,
+				    "interface name \"%s\" is longer than %d bytes", show,
 				    CIR_IFNAMSIZ - 1);
 	if (strcmp(ifname, ".") == 0 || strcmp(ifname, "..") == 0)
 		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-				    "interface name \"%s\" is reserved", ifname);
+				    "interface name \"%s\" is reserved", show);
 	/* The kernel's dev_valid_name(): no '/', ':' or whitespace. */
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = ifname[i];
 
 		if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
 			return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-					    "interface name \"%s\" has an invalid character", ifname);
+					    "interface name \"%s\" has an invalid character", show);
 	}
 	return 0;
 }
@@ -159,9 +165,12 @@ int cir_cni_env_load(struct cir_cni_env *env, struct cir_error *err)
 		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
 				    "required env variable CNI_COMMAND is missing");
 	e.cmd = cir_cni_cmd_parse(cmd);
-	if (e.cmd == CIR_CNI_CMD_NONE)
-		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-				    "unknown CNI_COMMAND \"%.32s\"", cmd);
+	if (e.cmd == CIR_CNI_CMD_NONE) {
+		char show[32];
+
+		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL, "unknown CNI_COMMAND \"%s\"",
+				    cir_err_shown(cmd, show, sizeof(show)));
+	}
 	e.containerid = env_nonempty("CNI_CONTAINERID");
 	e.netns = env_nonempty("CNI_NETNS");
 	e.ifname = env_nonempty("CNI_IFNAME");
@@ -210,9 +219,13 @@ int cir_cni_args_get(const char *args, const char *key, char *buf, size_t len,
 		size_t n = end ? (size_t)(end - p) : strlen(p);
 		const char *eq = memchr(p, '=', n);
 
-		if (!eq)
+		if (!eq) {
+			char show[CIR_ERR_SHOWN_MAX];
+
 			return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-					    "CNI_ARGS: \"%.*s\" is not KEY=VALUE", (int)n, p);
+					    "CNI_ARGS: \"%s\" is not KEY=VALUE",
+					    cir_err_shown_n(p, n, show, sizeof(show)));
+		}
 		if ((size_t)(eq - p) == klen && strncmp(p, key, klen) == 0) {
 			size_t vlen = n - klen - 1;
 
@@ -230,49 +243,72 @@ int cir_cni_args_get(const char *args, const char *key, char *buf, size_t len,
 
 /* ---- results ---- */
 
-static void copy_str(char *dst, size_t n, const char *src)
+/* Copy src into a result field of n bytes, or fail: never truncate. */
+static int copy_field(char *dst, size_t n, const char *src, const char *what,
+		      struct cir_error *err)
 {
-	snprintf(dst, n, "%s", src ? src : "");
+	size_t len = src ? strlen(src) : 0;
+
+	if (len >= n) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err_code(err, CIR_CNI_ERR_INTERNAL, ENAMETOOLONG,
+				    "result: %s \"%s\" is longer than %zu bytes", what,
+				    cir_err_shown(src, show, sizeof(show)), n - 1);
+	}
+	memcpy(dst, src ? src : "", len + 1);
+	return 0;
+}
+
+static int result_full(const char *what, int max, struct cir_error *err)
+{
+	return cir_err_code(err, CIR_CNI_ERR_INTERNAL, ENOSPC,
+			    "result: more than %d %s (the most a result holds)", max, what);
 }
 
 int cir_cni_result_add_iface(struct cir_cni_result *res, const char *name, const char *mac,
-			     unsigned int mtu, const char *sandbox)
+			     unsigned int mtu, const char *sandbox, struct cir_error *err)
 {
-	struct cir_cni_iface *i;
+	struct cir_cni_iface i = { .mtu = mtu };
+	int r;
 
 	if (res->n_ifaces >= CIR_CNI_MAX_IFACES)
-		return -ENOSPC;
-	i = &res->ifaces[res->n_ifaces];
-	memset(i, 0, sizeof(*i));
-	copy_str(i->name, sizeof(i->name), name);
-	copy_str(i->mac, sizeof(i->mac), mac);
-	i->mtu = mtu;
-	copy_str(i->sandbox, sizeof(i->sandbox), sandbox);
+		return result_full("interfaces", CIR_CNI_MAX_IFACES, err);
+	if ((r = copy_field(i.name, sizeof(i.name), name, "interface name", err)) < 0 ||
+	    (r = copy_field(i.mac, sizeof(i.mac), mac, "interface mac", err)) < 0 ||
+	    (r = copy_field(i.sandbox, sizeof(i.sandbox), sandbox, "interface sandbox", err)) < 0)
+		return r;
+	res->ifaces[res->n_ifaces] = i;
 	return (int)res->n_ifaces++;
 }
 
-int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw, int iface)
+int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw,
+			  int iface, struct cir_error *err)
 {
-	struct cir_cni_ip *ip;
+	struct cir_cni_ip ip = { .iface = iface };
+	int r;
 
 	if (res->n_ips >= CIR_CNI_MAX_IPS)
-		return -ENOSPC;
-	ip = &res->ips[res->n_ips];
-	copy_str(ip->address, sizeof(ip->address), cidr);
-	copy_str(ip->gateway, sizeof(ip->gateway), gw);
-	ip->iface = iface;
+		return result_full("ips", CIR_CNI_MAX_IPS, err);
+	if ((r = copy_field(ip.address, sizeof(ip.address), cidr, "ip address", err)) < 0 ||
+	    (r = copy_field(ip.gateway, sizeof(ip.gateway), gw, "ip gateway", err)) < 0)
+		return r;
+	res->ips[res->n_ips] = ip;
 	return (int)res->n_ips++;
 }
 
-int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw)
+int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw,
+			     struct cir_error *err)
 {
-	struct cir_cni_route *rt;
+	struct cir_cni_route rt;
+	int r;
 
 	if (res->n_routes >= CIR_CNI_MAX_ROUTES)
-		return -ENOSPC;
-	rt = &res->routes[res->n_routes];
-	copy_str(rt->dst, sizeof(rt->dst), dst);
-	copy_str(rt->gw, sizeof(rt->gw), gw);
+		return result_full("routes", CIR_CNI_MAX_ROUTES, err);
+	if ((r = copy_field(rt.dst, sizeof(rt.dst), dst, "route dst", err)) < 0 ||
+	    (r = copy_field(rt.gw, sizeof(rt.gw), gw, "route gw", err)) < 0)
+		return r;
+	res->routes[res->n_routes] = rt;
 	return (int)res->n_routes++;
 }
 
@@ -569,9 +605,12 @@ int cir_cni_conf_parse(const char *buf, size_t len, enum cir_cni_cmd cmd,
 		goto fail;
 	}
 	if (!cir_cni_version_supported(c.cni_version)) {
+		char show[32];
+
 		r = cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
-				 "incompatible CNI versions: config is \"%.16s\", plugin supports "
-				 "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0", c.cni_version);
+				 "incompatible CNI versions: config is \"%s\", plugin supports "
+				 "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0",
+				 cir_err_shown(c.cni_version, show, sizeof(show)));
 		goto fail;
 	}
 	if (cmd == CIR_CNI_CMD_VERSION) {
@@ -656,29 +695,75 @@ bool cir_cni_gc_keep_live(const struct cir_cni_conf *conf)
 
 /* ---- errors ---- */
 
-void cir_cni_print_error(const char *version, const struct cir_error *err)
+int cir_cni_error_format(const char *version, const struct cir_error *err,
+			 struct cir_jgen **gen, const char **out, struct cir_error *e2)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	const char *out;
+	/* Each invalid byte may become a 3-byte U+FFFD. */
+	char msg[3 * CIR_ERROR_MSG_MAX];
+	int r;
 
-	if (cir_jgen_new(&g, true, NULL) < 0)
-		goto raw;
+	if (!version || !cir_cni_version_supported(version))
+		version = CIR_CNI_SPEC_VERSION;
+	/* Messages quote what callers sent (names, paths, another plugin's
+	 * own error): made valid UTF-8, the document always encodes. */
+	cir_utf8_sanitize(err->msg[0] ? err->msg : strerror(err->errnum), msg, sizeof(msg));
+	r = cir_jgen_new(&g, true, e2);
+	if (r < 0)
+		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", version ? version : CIR_CNI_SPEC_VERSION);
+	cir_jgen_kstr(g, "cniVersion", version);
 	cir_jgen_kint(g, "code", cir_err_cni_code(err));
-	cir_jgen_kstr(g, "msg", err->msg[0] ? err->msg : strerror(err->errnum));
+	cir_jgen_kstr(g, "msg", msg);
 	cir_jgen_kstr(g, "details", strerror(err->errnum));
 	cir_jgen_map_close(g);
-	if (cir_jgen_finish(g, &out, NULL, NULL) < 0)
-		goto raw;
-	printf("%s\n", out);
-	fflush(stdout);
-	return;
-raw:
-	/* Only reachable with invalid UTF-8 in a message: keep the code. */
-	printf("{\"cniVersion\":\"%s\",\"code\":%u,\"msg\":\"invalid message\"}\n",
-	       CIR_CNI_SPEC_VERSION, cir_err_cni_code(err));
-	fflush(stdout);
+	r = cir_jgen_finish(g, out, NULL, e2);
+	if (r < 0)
+		return r;
+	*gen = TAKE_PTR(g);
+	return 0;
+}
+
+/* Write doc and a newline to stdout, all of it or an error. */
+static int write_stdout(const char *doc, struct cir_error *err)
+{
+	errno = 0;
+	if (fputs(doc, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) == EOF) {
+		int e = errno ? errno : EIO;
+
+		clearerr(stdout);
+		return cir_err_code(err, CIR_CNI_IO, e, "writing to stdout: %s", strerror(e));
+	}
+	return 0;
+}
+
+int cir_cni_print_error(const char *version, const struct cir_error *err)
+{
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	char ascii[CIR_ERROR_MSG_MAX];
+	const char *out;
+	size_t i;
+
+	if (cir_cni_error_format(version, err, &g, &out, &e2) == 0)
+		return write_stdout(out, &e2);
+	/* No memory for the generator: the same reply with the message's
+	 * bytes outside printable ASCII (and quotes) as '?', which is always
+	 * a valid JSON string. */
+	if (!version || !cir_cni_version_supported(version))
+		version = CIR_CNI_SPEC_VERSION;
+	for (i = 0; err->msg[i] && i + 1 < sizeof(ascii); i++) {
+		unsigned char c = (unsigned char)err->msg[i];
+
+		ascii[i] = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' ? (char)c : '?';
+	}
+	ascii[i] = '\0';
+	errno = 0;
+	if (printf("{\"cniVersion\":\"%s\",\"code\":%u,\"msg\":\"%s\"}\n", version,
+		   cir_err_cni_code(err), ascii[0] ? ascii : "error") < 0 ||
+	    fflush(stdout) == EOF)
+		return -(errno ? errno : EIO);
+	return 0;
 }
 
 /* ---- skeleton ---- */
@@ -758,8 +843,34 @@ static int print_version(const char *requested)
 	cir_jgen_map_close(g);
 	if (cir_jgen_finish(g, &out, NULL, NULL) < 0)
 		return 1;
-	printf("%s\n", out);
-	return 0;
+	return write_stdout(out, NULL) < 0 ? 1 : 0;
+}
+
+/*
+ * The cniVersion to answer an error in: the caller's, read from stdin even
+ * when the configuration was refused (a bad name, invalid UTF-8), as long
+ * as it is one we speak.  NULL otherwise.
+ */
+static const char *version_hint(const char *in, size_t inlen, char *buf, size_t len)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	const char *v = NULL;
+
+	if (!in || !inlen || cir_json_parse_lenient(in, inlen, &j, NULL) < 0 ||
+	    cir_json_str(cir_json_root(j), "cniVersion", &v, NULL) <= 0 ||
+	    !cir_cni_version_supported(v))
+		return NULL;
+	snprintf(buf, len, "%s", v);
+	return buf;
+}
+
+/* Print the error reply; when stdout cannot take it, say it on stderr
+ * (libcni reads stderr when stdout is empty). */
+static void report(const struct cir_cni_plugin *p, const char *version,
+		   const struct cir_error *err)
+{
+	if (cir_cni_print_error(version, err) < 0)
+		fprintf(stderr, "%s: %s\n", p->name, err->msg);
 }
 
 int cir_cni_main(const struct cir_cni_plugin *p)
@@ -772,6 +883,7 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 	_cleanup_free_ char *in = NULL;
 	const char *version = NULL;
 	const char *cmd = getenv("CNI_COMMAND");
+	char hint[16];
 	size_t inlen = 0;
 	int r, rc = 1;
 
@@ -782,13 +894,13 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 			"1.0.0, 1.1.0\n", p->name, p->about);
 		cir_err_code(&err, CIR_CNI_INVALID_ENV, EINVAL,
 			     "required env variable CNI_COMMAND is missing");
-		cir_cni_print_error(NULL, &err);
+		report(p, NULL, &err);
 		return 1;
 	}
 	/* Stdin and env come from outside: deny what no plugin needs
 	 * (lib/sandbox.h); delegated plugins inherit the filter. */
 	if (cir_sandbox_apply(&err) < 0) {
-		cir_cni_print_error(NULL, &err);
+		report(p, NULL, &err);
 		return 1;
 	}
 	if (strcmp(cmd, "VERSION") == 0) {
@@ -811,19 +923,13 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 	r = cir_cni_env_load(&env, &err);
 	if (r < 0) {
 		/* Best effort: answer in the caller's version. */
-		struct cir_cni_conf tmp = { 0 };
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		if (cir_cni_conf_parse(in, inlen, CIR_CNI_CMD_VERSION, &tmp, &e2) == 0) {
-			cir_cni_print_error(tmp.cni_version, &err);
-			cir_cni_conf_free(&tmp);
-			return 1;
-		}
+		version = version_hint(in, inlen, hint, sizeof(hint));
 		goto out;
 	}
 	r = cir_cni_conf_parse(in, inlen, env.cmd, &conf, &err);
 	if (r < 0) {
 		/* The version may still be readable for the error reply. */
+		version = version_hint(in, inlen, hint, sizeof(hint));
 		goto out;
 	}
 	version = conf.cni_version;
@@ -849,9 +955,19 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 			const char *out;
 
 			r = cir_cni_result_format(res, version, &g, &out, &err);
-			if (r >= 0) {
-				printf("%s\n", out);
-				fflush(stdout);
+			if (r >= 0)
+				r = write_stdout(out, &err);
+			if (r < 0) {
+				/* The runtime never saw a result: ADD failed, and a
+				 * failed ADD leaves nothing behind. */
+				struct cir_error e2 = CIR_ERROR_INIT;
+
+				cir_err_wrap(&err, "result");
+				if (p->del && p->del(&ctx, &e2) < 0)
+					cir_err_append(&err, "; undoing the ADD failed too: %s",
+						       e2.msg);
+				else
+					cir_err_append(&err, "; the ADD was undone");
 			}
 		}
 		break;
@@ -873,7 +989,7 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 	}
 out:
 	if (r < 0)
-		cir_cni_print_error(version, &err);
+		report(p, version, &err);
 	else
 		rc = 0;
 	free(res);
@@ -888,14 +1004,16 @@ int cir_cni_find_plugin(const char *type, const char *search_path, char *out, si
 {
 	_cleanup_free_ char *copy = NULL;
 	char *save = NULL, *dir;
+	char show[CIR_ERR_SHOWN_MAX], showpath[256];
 
+	cir_err_shown(type ? type : "", show, sizeof(show));
 	if (!type || !*type || strchr(type, '/') || strcmp(type, ".") == 0 ||
 	    strcmp(type, "..") == 0 || strlen(type) > 255)
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				    "invalid plugin type \"%.64s\"", type ? type : "");
+				    "invalid plugin type \"%s\"", show);
 	if (!search_path || !*search_path)
 		return cir_err_code(err, CIR_CNI_INVALID_ENV, ENOENT,
-				    "plugin %s: no plugin search path (CNI_PATH is empty)", type);
+				    "plugin \"%s\": no plugin search path (CNI_PATH is empty)", show);
 	copy = strdup(search_path);
 	if (!copy)
 		return cir_err(err, ENOMEM, "out of memory");
@@ -910,7 +1028,8 @@ int cir_cni_find_plugin(const char *type, const char *search_path, char *out, si
 			return 0;
 	}
 	return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENOENT,
-			    "failed to find plugin \"%s\" in path [%s]", type, search_path);
+			    "failed to find plugin \"%s\" in path [%s]", show,
+			    cir_err_shown(search_path, showpath, sizeof(showpath)));
 }
 
 static int push_env(char ***envp, size_t *n, size_t *cap, const char *k, const char *v)
@@ -1207,9 +1326,18 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 		r = cir_err(err, errno, "plugin %s: pipe: %s", type, strerror(errno));
 		goto out_fds;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0) {
+		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+		goto out_fds;
+	}
+	/* Without both dup2s the child would read and write our own stdio. */
+	if ((r = posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+		goto out_fds;
+	}
 	argv[0] = (char *)type;
 	argv[1] = NULL;
 	r = posix_spawn(&pid, path, &fa, NULL, argv, envp);
@@ -1237,7 +1365,8 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 		const char *msg = NULL;
 		uint32_t code = CIR_CNI_INTERNAL;
 
-		if (outlen && cir_json_parse(out, outlen, &j, &e2) == 0) {
+		/* Its reply may quote bytes that are no UTF-8: still read it. */
+		if (outlen && cir_json_parse_lenient(out, outlen, &j, &e2) == 0) {
 			cir_json_str(cir_json_root(j), "msg", &msg, &e2);
 			cir_json_u32(cir_json_root(j), "code", 0xffffffffu, &code, &e2);
 		}

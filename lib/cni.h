@@ -121,12 +121,19 @@ void cir_cni_result_emit(struct cir_jgen *g, const struct cir_cni_result *res,
 int cir_cni_result_format(const struct cir_cni_result *res, const char *version,
 			  struct cir_jgen **gen, const char **out, struct cir_error *err);
 
-/* Append helpers: return the new index or -ENOSPC. */
+/*
+ * Append helpers: return the new index, or -ENOSPC when the result holds
+ * its maximum already and -ENAMETOOLONG when a string does not fit its
+ * field (nothing is truncated), both with CNI code 999.  A caller that
+ * cannot append must fail: a result missing an entry is a wrong result.
+ */
 int cir_cni_result_add_iface(struct cir_cni_result *res, const char *name, const char *mac,
-			     unsigned int mtu, const char *sandbox);
+			     unsigned int mtu, const char *sandbox, struct cir_error *err)
+	__attribute__((warn_unused_result));
 int cir_cni_result_add_ip(struct cir_cni_result *res, const char *cidr, const char *gw,
-			  int iface);
-int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw);
+			  int iface, struct cir_error *err) __attribute__((warn_unused_result));
+int cir_cni_result_add_route(struct cir_cni_result *res, const char *dst, const char *gw,
+			     struct cir_error *err) __attribute__((warn_unused_result));
 
 /* ---- config ---- */
 struct cir_cni_conf {
@@ -151,8 +158,19 @@ int cir_cni_conf_parse(const char *buf, size_t len, enum cir_cni_cmd cmd,
 void cir_cni_conf_free(struct cir_cni_conf *conf);
 
 /* ---- error output ---- */
-/* Print {cniVersion, code, msg, details} on stdout. */
-void cir_cni_print_error(const char *version, const struct cir_error *err);
+/*
+ * The error reply {cniVersion, code, msg, details} as a string owned by
+ * *gen.  version is the caller's (CIR_CNI_SPEC_VERSION when NULL or not
+ * one we support); bytes of err->msg that are not UTF-8 become U+FFFD, so
+ * only running out of memory makes this fail.
+ */
+int cir_cni_error_format(const char *version, const struct cir_error *err,
+			 struct cir_jgen **gen, const char **out, struct cir_error *e2);
+
+/* Print the error reply on stdout.  Without memory for the generator it
+ * prints the same fields with the message reduced to printable ASCII.
+ * Returns 0, or -errno when stdout did not take it all. */
+int cir_cni_print_error(const char *version, const struct cir_error *err);
 
 /* ---- the skeleton ---- */
 struct cir_cni_ctx {

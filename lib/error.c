@@ -4,26 +4,49 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <netlink/errno.h>
 
 #include "error.h"
+#include "utf8.h"
+
+/*
+ * Store text (a formatted message that needed full bytes, possibly more
+ * than text holds) as dst's message: a message that does not fit is cut at
+ * a character boundary, never inside a UTF-8 sequence, and ends in "...".
+ */
+static void msg_set(char dst[CIR_ERROR_MSG_MAX], const char *text, int full)
+{
+	size_t n = strlen(text);
+
+	if (full >= 0 && (size_t)full < CIR_ERROR_MSG_MAX && n < CIR_ERROR_MSG_MAX) {
+		memmove(dst, text, n + 1);
+		return;
+	}
+	n = cir_utf8_floor(text, n < CIR_ERROR_MSG_MAX - 4 ? n : CIR_ERROR_MSG_MAX - 4);
+	memmove(dst, text, n);
+	memcpy(dst + n, "...", 4);
+}
 
 static int verr(struct cir_error *e, unsigned int code, int errnum, const char *fmt, va_list ap)
 {
 	char buf[CIR_ERROR_MSG_MAX];
+	int full;
 
 	if (errnum < 0)
 		errnum = -errnum;
 	if (errnum == 0)
 		errnum = EIO;
 	if (e) {
-		vsnprintf(buf, sizeof(buf), fmt, ap);
+		/* Arguments may point into e->msg: format aside first. */
+		full = vsnprintf(buf, sizeof(buf), fmt, ap);
 		e->errnum = errnum;
 		e->code = code;
-		snprintf(e->msg, sizeof(e->msg), "%s", buf);
+		msg_set(e->msg, buf, full);
 	}
 	return -errnum;
 }
@@ -52,21 +75,41 @@ int cir_err_code(struct cir_error *e, unsigned int code, int errnum, const char 
 
 int cir_err_wrap(struct cir_error *e, const char *fmt, ...)
 {
-	char ctx[CIR_ERROR_MSG_MAX], old[CIR_ERROR_MSG_MAX];
+	char ctx[CIR_ERROR_MSG_MAX], both[2 * CIR_ERROR_MSG_MAX + 2];
 	va_list ap;
+	int full;
 
 	if (!e)
 		return -EIO;
 	if (e->errnum == 0)
 		e->errnum = EIO;
 	va_start(ap, fmt);
-	vsnprintf(ctx, sizeof(ctx), fmt, ap);
+	full = vsnprintf(ctx, sizeof(ctx), fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	if (old[0])
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
-	else
-		snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, strerror(e->errnum));
+	if (full >= (int)sizeof(ctx))
+		msg_set(ctx, ctx, full);
+	full = snprintf(both, sizeof(both), "%s: %s", ctx,
+			e->msg[0] ? e->msg : strerror(e->errnum));
+	msg_set(e->msg, both, full);
+	return -e->errnum;
+}
+
+int cir_err_append(struct cir_error *e, const char *fmt, ...)
+{
+	char more[CIR_ERROR_MSG_MAX], both[2 * CIR_ERROR_MSG_MAX + 2];
+	va_list ap;
+	int full;
+
+	if (!e)
+		return -EIO;
+	if (e->errnum == 0)
+		e->errnum = EIO;
+	va_start(ap, fmt);
+	vsnprintf(more, sizeof(more), fmt, ap);
+	va_end(ap);
+	full = snprintf(both, sizeof(both), "%s%s", e->msg[0] ? e->msg : strerror(e->errnum),
+			more);
+	msg_set(e->msg, both, full);
 	return -e->errnum;
 }
 
@@ -105,23 +148,108 @@ unsigned int cir_err_cni_code(const struct cir_error *e)
 	}
 }
 
+/* Format characters that change how the text around them reads (bidi
+ * overrides and isolates, zero-width characters, line separators) or that
+ * a terminal treats as control codes (C1). */
+static bool invisible(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0xad || (cp >= 0x200b && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
+	       cp == 0xfeff;
+}
+
+/* How s[i..n) starts when shown: *piece (esc or s + i), *plen bytes of it;
+ * returns how many input bytes that is. */
+static size_t shown_piece(const char *s, size_t n, size_t i, char esc[8], const char **piece,
+			  size_t *plen)
+{
+	uint32_t cp = 0;
+	size_t k = cir_utf8_seq(s + i, n - i, &cp);
+
+	*piece = esc;
+	if (k == 0) {
+		*plen = (size_t)snprintf(esc, 8, "\\x%02x", (unsigned char)s[i]);
+		return 1;
+	}
+	if (cp == '"' || cp == '\\')
+		*plen = (size_t)snprintf(esc, 8, "\\%c", (char)cp);
+	else if (cp == '\n' || cp == '\t' || cp == '\r')
+		*plen = (size_t)snprintf(esc, 8, "\\%c", cp == '\n' ? 'n' : cp == '\t' ? 't' : 'r');
+	else if (cp < 0x20 || cp == 0x7f)
+		*plen = (size_t)snprintf(esc, 8, "\\x%02x", (unsigned int)cp);
+	else if (invisible(cp))
+		*plen = (size_t)snprintf(esc, 8, "\\u%04x", (unsigned int)cp);
+	else {
+		*piece = s + i;
+		*plen = k;
+	}
+	return k;
+}
+
+const char *cir_err_shown_n(const char *s, size_t n, char *buf, size_t len)
+{
+	const char *piece;
+	size_t i, o = 0, plen, total = 0;
+	char esc[8];
+
+	if (len)
+		buf[0] = '\0';
+	if (len < 4 || !s)
+		return buf;
+	for (i = 0; i < n && total < len;) {
+		i += shown_piece(s, n, i, esc, &piece, &plen);
+		total += plen;
+	}
+	/* Whole pieces only; when it does not all fit, leave room for "...". */
+	for (i = 0; i < n;) {
+		size_t k = shown_piece(s, n, i, esc, &piece, &plen);
+
+		if (total >= len && o + plen + 3 >= len) {
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, piece, plen);
+		o += plen;
+		i += k;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 const char *cir_err_shown(const char *s, char *buf, size_t len)
 {
-	size_t i = 0;
+	return cir_err_shown_n(s, s ? strlen(s) : 0, buf, len);
+}
 
-	if (len < 4) {
-		if (len)
-			buf[0] = '\0';
-		return buf;
-	}
-	for (; s[i] && i + 4 < len; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	if (s[i]) {
-		memcpy(buf + i, "...", 3);
-		i += 3;
-	}
-	buf[i] = '\0';
-	return buf;
+static const struct {
+	const char *what;       /* "kernel has no <what>" */
+	const char *fix;
+} kfeatures[] = {
+	[CIR_KF_NETEM] = { "netem qdisc", "load module sch_netem (CONFIG_NET_SCH_NETEM)" },
+	[CIR_KF_HTB] = { "htb qdisc", "load module sch_htb (CONFIG_NET_SCH_HTB)" },
+	[CIR_KF_INGRESS] = { "ingress qdisc", "load module sch_ingress (CONFIG_NET_SCH_INGRESS)" },
+	[CIR_KF_REDIRECT] = { "u32 classifier or mirred action",
+			      "load modules cls_u32 and act_mirred (CONFIG_NET_CLS_U32, "
+			      "CONFIG_NET_ACT_MIRRED)" },
+	[CIR_KF_IFB] = { "ifb devices", "load module ifb (CONFIG_IFB)" },
+	[CIR_KF_BRIDGE] = { "bridge devices", "load module bridge (CONFIG_BRIDGE)" },
+	[CIR_KF_VETH] = { "veth devices", "load module veth (CONFIG_VETH)" },
+	[CIR_KF_IPVS] = { "IPVS support", "load module ip_vs (CONFIG_IP_VS)" },
+	[CIR_KF_NFTABLES] = { "nftables support", "load module nf_tables (CONFIG_NF_TABLES)" },
+	[CIR_KF_NFT_MASQ] = { "nftables masquerade",
+			      "load modules nft_chain_nat and nft_masq (CONFIG_NFT_NAT, "
+			      "CONFIG_NFT_MASQ)" },
+};
+
+int cir_err_kernel_lacks(struct cir_error *e, unsigned int code, int errnum,
+			 enum cir_kfeature f, const char *what)
+{
+	if ((size_t)f >= sizeof(kfeatures) / sizeof(kfeatures[0]) || !kfeatures[f].what)
+		return cir_err_code(e, code, errnum, "%s%skernel lacks a feature", what ? what : "",
+				    what ? ": " : "");
+	return cir_err_code(e, code, errnum, "%s%skernel has no %s: %s", what ? what : "",
+			    what ? ": " : "", kfeatures[f].what, kfeatures[f].fix);
 }
 
 /* The one place where libnl's private error space meets errno. */

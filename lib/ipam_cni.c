@@ -61,9 +61,13 @@ static int add_req(struct cir_ipam_cni_conf *c, const char *s, struct cir_error 
 	char *slash;
 	int r;
 
-	if (strlen(s) >= sizeof(buf))
+	if (strlen(s) >= sizeof(buf)) {
+		char show[CIR_ERR_SHOWN_MAX];
+
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				    "requested ip \"%.64s\" is too long", s);
+				    "requested ip \"%s\" is too long",
+				    cir_err_shown(s, show, sizeof(show)));
+	}
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
 	if (slash)
@@ -250,19 +254,26 @@ static void close_net(struct cir_store *st, struct cir_ipam *h)
 	cir_store_close(st);
 }
 
-static void fill_result(struct cir_cni_result *res, const struct cir_ipam_cni_conf *c,
-			const struct cir_ipam_result *a)
+/* Every range set and configured route fits a result. */
+_Static_assert(CIR_IPAM_MAX_SETS <= CIR_CNI_MAX_IPS, "a result holds every range set");
+_Static_assert(CIR_IPAM_MAX_ROUTES <= CIR_CNI_MAX_ROUTES, "a result holds every route");
+
+static int fill_result(struct cir_cni_result *res, const struct cir_ipam_cni_conf *c,
+		       const struct cir_ipam_result *a, struct cir_error *err)
 {
-	for (size_t i = 0; i < a->n; i++) {
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < a->n; i++) {
 		char addr[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN] = "";
 
 		cir_cidr_format(&a->ips[i].addr, addr, sizeof(addr));
 		if (a->ips[i].gateway.af)
 			cir_ip_format(&a->ips[i].gateway, gw, sizeof(gw));
-		cir_cni_result_add_ip(res, addr, gw, -1);
+		r = cir_cni_result_add_ip(res, addr, gw, -1, err);
 	}
-	for (size_t i = 0; i < c->n_routes; i++)
-		cir_cni_result_add_route(res, c->routes[i].dst, c->routes[i].gw);
+	for (size_t i = 0; r >= 0 && i < c->n_routes; i++)
+		r = cir_cni_result_add_route(res, c->routes[i].dst, c->routes[i].gw, err);
+	return r < 0 ? r : 0;
 }
 
 int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
@@ -282,11 +293,17 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	cir_ipam_set_netns(&h, ctx->env->netns);
 	r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
 			   c.n_req ? c.req : NULL, c.n_req, &a, err);
+	if (r >= 0) {
+		r = fill_result(ctx->result, &c, &a, err);
+		/* No result, no reservation. */
+		if (r < 0) {
+			struct cir_error e2 = CIR_ERROR_INIT;
+
+			(void)cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, &e2);
+		}
+	}
 	close_net(&st, &h);
-	if (r < 0)
-		return r;
-	fill_result(ctx->result, &c, &a);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)

@@ -589,8 +589,8 @@ int cir_ipvs_open(struct cir_ipvs **out, struct cir_error *err)
 	 * net-pf-16-proto-16-family-IPVS). */
 	family = genl_ctrl_resolve(sk, IPVS_GENL_NAME);
 	if (family == -NLE_OBJ_NOTFOUND)
-		return cir_err_code(err, CIR_CNI_NOT_AVAILABLE, EPROTONOSUPPORT,
-				    "kernel has no IPVS support (ip_vs module not available)");
+		return cir_err_kernel_lacks(err, CIR_CNI_NOT_AVAILABLE, EPROTONOSUPPORT, CIR_KF_IPVS,
+					    NULL);
 	if (family < 0)
 		return cir_nl_err(err, family, "ipvs: resolve generic netlink family");
 	h = calloc(1, sizeof(*h));

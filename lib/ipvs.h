@@ -90,8 +90,9 @@ struct cir_ipvs;
 
 /*
  * Open a handle in the current network namespace and resolve the IPVS
- * family.  Returns -EPROTONOSUPPORT ("kernel has no IPVS support (ip_vs
- * module not available)") when the kernel has none.  *out is set only on
+ * family.  Returns -EPROTONOSUPPORT (CNI code 50, "kernel has no IPVS
+ * support: load module ip_vs (CONFIG_IP_VS)") when the kernel has none.
+ * *out is set only on
  * success; release with cir_ipvs_close().
  */
 int cir_ipvs_open(struct cir_ipvs **out, struct cir_error *err);

@@ -14,196 +14,599 @@
 #include <unistd.h>
 
 #include <yajl/yajl_gen.h>
-#include <yajl/yajl_tree.h>
+#include <yajl/yajl_parse.h>
 
 #include "cleanup.h"
 #include "json.h"
-
-struct cir_json {
-	yajl_val root;
-};
-
-#define V(n) ((yajl_val)(n))
-#define N(v) ((const struct cir_jnode *)(v))
+#include "utf8.h"
 
 /*
- * yajl frees its tree recursively, and so does cir_jgen_node() re-emit it: a
- * document of a few MiB of '[' would overflow the stack there instead of
- * failing.  Nesting is bounded before yajl sees the document; for the part
- * of a document yajl accepts, brackets outside strings are exactly its
- * nesting.
+ * The tree is Circuit's own, built from yajl's callbacks rather than with
+ * yajl_tree: those see every string with its length (so an escaped NUL is
+ * caught instead of cutting the string short), and each object can keep
+ * only the last value of a repeated key, as Go's encoding/json does.
  */
-#define JSON_MAX_DEPTH 10000
+struct member {
+	char *key;                      /* NULL in arrays */
+	struct cir_jnode *v;
+};
 
-static bool too_deep(const char *buf, size_t len)
+struct cir_jnode {
+	enum cir_jtype type;
+	bool b;                         /* CIR_JBOOL */
+	char *s;                        /* CIR_JSTRING value, CIR_JNUMBER text */
+	size_t n, cap;
+	struct member *m;               /* CIR_JOBJECT members, CIR_JARRAY elements */
+};
+
+struct cir_json {
+	struct cir_jnode *root;
+};
+
+static void node_free(struct cir_jnode *n)
 {
-	size_t depth = 0;
-	bool in_str = false;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > JSON_MAX_DEPTH)
-				return true;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
-		}
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++) {
+		free(n->m[i].key);
+		node_free(n->m[i].v);
 	}
-	return false;
+	free(n->m);
+	free(n->s);
+	free(n);
 }
 
-int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err)
+/* ---- building the tree from yajl's callbacks ---- */
+
+struct frame {
+	struct cir_jnode *node;         /* an open object or array */
+	char *key;                      /* object: the key whose value comes next */
+};
+
+struct builder {
+	struct cir_jnode *root;
+	struct frame *stack;
+	size_t depth, cap;
+	bool lenient;
+	yajl_handle h;
+	long bad_escape;                /* offset of a lone surrogate escape, or -1 */
+	struct cir_error *err;
+	int r;                          /* first error, latched */
+};
+
+/* Where in the document the parser is: "ipam.ranges[0][1].subnet", with
+ * key (keylen bytes) appended when it is a key being read. */
+static void where(const struct builder *b, const char *key, size_t keylen, char *buf,
+		  size_t len)
 {
-	_cleanup_free_ char *copy = NULL;
-	_cleanup_free_ struct cir_json *j = NULL;
-	char ebuf[256] = "";
-	char *nl;
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i <= b->depth && o < len; i++) {
+		char part[48];
+
+		if (i == b->depth) {
+			if (!key)
+				break;
+			cir_err_shown_n(key, keylen, part, sizeof(part));
+		} else {
+			const struct frame *f = &b->stack[i];
+			const struct cir_jnode *n = f->node;
+			bool top = i + 1 == b->depth;   /* its next value is being read */
+			const char *k;
+
+			if (n->type == CIR_JARRAY) {
+				snprintf(part, sizeof(part), "[%zu]", top ? n->n : n->n - 1);
+			} else {
+				k = top ? f->key : n->m[n->n - 1].key;
+				if (!k)
+					continue;       /* the key itself is being read */
+				cir_err_shown(k, part, sizeof(part));
+			}
+		}
+		o += snprintf(buf + o, len - o, "%s%s", o && part[0] != '[' ? "." : "", part);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "document");
+}
+
+static int build_fail(struct builder *b, const char *key, size_t keylen, const char *what)
+{
+	char at[200];
+
+	where(b, key, keylen, at, sizeof(at));
+	b->r = cir_err_code(b->err, CIR_CNI_DECODE, EBADMSG, "\"%s\": %s", at, what);
+	return 0;                       /* stop yajl */
+}
+
+static int build_oom(struct builder *b)
+{
+	b->r = cir_err(b->err, ENOMEM, "json: out of memory");
+	return 0;
+}
+
+/*
+ * A string or key as yajl decoded it: refuse (or, lenient, repair) what Go
+ * would not read back the same: NUL characters, which C would cut the
+ * string at, and invalid UTF-8.  Returns a malloc'ed NUL-terminated copy,
+ * or NULL with b->r set.
+ */
+static char *build_text(struct builder *b, const unsigned char *s, size_t len, bool is_key)
+{
+	const char *c = (const char *)s;
+	char *out, *o;
+
+	/* A surrogate escape on its own: yajl turns it into '?' or into bytes
+	 * that are no UTF-8; this string is the one holding it. */
+	if (!b->lenient && b->bad_escape >= 0 &&
+	    yajl_get_bytes_consumed(b->h) > (size_t)b->bad_escape) {
+		build_fail(b, is_key ? c : NULL, len,
+			   "contains a \\u escape that is half of a UTF-16 surrogate pair");
+		return NULL;
+	}
+	if (!b->lenient) {
+		if (memchr(c, '\0', len)) {
+			build_fail(b, is_key ? c : NULL, len, "contains a NUL character");
+			return NULL;
+		}
+		if (!cir_utf8_valid(c, len)) {
+			build_fail(b, is_key ? c : NULL, len, "is not valid UTF-8");
+			return NULL;
+		}
+		out = strndup(c, len);
+		if (!out)
+			build_oom(b);
+		return out;
+	}
+	/* Lenient: each NUL or invalid byte becomes U+FFFD. */
+	out = malloc(3 * len + 1);
+	if (!out) {
+		build_oom(b);
+		return NULL;
+	}
+	o = out;
+	for (size_t i = 0; i < len;) {
+		size_t k = c[i] ? cir_utf8_seq(c + i, len - i, NULL) : 0;
+
+		if (k) {
+			memcpy(o, c + i, k);
+			o += k;
+			i += k;
+		} else {
+			memcpy(o, CIR_UTF8_REPLACEMENT, 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t nc;
+	void *np;
+
+	if (need <= *cap)
+		return true;
+	nc = *cap ? *cap * 2 : 4;
+	np = realloc(*p, nc * size);
+	if (!np)
+		return false;
+	*p = np;
+	*cap = nc;
+	return true;
+}
+
+/* Attach a new node to whatever is open; takes ownership of n. */
+static int build_add(struct builder *b, struct cir_jnode *n)
+{
+	struct frame *f;
+	struct cir_jnode *p;
+
+	if (!n)
+		return build_oom(b);
+	if (b->depth == 0) {
+		b->root = n;
+		return 1;
+	}
+	f = &b->stack[b->depth - 1];
+	p = f->node;
+	if (!grow((void **)&p->m, &p->cap, p->n + 1, sizeof(*p->m))) {
+		node_free(n);
+		return build_oom(b);
+	}
+	p->m[p->n].key = TAKE_PTR(f->key);      /* NULL in arrays */
+	p->m[p->n++].v = n;
+	return 1;
+}
+
+static struct cir_jnode *node_new(enum cir_jtype t)
+{
+	struct cir_jnode *n = calloc(1, sizeof(*n));
+
+	if (n)
+		n->type = t;
+	return n;
+}
+
+/* Go's decoder refuses documents nested deeper than this. */
+#define MAX_DEPTH 10000
+
+static int build_open(struct builder *b, enum cir_jtype t)
+{
+	struct cir_jnode *n;
+
+	if (b->depth >= MAX_DEPTH) {
+		b->r = cir_err_code(b->err, CIR_CNI_DECODE, EBADMSG,
+				    "invalid json: nested deeper than %d levels", MAX_DEPTH);
+		return 0;
+	}
+	if (!grow((void **)&b->stack, &b->cap, b->depth + 1, sizeof(*b->stack)))
+		return build_oom(b);
+	n = node_new(t);
+	if (!build_add(b, n))
+		return 0;
+	b->stack[b->depth].node = n;
+	b->stack[b->depth].key = NULL;
+	b->depth++;
+	return 1;
+}
+
+struct sort_key {
+	const char *key;
+	size_t i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	if (c)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Of each repeated key keep only the last member, where it stands (Go's
+ * encoding/json: the last value wins).  O(n log n) for any object. */
+static int dedup(struct cir_jnode *o)
+{
+	_cleanup_free_ struct sort_key *k = NULL;
+	size_t w = 0;
+
+	if (o->n < 2)
+		return 0;
+	k = malloc(o->n * sizeof(*k));
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n; i++)
+		k[i] = (struct sort_key){ o->m[i].key, i };
+	qsort(k, o->n, sizeof(*k), cmp_key);
+	for (size_t i = 0; i + 1 < o->n; i++) {
+		if (strcmp(k[i].key, k[i + 1].key) == 0) {
+			struct member *m = &o->m[k[i].i];
+
+			free(m->key);
+			node_free(m->v);
+			m->key = NULL;
+			m->v = NULL;
+		}
+	}
+	for (size_t i = 0; i < o->n; i++)
+		if (o->m[i].key)
+			o->m[w++] = o->m[i];
+	o->n = w;
+	return 0;
+}
+
+static int build_close(struct builder *b)
+{
+	struct frame *f = &b->stack[b->depth - 1];
+
+	if (f->node->type == CIR_JOBJECT && dedup(f->node) < 0)
+		return build_oom(b);
+	free(f->key);
+	f->key = NULL;
+	b->depth--;
+	return 1;
+}
+
+static int cb_null(void *ctx)
+{
+	return build_add(ctx, node_new(CIR_JNULL));
+}
+
+static int cb_bool(void *ctx, int v)
+{
+	struct cir_jnode *n = node_new(CIR_JBOOL);
+
+	if (n)
+		n->b = v;
+	return build_add(ctx, n);
+}
+
+static int cb_number(void *ctx, const char *s, size_t len)
+{
+	struct cir_jnode *n = node_new(CIR_JNUMBER);
+
+	if (n && !(n->s = strndup(s, len))) {
+		free(n);
+		n = NULL;
+	}
+	return build_add(ctx, n);
+}
+
+static int cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	struct builder *b = ctx;
+	struct cir_jnode *n;
+	char *text = build_text(b, s, len, false);
+
+	if (!text)
+		return 0;
+	n = node_new(CIR_JSTRING);
+	if (!n) {
+		free(text);
+		return build_oom(b);
+	}
+	n->s = text;
+	return build_add(b, n);
+}
+
+static int cb_start_map(void *ctx)
+{
+	return build_open(ctx, CIR_JOBJECT);
+}
+
+static int cb_key(void *ctx, const unsigned char *s, size_t len)
+{
+	struct builder *b = ctx;
+	struct frame *f = &b->stack[b->depth - 1];
+
+	free(f->key);
+	f->key = build_text(b, s, len, true);
+	return f->key != NULL;
+}
+
+static int cb_start_array(void *ctx)
+{
+	return build_open(ctx, CIR_JARRAY);
+}
+
+static int cb_end(void *ctx)
+{
+	return build_close(ctx);
+}
+
+static const yajl_callbacks callbacks = {
+	.yajl_null = cb_null,
+	.yajl_boolean = cb_bool,
+	.yajl_number = cb_number,
+	.yajl_string = cb_string,
+	.yajl_start_map = cb_start_map,
+	.yajl_map_key = cb_key,
+	.yajl_end_map = cb_end,
+	.yajl_start_array = cb_start_array,
+	.yajl_end_array = cb_end,
+};
+
+static unsigned int hex4(const char *p)
+{
+	unsigned int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned int)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned int)(c - 'A' + 10);
+		else
+			return 0x10000;  /* not hex: yajl refuses it */
+	}
+	return v;
+}
+
+/*
+ * Offset of the first \uXXXX inside a string that is half of a surrogate
+ * pair (a high one not followed by a low one, or a low one alone), or -1.
+ * yajl decodes the first as '?' (or, followed by another \u escape, merges
+ * the two into a wrong character) and the second into bytes that are not
+ * UTF-8; Go reads each as U+FFFD.
+ */
+static long lone_surrogate(const char *s, size_t n)
+{
+	bool in = false;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned int u;
+
+		if (!in) {
+			in = s[i] == '"';
+			continue;
+		}
+		if (s[i] == '"') {
+			in = false;
+			continue;
+		}
+		if (s[i] != '\\' || i + 1 >= n)
+			continue;
+		if (s[i + 1] != 'u' || i + 6 > n) {
+			i++;            /* any other escape: skip its character */
+			continue;
+		}
+		u = hex4(s + i + 2);
+		if (u >= 0xdc00 && u <= 0xdfff)
+			return (long)i;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			unsigned int lo = i + 12 <= n && s[i + 6] == '\\' && s[i + 7] == 'u'
+						  ? hex4(s + i + 8) : 0;
+
+			if (lo < 0xdc00 || lo > 0xdfff)
+				return (long)i;
+			i += 6;
+		}
+		i += 5;
+	}
+	return -1;
+}
+
+static void builder_done(struct builder *b)
+{
+	if (b->h)
+		yajl_free(b->h);
+	while (b->depth > 0)
+		free(b->stack[--b->depth].key);
+	free(b->stack);
+	node_free(b->root);
+}
+
+static int parse(const char *buf, size_t len, bool lenient, struct cir_json **out,
+		 struct cir_error *err)
+{
+	_cleanup_(builder_done) struct builder b = { .lenient = lenient, .bad_escape = -1,
+						      .err = err };
+	struct cir_json *j;
+	yajl_status st;
 
 	if (len > CIR_JSON_MAX)
 		return cir_err_code(err, CIR_CNI_DECODE, EFBIG, "json document larger than %u bytes",
 				    CIR_JSON_MAX);
 	if (memchr(buf, '\0', len))
 		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "json: embedded NUL byte");
-	if (too_deep(buf, len))
-		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG,
-				    "invalid json: nested deeper than %d levels", JSON_MAX_DEPTH);
-	copy = malloc(len + 1);
-	j = calloc(1, sizeof(*j));
-	if (!copy || !j)
+	/* yajl's defaults are what Go does: no comments, one value and
+	 * nothing after it.  UTF-8 is checked on each decoded string
+	 * (build_text): stricter than yajl's lexer, and naming the key. */
+	b.h = yajl_alloc(&callbacks, NULL, &b);
+	if (!b.h)
 		return cir_err(err, ENOMEM, "json: out of memory");
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-	j->root = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
-	if (!j->root) {
-		/* yajl's message spans lines with a caret; keep the first. */
-		nl = strchr(ebuf, '\n');
+	yajl_config(b.h, yajl_dont_validate_strings, 1);
+	if (lenient)
+		yajl_config(b.h, yajl_allow_comments, 1);
+	if (!lenient)
+		b.bad_escape = lone_surrogate(buf, len);
+	st = yajl_parse(b.h, (const unsigned char *)buf, len);
+	if (st == yajl_status_ok)
+		st = yajl_complete_parse(b.h);
+	if (b.r < 0)
+		return b.r;
+	if (st != yajl_status_ok) {
+		unsigned char *e = yajl_get_error(b.h, 0, (const unsigned char *)buf, len);
+		char *nl = e ? strchr((char *)e, '\n') : NULL;
+		int r;
+
 		if (nl)
 			*nl = '\0';
-		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "invalid json: %s",
-				    ebuf[0] ? ebuf : "parse error");
+		r = cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "invalid json: %s (at byte %zu)",
+				 e && e[0] ? (char *)e : "parse error",
+				 yajl_get_bytes_consumed(b.h));
+		if (e)
+			yajl_free_error(b.h, e);
+		return r;
 	}
-	*out = TAKE_PTR(j);
+	if (!b.root)
+		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "invalid json: empty document");
+	if (!lenient && b.bad_escape >= 0)      /* the string holding it failed already */
+		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG,
+				    "invalid json: half a UTF-16 surrogate pair at byte %ld",
+				    b.bad_escape);
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return cir_err(err, ENOMEM, "json: out of memory");
+	j->root = TAKE_PTR(b.root);
+	*out = j;
 	return 0;
+}
+
+int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err)
+{
+	return parse(buf, len, false, out, err);
+}
+
+int cir_json_parse_lenient(const char *buf, size_t len, struct cir_json **out,
+			   struct cir_error *err)
+{
+	return parse(buf, len, true, out, err);
 }
 
 void cir_json_free(struct cir_json *j)
 {
 	if (!j)
 		return;
-	yajl_tree_free(j->root);
+	node_free(j->root);
 	free(j);
 }
 
 const struct cir_jnode *cir_json_root(const struct cir_json *j)
 {
-	return j ? N(j->root) : NULL;
+	return j ? j->root : NULL;
 }
 
 enum cir_jtype cir_jnode_type(const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	if (!v)
-		return CIR_JNONE;
-	switch (v->type) {
-	case yajl_t_string:
-		return CIR_JSTRING;
-	case yajl_t_number:
-		return CIR_JNUMBER;
-	case yajl_t_object:
-		return CIR_JOBJECT;
-	case yajl_t_array:
-		return CIR_JARRAY;
-	case yajl_t_true:
-	case yajl_t_false:
-		return CIR_JBOOL;
-	case yajl_t_null:
-		return CIR_JNULL;
-	default:
-		return CIR_JNONE;
-	}
+	return n ? n->type : CIR_JNONE;
 }
 
 const struct cir_jnode *cir_jnode_get(const struct cir_jnode *n, const char *key)
 {
-	yajl_val v = V(n);
-
-	if (!v || v->type != yajl_t_object)
+	if (!n || n->type != CIR_JOBJECT)
 		return NULL;
-	for (size_t i = 0; i < v->u.object.len; i++)
-		if (strcmp(v->u.object.keys[i], key) == 0)
-			return N(v->u.object.values[i]);
+	for (size_t i = 0; i < n->n; i++)
+		if (strcmp(n->m[i].key, key) == 0)
+			return n->m[i].v;
 	return NULL;
 }
 
 size_t cir_jnode_len(const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	return (v && v->type == yajl_t_array) ? v->u.array.len : 0;
+	return (n && n->type == CIR_JARRAY) ? n->n : 0;
 }
 
 const struct cir_jnode *cir_jnode_at(const struct cir_jnode *n, size_t i)
 {
-	yajl_val v = V(n);
-
-	if (!v || v->type != yajl_t_array || i >= v->u.array.len)
+	if (!n || n->type != CIR_JARRAY || i >= n->n)
 		return NULL;
-	return N(v->u.array.values[i]);
+	return n->m[i].v;
 }
 
 size_t cir_jnode_nkeys(const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	return (v && v->type == yajl_t_object) ? v->u.object.len : 0;
+	return (n && n->type == CIR_JOBJECT) ? n->n : 0;
 }
 
 const char *cir_jnode_key_at(const struct cir_jnode *n, size_t i)
 {
-	yajl_val v = V(n);
-
-	if (!v || v->type != yajl_t_object || i >= v->u.object.len)
+	if (!n || n->type != CIR_JOBJECT || i >= n->n)
 		return NULL;
-	return v->u.object.keys[i];
+	return n->m[i].key;
 }
 
 const struct cir_jnode *cir_jnode_value_at(const struct cir_jnode *n, size_t i)
 {
-	yajl_val v = V(n);
-
-	if (!v || v->type != yajl_t_object || i >= v->u.object.len)
+	if (!n || n->type != CIR_JOBJECT || i >= n->n)
 		return NULL;
-	return N(v->u.object.values[i]);
+	return n->m[i].v;
 }
 
 const char *cir_jnode_str(const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	return (v && v->type == yajl_t_string) ? v->u.string : NULL;
+	return (n && n->type == CIR_JSTRING) ? n->s : NULL;
 }
 
 bool cir_jnode_bool(const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	return v && v->type == yajl_t_true;
+	return n && n->type == CIR_JBOOL && n->b;
 }
 
-static yajl_val member(const struct cir_jnode *obj, const char *key)
+static const struct cir_jnode *member(const struct cir_jnode *obj, const char *key)
 {
-	yajl_val v = V(cir_jnode_get(obj, key));
+	const struct cir_jnode *v = cir_jnode_get(obj, key);
 
-	if (v && v->type == yajl_t_null)
+	if (v && v->type == CIR_JNULL)
 		return NULL;
 	return v;
 }
@@ -216,41 +619,41 @@ static int type_err(struct cir_error *err, const char *key, const char *want)
 int cir_json_str(const struct cir_jnode *obj, const char *key, const char **out,
 		 struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_string)
+	if (v->type != CIR_JSTRING)
 		return type_err(err, key, "a string");
-	*out = v->u.string;
+	*out = v->s;
 	return 1;
 }
 
 int cir_json_bool(const struct cir_jnode *obj, const char *key, bool *out, struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_true && v->type != yajl_t_false)
+	if (v->type != CIR_JBOOL)
 		return type_err(err, key, "a boolean");
-	*out = v->type == yajl_t_true;
+	*out = v->b;
 	return 1;
 }
 
 int cir_json_u64(const struct cir_jnode *obj, const char *key, uint64_t max, uint64_t *out,
 		 struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
 	const char *r;
 	char *end;
 	unsigned long long x;
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_number)
+	if (v->type != CIR_JNUMBER)
 		return type_err(err, key, "a number");
-	r = v->u.number.r;
+	r = v->s;
 	/* Accept plain non-negative integers only (also beyond int64). */
 	if (!r || r[0] < '0' || r[0] > '9')
 		return type_err(err, key, "a non-negative integer");
@@ -279,40 +682,44 @@ int cir_json_u32(const struct cir_jnode *obj, const char *key, uint32_t max, uin
 int cir_json_double(const struct cir_jnode *obj, const char *key, double *out,
 		    struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
+	double d;
+	char *end;
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_number || !(v->u.number.flags & YAJL_NUMBER_DOUBLE_VALID) ||
-	    !isfinite(v->u.number.d))
+	if (v->type != CIR_JNUMBER)
 		return type_err(err, key, "a number");
-	*out = v->u.number.d;
+	d = strtod(v->s, &end);
+	if (*end != '\0' || !isfinite(d))
+		return type_err(err, key, "a number");
+	*out = d;
 	return 1;
 }
 
 int cir_json_obj(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
 		 struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_object)
+	if (v->type != CIR_JOBJECT)
 		return type_err(err, key, "an object");
-	*out = N(v);
+	*out = v;
 	return 1;
 }
 
 int cir_json_arr(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
 		 struct cir_error *err)
 {
-	yajl_val v = member(obj, key);
+	const struct cir_jnode *v = member(obj, key);
 
 	if (!v)
 		return 0;
-	if (v->type != yajl_t_array)
+	if (v->type != CIR_JARRAY)
 		return type_err(err, key, "an array");
-	*out = N(v);
+	*out = v;
 	return 1;
 }
 
@@ -447,35 +854,23 @@ void cir_jgen_ktime(struct cir_jgen *g, const char *k, long long t)
 
 void cir_jgen_node(struct cir_jgen *g, const struct cir_jnode *n)
 {
-	yajl_val v = V(n);
-
-	if (!v) {
-		cir_jgen_null(g);
-		return;
-	}
-	switch (v->type) {
-	case yajl_t_string:
-		cir_jgen_str(g, v->u.string);
+	switch (cir_jnode_type(n)) {
+	case CIR_JSTRING:
+		cir_jgen_str(g, n->s);
 		break;
-	case yajl_t_number:
-		latch(g, yajl_gen_number(g->g, v->u.number.r, strlen(v->u.number.r)));
+	case CIR_JNUMBER:
+		latch(g, yajl_gen_number(g->g, n->s, strlen(n->s)));
 		break;
-	case yajl_t_true:
-		cir_jgen_bool(g, true);
+	case CIR_JBOOL:
+		cir_jgen_bool(g, n->b);
 		break;
-	case yajl_t_false:
-		cir_jgen_bool(g, false);
-		break;
-	case yajl_t_null:
-		cir_jgen_null(g);
-		break;
-	case yajl_t_array:
+	case CIR_JARRAY:
 		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < v->u.array.len; i++)
-			cir_jgen_node(g, N(v->u.array.values[i]));
+		for (size_t i = 0; i < n->n; i++)
+			cir_jgen_node(g, n->m[i].v);
 		cir_jgen_arr_close(g);
 		break;
-	case yajl_t_object:
+	case CIR_JOBJECT:
 		cir_jgen_map_open(g);
 		cir_jgen_members_except(g, n, NULL);
 		cir_jgen_map_close(g);
@@ -489,20 +884,18 @@ void cir_jgen_node(struct cir_jgen *g, const struct cir_jnode *n)
 void cir_jgen_members_except(struct cir_jgen *g, const struct cir_jnode *n,
 			     const char *const *skip)
 {
-	yajl_val v = V(n);
-
-	if (!v || v->type != yajl_t_object)
+	if (cir_jnode_type(n) != CIR_JOBJECT)
 		return;
-	for (size_t i = 0; i < v->u.object.len; i++) {
+	for (size_t i = 0; i < n->n; i++) {
 		bool skipped = false;
 
 		for (const char *const *s = skip; s && *s; s++)
-			if (strcmp(*s, v->u.object.keys[i]) == 0)
+			if (strcmp(*s, n->m[i].key) == 0)
 				skipped = true;
 		if (skipped)
 			continue;
-		cir_jgen_key(g, v->u.object.keys[i]);
-		cir_jgen_node(g, N(v->u.object.values[i]));
+		cir_jgen_key(g, n->m[i].key);
+		cir_jgen_node(g, n->m[i].v);
 	}
 }
 

@@ -2,7 +2,8 @@
 /*
  * json.h - the only door to yajl.
  *
- * Parsing: cir_json_parse() builds a tree once; callers read it through
+ * Parsing: cir_json_parse() builds a tree once (from yajl's callbacks,
+ * which see every string with its length); callers read it through
  * typed getters that check type and range and fill a cir_error that names
  * the offending key.  Nodes are borrowed pointers into the tree and live as
  * long as the struct cir_json that owns them.
@@ -30,10 +31,25 @@ enum cir_jtype {
 /* Maximum document size accepted from stdin or files. */
 #define CIR_JSON_MAX (4u << 20)
 
-/* Parse len bytes (need not be NUL-terminated).  -EBADMSG (CNI code 6,
- * decode) with yajl's one-line reason on malformed input, and for nesting
- * deeper than 10000 levels. */
+/*
+ * Parse len bytes (need not be NUL-terminated) the way Go's encoding/json
+ * reads them, or refuse what it would read differently from C:
+ *  - a repeated key keeps its last value (earlier ones are dropped);
+ *  - comments, trailing data and nesting deeper than 10000 are refused;
+ *  - strings (keys too) holding a NUL character (raw or \u0000), invalid
+ *    UTF-8 (overlong forms, surrogates, beyond U+10FFFF) or a \u escape
+ *    that is half a surrogate pair are refused, naming where:
+ *    "ipam.type": contains a NUL character.
+ * Every error is -EBADMSG (-EFBIG above CIR_JSON_MAX) with CNI code 6.
+ */
 int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err);
+
+/* The same, but NUL characters and invalid UTF-8 in strings become U+FFFD
+ * and comments are skipped instead of errors: only for reading what to say
+ * about a refused document (its cniVersion) or another plugin's error
+ * reply. */
+int cir_json_parse_lenient(const char *buf, size_t len, struct cir_json **out,
+			   struct cir_error *err);
 void cir_json_free(struct cir_json *j);
 static inline void cir_json_freep(struct cir_json **j)
 {

@@ -77,7 +77,7 @@ static int service_copy(struct cir_lb_service *dst, const struct cir_lb_service 
 int cir_lb_addr_parse(const char *what, const char *s, struct cir_lb_addr *out,
 		      struct cir_error *err)
 {
-	char host[CIR_IP_TEXT_MAX + 1];
+	char host[CIR_IP_TEXT_MAX + 1], show[CIR_ERR_SHOWN_MAX];
 	const char *colon, *port;
 	struct cir_lb_addr a = { 0 };
 	unsigned long v = 0;
@@ -85,45 +85,46 @@ int cir_lb_addr_parse(const char *what, const char *s, struct cir_lb_addr *out,
 
 	if (!s || !*s)
 		return cir_err(err, EINVAL, "%s: empty address (want ADDR:PORT)", what);
+	cir_err_shown(s, show, sizeof(show));
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 
 		if (!close || close[1] != ':')
-			return cir_err(err, EINVAL, "%s \"%.80s\": want [IPV6]:PORT", what, s);
+			return cir_err(err, EINVAL, "%s \"%s\": want [IPV6]:PORT", what, show);
 		hl = close - (s + 1);
 		if (hl == 0 || hl > CIR_IP_TEXT_MAX)
-			return cir_err(err, EINVAL, "%s \"%.80s\": bad address", what, s);
+			return cir_err(err, EINVAL, "%s \"%s\": bad address", what, show);
 		memcpy(host, s + 1, hl);
 		host[hl] = '\0';
 		port = close + 2;
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon)
-			return cir_err(err, EINVAL, "%s \"%.80s\": missing port (want ADDR:PORT)",
-				       what, s);
+			return cir_err(err, EINVAL, "%s \"%s\": missing port (want ADDR:PORT)",
+				       what, show);
 		if (memchr(s, ':', colon - s))
 			return cir_err(err, EINVAL,
-				       "%s \"%.80s\": write IPv6 addresses as [ADDR]:PORT", what, s);
+				       "%s \"%s\": write IPv6 addresses as [ADDR]:PORT", what, show);
 		hl = colon - s;
 		if (hl == 0 || hl > CIR_IP_TEXT_MAX)
-			return cir_err(err, EINVAL, "%s \"%.80s\": bad address", what, s);
+			return cir_err(err, EINVAL, "%s \"%s\": bad address", what, show);
 		memcpy(host, s, hl);
 		host[hl] = '\0';
 		port = colon + 1;
 	}
 	if (!*port || strlen(port) > 5 || port[0] == '0')
-		return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+		return cir_err(err, EINVAL, "%s \"%s\": port must be 1..65535", what, show);
 	for (const char *p = port; *p; p++) {
 		if (*p < '0' || *p > '9')
-			return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+			return cir_err(err, EINVAL, "%s \"%s\": port must be 1..65535", what, show);
 		v = v * 10 + (*p - '0');
 	}
 	if (v < 1 || v > 65535)
-		return cir_err(err, EINVAL, "%s \"%.80s\": port must be 1..65535", what, s);
+		return cir_err(err, EINVAL, "%s \"%s\": port must be 1..65535", what, show);
 	if (cir_ip_parse(host, &a.ip, err) < 0)
 		return cir_err_wrap(err, "%s", what);
 	if (s[0] == '[' && a.ip.af != AF_INET6)
-		return cir_err(err, EINVAL, "%s \"%.80s\": brackets are for IPv6 only", what, s);
+		return cir_err(err, EINVAL, "%s \"%s\": brackets are for IPv6 only", what, show);
 	a.port = (uint16_t)v;
 	*out = a;
 	return 0;
@@ -143,23 +144,27 @@ const char *cir_lb_addr_format(const struct cir_lb_addr *a, char *buf, size_t le
 
 int cir_lb_sched_check(const char *name, struct cir_error *err)
 {
+	char show[32];
+
 	for (size_t i = 0; scheds[i]; i++)
 		if (name && strcmp(name, scheds[i]) == 0)
 			return 0;
 	return cir_err(err, EINVAL,
-		       "unknown scheduler \"%.32s\" (want rr, wrr, lc, wlc, lblc, lblcr, dh, sh, "
-		       "sed, nq, mh, fo, ovf or twos)", name ? name : "");
+		       "unknown scheduler \"%s\" (want rr, wrr, lc, wlc, lblc, lblcr, dh, sh, "
+		       "sed, nq, mh, fo, ovf or twos)", cir_err_shown(name, show, sizeof(show)));
 }
 
 int cir_lb_proto_parse(const char *s, uint16_t *out, struct cir_error *err)
 {
+	char show[32];
+
 	if (s && strcmp(s, "tcp") == 0)
 		*out = IPPROTO_TCP;
 	else if (s && strcmp(s, "udp") == 0)
 		*out = IPPROTO_UDP;
 	else
-		return cir_err(err, EINVAL, "unknown protocol \"%.32s\" (want tcp or udp)",
-			       s ? s : "");
+		return cir_err(err, EINVAL, "unknown protocol \"%s\" (want tcp or udp)",
+			       cir_err_shown(s, show, sizeof(show)));
 	return 0;
 }
 
@@ -246,8 +251,12 @@ static int copy_str(char *dst, size_t size, const char *src, const char *what,
 {
 	if (!src)
 		src = "";
-	if (strlen(src) >= size)
-		return cir_err(err, EINVAL, "%s \"%.32s...\" is too long", what, src);
+	if (strlen(src) >= size) {
+		char show[40];
+
+		return cir_err(err, EINVAL, "%s \"%s\" is too long", what,
+			       cir_err_shown(src, show, sizeof(show)));
+	}
 	memcpy(dst, src, strlen(src) + 1);
 	return 0;
 }
@@ -945,7 +954,11 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 		cir_err_clear(err);
 	} else if (r < 0) {
 		kernel_undo(db, old, new);
-		return cir_err_wrap(err, "service %s", new->name);
+		cir_err_wrap(err, "service %s", new->name);
+		/* Without IPVS nothing was programmed, and the record is kept. */
+		if (r == -EPROTONOSUPPORT)
+			cir_err_append(err, "; service %s was not changed", new->name);
+		return r;
 	}
 	r = record_write(db, new, err);
 	if (r < 0) {
@@ -1022,6 +1035,8 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 				    "service %s already uses %s %s", scan.other,
 				    cir_lb_proto_name(s->protocol), a);
 	r = cir_lb_db_ipvs(db, &h, err);
+	if (r == -EPROTONOSUPPORT)
+		return cir_err_append(err, "; service %s was not created", s->name);
 	if (r < 0)
 		return r;
 	cir_lb_service_to_ipvs(&n, &k);
@@ -1415,9 +1430,12 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	if (nrec == 0)
 		return 0;
 	r = cir_lb_db_ipvs(db, &h, err);
-	if (r < 0)
-		return cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
-				    nrec == 1 ? "" : "s");
+	if (r < 0) {
+		cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
+			     nrec == 1 ? "" : "s");
+		return cir_err_append(err, "; %s kept for the next restore",
+				      nrec == 1 ? "its record is" : "their records are");
+	}
 	r = cir_ipvs_service_dump(h, &have, &nhave, err);
 	if (r < 0)
 		return r;

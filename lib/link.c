@@ -159,6 +159,10 @@ int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mt
 			return r;
 		rtnl_link_set_flags(l, IFF_UP | (promisc ? IFF_PROMISC : 0));
 		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		/* An unknown link kind is EOPNOTSUPP ("Unknown device type"). */
+		if (r < 0 && cir_nl_errno(r) == EOPNOTSUPP)
+			return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_BRIDGE,
+						    "create bridge");
 		if (r < 0 && cir_nl_errno(r) != EEXIST)
 			return cir_nl_err(err, r, "create bridge");
 		made = r >= 0;
@@ -210,8 +214,13 @@ int cir_link_veth_create(struct nl_sock *sk, const char *host, const char *peer,
 	rtnl_link_put(p);   /* get_peer took a reference */
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0) {
+		char what[2 * IFNAMSIZ + 8];
+
 		r = cir_nl_errno(r);
-		return cir_err(err, r, "veth %s/%s: %s", host, peer, strerror(r));
+		snprintf(what, sizeof(what), "veth %s/%s", host, peer);
+		if (r == EOPNOTSUPP)
+			return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, r, CIR_KF_VETH, what);
+		return cir_err(err, r, "%s: %s", what, strerror(r));
 	}
 	return 0;
 }

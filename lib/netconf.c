@@ -28,8 +28,12 @@ static int copy_str(char *dst, size_t size, const char *src, const char *what,
 {
 	if (!src)
 		src = "";
-	if (strlen(src) >= size)
-		return cir_err(err, EINVAL, "%s \"%.32s...\" is too long", what, src);
+	if (strlen(src) >= size) {
+		char show[40];
+
+		return cir_err(err, EINVAL, "%s \"%s\" is too long", what,
+			       cir_err_shown(src, show, sizeof(show)));
+	}
 	memcpy(dst, src, strlen(src) + 1);
 	return 0;
 }
@@ -408,9 +412,12 @@ int cir_network_create(struct cir_netdb *db, const struct cir_netconf *nc,
 	if (r < 0)
 		return r;
 	cir_json_str(cir_json_root(j), "name", &cname, err);
-	if (!cname || strcmp(cname, nc->name) != 0)
+	if (!cname || strcmp(cname, nc->name) != 0) {
+		char show[CIR_ERR_SHOWN_MAX];
+
 		return cir_err(err, EINVAL, "conflist name \"%s\" is not the network name \"%s\"",
-			       cname ? cname : "", nc->name);
+			       cir_err_shown(cname ? cname : "", show, sizeof(show)), nc->name);
+	}
 	r = cir_netconf_format(nc, true, &rec, err);
 	if (r < 0)
 		return r;
@@ -1122,8 +1129,12 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 		return r;
 	exec_env(rt, &x);
 	r = cir_cni_exec(type, rt->path, cmd, &x, in, strlen(in), res, out_stdout, err);
-	if (r < 0)
-		return cir_err_wrap(err, "%s %s", type ? type : "?", cir_cni_cmd_name(cmd));
+	if (r < 0) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err_wrap(err, "%s %s", cir_err_shown(type ? type : "?", show, sizeof(show)),
+				    cir_cni_cmd_name(cmd));
+	}
 	return 0;
 }
 
@@ -1239,8 +1250,10 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);
 		if (r < 0 && first == 0) {
+			char show[CIR_ERR_SHOWN_MAX];
+
 			first = r;
-			cir_err_wrap(&e, "%s GC", type ? type : "?");
+			cir_err_wrap(&e, "%s GC", cir_err_shown(type ? type : "?", show, sizeof(show)));
 			*err = e;
 		}
 	}

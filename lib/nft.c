@@ -58,7 +58,8 @@ static int nft_lib_load(struct cir_error *err)
 		return 0;
 	h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!h)
-		return cir_err(err, ELIBACC, "nftables: cannot load libnftables.so.1: %s", dlerror());
+		return cir_err(err, ELIBACC, "nftables: cannot load libnftables.so.1 (install the "
+			       "libnftables1 package): %s", dlerror());
 	lib.ctx_new = (struct nft_ctx * (*)(uint32_t))dlsym(h, "nft_ctx_new");
 	lib.ctx_free = (void (*)(struct nft_ctx *))dlsym(h, "nft_ctx_free");
 	lib.buffer_output = (int (*)(struct nft_ctx *))dlsym(h, "nft_ctx_buffer_output");
@@ -261,6 +262,25 @@ static int nft_exec(struct nft_ctx *ctx, const char *cmd, char **out, const char
 	return 0;
 }
 
+/*
+ * nft_exec() for a transaction that creates the table, a nat chain and
+ * masquerade rules: the kernel answers EOPNOTSUPP when it has no nf_tables
+ * at all and ENOENT when it lacks the nat chain type or the masquerade
+ * expression (nothing else in the transaction can be missing), so say which
+ * module to load.
+ */
+static int nft_exec_create(struct nft_ctx *ctx, const char *cmd, const char *what,
+			   struct cir_error *err)
+{
+	int r = nft_exec(ctx, cmd, NULL, what, err);
+
+	if (r == -EOPNOTSUPP)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_NFTABLES, what);
+	if (r == -ENOENT)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_NFT_MASQ, what);
+	return r;
+}
+
 /* Append a formatted line to @cmd (a memstream-less builder: the pieces
  * are short and bounded, and a NULL result reports ENOMEM once). */
 static char *cmd_append(char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -382,7 +402,7 @@ int cir_nft_masq_set(const char *network, const char *const *subnets, size_t n,
 				 chain, rules[i], network);
 	if (!cmd)
 		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
-	return nft_exec(ctx, cmd, NULL, what, err);
+	return nft_exec_create(ctx, cmd, what, err);
 }
 
 int cir_nft_masq_add(const char *network, const char *subnet_cidr, struct cir_error *err)
@@ -542,7 +562,7 @@ int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
 			 ifname);
 	if (!cmd)
 		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
-	return nft_exec(ctx, cmd, NULL, what, err);
+	return nft_exec_create(ctx, cmd, what, err);
 }
 
 int cir_nft_hairpin_del(const char *ifname, struct cir_error *err)

@@ -581,32 +581,48 @@ static int tree_clear(struct nl_sock *sk, int ifindex, struct cir_error *err)
 	return cir_tc_qdisc_del(sk, ifindex, TC_H_ROOT, ROOT_HANDLE, err);
 }
 
-/* Apply q, and on failure put back prev (or nothing); keeps the first error. */
+/* Apply q, and on failure put back prev (or nothing); keeps the first
+ * error, and stores how putting back went in *undo (0 or -errno, the
+ * reason in *undo_err). */
 static int tree_apply_or_restore(struct nl_sock *sk, int ifindex, uint32_t mtu,
-				 const struct cir_qos *q, const struct cir_qos *prev,
-				 struct cir_error *err)
+				 const struct cir_qos *q, const struct cir_qos *prev, int *undo,
+				 struct cir_error *undo_err, struct cir_error *err)
 {
-	struct cir_error ignored = CIR_ERROR_INIT;
 	int r;
 
+	*undo = 0;
 	r = tree_apply(sk, ifindex, mtu, q, err);
 	if (r < 0) {
 		if (prev)
-			(void)tree_apply(sk, ifindex, mtu, prev, &ignored);
+			*undo = tree_apply(sk, ifindex, mtu, prev, undo_err);
 		else
-			(void)tree_clear(sk, ifindex, &ignored);
+			*undo = tree_clear(sk, ifindex, undo_err);
 	}
 	return r;
+}
+
+/* After a failed change of the dir ("egress"/"ingress") shaping of device
+ * name: say what it was left with. */
+static int say_undone(struct cir_error *err, const char *dir, const char *name, bool had,
+		      int undo, const struct cir_error *undo_err)
+{
+	if (undo < 0)
+		return cir_err_append(err, "; putting back the %s shaping of %s failed: %s", dir,
+				      name, undo_err->msg);
+	if (had)
+		return cir_err_append(err, "; the %s shaping already on %s was kept", dir, name);
+	return cir_err_append(err, "; %s was left without %s shaping", name, dir);
 }
 
 int cir_qos_apply(int ifindex, const struct cir_qos *q, struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error undo_err = CIR_ERROR_INIT;
 	char name[CIR_QOS_IFNAMSIZ];
 	struct cir_qos prev;
 	uint32_t mtu;
 	bool had;
-	int r;
+	int r, undo;
 
 	r = cir_qos_validate(q, err);
 	if (r < 0)
@@ -623,9 +639,11 @@ int cir_qos_apply(int ifindex, const struct cir_qos *q, struct cir_error *err)
 	if (r < 0 && r != -ENOENT)
 		return cir_err_wrap(err, "egress shaping on %s", name);
 	had = r == 0;
-	r = tree_apply_or_restore(sk, ifindex, mtu, q, had ? &prev : NULL, err);
-	if (r < 0)
-		return cir_err_wrap(err, "egress shaping on %s", name);
+	r = tree_apply_or_restore(sk, ifindex, mtu, q, had ? &prev : NULL, &undo, &undo_err, err);
+	if (r < 0) {
+		cir_err_wrap(err, "egress shaping on %s", name);
+		return say_undone(err, "egress", name, had, undo, &undo_err);
+	}
 	return 0;
 }
 
@@ -692,12 +710,12 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 			  struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_error ignored = CIR_ERROR_INIT;
+	struct cir_error undo_err = CIR_ERROR_INIT;
 	char name[CIR_QOS_IFNAMSIZ];
 	struct cir_qos prev;
 	uint32_t mtu;
-	bool had;
-	int ifb, r;
+	bool had, tree_done = false;
+	int ifb = -1, r, undo = 0;
 
 	r = cir_qos_validate(q, err);
 	if (r < 0)
@@ -722,9 +740,10 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 	r = cir_tc_ifb_create(sk, ifb_name, mtu, &ifb, err);
 	if (r < 0)
 		goto fail;
-	r = tree_apply_or_restore(sk, ifb, mtu, q, had ? &prev : NULL, err);
+	r = tree_apply_or_restore(sk, ifb, mtu, q, had ? &prev : NULL, &undo, &undo_err, err);
 	if (r < 0)
 		goto fail;
+	tree_done = true;
 	r = cir_tc_ingress_add(sk, ifindex, err);
 	if (r < 0)
 		goto fail;
@@ -735,8 +754,11 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 
 fail:
 	if (!had)
-		(void)ingress_clear(sk, ifindex, ifb_name, &ignored);
-	return cir_err_wrap(err, "ingress shaping on %s via %s", name, ifb_name);
+		undo = ingress_clear(sk, ifindex, ifb_name, &undo_err);
+	else if (tree_done)
+		undo = tree_apply(sk, ifb, mtu, &prev, &undo_err);
+	cir_err_wrap(err, "ingress shaping on %s via %s", name, ifb_name);
+	return say_undone(err, "ingress", name, had, undo, &undo_err);
 }
 
 int cir_qos_clear_ingress(int ifindex, const char *ifb_name, struct cir_error *err)
@@ -953,7 +975,7 @@ static int dev_index(const char *dev, struct cir_error *err)
 int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
 		       const struct cir_qos *ingress, struct cir_error *err)
 {
-	struct cir_error ignored = CIR_ERROR_INIT;
+	struct cir_error undo_err = CIR_ERROR_INIT;
 	char ifb[CIR_QOS_IFNAMSIZ];
 	struct cir_qos prev;
 	bool had;
@@ -981,11 +1003,13 @@ int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
 	r = cir_qos_apply_ingress(ifindex, ifb, ingress, err);
 	if (r < 0) {
 		/* Put the egress direction back as it was. */
-		if (had)
-			(void)cir_qos_apply(ifindex, &prev, &ignored);
-		else
-			(void)cir_qos_clear(ifindex, &ignored);
-		return r;
+		int undo = had ? cir_qos_apply(ifindex, &prev, &undo_err)
+			       : cir_qos_clear(ifindex, &undo_err);
+
+		if (undo < 0)
+			return cir_err_append(err, "; putting back its egress shaping failed: %s",
+					      undo_err.msg);
+		return cir_err_append(err, "; its egress shaping was put back");
 	}
 	return 0;
 }

@@ -71,8 +71,11 @@ int cir_qos_validate(const struct cir_qos *q, struct cir_error *err);
  * qdisc that is not Circuit's HTB 1: is replaced.
  * On failure nothing is left half-applied: a device that had no Circuit
  * tree is cleared again, one that had a tree gets its previous settings
- * back (best effort).  A kernel without netem fails with -EOPNOTSUPP
- * "... kernel has no netem ...".
+ * back, and the message ends saying which ("; the egress shaping already
+ * on c-x was kept", "; c-x was left without egress shaping", or why putting
+ * it back failed).  A kernel without netem fails with -EOPNOTSUPP (CNI code
+ * 103) "... kernel has no netem qdisc: load module sch_netem
+ * (CONFIG_NET_SCH_NETEM); ...".
  */
 int cir_qos_apply(int ifindex, const struct cir_qos *q, struct cir_error *err);
 

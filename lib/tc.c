@@ -109,6 +109,20 @@ static int qdisc_new(struct rtnl_qdisc **out, int ifindex, uint32_t parent, uint
 	return 0;
 }
 
+/*
+ * The error of adding a qdisc of a kind: the kernel answers ENOENT for a
+ * kind it does not know once loading its module failed (parents are given
+ * by callers that just made them, or are root and ingress, which always
+ * exist), so say which module is missing.
+ */
+static int qdisc_add_err(struct cir_error *err, int nlerr, enum cir_kfeature f,
+			 const char *what)
+{
+	if (cir_nl_errno(nlerr) == ENOENT)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, f, what);
+	return cir_nl_err(err, nlerr, what);
+}
+
 int cir_tc_htb_root_add(struct nl_sock *sk, int ifindex, uint32_t handle, uint16_t defcls_minor,
 			struct cir_error *err)
 {
@@ -126,7 +140,7 @@ int cir_tc_htb_root_add(struct nl_sock *sk, int ifindex, uint32_t handle, uint16
 		return cir_nl_err(err, r, what);
 	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return cir_nl_err(err, r, what);
+		return qdisc_add_err(err, r, CIR_KF_HTB, what);
 	return 0;
 }
 
@@ -202,13 +216,8 @@ int cir_tc_netem_set(struct nl_sock *sk, int ifindex, const struct cir_tc_netem 
 	rtnl_netem_set_limit(q, n->limit ? (int)n->limit : 1000);
 
 	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
-	/* An unknown qdisc kind comes back as ENOENT once the module
-	 * autoloader failed: say what is really missing. */
-	if (r < 0 && cir_nl_errno(r) == ENOENT)
-		return cir_err(err, EOPNOTSUPP, "%s: kernel has no netem (CONFIG_NET_SCH_NETEM)",
-			       what);
 	if (r < 0)
-		return cir_nl_err(err, r, what);
+		return qdisc_add_err(err, r, CIR_KF_NETEM, what);
 	return 0;
 }
 
@@ -224,7 +233,7 @@ int cir_tc_ingress_add(struct nl_sock *sk, int ifindex, struct cir_error *err)
 		return cir_err_wrap(err, "%s", what);
 	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return cir_nl_err(err, r, what);
+		return qdisc_add_err(err, r, CIR_KF_INGRESS, what);
 	return 0;
 }
 
@@ -266,6 +275,10 @@ int cir_tc_redirect_set(struct nl_sock *sk, int ifindex, int target_ifindex, str
 		return cir_nl_err(err, r, what);
 
 	r = rtnl_cls_add(sk, cls, NLM_F_CREATE | NLM_F_REPLACE);
+	/* ENOENT: the classifier or the action kind is unknown (a missing
+	 * parent qdisc is EINVAL, a missing target device ENODEV). */
+	if (r < 0 && cir_nl_errno(r) == ENOENT)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_REDIRECT, what);
 	if (r < 0)
 		return cir_nl_err(err, r, what);
 	return 0;
@@ -485,6 +498,9 @@ int cir_tc_ifb_create(struct nl_sock *sk, const char *name, uint32_t mtu, int *i
 	rtnl_link_set_txqlen(l, 1000);
 	rtnl_link_set_flags(l, IFF_UP);
 	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	/* An unknown link kind is EOPNOTSUPP ("Unknown device type"). */
+	if (r < 0 && cir_nl_errno(r) == EOPNOTSUPP)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_IFB, "create ifb");
 	if (r < 0 && cir_nl_errno(r) != EEXIST) {
 		cir_nl_err(err, r, name);
 		return cir_err_wrap(err, "create ifb");

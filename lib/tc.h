@@ -86,7 +86,10 @@ int cir_tc_htb_class_set(struct nl_sock *sk, int ifindex, const struct cir_tc_ht
 /*
  * Create or change a netem qdisc under n->parent with handle n->handle
  * (replacing the default leaf).  A kernel without netem yields
- * -EOPNOTSUPP and "kernel has no netem (CONFIG_NET_SCH_NETEM)".
+ * -EOPNOTSUPP (CNI code 103) and "kernel has no netem qdisc: load module
+ * sch_netem (CONFIG_NET_SCH_NETEM)"; so do the other qdisc, filter and
+ * ifb adders for their kinds (sch_htb, sch_ingress, cls_u32 and
+ * act_mirred, ifb).
  */
 int cir_tc_netem_set(struct nl_sock *sk, int ifindex, const struct cir_tc_netem *n,
 		     struct cir_error *err);

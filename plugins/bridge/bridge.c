@@ -134,8 +134,12 @@ static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cn
 	exec_env(ctx->env, &x);
 	r = cir_cni_exec(ctx->conf->ipam_type, ctx->env->path, cmd, &x, ctx->conf->raw,
 			 ctx->conf->raw_len, res, NULL, err);
-	if (r < 0)
-		return cir_err_wrap(err, "ipam %s", ctx->conf->ipam_type);
+	if (r < 0) {
+		char show[CIR_ERR_SHOWN_MAX];
+
+		return cir_err_wrap(err, "ipam \"%s\"",
+				    cir_err_shown(ctx->conf->ipam_type, show, sizeof(show)));
+	}
 	return r;
 }
 
@@ -305,6 +309,40 @@ static bool reclaim_leftover(struct nl_sock *sk, const char *host)
 	return cir_link_delete(sk, host, NULL) >= 0;
 }
 
+/* The ADD result: bridge, host veth, container interface; IPs on the last,
+ * and the routes the container got. */
+static int result_fill(struct cir_cni_ctx *ctx, const struct bridge_conf *bc,
+		       const struct cir_link_info *br, const char *host,
+		       const struct cir_link_info *hv, const struct ctr_setup *cs,
+		       const struct cir_cni_result *ipam, struct cir_error *err)
+{
+	const struct cir_cni_env *env = ctx->env;
+	struct cir_cni_result *res = ctx->result;
+	int r, ci = -1;
+
+	r = cir_cni_result_add_iface(res, bc->bridge, br->mac, 0, NULL, err);
+	if (r >= 0)
+		r = cir_cni_result_add_iface(res, host, hv->mac, 0, NULL, err);
+	if (r >= 0)
+		r = ci = cir_cni_result_add_iface(res, env->ifname, cs->mac, 0, env->netns, err);
+	for (size_t i = 0; r >= 0 && i < ipam->n_ips; i++)
+		r = cir_cni_result_add_ip(res, ipam->ips[i].address,
+					  bc->is_gateway ? ipam->ips[i].gateway : "", ci, err);
+	for (size_t i = 0; r >= 0 && i < ipam->n_routes; i++)
+		if (cs->route_set[i])
+			r = cir_cni_result_add_route(res, ipam->routes[i].dst, ipam->routes[i].gw,
+						     err);
+	for (size_t i = 0; r >= 0 && bc->is_default_gateway && i < ipam->n_ips; i++)
+		if (ipam->ips[i].gateway[0] && cs->default_set[i])
+			r = cir_cni_result_add_route(res, strchr(ipam->ips[i].address, ':')
+								  ? "::/0" : "0.0.0.0/0",
+						     ipam->ips[i].gateway, err);
+	if (r < 0)
+		return r;
+	res->dns = ipam->dns;
+	return 0;
+}
+
 static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	const struct cir_cni_env *env = ctx->env;
@@ -316,7 +354,7 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	struct ctr_setup cs = { 0 };
 	char host[CIR_IFNAMSIZ], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
 	bool veth_made = false, ipam_done = false;
-	int r, bri, hi, ci;
+	int r;
 
 	r = bridge_conf_parse(ctx->conf, &bc, err);
 	if (r < 0)
@@ -394,6 +432,10 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 		goto fail;
 	}
 
+	r = result_fill(ctx, &bc, &br, host, &hv, &cs, &ipam, err);
+	if (r < 0)
+		goto fail;
+
 	if (bc.ip_masq) {
 		char subnets[4 * CIR_CIDR_STRLEN];
 		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
@@ -407,30 +449,6 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 			goto fail;
 	}
 
-	/* Result: bridge, host veth, container interface; IPs on the last. */
-	{
-		struct cir_cni_result *res = ctx->result;
-
-		bri = cir_cni_result_add_iface(res, bc.bridge, br.mac, 0, NULL);
-		hi = cir_cni_result_add_iface(res, host, hv.mac, 0, NULL);
-		ci = cir_cni_result_add_iface(res, env->ifname, cs.mac, 0, env->netns);
-		(void)bri;
-		(void)hi;
-		for (size_t i = 0; i < ipam.n_ips; i++)
-			cir_cni_result_add_ip(res, ipam.ips[i].address,
-					      bc.is_gateway ? ipam.ips[i].gateway : "", ci);
-		for (size_t i = 0; i < ipam.n_routes; i++)
-			if (cs.route_set[i])
-				cir_cni_result_add_route(res, ipam.routes[i].dst, ipam.routes[i].gw);
-		if (bc.is_default_gateway)
-			for (size_t i = 0; i < ipam.n_ips; i++)
-				if (ipam.ips[i].gateway[0] && cs.default_set[i])
-					cir_cni_result_add_route(
-						res, strchr(ipam.ips[i].address, ':') ? "::/0"
-										: "0.0.0.0/0",
-						ipam.ips[i].gateway);
-		res->dns = ipam.dns;
-	}
 	return 0;
 
 fail:

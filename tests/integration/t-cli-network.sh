@@ -22,6 +22,13 @@ sandbox             10.254.1.0/24" $C network ls
 assert_eq "10.254.1.1/24" "$(ip -o -4 addr show c-sandbox | awk '{print $4}')" "gateway on bridge"
 assert_contains "$(nft list chain inet circuit masq-sandbox)" \
 	'ip saddr 10.254.1.0/24 ip daddr != 10.254.1.0/24' "masquerade"
+# Output that cannot be written is an error, not a silent success.
+set +e; out=$($C network ls 2>&1 >/dev/full); rc=$?; set -e
+assert_eq 1 "$rc" "ls into a full stdout"
+assert_eq "ERRO[0000] writing to stdout: No space left on device" "$out" "ls into a full stdout"
+set +e; out=$($C network export sandbox 2>&1 >&-); rc=$?; set -e
+assert_eq 1 "$rc" "export into a closed stdout"
+assert_contains "$out" "ERRO[0000] writing to stdout: Bad file descriptor" "export into a closed stdout"
 ok "create + ls"
 
 expect 1 "ERRO[0000] network sandbox already exists" $C network create sandbox 10.254.9.0/24

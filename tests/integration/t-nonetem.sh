@@ -21,7 +21,8 @@ cv1=$(json_get "$r1" '[i["name"] for i in d["interfaces"] if "sandbox" not in i 
 conf=$(python3 -c 'import json,sys
 c={"cniVersion":"1.1.0","name":"qnet","type":"circuit-qos","rate":5000,"delay":"50ms"}
 c["prevResult"]=json.loads(sys.argv[1]); print(json.dumps(c))' "$r1")
-expect_cni_error 103 "kernel has no netem" ADD $QOS c1 /run/netns/c1 eth0 <<<"$conf"
+expect_cni_error 103 "kernel has no netem qdisc: load module sch_netem (CONFIG_NET_SCH_NETEM); $cv1 was left without egress shaping" \
+	ADD $QOS c1 /run/netns/c1 eth0 <<<"$conf"
 q=$(tc qdisc show dev "$cv1")
 if has 'htb|ingress|netem' <<<"$q"; then die "qdiscs left on $cv1: $q"; fi
 [ -z "$(ip -o link show type ifb)" ] || die "ifb left: $(ip -o link show type ifb)"
@@ -37,7 +38,7 @@ assert_eq "0 INFO[0000] qos configured for sandbox" "$rc $out" "qos set --rate"
 run $C network qos set --delay 50ms sandbox
 assert_eq 1 "$rc" "qos set --delay: exit status (output: $out)"
 assert_contains "$out" "ERRO[0000] " "qos set --delay"
-assert_contains "$out" "kernel has no netem" "qos set --delay"
+assert_contains "$out" "kernel has no netem qdisc: load module sch_netem (CONFIG_NET_SCH_NETEM); the egress shaping already on c-sandbox was kept" "qos set --delay"
 assert_contains "$(tc class show dev c-sandbox classid 1:10)" "rate 5Mbit ceil 8Mbit" "rate survives a failed delay"
 if tc qdisc show dev c-sandbox | has netem; then die "netem half-applied"; fi
 ok "network qos set --delay fails cleanly, the rate stays in force"
