@@ -32,6 +32,7 @@ for w in $(seq 1 $W); do
 	9) cmd=(hookop) ;;
 	esac
 	(
+		set +e
 		if [ "${cmd[0]}" = hookop ]; then
 			hook hk$i creating ${pids[$i]} && hook hk$i stopped 0
 		else
