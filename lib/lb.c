@@ -9,7 +9,9 @@
  * the kernel changed puts the kernel back to the old record.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include "addr.h"
 #include "cleanup.h"
@@ -33,6 +36,8 @@
 
 #define RECORD_SUFFIX ".json"
 #define RECORD_SMALL (64u << 10)
+
+CIR_DEFINE_CLEANUP(DIR, closedir)
 
 static const char *const scheds[] = {
 	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf",
@@ -527,6 +532,7 @@ static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_ser
 	}
 	if (r < 0)
 		return r;
+	db->records_read++;
 	r = cir_json_parse(buf, r, &j, err);
 	if (r < 0)
 		return cir_err_wrap(err, "lb/%s", file);
@@ -664,6 +670,220 @@ int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, 
 	return count;
 }
 
+/* ------------------------------------------------------------ the index */
+
+/*
+ * lb/vip/<ip>/<proto>-<port> holds the name of the service that has that
+ * key, so create and delete find a duplicate VIP, a shared VIP address and
+ * the last service without reading any record.  lb/index marks a store
+ * whose vip/ holds the key of every record; a store from before the index
+ * (records, no marker) gets it built once, under the lock, by the first
+ * create, delete or restore.  Every change to it is made under lb/lock.
+ */
+#define INDEX_DIR "vip"
+#define INDEX_MARK "index"
+
+static void index_ipdir(const struct cir_lb_addr *vip, char *buf, size_t len)
+{
+	cir_ip_format(&vip->ip, buf, len);
+}
+
+static void index_key(const struct cir_lb_service *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%u", cir_lb_proto_name(s->protocol), s->vip.port);
+}
+
+/* Open lb/vip/<ip> (create: making both as needed); -ENOENT when absent. */
+static int index_open(struct cir_lb_db *db, const struct cir_lb_service *s, bool create,
+		      struct cir_error *err)
+{
+	_cleanup_close_ int vfd = -1;
+	char ip[CIR_IP_STRLEN];
+
+	if (db->fd < 0)
+		return -ENOENT;
+	vfd = cir_store_dir(db->fd, INDEX_DIR, create, err);
+	if (vfd < 0)
+		return vfd;
+	index_ipdir(&s->vip, ip, sizeof(ip));
+	return cir_store_dir(vfd, ip, create, err);
+}
+
+/* Reserve s's key for s (O_EXCL).  -EEXIST when held. */
+static int index_reserve(struct cir_lb_db *db, const struct cir_lb_service *s,
+			 struct cir_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	char key[32];
+
+	fd = index_open(db, s, true, err);
+	if (fd < 0)
+		return cir_err_wrap(err, "lb index");
+	index_key(s, key, sizeof(key));
+	return cir_store_create(fd, key, s->name, strlen(s->name), err);
+}
+
+/*
+ * Drop s's key (when it names s) and its address directory when empty.
+ * *ip_shared: another service keeps this VIP address; *last: no service
+ * keeps any key.  Either may be NULL.
+ */
+static int index_release(struct cir_lb_db *db, const struct cir_lb_service *s, bool *ip_shared,
+			 bool *last, struct cir_error *err)
+{
+	_cleanup_close_ int vfd = -1;
+	_cleanup_(closedirp) DIR *d = NULL;
+	char ip[CIR_IP_STRLEN], key[32], owner[CIR_NAME_MAX + 2];
+	int fd, r;
+
+	if (ip_shared)
+		*ip_shared = false;
+	if (last)
+		*last = true;
+	if (db->fd < 0)
+		return 0;
+	vfd = cir_store_dir(db->fd, INDEX_DIR, false, err);
+	if (vfd == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (vfd < 0)
+		return vfd;
+	index_ipdir(&s->vip, ip, sizeof(ip));
+	index_key(s, key, sizeof(key));
+	fd = cir_store_dir(vfd, ip, false, err);
+	if (fd >= 0) {
+		r = cir_store_read(fd, key, owner, sizeof(owner), err);
+		if (r >= 0 && strcmp(owner, s->name) == 0)
+			unlinkat(fd, key, 0);
+		cir_err_clear(err);
+		close(fd);
+		if (unlinkat(vfd, ip, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			if (errno != ENOTEMPTY && errno != EEXIST)
+				return cir_err(err, errno, "lb index %s: %s", ip, strerror(errno));
+			if (ip_shared)
+				*ip_shared = true;
+		}
+	} else if (fd != -ENOENT) {
+		return fd;
+	}
+	cir_err_clear(err);
+	if (last) {
+		struct dirent *e;
+		int dfd = fcntl(vfd, F_DUPFD_CLOEXEC, 0);
+
+		if (dfd < 0 || !(d = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			return cir_err(err, errno, "lb index: %s", strerror(errno));
+		}
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.') {
+				*last = false;
+				break;
+			}
+	}
+	return 0;
+}
+
+/*
+ * The service holding s's key, other than s itself, into other ("" when
+ * none).  One record read: an entry whose record is gone or has another
+ * key (a crash between the two writes) is stale and removed.
+ */
+static int index_lookup(struct cir_lb_db *db, const struct cir_lb_service *s,
+			char other[CIR_NAME_MAX + 1], struct cir_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_service_ struct cir_lb_service o = { 0 };
+	char key[32], owner[CIR_NAME_MAX + 2];
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
+
+	other[0] = '\0';
+	fd = index_open(db, s, false, err);
+	if (fd == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	index_key(s, key, sizeof(key));
+	r = cir_store_read(fd, key, owner, sizeof(owner), &e2);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0 && strcmp(owner, s->name) == 0)
+		return 0;
+	if (r >= 0 && cir_name_valid(owner) && cir_lb_get(db, owner, &o, &e2) == 0 &&
+	    o.protocol == s->protocol && o.vip.port == s->vip.port &&
+	    cir_ip_eq(&o.vip.ip, &s->vip.ip)) {
+		snprintf(other, CIR_NAME_MAX + 1, "%s", owner);
+		return 0;
+	}
+	/* Stale (or garbled): its owner is gone. */
+	if (unlinkat(fd, key, 0) < 0 && errno != ENOENT)
+		return cir_err(err, errno, "lb index %s: %s", key, strerror(errno));
+	return 0;
+}
+
+struct index_build {
+	struct cir_lb_db *db;
+	struct cir_error *err;
+	int added;
+};
+
+/* Index s when its key is free (two records with one key: the first
+ * listed keeps it).  Adds to ib->added. */
+static int index_add_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct index_build *ib = arg;
+	char other[CIR_NAME_MAX + 1];
+	int r;
+
+	r = index_lookup(ib->db, s, other, ib->err);
+	if (r < 0)
+		return r;
+	if (other[0])
+		return 0;
+	r = index_reserve(ib->db, s, ib->err);
+	if (r == -EEXIST) {
+		cir_err_clear(ib->err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	ib->added++;
+	return 0;
+}
+
+/*
+ * With the lock held: make sure vip/ holds every record's key.  A store
+ * with the marker is trusted (no record read); without it every record is
+ * read once and, when there was any, the marker written.  (An empty store
+ * gets no marker, so that records written by hand before the first
+ * service are still indexed.)  Returns the number of keys added.
+ */
+static int index_ensure(struct cir_lb_db *db, struct cir_error *err)
+{
+	struct index_build ib = { .db = db, .err = err };
+	int r, n;
+
+	if (db->fd < 0)
+		return 0;
+	r = cir_store_exists(db->fd, INDEX_MARK, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	n = cir_lb_list(db, index_add_fn, &ib, err);
+	if (n < 0)
+		return cir_err_wrap(err, "lb index");
+	if (n > 0) {
+		r = cir_store_write(db->fd, INDEX_MARK, "1\n", 2, err);
+		if (r < 0)
+			return cir_err_wrap(err, "lb index");
+	}
+	return ib.added;
+}
+
 /* ------------------------------------------------------------ kernel */
 
 /* The dummy device carrying the VIPs: made (up) when missing. */
@@ -776,50 +996,44 @@ static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_e
 	return n + r;
 }
 
-/* The bridge whose subnet holds ip (a host address of prefix < max whose
- * link is a bridge), into out; "" when none. */
+/* The bridge whose subnet holds ip, into out ("" when none): the kernel's
+ * route to ip, when it is on-link (no gateway) through a bridge.  One
+ * lookup, not a dump of the host's addresses (which holds every VIP). */
 static int bridge_of(struct cir_lb_db *db, const struct cir_ip *ip, char out[CIR_IFNAMSIZ],
 		     struct cir_error *err)
 {
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	_cleanup_nl_addr_ struct nl_addr *dst = NULL;
+	_cleanup_rtnl_route_ struct rtnl_route *rt = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct rtnl_nexthop *nh;
 	struct nl_sock *sk;
-	int r, ifindex = 0;
+	const char *kind;
+	int r, ifindex;
 
 	out[0] = '\0';
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_addr_alloc_cache(sk, &cache);
+	dst = nl_addr_build(ip->af, ip->addr, ip->af == AF_INET6 ? 16 : 4);
+	if (!dst)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = rtnl_route_lookup(sk, dst, &rt);
 	if (r < 0)
-		return cir_nl_err(err, r, "list addresses");
-	for (struct nl_object *o = nl_cache_get_first(cache); o && !ifindex;
-	     o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(a);
-		struct cir_cidr c = { 0 };
-		unsigned int plen = rtnl_addr_get_prefixlen(a);
-
-		if (!local || rtnl_addr_get_family(a) != ip->af ||
-		    nl_addr_get_len(local) != (ip->af == AF_INET6 ? 16u : 4u) ||
-		    plen >= cir_ip_bits(ip->af))
-			continue;
-		c.ip.af = ip->af;
-		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), nl_addr_get_len(local));
-		c.prefix = plen;
-		if (cir_cidr_contains(&c, ip))
-			ifindex = rtnl_addr_get_ifindex(a);
-	}
-	if (ifindex) {
-		_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
-		const char *kind;
-
-		r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
-		if (r < 0)
-			return cir_nl_err(err, r, "get link");
-		kind = rtnl_link_get_type(l);
-		if (kind && strcmp(kind, "bridge") == 0)
-			snprintf(out, CIR_IFNAMSIZ, "%s", rtnl_link_get_name(l));
-	}
+		return 0;       /* no route: behind no bridge */
+	if (rtnl_route_get_type(rt) != RTN_UNICAST || rtnl_route_get_nnexthops(rt) != 1)
+		return 0;
+	nh = rtnl_route_nexthop_n(rt, 0);
+	if (!nh || rtnl_route_nh_get_gateway(nh))
+		return 0;
+	ifindex = rtnl_route_nh_get_ifindex(nh);
+	if (ifindex <= 0)
+		return 0;
+	r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
+	if (r < 0)
+		return cir_nl_err(err, r, "get link");
+	kind = rtnl_link_get_type(l);
+	if (kind && strcmp(kind, "bridge") == 0)
+		snprintf(out, CIR_IFNAMSIZ, "%s", rtnl_link_get_name(l));
 	return 0;
 }
 
@@ -957,38 +1171,14 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 
 /* ------------------------------------------------------------- verbs */
 
-struct vip_scan {
-	const struct cir_lb_service *self;
-	bool same_key;                  /* another service with our proto/vip/port */
-	bool same_ip;                   /* another service with our VIP address */
-	char other[CIR_NAME_MAX + 1];
-};
-
-static int vip_scan_fn(const struct cir_lb_service *s, void *arg)
-{
-	struct vip_scan *v = arg;
-
-	if (strcmp(s->name, v->self->name) == 0)
-		return 0;
-	if (cir_ip_eq(&s->vip.ip, &v->self->vip.ip)) {
-		v->same_ip = true;
-		if (s->vip.port == v->self->vip.port && s->protocol == v->self->protocol &&
-		    !v->same_key) {
-			v->same_key = true;
-			snprintf(v->other, sizeof(v->other), "%s", s->name);
-		}
-	}
-	return 0;
-}
-
 int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_service_ struct cir_lb_service n = { 0 };
-	struct vip_scan scan = { .self = s };
 	struct cir_ipvs_service k;
 	struct cir_ipvs *h;
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
+	char other[CIR_NAME_MAX + 1];
 	int r;
 
 	r = cir_lb_service_check(s, err);
@@ -1013,13 +1203,16 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	if (r > 0)
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "service %s already exists",
 				    s->name);
-	r = cir_lb_list(db, vip_scan_fn, &scan, err);
+	r = index_ensure(db, err);
+	if (r < 0)
+		return r;
+	r = index_lookup(db, s, other, err);
 	if (r < 0)
 		return r;
 	cir_lb_addr_format(&s->vip, a, sizeof(a));
-	if (scan.same_key)
+	if (other[0])
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "service %s already uses %s %s", scan.other,
+				    "service %s already uses %s %s", other,
 				    cir_lb_proto_name(s->protocol), a);
 	r = cir_lb_db_ipvs(db, &h, err);
 	if (r < 0)
@@ -1038,37 +1231,40 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 		if (r < 0)
 			return cir_err_wrap(err, "service %s", s->name);
 	}
-	r = cir_lb_sync(db, &n, 0, err);
-	if (r < 0) {
-		kernel_undo(db, NULL, &n);
+	r = index_reserve(db, &n, err);
+	if (r < 0)
 		return cir_err_wrap(err, "service %s", s->name);
-	}
-	r = vip_setup(db, &n.vip.ip, err);
+	r = cir_lb_sync(db, &n, 0, err);
+	if (r >= 0)
+		r = vip_setup(db, &n.vip.ip, err);
 	for (size_t i = 0; r >= 0 && i < n.n_targets; i++)
 		r = hairpin_ensure(&n.targets[i], err);
 	if (r >= 0)
 		r = record_write(db, &n, err);
 	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
 		kernel_undo(db, NULL, &n);
+		index_release(db, &n, NULL, NULL, &e2);
 		return cir_err_wrap(err, "service %s", s->name);
 	}
 	return 0;
 }
 
-/* Remove the VIP address from the device unless another service has it;
- * the device goes when no service is left. */
+/* Drop s's index key; remove the VIP address from the device unless
+ * another service has it; the device goes when no service is left. */
 static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		       struct cir_error *err)
 {
-	struct vip_scan scan = { .self = s };
 	struct cir_link_info info;
 	struct nl_sock *sk;
 	char cidr[CIR_CIDR_STRLEN];
-	int r, count;
+	bool shared = false, last = true;
+	int r;
 
-	count = cir_lb_list(db, vip_scan_fn, &scan, err);
-	if (count < 0)
-		return count;
+	r = index_release(db, s, &shared, &last, err);
+	if (r < 0)
+		return r;
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;
@@ -1077,12 +1273,12 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		return 0;
 	if (r < 0)
 		return r;
-	if (count <= 1) {       /* s itself is still listed */
+	if (last) {
 		db->dev_ifindex = 0;
 		r = cir_link_delete(sk, CIR_LB_DEVICE, err);
 		return r == -ENODEV ? 0 : r;
 	}
-	if (scan.same_ip)
+	if (shared)
 		return 0;
 	vip_cidr(&s->vip.ip, cidr, sizeof(cidr));
 	r = cir_addr_del(sk, info.ifindex, cidr, err);
@@ -1104,6 +1300,9 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	if (lock < 0)
 		return lock;
 	r = cir_lb_get(db, name, &s, err);
+	if (r < 0)
+		return r;
+	r = index_ensure(db, err);
 	if (r < 0)
 		return r;
 	r = cir_lb_db_ipvs(db, &h, err);
@@ -1340,6 +1539,7 @@ struct restore_ctx {
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
+	int index_added;
 	int first;
 	struct cir_error *err;
 };
@@ -1351,6 +1551,20 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 	struct cir_ipvs_service k;
 	int r, have = 0;
 
+	{
+		struct index_build ib = { .db = rc->db, .err = &e2 };
+
+		/* The index is repaired from the records, which restore reads
+		 * anyway (records written by hand, a crash mid-create). */
+		r = index_add_fn(s, &ib);
+		if (r < 0 && !rc->first) {
+			rc->first = r;
+			*rc->err = e2;
+			cir_err_wrap(rc->err, "restore service %s", s->name);
+		}
+		cir_err_clear(&e2);
+		rc->index_added += ib.added;
+	}
 	cir_lb_service_to_ipvs(s, &k);
 	for (size_t i = 0; i < rc->nhave && !have; i++)
 		have = cir_ipvs_service_key_eq(&rc->have[i], &k);
@@ -1426,6 +1640,11 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_lb_list(db, restore_fn, &rc, err);
 	if (r < 0)
 		return r;
+	if (!rc.first && r > 0) {
+		r = cir_store_write(db->fd, INDEX_MARK, "1\n", 2, err);
+		if (r < 0)
+			return cir_err_wrap(err, "lb index");
+	}
 	return rc.first ? rc.first : rc.changes;
 }
 

@@ -147,8 +147,10 @@ struct cir_lb_db {
 	struct nl_sock *rt;             /* NETLINK_ROUTE, opened on first need */
 	int dev_ifindex;                /* CIR_LB_DEVICE once ensured, else 0 */
 	bool sysctls_done;              /* conntrack/forwarding ensured */
+	unsigned long records_read;     /* records parsed through this handle
+					 * (tests prove the index with it) */
 };
-#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false }
+#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0 }
 
 /* Open (creating) <root>/lb, root as chosen by cir_store_root(dir).  db is
  * set only on success; close with cir_lb_db_close().  Acts on the kernel of

@@ -3,7 +3,8 @@
 # Load-balancer benchmark (make bench): IPVS needs the real kernel, so this
 # boots the VM tier with only tests/vm/v-lb-bench.sh: 1,000 services x 10
 # targets through `circuit restore` versus `ipvsadm -R` with the same rules,
-# plus one `circuit lb add` / `lb create` with the table full.  Prints the
+# plus one `circuit lb add` / `lb create` with the table full, and one
+# create/add/delete at 10 and at 10,000 services (the ratio).  Prints the
 # MEASURE lines.  To change the size, edit NS and NT in v-lb-bench.sh (the
 # kernel command line carries test names only, no environment).
 # Usage: tests/bench/lb-bench.sh BUILD_DIR

@@ -81,4 +81,55 @@ t1=$(now)
 echo "MEASURE lb-bench 'circuit lb ls --details' of $((NS + 1)) services: $(ms "$t0" "$t1") ms"
 assert_eq "$((NS + 1))" "$(grep -vc '^  -> \|^NAME' /tmp/lb-ls)" "services listed"
 ipvsadm -C
+
+# Flatness (the index, spec/lb.md): one create, add and delete at 10 and at
+# FLAT services (1 target each, restored into the kernel with their VIPs),
+# median of 5 execs each; the ratio is what issue 13 bounds by 2.
+FLAT=${LB_BENCH_FLAT:-10000}
+# flat_store N: a fresh store of N records, restored
+flat_store() {
+	export CIRCUIT_STATE_DIR=$(mktemp -d /tmp/lb-flat.XXXXXX)
+	mkdir -p "$CIRCUIT_STATE_DIR/lb"
+	python3 -c '
+import json, sys
+n, d = int(sys.argv[1]), sys.argv[2]
+for i in range(n):
+    rec = {"name": "f%05d" % i, "address": "10.110.%d.%d" % (i // 250, i % 250 + 1),
+           "port": 80, "protocol": "tcp", "scheduler": "rr", "persistent": 0, "created": 0,
+           "targets": [{"address": "10.202.0.%d" % (i % 250 + 1), "port": 8080,
+                        "weight": 1, "method": "nat"}]}
+    with open("%s/f%05d.json" % (d, i), "w") as f:
+        json.dump(rec, f)
+' "$1" "$CIRCUIT_STATE_DIR/lb"
+	"$C" restore >/dev/null 2>&1 || die "restore of $1 flat services failed"
+}
+# med5 VERB ARGS...: median ms of 5 runs of "$C" lb VERB ARGS, with @ in
+# ARGS replaced by the run's number
+med5() {
+	local i t0 t1 v=()
+	for i in 1 2 3 4 5; do
+		t0=$(now)
+		"$C" lb "${@//@/$i}" >/dev/null 2>&1 || die "lb ${*//@/$i} failed"
+		t1=$(now)
+		v+=("$(echo "($t1 - $t0) * 1000 / 1" | bc)")
+	done
+	printf '%s\n' "${v[@]}" | sort -n | sed -n 3p
+}
+declare -A fl
+for n in 10 "$FLAT"; do
+	t0=$(now)
+	flat_store "$n"
+	t1=$(now)
+	echo "MEASURE lb-bench flat: store of $n services restored in $(ms "$t0" "$t1") ms"
+	fl[create.$n]=$(med5 create new@ 10.120.0.@:80)
+	fl[add.$n]=$(med5 add new@ 10.203.0.@:8080)
+	fl[delete.$n]=$(med5 delete new@)
+	ipvsadm -C
+	ip link del circuit-lb0 2>/dev/null || true
+	rm -rf "$CIRCUIT_STATE_DIR"
+done
+for op in create add delete; do
+	r=$(echo "scale=2; ${fl[$op.$FLAT]} / ${fl[$op.10]}" | bc)
+	echo "MEASURE lb-bench flat: one 'lb $op' at 10 services ${fl[$op.10]} ms, at $FLAT ${fl[$op.$FLAT]} ms, ratio $r"
+done
 ok "bench done"
