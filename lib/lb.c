@@ -221,8 +221,96 @@ void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *
 	out->af = t->addr.ip.af;
 	memcpy(&out->addr, t->addr.ip.addr, t->addr.ip.af == AF_INET6 ? 16 : 4);
 	out->port = t->addr.port;
-	out->weight = t->weight;
+	out->weight = t->down ? 0 : t->weight;
 	out->fwd = t->method;
+}
+
+int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_error *err)
+{
+	struct cir_lb_check c = {
+		.expect = 200, .interval_ms = 2000, .timeout_ms = 1000, .rise = 2, .fall = 3,
+	};
+	const char *path = "/";
+
+	if (!spec)
+		spec = "";
+	if (strcmp(spec, "tcp") == 0) {
+		c.type = CIR_LB_CHECK_TCP;
+		path = "";
+	} else if (strcmp(spec, "http") == 0) {
+		c.type = CIR_LB_CHECK_HTTP;
+	} else if (strncmp(spec, "http:", 5) == 0) {
+		c.type = CIR_LB_CHECK_HTTP;
+		path = spec + 5;
+		if (path[0] != '/')
+			return cir_err(err, EINVAL, "check \"%.64s\": the path must start with /",
+				       spec);
+	} else {
+		return cir_err(err, EINVAL, "unknown check \"%.64s\" (want tcp, http or http:/PATH)",
+			       spec);
+	}
+	if (strlen(path) > CIR_LB_CHECK_PATH_MAX)
+		return cir_err(err, EINVAL, "check path longer than %d bytes",
+			       CIR_LB_CHECK_PATH_MAX);
+	for (const char *p = path; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return cir_err(err, EINVAL, "check path: no spaces or control characters");
+	snprintf(c.path, sizeof(c.path), "%s", path);
+	*out = c;
+	return 0;
+}
+
+const char *cir_lb_check_format(const struct cir_lb_check *c, char *buf, size_t len)
+{
+	if (c->type == CIR_LB_CHECK_TCP)
+		snprintf(buf, len, "tcp");
+	else if (c->type == CIR_LB_CHECK_HTTP)
+		snprintf(buf, len, "http:%s", c->path);
+	else
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+int cir_lb_check_valid(const struct cir_lb_check *c, struct cir_error *err)
+{
+	if (c->type == CIR_LB_CHECK_NONE)
+		return 0;
+	if (c->interval_ms < 100 || c->interval_ms > 3600 * 1000)
+		return cir_err(err, EINVAL, "check interval must be 100ms..1h");
+	if (c->timeout_ms < 10 || c->timeout_ms > c->interval_ms)
+		return cir_err(err, EINVAL, "check timeout must be 10ms..the interval");
+	if (c->rise < 1 || c->rise > 100 || c->fall < 1 || c->fall > 100)
+		return cir_err(err, EINVAL, "check rise and fall must be 1..100");
+	if (c->type == CIR_LB_CHECK_HTTP && (c->expect < 100 || c->expect > 599))
+		return cir_err(err, EINVAL, "check expected status must be 100..599");
+	return 0;
+}
+
+int cir_lb_duration_parse(const char *s, uint32_t *ms, struct cir_error *err)
+{
+	unsigned long long v = 0, mult = 1000;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return cir_err(err, EINVAL, "bad duration \"%.32s\" (want e.g. 2s, 500ms, 1m)",
+			       s ? s : "");
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > 86400000ULL)
+			return cir_err(err, EINVAL, "duration \"%.32s\" too long", s);
+	}
+	if (strcmp(p, "ms") == 0)
+		mult = 1;
+	else if (strcmp(p, "s") == 0 || !*p)
+		mult = 1000;
+	else if (strcmp(p, "m") == 0)
+		mult = 60000;
+	else
+		return cir_err(err, EINVAL, "bad duration \"%.32s\" (want e.g. 2s, 500ms, 1m)", s);
+	if (v * mult > 86400000ULL)
+		return cir_err(err, EINVAL, "duration \"%.32s\" too long", s);
+	*ms = (uint32_t)(v * mult);
+	return 0;
 }
 
 static bool addr_eq(const struct cir_lb_addr *a, const struct cir_lb_addr *b)
@@ -280,6 +368,8 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 			struct cir_error *err)
 {
 	const char *method = "nat", *bridge = NULL, *net = NULL, *cid = NULL, *ifn = NULL;
+	const char *state = "up", *error = NULL;
+	uint64_t since = 0;
 	uint32_t weight = 1;
 
 	memset(t, 0, sizeof(*t));
@@ -291,8 +381,16 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 	    cir_json_str(o, "bridge", &bridge, err) < 0 ||
 	    cir_json_str(o, "network", &net, err) < 0 ||
 	    cir_json_str(o, "container", &cid, err) < 0 ||
-	    cir_json_str(o, "interface", &ifn, err) < 0)
+	    cir_json_str(o, "interface", &ifn, err) < 0 ||
+	    cir_json_str(o, "state", &state, err) < 0 ||
+	    cir_json_str(o, "error", &error, err) < 0 ||
+	    cir_json_u64(o, "since", INT64_MAX, &since, err) < 0)
 		return -err->errnum;
+	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
+		return cir_err(err, EINVAL, "state must be up or down");
+	t->down = strcmp(state, "down") == 0;
+	t->since = (long long)since;
+	snprintf(t->error, sizeof(t->error), "%s", error ? error : "");
 	if (t->addr.ip.af != af)
 		return cir_err(err, EINVAL, "address family differs from the service's");
 	if (cir_ipvs_fwd_parse(method, &t->method, err) < 0)
@@ -306,6 +404,54 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 	return 0;
 }
 
+/* "check": {"type", "path", "expect", "interval", "timeout", "rise",
+ * "fall"} (times in ms); absent = none. */
+static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *out,
+			    struct cir_error *err)
+{
+	const struct cir_jnode *o = NULL;
+	const char *type = NULL, *path = NULL;
+	struct cir_lb_check c;
+	uint32_t expect, interval, timeout, rise, fall;
+	char spec[CIR_LB_CHECK_PATH_MAX + 8];
+
+	memset(out, 0, sizeof(*out));
+	if (cir_json_obj(root, "check", &o, err) < 0)
+		return -err->errnum;
+	if (!o)
+		return 0;
+	if (cir_json_str(o, "type", &type, err) < 0 || cir_json_str(o, "path", &path, err) < 0)
+		return -err->errnum;
+	if (!type)
+		return cir_err(err, EINVAL, "type is missing");
+	if (strcmp(type, "http") == 0 && path)
+		snprintf(spec, sizeof(spec), "http:%s", path);
+	else
+		snprintf(spec, sizeof(spec), "%s", type);
+	if (cir_lb_check_parse(spec, &c, err) < 0)
+		return -err->errnum;
+	expect = c.expect;
+	interval = c.interval_ms;
+	timeout = c.timeout_ms;
+	rise = c.rise;
+	fall = c.fall;
+	if (cir_json_u32(o, "expect", 599, &expect, err) < 0 ||
+	    cir_json_u32(o, "interval", 3600 * 1000, &interval, err) < 0 ||
+	    cir_json_u32(o, "timeout", 3600 * 1000, &timeout, err) < 0 ||
+	    cir_json_u32(o, "rise", 100, &rise, err) < 0 ||
+	    cir_json_u32(o, "fall", 100, &fall, err) < 0)
+		return -err->errnum;
+	c.expect = (uint16_t)expect;
+	c.interval_ms = interval;
+	c.timeout_ms = timeout;
+	c.rise = rise;
+	c.fall = fall;
+	if (cir_lb_check_valid(&c, err) < 0)
+		return -err->errnum;
+	*out = c;
+	return 0;
+}
+
 int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *out,
 			 struct cir_error *err)
 {
@@ -314,6 +460,7 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
 	uint64_t created = 0;
 	size_t n;
+	int r;
 
 	if (cir_jnode_type(root) != CIR_JOBJECT)
 		return cir_err(err, EINVAL, "service record: expected an object");
@@ -334,6 +481,9 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	s.created = (long long)created;
 	if (cir_lb_service_check(&s, err) < 0)
 		return cir_err_wrap(err, "service record");
+	r = check_parse_json(root, &s.check, err);
+	if (r < 0)
+		return cir_err_wrap(err, "service record %s: check", s.name);
 	n = arr ? cir_jnode_len(arr) : 0;
 	if (n > CIR_LB_TARGETS_MAX)
 		return cir_err(err, EINVAL, "service record %s: more than %d targets", s.name,
@@ -369,6 +519,20 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 	cir_jgen_kstr(g, "scheduler", s->sched);
 	cir_jgen_kint(g, "persistent", s->persistent);
 	cir_jgen_kint(g, "created", s->created);
+	if (s->check.type != CIR_LB_CHECK_NONE) {
+		cir_jgen_key(g, "check");
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "type", s->check.type == CIR_LB_CHECK_TCP ? "tcp" : "http");
+		if (s->check.type == CIR_LB_CHECK_HTTP) {
+			cir_jgen_kstr(g, "path", s->check.path);
+			cir_jgen_kint(g, "expect", s->check.expect);
+		}
+		cir_jgen_kint(g, "interval", s->check.interval_ms);
+		cir_jgen_kint(g, "timeout", s->check.timeout_ms);
+		cir_jgen_kint(g, "rise", s->check.rise);
+		cir_jgen_kint(g, "fall", s->check.fall);
+		cir_jgen_map_close(g);
+	}
 	cir_jgen_key(g, "targets");
 	cir_jgen_arr_open(g);
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -386,6 +550,12 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 			cir_jgen_kstr(g, "container", t->owner.cid);
 			cir_jgen_kstr(g, "interface", t->owner.ifname);
 		}
+		if (t->down)
+			cir_jgen_kstr(g, "state", "down");
+		if (t->error[0])
+			cir_jgen_kstr(g, "error", t->error);
+		if (t->since)
+			cir_jgen_kint(g, "since", t->since);
 		cir_jgen_map_close(g);
 	}
 	cir_jgen_arr_close(g);
@@ -972,6 +1142,17 @@ static int sysctls_ensure(struct cir_error *err)
 	if (r < 0)
 		return cir_err_wrap(err, "net.ipv4.vs.conntrack");
 	n += r;
+	/* A target taken out (weight 0 by a failed check, or removed): its
+	 * persistence templates expire instead of pinning clients to it, and
+	 * packets of connections to a removed dest end them at once. */
+	r = cir_sysctl_ensure("net/ipv4/vs/expire_quiescent_template", "1", err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.vs.expire_quiescent_template");
+	n += r;
+	r = cir_sysctl_ensure("net/ipv4/vs/expire_nodest_conn", "1", err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.vs.expire_nodest_conn");
+	n += r;
 	r = cir_sysctl_ip_forward_enable(err);
 	if (r < 0)
 		return cir_err_wrap(err, "net.ipv4.ip_forward");
@@ -1358,10 +1539,18 @@ int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_l
 	r = bridge_of(db, &t->addr.ip, nt.bridge, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s: target %s", name, a);
-	if (i >= 0)
+	if (i >= 0) {
+		/* Its health is the agent's, not the caller's. */
+		nt.down = old.targets[i].down;
+		nt.since = old.targets[i].since;
+		memcpy(nt.error, old.targets[i].error, sizeof(nt.error));
 		n.targets[i] = nt;
-	else
+	} else {
+		nt.down = false;
+		nt.since = 0;
+		nt.error[0] = '\0';
 		n.targets[n.n_targets++] = nt;
+	}
 	r = hairpin_ensure(&nt, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s", name);
@@ -1406,6 +1595,121 @@ int cir_lb_target_remove(struct cir_lb_db *db, const char *name, const struct ci
 		return r;
 	target_drop(&n, i);
 	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : 1;
+}
+
+int cir_lb_target_health(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			 bool down, const char *error, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+	char s[CIR_LB_ADDR_STRLEN];
+	int r, i;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &old, err);
+	if (r < 0)
+		return r;
+	i = cir_lb_target_find(&old, a);
+	if (i < 0)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s has no target %s",
+				    name, cir_lb_addr_format(a, s, sizeof(s)));
+	if (old.targets[i].down == down)
+		return 0;
+	r = service_copy(&n, &old, 0, err);
+	if (r < 0)
+		return r;
+	n.targets[i].down = down;
+	n.targets[i].since = time(NULL);
+	/* Coming back up keeps the last error on show. */
+	if (error && *error)
+		snprintf(n.targets[i].error, sizeof(n.targets[i].error), "%s", error);
+	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : 1;
+}
+
+/* Active connections IPVS counts to target a of s (0 when not there). */
+static int active_conns(struct cir_lb_db *db, const struct cir_lb_service *s,
+			const struct cir_lb_addr *a, uint32_t *out, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service k;
+	struct cir_lb_target t = { .addr = *a };
+	struct cir_ipvs_dest d;
+	struct cir_ipvs *h;
+	size_t n = 0;
+	int r;
+
+	*out = 0;
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &k);
+	cir_lb_target_to_ipvs(&t, &d);
+	r = cir_ipvs_dest_dump(h, &k, &cur, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (cir_ipvs_dest_key_eq(&cur[i], &d, k.af))
+			*out = cur[i].active_conns;
+	return 0;
+}
+
+int cir_lb_target_drain(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			uint32_t timeout_ms, uint32_t *active_left, struct cir_error *err)
+{
+	_cleanup_service_ struct cir_lb_service cur = { 0 };
+	struct timespec t0, now;
+	uint32_t active = 0;
+	int r, i;
+
+	{
+		_cleanup_close_ int lock = -1;
+		_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+		char s[CIR_LB_ADDR_STRLEN];
+
+		lock = cir_lb_lock(db, err);
+		if (lock < 0)
+			return lock;
+		r = cir_lb_get(db, name, &old, err);
+		if (r < 0)
+			return r;
+		i = cir_lb_target_find(&old, a);
+		if (i < 0)
+			return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+					    "service %s has no target %s", name,
+					    cir_lb_addr_format(a, s, sizeof(s)));
+		r = service_copy(&n, &old, 0, err);
+		if (r < 0)
+			return r;
+		n.targets[i].weight = 0;
+		if (old.targets[i].weight != 0) {
+			r = commit(db, &old, &n, false, err);
+			if (r < 0)
+				return r;
+		}
+		r = service_copy(&cur, &n, 0, err);
+		if (r < 0)
+			return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long long el;
+
+		r = active_conns(db, &cur, a, &active, err);
+		if (r < 0)
+			return cir_err_wrap(err, "service %s: drain", name);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		el = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (active == 0 || el >= timeout_ms)
+			break;
+		usleep(200 * 1000);
+	}
+	if (active_left)
+		*active_left = active;
+	r = cir_lb_target_remove(db, name, a, true, err);
 	return r < 0 ? r : 1;
 }
 
