@@ -42,6 +42,7 @@ struct agent {
 	const struct cir_lbagent_opts *o;
 	struct probe *p;
 	size_t n, cap;
+	size_t cursor;                  /* where the next scan match is likely */
 };
 
 static long long now_ms(void)
@@ -237,12 +238,24 @@ static void probe_event(struct agent *a, struct probe *p, short revents)
 	}
 }
 
+static bool probe_is(const struct probe *p, const char *svc, const struct cir_lb_addr *ad)
+{
+	return p->addr.port == ad->port && cir_ip_eq(&p->addr.ip, &ad->ip) &&
+	       strcmp(p->svc, svc) == 0;
+}
+
+/* Scans list services and targets in the same order every time, and the
+ * table keeps that order: look at the cursor first (O(1) per target on a
+ * steady store), then everywhere. */
 static struct probe *probe_find(struct agent *a, const char *svc, const struct cir_lb_addr *ad)
 {
+	if (a->cursor < a->n && probe_is(&a->p[a->cursor], svc, ad))
+		return &a->p[a->cursor++];
 	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->p[i].svc, svc) == 0 && a->p[i].addr.port == ad->port &&
-		    cir_ip_eq(&a->p[i].addr.ip, &ad->ip))
+		if (probe_is(&a->p[i], svc, ad)) {
+			a->cursor = i + 1;
 			return &a->p[i];
+		}
 	return NULL;
 }
 
@@ -292,6 +305,7 @@ static int scan(struct agent *a, struct cir_error *err)
 
 	for (size_t i = 0; i < a->n; i++)
 		a->p[i].seen = false;
+	a->cursor = 0;
 	r = cir_lb_list(a->db, scan_fn, a, err);
 	if (r == -ENOMEM)
 		return cir_err(err, ENOMEM, "out of memory");
