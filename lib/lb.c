@@ -879,18 +879,28 @@ static int index_open(struct cir_lb_db *db, const struct cir_lb_service *s, bool
 	return cir_store_dir(vfd, ip, create, err);
 }
 
-/* Reserve s's key for s (O_EXCL).  -EEXIST when held. */
+/* Reserve s's key for s (O_EXCL).  -EEXIST when another service holds
+ * it; a key already naming s (left by a create that died before writing
+ * its record) is s's. */
 static int index_reserve(struct cir_lb_db *db, const struct cir_lb_service *s,
 			 struct cir_error *err)
 {
 	_cleanup_close_ int fd = -1;
-	char key[32];
+	char key[32], owner[CIR_NAME_MAX + 2];
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
 
 	fd = index_open(db, s, true, err);
 	if (fd < 0)
 		return cir_err_wrap(err, "lb index");
 	index_key(s, key, sizeof(key));
-	return cir_store_create(fd, key, s->name, strlen(s->name), err);
+	r = cir_store_create(fd, key, s->name, strlen(s->name), err);
+	if (r == -EEXIST && cir_store_read(fd, key, owner, sizeof(owner), &e2) >= 0 &&
+	    strcmp(owner, s->name) == 0) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r;
 }
 
 /*
