@@ -224,6 +224,8 @@ extern const struct cli_cmd cli_top_cmds[];
 extern const struct cli_cmd cli_lb_cmds[];
 int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
+/* circuit agent (hook/agent.c) */
+int cli_agent_run(struct cli *c, const struct cli_args *a);
 
 /* Top-level verbs living in their own files. */
 int cli_hook_run(struct cli *c, const struct cli_args *a);

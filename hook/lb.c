@@ -37,7 +37,8 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_service s = { 0 };
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
-	const char *pers = cli_opt(a, "persistent");
+	const char *pers = cli_opt(a, "persistent"), *chk = cli_opt(a, "check");
+	const char *ckopt[] = { "interval", "timeout", "rise", "fall", "expect-status" };
 	unsigned long long v;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
@@ -55,6 +56,39 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 			return cli_usage(c, "--persistent: want seconds, 1..2678400, got \"%s\"",
 					 pers);
 		s.persistent = (uint32_t)v;
+	}
+	for (size_t i = 0; !chk && i < sizeof(ckopt) / sizeof(ckopt[0]); i++)
+		if (cli_opt(a, ckopt[i]))
+			return cli_usage(c, "--%s needs --check", ckopt[i]);
+	if (chk) {
+		const char *o;
+
+		if (cir_lb_check_parse(chk, &s.check, &err) < 0)
+			return cli_usage(c, "--check: %s", err.msg);
+		if ((o = cli_opt(a, "interval")) &&
+		    cir_lb_duration_parse(o, &s.check.interval_ms, &err) < 0)
+			return cli_usage(c, "--interval: %s", err.msg);
+		if ((o = cli_opt(a, "timeout")) &&
+		    cir_lb_duration_parse(o, &s.check.timeout_ms, &err) < 0)
+			return cli_usage(c, "--timeout: %s", err.msg);
+		if ((o = cli_opt(a, "rise"))) {
+			if (cli_parse_uint(o, 1, 100, &v) < 0)
+				return cli_usage(c, "--rise: want 1..100, got \"%s\"", o);
+			s.check.rise = (uint32_t)v;
+		}
+		if ((o = cli_opt(a, "fall"))) {
+			if (cli_parse_uint(o, 1, 100, &v) < 0)
+				return cli_usage(c, "--fall: want 1..100, got \"%s\"", o);
+			s.check.fall = (uint32_t)v;
+		}
+		if ((o = cli_opt(a, "expect-status"))) {
+			if (s.check.type != CIR_LB_CHECK_HTTP || cli_parse_uint(o, 100, 599, &v) < 0)
+				return cli_usage(c, "--expect-status: an HTTP status 100..599 "
+						 "with --check http");
+			s.check.expect = (uint16_t)v;
+		}
+		if (cir_lb_check_valid(&s.check, &err) < 0)
+			return cli_usage(c, "%s", err.msg);
 	}
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
@@ -133,6 +167,20 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		cir_jgen_kstr(x->g, "protocol", cir_lb_proto_name(s->protocol));
 		cir_jgen_kstr(x->g, "scheduler", s->sched);
 		cir_jgen_kint(x->g, "persistent", s->persistent);
+		if (s->check.type != CIR_LB_CHECK_NONE) {
+			cir_jgen_key(x->g, "check");
+			cir_jgen_map_open(x->g);
+			cir_jgen_kstr(x->g, "type", s->check.type == CIR_LB_CHECK_TCP ? "tcp" : "http");
+			if (s->check.type == CIR_LB_CHECK_HTTP) {
+				cir_jgen_kstr(x->g, "path", s->check.path);
+				cir_jgen_kint(x->g, "expect", s->check.expect);
+			}
+			cir_jgen_kint(x->g, "interval", s->check.interval_ms);
+			cir_jgen_kint(x->g, "timeout", s->check.timeout_ms);
+			cir_jgen_kint(x->g, "rise", s->check.rise);
+			cir_jgen_kint(x->g, "fall", s->check.fall);
+			cir_jgen_map_close(x->g);
+		}
 		if (x->details && x->kernel)
 			cir_jgen_kbool(x->g, "programmed", present);
 		cir_jgen_key(x->g, "targets");
@@ -151,6 +199,10 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 				cir_jgen_kstr(x->g, "container", t->owner.cid);
 				cir_jgen_kstr(x->g, "interface", t->owner.ifname);
 			}
+			if (s->check.type != CIR_LB_CHECK_NONE)
+				cir_jgen_kstr(x->g, "state", t->down ? "down" : "up");
+			if (t->error[0])
+				cir_jgen_kstr(x->g, "last_error", t->error);
 			if (x->details && x->kernel) {
 				cir_jgen_kbool(x->g, "programmed", d != NULL);
 				cir_jgen_kint(x->g, "active", d ? d->active_conns : 0);
@@ -167,10 +219,22 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 	else
 		snprintf(sched, sizeof(sched), "%s", s->sched);
 	r = cli_table_row(x->t, s->name, addr, cir_lb_proto_name(s->protocol), sched, NULL);
+	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
+		char line[CIR_LB_CHECK_PATH_MAX + 128], ck[CIR_LB_CHECK_PATH_MAX + 8], ex[32] = "";
+
+		if (s->check.type == CIR_LB_CHECK_HTTP)
+			snprintf(ex, sizeof(ex), " expect=%u", s->check.expect);
+		snprintf(line, sizeof(line),
+			 "  check %s%s interval=%ums timeout=%ums rise=%u fall=%u",
+			 cir_lb_check_format(&s->check, ck, sizeof(ck)), ex, s->check.interval_ms,
+			 s->check.timeout_ms, s->check.rise, s->check.fall);
+		r = cli_table_row(x->t, line, NULL);
+	}
 	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
 		const struct cir_ipvs_dest *d = live_find(live, nlive, t);
-		char line[256];
+		char line[512];
+		size_t l;
 
 		cir_lb_addr_format(&t->addr, addr, sizeof(addr));
 		if (!x->kernel)
@@ -184,6 +248,12 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		else
 			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s not-programmed",
 				 addr, t->weight, cir_lb_method_name(t->method));
+		l = strlen(line);
+		if (s->check.type != CIR_LB_CHECK_NONE)
+			snprintf(line + l, sizeof(line) - l, " state=%s", t->down ? "down" : "up");
+		l = strlen(line);
+		if (t->error[0])
+			snprintf(line + l, sizeof(line) - l, " last-error=\"%s\"", t->error);
 		r = cli_table_row(x->t, line, NULL);
 	}
 	return r < 0 ? -ENOMEM : 0;
@@ -269,11 +339,25 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_addr addr;
+	const char *drain = cli_opt(a, "drain");
+	uint32_t tmo = 300 * 1000, left = 0;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
 	if (cir_lb_addr_parse("target", a->pos[1], &addr, &err) < 0)
 		return cli_usage(c, "%s", err.msg);
+	if (drain && *drain && cir_lb_duration_parse(drain, &tmo, &err) < 0)
+		return cli_usage(c, "--drain: %s", err.msg);
+	if (drain) {
+		if (db_open(c, &db, &err) < 0 ||
+		    cir_lb_target_drain(&db, a->pos[0], &addr, tmo, &left, &err) < 0)
+			return cli_fail(c, &err);
+		if (left)
+			cli_warn("service %s: drain timed out with %u active connections", a->pos[0],
+				 left);
+		cli_info("service %s updated", a->pos[0]);
+		return CLI_OK;
+	}
 	if (db_open(c, &db, &err) < 0 ||
 	    cir_lb_target_remove(&db, a->pos[0], &addr, false, &err) < 0)
 		return cli_fail(c, &err);
@@ -317,19 +401,31 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 }
 
 const struct cli_cmd cli_lb_cmds[] = {
-	{ "create", "NAME ADDR:PORT [--scheduler S] [--protocol tcp|udp] [--persistent SEC]",
+	{ "create", "NAME ADDR:PORT [--scheduler S] [--protocol tcp|udp] [--persistent SEC] "
+	  "[--check tcp|http:/PATH] [--interval D] [--timeout D] [--rise N] [--fall N] "
+	  "[--expect-status N]",
 	  "create a load-balanced service (IPVS virtual server) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
 	  "  circuit lb create demo-wrr --scheduler wrr 192.168.100.235:80\n"
 	  "  circuit lb create dns 10.96.0.53:53 --protocol udp\n"
 	  "  circuit lb create sticky [fd00:96::10]:443 --scheduler sh --persistent 300\n"
+	  "  circuit lb create web 10.96.0.10:80 --check http:/healthz --interval 2s \\\n"
+	  "      --timeout 1s --rise 2 --fall 3\n"
+	  "Checks run in 'circuit agent'; a failing target gets weight 0 until it\n"
+	  "passes again.\n"
 	  "The VIP is put on the dummy device " CIR_LB_DEVICE " so that it answers from\n"
 	  "this host, from namespaces routed through it and from containers.\n"
 	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n",
 	  { { "scheduler", true, "S", "IPVS scheduler (default rr)" },
 	    { "protocol", true, "PROTO", "tcp (default) or udp" },
-	    { "persistent", true, "SEC", "client persistence timeout in seconds" } },
+	    { "persistent", true, "SEC", "client persistence timeout in seconds" },
+	    { "check", true, "CHECK", "health check: tcp, http or http:/PATH (circuit agent)" },
+	    { "interval", true, "DUR", "between checks (default 2s)" },
+	    { "timeout", true, "DUR", "one check's limit (default 1s)" },
+	    { "rise", true, "N", "passes that bring a target back (default 2)" },
+	    { "fall", true, "N", "failures that take a target out (default 3)" },
+	    { "expect-status", true, "N", "HTTP status wanted (default 200)" } },
 	  2, 2, cmd_create },
 	{ "ls", "[--details] [--format table|json]", "list load-balanced services",
 	  "With --details each target follows its service with its weight, method and\n"
@@ -347,8 +443,13 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  { { "weight", true, "N", "relative weight, 0 = drain (default 1)" },
 	    { "method", true, "M", "nat (default), dr or tunnel" } },
 	  2, 2, cmd_add },
-	{ "remove", "NAME TARGET:PORT", "remove a target from a service",
-	  "Example:\n  circuit lb remove demo 10.254.1.196:80\n", { { NULL } }, 2, 2, cmd_remove },
+	{ "remove", "NAME TARGET:PORT [--drain[=TIMEOUT]]", "remove a target from a service",
+	  "With --drain the target first gets weight 0 and is removed when IPVS counts\n"
+	  "no active connection to it, or after TIMEOUT (default 5m).\n"
+	  "Examples:\n  circuit lb remove demo 10.254.1.196:80\n"
+	  "  circuit lb remove demo 10.254.1.196:80 --drain=30s\n",
+	  { { "drain", true, "[=TIMEOUT]", "let active connections finish first" } }, 2, 2,
+	  cmd_remove },
 	{ "delete", "NAME", "delete a service and its targets",
 	  "Example:\n  circuit lb delete demo\n", { { NULL } }, 1, 1, cmd_delete },
 	{ NULL },

@@ -265,6 +265,8 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 				a->opt[found] = "";
 			} else if (eq) {
 				a->opt[found] = eq + 1;
+			} else if (cmd->opts[found].arg && cmd->opts[found].arg[0] == '[') {
+				a->opt[found] = "";     /* --opt[=VALUE] without a value */
 			} else if (i + 1 < argc) {
 				a->opt[found] = argv[++i];
 			} else {

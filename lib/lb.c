@@ -9,7 +9,9 @@
  * the kernel changed puts the kernel back to the old record.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/route.h>
 
 #include "addr.h"
 #include "cleanup.h"
@@ -33,6 +36,8 @@
 
 #define RECORD_SUFFIX ".json"
 #define RECORD_SMALL (64u << 10)
+
+CIR_DEFINE_CLEANUP(DIR, closedir)
 
 static const char *const scheds[] = {
 	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "mh", "fo", "ovf",
@@ -221,8 +226,96 @@ void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *
 	out->af = t->addr.ip.af;
 	memcpy(&out->addr, t->addr.ip.addr, t->addr.ip.af == AF_INET6 ? 16 : 4);
 	out->port = t->addr.port;
-	out->weight = t->weight;
+	out->weight = t->down ? 0 : t->weight;
 	out->fwd = t->method;
+}
+
+int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_error *err)
+{
+	struct cir_lb_check c = {
+		.expect = 200, .interval_ms = 2000, .timeout_ms = 1000, .rise = 2, .fall = 3,
+	};
+	const char *path = "/";
+
+	if (!spec)
+		spec = "";
+	if (strcmp(spec, "tcp") == 0) {
+		c.type = CIR_LB_CHECK_TCP;
+		path = "";
+	} else if (strcmp(spec, "http") == 0) {
+		c.type = CIR_LB_CHECK_HTTP;
+	} else if (strncmp(spec, "http:", 5) == 0) {
+		c.type = CIR_LB_CHECK_HTTP;
+		path = spec + 5;
+		if (path[0] != '/')
+			return cir_err(err, EINVAL, "check \"%.64s\": the path must start with /",
+				       spec);
+	} else {
+		return cir_err(err, EINVAL, "unknown check \"%.64s\" (want tcp, http or http:/PATH)",
+			       spec);
+	}
+	if (strlen(path) > CIR_LB_CHECK_PATH_MAX)
+		return cir_err(err, EINVAL, "check path longer than %d bytes",
+			       CIR_LB_CHECK_PATH_MAX);
+	for (const char *p = path; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			return cir_err(err, EINVAL, "check path: no spaces or control characters");
+	snprintf(c.path, sizeof(c.path), "%s", path);
+	*out = c;
+	return 0;
+}
+
+const char *cir_lb_check_format(const struct cir_lb_check *c, char *buf, size_t len)
+{
+	if (c->type == CIR_LB_CHECK_TCP)
+		snprintf(buf, len, "tcp");
+	else if (c->type == CIR_LB_CHECK_HTTP)
+		snprintf(buf, len, "http:%s", c->path);
+	else
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+int cir_lb_check_valid(const struct cir_lb_check *c, struct cir_error *err)
+{
+	if (c->type == CIR_LB_CHECK_NONE)
+		return 0;
+	if (c->interval_ms < 100 || c->interval_ms > 3600 * 1000)
+		return cir_err(err, EINVAL, "check interval must be 100ms..1h");
+	if (c->timeout_ms < 10 || c->timeout_ms > c->interval_ms)
+		return cir_err(err, EINVAL, "check timeout must be 10ms..the interval");
+	if (c->rise < 1 || c->rise > 100 || c->fall < 1 || c->fall > 100)
+		return cir_err(err, EINVAL, "check rise and fall must be 1..100");
+	if (c->type == CIR_LB_CHECK_HTTP && (c->expect < 100 || c->expect > 599))
+		return cir_err(err, EINVAL, "check expected status must be 100..599");
+	return 0;
+}
+
+int cir_lb_duration_parse(const char *s, uint32_t *ms, struct cir_error *err)
+{
+	unsigned long long v = 0, mult = 1000;
+	const char *p = s;
+
+	if (!s || *s < '0' || *s > '9')
+		return cir_err(err, EINVAL, "bad duration \"%.32s\" (want e.g. 2s, 500ms, 1m)",
+			       s ? s : "");
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (*p - '0');
+		if (v > 86400000ULL)
+			return cir_err(err, EINVAL, "duration \"%.32s\" too long", s);
+	}
+	if (strcmp(p, "ms") == 0)
+		mult = 1;
+	else if (strcmp(p, "s") == 0 || !*p)
+		mult = 1000;
+	else if (strcmp(p, "m") == 0)
+		mult = 60000;
+	else
+		return cir_err(err, EINVAL, "bad duration \"%.32s\" (want e.g. 2s, 500ms, 1m)", s);
+	if (v * mult > 86400000ULL)
+		return cir_err(err, EINVAL, "duration \"%.32s\" too long", s);
+	*ms = (uint32_t)(v * mult);
+	return 0;
 }
 
 static bool addr_eq(const struct cir_lb_addr *a, const struct cir_lb_addr *b)
@@ -284,6 +377,8 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 			struct cir_error *err)
 {
 	const char *method = "nat", *bridge = NULL, *net = NULL, *cid = NULL, *ifn = NULL;
+	const char *state = "up", *error = NULL;
+	uint64_t since = 0;
 	uint32_t weight = 1;
 
 	memset(t, 0, sizeof(*t));
@@ -295,8 +390,16 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 	    cir_json_str(o, "bridge", &bridge, err) < 0 ||
 	    cir_json_str(o, "network", &net, err) < 0 ||
 	    cir_json_str(o, "container", &cid, err) < 0 ||
-	    cir_json_str(o, "interface", &ifn, err) < 0)
+	    cir_json_str(o, "interface", &ifn, err) < 0 ||
+	    cir_json_str(o, "state", &state, err) < 0 ||
+	    cir_json_str(o, "error", &error, err) < 0 ||
+	    cir_json_u64(o, "since", INT64_MAX, &since, err) < 0)
 		return -err->errnum;
+	if (strcmp(state, "up") != 0 && strcmp(state, "down") != 0)
+		return cir_err(err, EINVAL, "state must be up or down");
+	t->down = strcmp(state, "down") == 0;
+	t->since = (long long)since;
+	snprintf(t->error, sizeof(t->error), "%s", error ? error : "");
 	if (t->addr.ip.af != af)
 		return cir_err(err, EINVAL, "address family differs from the service's");
 	if (cir_ipvs_fwd_parse(method, &t->method, err) < 0)
@@ -310,6 +413,54 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 	return 0;
 }
 
+/* "check": {"type", "path", "expect", "interval", "timeout", "rise",
+ * "fall"} (times in ms); absent = none. */
+static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *out,
+			    struct cir_error *err)
+{
+	const struct cir_jnode *o = NULL;
+	const char *type = NULL, *path = NULL;
+	struct cir_lb_check c;
+	uint32_t expect, interval, timeout, rise, fall;
+	char spec[CIR_LB_CHECK_PATH_MAX + 8];
+
+	memset(out, 0, sizeof(*out));
+	if (cir_json_obj(root, "check", &o, err) < 0)
+		return -err->errnum;
+	if (!o)
+		return 0;
+	if (cir_json_str(o, "type", &type, err) < 0 || cir_json_str(o, "path", &path, err) < 0)
+		return -err->errnum;
+	if (!type)
+		return cir_err(err, EINVAL, "type is missing");
+	if (strcmp(type, "http") == 0 && path)
+		snprintf(spec, sizeof(spec), "http:%s", path);
+	else
+		snprintf(spec, sizeof(spec), "%s", type);
+	if (cir_lb_check_parse(spec, &c, err) < 0)
+		return -err->errnum;
+	expect = c.expect;
+	interval = c.interval_ms;
+	timeout = c.timeout_ms;
+	rise = c.rise;
+	fall = c.fall;
+	if (cir_json_u32(o, "expect", 599, &expect, err) < 0 ||
+	    cir_json_u32(o, "interval", 3600 * 1000, &interval, err) < 0 ||
+	    cir_json_u32(o, "timeout", 3600 * 1000, &timeout, err) < 0 ||
+	    cir_json_u32(o, "rise", 100, &rise, err) < 0 ||
+	    cir_json_u32(o, "fall", 100, &fall, err) < 0)
+		return -err->errnum;
+	c.expect = (uint16_t)expect;
+	c.interval_ms = interval;
+	c.timeout_ms = timeout;
+	c.rise = rise;
+	c.fall = fall;
+	if (cir_lb_check_valid(&c, err) < 0)
+		return -err->errnum;
+	*out = c;
+	return 0;
+}
+
 int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *out,
 			 struct cir_error *err)
 {
@@ -318,6 +469,7 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
 	uint64_t created = 0;
 	size_t n;
+	int r;
 
 	if (cir_jnode_type(root) != CIR_JOBJECT)
 		return cir_err(err, EINVAL, "service record: expected an object");
@@ -338,6 +490,9 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	s.created = (long long)created;
 	if (cir_lb_service_check(&s, err) < 0)
 		return cir_err_wrap(err, "service record");
+	r = check_parse_json(root, &s.check, err);
+	if (r < 0)
+		return cir_err_wrap(err, "service record %s: check", s.name);
 	n = arr ? cir_jnode_len(arr) : 0;
 	if (n > CIR_LB_TARGETS_MAX)
 		return cir_err(err, EINVAL, "service record %s: more than %d targets", s.name,
@@ -373,6 +528,20 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 	cir_jgen_kstr(g, "scheduler", s->sched);
 	cir_jgen_kint(g, "persistent", s->persistent);
 	cir_jgen_kint(g, "created", s->created);
+	if (s->check.type != CIR_LB_CHECK_NONE) {
+		cir_jgen_key(g, "check");
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "type", s->check.type == CIR_LB_CHECK_TCP ? "tcp" : "http");
+		if (s->check.type == CIR_LB_CHECK_HTTP) {
+			cir_jgen_kstr(g, "path", s->check.path);
+			cir_jgen_kint(g, "expect", s->check.expect);
+		}
+		cir_jgen_kint(g, "interval", s->check.interval_ms);
+		cir_jgen_kint(g, "timeout", s->check.timeout_ms);
+		cir_jgen_kint(g, "rise", s->check.rise);
+		cir_jgen_kint(g, "fall", s->check.fall);
+		cir_jgen_map_close(g);
+	}
 	cir_jgen_key(g, "targets");
 	cir_jgen_arr_open(g);
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -390,6 +559,12 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 			cir_jgen_kstr(g, "container", t->owner.cid);
 			cir_jgen_kstr(g, "interface", t->owner.ifname);
 		}
+		if (t->down)
+			cir_jgen_kstr(g, "state", "down");
+		if (t->error[0])
+			cir_jgen_kstr(g, "error", t->error);
+		if (t->since)
+			cir_jgen_kint(g, "since", t->since);
 		cir_jgen_map_close(g);
 	}
 	cir_jgen_arr_close(g);
@@ -536,6 +711,7 @@ static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_ser
 	}
 	if (r < 0)
 		return r;
+	db->records_read++;
 	r = cir_json_parse(buf, r, &j, err);
 	if (r < 0)
 		return cir_err_wrap(err, "lb/%s", file);
@@ -673,6 +849,230 @@ int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, 
 	return count;
 }
 
+/* ------------------------------------------------------------ the index */
+
+/*
+ * lb/vip/<ip>/<proto>-<port> holds the name of the service that has that
+ * key, so create and delete find a duplicate VIP, a shared VIP address and
+ * the last service without reading any record.  lb/index marks a store
+ * whose vip/ holds the key of every record; a store from before the index
+ * (records, no marker) gets it built once, under the lock, by the first
+ * create, delete or restore.  Every change to it is made under lb/lock.
+ */
+#define INDEX_DIR "vip"
+#define INDEX_MARK "index"
+
+static void index_ipdir(const struct cir_lb_addr *vip, char *buf, size_t len)
+{
+	cir_ip_format(&vip->ip, buf, len);
+}
+
+static void index_key(const struct cir_lb_service *s, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s-%u", cir_lb_proto_name(s->protocol), s->vip.port);
+}
+
+/* Open lb/vip/<ip> (create: making both as needed); -ENOENT when absent. */
+static int index_open(struct cir_lb_db *db, const struct cir_lb_service *s, bool create,
+		      struct cir_error *err)
+{
+	_cleanup_close_ int vfd = -1;
+	char ip[CIR_IP_STRLEN];
+
+	if (db->fd < 0)
+		return -ENOENT;
+	vfd = cir_store_dir(db->fd, INDEX_DIR, create, err);
+	if (vfd < 0)
+		return vfd;
+	index_ipdir(&s->vip, ip, sizeof(ip));
+	return cir_store_dir(vfd, ip, create, err);
+}
+
+/* Reserve s's key for s (O_EXCL).  -EEXIST when another service holds
+ * it; a key already naming s (left by a create that died before writing
+ * its record) is s's. */
+static int index_reserve(struct cir_lb_db *db, const struct cir_lb_service *s,
+			 struct cir_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	char key[32], owner[CIR_NAME_MAX + 2];
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
+
+	fd = index_open(db, s, true, err);
+	if (fd < 0)
+		return cir_err_wrap(err, "lb index");
+	index_key(s, key, sizeof(key));
+	r = cir_store_create(fd, key, s->name, strlen(s->name), err);
+	if (r == -EEXIST && cir_store_read(fd, key, owner, sizeof(owner), &e2) >= 0 &&
+	    strcmp(owner, s->name) == 0) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+/*
+ * Drop s's key (when it names s) and its address directory when empty.
+ * *ip_shared: another service keeps this VIP address; *last: no service
+ * keeps any key.  Either may be NULL.
+ */
+static int index_release(struct cir_lb_db *db, const struct cir_lb_service *s, bool *ip_shared,
+			 bool *last, struct cir_error *err)
+{
+	_cleanup_close_ int vfd = -1;
+	_cleanup_(closedirp) DIR *d = NULL;
+	char ip[CIR_IP_STRLEN], key[32], owner[CIR_NAME_MAX + 2];
+	int fd, r;
+
+	if (ip_shared)
+		*ip_shared = false;
+	if (last)
+		*last = true;
+	if (db->fd < 0)
+		return 0;
+	vfd = cir_store_dir(db->fd, INDEX_DIR, false, err);
+	if (vfd == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (vfd < 0)
+		return vfd;
+	index_ipdir(&s->vip, ip, sizeof(ip));
+	index_key(s, key, sizeof(key));
+	fd = cir_store_dir(vfd, ip, false, err);
+	if (fd >= 0) {
+		r = cir_store_read(fd, key, owner, sizeof(owner), err);
+		if (r >= 0 && strcmp(owner, s->name) == 0)
+			unlinkat(fd, key, 0);
+		cir_err_clear(err);
+		close(fd);
+		if (unlinkat(vfd, ip, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			if (errno != ENOTEMPTY && errno != EEXIST)
+				return cir_err(err, errno, "lb index %s: %s", ip, strerror(errno));
+			if (ip_shared)
+				*ip_shared = true;
+		}
+	} else if (fd != -ENOENT) {
+		return fd;
+	}
+	cir_err_clear(err);
+	if (last) {
+		struct dirent *e;
+		int dfd = fcntl(vfd, F_DUPFD_CLOEXEC, 0);
+
+		if (dfd < 0 || !(d = fdopendir(dfd))) {
+			if (dfd >= 0)
+				close(dfd);
+			return cir_err(err, errno, "lb index: %s", strerror(errno));
+		}
+		while ((e = readdir(d)))
+			if (e->d_name[0] != '.') {
+				*last = false;
+				break;
+			}
+	}
+	return 0;
+}
+
+/*
+ * The service holding s's key, other than s itself, into other ("" when
+ * none).  One record read: an entry whose record is gone or has another
+ * key (a crash between the two writes) is stale and removed.
+ */
+static int index_lookup(struct cir_lb_db *db, const struct cir_lb_service *s,
+			char other[CIR_NAME_MAX + 1], struct cir_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_service_ struct cir_lb_service o = { 0 };
+	char key[32], owner[CIR_NAME_MAX + 2];
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
+
+	other[0] = '\0';
+	fd = index_open(db, s, false, err);
+	if (fd == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	index_key(s, key, sizeof(key));
+	r = cir_store_read(fd, key, owner, sizeof(owner), &e2);
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0 && strcmp(owner, s->name) == 0)
+		return 0;
+	if (r >= 0 && cir_name_valid(owner) && cir_lb_get(db, owner, &o, &e2) == 0 &&
+	    o.protocol == s->protocol && o.vip.port == s->vip.port &&
+	    cir_ip_eq(&o.vip.ip, &s->vip.ip)) {
+		snprintf(other, CIR_NAME_MAX + 1, "%s", owner);
+		return 0;
+	}
+	/* Stale (or garbled): its owner is gone. */
+	if (unlinkat(fd, key, 0) < 0 && errno != ENOENT)
+		return cir_err(err, errno, "lb index %s: %s", key, strerror(errno));
+	return 0;
+}
+
+struct index_build {
+	struct cir_lb_db *db;
+	struct cir_error *err;
+	int added;
+};
+
+/* Index s when its key is free (two records with one key: the first
+ * listed keeps it).  Adds to ib->added. */
+static int index_add_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct index_build *ib = arg;
+	char other[CIR_NAME_MAX + 1];
+	int r;
+
+	r = index_lookup(ib->db, s, other, ib->err);
+	if (r < 0)
+		return r;
+	if (other[0])
+		return 0;
+	r = index_reserve(ib->db, s, ib->err);
+	if (r == -EEXIST) {
+		cir_err_clear(ib->err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	ib->added++;
+	return 0;
+}
+
+/*
+ * With the lock held: make sure vip/ holds every record's key.  A store
+ * with the marker is trusted (no record read); without it every record is
+ * read once and, when there was any, the marker written.  (An empty store
+ * gets no marker, so that records written by hand before the first
+ * service are still indexed.)  Returns the number of keys added.
+ */
+static int index_ensure(struct cir_lb_db *db, struct cir_error *err)
+{
+	struct index_build ib = { .db = db, .err = err };
+	int r, n;
+
+	if (db->fd < 0)
+		return 0;
+	r = cir_store_exists(db->fd, INDEX_MARK, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	n = cir_lb_list(db, index_add_fn, &ib, err);
+	if (n < 0)
+		return cir_err_wrap(err, "lb index");
+	if (n > 0) {
+		r = cir_store_write(db->fd, INDEX_MARK, "1\n", 2, err);
+		if (r < 0)
+			return cir_err_wrap(err, "lb index");
+	}
+	return ib.added;
+}
+
 /* ------------------------------------------------------------ kernel */
 
 /* The dummy device carrying the VIPs: made (up) when missing. */
@@ -761,6 +1161,17 @@ static int sysctls_ensure(struct cir_error *err)
 	if (r < 0)
 		return cir_err_wrap(err, "net.ipv4.vs.conntrack");
 	n += r;
+	/* A target taken out (weight 0 by a failed check, or removed): its
+	 * persistence templates expire instead of pinning clients to it, and
+	 * packets of connections to a removed dest end them at once. */
+	r = cir_sysctl_ensure("net/ipv4/vs/expire_quiescent_template", "1", err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.vs.expire_quiescent_template");
+	n += r;
+	r = cir_sysctl_ensure("net/ipv4/vs/expire_nodest_conn", "1", err);
+	if (r < 0)
+		return cir_err_wrap(err, "net.ipv4.vs.expire_nodest_conn");
+	n += r;
 	r = cir_sysctl_ip_forward_enable(err);
 	if (r < 0)
 		return cir_err_wrap(err, "net.ipv4.ip_forward");
@@ -785,50 +1196,44 @@ static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_e
 	return n + r;
 }
 
-/* The bridge whose subnet holds ip (a host address of prefix < max whose
- * link is a bridge), into out; "" when none. */
+/* The bridge whose subnet holds ip, into out ("" when none): the kernel's
+ * route to ip, when it is on-link (no gateway) through a bridge.  One
+ * lookup, not a dump of the host's addresses (which holds every VIP). */
 static int bridge_of(struct cir_lb_db *db, const struct cir_ip *ip, char out[CIR_IFNAMSIZ],
 		     struct cir_error *err)
 {
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	_cleanup_nl_addr_ struct nl_addr *dst = NULL;
+	_cleanup_rtnl_route_ struct rtnl_route *rt = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct rtnl_nexthop *nh;
 	struct nl_sock *sk;
-	int r, ifindex = 0;
+	const char *kind;
+	int r, ifindex;
 
 	out[0] = '\0';
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_addr_alloc_cache(sk, &cache);
+	dst = nl_addr_build(ip->af, ip->addr, ip->af == AF_INET6 ? 16 : 4);
+	if (!dst)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = rtnl_route_lookup(sk, dst, &rt);
 	if (r < 0)
-		return cir_nl_err(err, r, "list addresses");
-	for (struct nl_object *o = nl_cache_get_first(cache); o && !ifindex;
-	     o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(a);
-		struct cir_cidr c = { 0 };
-		unsigned int plen = rtnl_addr_get_prefixlen(a);
-
-		if (!local || rtnl_addr_get_family(a) != ip->af ||
-		    nl_addr_get_len(local) != (ip->af == AF_INET6 ? 16u : 4u) ||
-		    plen >= cir_ip_bits(ip->af))
-			continue;
-		c.ip.af = ip->af;
-		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), nl_addr_get_len(local));
-		c.prefix = plen;
-		if (cir_cidr_contains(&c, ip))
-			ifindex = rtnl_addr_get_ifindex(a);
-	}
-	if (ifindex) {
-		_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
-		const char *kind;
-
-		r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
-		if (r < 0)
-			return cir_nl_err(err, r, "get link");
-		kind = rtnl_link_get_type(l);
-		if (kind && strcmp(kind, "bridge") == 0)
-			snprintf(out, CIR_IFNAMSIZ, "%s", rtnl_link_get_name(l));
-	}
+		return 0;       /* no route: behind no bridge */
+	if (rtnl_route_get_type(rt) != RTN_UNICAST || rtnl_route_get_nnexthops(rt) != 1)
+		return 0;
+	nh = rtnl_route_nexthop_n(rt, 0);
+	if (!nh || rtnl_route_nh_get_gateway(nh))
+		return 0;
+	ifindex = rtnl_route_nh_get_ifindex(nh);
+	if (ifindex <= 0)
+		return 0;
+	r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
+	if (r < 0)
+		return cir_nl_err(err, r, "get link");
+	kind = rtnl_link_get_type(l);
+	if (kind && strcmp(kind, "bridge") == 0)
+		snprintf(out, CIR_IFNAMSIZ, "%s", rtnl_link_get_name(l));
 	return 0;
 }
 
@@ -970,38 +1375,14 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 
 /* ------------------------------------------------------------- verbs */
 
-struct vip_scan {
-	const struct cir_lb_service *self;
-	bool same_key;                  /* another service with our proto/vip/port */
-	bool same_ip;                   /* another service with our VIP address */
-	char other[CIR_NAME_MAX + 1];
-};
-
-static int vip_scan_fn(const struct cir_lb_service *s, void *arg)
-{
-	struct vip_scan *v = arg;
-
-	if (strcmp(s->name, v->self->name) == 0)
-		return 0;
-	if (cir_ip_eq(&s->vip.ip, &v->self->vip.ip)) {
-		v->same_ip = true;
-		if (s->vip.port == v->self->vip.port && s->protocol == v->self->protocol &&
-		    !v->same_key) {
-			v->same_key = true;
-			snprintf(v->other, sizeof(v->other), "%s", s->name);
-		}
-	}
-	return 0;
-}
-
 int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_service_ struct cir_lb_service n = { 0 };
-	struct vip_scan scan = { .self = s };
 	struct cir_ipvs_service k;
 	struct cir_ipvs *h;
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
+	char other[CIR_NAME_MAX + 1];
 	int r;
 
 	r = cir_lb_service_check(s, err);
@@ -1026,13 +1407,16 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	if (r > 0)
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "service %s already exists",
 				    s->name);
-	r = cir_lb_list(db, vip_scan_fn, &scan, err);
+	r = index_ensure(db, err);
+	if (r < 0)
+		return r;
+	r = index_lookup(db, s, other, err);
 	if (r < 0)
 		return r;
 	cir_lb_addr_format(&s->vip, a, sizeof(a));
-	if (scan.same_key)
+	if (other[0])
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "service %s already uses %s %s", scan.other,
+				    "service %s already uses %s %s", other,
 				    cir_lb_proto_name(s->protocol), a);
 	r = cir_lb_db_ipvs(db, &h, err);
 	if (r == -EPROTONOSUPPORT)
@@ -1053,37 +1437,40 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 		if (r < 0)
 			return cir_err_wrap(err, "service %s", s->name);
 	}
-	r = cir_lb_sync(db, &n, 0, err);
-	if (r < 0) {
-		kernel_undo(db, NULL, &n);
+	r = index_reserve(db, &n, err);
+	if (r < 0)
 		return cir_err_wrap(err, "service %s", s->name);
-	}
-	r = vip_setup(db, &n.vip.ip, err);
+	r = cir_lb_sync(db, &n, 0, err);
+	if (r >= 0)
+		r = vip_setup(db, &n.vip.ip, err);
 	for (size_t i = 0; r >= 0 && i < n.n_targets; i++)
 		r = hairpin_ensure(&n.targets[i], err);
 	if (r >= 0)
 		r = record_write(db, &n, err);
 	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
 		kernel_undo(db, NULL, &n);
+		index_release(db, &n, NULL, NULL, &e2);
 		return cir_err_wrap(err, "service %s", s->name);
 	}
 	return 0;
 }
 
-/* Remove the VIP address from the device unless another service has it;
- * the device goes when no service is left. */
+/* Drop s's index key; remove the VIP address from the device unless
+ * another service has it; the device goes when no service is left. */
 static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		       struct cir_error *err)
 {
-	struct vip_scan scan = { .self = s };
 	struct cir_link_info info;
 	struct nl_sock *sk;
 	char cidr[CIR_CIDR_STRLEN];
-	int r, count;
+	bool shared = false, last = true;
+	int r;
 
-	count = cir_lb_list(db, vip_scan_fn, &scan, err);
-	if (count < 0)
-		return count;
+	r = index_release(db, s, &shared, &last, err);
+	if (r < 0)
+		return r;
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;
@@ -1092,12 +1479,12 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		return 0;
 	if (r < 0)
 		return r;
-	if (count <= 1) {       /* s itself is still listed */
+	if (last) {
 		db->dev_ifindex = 0;
 		r = cir_link_delete(sk, CIR_LB_DEVICE, err);
 		return r == -ENODEV ? 0 : r;
 	}
-	if (scan.same_ip)
+	if (shared)
 		return 0;
 	vip_cidr(&s->vip.ip, cidr, sizeof(cidr));
 	r = cir_addr_del(sk, info.ifindex, cidr, err);
@@ -1119,6 +1506,9 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	if (lock < 0)
 		return lock;
 	r = cir_lb_get(db, name, &s, err);
+	if (r < 0)
+		return r;
+	r = index_ensure(db, err);
 	if (r < 0)
 		return r;
 	r = cir_lb_db_ipvs(db, &h, err);
@@ -1174,10 +1564,18 @@ int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_l
 	r = bridge_of(db, &t->addr.ip, nt.bridge, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s: target %s", name, a);
-	if (i >= 0)
+	if (i >= 0) {
+		/* Its health is the agent's, not the caller's. */
+		nt.down = old.targets[i].down;
+		nt.since = old.targets[i].since;
+		memcpy(nt.error, old.targets[i].error, sizeof(nt.error));
 		n.targets[i] = nt;
-	else
+	} else {
+		nt.down = false;
+		nt.since = 0;
+		nt.error[0] = '\0';
 		n.targets[n.n_targets++] = nt;
+	}
 	r = hairpin_ensure(&nt, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s", name);
@@ -1222,6 +1620,121 @@ int cir_lb_target_remove(struct cir_lb_db *db, const char *name, const struct ci
 		return r;
 	target_drop(&n, i);
 	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : 1;
+}
+
+int cir_lb_target_health(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			 bool down, const char *error, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+	char s[CIR_LB_ADDR_STRLEN];
+	int r, i;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_lb_get(db, name, &old, err);
+	if (r < 0)
+		return r;
+	i = cir_lb_target_find(&old, a);
+	if (i < 0)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s has no target %s",
+				    name, cir_lb_addr_format(a, s, sizeof(s)));
+	if (old.targets[i].down == down)
+		return 0;
+	r = service_copy(&n, &old, 0, err);
+	if (r < 0)
+		return r;
+	n.targets[i].down = down;
+	n.targets[i].since = time(NULL);
+	/* Coming back up keeps the last error on show. */
+	if (error && *error)
+		snprintf(n.targets[i].error, sizeof(n.targets[i].error), "%s", error);
+	r = commit(db, &old, &n, true, err);
+	return r < 0 ? r : 1;
+}
+
+/* Active connections IPVS counts to target a of s (0 when not there). */
+static int active_conns(struct cir_lb_db *db, const struct cir_lb_service *s,
+			const struct cir_lb_addr *a, uint32_t *out, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service k;
+	struct cir_lb_target t = { .addr = *a };
+	struct cir_ipvs_dest d;
+	struct cir_ipvs *h;
+	size_t n = 0;
+	int r;
+
+	*out = 0;
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &k);
+	cir_lb_target_to_ipvs(&t, &d);
+	r = cir_ipvs_dest_dump(h, &k, &cur, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (cir_ipvs_dest_key_eq(&cur[i], &d, k.af))
+			*out = cur[i].active_conns;
+	return 0;
+}
+
+int cir_lb_target_drain(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			uint32_t timeout_ms, uint32_t *active_left, struct cir_error *err)
+{
+	_cleanup_service_ struct cir_lb_service cur = { 0 };
+	struct timespec t0, now;
+	uint32_t active = 0;
+	int r, i;
+
+	{
+		_cleanup_close_ int lock = -1;
+		_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
+		char s[CIR_LB_ADDR_STRLEN];
+
+		lock = cir_lb_lock(db, err);
+		if (lock < 0)
+			return lock;
+		r = cir_lb_get(db, name, &old, err);
+		if (r < 0)
+			return r;
+		i = cir_lb_target_find(&old, a);
+		if (i < 0)
+			return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+					    "service %s has no target %s", name,
+					    cir_lb_addr_format(a, s, sizeof(s)));
+		r = service_copy(&n, &old, 0, err);
+		if (r < 0)
+			return r;
+		n.targets[i].weight = 0;
+		if (old.targets[i].weight != 0) {
+			r = commit(db, &old, &n, false, err);
+			if (r < 0)
+				return r;
+		}
+		r = service_copy(&cur, &n, 0, err);
+		if (r < 0)
+			return r;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long long el;
+
+		r = active_conns(db, &cur, a, &active, err);
+		if (r < 0)
+			return cir_err_wrap(err, "service %s: drain", name);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		el = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+		if (active == 0 || el >= timeout_ms)
+			break;
+		usleep(200 * 1000);
+	}
+	if (active_left)
+		*active_left = active;
+	r = cir_lb_target_remove(db, name, a, true, err);
 	return r < 0 ? r : 1;
 }
 
@@ -1355,6 +1868,7 @@ struct restore_ctx {
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
+	int index_added;
 	int first;
 	struct cir_error *err;
 };
@@ -1366,6 +1880,20 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 	struct cir_ipvs_service k;
 	int r, have = 0;
 
+	{
+		struct index_build ib = { .db = rc->db, .err = &e2 };
+
+		/* The index is repaired from the records, which restore reads
+		 * anyway (records written by hand, a crash mid-create). */
+		r = index_add_fn(s, &ib);
+		if (r < 0 && !rc->first) {
+			rc->first = r;
+			*rc->err = e2;
+			cir_err_wrap(rc->err, "restore service %s", s->name);
+		}
+		cir_err_clear(&e2);
+		rc->index_added += ib.added;
+	}
 	cir_lb_service_to_ipvs(s, &k);
 	for (size_t i = 0; i < rc->nhave && !have; i++)
 		have = cir_ipvs_service_key_eq(&rc->have[i], &k);
@@ -1444,6 +1972,11 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_lb_list(db, restore_fn, &rc, err);
 	if (r < 0)
 		return r;
+	if (!rc.first && r > 0) {
+		r = cir_store_write(db->fd, INDEX_MARK, "1\n", 2, err);
+		if (r < 0)
+			return cir_err_wrap(err, "lb index");
+	}
 	return rc.first ? rc.first : rc.changes;
 }
 

@@ -60,9 +60,31 @@ struct cir_lb_owner {
 	char ifname[CIR_IFNAMSIZ];
 };
 
+/* Health checks (spec/lb.md): run by `circuit agent`, per service, against
+ * every target's address and port. */
+enum cir_lb_check_type {
+	CIR_LB_CHECK_NONE = 0,
+	CIR_LB_CHECK_TCP,               /* the connect succeeds */
+	CIR_LB_CHECK_HTTP,              /* GET path answers status expect */
+};
+#define CIR_LB_CHECK_PATH_MAX 255
+
+struct cir_lb_check {
+	enum cir_lb_check_type type;
+	char path[CIR_LB_CHECK_PATH_MAX + 1];   /* http: "/..." */
+	uint16_t expect;                /* http: status wanted (default 200) */
+	uint32_t interval_ms;           /* between checks of one target (2000) */
+	uint32_t timeout_ms;            /* one check's limit (1000) */
+	uint32_t rise;                  /* passes in a row that bring a target up (2) */
+	uint32_t fall;                  /* failures in a row that take it down (3) */
+};
+
 struct cir_lb_target {
 	struct cir_lb_addr addr;
-	uint32_t weight;                /* 0 = drain */
+	uint32_t weight;                /* configured; 0 = drain */
+	bool down;                      /* failed its checks: weight 0 in the kernel */
+	char error[128];                /* the last failure that changed its state */
+	long long since;                /* unix seconds of the last state change */
 	enum cir_ipvs_fwd method;
 	char bridge[CIR_IFNAMSIZ];      /* bridge it sits behind ("" = none
 					 * found): filled by the library */
@@ -76,6 +98,7 @@ struct cir_lb_service {
 	char sched[IP_VS_SCHEDNAME_MAXLEN];
 	uint32_t persistent;            /* persistence timeout in s, 0 = none */
 	long long created;              /* unix seconds */
+	struct cir_lb_check check;      /* type NONE = no checks */
 	struct cir_lb_target *targets;  /* malloc'd, n_targets long */
 	size_t n_targets;
 };
@@ -118,6 +141,23 @@ int cir_lb_service_check(const struct cir_lb_service *s, struct cir_error *err);
 void cir_lb_service_to_ipvs(const struct cir_lb_service *s, struct cir_ipvs_service *out);
 void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *out);
 
+/*
+ * Parse a check spec: "tcp", "http" (path "/") or "http:/PATH"; fills type
+ * and path of *out and sets the other fields to their defaults.  -EINVAL
+ * naming the problem.
+ */
+int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_error *err);
+
+/* "tcp" or "http:/path" (as parsed) into buf; returns buf. */
+const char *cir_lb_check_format(const struct cir_lb_check *c, char *buf, size_t len);
+
+/* Check the numbers of a check: interval 100 ms..1 h, timeout 10 ms..interval,
+ * rise and fall 1..100, expect 100..599.  -EINVAL with the reason. */
+int cir_lb_check_valid(const struct cir_lb_check *c, struct cir_error *err);
+
+/* Parse a duration: "2s", "500ms", "1m", or plain seconds.  -EINVAL. */
+int cir_lb_duration_parse(const char *s, uint32_t *ms, struct cir_error *err);
+
 /* Index of the target with address a in s, or -1. */
 int cir_lb_target_find(const struct cir_lb_service *s, const struct cir_lb_addr *a);
 
@@ -147,8 +187,10 @@ struct cir_lb_db {
 	struct nl_sock *rt;             /* NETLINK_ROUTE, opened on first need */
 	int dev_ifindex;                /* CIR_LB_DEVICE once ensured, else 0 */
 	bool sysctls_done;              /* conntrack/forwarding ensured */
+	unsigned long records_read;     /* records parsed through this handle
+					 * (tests prove the index with it) */
 };
-#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false }
+#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0 }
 
 /* Open (creating) <root>/lb, root as chosen by cir_store_root(dir).  db is
  * set only on success; close with cir_lb_db_close().  Acts on the kernel of
@@ -243,6 +285,25 @@ int cir_lb_verify(struct cir_lb_db *db, const char *name, const struct cir_lb_ow
 int cir_lb_gc(struct cir_lb_db *db, const char *network,
 	      int (*valid)(const char *cid, const char *ifname, void *arg), void *arg,
 	      struct cir_error *err);
+
+/*
+ * Set the health of the target with address a of service name (the agent):
+ * down gives it weight 0 in the kernel (no new connections, existing ones
+ * finish), up restores its weight; error is kept with the change.  Returns
+ * 1 when the state changed, 0 when it already was so; -ENOENT for an
+ * unknown service or target.  Without IPVS only the record changes.
+ */
+int cir_lb_target_health(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			 bool down, const char *error, struct cir_error *err);
+
+/*
+ * Drain, then remove, the target a of service name: weight 0 in the record
+ * and the kernel, then wait until IPVS counts no active connection to it or
+ * timeout_ms passes (polling every 200 ms), then remove it.  *active_left
+ * (may be NULL) gets the active connections left at removal.  Returns 1.
+ */
+int cir_lb_target_drain(struct cir_lb_db *db, const char *name, const struct cir_lb_addr *a,
+			uint32_t timeout_ms, uint32_t *active_left, struct cir_error *err);
 
 /*
  * Make the kernel match every record of the store st (`circuit restore`,

@@ -19,7 +19,7 @@ fails() {
 	case $out in *ERRO*) ;; *) die "'$*': no ERRO line: $out";; esac
 	echo "ok: rc=$rc: $(head -1 <<<"$out")"
 }
-records() { ls "$LB" 2>/dev/null | grep -v '^lock$' | tr '\n' ' ' || true; }
+records() { ls "$LB" 2>/dev/null | grep -v '^lock$\|^index$\|^vip$' | tr '\n' ' ' || true; }
 
 # --- empty store
 run "$C" lb ls

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "lb.h"
+#include "lbagent.h"
 #include "unit.h"
 
 START_TEST(addr_parse_ok)
@@ -314,6 +315,107 @@ START_TEST(store_get_list)
 }
 END_TEST
 
+START_TEST(check_values)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_check c;
+	char buf[300];
+	uint32_t ms = 0;
+	const char *bad[] = { "", "udp", "http:", "http:x", "http:/a b", "HTTP", "tcp:/x", NULL };
+
+	ck_assert_int_eq(cir_lb_check_parse("tcp", &c, &e), 0);
+	ck_assert_int_eq(c.type, CIR_LB_CHECK_TCP);
+	ck_assert_int_eq(c.interval_ms, 2000);
+	ck_assert_int_eq(c.timeout_ms, 1000);
+	ck_assert_int_eq(c.rise, 2);
+	ck_assert_int_eq(c.fall, 3);
+	ck_assert_str_eq(cir_lb_check_format(&c, buf, sizeof(buf)), "tcp");
+	ck_assert_int_eq(cir_lb_check_parse("http", &c, &e), 0);
+	ck_assert_str_eq(cir_lb_check_format(&c, buf, sizeof(buf)), "http:/");
+	ck_assert_int_eq(c.expect, 200);
+	ck_assert_int_eq(cir_lb_check_parse("http:/healthz?x=1", &c, &e), 0);
+	ck_assert_str_eq(c.path, "/healthz?x=1");
+	for (int i = 0; bad[i]; i++)
+		ck_assert_msg(cir_lb_check_parse(bad[i], &c, &e) == -EINVAL, "%s", bad[i]);
+	ck_assert_int_eq(cir_lb_check_parse("tcp", &c, &e), 0);
+	c.timeout_ms = 3000;                            /* > interval */
+	ck_assert_int_eq(cir_lb_check_valid(&c, &e), -EINVAL);
+	c.timeout_ms = 1000;
+	c.fall = 0;
+	ck_assert_int_eq(cir_lb_check_valid(&c, &e), -EINVAL);
+
+	ck_assert_int_eq(cir_lb_duration_parse("2s", &ms, &e), 0);
+	ck_assert_int_eq(ms, 2000);
+	ck_assert_int_eq(cir_lb_duration_parse("500ms", &ms, &e), 0);
+	ck_assert_int_eq(ms, 500);
+	ck_assert_int_eq(cir_lb_duration_parse("3", &ms, &e), 0);
+	ck_assert_int_eq(ms, 3000);
+	ck_assert_int_eq(cir_lb_duration_parse("1m", &ms, &e), 0);
+	ck_assert_int_eq(ms, 60000);
+	ck_assert_int_eq(cir_lb_duration_parse("2h", &ms, &e), -EINVAL);
+	ck_assert_int_eq(cir_lb_duration_parse("-1s", &ms, &e), -EINVAL);
+	ck_assert_int_eq(cir_lb_duration_parse("99999999999s", &ms, &e), -EINVAL);
+
+	ck_assert_int_eq(cir_lbagent_http_status("HTTP/1.0 200 OK\r\n", 17), 200);
+	ck_assert_int_eq(cir_lbagent_http_status("HTTP/1.1 404 Not Found\r\n", 24), 404);
+	ck_assert_int_eq(cir_lbagent_http_status("HTTP/1.1 200", 12), 200);
+	ck_assert_int_eq(cir_lbagent_http_status("HTTP/1.1 20", 11), -EBADMSG);
+	ck_assert_int_eq(cir_lbagent_http_status("SSH-2.0-OpenSSH\r\n", 17), -EBADMSG);
+	ck_assert_int_eq(cir_lbagent_http_status("HTTP/1.1 2000 x", 15), -EBADMSG);
+}
+END_TEST
+
+/* A checked service's record keeps its check and each target's health;
+ * a down target is weight 0 in IPVS but keeps its configured weight. */
+START_TEST(record_check_state)
+{
+	static const char doc[] =
+		"{\"name\": \"web\", \"address\": \"10.96.0.10\", \"port\": 80,"
+		" \"check\": {\"type\": \"http\", \"path\": \"/h\", \"expect\": 204,"
+		"  \"interval\": 500, \"timeout\": 200, \"rise\": 1, \"fall\": 4},"
+		" \"targets\": [{\"address\": \"10.254.1.2\", \"port\": 8080, \"weight\": 5,"
+		"   \"state\": \"down\", \"error\": \"connect: Connection refused\","
+		"   \"since\": 1700000001},"
+		"  {\"address\": \"10.254.1.3\", \"port\": 8080}]}";
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 }, s2 = { 0 };
+	struct cir_ipvs_dest d;
+	_cleanup_free_ char *out = NULL, *out2 = NULL;
+
+	ck_assert_msg(parse_doc(doc, &s, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(s.check.type, CIR_LB_CHECK_HTTP);
+	ck_assert_str_eq(s.check.path, "/h");
+	ck_assert_int_eq(s.check.expect, 204);
+	ck_assert_int_eq(s.check.interval_ms, 500);
+	ck_assert_int_eq(s.check.timeout_ms, 200);
+	ck_assert_int_eq(s.check.rise, 1);
+	ck_assert_int_eq(s.check.fall, 4);
+	ck_assert(s.targets[0].down);
+	ck_assert_str_eq(s.targets[0].error, "connect: Connection refused");
+	ck_assert_int_eq(s.targets[0].since, 1700000001);
+	ck_assert(!s.targets[1].down);
+	cir_lb_target_to_ipvs(&s.targets[0], &d);
+	ck_assert_int_eq(d.weight, 0);
+	ck_assert_int_eq(s.targets[0].weight, 5);
+	cir_lb_target_to_ipvs(&s.targets[1], &d);
+	ck_assert_int_eq(d.weight, 1);
+	ck_assert_int_eq(cir_lb_service_format(&s, false, &out, &e), 0);
+	ck_assert_int_eq(parse_doc(out, &s2, &e), 0);
+	ck_assert_int_eq(cir_lb_service_format(&s2, false, &out2, &e), 0);
+	ck_assert_str_eq(out, out2);
+	cir_lb_service_clear(&s);
+	cir_lb_service_clear(&s2);
+	ck_assert_int_eq(parse_doc("{\"name\": \"w\", \"address\": \"10.0.0.1\", \"port\": 80,"
+				   " \"check\": {\"type\": \"icmp\"}}", &s, &e), -EINVAL);
+	ck_assert_int_eq(parse_doc("{\"name\": \"w\", \"address\": \"10.0.0.1\", \"port\": 80,"
+				   " \"check\": {\"type\": \"tcp\", \"interval\": 100,"
+				   " \"timeout\": 500}}", &s, &e), -EINVAL);
+	ck_assert_int_eq(parse_doc("{\"name\": \"w\", \"address\": \"10.0.0.1\", \"port\": 80,"
+				   " \"targets\": [{\"address\": \"10.0.0.2\", \"port\": 1,"
+				   " \"state\": \"sick\"}]}", &s, &e), -EINVAL);
+}
+END_TEST
+
 static Suite *lb_suite(void)
 {
 	Suite *s = suite_create("lb");
@@ -329,6 +431,8 @@ static Suite *lb_suite(void)
 	tcase_add_test(r, record_defaults);
 	tcase_add_test(r, record_bad);
 	tcase_add_test(r, to_ipvs);
+	tcase_add_test(v, check_values);
+	tcase_add_test(r, record_check_state);
 	tcase_add_test(st, store_get_list);
 	suite_add_tcase(s, v);
 	suite_add_tcase(s, r);

@@ -219,5 +219,6 @@ case $(curl -s --max-time 2 "http://$VIP2/") in t1|t2) ;; *) die "web-wrr stoppe
 "$C" lb delete web-wrr 2>/dev/null
 ip link show circuit-lb0 2>/dev/null && die "circuit-lb0 left after the last service"
 [ "$(ipvsadm -Ln | wc -l)" = 3 ] || die "IPVS not empty: $(ipvsadm -Ln)"
-[ -z "$(ls "$CIRCUIT_STATE_DIR/lb" | grep -v '^lock$')" ] || die "records left: $(ls "$CIRCUIT_STATE_DIR/lb")"
+[ -z "$(ls "$CIRCUIT_STATE_DIR/lb" | grep -v '^lock$\|^index$\|^vip$')" ] || die "records left: $(ls "$CIRCUIT_STATE_DIR/lb")"
+[ -z "$(ls -A "$CIRCUIT_STATE_DIR/lb/vip" 2>/dev/null)" ] || die "index entries left: $(find "$CIRCUIT_STATE_DIR/lb/vip")"
 ok "delete: no answer, IPVS empty, device and records gone"

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * agent.c - "circuit agent": the one long-running daemon.  Runs the
+ * health checks of load-balanced services (lib/lbagent) until SIGTERM or
+ * SIGINT; conf/circuit-agent.service runs it under systemd.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "lbagent.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static void agent_event(void *arg, bool error, const char *msg)
+{
+	if (error)
+		cli_warn("%s", msg);
+	else
+		cli_info("%s", msg);
+}
+
+int cli_agent_run(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct cir_ipvs *h;
+	int r;
+
+	/* No SA_RESTART: poll() returns EINTR and the loop sees stop. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	r = cir_lb_db_open(&db, c->state_dir, &err);
+	if (r < 0) {
+		cir_err_wrap(&err, "state %s", cir_store_root(c->state_dir));
+		return cli_fail(c, &err);
+	}
+	if (cir_lb_db_ipvs(&db, &h, &err) < 0)
+		cli_warn("checks change the store only: %s", err.msg);
+	cir_err_clear(&err);
+	cli_info("agent running (health checks of load-balanced services)");
+	r = cir_lbagent_run(&db, &o, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("agent stopped");
+	return CLI_OK;
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * lbagent.c - health checks of load-balanced targets: a table of probes
+ * (one per service x target with a check), re-read from the store every
+ * scan_ms, each probe idle until due, then connecting (non-blocking), then
+ * for HTTP sending one GET and reading the status line.  Every probe's
+ * socket is in one poll() set; nothing blocks but poll.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netinet/in.h>
+
+#include "cleanup.h"
+#include "lbagent.h"
+
+enum phase { IDLE, CONNECTING, READING };
+
+struct probe {
+	char svc[CIR_NAME_MAX + 1];
+	struct cir_lb_addr addr;
+	struct cir_lb_check chk;
+	bool down;                      /* as the store has it */
+	unsigned int passes, fails;     /* in a row */
+	enum phase phase;
+	int fd;
+	long long due, deadline;        /* monotonic ms */
+	char buf[128];
+	size_t len;
+	bool seen;
+};
+
+struct agent {
+	struct cir_lb_db *db;
+	const struct cir_lbagent_opts *o;
+	struct probe *p;
+	size_t n, cap;
+	size_t cursor;                  /* where the next scan match is likely */
+};
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void event(struct agent *a, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void event(struct agent *a, bool error, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!a->o->event)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	a->o->event(a->o->arg, error, msg);
+}
+
+int cir_lbagent_http_status(const char *buf, size_t len)
+{
+	int st = 0;
+
+	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
+		return -EBADMSG;
+	for (int i = 9; i < 12; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return -EBADMSG;
+		st = st * 10 + (buf[i] - '0');
+	}
+	if (len > 12 && buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')
+		return -EBADMSG;
+	return st;
+}
+
+static void probe_close(struct probe *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	p->phase = IDLE;
+	p->len = 0;
+}
+
+/* One check ended: count it, and change the target's state in the store
+ * (and so the kernel's weight) when a run reaches rise or fall. */
+static void probe_done(struct agent *a, struct probe *p, bool pass, const char *why)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	char as[CIR_LB_ADDR_STRLEN];
+	bool flip;
+	int r;
+
+	probe_close(p);
+	p->due = now_ms() + p->chk.interval_ms;
+	if (pass) {
+		p->passes++;
+		p->fails = 0;
+		flip = p->down && p->passes >= p->chk.rise;
+	} else {
+		p->fails++;
+		p->passes = 0;
+		flip = !p->down && p->fails >= p->chk.fall;
+	}
+	if (!flip)
+		return;
+	cir_lb_addr_format(&p->addr, as, sizeof(as));
+	r = cir_lb_target_health(a->db, p->svc, &p->addr, !p->down, pass ? NULL : why, &err);
+	if (r < 0) {
+		/* Retried at the next check: the runs are kept. */
+		event(a, true, "service %s: target %s: %s", p->svc, as, err.msg);
+		return;
+	}
+	p->down = !p->down;
+	if (p->down)
+		event(a, false, "service %s: target %s down after %u failed checks: %s", p->svc,
+		      as, p->fails, why);
+	else
+		event(a, false, "service %s: target %s up after %u passed checks", p->svc, as,
+		      p->passes);
+}
+
+static void probe_start(struct agent *a, struct probe *p)
+{
+	struct sockaddr_storage ss = { 0 };
+	socklen_t sl;
+	int fd;
+
+	if (p->addr.ip.af == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(p->addr.port);
+		memcpy(&s6->sin6_addr, p->addr.ip.addr, 16);
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(p->addr.port);
+		memcpy(&s4->sin_addr, p->addr.ip.addr, 4);
+		sl = sizeof(*s4);
+	}
+	fd = socket(p->addr.ip.af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		probe_done(a, p, false, strerror(errno));
+		return;
+	}
+	p->fd = fd;
+	p->deadline = now_ms() + p->chk.timeout_ms;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
+	}
+	p->phase = CONNECTING;
+}
+
+static void probe_event(struct agent *a, struct probe *p, short revents)
+{
+	char why[128];
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	if (p->phase == CONNECTING) {
+		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+			soerr = errno;
+		if (soerr) {
+			snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
+			probe_done(a, p, false, why);
+			return;
+		}
+		if (!(revents & POLLOUT))
+			return;
+		if (p->chk.type == CIR_LB_CHECK_TCP) {
+			probe_done(a, p, true, NULL);
+			return;
+		}
+		{
+			char req[CIR_LB_CHECK_PATH_MAX + 128], host[CIR_LB_ADDR_STRLEN];
+			int len;
+
+			cir_lb_addr_format(&p->addr, host, sizeof(host));
+			len = snprintf(req, sizeof(req),
+				       "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: circuit-agent\r\n"
+				       "Connection: close\r\n\r\n", p->chk.path, host);
+			/* A fresh connection's send buffer takes it whole. */
+			if (send(p->fd, req, len, MSG_NOSIGNAL) != len) {
+				snprintf(why, sizeof(why), "send: %s", strerror(errno));
+				probe_done(a, p, false, why);
+				return;
+			}
+		}
+		p->phase = READING;
+		return;
+	}
+	if (p->phase == READING) {
+		ssize_t got = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
+		int st;
+
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got < 0) {
+			snprintf(why, sizeof(why), "read: %s", strerror(errno));
+			probe_done(a, p, false, why);
+			return;
+		}
+		p->len += got;
+		p->buf[p->len] = '\0';
+		if (got > 0 && !memchr(p->buf, '\n', p->len) && p->len < sizeof(p->buf) - 1)
+			return;
+		st = cir_lbagent_http_status(p->buf, p->len);
+		if (st < 0) {
+			probe_done(a, p, false, got == 0 && p->len == 0 ?
+				   "connection closed before a response" : "not an HTTP response");
+			return;
+		}
+		if (st != p->chk.expect) {
+			snprintf(why, sizeof(why), "GET %.64s: status %d, want %u", p->chk.path, st,
+				 p->chk.expect);
+			probe_done(a, p, false, why);
+			return;
+		}
+		probe_done(a, p, true, NULL);
+	}
+}
+
+static bool probe_is(const struct probe *p, const char *svc, const struct cir_lb_addr *ad)
+{
+	return p->addr.port == ad->port && cir_ip_eq(&p->addr.ip, &ad->ip) &&
+	       strcmp(p->svc, svc) == 0;
+}
+
+/* Scans list services and targets in the same order every time, and the
+ * table keeps that order: look at the cursor first (O(1) per target on a
+ * steady store), then everywhere. */
+static struct probe *probe_find(struct agent *a, const char *svc, const struct cir_lb_addr *ad)
+{
+	if (a->cursor < a->n && probe_is(&a->p[a->cursor], svc, ad))
+		return &a->p[a->cursor++];
+	for (size_t i = 0; i < a->n; i++)
+		if (probe_is(&a->p[i], svc, ad)) {
+			a->cursor = i + 1;
+			return &a->p[i];
+		}
+	return NULL;
+}
+
+static int scan_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct agent *a = arg;
+
+	if (s->check.type == CIR_LB_CHECK_NONE)
+		return 0;
+	for (size_t i = 0; i < s->n_targets; i++) {
+		const struct cir_lb_target *t = &s->targets[i];
+		struct probe *p = probe_find(a, s->name, &t->addr);
+
+		if (!p) {
+			if (a->n == a->cap) {
+				size_t nc = a->cap ? a->cap * 2 : 16;
+				struct probe *np = realloc(a->p, nc * sizeof(*np));
+
+				if (!np)
+					return -ENOMEM;
+				a->p = np;
+				a->cap = nc;
+			}
+			p = &a->p[a->n++];
+			memset(p, 0, sizeof(*p));
+			snprintf(p->svc, sizeof(p->svc), "%s", s->name);
+			p->addr = t->addr;
+			p->fd = -1;
+			/* Spread the first checks over one interval. */
+			p->due = now_ms() + (a->n * 37) % (s->check.interval_ms + 1);
+		}
+		if (memcmp(&p->chk, &s->check, sizeof(p->chk)) != 0) {
+			p->chk = s->check;
+			p->passes = p->fails = 0;
+		}
+		/* The store is the truth (lb add, a restarted agent, an operator). */
+		p->down = t->down;
+		p->seen = true;
+	}
+	return 0;
+}
+
+static int scan(struct agent *a, struct cir_error *err)
+{
+	size_t k = 0;
+	int r;
+
+	for (size_t i = 0; i < a->n; i++)
+		a->p[i].seen = false;
+	a->cursor = 0;
+	r = cir_lb_list(a->db, scan_fn, a, err);
+	if (r == -ENOMEM)
+		return cir_err(err, ENOMEM, "out of memory");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < a->n; i++) {
+		if (!a->p[i].seen) {
+			probe_close(&a->p[i]);
+			continue;
+		}
+		a->p[k++] = a->p[i];
+	}
+	a->n = k;
+	return 0;
+}
+
+int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, struct cir_error *err)
+{
+	struct agent a = { .db = db, .o = o };
+	_cleanup_free_ struct pollfd *pfd = NULL;
+	_cleanup_free_ size_t *who = NULL;
+	size_t pcap = 0;
+	long long next_scan = 0;
+	int r = 0;
+
+	while (!*o->stop) {
+		long long now = now_ms(), wake;
+		size_t np = 0;
+
+		if (now >= next_scan) {
+			struct cir_error e2 = CIR_ERROR_INIT;
+
+			r = scan(&a, &e2);
+			if (r == -ENOMEM) {
+				*err = e2;
+				break;
+			}
+			if (r < 0)
+				event(&a, true, "%s", e2.msg);
+			r = 0;
+			next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
+		}
+		for (size_t i = 0; i < a.n; i++) {
+			struct probe *p = &a.p[i];
+
+			if (p->phase == IDLE && now >= p->due)
+				probe_start(&a, p);
+			else if (p->phase != IDLE && now >= p->deadline)
+				probe_done(&a, p, false, p->phase == CONNECTING ? "connect: timed out"
+										 : "no response in time");
+		}
+		if (a.n > pcap) {
+			struct pollfd *nf = realloc(pfd, a.n * sizeof(*nf));
+			size_t *nw;
+
+			if (!nf) {
+				r = cir_err(err, ENOMEM, "out of memory");
+				break;
+			}
+			pfd = nf;
+			nw = realloc(who, a.n * sizeof(*nw));
+			if (!nw) {
+				r = cir_err(err, ENOMEM, "out of memory");
+				break;
+			}
+			who = nw;
+			pcap = a.n;
+		}
+		wake = next_scan;
+		for (size_t i = 0; i < a.n; i++) {
+			struct probe *p = &a.p[i];
+
+			if (p->phase == IDLE) {
+				if (p->due < wake)
+					wake = p->due;
+				continue;
+			}
+			if (p->deadline < wake)
+				wake = p->deadline;
+			pfd[np].fd = p->fd;
+			pfd[np].events = p->phase == CONNECTING ? POLLOUT : POLLIN;
+			pfd[np].revents = 0;
+			who[np++] = i;
+		}
+		now = now_ms();
+		if (poll(pfd, np, wake > now ? (int)(wake - now) : 0) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = cir_err(err, errno, "poll: %s", strerror(errno));
+			break;
+		}
+		for (size_t k = 0; k < np; k++)
+			if (pfd[k].revents)
+				probe_event(&a, &a.p[who[k]], pfd[k].revents);
+	}
+	for (size_t i = 0; i < a.n; i++)
+		probe_close(&a.p[i]);
+	free(a.p);
+	return r;
+}

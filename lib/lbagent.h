@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * lbagent.h - the health checker behind `circuit agent`: one thread, one
+ * poll loop, non-blocking TCP connects and HTTP GETs against the targets
+ * of every service with a check (lib/lb), in the caller's network
+ * namespace.
+ *
+ * The store holds all state that matters: a target's up/down state lives
+ * in its service record (cir_lb_target_health), so an agent that restarts
+ * picks up where the last one left off and never touches a healthy
+ * target's weight until it fails `fall` checks in a row.  Only the runs of
+ * passes and failures are in memory.
+ */
+#ifndef CIR_LBAGENT_H
+#define CIR_LBAGENT_H
+
+#include <signal.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "lb.h"
+
+struct cir_lbagent_opts {
+	/* Set (from a signal handler) to stop; checked every loop. */
+	volatile sig_atomic_t *stop;
+	/* Re-read the store this often, ms (new services, targets, checks). */
+	unsigned int scan_ms;
+	/* Told about every state change and every error the loop survives. */
+	void (*event)(void *arg, bool error, const char *msg);
+	void *arg;
+};
+
+/*
+ * Run the checks until *o->stop.  Errors of one check or one store write
+ * are reported through event and the loop goes on; returns 0 when stopped,
+ * -errno when the store cannot be read at all.
+ */
+int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, struct cir_error *err);
+
+/*
+ * Parse the first line of an HTTP response ("HTTP/1.x NNN ...") in buf.
+ * Returns the status, or -EBADMSG.  For tests.
+ */
+int cir_lbagent_http_status(const char *buf, size_t len);
+
+#endif
