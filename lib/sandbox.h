@@ -15,7 +15,9 @@
  * CIRCUIT_SECCOMP in the environment: unset or "enforce" (the default),
  * "log" (calls outside the list are allowed and logged by the kernel's
  * audit, "type=1326"; the calls no plugin may make still fail), "off" (no
- * filter; for debugging only).
+ * filter; for debugging only).  AddressSanitizer builds default to "off".
+ * The enforce-mode programs are generated at build time (the Makefile runs
+ * this file as sandbox-gen); loading one is a prctl().
  */
 #ifndef CIR_SANDBOX_H
 #define CIR_SANDBOX_H

@@ -28,6 +28,18 @@
 #include "sandbox.h"
 #include "unit.h"
 
+/* valgrind runs in the process it checks: a filter would bind valgrind
+ * itself (no PROT_EXEC for its translations, no seccomp() at all). */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define UNDER_VALGRIND() RUNNING_ON_VALGRIND
+#endif
+#endif
+#ifndef UNDER_VALGRIND
+#define UNDER_VALGRIND() 0
+#endif
+
 /* Run fn(arg) in a grandchild after applying profile p (flags, mode):
  * its exit status (0 = every expectation held, else the failed step). */
 static int in_sandbox(enum cir_sandbox_profile p, unsigned int flags, enum cir_sandbox_mode mode,
@@ -87,7 +99,7 @@ static int refused_everywhere(enum cir_sandbox_profile p, unsigned int flags)
 		return 4;
 	if (!REFUSED(mount("none", "/mnt", "tmpfs", 0, NULL), EPERM))
 		return 5;
-	if (!REFUSED(ptrace(PTRACE_TRACEME, 0, NULL, NULL), EPERM))
+	if (!REFUSED(ptrace(PTRACE_CONT, getpid(), NULL, NULL), EPERM))
 		return 6;
 	if (!REFUSED(unshare(CLONE_NEWNET), EPERM))
 		return 7;
@@ -244,7 +256,7 @@ static int log_mode(enum cir_sandbox_profile p, unsigned int flags)
 	close(fd);
 	if (!REFUSED(mount("none", "/mnt", "tmpfs", 0, NULL), EPERM))
 		return 2;
-	if (!REFUSED(ptrace(PTRACE_TRACEME, 0, NULL, NULL), EPERM))
+	if (!REFUSED(ptrace(PTRACE_CONT, getpid(), NULL, NULL), EPERM))
 		return 3;
 	return 0;
 }
@@ -320,8 +332,13 @@ static Suite *sandbox_suite(void)
 	Suite *s = suite_create("sandbox");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_loop_test(tc, each_profile, 0, CIR_SANDBOX_PROFILES);
-	tcase_add_test(tc, ipam_refuses_tcp_and_log_mode_allows_it);
+	if (UNDER_VALGRIND()) {
+		fprintf(stderr, "sandbox: filters not applied under valgrind: "
+			"%d checks skipped\n", CIR_SANDBOX_PROFILES + 1);
+	} else {
+		tcase_add_loop_test(tc, each_profile, 0, CIR_SANDBOX_PROFILES);
+		tcase_add_test(tc, ipam_refuses_tcp_and_log_mode_allows_it);
+	}
 	tcase_add_test(tc, mode_from_env);
 	tcase_add_test(tc, lists);
 	suite_add_tcase(s, tc);
