@@ -115,8 +115,8 @@ static const struct {
 	{ "getdents64", G_STORE },      /* listings and GC walks */
 	{ "fstatfs", G_STORE },         /* is a netns path nsfs or proc? */
 	{ "statfs", G_STORE },
-	{ "readlink", G_CLI },          /* /proc/self/exe: circuit's plugin path */
-	{ "readlinkat", G_CLI },
+	{ "readlink", G_CLI | G_DELEGATE }, /* /proc/self/exe: circuit's plugin path */
+	{ "readlinkat", G_CLI | G_DELEGATE },
 	{ "access", G_SPAWN | G_DLOPEN }, /* a plugin on CNI_PATH; libnftables' files */
 	{ "faccessat", G_SPAWN | G_DLOPEN },
 	{ "faccessat2", G_SPAWN | G_DLOPEN },
@@ -165,6 +165,23 @@ static const struct {
 	{ "pidfd_open", G_DELEGATE },   /* newer Go's os/exec */
 	{ "pidfd_send_signal", G_DELEGATE },
 	{ "connect", G_DELEGATE },      /* a plugin's daemon (dhcp) on a unix socket */
+	/* A shell-script or Python delegate (measured: t-gc-recovery's
+	 * slowpoke, sh + python3 through pyenv's shims) and the tools it runs:
+	 * bookkeeping of the process itself, never of the system. */
+	{ "getpgrp", G_DELEGATE },      /* sh: job control state */
+	{ "getpgid", G_DELEGATE },
+	{ "getsid", G_DELEGATE },
+	{ "setpgid", G_DELEGATE },
+	{ "getresuid", G_DELEGATE },
+	{ "getresgid", G_DELEGATE },
+	{ "getgroups", G_DELEGATE },
+	{ "getrusage", G_DELEGATE },
+	{ "times", G_DELEGATE },
+	{ "umask", G_DELEGATE },
+	{ "sysinfo", G_DELEGATE },      /* python: memory size */
+	{ "chdir", G_DELEGATE },
+	{ "fchdir", G_DELEGATE },
+	{ "fadvise64", G_DELEGATE },    /* coreutils reading a file */
 };
 
 /* Refused in every mode, log included: what no network plugin has a reason
@@ -217,7 +234,8 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 static const int delegate_families[] = { AF_UNIX, AF_INET, AF_INET6 };
 
 /* ioctls on any descriptor a delegate may make. */
-static const unsigned long fd_ioctls[] = { TIOCGWINSZ, FIONBIO, FIONREAD, FIOCLEX, FIONCLEX };
+static const unsigned long fd_ioctls[] = { TIOCGWINSZ, TIOCGPGRP, FIONBIO, FIONREAD, FIOCLEX,
+					   FIONCLEX };
 /* prctl() for a delegate: Circuit's own executables set no_new_privs and
  * stack their filter (both only narrow what they may do); thread names. */
 static const int prctls[] = { PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS, PR_SET_SECCOMP,
