@@ -93,6 +93,7 @@ static const struct {
 	{ "rt_sigaction", G_BASE },     /* SIGPIPE ignored around a delegate */
 	{ "rt_sigprocmask", G_BASE },   /* abort(), posix_spawn() */
 	{ "rt_sigreturn", G_BASE },
+	{ "sigaltstack", G_BASE },      /* ASan before noreturn calls; Go's threads */
 	{ "exit", G_BASE },
 	{ "exit_group", G_BASE },
 	{ "uname", G_BASE },            /* libnl and libnftables feature checks */
@@ -154,7 +155,6 @@ static const struct {
 	{ "getppid", G_DELEGATE },
 	{ "sched_getaffinity", G_DELEGATE }, /* Go: how many threads */
 	{ "sched_yield", G_DELEGATE },
-	{ "sigaltstack", G_DELEGATE },  /* Go: signal stacks per thread */
 	{ "tgkill", G_DELEGATE },       /* Go: preemption signals to its threads */
 	{ "kill", G_DELEGATE },         /* Go: os/exec kills a child on error */
 	{ "epoll_create1", G_DELEGATE }, /* Go's poller */
