@@ -341,9 +341,10 @@ int main(int argc, char **argv)
 
 	cir_log_init(stderr, CIR_LOG_INFO);
 	atexit(close_stdout);
-	/* Input comes from users and runtimes: no mounts, module loading,
-	 * tracing or keys from here on (lib/sandbox.h). */
-	if (cir_sandbox_apply(&err) < 0) {
+	/* Input comes from users and runtimes: only the calls circuit and the
+	 * plugins it runs in-process or executes need (lib/sandbox.h).  Its
+	 * arguments change nothing in the profile, so it comes first. */
+	if (cir_sandbox_apply(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, &err) < 0) {
 		cir_log(CIR_LOG_ERROR, "%s", err.msg);
 		return CLI_FAIL;
 	}

@@ -17,7 +17,6 @@
 
 #include "cleanup.h"
 #include "cni.h"
-#include "sandbox.h"
 #include "utf8.h"
 
 extern char **environ;
@@ -873,7 +872,8 @@ static void report(const struct cir_cni_plugin *p, const char *version,
 		fprintf(stderr, "%s: %s\n", p->name, err->msg);
 }
 
-int cir_cni_main(const struct cir_cni_plugin *p)
+int cir_cni_main(const struct cir_cni_plugin *p,
+		 int (*sandbox)(const struct cir_cni_conf *conf, struct cir_error *err))
 {
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_cni_env env = { 0 };
@@ -897,13 +897,12 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 		report(p, NULL, &err);
 		return 1;
 	}
-	/* Stdin and env come from outside: deny what no plugin needs
-	 * (lib/sandbox.h); delegated plugins inherit the filter. */
-	if (cir_sandbox_apply(&err) < 0) {
-		report(p, NULL, &err);
-		return 1;
-	}
 	if (strcmp(cmd, "VERSION") == 0) {
+		/* VERSION runs no delegate: the filter for an empty config. */
+		if (sandbox(&conf, &err) < 0) {
+			cir_cni_print_error(NULL, &err);
+			return 1;
+		}
 		/* stdin is optional for VERSION. */
 		if (!isatty(STDIN_FILENO) && read_all(STDIN_FILENO, &in, &inlen, CIR_JSON_MAX,
 						      &err) == 0 && inlen) {
@@ -933,6 +932,11 @@ int cir_cni_main(const struct cir_cni_plugin *p)
 		goto out;
 	}
 	version = conf.cni_version;
+	/* Input parsed: from here on only the calls this plugin needs, with
+	 * exec only if this config makes it run a delegate (lib/sandbox.h). */
+	r = sandbox(&conf, &err);
+	if (r < 0)
+		goto out;
 
 	res = calloc(1, sizeof(*res));
 	if (!res) {

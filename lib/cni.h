@@ -190,8 +190,12 @@ struct cir_cni_plugin {
 	/* ADD results of IPAM plugins carry no interfaces. */
 };
 
-/* Run a plugin: returns the process exit status. */
-int cir_cni_main(const struct cir_cni_plugin *p);
+/* Run a plugin: returns the process exit status.  Once the environment and
+ * the config are parsed, and before any callback runs, sandbox(conf) must
+ * install the plugin's seccomp filter (lib/sandbox.h); its error is the
+ * plugin's error. */
+int cir_cni_main(const struct cir_cni_plugin *p,
+		 int (*sandbox)(const struct cir_cni_conf *conf, struct cir_error *err));
 
 /* GC: the valid attachments list from conf ("cni.dev/valid-attachments").
  * Calls fn for each (containerID, ifname); fn returns <0 to stop. */

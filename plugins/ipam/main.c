@@ -4,8 +4,15 @@
  * that circuit-bridge can run it in-process; see spec/circuit-ipam.md.
  */
 #include "ipam_cni.h"
+#include "sandbox.h"
+
+/* circuit-ipam never runs another executable. */
+static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
+{
+	return cir_sandbox_apply(CIR_SANDBOX_IPAM, 0, err);
+}
 
 int main(void)
 {
-	return cir_cni_main(&cir_ipam_plugin);
+	return cir_cni_main(&cir_ipam_plugin, sandbox);
 }

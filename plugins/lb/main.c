@@ -5,8 +5,15 @@
  * See spec/lb.md.
  */
 #include "chain.h"
+#include "sandbox.h"
+
+/* circuit-lb never runs another executable. */
+static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
+{
+	return cir_sandbox_apply(CIR_SANDBOX_LB, 0, err);
+}
 
 int main(void)
 {
-	return cir_cni_main(&cir_lb_plugin);
+	return cir_cni_main(&cir_lb_plugin, sandbox);
 }

@@ -6,8 +6,15 @@
  * spec/circuit-qos.md.
  */
 #include "plugin.h"
+#include "sandbox.h"
+
+/* circuit-qos never runs another executable. */
+static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
+{
+	return cir_sandbox_apply(CIR_SANDBOX_QOS, 0, err);
+}
 
 int main(void)
 {
-	return cir_cni_main(&cir_qos_plugin);
+	return cir_cni_main(&cir_qos_plugin, sandbox);
 }
