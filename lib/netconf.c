@@ -704,8 +704,17 @@ int cir_conflist_check(const struct cir_jnode *root, struct cir_error *err)
 	return 0;
 }
 
-int cir_conflist_normalize(const char *text, size_t len, const char *name, char **out,
-			   struct cir_error *err)
+static int version_check(const char *version, struct cir_error *err)
+{
+	if (version && !cir_cni_version_supported(version))
+		return cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
+				    "unsupported cniVersion \"%.16s\" (" CIR_CNI_VERSIONS_TEXT ")",
+				    version);
+	return 0;
+}
+
+int cir_conflist_normalize(const char *text, size_t len, const char *name, const char *version,
+			   char **out, struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", NULL };
 	_cleanup_json_ struct cir_json *j = NULL, *j2 = NULL;
@@ -715,6 +724,9 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 	const char *cname = NULL;
 	int r;
 
+	r = version_check(version, err);
+	if (r < 0)
+		return r;
 	r = cir_json_parse(text, len, &j, err);
 	if (r < 0)
 		return cir_err_wrap(err, "conflist");
@@ -730,7 +742,9 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 		return r;
 	cir_jgen_map_open(g);
 	v = cir_jnode_get(root, "cniVersion");
-	if (v) {
+	if (version) {
+		cir_jgen_kstr(g, "cniVersion", version);
+	} else if (v) {
 		cir_jgen_key(g, "cniVersion");
 		cir_jgen_node(g, v);
 	}
@@ -806,16 +820,20 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 	}
 }
 
-int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err)
+int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
+			  struct cir_error *err)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	int r;
 
+	r = version_check(version, err);
+	if (r < 0)
+		return r;
 	r = cir_jgen_new(&g, true, err);
 	if (r < 0)
 		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", CIR_NETCONF_CNI_VERSION);
+	cir_jgen_kstr(g, "cniVersion", version ? version : CIR_NETCONF_CNI_VERSION);
 	cir_jgen_kstr(g, "name", nc->name);
 	cir_jgen_key(g, "plugins");
 	cir_jgen_arr_open(g);

@@ -43,8 +43,11 @@
 /* Plugin types of the chain `circuit network create` writes. */
 #define CIR_NETCONF_BRIDGE_PLUGIN "circuit-bridge"
 #define CIR_NETCONF_IPAM_PLUGIN "circuit-ipam"
-/* cniVersion of the generated conflist. */
-#define CIR_NETCONF_CNI_VERSION CIR_CNI_SPEC_VERSION
+/* cniVersion of a generated conflist unless asked otherwise: the newest
+ * that every runtime Circuit is tested with reads (Debian 12's podman 4.3
+ * and containerd 1.6 reject 1.1.0 results).  The plugins speak 0.3.0 to
+ * CIR_CNI_SPEC_VERSION whatever a conflist says. */
+#define CIR_NETCONF_CNI_VERSION "1.0.0"
 
 /* A network record. */
 struct cir_netconf {
@@ -203,11 +206,12 @@ int cir_conflist_check(const struct cir_jnode *root, struct cir_error *err);
 
 /*
  * Normalise text (a .conflist, or a single-plugin .conf turned into a
- * one-plugin list) with its name set to name (when non-NULL), checked by
- * cir_conflist_check().  *out is a malloc'd document.
+ * one-plugin list) with its name set to name and its cniVersion to version
+ * (each when non-NULL), checked by cir_conflist_check().  *out is a
+ * malloc'd document.  An unsupported version is code 1.
  */
-int cir_conflist_normalize(const char *text, size_t len, const char *name, char **out,
-			   struct cir_error *err);
+int cir_conflist_normalize(const char *text, size_t len, const char *name, const char *version,
+			   char **out, struct cir_error *err);
 
 /*
  * What a record needs from an imported conflist: subnet and gateway of the
@@ -217,9 +221,11 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc);
 
 /* The chain `circuit network create` writes for nc: circuit-bridge
- * (gateway, default route, no plugin masquerade: the network keeps its own)
- * delegating to circuit-ipam.  *out is a malloc'd pretty document. */
-int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err);
+ * (gateway, default route, masquerade as nc says) delegating to
+ * circuit-ipam, at cniVersion version (NULL: CIR_NETCONF_CNI_VERSION; an
+ * unsupported one is code 1).  *out is a malloc'd pretty document. */
+int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
+			  struct cir_error *err);
 
 /* ---- running a chain ---- */
 
