@@ -876,12 +876,14 @@ static const struct cir_jnode *chain_plugins(const struct cir_json *conflist)
 }
 
 /*
- * One plugin's stdin: cniVersion and name of the list, the plugin's own keys,
- * prevResult when given, GC's valid attachments when given.
+ * One plugin's stdin: cniVersion (the list's, unless version) and name of
+ * the list, the plugin's own keys, prevResult when given, GC's valid
+ * attachments when given.
  */
-static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode *plugin,
-			const struct cir_jnode *prev, const struct cir_chain_attachment *valid,
-			size_t n_valid, bool gc, bool keep_live, char **out, struct cir_error *err)
+static int plugin_stdin(const struct cir_json *conflist, const char *version,
+			const struct cir_jnode *plugin, const struct cir_jnode *prev,
+			const struct cir_chain_attachment *valid, size_t n_valid, bool gc,
+			bool keep_live, char **out, struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
@@ -892,7 +894,7 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 	if (r < 0)
 		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", chain_version(conflist));
+	cir_jgen_kstr(g, "cniVersion", version ? version : chain_version(conflist));
 	cir_jgen_kstr(g, "name", cir_jnode_str(cir_jnode_get(root, "name")));
 	cir_jgen_members_except(g, plugin, skip);
 	if (prev) {
@@ -935,7 +937,7 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 	const char *type = cir_jnode_str(cir_jnode_get(plugin, "type"));
 	int r;
 
-	r = plugin_stdin(conflist, plugin, prev, NULL, 0, false, false, &in, err);
+	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, &in, err);
 	if (r < 0)
 		return r;
 	exec_env(rt, &x);
@@ -1037,9 +1039,12 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 {
 	const struct cir_jnode *plugins = chain_plugins(conflist);
 	struct cir_error e = CIR_ERROR_INIT;
+	/* Keep-live GC runs Circuit's own plugins only, and they all know GC
+	 * whatever cniVersion the conflist was exported at for other runtimes. */
+	const char *version = keep_live ? CIR_CNI_SPEC_VERSION : NULL;
 	int first = 0;
 
-	if (cir_cni_version_cmp(chain_version(conflist), "1.1.0") < 0)
+	if (!keep_live && cir_cni_version_cmp(chain_version(conflist), "1.1.0") < 0)
 		return 0;
 	for (size_t i = 0; i < cir_jnode_len(plugins); i++) {
 		const struct cir_jnode *p = cir_jnode_at(plugins, i);
@@ -1052,7 +1057,7 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 		 * the attachments other runtimes made: leave it alone. */
 		if (keep_live && !cir_cni_builtin_known(type))
 			continue;
-		r = plugin_stdin(conflist, p, NULL, valid, n, true, keep_live, &in, &e);
+		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, &in, &e);
 		if (r >= 0)
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);

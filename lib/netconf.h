@@ -259,11 +259,14 @@ int cir_chain_check(const struct cir_json *conflist, const struct cir_chain_rt *
 		    const char *result_json, struct cir_error *err);
 
 /*
- * GC (cniVersion >= 1.1.0, else a no-op returning 0): every plugin gets
- * cni.dev/valid-attachments = valid[0..n) and releases the rest.  Every
- * plugin runs; returns the first error.  With keep_live the configs carry
- * CIR_CNI_GC_KEEP_LIVE (lib/cni.h) and only Circuit's own plugins run: the
- * others cannot be told to spare what other runtimes attached.
+ * GC: every plugin gets cni.dev/valid-attachments = valid[0..n) and
+ * releases the rest.  Every plugin runs; returns the first error.  Without
+ * keep_live the conflist's cniVersion must be >= 1.1.0 (else a no-op
+ * returning 0).  With keep_live the configs carry CIR_CNI_GC_KEEP_LIVE
+ * (lib/cni.h) and only Circuit's own plugins run, others cannot be told to
+ * spare what other runtimes attached; they are asked at cniVersion
+ * CIR_CNI_SPEC_VERSION whatever the conflist says (they all have GC), so a
+ * network exported at 1.0.0 for older runtimes is collected the same way.
  */
 struct cir_chain_attachment {
 	const char *cid;
