@@ -1,9 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-# Circuit - plain GNU make.  `make`, `make check`, `make asan`, `make bench`,
-# `make install PREFIX=/usr/local DESTDIR=`.
+# Circuit - plain GNU make.  `make`, `make demo`, `make check`, `make asan`,
+# `make bench`, `make install PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin`,
+# `make uninstall` (same variables).
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec/circuit
+DATADIR     ?= $(PREFIX)/share/circuit
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
+# Where CNI runtimes look for plugins: links to the plugins in LIBEXECDIR.
+# containerd and ctr: /opt/cni/bin; podman: also /usr/lib/cni (Debian's).
+CNI_BIN_DIR ?= /opt/cni/bin
 BUILD   ?= build
 CC      ?= cc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
@@ -43,7 +53,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
 
-.PHONY: all deps demo check unit memcheck integration vm bench asan install clean
+.PHONY: all deps demo check unit memcheck integration vm bench asan install uninstall clean
 all: $(LIBA) $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -108,13 +118,46 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" all build-asan/bin/unit-tests
 
+# What install places besides the binaries; uninstall removes exactly these.
+MAN8       := $(wildcard man/*.8)
+SHARE_CONF := $(wildcard conf/*.conflist) conf/circuit-hooks.json \
+              $(wildcard conf/runc-*.json)
+UNITS      := conf/circuit-restore.service conf/circuit-gc.service conf/circuit-gc.timer
+INSTALLED  := $(BINDIR)/circuit $(PLUGINS:%=$(LIBEXECDIR)/circuit-%) \
+              $(PLUGINS:%=$(CNI_BIN_DIR)/circuit-%) \
+              $(addprefix $(DATADIR)/,$(notdir $(SHARE_CONF))) \
+              $(addprefix $(MANDIR)/man8/,$(notdir $(MAN8))) \
+              $(BASHCOMPDIR)/circuit $(addprefix $(SYSTEMDDIR)/,$(notdir $(UNITS)))
+# Files naming the circuit binary get the installed path.
+SUBST_BIN  := sed 's|/usr/local/bin/circuit|$(BINDIR)/circuit|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/circuit
-	$(if $(HOOK_SRC),install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(PREFIX)/bin/circuit)
-	$(foreach b,$(PLUGIN_BINS),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/libexec/circuit/;)
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/bin/circuit|$(PREFIX)/bin/circuit|' conf/circuit-restore.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/circuit-restore.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(CNI_BIN_DIR) \
+		$(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(BINDIR)/circuit
+	$(foreach p,$(PLUGINS),install -m 0755 $(BUILD)/bin/circuit-$(p) $(DESTDIR)$(LIBEXECDIR)/;)
+	$(foreach p,$(PLUGINS),ln -sfn $(LIBEXECDIR)/circuit-$(p) $(DESTDIR)$(CNI_BIN_DIR)/circuit-$(p);)
+	$(foreach f,$(SHARE_CONF),$(SUBST_BIN) $(f) > $(DESTDIR)$(DATADIR)/$(notdir $(f)) && \
+		chmod 0644 $(DESTDIR)$(DATADIR)/$(notdir $(f));)
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completion/circuit $(DESTDIR)$(BASHCOMPDIR)/circuit
+	$(foreach f,$(UNITS),$(SUBST_BIN) $(f) > $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(f)) && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(f));)
+
+# Removes what install placed (same variables), and Circuit's own two
+# directories when that leaves them empty.  A plugin link that no longer
+# points into LIBEXECDIR is someone else's and stays.
+uninstall:
+	@for f in $(PLUGINS:%=$(DESTDIR)$(CNI_BIN_DIR)/circuit-%); do \
+		if [ -L "$$f" ] && [ "$$(readlink "$$f")" = "$(LIBEXECDIR)/$${f##*/}" ]; then \
+			echo "rm $$f"; rm -f "$$f"; \
+		fi; \
+	done
+	@for f in $(addprefix $(DESTDIR),$(filter-out $(CNI_BIN_DIR)/%,$(INSTALLED))); do \
+		if [ -e "$$f" ] || [ -L "$$f" ]; then echo "rm $$f"; rm -f "$$f"; fi; \
+	done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf build build-asan
