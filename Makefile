@@ -81,19 +81,24 @@ $(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
 
-# Install what is missing from Debian's packages (needs root).
+# Install what is missing from Debian's packages (needs root): `make deps`
+# everything the suite uses, `make deps DEPS=demo` what the demo needs.
+DEPS ?= all
 deps:
-	tests/deps.sh
+	tests/deps.sh $(DEPS)
 
-# The README's first command: deps, build, and the main job in a throwaway
-# network namespace.
-demo: deps
+# The README's first command: what the demo needs (build tools, libraries,
+# iproute2, busybox), build, and the main job in a throwaway network namespace.
+demo:
+	tests/deps.sh demo
 	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
-# The README's second command: the whole suite (unit, integration inside
+# The README's second command: the rest (runtimes, qemu and a kernel for the
+# VM tier, packaging tools), then the whole suite (unit, integration inside
 # namespaces the tests make, the real-kernel VM tier).
-check: deps
+check:
+	tests/deps.sh all
 	$(MAKE) all $(BUILD)/bin/unit-tests
 	tests/run-all.sh $(BUILD)
 
