@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Circuit - plain GNU make.  `make`, `make demo`, `make check`, `make asan`,
 # `make bench`, `make install PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin`,
-# `make uninstall` (same variables).
+# `make uninstall` (same variables), `make deb`.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -31,8 +31,8 @@ ifneq ($(WERROR),0)
 WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DCIR_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-              -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DCIR_VERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) \
+              $(CFLAGS) -Ilib $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
@@ -53,7 +53,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
 
-.PHONY: all deps demo check unit memcheck integration vm bench asan install uninstall clean
+.PHONY: all deps demo check unit memcheck integration vm bench asan install uninstall deb clean
 all: $(LIBA) $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -163,6 +163,18 @@ uninstall:
 		if [ -e "$$f" ] || [ -L "$$f" ]; then echo "rm $$f"; rm -f "$$f"; fi; \
 	done
 	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# A Debian package from this tree, built in a copy of it under $(BUILD)/deb/
+# (dpkg-buildpackage writes its results next to the source directory):
+# $(BUILD)/deb/circuit_*.deb.  Needs debhelper (tests/deps.sh installs it).
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/circuit
+	{ git ls-files -z --cached --others --exclude-standard 2>/dev/null || \
+	  find . -path ./.git -prune -o -path './build*' -prune -o -type f -print0; } | \
+		tar --null -T - -cf - | tar -C $(DEB_DIR)/circuit -xf -
+	cd $(DEB_DIR)/circuit && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan
