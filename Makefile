@@ -1,9 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-# Circuit - plain GNU make.  `make`, `make check`, `make asan`, `make bench`,
-# `make install PREFIX=/usr/local DESTDIR=`.
+# Circuit - plain GNU make.  `make`, `make demo`, `make check`, `make asan`,
+# `make bench`, `make install PREFIX=/usr/local DESTDIR= CNI_BIN_DIR=/opt/cni/bin`,
+# `make uninstall` (same variables), `make deb`.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+BINDIR      ?= $(PREFIX)/bin
+LIBEXECDIR  ?= $(PREFIX)/libexec/circuit
+DATADIR     ?= $(PREFIX)/share/circuit
+MANDIR      ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
+# Where CNI runtimes look for plugins: links to the plugins in LIBEXECDIR.
+# containerd and ctr: /opt/cni/bin; podman: also /usr/lib/cni (Debian's).
+CNI_BIN_DIR ?= /opt/cni/bin
 BUILD   ?= build
 CC      ?= cc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
@@ -21,8 +31,8 @@ ifneq ($(WERROR),0)
 WARN    += -Werror
 endif
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DCIR_VERSION='"$(VERSION)"' $(WARN) $(CFLAGS) \
-              -Ilib $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DCIR_VERSION='"$(VERSION)"' $(WARN) $(CPPFLAGS) \
+              $(CFLAGS) -Ilib $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS)
 
 LIB_SRC := $(wildcard lib/*.c)
@@ -43,7 +53,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(PLUGIN_BINS) $(if $(HOOK_SRC),$(BUILD)/bin/circuit)
 
-.PHONY: all deps demo check unit memcheck integration vm bench asan install clean
+.PHONY: all deps demo check unit memcheck integration vm bench asan install uninstall deb clean
 all: $(LIBA) $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -87,19 +97,24 @@ $(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
 
-# Install what is missing from Debian's packages (needs root).
+# Install what is missing from Debian's packages (needs root): `make deps`
+# everything the suite uses, `make deps DEPS=demo` what the demo needs.
+DEPS ?= all
 deps:
-	tests/deps.sh
+	tests/deps.sh $(DEPS)
 
-# The README's first command: deps, build, and the main job in a throwaway
-# network namespace.
-demo: deps
+# The README's first command: what the demo needs (build tools, libraries,
+# iproute2, busybox), build, and the main job in a throwaway network namespace.
+demo:
+	tests/deps.sh demo
 	$(MAKE) all
 	tests/demo.sh $(BUILD)
 
-# The README's second command: the whole suite (unit, integration inside
+# The README's second command: the rest (runtimes, qemu and a kernel for the
+# VM tier, packaging tools), then the whole suite (unit, integration inside
 # namespaces the tests make, the real-kernel VM tier).
-check: deps
+check:
+	tests/deps.sh all
 	$(MAKE) all $(BUILD)/bin/unit-tests
 	tests/run-all.sh $(BUILD)
 
@@ -125,13 +140,58 @@ asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" all build-asan/bin/unit-tests
 
+# What install places besides the binaries; uninstall removes exactly these.
+MAN8       := $(wildcard man/*.8)
+SHARE_CONF := $(wildcard conf/*.conflist) conf/circuit-hooks.json \
+              $(wildcard conf/runc-*.json)
+UNITS      := conf/circuit-restore.service conf/circuit-gc.service conf/circuit-gc.timer
+INSTALLED  := $(BINDIR)/circuit $(PLUGINS:%=$(LIBEXECDIR)/circuit-%) \
+              $(PLUGINS:%=$(CNI_BIN_DIR)/circuit-%) \
+              $(addprefix $(DATADIR)/,$(notdir $(SHARE_CONF))) \
+              $(addprefix $(MANDIR)/man8/,$(notdir $(MAN8))) \
+              $(BASHCOMPDIR)/circuit $(addprefix $(SYSTEMDDIR)/,$(notdir $(UNITS)))
+# Files naming the circuit binary get the installed path.
+SUBST_BIN  := sed 's|/usr/local/bin/circuit|$(BINDIR)/circuit|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/circuit
-	$(if $(HOOK_SRC),install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(PREFIX)/bin/circuit)
-	$(foreach b,$(PLUGIN_BINS),install -m 0755 $(b) $(DESTDIR)$(PREFIX)/libexec/circuit/;)
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	sed 's|/usr/local/bin/circuit|$(PREFIX)/bin/circuit|' conf/circuit-restore.service \
-		> $(DESTDIR)$(PREFIX)/lib/systemd/system/circuit-restore.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(CNI_BIN_DIR) \
+		$(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSTEMDDIR)
+	install -m 0755 $(BUILD)/bin/circuit $(DESTDIR)$(BINDIR)/circuit
+	$(foreach p,$(PLUGINS),install -m 0755 $(BUILD)/bin/circuit-$(p) $(DESTDIR)$(LIBEXECDIR)/;)
+	$(foreach p,$(PLUGINS),ln -sfn $(LIBEXECDIR)/circuit-$(p) $(DESTDIR)$(CNI_BIN_DIR)/circuit-$(p);)
+	$(foreach f,$(SHARE_CONF),$(SUBST_BIN) $(f) > $(DESTDIR)$(DATADIR)/$(notdir $(f)) && \
+		chmod 0644 $(DESTDIR)$(DATADIR)/$(notdir $(f));)
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 completion/circuit $(DESTDIR)$(BASHCOMPDIR)/circuit
+	$(foreach f,$(UNITS),$(SUBST_BIN) $(f) > $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(f)) && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(f));)
+
+# Removes what install placed (same variables), and Circuit's own two
+# directories when that leaves them empty.  A plugin link that no longer
+# points into LIBEXECDIR is someone else's and stays.
+uninstall:
+	@for f in $(PLUGINS:%=$(DESTDIR)$(CNI_BIN_DIR)/circuit-%); do \
+		if [ -L "$$f" ] && [ "$$(readlink "$$f")" = "$(LIBEXECDIR)/$${f##*/}" ]; then \
+			echo "rm $$f"; rm -f "$$f"; \
+		fi; \
+	done
+	@for f in $(addprefix $(DESTDIR),$(filter-out $(CNI_BIN_DIR)/%,$(INSTALLED))); do \
+		if [ -e "$$f" ] || [ -L "$$f" ]; then echo "rm $$f"; rm -f "$$f"; fi; \
+	done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+
+# A Debian package from this tree, built in a copy of it under $(BUILD)/deb/
+# (dpkg-buildpackage writes its results next to the source directory):
+# $(BUILD)/deb/circuit_*.deb.  Needs debhelper (tests/deps.sh installs it).
+DEB_DIR := $(BUILD)/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/circuit
+	{ git ls-files -z --cached --others --exclude-standard 2>/dev/null || \
+	  find . -path ./.git -prune -o -path './build*' -prune -o -type f -print0; } | \
+		tar --null -T - -cf - | tar -C $(DEB_DIR)/circuit -xf -
+	cd $(DEB_DIR)/circuit && dpkg-buildpackage -us -uc -b
+	@ls $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build build-asan

@@ -515,7 +515,7 @@ static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
 		r = read_text(spec->conflist, &text, &len, err);
 		if (r < 0)
 			return r;
-		r = cir_conflist_normalize(text, len, spec->name, conflist, err);
+		r = cir_conflist_normalize(text, len, spec->name, spec->cni_version, conflist, err);
 		if (r < 0)
 			return cir_err_wrap(err, "%s", spec->conflist);
 		r = cir_json_parse(*conflist, strlen(*conflist), &j, err);
@@ -551,7 +551,7 @@ static int spec_to_conf(const struct cli_net_spec *spec, struct cir_netconf *nc,
 	nc->masquerade = !spec->no_masquerade;
 	nc->masquerade6 = nc->masquerade && !spec->no_masquerade6;
 	nc->managed = true;
-	return cir_conflist_generate(nc, conflist, err);
+	return cir_conflist_generate(nc, spec->cni_version, conflist, err);
 }
 
 int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spec *spec,
@@ -954,6 +954,10 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	spec.no_masquerade6 = cli_opt(a, "no-masquerade6") != NULL;
 	spec.allow_reserved = cli_opt(a, "allow-reserved") != NULL;
 	spec.conflist = cli_opt(a, "conflist");
+	spec.cni_version = cli_opt(a, "cni-version");
+	if (spec.cni_version && !cir_cni_version_supported(spec.cni_version))
+		return cli_usage(c, "invalid --cni-version \"%s\" (%s)", spec.cni_version,
+				 CIR_CNI_VERSIONS_TEXT);
 	if (spec.conflist && (spec.subnet || spec.n_more || spec.gateway || mtu ||
 			      spec.no_masquerade || spec.no_masquerade6))
 		return cli_usage(c, "--conflist takes no SUBNET, --subnet, --gateway, --mtu, "
@@ -1145,16 +1149,28 @@ static int cmd_export(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
+	const char *version = cli_opt(a, "cni-version");
+	_cleanup_free_ char *doc = NULL;
+	const char *text;
 	int r;
 
+	if (version && !cir_cni_version_supported(version))
+		return cli_usage(c, "invalid --cni-version \"%s\" (%s)", version,
+				 CIR_CNI_VERSIONS_TEXT);
 	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
+	/* Another version for another runtime: the same chain, re-emitted. */
+	if (r >= 0 && version)
+		r = cir_conflist_normalize(n.conflist_raw, strlen(n.conflist_raw), NULL, version,
+					   &doc, &err);
 	if (r >= 0) {
-		size_t len = strlen(n.conflist_raw);
+		size_t len;
 
-		fputs(n.conflist_raw, stdout);
-		if (len == 0 || n.conflist_raw[len - 1] != '\n')
+		text = doc ? doc : n.conflist_raw;
+		len = strlen(text);
+		fputs(text, stdout);
+		if (len == 0 || text[len - 1] != '\n')
 			fputc('\n', stdout);
 	}
 	cir_network_close(&n);
@@ -1332,7 +1348,9 @@ const struct cli_cmd cli_network_cmds[] = {
 	  "bridge gets a gateway of each, each container an address of each and\n"
 	  "both default routes.\n"
 	  "With --conflist the chain may name any CNI plugins (bridge, host-local,\n"
-	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n",
+	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n"
+	  "The conflist says cniVersion 1.0.0 (what podman 4 and containerd 1.6\n"
+	  "read); --cni-version V sets another, also on an imported one.\n",
 	  { { "subnet", true, "SUBNET", "another subnet, at most one per address family" },
 	    { "gateway", true, "IP", "gateway address on the bridge (default: first host of "
 	      "each subnet; this one for its family)" },
@@ -1340,16 +1358,22 @@ const struct cli_cmd cli_network_cmds[] = {
 	    { "no-masquerade6", false, NULL, "masquerade IPv4 only (a routed IPv6 prefix)" },
 	    { "mtu", true, "N", "MTU of the bridge and container interfaces" },
 	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" },
-	    { "allow-reserved", false, NULL, "allow a loopback, link-local, multicast range" } },
+	    { "allow-reserved", false, NULL, "allow a loopback, link-local, multicast range" },
+	    { "cni-version", true, "V", "cniVersion of the conflist (default 1.0.0)" } },
 	  1, 2, cmd_create },
 	{ "ls", "[--format table|json]", "list networks",
 	  "Examples:\n  circuit network ls\n  circuit network ls --format json\n",
 	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 0, cmd_ls },
 	{ "inspect", "NAME", "show a network, its members and its QoS as JSON",
 	  "Example:\n  circuit network inspect sandbox\n", { { NULL } }, 1, 1, cmd_inspect },
-	{ "export", "NAME", "print the network's CNI conflist (for other CNI runtimes)",
-	  "Example:\n  circuit network export sandbox > /etc/cni/net.d/10-sandbox.conflist\n",
-	  { { NULL } }, 1, 1, cmd_export },
+	{ "export", "NAME [--cni-version V]",
+	  "print the network's CNI conflist (for other CNI runtimes)",
+	  "--cni-version prints the same chain at another cniVersion\n"
+	  "(" CIR_CNI_VERSIONS_TEXT ") for a runtime that wants it;\n"
+	  "the stored conflist does not change.\n"
+	  "Examples:\n  circuit network export sandbox > /etc/cni/net.d/10-sandbox.conflist\n"
+	  "  circuit network export sandbox --cni-version 0.4.0\n",
+	  { { "cni-version", true, "V", "print at this cniVersion" } }, 1, 1, cmd_export },
 	{ "connect", "PID|ID NAME [--ip IP] [--ifname IF]",
 	  "attach the network namespace of process PID (or runc container ID)",
 	  "The container gets eth0, or the next free ethN when it already has one.\n"

@@ -11,8 +11,10 @@
  * group's restore callback runs (QoS, load balancers).  Running it on a
  * healthy host changes nothing: every step looks before it writes.
  *
- * gc releases members whose process is gone and asks every chain (CNI GC,
- * cniVersion >= 1.1.0) to drop allocations of attachments Circuit does not
+ * gc releases members whose process is gone, DELs a managed network's
+ * foreign attachments whose namespace is gone, and asks Circuit's own
+ * plugins in every chain (CNI GC, sent at cniVersion 1.1.0 whatever the
+ * conflist's version) to drop allocations of attachments Circuit does not
  * know.
  */
 #include <errno.h>

@@ -55,6 +55,8 @@ int cir_cni_args_get(const char *args, const char *key, char *buf, size_t len,
 
 /* Versions: every version we accept, oldest first. */
 extern const char *const cir_cni_versions[];
+/* The same list, for messages. */
+#define CIR_CNI_VERSIONS_TEXT "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"
 bool cir_cni_version_supported(const char *v);
 /* <0, 0, >0 like strcmp over dotted versions. */
 int cir_cni_version_cmp(const char *a, const char *b);

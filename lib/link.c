@@ -289,6 +289,20 @@ int cir_link_detach_down(struct nl_sock *sk, const char *name, const char *alias
 	return r;
 }
 
+int cir_link_count_ports(struct nl_sock *sk, int master, struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	int r, n = 0;
+
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list links");
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o))
+		if (rtnl_link_get_master((struct rtnl_link *)o) == master)
+			n++;
+	return n;
+}
+
 int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_error *err)
 {
 	_cleanup_nl_cache_ struct nl_cache *cache = NULL;

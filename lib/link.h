@@ -67,6 +67,9 @@ int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_er
 int cir_link_detach_down(struct nl_sock *sk, const char *name, const char *alias,
 			 struct cir_error *err);
 
+/* How many links have master as their master (a bridge's ports). */
+int cir_link_count_ports(struct nl_sock *sk, int master, struct cir_error *err);
+
 /* Delete every link that is detached, down and has IFLA_IFALIAS alias
  * (leftovers a DEL marked).  Returns how many went. */
 int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_error *err);

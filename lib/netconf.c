@@ -873,8 +873,17 @@ int cir_conflist_check(const struct cir_jnode *root, struct cir_error *err)
 	return 0;
 }
 
-int cir_conflist_normalize(const char *text, size_t len, const char *name, char **out,
-			   struct cir_error *err)
+static int version_check(const char *version, struct cir_error *err)
+{
+	if (version && !cir_cni_version_supported(version))
+		return cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
+				    "unsupported cniVersion \"%.16s\" (" CIR_CNI_VERSIONS_TEXT ")",
+				    version);
+	return 0;
+}
+
+int cir_conflist_normalize(const char *text, size_t len, const char *name, const char *version,
+			   char **out, struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", NULL };
 	_cleanup_json_ struct cir_json *j = NULL, *j2 = NULL;
@@ -884,6 +893,9 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 	const char *cname = NULL;
 	int r;
 
+	r = version_check(version, err);
+	if (r < 0)
+		return r;
 	r = cir_json_parse(text, len, &j, err);
 	if (r < 0)
 		return cir_err_wrap(err, "conflist");
@@ -899,7 +911,9 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, char 
 		return r;
 	cir_jgen_map_open(g);
 	v = cir_jnode_get(root, "cniVersion");
-	if (v) {
+	if (version) {
+		cir_jgen_kstr(g, "cniVersion", version);
+	} else if (v) {
 		cir_jgen_key(g, "cniVersion");
 		cir_jgen_node(g, v);
 	}
@@ -991,16 +1005,20 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 	}
 }
 
-int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err)
+int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
+			  struct cir_error *err)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	int r;
 
+	r = version_check(version, err);
+	if (r < 0)
+		return r;
 	r = cir_jgen_new(&g, true, err);
 	if (r < 0)
 		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", CIR_NETCONF_CNI_VERSION);
+	cir_jgen_kstr(g, "cniVersion", version ? version : CIR_NETCONF_CNI_VERSION);
 	cir_jgen_kstr(g, "name", nc->name);
 	cir_jgen_key(g, "plugins");
 	cir_jgen_arr_open(g);
@@ -1061,12 +1079,14 @@ static const struct cir_jnode *chain_plugins(const struct cir_json *conflist)
 }
 
 /*
- * One plugin's stdin: cniVersion and name of the list, the plugin's own keys,
- * prevResult when given, GC's valid attachments when given.
+ * One plugin's stdin: cniVersion (the list's, unless version) and name of
+ * the list, the plugin's own keys, prevResult when given, GC's valid
+ * attachments when given.
  */
-static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode *plugin,
-			const struct cir_jnode *prev, const struct cir_chain_attachment *valid,
-			size_t n_valid, bool gc, bool keep_live, char **out, struct cir_error *err)
+static int plugin_stdin(const struct cir_json *conflist, const char *version,
+			const struct cir_jnode *plugin, const struct cir_jnode *prev,
+			const struct cir_chain_attachment *valid, size_t n_valid, bool gc,
+			bool keep_live, char **out, struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
@@ -1078,7 +1098,7 @@ static int plugin_stdin(const struct cir_json *conflist, const struct cir_jnode 
 	if (r < 0)
 		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", chain_version(conflist));
+	cir_jgen_kstr(g, "cniVersion", version ? version : chain_version(conflist));
 	/* A conflist damaged in the store may lack its name: the plugin
 	 * reports that, the runner must not crash on it. */
 	name = cir_jnode_str(cir_jnode_get(root, "name"));
@@ -1124,7 +1144,7 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 	const char *type = cir_jnode_str(cir_jnode_get(plugin, "type"));
 	int r;
 
-	r = plugin_stdin(conflist, plugin, prev, NULL, 0, false, false, &in, err);
+	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, &in, err);
 	if (r < 0)
 		return r;
 	exec_env(rt, &x);
@@ -1230,9 +1250,12 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 {
 	const struct cir_jnode *plugins = chain_plugins(conflist);
 	struct cir_error e = CIR_ERROR_INIT;
+	/* Keep-live GC runs Circuit's own plugins only, and they all know GC
+	 * whatever cniVersion the conflist was exported at for other runtimes. */
+	const char *version = keep_live ? CIR_CNI_SPEC_VERSION : NULL;
 	int first = 0;
 
-	if (cir_cni_version_cmp(chain_version(conflist), "1.1.0") < 0)
+	if (!keep_live && cir_cni_version_cmp(chain_version(conflist), "1.1.0") < 0)
 		return 0;
 	for (size_t i = 0; i < cir_jnode_len(plugins); i++) {
 		const struct cir_jnode *p = cir_jnode_at(plugins, i);
@@ -1245,7 +1268,7 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 		 * the attachments other runtimes made: leave it alone. */
 		if (keep_live && !cir_cni_builtin_known(type))
 			continue;
-		r = plugin_stdin(conflist, p, NULL, valid, n, true, keep_live, &in, &e);
+		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, &in, &e);
 		if (r >= 0)
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);

@@ -43,8 +43,11 @@
 /* Plugin types of the chain `circuit network create` writes. */
 #define CIR_NETCONF_BRIDGE_PLUGIN "circuit-bridge"
 #define CIR_NETCONF_IPAM_PLUGIN "circuit-ipam"
-/* cniVersion of the generated conflist. */
-#define CIR_NETCONF_CNI_VERSION CIR_CNI_SPEC_VERSION
+/* cniVersion of a generated conflist unless asked otherwise: the newest
+ * that every runtime Circuit is tested with reads (Debian 12's podman 4.3
+ * and containerd 1.6 reject 1.1.0 results).  The plugins speak 0.3.0 to
+ * CIR_CNI_SPEC_VERSION whatever a conflist says. */
+#define CIR_NETCONF_CNI_VERSION "1.0.0"
 
 /* Subnets of one network: at most one per address family. */
 #define CIR_NETCONF_SUBNETS_MAX 2
@@ -243,11 +246,12 @@ int cir_conflist_check(const struct cir_jnode *root, struct cir_error *err);
 
 /*
  * Normalise text (a .conflist, or a single-plugin .conf turned into a
- * one-plugin list) with its name set to name (when non-NULL), checked by
- * cir_conflist_check().  *out is a malloc'd document.
+ * one-plugin list) with its name set to name and its cniVersion to version
+ * (each when non-NULL), checked by cir_conflist_check().  *out is a
+ * malloc'd document.  An unsupported version is code 1.
  */
-int cir_conflist_normalize(const char *text, size_t len, const char *name, char **out,
-			   struct cir_error *err);
+int cir_conflist_normalize(const char *text, size_t len, const char *name, const char *version,
+			   char **out, struct cir_error *err);
 
 /*
  * What a record needs from an imported conflist: subnets and gateways of
@@ -260,9 +264,11 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 /* The chain `circuit network create` writes for nc: circuit-bridge
  * (gateways, default routes, ipMasq as the record says, "ipMasq6": false
  * without masquerade6) delegating to circuit-ipam: "subnet" for one subnet,
- * "ranges" with one range set per family for several.  *out is a malloc'd
- * pretty document. */
-int cir_conflist_generate(const struct cir_netconf *nc, char **out, struct cir_error *err);
+ * "ranges" with one range set per family for several, at cniVersion version
+ * (NULL: CIR_NETCONF_CNI_VERSION; an unsupported one is code 1).  *out is a
+ * malloc'd pretty document. */
+int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
+			  struct cir_error *err);
 
 /* ---- running a chain ---- */
 
@@ -296,11 +302,14 @@ int cir_chain_check(const struct cir_json *conflist, const struct cir_chain_rt *
 		    const char *result_json, struct cir_error *err);
 
 /*
- * GC (cniVersion >= 1.1.0, else a no-op returning 0): every plugin gets
- * cni.dev/valid-attachments = valid[0..n) and releases the rest.  Every
- * plugin runs; returns the first error.  With keep_live the configs carry
- * CIR_CNI_GC_KEEP_LIVE (lib/cni.h) and only Circuit's own plugins run: the
- * others cannot be told to spare what other runtimes attached.
+ * GC: every plugin gets cni.dev/valid-attachments = valid[0..n) and
+ * releases the rest.  Every plugin runs; returns the first error.  Without
+ * keep_live the conflist's cniVersion must be >= 1.1.0 (else a no-op
+ * returning 0).  With keep_live the configs carry CIR_CNI_GC_KEEP_LIVE
+ * (lib/cni.h) and only Circuit's own plugins run, others cannot be told to
+ * spare what other runtimes attached; they are asked at cniVersion
+ * CIR_CNI_SPEC_VERSION whatever the conflist says (they all have GC), so a
+ * network exported at 1.0.0 for older runtimes is collected the same way.
  */
 struct cir_chain_attachment {
 	const char *cid;

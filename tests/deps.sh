@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # Install what is missing from Debian's packages: build libraries, and the
 # real components the tests use as clients and witnesses.
+# Usage: tests/deps.sh [all|demo]
+#   demo: only what `make demo` needs (build, iproute2, nftables, busybox);
+#   all (default): everything the suite uses, for `make check`.
 set -e
 PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
@@ -9,6 +12,18 @@ PKGS="gcc make pkg-config libc6-dev
       iproute2 nftables busybox-static curl python3 bc util-linux procps
       runc podman containernetworking-plugins iperf3 ipvsadm
       qemu-system-x86 linux-image-amd64 kmod"
+# Packaging and the ecosystem tests (issue 12): containerd for `ctr run --cni`,
+# debhelper/lintian for `make deb`, man-db for `man --warnings`.
+PKGS="$PKGS containerd debhelper dpkg-dev fakeroot lintian man-db bash-completion"
+# tests/demo.sh: build, ip and unshare, nft (masquerade), busybox ping.
+DEMO_PKGS="gcc make pkg-config libc6-dev
+      libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
+      libnftables-dev iproute2 nftables busybox-static util-linux"
+case ${1:-all} in
+all) ;;
+demo) PKGS=$DEMO_PKGS ;;
+*) echo "usage: $0 [all|demo]" >&2; exit 2 ;;
+esac
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -24,4 +39,9 @@ if [ -n "$missing" ]; then
 	apt-get update -q
 	# shellcheck disable=SC2086
 	apt-get install -y -q --no-install-recommends $missing
+	# A package's own daemon must not run in (or start with) the root
+	# namespace: the tests start containerd in namespaces they make.
+	case " $missing " in
+	*" containerd "*) systemctl disable --now containerd.service || true ;;
+	esac
 fi

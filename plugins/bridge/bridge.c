@@ -353,7 +353,7 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	struct cir_link_info br, hv;
 	struct ctr_setup cs = { 0 };
 	char host[CIR_IFNAMSIZ], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
-	bool veth_made = false, ipam_done = false;
+	bool br_made = false, veth_made = false, ipam_done = false;
 	int r;
 
 	r = bridge_conf_parse(ctx->conf, &bc, err);
@@ -368,7 +368,7 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r < 0)
 		return r;
 	cir_name_bridge_alias(ctx->conf->name, alias);
-	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, alias, &br, NULL, err);
+	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, alias, &br, &br_made, err);
 	if (r < 0)
 		return r;
 
@@ -381,16 +381,17 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r == -EEXIST) {
 		/* Say which side is taken; never touch what is not ours. */
 		if (cir_link_get(sk, host, NULL, NULL) == 0)
-			return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-					    "container %s already has interface %s on this host "
-					    "(host side %s exists)", env->containerid, env->ifname,
-					    host);
-		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "interface %s already exists in netns %s", env->ifname,
-				    env->netns);
+			r = cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+					 "container %s already has interface %s on this host "
+					 "(host side %s exists)", env->containerid, env->ifname,
+					 host);
+		else
+			r = cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+					 "interface %s already exists in netns %s", env->ifname,
+					 env->netns);
 	}
 	if (r < 0)
-		return r;
+		goto fail;
 	veth_made = true;
 
 	r = cir_link_get(sk, host, &hv, err);
@@ -459,6 +460,17 @@ fail:
 			ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, &e2);
 		if (veth_made)
 			cir_link_delete(sk, host, &e2);
+		/* A bridge this ADD made goes too while it has no port (the
+		 * first ADD of a network whose IPAM refused, e.g. a delegate
+		 * without the requested cniVersion).  A concurrent first ADD
+		 * of the same network that enslaved its veth before the count
+		 * keeps it; one that enslaves later fails on the vanished
+		 * bridge and rolls back.  Only a veth enslaved between the
+		 * count and the delete (one netlink round trip, on a network's
+		 * very first ADDs, which share this config and fail alike)
+		 * would be left detached. */
+		if (br_made && cir_link_count_ports(sk, br.ifindex, &e2) == 0)
+			cir_link_delete(sk, bc.bridge, &e2);
 	}
 	return r;
 }

@@ -26,7 +26,7 @@ static void check_normalized(const char *doc, const char *name)
 	FUZZ_CHECK(cir_json_str(cir_json_root(j), "name", &got, &err) == 1);
 	if (name)
 		FUZZ_CHECK(strcmp(got, name) == 0);
-	FUZZ_CHECK(cir_conflist_normalize(doc, strlen(doc), NULL, &again, &err) == 0);
+	FUZZ_CHECK(cir_conflist_normalize(doc, strlen(doc), NULL, NULL, &again, &err) == 0);
 	FUZZ_CHECK(strcmp(doc, again) == 0);
 
 	cir_conflist_describe(cir_json_root(j), &nc);
@@ -35,10 +35,10 @@ static void check_normalized(const char *doc, const char *name)
 	FUZZ_CHECK(strlen(nc.bridge) < sizeof(nc.bridge));
 	FUZZ_CHECK(nc.mtu <= 65535);
 	snprintf(nc.name, sizeof(nc.name), "%s", got);
-	FUZZ_CHECK(cir_conflist_generate(&nc, &gen, &err) == 0);
+	FUZZ_CHECK(cir_conflist_generate(&nc, NULL, &gen, &err) == 0);
 	free(again);
 	again = NULL;
-	FUZZ_CHECK(cir_conflist_normalize(gen, strlen(gen), NULL, &again, &err) == 0);
+	FUZZ_CHECK(cir_conflist_normalize(gen, strlen(gen), NULL, NULL, &again, &err) == 0);
 	free(again);
 	free(gen);
 	cir_json_free(j);
@@ -53,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *out = NULL;
 		int r;
 
-		r = cir_conflist_normalize((const char *)data, size, names[i], &out, &err);
+		r = cir_conflist_normalize((const char *)data, size, names[i], NULL, &out, &err);
 		if (r < 0) {
 			FUZZ_CHECK_ERR(r, &err);
 			continue;

@@ -141,7 +141,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(root, sizeof(root), "%s/cir-fuzz-store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	FUZZ_CHECK(mkdtemp(root));
 	FUZZ_CHECK(cir_netdb_open(&db, root, &err) == 0);
-	FUZZ_CHECK(cir_conflist_generate(&nc, &conflist, &err) == 0);
+	FUZZ_CHECK(cir_conflist_generate(&nc, NULL, &conflist, &err) == 0);
 	FUZZ_CHECK(cir_network_create(&db, &nc, conflist, &err) == 0);
 	free(conflist);
 	FUZZ_CHECK(cir_network_open(&db, NET, false, &n, &err) == 0);

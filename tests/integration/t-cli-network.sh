@@ -88,7 +88,7 @@ ok "create failures + ls formats"
 # ---- export ----
 run $C network export sandbox
 assert_eq 0 "$rc" "export"
-assert_eq "1.1.0 sandbox circuit-bridge c-sandbox True circuit-ipam 10.254.1.0/24" \
+assert_eq "1.0.0 sandbox circuit-bridge c-sandbox True circuit-ipam 10.254.1.0/24" \
 	"$(json_get "$out" '" ".join([d["cniVersion"], d["name"], d["plugins"][0]["type"], d["plugins"][0]["bridge"], str(d["plugins"][0]["ipMasq"]), d["plugins"][0]["ipam"]["type"], d["plugins"][0]["ipam"]["subnet"]])')" "conflist"
 expect 1 "ERRO[0000] network nope not found" $C network export nope
 ok "export"

@@ -78,7 +78,7 @@ START_TEST(record_dual_stack)
 
 	/* The generated chain: ranges, one set per family. */
 	a.masquerade6 = false;
-	ck_assert_int_eq(cir_conflist_generate(&a, &doc, &e), 0);
+	ck_assert_int_eq(cir_conflist_generate(&a, NULL, &doc, &e), 0);
 	j = parse(doc);
 	p = cir_jnode_at(cir_jnode_get(cir_json_root(j), "plugins"), 0);
 	ck_assert(!cir_jnode_bool(cir_jnode_get(p, "ipMasq6")));
@@ -148,9 +148,11 @@ START_TEST(generated_chain)
 	struct cir_json *j;
 	const struct cir_jnode *p;
 
-	ck_assert_int_eq(cir_conflist_generate(&nc, &doc, &e), 0);
+	ck_assert_int_eq(cir_conflist_generate(&nc, NULL, &doc, &e), 0);
 	j = parse(doc);
 	ck_assert_int_eq(cir_conflist_check(cir_json_root(j), &e), 0);
+	/* What Debian 12's podman and containerd read. */
+	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(cir_json_root(j), "cniVersion")), "1.0.0");
 	p = cir_jnode_at(cir_jnode_get(cir_json_root(j), "plugins"), 0);
 	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(p, "type")), "circuit-bridge");
 	ck_assert(!cir_jnode_bool(cir_jnode_get(p, "ipMasq")));
@@ -163,6 +165,44 @@ START_TEST(generated_chain)
 	ck_assert_str_eq(d.bridge, "c-sandbox");
 	cir_json_free(j);
 	free(doc);
+	doc = NULL;
+
+	ck_assert_int_eq(cir_conflist_generate(&nc, "0.4.0", &doc, &e), 0);
+	j = parse(doc);
+	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(cir_json_root(j), "cniVersion")), "0.4.0");
+	cir_json_free(j);
+	free(doc);
+	doc = NULL;
+	ck_assert_int_eq(cir_conflist_generate(&nc, "0.2.0", &doc, &e), -EINVAL);
+	ck_assert_uint_eq(cir_err_cni_code(&e), 1);
+	ck_assert_ptr_null(doc);
+}
+END_TEST
+
+/* export --cni-version: the same chain at another version, nothing else. */
+START_TEST(normalize_version)
+{
+	static const char conf[] =
+		"{\"cniVersion\":\"1.1.0\",\"name\":\"x\",\"plugins\":[{\"type\":\"circuit-bridge\","
+		"\"ipam\":{\"type\":\"circuit-ipam\",\"subnet\":\"10.9.0.0/16\"}},"
+		"{\"type\":\"circuit-qos\",\"rate\":1000}]}";
+	struct cir_error e = CIR_ERROR_INIT;
+	char *doc = NULL, *back = NULL, *orig = NULL;
+
+	ck_assert_int_eq(cir_conflist_normalize(conf, strlen(conf), NULL, NULL, &orig, &e), 0);
+	ck_assert_int_eq(cir_conflist_normalize(orig, strlen(orig), NULL, "1.0.0", &doc, &e), 0);
+	ck_assert_ptr_nonnull(strstr(doc, "\"cniVersion\": \"1.0.0\""));
+	ck_assert_ptr_null(strstr(doc, "1.1.0"));
+	ck_assert_int_eq(cir_conflist_normalize(doc, strlen(doc), NULL, "1.1.0", &back, &e), 0);
+	ck_assert_str_eq(back, orig);
+	free(doc);
+	doc = NULL;
+	ck_assert_int_eq(cir_conflist_normalize(orig, strlen(orig), NULL, "1.2.0", &doc, &e),
+			 -EINVAL);
+	ck_assert_uint_eq(cir_err_cni_code(&e), 1);
+	ck_assert_ptr_null(doc);
+	free(back);
+	free(orig);
 }
 END_TEST
 
@@ -177,7 +217,7 @@ START_TEST(normalize)
 	char *doc = NULL;
 	struct cir_json *j;
 
-	ck_assert_int_eq(cir_conflist_normalize(conf, strlen(conf), "lab", &doc, &e), 0);
+	ck_assert_int_eq(cir_conflist_normalize(conf, strlen(conf), "lab", NULL, &doc, &e), 0);
 	j = parse(doc);
 	ck_assert_str_eq(cir_jnode_str(cir_jnode_get(cir_json_root(j), "name")), "lab");
 	ck_assert_uint_eq(cir_jnode_len(cir_jnode_get(cir_json_root(j), "plugins")), 1);
@@ -189,11 +229,11 @@ START_TEST(normalize)
 	free(doc);
 
 	ck_assert_int_lt(cir_conflist_normalize("{\"cniVersion\":\"9.9.9\",\"name\":\"a\","
-						"\"plugins\":[{\"type\":\"x\"}]}", 58, NULL,
+						"\"plugins\":[{\"type\":\"x\"}]}", 58, NULL, NULL,
 						&doc, &e), 0);
 	ck_assert_int_lt(cir_conflist_normalize("{\"cniVersion\":\"1.0.0\",\"name\":\"a\","
-						"\"plugins\":[]}", 45, NULL, &doc, &e), 0);
-	ck_assert_int_lt(cir_conflist_normalize("[1]", 3, NULL, &doc, &e), 0);
+						"\"plugins\":[]}", 45, NULL, NULL, &doc, &e), 0);
+	ck_assert_int_lt(cir_conflist_normalize("[1]", 3, NULL, NULL, &doc, &e), 0);
 }
 END_TEST
 
@@ -310,6 +350,7 @@ static Suite *netconf_suite(void)
 	tcase_add_test(tc, member_addresses);
 	tcase_add_test(tc, generated_chain);
 	tcase_add_test(tc, normalize);
+	tcase_add_test(tc, normalize_version);
 	tcase_add_test(tc, process_identity);
 	tcase_add_test(tc, times_rfc3339);
 	tcase_add_test(tc, shown_record);

@@ -49,7 +49,7 @@ static void make_network(struct cir_netdb *db, const char *name)
 	char *conflist = NULL;
 
 	snprintf(nc.name, sizeof(nc.name), "%s", name);
-	ck_assert_int_eq(cir_conflist_generate(&nc, &conflist, &e), 0);
+	ck_assert_int_eq(cir_conflist_generate(&nc, NULL, &conflist, &e), 0);
 	ck_assert_int_eq(cir_network_create(db, &nc, conflist, &e), 0);
 	free(conflist);
 }
