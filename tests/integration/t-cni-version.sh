@@ -134,7 +134,7 @@ assert_eq "$before" "$(snapshot)" "state after refused versions"
 
 # A delegated IPAM that cannot give the version, on the network's first ADD.
 hl="{\"cniVersion\":\"1.1.0\",\"name\":\"hl\",\"type\":\"circuit-bridge\",\"bridge\":\"c-hl\",\"isDefaultGateway\":true,\"ipMasq\":true,\"ipam\":{\"type\":\"host-local\",\"subnet\":\"10.254.68.0/24\",\"dataDir\":\"$tmp/hl\"}}"
-expect_cni_error 1 "ipam host-local: incompatible CNI versions" ADD $BIN/circuit-bridge xid /run/netns/x eth0 <<<"$hl"
+expect_cni_error 1 "ipam \"host-local\": incompatible CNI versions" ADD $BIN/circuit-bridge xid /run/netns/x eth0 <<<"$hl"
 assert_eq "$before" "$(snapshot)" "state after the delegate refused 1.1.0"
 ip link show c-hl >/dev/null 2>&1 && die "bridge c-hl left"
 assert_eq "" "$(ls -A "$tmp/hl" 2>/dev/null)" "host-local state"
