@@ -91,3 +91,15 @@ has() { grep -E -- "$1" >/dev/null; }
 # machine is not a different message.  Commands whose output is compared
 # literally go through this (run() in the test files).
 norm_time() { sed -E 's/^(INFO|ERRO|WARN|DEBU)\[[0-9]{4}\]/\1[0000]/'; }
+
+# netns_wait PID: until `ip netns exec NS cmd &` has entered NS (its setns
+# comes after the fork: a PID read right away may still be in ours, and
+# circuit refuses to connect a process of the host's namespace).
+netns_wait() {
+	local self; self=$(readlink /proc/self/ns/net)
+	for _ in $(seq 200); do
+		[ "$(readlink "/proc/$1/ns/net" 2>/dev/null)" != "$self" ] && return 0
+		sleep 0.05
+	done
+	die "process $1 never left this network namespace"
+}

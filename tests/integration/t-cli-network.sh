@@ -13,7 +13,7 @@ expect() { # expect RC OUTPUT CMD...
 	assert_eq "$want_out" "$out" "$*"
 }
 # A process in a fresh network namespace: ctr NAME -> $pid
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 
 # ---- create / ls ----
 expect 0 "INFO[0000] sandbox created" $C network create sandbox 10.254.1.0/24

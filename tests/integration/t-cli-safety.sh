@@ -99,7 +99,7 @@ ok "--conflist DIR"
 # started in namespaces of their own (t-runc-hooks does it with real runc).
 rr=$tmp/runc
 export CIRCUIT_RUNC_ROOT=$rr
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); netns_wait $pid; }
 starttime() { awk '{print $22}' "/proc/$1/stat"; }
 runc_state() { # runc_state ID PID [START]
 	mkdir -p "$rr/$1"

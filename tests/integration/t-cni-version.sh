@@ -16,7 +16,7 @@
 #    attachment.
 C=$BIN/circuit
 run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 ver() { json_get "$1" 'd["cniVersion"]'; }
 plugin_conf() {
 	python3 -c 'import json,sys

@@ -14,6 +14,7 @@ $C network create m1 10.254.70.0/24 2>/dev/null
 $C network create m2 10.254.71.0/24 2>/dev/null
 pids=()
 for i in $(seq 1 $K); do mkns q$i; ip netns exec q$i sleep 100000 & pids[$i]=$!; done
+for i in $(seq 1 $K); do netns_wait ${pids[$i]}; done
 sleep 0.2
 hook() { # hook ID STATUS PID
 	printf '{"ociVersion":"1.0.2","id":"%s","status":"%s","pid":%s,"bundle":"/x"}' "$1" "$2" "$3" |

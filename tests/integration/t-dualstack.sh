@@ -16,7 +16,7 @@ expect() { # expect RC OUTPUT CMD...
 	assert_eq "$want_out" "$out" "$*"
 }
 # A process in a fresh network namespace: ctr NAME -> $pid
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 addr_of() { ip -n "$1" -o "$2" addr show eth0 scope global | awk '{print $4}' | cut -d/ -f1; }
 
 # ---- create, ls, the bridge ----

@@ -29,7 +29,7 @@ expect_fail() { # expect_fail MSG-SUBSTRING CMD...: exit 1 and the message
 	assert_contains "$out" "$msg" "$*"
 	echo "ok: rejected: $out"
 }
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); netns_wait $pid; }
 above() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' "$@"; }
 serve() { # NS ADDR
 	ip netns exec "$1" iperf3 -s -D -B "$2" --pidfile "$work/$1.pid" >/dev/null

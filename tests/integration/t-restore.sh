@@ -5,7 +5,7 @@
 # nothing.  Members whose process died are released.
 C=$BIN/circuit
 run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 kstate() { # everything restore may touch, with ifindexes
 	ip -o link show | sed 's/ link-netnsid [0-9]*//' | awk '{print $1, $2, $NF}' | sort
 	ip -o addr show | awk '{print $2, $4}' | sort

@@ -23,6 +23,7 @@ pids=()
 for i in $(seq 1 $K); do
 	mkns k$i; ip netns exec k$i sleep 100000 & pids[$i]=$!
 done
+for i in $(seq 1 $K); do netns_wait ${pids[$i]}; done
 mkns pod
 sleep 0.2
 

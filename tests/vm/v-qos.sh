@@ -21,7 +21,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); sleep 0.1; }
+ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); netns_wait $pid; }
 addr_of() { ip -n "$1" -o -4 addr show eth0 | awk '{print $4}' | cut -d/ -f1; }
 # rtt NS DEST: "MEDIAN IQR" (ms) of 20 pings 0.1 s apart.  The median, not
 # the mean: one ping held up by the host (TCG, a loaded machine) must not move
