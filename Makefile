@@ -218,7 +218,7 @@ fuzz:
 fuzz-build:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
 		CFLAGS="-O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
-		-Wno-unknown-warning-option -Wno-format-nonliteral" \
+		-Wno-unknown-warning-option -Wno-format-nonliteral -Wno-missing-field-initializers" \
 		fuzz-bins
 
 fuzz-bins: $(FUZZ_BINS)
