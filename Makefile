@@ -179,7 +179,9 @@ uninstall:
 	@for f in $(addprefix $(DESTDIR),$(filter-out $(CNI_BIN_DIR)/%,$(INSTALLED))); do \
 		if [ -e "$$f" ] || [ -L "$$f" ]; then echo "rm $$f"; rm -f "$$f"; fi; \
 	done
-	-rmdir $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR) 2>/dev/null
+	@for d in $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DATADIR); do \
+		if [ -d "$$d" ] && rmdir "$$d" 2>/dev/null; then echo "rmdir $$d"; fi; \
+	done
 
 # A Debian package from this tree, built in a copy of it under $(BUILD)/deb/
 # (dpkg-buildpackage writes its results next to the source directory):

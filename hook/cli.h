@@ -157,8 +157,8 @@ struct cli_net_spec {
 	bool allow_reserved;         /* may take a loopback, link-local, multicast... range */
 	bool private_only;           /* subnet must be a private-use range (from a container's config) */
 	const char *conflist;        /* imported chain text, or NULL for ours */
-	const char *cni_version;     /* conflist cniVersion, NULL = CIR_NETCONF_CNI_VERSION
-					(an imported chain keeps its own) */
+	const char *cni_version;     /* conflist cniVersion; NULL: CIR_NETCONF_CNI_VERSION for
+					ours, an imported chain's own */
 	bool hook;                   /* made by the OCI hook */
 };
 

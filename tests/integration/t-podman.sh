@@ -9,7 +9,9 @@
 #   `podman rm -f` runs the chain's DEL: no cv*/cq* link, no ifb, no
 #   reservation, no `inet circuit` table, no netns, no libcni cache entry;
 #   a container that exits by itself is cleaned up the same way by conmon's
-#   `podman container cleanup`.
+#   `podman container cleanup`;
+#   the hooks.d file of conf/ makes podman run circuit as the OCI hook for a
+#   container annotated circuit.network (createRuntime, poststop).
 # podman writes only below a temp dir: private containers.conf and
 # storage.conf (vfs), --root/--runroot/--tmpdir, runc's --root, a tmpfs on
 # /dev/shm (its shm locks), events to a file.  /var/lib, /run and /etc are
@@ -225,6 +227,40 @@ if nft list table inet circuit >/dev/null 2>&1; then die "table inet circuit lef
 assert_eq "" "$(ls /run/netns)" "network namespaces left"
 assert_eq "" "$(ls /var/lib/cni/results)" "libcni cache entries left"
 ok "after rm of both: no cv*, no ifb, no reservation, no inet circuit table, no netns"
+
+# The OCI hooks.d file `make install` puts in share/circuit (podman and CRI-O
+# load it from /usr/share/containers/oci/hooks.d): a container annotated
+# circuit.network gets the hook at createRuntime and poststop.  Here from
+# --hooks-dir, its path pointing at this build and its env at our store
+# (runc gives a hook only the env its entry lists).  podman itself gives the
+# container no network (--network none): eth0 is circuit's.
+mkdir -p "$T/hooks.d"
+python3 - "$SRCDIR/conf/circuit-hooks.json" "$BIN/circuit" "$CIRCUIT_STATE_DIR" >"$T/hooks.d/circuit.json" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))
+h["hook"]["path"] = sys.argv[2]
+h["hook"]["env"] = ["CIRCUIT_STATE_DIR=" + sys.argv[3]]
+print(json.dumps(h))
+PY
+ch=ph-$$
+$P --hooks-dir "$T/hooks.d" run -d --name "$ch" --cgroup-parent=$CG --ulimit nofile=1024:1024 \
+	--ulimit nproc=1024:1024 --network none --annotation circuit.network=hooknet \
+	--annotation circuit.subnet=10.254.78.0/24 localhost/bb:1 sleep 1000 >/dev/null ||
+	die "podman run with the hooks.d file failed"
+assert_eq "10.254.78.2/24" "$($P exec "$ch" ip -o -4 addr show eth0 | awk '{print $4}')" "eth0 from the hook"
+assert_contains "$($P exec "$ch" ip route)" "default via 10.254.78.1" "default route from the hook"
+$P exec "$ch" ping -c1 -W2 10.254.78.1 >/dev/null || die "$ch cannot ping its gateway"
+idh=$($P inspect "$ch" --format '{{.Id}}')
+assert_eq "$idh" "$(json_get "$($BIN/circuit network inspect hooknet)" 'd["members"][0]["container"]')" "member"
+# A container without the annotation gets no hook.
+$P --hooks-dir "$T/hooks.d" run -d --name "$ch-x" --cgroup-parent=$CG --ulimit nofile=1024:1024 \
+	--ulimit nproc=1024:1024 --network none localhost/bb:1 sleep 1000 >/dev/null
+assert_eq "lo" "$($P exec "$ch-x" ip -o link show | awk -F': ' '{print $2}' | tr '\n' ' ' | sed 's/ $//')" "links without the annotation"
+$P rm -f -t 0 "$ch-x" >/dev/null
+$P rm -f -t 0 "$ch" >/dev/null
+if $BIN/circuit network inspect hooknet >/dev/null 2>&1; then die "hooknet left after poststop"; fi
+assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | grep -E '^(cv|c-hooknet)' || true)" "links after poststop"
+ok "hooks.d file: $ch annotated circuit.network=hooknet got 10.254.78.2 at createRuntime, poststop removed it all"
 
 # A container that exits by itself: conmon runs `podman container cleanup`
 # (its own process, with the environment podman gave conmon), which runs DEL.
