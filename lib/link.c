@@ -116,19 +116,7 @@ static int set_random_mac(struct rtnl_link *l, struct cir_error *err)
 int cir_link_set_alias(struct nl_sock *sk, int ifindex, const char *alias,
 		       struct cir_error *err)
 {
-	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
-	int r;
-
-	orig = rtnl_link_alloc();
-	chg = rtnl_link_alloc();
-	if (!orig || !chg)
-		return cir_err(err, ENOMEM, "out of memory");
-	rtnl_link_set_ifindex(orig, ifindex);
-	rtnl_link_set_ifalias(chg, alias);
-	r = rtnl_link_change(sk, orig, chg, 0);
-	if (r < 0)
-		return cir_nl_err(err, r, "set link alias");
-	return 0;
+	return link_change_alias(sk, ifindex, -1, -1, alias, "set link alias", err);
 }
 
 int cir_link_bridge_ensure(struct nl_sock *sk, const char *name, unsigned int mtu,
