@@ -725,6 +725,11 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 			       "refusing to connect it", att->pid);
 	if (fstat(nsfd, &st) < 0)
 		return cir_err(err, errno, "netns of %lld: %s", att->pid, strerror(errno));
+	/* Connects of one container to two networks run under two network
+	 * locks: without this both would pick the same free ethN. */
+	r = cir_netns_lock(nsfd, err);
+	if (r < 0)
+		return r;
 	ds = (struct dup_scan){ .c = c, .n = n, .cid = m.cid, .dev = st.st_dev, .ino = st.st_ino,
 				.pid = att->pid, .err = err };
 	r = cir_member_list(n, dup_check, &ds, err);

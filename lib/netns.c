@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -65,6 +66,15 @@ int cir_netns_is_host(int nsfd, struct cir_error *err)
 		}
 		if (st.st_dev == ns.st_dev && st.st_ino == ns.st_ino)
 			return 1;
+	}
+	return 0;
+}
+
+int cir_netns_lock(int nsfd, struct cir_error *err)
+{
+	while (flock(nsfd, LOCK_EX) < 0) {
+		if (errno != EINTR)
+			return cir_err(err, errno, "netns: lock: %s", strerror(errno));
 	}
 	return 0;
 }

@@ -26,6 +26,14 @@ int cir_netns_open_pid(pid_t pid, int *fd, struct cir_error *err);
  */
 int cir_netns_is_host(int nsfd, struct cir_error *err);
 
+/*
+ * Take an exclusive flock on the namespace itself (nsfs inodes are shared by
+ * every open of /proc/PID/ns/net and its bind mounts, so this serialises
+ * every Circuit process working on one container's namespace, whichever
+ * path it came through).  Held until fd is closed; blocks meanwhile.
+ */
+int cir_netns_lock(int nsfd, struct cir_error *err);
+
 /* Run fn(arg, err) inside the namespace fd and switch back.  Returns fn's
  * value; -errno if entering or leaving fails (leaving failing is fatal for
  * the caller: it must not touch the network again). */

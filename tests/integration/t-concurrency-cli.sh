@@ -21,6 +21,38 @@ hook() { # hook ID STATUS PID
 		env -u NETWORK -u SUBNET $C
 }
 
+# One container connected to both networks at the same moment: the two
+# connects hold different network locks, and both used to pick eth0 ("eth0
+# already exists").  Every pair must succeed, with one interface each.
+for round in 1 2 3; do
+	workers=()
+	for i in $(seq 1 $K); do
+		for net in m1 m2; do
+			( set +e; $C network connect ${pids[$i]} $net >"$tmp/p$i$net.out" 2>&1
+			  echo $? >"$tmp/p$i$net.rc" ) &
+			workers+=($!)
+		done
+	done
+	wait "${workers[@]}"
+	bad=0
+	for i in $(seq 1 $K); do
+		for net in m1 m2; do
+			[ "$(cat "$tmp/p$i$net.rc")" = 0 ] && continue
+			bad=$((bad + 1)); echo "round $round: connect q$i $net: $(cat "$tmp/p$i$net.out")"
+		done
+		n=$(ip -n q$i -o -4 addr show | awk '$2 != "lo"' | wc -l)
+		[ "$n" = 2 ] || { bad=$((bad + 1)); echo "round $round: q$i has $n interfaces"; }
+	done
+	assert_eq 0 "$bad" "round $round: simultaneous connects of one container to two networks"
+	workers=()
+	for i in $(seq 1 $K); do
+		$C network disconnect ${pids[$i]} m1 & workers+=($!)
+		$C network disconnect ${pids[$i]} m2 & workers+=($!)
+	done
+	wait "${workers[@]}"
+done
+ok "$K containers connected to two networks at once, 3 rounds: one eth per network"
+
 RANDOM=7
 workers=()
 for w in $(seq 1 $W); do
