@@ -15,6 +15,8 @@ PKGS="gcc make pkg-config libc6-dev
 # Packaging and the ecosystem tests (issue 12): containerd for `ctr run --cni`,
 # debhelper/lintian for `make deb`, man-db for `man --warnings`.
 PKGS="$PKGS containerd debhelper dpkg-dev fakeroot lintian man-db bash-completion"
+# make bench: gnuplot draws the scale plot, GNU time reads peak RSS.
+PKGS="$PKGS gnuplot-nox time"
 # tests/demo.sh: build, ip and unshare, nft (masquerade), busybox ping.
 DEMO_PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev

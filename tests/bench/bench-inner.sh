@@ -36,3 +36,4 @@ printf "%-32s %8s (%7s) %8s (%7s)\n" "reference bridge + host-local" $ram $raa $
 echo "ratio circuit/reference: ADD $(ratio $cam $ram)x, DEL $(ratio $cdm $rdm)x (targets: ADD <= 0.40x, DEL <= 0.95x)"
 "$(dirname "$0")/hooks-bench.sh" "$BUILD"
 "$(dirname "$0")/qos-bench.sh" "$BUILD"
+"$(dirname "$0")/scale-bench.sh" "$BUILD"

@@ -9,6 +9,9 @@
  * containers PREFIX0..PREFIX<N-1> (netns NETNS_DIR/PREFIXi, which must
  * exist), then DEL for all of them, and prints one line per variant:
  *   add_median_ms add_mean_ms del_median_ms del_mean_ms
+ * With CNI_BENCH_RAW=FILE it also writes every call to FILE, one line per
+ * (variant, i): "variant i add_ms del_ms".  ADD i ran with i attachments of
+ * that variant present, DEL i with N - i: the scale bench plots these.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -129,6 +132,18 @@ int main(int argc, char **argv)
 			for (int k = 0; k < nv; k++)
 				if (run(&v[k], argv[1], argv[2], i, pass) < 0)
 					return 1;
+	if (getenv("CNI_BENCH_RAW")) {
+		FILE *raw = fopen(getenv("CNI_BENCH_RAW"), "we");
+
+		if (!raw) {
+			perror(getenv("CNI_BENCH_RAW"));
+			return 1;
+		}
+		for (int k = 0; k < nv; k++)
+			for (int i = 0; i < n; i++)
+				fprintf(raw, "%d %d %.3f %.3f\n", k, i, v[k].add[i], v[k].del[i]);
+		fclose(raw);
+	}
 	for (int k = 0; k < nv; k++) {
 		double am, aa, dm, da;
 

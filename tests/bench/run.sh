@@ -16,6 +16,10 @@ cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$SRC/lib" $(pkg-config --cflags libnl-3.0 yaj
 	-o "$BUILD/bin/cni-bench" "$here/cni-bench.c" "$BUILD/libcircuit.a" \
 	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables)
 
+cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$SRC/lib" $(pkg-config --cflags libnl-3.0) \
+	-o "$BUILD/bin/cni-floor" "$here/cni-floor.c" "$BUILD/libcircuit.a" \
+	$(pkg-config --libs libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables)
+
 unshare --net --mount --propagation private "$here/bench-inner.sh" "$BUILD"
 
 # The load-balancer bench runs in the VM (IPVS): 1,000 services x 10 targets.
