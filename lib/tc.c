@@ -375,7 +375,7 @@ int cir_tc_qdisc_find(struct nl_sock *sk, int ifindex, uint32_t parent, struct r
 		      struct cir_error *err)
 {
 	_cleanup_nl_msg_ struct nl_msg *msg = NULL;
-	struct nl_cb *cb = NULL;
+	struct nl_cb *cb = NULL, *sock_cb;
 	struct qdisc_get g = { NULL, false };
 	int r = 0;
 	struct tcmsg tcm = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = parent };
@@ -396,7 +396,10 @@ int cir_tc_qdisc_find(struct nl_sock *sk, int ifindex, uint32_t parent, struct r
 	r = nl_send_auto(sk, msg);
 	if (r < 0)
 		return cir_nl_err(err, r, what);
-	cb = nl_cb_clone(nl_socket_get_cb(sk));
+	/* nl_socket_get_cb() takes a reference: drop it once cloned. */
+	sock_cb = nl_socket_get_cb(sk);
+	cb = sock_cb ? nl_cb_clone(sock_cb) : NULL;
+	nl_cb_put(sock_cb);
 	if (!cb)
 		return cir_err(err, ENOMEM, "%s: out of memory", what);
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, qdisc_get_valid, &g);

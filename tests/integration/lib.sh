@@ -18,6 +18,19 @@ skip() {
 	exit 77
 }
 
+# The sanitizers BUILD was made with (make asan writes BUILD/sanitize.mk),
+# empty for a plain build.
+SANITIZE=$(sed -n 's/^SANITIZE ?= //p' "$BUILD/sanitize.mk" 2>/dev/null || true)
+# probe_cc OUT SOURCE: build a test probe against BUILD/libcircuit.a, with
+# the same sanitizers as the build.
+probe_cc() {
+	local pkgs="libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables"
+	# shellcheck disable=SC2046
+	cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g \
+		${SANITIZE:+-fsanitize=$SANITIZE -fno-omit-frame-pointer} -I"$SRCDIR/lib" \
+		$(pkg-config --cflags $pkgs) -o "$1" "$2" "$BUILD/libcircuit.a" $(pkg-config --libs $pkgs)
+}
+
 # assert_eq WANT GOT MSG
 assert_eq() { [ "$1" = "$2" ] || die "$3: want '$1', got '$2'"; }
 assert_contains() { case "$1" in *"$2"*) ;; *) die "${3:-}: '$1' does not contain '$2'";; esac; }

@@ -7,10 +7,7 @@
 work=$(mktemp -d /tmp/circuit-nft.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 P=$work/nft-probe
-# shellcheck disable=SC2046
-cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -I"$SRCDIR/lib" \
-	-o "$P" "$SRCDIR/tests/integration/nft-probe.c" "$BUILD/libcircuit.a" \
-	$(pkg-config --cflags --libs libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables)
+probe_cc "$P" "$SRCDIR/tests/integration/nft-probe.c"
 ok "probe built"
 
 has_table() { local l; l=$(nft list tables); grep -qx "table $1" <<<"$l"; }

@@ -7,10 +7,7 @@
 
 command -v iperf3 >/dev/null || die "iperf3 not installed"
 work=$(mktemp -d /tmp/circuit-tc.XXXXXX)
-PKGS="libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libnftables"
-cc -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$SRCDIR/lib" $(pkg-config --cflags $PKGS) \
-	"$SRCDIR/tests/integration/tc-probe.c" "$BUILD/libcircuit.a" $(pkg-config --libs $PKGS) \
-	-o "$work/tc-probe" || die "cannot build tc-probe"
+probe_cc "$work/tc-probe" "$SRCDIR/tests/integration/tc-probe.c" || die "cannot build tc-probe"
 probe() { ip netns exec a "$work/tc-probe" "$@"; }
 
 cleanup() {
