@@ -28,6 +28,14 @@
 
 #include "error.h"
 
+/* Older uapi headers name only the sh scheduler's bits; mh uses the same. */
+#ifndef IP_VS_SVC_F_SCHED_MH_FALLBACK
+#define IP_VS_SVC_F_SCHED_MH_FALLBACK IP_VS_SVC_F_SCHED1 /* mh: skip unavailable dests */
+#endif
+#ifndef IP_VS_SVC_F_SCHED_MH_PORT
+#define IP_VS_SVC_F_SCHED_MH_PORT IP_VS_SVC_F_SCHED2     /* mh: hash the source port */
+#endif
+
 struct nl_msg;
 struct nlmsghdr;
 
