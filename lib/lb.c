@@ -2041,8 +2041,16 @@ int cir_lb_gc(struct cir_lb_db *db, const char *network,
 
 struct restore_ctx {
 	struct cir_lb_db *db;
-	struct cir_ipvs_service *have;
+	struct cir_ipvs_service *have;  /* sorted by key_cmp */
 	size_t nhave;
+	/* Services the kernel lacked, programmed through one pipelined batch
+	 * (tag = index here); failed ones are synced one by one after it. */
+	struct cir_ipvs_batch *batch;
+	char (*queued)[CIR_NAME_MAX + 1];
+	bool *failed;
+	size_t nqueued, capqueued;
+	bool overrun;
+	int batch_sent;
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
@@ -2050,6 +2058,124 @@ struct restore_ctx {
 	int first;
 	struct cir_error *err;
 };
+
+/* A total order on service keys, for finding restore's services in the
+ * kernel's dump by binary search. */
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct cir_ipvs_service *a = pa, *b = pb;
+	size_t alen = a->af == AF_INET6 ? 16 : 4;
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	if (a->fwmark != b->fwmark)
+		return a->fwmark < b->fwmark ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return memcmp(&a->addr, &b->addr, alen);
+}
+
+static void restore_failed(uint32_t tag, int errnum, void *arg)
+{
+	struct restore_ctx *rc = arg;
+
+	if (tag == UINT32_MAX)
+		rc->overrun = true;
+	else if (tag < rc->nqueued)
+		rc->failed[tag] = true;
+}
+
+/* Queue s (absent from the kernel): its service, then its dests. */
+static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
+			 struct cir_error *err)
+{
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	uint32_t tag;
+	int r;
+
+	if (rc->nqueued == rc->capqueued) {
+		size_t nc = rc->capqueued ? rc->capqueued * 2 : 256;
+		char (*nq)[CIR_NAME_MAX + 1] = realloc(rc->queued, nc * sizeof(*nq));
+		bool *nf;
+
+		if (!nq)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->queued = nq;
+		nf = realloc(rc->failed, nc * sizeof(*nf));
+		if (!nf)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->failed = nf;
+		rc->capqueued = nc;
+	}
+	if (!rc->batch) {
+		r = cir_lb_db_ipvs(rc->db, &h, err);
+		if (r < 0)
+			return r;
+		r = cir_ipvs_batch_new(h, &rc->batch, err);
+		if (r < 0)
+			return r;
+	}
+	tag = (uint32_t)rc->nqueued;
+	snprintf(rc->queued[tag], sizeof(rc->queued[tag]), "%s", s->name);
+	rc->failed[tag] = false;
+	rc->nqueued++;
+	cir_lb_service_to_ipvs(s, &k);
+	r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_SERVICE, &k, NULL, tag, restore_failed, rc,
+			       err);
+	if (r > 0)
+		rc->batch_sent += r;
+	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
+		struct cir_ipvs_dest d;
+
+		cir_lb_target_to_ipvs(&s->targets[i], &d);
+		r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_DEST, &k, &d, tag, restore_failed,
+				       rc, err);
+		if (r > 0)
+			rc->batch_sent += r;
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Send what is queued; sync each service with a failure (or every queued
+ * one after an overrun) the slow way, which names the error. */
+static void restore_finish(struct restore_ctx *rc)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r = 0, failures = 0;
+
+	if (rc->batch) {
+		r = cir_ipvs_batch_flush(rc->batch, restore_failed, rc, &e2);
+		if (r > 0)
+			rc->batch_sent += r;
+	}
+	if (r < 0)
+		rc->overrun = true;
+	for (size_t i = 0; i < rc->nqueued; i++) {
+		_cleanup_service_ struct cir_lb_service s = { 0 };
+		struct cir_error e3 = CIR_ERROR_INIT;
+
+		if (!rc->overrun && !rc->failed[i])
+			continue;
+		failures++;
+		r = cir_lb_get(rc->db, rc->queued[i], &s, &e3);
+		if (r >= 0)
+			r = cir_lb_sync(rc->db, &s, -1, &e3);
+		if (r > 0)
+			rc->changes += r;
+		if (r < 0 && !rc->first) {
+			rc->first = r;
+			*rc->err = e3;
+			cir_err_wrap(rc->err, "restore service %s", rc->queued[i]);
+		}
+	}
+	/* Requests that did not fail are changes made. */
+	if (!rc->overrun)
+		rc->changes += rc->batch_sent;
+	(void)failures;
+}
 
 static int restore_fn(const struct cir_lb_service *s, void *arg)
 {
@@ -2073,13 +2199,16 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 		rc->index_added += ib.added;
 	}
 	cir_lb_service_to_ipvs(s, &k);
-	for (size_t i = 0; i < rc->nhave && !have; i++)
-		have = cir_ipvs_service_key_eq(&rc->have[i], &k);
+	have = rc->nhave && bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) != NULL;
 	r = vip_setup(rc->db, &s->vip.ip, &e2);
 	if (r >= 0) {
 		rc->changes += r;
-		/* A present service may have stale settings: let sync look. */
-		r = cir_lb_sync(rc->db, s, have ? -1 : 0, &e2);
+		/* A present service may have stale settings: let sync look.  An
+		 * absent one is added whole, pipelined with the others. */
+		if (have)
+			r = cir_lb_sync(rc->db, s, -1, &e2);
+		else
+			r = restore_queue(rc, s, &e2);
 	}
 	if (r >= 0)
 		rc->changes += r;
@@ -2145,9 +2274,16 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_ipvs_service_dump(h, &have, &nhave, err);
 	if (r < 0)
 		return r;
+	if (nhave)
+		qsort(have, nhave, sizeof(*have), key_cmp);
 	rc.have = have;
 	rc.nhave = nhave;
 	r = cir_lb_list(db, restore_fn, &rc, err);
+	if (r >= 0)
+		restore_finish(&rc);
+	cir_ipvs_batch_free(rc.batch);
+	free(rc.queued);
+	free(rc.failed);
 	if (r < 0)
 		return r;
 	if (!rc.first && r > 0) {
