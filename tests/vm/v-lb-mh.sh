@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # v-lb-mh: the Maglev scheduler (mh) and weighted round robin on a real IPVS.
-#  - `lb create --sched mh --mh-port`: lb ls and ipvsadm both show mh;
-#  - consistency: two mh services with the same three targets (same order,
-#    same weights) send a client port to the same target, for 12 ports (the
-#    port alone decides, not the connection: IPVS keeps no state between
-#    the two VIPs); and the ports do not all land on one target;
+#  - `lb create --sched mh --mh-port --mh-fallback`: lb ls and ipvsadm
+#    both show mh and the flags;
+#  - consistency: with mh, 3 connections (3 source ports) from each of 12
+#    client addresses: each address's connections go to one target, and
+#    the addresses do not all land on one target; with --mh-port one
+#    address's connections spread;
 #  - wrr 1:2:3: 30 requests split exactly 5/10/15.
 C=$BIN/circuit
 pids=()
@@ -25,31 +26,48 @@ for i in 1 2 3; do
 	done
 done
 
-for v in A:10.96.1.30 B:10.96.1.31; do
-	out=$("$C" lb create "mh${v%%:*}" "${v#*:}:80" --sched mh --mh-port 2>&1) ||
-		die "create mh: $out"
-	for i in 1 2 3; do
-		"$C" lb add "mh${v%%:*}" 10.61.$i.2:8080 2>/dev/null || die "add m$i"
-	done
+# mhA hashes the client address: every connection from one address (a new
+# source port each time) goes to one target.  mhB (--mh-port) hashes the
+# port too: one address's connections spread.  (Each service has its own
+# random hash key, so two services are not compared with each other.)
+out=$("$C" lb create mhA 10.96.1.30:80 --sched mh 2>&1) || die "create mhA: $out"
+out=$("$C" lb create mhB 10.96.1.31:80 --sched mh --mh-port --mh-fallback 2>&1) ||
+	die "create mhB: $out"
+for s in mhA mhB; do
+	for i in 1 2 3; do "$C" lb add $s 10.61.$i.2:8080 2>/dev/null || die "add $s m$i"; done
 done
 ls_out=$("$C" lb ls)
-assert_contains "$ls_out" "mh mh-port" "lb ls shows the scheduler and its flag"
+assert_contains "$ls_out" "mh mh-fallback mh-port" "lb ls shows the scheduler and its flags"
 ipv=$(ipvsadm -Ln)
-echo "$ipv" | grep '10.96.1.30:80'
-assert_contains "$(echo "$ipv" | grep '10.96.1.30:80')" " mh" "ipvsadm shows mh"
+line=$(awk '$2 == "10.96.1.31:80"' <<<"$ipv")
+echo "$line"
+assert_contains "$line" "mh" "ipvsadm shows mh"
+assert_contains "$line" "mh-port" "ipvsadm shows the mh-port flag"
+assert_contains "$line" "mh-fallback" "ipvsadm shows the mh-fallback flag"
 
-same=0 seen=""
-for p in $(seq 40001 40012); do
-	a=$(curl -s --max-time 5 --local-port "$p" http://10.96.1.30/) || die "port $p: A failed"
-	b=$(curl -s --max-time 5 --local-port "$p" http://10.96.1.31/) || die "port $p: B failed"
-	echo "port $p: $a $b"
-	[ "$a" = "$b" ] && same=$((same + 1))
-	case " $seen " in *" $a "*) ;; *) seen="$seen $a" ;; esac
+for k in $(seq 12); do ip addr add 10.64.0.$k/32 dev lo; done
+seen=""
+for k in $(seq 12); do
+	got=""
+	for _ in 1 2 3; do
+		got="$got $(curl -s -H 'Connection: close' --max-time 5 --interface 10.64.0.$k \
+			http://10.96.1.30/ || echo fail)"
+	done
+	echo "client 10.64.0.$k:$got"
+	set -- $got
+	[ "$1" != fail ] && [ "$1" = "$2" ] && [ "$2" = "$3" ] ||
+		die "client 10.64.0.$k: connections went to different targets:$got"
+	case " $seen " in *" $1 "*) ;; *) seen="$seen $1" ;; esac
 done
-assert_eq 12 "$same" "client ports sent to the same target by both mh services"
 n=$(wc -w <<<"$seen")
-[ "$n" -ge 2 ] || die "12 client ports all went to one target ($seen)"
-ok "mh: a client port maps to one target ($n targets used by 12 ports)"
+[ "$n" -ge 2 ] || die "12 client addresses all went to one target ($seen)"
+ok "mh: a client address keeps its target ($n targets used by 12 addresses)"
+urls=()
+for _ in $(seq 12); do urls+=("http://10.96.1.31/"); done
+out=$(curl -s -H 'Connection: close' --max-time 5 --interface 10.64.0.1 "${urls[@]}" || true)
+n=$(sort -u <<<"$out" | grep -c '^m[123]$' || true)
+[ "$n" -ge 2 ] || die "mh-port: 12 connections from one address all went to one target"
+ok "mh-port: one address's connections spread over $n targets"
 
 out=$("$C" lb create w 10.96.1.32:80 --scheduler wrr 2>&1) || die "create wrr: $out"
 for i in 1 2 3; do "$C" lb add w 10.61.$i.2:8080 --weight $i 2>/dev/null || die "add w m$i"; done
