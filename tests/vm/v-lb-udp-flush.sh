@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # vm: pending lib/conntrack.c
-# v-lb-udp-flush: when a UDP target leaves, the next datagram of an
-# existing flow (same client socket, same source port) goes to a live
-# target at once.  Needs lb_flush_udp_target() (lib/lb.c) to flush the
+# v-lb-udp-flush: when a UDP target stops taking traffic (weight 0, as a
+# failed health check gives it), the next datagram of an existing flow
+# (same client socket, same source port) goes to a live target at once.  Needs lb_flush_udp_target() (lib/lb.c) to flush the
 # flow's conntrack entries, which waits for lib/conntrack.c: until then this
 # file is left out of the default run list (the "vm: pending" line above;
 # run it by name: tests/vm/run.sh build lb-udp-flush).
@@ -36,7 +36,11 @@ s.settimeout(2)
 s.sendto(b"q", ("10.96.3.53", 5353))
 first = s.recv(64).decode()
 gone = "10.63.%s.2:5353" % first[1:]
-subprocess.run([sys.argv[1], "lb", "remove", "flow", gone], check=True)
+# Weight 0, as a failed health check gives it: the dest stays in IPVS and
+# its connection entry keeps the flow unless the flush ends it.  (A removed
+# dest is already rescheduled by the kernel with expire_nodest_conn=1: an
+# earlier version of this test using `lb remove` passed without a flush.)
+subprocess.run([sys.argv[1], "lb", "add", "flow", gone, "--weight", "0"], check=True)
 s.sendto(b"q", ("10.96.3.53", 5353))
 try:
     second = s.recv(64).decode()
@@ -49,5 +53,5 @@ read -r first second </tmp/flow-out
 echo "first=$first after remove=$second"
 [ "$second" != timeout ] || die "the flow's next datagram got no answer after its target left"
 [ "$second" != "$first" ] || die "the flow still reaches the removed target $first"
-ok "a UDP flow moves to a live target when its target leaves"
+ok "a UDP flow moves to a live target when its target is taken out"
 "$C" lb delete flow 2>/dev/null || die "delete"
