@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "lbagent.h"
+#include "sandbox.h"
 
 static volatile sig_atomic_t stop;
 
@@ -47,6 +48,16 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	if (cir_lb_db_ipvs(&db, &h, &err) < 0)
 		cli_warn("checks change the store only: %s", err.msg);
 	cir_err_clear(&err);
+	/* Narrow circuit's filter to the agent's (spec/security.md): execve
+	 * only when an exec check is configured now; one configured later
+	 * stops the agent with a message, and its service manager restarts it
+	 * with exec. */
+	r = cir_lbagent_needs_exec(&db, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	o.exec_allowed = r > 0;
+	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, o.exec_allowed ? CIR_SANDBOX_EXEC : 0, &err) < 0)
+		return cli_fail(c, &err);
 	cli_info("agent running (health checks of load-balanced services)");
 	r = cir_lbagent_run(&db, &o, &err);
 	if (r < 0)

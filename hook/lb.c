@@ -31,16 +31,63 @@ static int db_open_ro(struct cli *c, struct cir_lb_db *db, struct cir_error *err
 	return cir_lb_db_open_ro(db, c->state_dir, err);
 }
 
+/* --check and its numbers into *c; CLI_OK, or the usage error's status. */
+static int parse_check(struct cli *c, const struct cli_args *a, struct cir_lb_check *out)
+{
+	static const char *const ckopt[] = { "interval", "timeout", "rise", "fall",
+					     "expect-status" };
+	struct cir_error err = CIR_ERROR_INIT;
+	const char *chk = cli_opt(a, "check"), *o;
+	unsigned long long v;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; !chk && i < sizeof(ckopt) / sizeof(ckopt[0]); i++)
+		if (cli_opt(a, ckopt[i]))
+			return cli_usage(c, "--%s needs --check", ckopt[i]);
+	if (!chk)
+		return CLI_OK;
+	if (cir_lb_check_parse(chk, out, &err) < 0)
+		return cli_usage(c, "--check: %s", err.msg);
+	if ((o = cli_opt(a, "interval")) && cir_lb_duration_parse(o, &out->interval_ms, &err) < 0)
+		return cli_usage(c, "--interval: %s", err.msg);
+	if ((o = cli_opt(a, "timeout")) && cir_lb_duration_parse(o, &out->timeout_ms, &err) < 0)
+		return cli_usage(c, "--timeout: %s", err.msg);
+	if ((o = cli_opt(a, "rise"))) {
+		if (cli_parse_uint(o, 1, 100, &v) < 0)
+			return cli_usage(c, "--rise: want 1..100, got \"%s\"", o);
+		out->rise = (uint32_t)v;
+	}
+	if ((o = cli_opt(a, "fall"))) {
+		if (cli_parse_uint(o, 1, 100, &v) < 0)
+			return cli_usage(c, "--fall: want 1..100, got \"%s\"", o);
+		out->fall = (uint32_t)v;
+	}
+	if ((o = cli_opt(a, "expect-status"))) {
+		if (out->type != CIR_LB_CHECK_HTTP || cli_parse_uint(o, 100, 599, &v) < 0)
+			return cli_usage(c, "--expect-status: an HTTP status 100..599 "
+					 "with --check http");
+		out->expect = (uint16_t)v;
+	}
+	if (cir_lb_check_valid(out, &err) < 0)
+		return cli_usage(c, "%s", err.msg);
+	return CLI_OK;
+}
+
 static int cmd_create(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_service s = { 0 };
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
-	const char *pers = cli_opt(a, "persistent"), *chk = cli_opt(a, "check");
-	const char *ckopt[] = { "interval", "timeout", "rise", "fall", "expect-status" };
+	const char *pers = cli_opt(a, "persistent");
 	unsigned long long v;
+	int r;
 
+	if (cli_opt(a, "sched")) {
+		if (sched && strcmp(sched, cli_opt(a, "sched")) != 0)
+			return cli_usage(c, "--sched and --scheduler differ");
+		sched = cli_opt(a, "sched");
+	}
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
 	snprintf(s.name, sizeof(s.name), "%s", a->pos[0]);
@@ -49,6 +96,10 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	if (cir_lb_sched_check(sched ? sched : CIR_LB_DEFAULT_SCHED, &err) < 0)
 		return cli_usage(c, "--scheduler: %s", err.msg);
 	snprintf(s.sched, sizeof(s.sched), "%s", sched ? sched : CIR_LB_DEFAULT_SCHED);
+	s.mh_fallback = cli_opt(a, "mh-fallback") != NULL;
+	s.mh_port = cli_opt(a, "mh-port") != NULL;
+	if ((s.mh_fallback || s.mh_port) && strcmp(s.sched, "mh") != 0)
+		return cli_usage(c, "--mh-fallback and --mh-port need --scheduler mh");
 	if (cir_lb_proto_parse(proto ? proto : "tcp", &s.protocol, &err) < 0)
 		return cli_usage(c, "--protocol: %s", err.msg);
 	if (pers) {
@@ -57,39 +108,9 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 					 pers);
 		s.persistent = (uint32_t)v;
 	}
-	for (size_t i = 0; !chk && i < sizeof(ckopt) / sizeof(ckopt[0]); i++)
-		if (cli_opt(a, ckopt[i]))
-			return cli_usage(c, "--%s needs --check", ckopt[i]);
-	if (chk) {
-		const char *o;
-
-		if (cir_lb_check_parse(chk, &s.check, &err) < 0)
-			return cli_usage(c, "--check: %s", err.msg);
-		if ((o = cli_opt(a, "interval")) &&
-		    cir_lb_duration_parse(o, &s.check.interval_ms, &err) < 0)
-			return cli_usage(c, "--interval: %s", err.msg);
-		if ((o = cli_opt(a, "timeout")) &&
-		    cir_lb_duration_parse(o, &s.check.timeout_ms, &err) < 0)
-			return cli_usage(c, "--timeout: %s", err.msg);
-		if ((o = cli_opt(a, "rise"))) {
-			if (cli_parse_uint(o, 1, 100, &v) < 0)
-				return cli_usage(c, "--rise: want 1..100, got \"%s\"", o);
-			s.check.rise = (uint32_t)v;
-		}
-		if ((o = cli_opt(a, "fall"))) {
-			if (cli_parse_uint(o, 1, 100, &v) < 0)
-				return cli_usage(c, "--fall: want 1..100, got \"%s\"", o);
-			s.check.fall = (uint32_t)v;
-		}
-		if ((o = cli_opt(a, "expect-status"))) {
-			if (s.check.type != CIR_LB_CHECK_HTTP || cli_parse_uint(o, 100, 599, &v) < 0)
-				return cli_usage(c, "--expect-status: an HTTP status 100..599 "
-						 "with --check http");
-			s.check.expect = (uint16_t)v;
-		}
-		if (cir_lb_check_valid(&s.check, &err) < 0)
-			return cli_usage(c, "%s", err.msg);
-	}
+	r = parse_check(c, a, &s.check);
+	if (r != CLI_OK)
+		return r;
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s created", s.name);
@@ -141,6 +162,19 @@ static const struct cir_ipvs_dest *live_find(const struct cir_ipvs_dest *d, size
 	return NULL;
 }
 
+/* "<prefix>http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
+static void check_line(const char *prefix, const struct cir_lb_check *ck, char *line,
+		       size_t len)
+{
+	char spec[CIR_LB_CHECK_PATH_MAX + 8], ex[32] = "";
+
+	if (ck->type == CIR_LB_CHECK_HTTP)
+		snprintf(ex, sizeof(ex), " expect=%u", ck->expect);
+	snprintf(line, len, "%s%s%s interval=%ums timeout=%ums rise=%u fall=%u", prefix,
+		 cir_lb_check_format(ck, spec, sizeof(spec)), ex, ck->interval_ms, ck->timeout_ms,
+		 ck->rise, ck->fall);
+}
+
 static int ls_one(const struct cir_lb_service *s, void *arg)
 {
 	struct ls_ctx *x = arg;
@@ -167,20 +201,12 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		cir_jgen_kstr(x->g, "protocol", cir_lb_proto_name(s->protocol));
 		cir_jgen_kstr(x->g, "scheduler", s->sched);
 		cir_jgen_kint(x->g, "persistent", s->persistent);
-		if (s->check.type != CIR_LB_CHECK_NONE) {
-			cir_jgen_key(x->g, "check");
-			cir_jgen_map_open(x->g);
-			cir_jgen_kstr(x->g, "type", s->check.type == CIR_LB_CHECK_TCP ? "tcp" : "http");
-			if (s->check.type == CIR_LB_CHECK_HTTP) {
-				cir_jgen_kstr(x->g, "path", s->check.path);
-				cir_jgen_kint(x->g, "expect", s->check.expect);
-			}
-			cir_jgen_kint(x->g, "interval", s->check.interval_ms);
-			cir_jgen_kint(x->g, "timeout", s->check.timeout_ms);
-			cir_jgen_kint(x->g, "rise", s->check.rise);
-			cir_jgen_kint(x->g, "fall", s->check.fall);
-			cir_jgen_map_close(x->g);
+		if (strcmp(s->sched, "mh") == 0) {
+			cir_jgen_kbool(x->g, "mh_fallback", s->mh_fallback);
+			cir_jgen_kbool(x->g, "mh_port", s->mh_port);
 		}
+		if (s->check.type != CIR_LB_CHECK_NONE)
+			cir_lb_check_emit(x->g, &s->check);
 		if (x->details && x->kernel)
 			cir_jgen_kbool(x->g, "programmed", present);
 		cir_jgen_key(x->g, "targets");
@@ -199,7 +225,9 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 				cir_jgen_kstr(x->g, "container", t->owner.cid);
 				cir_jgen_kstr(x->g, "interface", t->owner.ifname);
 			}
-			if (s->check.type != CIR_LB_CHECK_NONE)
+			if (t->check.type != CIR_LB_CHECK_NONE)
+				cir_lb_check_emit(x->g, &t->check);
+			if (cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
 				cir_jgen_kstr(x->g, "state", t->down ? "down" : "up");
 			if (t->error[0])
 				cir_jgen_kstr(x->g, "last_error", t->error);
@@ -214,20 +242,18 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		cir_jgen_map_close(x->g);
 		return 0;
 	}
-	if (s->persistent)
-		snprintf(sched, sizeof(sched), "%s persistent %u", s->sched, s->persistent);
-	else
-		snprintf(sched, sizeof(sched), "%s", s->sched);
+	snprintf(sched, sizeof(sched), "%s%s%s", s->sched, s->mh_fallback ? " mh-fallback" : "",
+		 s->mh_port ? " mh-port" : "");
+	if (s->persistent) {
+		size_t l = strlen(sched);
+
+		snprintf(sched + l, sizeof(sched) - l, " persistent %u", s->persistent);
+	}
 	r = cli_table_row(x->t, s->name, addr, cir_lb_proto_name(s->protocol), sched, NULL);
 	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
-		char line[CIR_LB_CHECK_PATH_MAX + 128], ck[CIR_LB_CHECK_PATH_MAX + 8], ex[32] = "";
+		char line[CIR_LB_CHECK_PATH_MAX + 128];
 
-		if (s->check.type == CIR_LB_CHECK_HTTP)
-			snprintf(ex, sizeof(ex), " expect=%u", s->check.expect);
-		snprintf(line, sizeof(line),
-			 "  check %s%s interval=%ums timeout=%ums rise=%u fall=%u",
-			 cir_lb_check_format(&s->check, ck, sizeof(ck)), ex, s->check.interval_ms,
-			 s->check.timeout_ms, s->check.rise, s->check.fall);
+		check_line("  check ", &s->check, line, sizeof(line));
 		r = cli_table_row(x->t, line, NULL);
 	}
 	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
@@ -249,12 +275,16 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s not-programmed",
 				 addr, t->weight, cir_lb_method_name(t->method));
 		l = strlen(line);
-		if (s->check.type != CIR_LB_CHECK_NONE)
+		if (cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
 			snprintf(line + l, sizeof(line) - l, " state=%s", t->down ? "down" : "up");
 		l = strlen(line);
 		if (t->error[0])
 			snprintf(line + l, sizeof(line) - l, " last-error=\"%s\"", t->error);
 		r = cli_table_row(x->t, line, NULL);
+		if (r >= 0 && t->check.type != CIR_LB_CHECK_NONE) {
+			check_line("     check ", &t->check, line, sizeof(line));
+			r = cli_table_row(x->t, line, NULL);
+		}
 	}
 	return r < 0 ? -ENOMEM : 0;
 }
@@ -317,6 +347,7 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 	struct cir_lb_target t = { 0 };
 	const char *w = cli_opt(a, "weight"), *m = cli_opt(a, "method");
 	unsigned long long v = 1;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
@@ -328,6 +359,9 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 	t.method = CIR_IPVS_FWD_MASQ;
 	if (m && cir_ipvs_fwd_parse(m, &t.method, &err) < 0)
 		return cli_usage(c, "--method: want nat, dr or tunnel, got \"%s\"", m);
+	r = parse_check(c, a, &t.check);
+	if (r != CLI_OK)
+		return r;
 	if (db_open(c, &db, &err) < 0 || cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s updated", a->pos[0]);
@@ -401,9 +435,10 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 }
 
 const struct cli_cmd cli_lb_cmds[] = {
-	{ "create", "NAME ADDR:PORT [--scheduler S] [--protocol tcp|udp] [--persistent SEC] "
-	  "[--check tcp|http:/PATH] [--interval D] [--timeout D] [--rise N] [--fall N] "
-	  "[--expect-status N]",
+	{ "create", "NAME ADDR:PORT [--scheduler|--sched S] [--mh-fallback] [--mh-port] "
+	  "[--protocol tcp|udp] [--persistent SEC] "
+	  "[--check tcp|http:/PATH|udp[:PAYLOAD]|exec:/PATH] [--interval D] [--timeout D] "
+	  "[--rise N] [--fall N] [--expect-status N]",
 	  "create a load-balanced service (IPVS virtual server) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
@@ -412,15 +447,26 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  "  circuit lb create sticky [fd00:96::10]:443 --scheduler sh --persistent 300\n"
 	  "  circuit lb create web 10.96.0.10:80 --check http:/healthz --interval 2s \\\n"
 	  "      --timeout 1s --rise 2 --fall 3\n"
+	  "  circuit lb create maglev 10.96.0.11:80 --sched mh --mh-fallback --mh-port\n"
+	  "  circuit lb create web6 [fd00::1]:80\n"
+	  "  circuit lb create dns 10.96.0.53:53 --protocol udp --check udp:ping\n"
+	  "A udp check passes when the target answers the datagram within the\n"
+	  "timeout; an exec check runs the program (an absolute path, root's, not\n"
+	  "writable by others) with CIRCUIT_TARGET_ADDRESS and CIRCUIT_TARGET_PORT\n"
+	  "set, and passes when it exits 0.\n"
 	  "Checks run in 'circuit agent'; a failing target gets weight 0 until it\n"
 	  "passes again.\n"
 	  "The VIP is put on the dummy device " CIR_LB_DEVICE " so that it answers from\n"
 	  "this host, from namespaces routed through it and from containers.\n"
 	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n",
 	  { { "scheduler", true, "S", "IPVS scheduler (default rr)" },
+	    { "sched", true, "S", "the same as --scheduler" },
+	    { "mh-fallback", false, NULL, "mh: skip a target with weight 0 (down, draining)" },
+	    { "mh-port", false, NULL, "mh: hash the client's port too, not only its address" },
 	    { "protocol", true, "PROTO", "tcp (default) or udp" },
 	    { "persistent", true, "SEC", "client persistence timeout in seconds" },
-	    { "check", true, "CHECK", "health check: tcp, http or http:/PATH (circuit agent)" },
+	    { "check", true, "CHECK",
+	      "health check: tcp, http[:/PATH], udp[:PAYLOAD], exec:/PATH (circuit agent)" },
 	    { "interval", true, "DUR", "between checks (default 2s)" },
 	    { "timeout", true, "DUR", "one check's limit (default 1s)" },
 	    { "rise", true, "N", "passes that bring a target back (default 2)" },
@@ -434,14 +480,24 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  { { "details", false, NULL, "show targets and live counters" },
 	    { "format", true, "FORMAT", "table (default) or json" } },
 	  0, 0, cmd_ls },
-	{ "add", "NAME TARGET:PORT [--weight N] [--method nat|dr|tunnel]",
-	  "add a target to a service (or change its weight and method)",
+	{ "add", "NAME TARGET:PORT [--weight N] [--method nat|dr|tunnel] [--check CHECK "
+	  "[--interval D] [--timeout D] [--rise N] [--fall N] [--expect-status N]]",
+	  "add a target to a service (or change its weight, method and check)",
 	  "Examples:\n  circuit lb add demo 10.254.1.196:80\n"
 	  "  circuit lb add demo-wrr 10.254.1.197:80 --weight 3\n"
+	  "  circuit lb add web 10.254.1.198:80 --check exec:/usr/local/lib/check-web\n"
+	  "A target's own --check replaces the service's for that target; without\n"
+	  "--check the target follows the service's check.\n"
 	  "nat (default) works with targets on Circuit networks; dr and tunnel need the\n"
 	  "VIP configured on the targets themselves (see spec/lb.md).\n",
 	  { { "weight", true, "N", "relative weight, 0 = drain (default 1)" },
-	    { "method", true, "M", "nat (default), dr or tunnel" } },
+	    { "method", true, "M", "nat (default), dr or tunnel" },
+	    { "check", true, "CHECK", "this target's own health check (as lb create's)" },
+	    { "interval", true, "DUR", "between checks (default 2s)" },
+	    { "timeout", true, "DUR", "one check's limit (default 1s)" },
+	    { "rise", true, "N", "passes that bring the target back (default 2)" },
+	    { "fall", true, "N", "failures that take the target out (default 3)" },
+	    { "expect-status", true, "N", "HTTP status wanted (default 200)" } },
 	  2, 2, cmd_add },
 	{ "remove", "NAME TARGET:PORT [--drain[=TIMEOUT]]", "remove a target from a service",
 	  "With --drain the target first gets weight 0 and is removed when IPVS counts\n"

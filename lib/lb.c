@@ -203,6 +203,9 @@ int cir_lb_service_check(const struct cir_lb_service *s, struct cir_error *err)
 		return cir_err(err, EINVAL, "service %s: protocol must be tcp or udp", s->name);
 	if (cir_lb_sched_check(s->sched, err) < 0)
 		return cir_err_wrap(err, "service %s", s->name);
+	if ((s->mh_fallback || s->mh_port) && strcmp(s->sched, "mh") != 0)
+		return cir_err(err, EINVAL, "service %s: --mh-fallback and --mh-port need "
+			       "the mh scheduler", s->name);
 	return 0;
 }
 
@@ -218,6 +221,14 @@ void cir_lb_service_to_ipvs(const struct cir_lb_service *s, struct cir_ipvs_serv
 		out->flags = IP_VS_SVC_F_PERSISTENT;
 		out->timeout = s->persistent;
 	}
+	/* The mh flags are the scheduler's own bits (SCHED1, SCHED2): only
+	 * with mh do they mean fallback and port. */
+	if (strcmp(s->sched, "mh") == 0) {
+		if (s->mh_fallback)
+			out->flags |= IP_VS_SVC_F_SCHED_MH_FALLBACK;
+		if (s->mh_port)
+			out->flags |= IP_VS_SVC_F_SCHED_MH_PORT;
+	}
 }
 
 void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *out)
@@ -228,6 +239,28 @@ void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *
 	out->port = t->addr.port;
 	out->weight = t->down ? 0 : t->weight;
 	out->fwd = t->method;
+}
+
+/* An exec check's program: an absolute, normalised path of printable
+ * characters (no "." or ".." component, no "//"), never a relative name. */
+static int exec_path_check(const char *path, struct cir_error *err)
+{
+	if (path[0] != '/')
+		return cir_err(err, EINVAL, "check exec: the program must be an absolute path");
+	if (strlen(path) > CIR_LB_CHECK_PATH_MAX)
+		return cir_err(err, EINVAL, "check exec: path longer than %d bytes",
+			       CIR_LB_CHECK_PATH_MAX);
+	for (const char *p = path; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f || (unsigned char)*p >= 0x80)
+			return cir_err(err, EINVAL,
+				       "check exec: path: no spaces, control or non-ASCII characters");
+		if (*p == '/' && (p[1] == '/' || p[1] == '\0'))
+			return cir_err(err, EINVAL, "check exec: path: empty component or trailing /");
+		if (*p == '/' && p[1] == '.' &&
+		    (p[2] == '/' || p[2] == '\0' || (p[2] == '.' && (p[3] == '/' || p[3] == '\0'))))
+			return cir_err(err, EINVAL, "check exec: path: no . or .. components");
+	}
+	return 0;
 }
 
 int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_error *err)
@@ -250,9 +283,27 @@ int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_er
 		if (path[0] != '/')
 			return cir_err(err, EINVAL, "check \"%.64s\": the path must start with /",
 				       spec);
+	} else if (strcmp(spec, "udp") == 0 || strncmp(spec, "udp:", 4) == 0) {
+		c.type = CIR_LB_CHECK_UDP;
+		path = spec[3] ? spec + 4 : "";
+		if (strlen(path) > CIR_LB_CHECK_PAYLOAD_MAX)
+			return cir_err(err, EINVAL, "check udp: payload longer than %d bytes",
+				       CIR_LB_CHECK_PAYLOAD_MAX);
+		for (const char *p = path; *p; p++)
+			if (*p < ' ' || *p >= 0x7f)
+				return cir_err(err, EINVAL,
+					       "check udp: payload must be printable ASCII");
+		snprintf(c.path, sizeof(c.path), "%s", path);
+		*out = c;
+		return 0;
+	} else if (strncmp(spec, "exec:", 5) == 0) {
+		c.type = CIR_LB_CHECK_EXEC;
+		path = spec + 5;
+		if (exec_path_check(path, err) < 0)
+			return -err->errnum;
 	} else {
-		return cir_err(err, EINVAL, "unknown check \"%.64s\" (want tcp, http or http:/PATH)",
-			       spec);
+		return cir_err(err, EINVAL, "unknown check \"%.64s\" (want tcp, http, http:/PATH, "
+			       "udp, udp:PAYLOAD or exec:/PATH)", spec);
 	}
 	if (strlen(path) > CIR_LB_CHECK_PATH_MAX)
 		return cir_err(err, EINVAL, "check path longer than %d bytes",
@@ -271,6 +322,10 @@ const char *cir_lb_check_format(const struct cir_lb_check *c, char *buf, size_t 
 		snprintf(buf, len, "tcp");
 	else if (c->type == CIR_LB_CHECK_HTTP)
 		snprintf(buf, len, "http:%s", c->path);
+	else if (c->type == CIR_LB_CHECK_UDP)
+		snprintf(buf, len, "udp%s%s", c->path[0] ? ":" : "", c->path);
+	else if (c->type == CIR_LB_CHECK_EXEC)
+		snprintf(buf, len, "exec:%s", c->path);
 	else
 		snprintf(buf, len, "none");
 	return buf;
@@ -323,6 +378,12 @@ static bool addr_eq(const struct cir_lb_addr *a, const struct cir_lb_addr *b)
 	return a->port == b->port && cir_ip_eq(&a->ip, &b->ip);
 }
 
+const struct cir_lb_check *cir_lb_target_check(const struct cir_lb_service *s,
+					       const struct cir_lb_target *t)
+{
+	return t->check.type != CIR_LB_CHECK_NONE ? &t->check : &s->check;
+}
+
 int cir_lb_target_find(const struct cir_lb_service *s, const struct cir_lb_addr *a)
 {
 	for (size_t i = 0; i < s->n_targets; i++)
@@ -373,6 +434,9 @@ static int parse_ip_port(const struct cir_jnode *o, struct cir_lb_addr *out,
 	return 0;
 }
 
+static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *out,
+			    struct cir_error *err);
+
 static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_target *t,
 			struct cir_error *err)
 {
@@ -410,16 +474,19 @@ static int parse_target(const struct cir_jnode *o, uint16_t af, struct cir_lb_ta
 	    copy_str(t->owner.cid, sizeof(t->owner.cid), cid, "container", err) < 0 ||
 	    copy_str(t->owner.ifname, sizeof(t->owner.ifname), ifn, "interface", err) < 0)
 		return -err->errnum;
+	if (check_parse_json(o, &t->check, err) < 0)
+		return cir_err_wrap(err, "check");
 	return 0;
 }
 
-/* "check": {"type", "path", "expect", "interval", "timeout", "rise",
- * "fall"} (times in ms); absent = none. */
+/* "check": {"type", "path" (http, exec), "payload" (udp), "expect",
+ * "interval", "timeout", "rise", "fall"} (times in ms) of object root (a
+ * record or a target); absent = none. */
 static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *out,
 			    struct cir_error *err)
 {
 	const struct cir_jnode *o = NULL;
-	const char *type = NULL, *path = NULL;
+	const char *type = NULL, *path = NULL, *payload = NULL;
 	struct cir_lb_check c;
 	uint32_t expect, interval, timeout, rise, fall;
 	char spec[CIR_LB_CHECK_PATH_MAX + 8];
@@ -429,14 +496,24 @@ static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *o
 		return -err->errnum;
 	if (!o)
 		return 0;
-	if (cir_json_str(o, "type", &type, err) < 0 || cir_json_str(o, "path", &path, err) < 0)
+	if (cir_json_str(o, "type", &type, err) < 0 || cir_json_str(o, "path", &path, err) < 0 ||
+	    cir_json_str(o, "payload", &payload, err) < 0)
 		return -err->errnum;
 	if (!type)
 		return cir_err(err, EINVAL, "type is missing");
+	if ((path && strlen(path) > CIR_LB_CHECK_PATH_MAX) ||
+	    (payload && strlen(payload) > CIR_LB_CHECK_PAYLOAD_MAX))
+		return cir_err(err, EINVAL, "path or payload too long");
 	if (strcmp(type, "http") == 0 && path)
 		snprintf(spec, sizeof(spec), "http:%s", path);
-	else
+	else if (strcmp(type, "exec") == 0)
+		snprintf(spec, sizeof(spec), "exec:%s", path ? path : "");
+	else if (strcmp(type, "udp") == 0 && payload && *payload)
+		snprintf(spec, sizeof(spec), "udp:%s", payload);
+	else if (strcmp(type, "tcp") == 0 || strcmp(type, "http") == 0 || strcmp(type, "udp") == 0)
 		snprintf(spec, sizeof(spec), "%s", type);
+	else
+		return cir_err(err, EINVAL, "unknown type \"%.32s\"", type);
 	if (cir_lb_check_parse(spec, &c, err) < 0)
 		return -err->errnum;
 	expect = c.expect;
@@ -459,6 +536,43 @@ static int check_parse_json(const struct cir_jnode *root, struct cir_lb_check *o
 		return -err->errnum;
 	*out = c;
 	return 0;
+}
+
+static const char *check_type_name(enum cir_lb_check_type t)
+{
+	switch (t) {
+	case CIR_LB_CHECK_TCP:
+		return "tcp";
+	case CIR_LB_CHECK_HTTP:
+		return "http";
+	case CIR_LB_CHECK_UDP:
+		return "udp";
+	case CIR_LB_CHECK_EXEC:
+		return "exec";
+	case CIR_LB_CHECK_NONE:
+		break;
+	}
+	return "none";
+}
+
+void cir_lb_check_emit(struct cir_jgen *g, const struct cir_lb_check *c)
+{
+	cir_jgen_key(g, "check");
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "type", check_type_name(c->type));
+	if (c->type == CIR_LB_CHECK_HTTP) {
+		cir_jgen_kstr(g, "path", c->path);
+		cir_jgen_kint(g, "expect", c->expect);
+	} else if (c->type == CIR_LB_CHECK_EXEC) {
+		cir_jgen_kstr(g, "path", c->path);
+	} else if (c->type == CIR_LB_CHECK_UDP && c->path[0]) {
+		cir_jgen_kstr(g, "payload", c->path);
+	}
+	cir_jgen_kint(g, "interval", c->interval_ms);
+	cir_jgen_kint(g, "timeout", c->timeout_ms);
+	cir_jgen_kint(g, "rise", c->rise);
+	cir_jgen_kint(g, "fall", c->fall);
+	cir_jgen_map_close(g);
 }
 
 int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *out,
@@ -488,6 +602,9 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	    cir_lb_proto_parse(proto, &s.protocol, err) < 0)
 		return cir_err_wrap(err, "service record");
 	s.created = (long long)created;
+	if (cir_json_bool(root, "mh_fallback", &s.mh_fallback, err) < 0 ||
+	    cir_json_bool(root, "mh_port", &s.mh_port, err) < 0)
+		return cir_err_wrap(err, "service record");
 	if (cir_lb_service_check(&s, err) < 0)
 		return cir_err_wrap(err, "service record");
 	r = check_parse_json(root, &s.check, err);
@@ -528,20 +645,12 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 	cir_jgen_kstr(g, "scheduler", s->sched);
 	cir_jgen_kint(g, "persistent", s->persistent);
 	cir_jgen_kint(g, "created", s->created);
-	if (s->check.type != CIR_LB_CHECK_NONE) {
-		cir_jgen_key(g, "check");
-		cir_jgen_map_open(g);
-		cir_jgen_kstr(g, "type", s->check.type == CIR_LB_CHECK_TCP ? "tcp" : "http");
-		if (s->check.type == CIR_LB_CHECK_HTTP) {
-			cir_jgen_kstr(g, "path", s->check.path);
-			cir_jgen_kint(g, "expect", s->check.expect);
-		}
-		cir_jgen_kint(g, "interval", s->check.interval_ms);
-		cir_jgen_kint(g, "timeout", s->check.timeout_ms);
-		cir_jgen_kint(g, "rise", s->check.rise);
-		cir_jgen_kint(g, "fall", s->check.fall);
-		cir_jgen_map_close(g);
-	}
+	if (s->mh_fallback)
+		cir_jgen_kbool(g, "mh_fallback", true);
+	if (s->mh_port)
+		cir_jgen_kbool(g, "mh_port", true);
+	if (s->check.type != CIR_LB_CHECK_NONE)
+		cir_lb_check_emit(g, &s->check);
 	cir_jgen_key(g, "targets");
 	cir_jgen_arr_open(g);
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -565,6 +674,8 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 			cir_jgen_kstr(g, "error", t->error);
 		if (t->since)
 			cir_jgen_kint(g, "since", t->since);
+		if (t->check.type != CIR_LB_CHECK_NONE)
+			cir_lb_check_emit(g, &t->check);
 		cir_jgen_map_close(g);
 	}
 	cir_jgen_arr_close(g);
@@ -1250,6 +1361,23 @@ static int hairpin_ensure(const struct cir_lb_target *t, struct cir_error *err)
 	return r < 0 ? cir_err_wrap(err, "hairpin %s", t->bridge) : 1;
 }
 
+/* The service flags a record decides (the kernel may report others). */
+#define SVC_FLAGS (IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
+
+/* A scheduler the kernel lacks (-ENOENT from IPVS): say which module. */
+static int sched_missing(const struct cir_lb_service *s, struct cir_error *err)
+{
+	char up[IP_VS_SCHEDNAME_MAXLEN];
+	size_t i;
+
+	for (i = 0; s->sched[i] && i + 1 < sizeof(up); i++)
+		up[i] = (char)(s->sched[i] >= 'a' && s->sched[i] <= 'z' ? s->sched[i] - 32
+									: s->sched[i]);
+	up[i] = '\0';
+	return cir_err(err, ENOENT, "scheduler %s not available in this kernel (load module "
+		       "ip_vs_%s, CONFIG_IP_VS_%s)", s->sched, s->sched, up);
+}
+
 static bool dest_same(const struct cir_ipvs_dest *a, const struct cir_ipvs_dest *b)
 {
 	return a->weight == b->weight && a->fwd == b->fwd;
@@ -1274,9 +1402,11 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 			return r;
 		have_service = r == 0;
 		if (have_service && (strcmp(got.sched, want.sched) != 0 ||
-				     (got.flags & IP_VS_SVC_F_PERSISTENT) != want.flags ||
+				     (got.flags & SVC_FLAGS) != want.flags ||
 				     (want.flags && got.timeout != want.timeout))) {
 			r = cir_ipvs_service_edit(h, &want, err);
+			if (r == -ENOENT)
+				return sched_missing(s, err);
 			if (r < 0)
 				return r;
 			changes++;
@@ -1285,8 +1415,7 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 	if (!have_service) {
 		r = cir_ipvs_service_add(h, &want, err);
 		if (r == -ENOENT)
-			return cir_err_wrap(err, "scheduler %s not available in this kernel",
-					    s->sched);
+			return sched_missing(s, err);
 		if (r < 0)
 			return r;
 		changes++;
@@ -1327,6 +1456,52 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 		changes++;
 	}
 	return changes;
+}
+
+/*
+ * A UDP target left service s (lb remove, CNI DEL/GC, a failed health
+ * check, the service deleted): the conntrack entries of flows from clients
+ * to s's VIP that IPVS had sent to t must be flushed, so that the next
+ * datagram of such a flow is scheduled again (to a live target) instead of
+ * following the stale entry.  UDP has no end of connection: without the
+ * flush a client that keeps sending (DNS from one source port, QUIC,
+ * syslog) stays pinned to the departed target until the entry times out.
+ *
+ * TODO(conntrack): a no-op today.  The ctnetlink flush with a filter
+ * (orig dst = VIP:port, proto udp, reply src = target) lives in
+ * lib/conntrack.c, written on another branch; call it here once merged.
+ * tests/vm/v-lb-udp-flush.sh is the test that proves it (pending, not in
+ * the run list until then).  Returns 0 (entries flushed), never fails the
+ * change that removed the target.
+ */
+static int lb_flush_udp_target(struct cir_lb_db *db, const struct cir_lb_service *s,
+			       const struct cir_lb_target *t, struct cir_error *err)
+{
+	(void)db;
+	(void)s;
+	(void)t;
+	(void)err;
+	return 0;
+}
+
+/* Every UDP target of old that new no longer sends traffic to (removed, or
+ * newly down or weight 0): flush its flows.  new NULL: the service went. */
+static void flush_departed(struct cir_lb_db *db, const struct cir_lb_service *old,
+			   const struct cir_lb_service *new)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+
+	if (old->protocol != IPPROTO_UDP)
+		return;
+	for (size_t i = 0; i < old->n_targets; i++) {
+		const struct cir_lb_target *t = &old->targets[i];
+		int j = new ? cir_lb_target_find(new, &t->addr) : -1;
+		bool was = !t->down && t->weight > 0;
+		bool is = j >= 0 && !new->targets[j].down && new->targets[j].weight > 0;
+
+		if (was && !is)
+			lb_flush_udp_target(db, old, t, &e2);
+	}
 }
 
 /* Put the kernel back to old (NULL: remove new's service), keeping *err. */
@@ -1370,6 +1545,8 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 		kernel_undo(db, old, new);
 		return r;
 	}
+	if (old)
+		flush_departed(db, old, new);
 	return 0;
 }
 
@@ -1525,6 +1702,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 		if (r < 0 && r != -ENOENT)
 			return cir_err_wrap(err, "service %s", name);
 	}
+	flush_departed(db, &s, NULL);
 	r = vip_release(db, &s, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s: release VIP", name);
@@ -1863,8 +2041,16 @@ int cir_lb_gc(struct cir_lb_db *db, const char *network,
 
 struct restore_ctx {
 	struct cir_lb_db *db;
-	struct cir_ipvs_service *have;
+	struct cir_ipvs_service *have;  /* sorted by key_cmp */
 	size_t nhave;
+	/* Services the kernel lacked, programmed through one pipelined batch
+	 * (tag = index here); failed ones are synced one by one after it. */
+	struct cir_ipvs_batch *batch;
+	char (*queued)[CIR_NAME_MAX + 1];
+	bool *failed;
+	size_t nqueued, capqueued;
+	bool overrun;
+	int batch_sent;
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
@@ -1872,6 +2058,124 @@ struct restore_ctx {
 	int first;
 	struct cir_error *err;
 };
+
+/* A total order on service keys, for finding restore's services in the
+ * kernel's dump by binary search. */
+static int key_cmp(const void *pa, const void *pb)
+{
+	const struct cir_ipvs_service *a = pa, *b = pb;
+	size_t alen = a->af == AF_INET6 ? 16 : 4;
+
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	if (a->fwmark != b->fwmark)
+		return a->fwmark < b->fwmark ? -1 : 1;
+	if (a->protocol != b->protocol)
+		return a->protocol < b->protocol ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return memcmp(&a->addr, &b->addr, alen);
+}
+
+static void restore_failed(uint32_t tag, int errnum, void *arg)
+{
+	struct restore_ctx *rc = arg;
+
+	if (tag == UINT32_MAX)
+		rc->overrun = true;
+	else if (tag < rc->nqueued)
+		rc->failed[tag] = true;
+}
+
+/* Queue s (absent from the kernel): its service, then its dests. */
+static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
+			 struct cir_error *err)
+{
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	uint32_t tag;
+	int r;
+
+	if (rc->nqueued == rc->capqueued) {
+		size_t nc = rc->capqueued ? rc->capqueued * 2 : 256;
+		char (*nq)[CIR_NAME_MAX + 1] = realloc(rc->queued, nc * sizeof(*nq));
+		bool *nf;
+
+		if (!nq)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->queued = nq;
+		nf = realloc(rc->failed, nc * sizeof(*nf));
+		if (!nf)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->failed = nf;
+		rc->capqueued = nc;
+	}
+	if (!rc->batch) {
+		r = cir_lb_db_ipvs(rc->db, &h, err);
+		if (r < 0)
+			return r;
+		r = cir_ipvs_batch_new(h, &rc->batch, err);
+		if (r < 0)
+			return r;
+	}
+	tag = (uint32_t)rc->nqueued;
+	snprintf(rc->queued[tag], sizeof(rc->queued[tag]), "%s", s->name);
+	rc->failed[tag] = false;
+	rc->nqueued++;
+	cir_lb_service_to_ipvs(s, &k);
+	r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_SERVICE, &k, NULL, tag, restore_failed, rc,
+			       err);
+	if (r > 0)
+		rc->batch_sent += r;
+	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
+		struct cir_ipvs_dest d;
+
+		cir_lb_target_to_ipvs(&s->targets[i], &d);
+		r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_DEST, &k, &d, tag, restore_failed,
+				       rc, err);
+		if (r > 0)
+			rc->batch_sent += r;
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Send what is queued; sync each service with a failure (or every queued
+ * one after an overrun) the slow way, which names the error. */
+static void restore_finish(struct restore_ctx *rc)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r = 0, failures = 0;
+
+	if (rc->batch) {
+		r = cir_ipvs_batch_flush(rc->batch, restore_failed, rc, &e2);
+		if (r > 0)
+			rc->batch_sent += r;
+	}
+	if (r < 0)
+		rc->overrun = true;
+	for (size_t i = 0; i < rc->nqueued; i++) {
+		_cleanup_service_ struct cir_lb_service s = { 0 };
+		struct cir_error e3 = CIR_ERROR_INIT;
+
+		if (!rc->overrun && !rc->failed[i])
+			continue;
+		failures++;
+		r = cir_lb_get(rc->db, rc->queued[i], &s, &e3);
+		if (r >= 0)
+			r = cir_lb_sync(rc->db, &s, -1, &e3);
+		if (r > 0)
+			rc->changes += r;
+		if (r < 0 && !rc->first) {
+			rc->first = r;
+			*rc->err = e3;
+			cir_err_wrap(rc->err, "restore service %s", rc->queued[i]);
+		}
+	}
+	/* Requests that did not fail are changes made. */
+	if (!rc->overrun)
+		rc->changes += rc->batch_sent;
+	(void)failures;
+}
 
 static int restore_fn(const struct cir_lb_service *s, void *arg)
 {
@@ -1895,13 +2199,16 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 		rc->index_added += ib.added;
 	}
 	cir_lb_service_to_ipvs(s, &k);
-	for (size_t i = 0; i < rc->nhave && !have; i++)
-		have = cir_ipvs_service_key_eq(&rc->have[i], &k);
+	have = rc->nhave && bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) != NULL;
 	r = vip_setup(rc->db, &s->vip.ip, &e2);
 	if (r >= 0) {
 		rc->changes += r;
-		/* A present service may have stale settings: let sync look. */
-		r = cir_lb_sync(rc->db, s, have ? -1 : 0, &e2);
+		/* A present service may have stale settings: let sync look.  An
+		 * absent one is added whole, pipelined with the others. */
+		if (have)
+			r = cir_lb_sync(rc->db, s, -1, &e2);
+		else
+			r = restore_queue(rc, s, &e2);
 	}
 	if (r >= 0)
 		rc->changes += r;
@@ -1967,9 +2274,16 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_ipvs_service_dump(h, &have, &nhave, err);
 	if (r < 0)
 		return r;
+	if (nhave)
+		qsort(have, nhave, sizeof(*have), key_cmp);
 	rc.have = have;
 	rc.nhave = nhave;
 	r = cir_lb_list(db, restore_fn, &rc, err);
+	if (r >= 0)
+		restore_finish(&rc);
+	cir_ipvs_batch_free(rc.batch);
+	free(rc.queued);
+	free(rc.failed);
 	if (r < 0)
 		return r;
 	if (!rc.first && r > 0) {

@@ -66,12 +66,18 @@ enum cir_lb_check_type {
 	CIR_LB_CHECK_NONE = 0,
 	CIR_LB_CHECK_TCP,               /* the connect succeeds */
 	CIR_LB_CHECK_HTTP,              /* GET path answers status expect */
+	CIR_LB_CHECK_UDP,               /* a datagram (payload) gets a reply */
+	CIR_LB_CHECK_EXEC,              /* the admin's program exits 0 */
 };
 #define CIR_LB_CHECK_PATH_MAX 255
+/* Longest UDP check payload (printable ASCII, as given on the command line). */
+#define CIR_LB_CHECK_PAYLOAD_MAX 128
 
 struct cir_lb_check {
 	enum cir_lb_check_type type;
-	char path[CIR_LB_CHECK_PATH_MAX + 1];   /* http: "/..." */
+	char path[CIR_LB_CHECK_PATH_MAX + 1];   /* http: "/..."; exec: the absolute
+						 * path of the program; udp: the
+						 * payload ("" = an empty datagram) */
 	uint16_t expect;                /* http: status wanted (default 200) */
 	uint32_t interval_ms;           /* between checks of one target (2000) */
 	uint32_t timeout_ms;            /* one check's limit (1000) */
@@ -85,6 +91,7 @@ struct cir_lb_target {
 	bool down;                      /* failed its checks: weight 0 in the kernel */
 	char error[128];                /* the last failure that changed its state */
 	long long since;                /* unix seconds of the last state change */
+	struct cir_lb_check check;      /* its own check (type NONE = the service's) */
 	enum cir_ipvs_fwd method;
 	char bridge[CIR_IFNAMSIZ];      /* bridge it sits behind ("" = none
 					 * found): filled by the library */
@@ -97,6 +104,10 @@ struct cir_lb_service {
 	uint16_t protocol;              /* IPPROTO_TCP or IPPROTO_UDP */
 	char sched[IP_VS_SCHEDNAME_MAXLEN];
 	uint32_t persistent;            /* persistence timeout in s, 0 = none */
+	bool mh_fallback;               /* mh: skip a weight-0/overloaded target
+					 * (IP_VS_SVC_F_SCHED_MH_FALLBACK) */
+	bool mh_port;                   /* mh: hash the source port too
+					 * (IP_VS_SVC_F_SCHED_MH_PORT) */
 	long long created;              /* unix seconds */
 	struct cir_lb_check check;      /* type NONE = no checks */
 	struct cir_lb_target *targets;  /* malloc'd, n_targets long */
@@ -142,14 +153,19 @@ void cir_lb_service_to_ipvs(const struct cir_lb_service *s, struct cir_ipvs_serv
 void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *out);
 
 /*
- * Parse a check spec: "tcp", "http" (path "/") or "http:/PATH"; fills type
- * and path of *out and sets the other fields to their defaults.  -EINVAL
+ * Parse a check spec: "tcp", "http" (path "/"), "http:/PATH", "udp",
+ * "udp:PAYLOAD" (printable ASCII) or "exec:/ABSOLUTE/PATH"; fills type and
+ * path of *out and sets the other fields to their defaults.  -EINVAL
  * naming the problem.
  */
 int cir_lb_check_parse(const char *spec, struct cir_lb_check *out, struct cir_error *err);
 
-/* "tcp" or "http:/path" (as parsed) into buf; returns buf. */
+/* "tcp", "http:/path", "udp[:payload]" or "exec:/path" (as parsed) into buf;
+ * returns buf. */
 const char *cir_lb_check_format(const struct cir_lb_check *c, char *buf, size_t len);
+
+/* Emit c as the key "check" of the open JSON object in g (records, lb ls). */
+void cir_lb_check_emit(struct cir_jgen *g, const struct cir_lb_check *c);
 
 /* Check the numbers of a check: interval 100 ms..1 h, timeout 10 ms..interval,
  * rise and fall 1..100, expect 100..599.  -EINVAL with the reason. */
@@ -157,6 +173,11 @@ int cir_lb_check_valid(const struct cir_lb_check *c, struct cir_error *err);
 
 /* Parse a duration: "2s", "500ms", "1m", or plain seconds.  -EINVAL. */
 int cir_lb_duration_parse(const char *s, uint32_t *ms, struct cir_error *err);
+
+/* The check that applies to target t of s: its own, else the service's
+ * (type NONE: not checked). */
+const struct cir_lb_check *cir_lb_target_check(const struct cir_lb_service *s,
+					       const struct cir_lb_target *t);
 
 /* Index of the target with address a in s, or -1. */
 int cir_lb_target_find(const struct cir_lb_service *s, const struct cir_lb_addr *a);

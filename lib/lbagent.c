@@ -7,12 +7,17 @@
  * socket is in one poll() set; nothing blocks but poll.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +26,10 @@
 #include "cleanup.h"
 #include "lbagent.h"
 
-enum phase { IDLE, CONNECTING, READING };
+/* tcp/http: CONNECTING, then (http) READING; udp: READING (the reply);
+ * exec: RUNNING (reading its output), then EXITING (output closed, not yet
+ * reaped). */
+enum phase { IDLE, CONNECTING, READING, RUNNING, EXITING };
 
 struct probe {
 	char svc[CIR_NAME_MAX + 1];
@@ -31,6 +39,7 @@ struct probe {
 	unsigned int passes, fails;     /* in a row */
 	enum phase phase;
 	int fd;
+	pid_t pid;                      /* exec: the running program */
 	long long due, deadline;        /* monotonic ms */
 	char buf[128];
 	size_t len;
@@ -43,6 +52,7 @@ struct agent {
 	struct probe *p;
 	size_t n, cap;
 	size_t cursor;                  /* where the next scan match is likely */
+	bool need_exec;                 /* a scan met an exec check it may not run */
 };
 
 static long long now_ms(void)
@@ -89,6 +99,13 @@ static void probe_close(struct probe *p)
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
+	if (p->pid > 0) {
+		/* Its own process group: the program and what it started. */
+		kill(-p->pid, SIGKILL);
+		kill(p->pid, SIGKILL);
+		waitpid(p->pid, NULL, 0);
+	}
+	p->pid = 0;
 	p->phase = IDLE;
 	p->len = 0;
 }
@@ -131,12 +148,131 @@ static void probe_done(struct agent *a, struct probe *p, bool pass, const char *
 		      p->passes);
 }
 
+/* The exec check's program must be root's own: a regular file owned by
+ * root, not writable by group or others (spec/security.md). */
+static int exec_trusted(const char *path, char *why, size_t len)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(why, len, "exec %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    !(st.st_mode & S_IXUSR)) {
+		snprintf(why, len, "exec %s: not a root-owned executable file writable only by "
+			 "root", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run the exec check's program with the target in its environment; its
+ * stdout and stderr come back on a pipe (the first line is the error). */
+static void exec_start(struct agent *a, struct probe *p)
+{
+	char addr[CIR_IP_STRLEN], tgt[CIR_LB_ADDR_STRLEN], why[CIR_LB_CHECK_PATH_MAX + 96];
+	char e_addr[CIR_IP_STRLEN + 32], e_port[48], e_tgt[CIR_LB_ADDR_STRLEN + 32];
+	char e_svc[CIR_NAME_MAX + 32];
+	char *const argv[] = { p->chk.path, NULL };
+	char *const envp[] = { e_addr, e_port, e_tgt, e_svc,
+			       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			       NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
+	int pfd[2], r;
+	pid_t pid;
+
+	if (exec_trusted(p->chk.path, why, sizeof(why)) < 0) {
+		probe_done(a, p, false, why);
+		return;
+	}
+	cir_ip_format(&p->addr.ip, addr, sizeof(addr));
+	cir_lb_addr_format(&p->addr, tgt, sizeof(tgt));
+	snprintf(e_addr, sizeof(e_addr), "CIRCUIT_TARGET_ADDRESS=%s", addr);
+	snprintf(e_port, sizeof(e_port), "CIRCUIT_TARGET_PORT=%u", p->addr.port);
+	snprintf(e_tgt, sizeof(e_tgt), "CIRCUIT_TARGET=%s", tgt);
+	snprintf(e_svc, sizeof(e_svc), "CIRCUIT_SERVICE=%s", p->svc);
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(why, sizeof(why), "exec: pipe: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGINT);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+				 POSIX_SPAWN_SETPGROUP);
+	r = posix_spawn(&pid, p->chk.path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(pfd[1]);
+	if (r != 0) {
+		close(pfd[0]);
+		snprintf(why, sizeof(why), "exec %s: %s", p->chk.path, strerror(r));
+		probe_done(a, p, false, why);
+		return;
+	}
+	p->pid = pid;
+	p->fd = pfd[0];
+	p->deadline = now_ms() + p->chk.timeout_ms;
+	p->phase = RUNNING;
+}
+
+/* The program ended (output closed): reap it when it has exited. */
+static void exec_reap(struct agent *a, struct probe *p)
+{
+	char why[192], *nl;
+	int st = 0;
+	pid_t r = waitpid(p->pid, &st, WNOHANG);
+
+	if (r == 0)
+		return;         /* closed its output but runs on: EXITING */
+	p->pid = 0;
+	if (r < 0) {
+		snprintf(why, sizeof(why), "exec: wait: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		probe_done(a, p, true, NULL);
+		return;
+	}
+	p->buf[p->len] = '\0';
+	if ((nl = strchr(p->buf, '\n')))
+		*nl = '\0';
+	for (char *c = p->buf; *c; c++)
+		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
+			*c = '?';
+	if (WIFEXITED(st))
+		snprintf(why, sizeof(why), "exit status %d%s%.80s", WEXITSTATUS(st),
+			 p->buf[0] ? ": " : "", p->buf);
+	else
+		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(st));
+	probe_done(a, p, false, why);
+}
+
 static void probe_start(struct agent *a, struct probe *p)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl;
 	int fd;
 
+	if (p->chk.type == CIR_LB_CHECK_EXEC) {
+		exec_start(a, p);
+		return;
+	}
 	if (p->addr.ip.af == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
@@ -152,13 +288,29 @@ static void probe_start(struct agent *a, struct probe *p)
 		memcpy(&s4->sin_addr, p->addr.ip.addr, 4);
 		sl = sizeof(*s4);
 	}
-	fd = socket(p->addr.ip.af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(p->addr.ip.af, (p->chk.type == CIR_LB_CHECK_UDP ? SOCK_DGRAM : SOCK_STREAM) |
+		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		probe_done(a, p, false, strerror(errno));
 		return;
 	}
 	p->fd = fd;
 	p->deadline = now_ms() + p->chk.timeout_ms;
+	if (p->chk.type == CIR_LB_CHECK_UDP) {
+		char why[96];
+		size_t len = strlen(p->chk.path);
+
+		/* Connected: an ICMP port unreachable comes back as
+		 * ECONNREFUSED on the next receive. */
+		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
+		    send(fd, p->chk.path, len, 0) != (ssize_t)len) {
+			snprintf(why, sizeof(why), "udp send: %s", strerror(errno));
+			probe_done(a, p, false, why);
+			return;
+		}
+		p->phase = READING;
+		return;
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
 		char why[96];
 
@@ -205,6 +357,45 @@ static void probe_event(struct agent *a, struct probe *p, short revents)
 			}
 		}
 		p->phase = READING;
+		return;
+	}
+	if (p->phase == RUNNING) {
+		char sink[512];
+		ssize_t got;
+
+		/* Keep the first bytes (the error shown), drop the rest. */
+		if (p->len < sizeof(p->buf) - 1)
+			got = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+		else
+			got = read(p->fd, sink, sizeof(sink));
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got > 0) {
+			if (p->len < sizeof(p->buf) - 1)
+				p->len += got;
+			return;
+		}
+		close(p->fd);
+		p->fd = -1;
+		p->phase = EXITING;
+		exec_reap(a, p);
+		return;
+	}
+	if (p->phase == READING && p->chk.type == CIR_LB_CHECK_UDP) {
+		ssize_t got = recv(p->fd, p->buf, sizeof(p->buf) - 1, 0);
+
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (got < 0 && errno == ECONNREFUSED) {
+			probe_done(a, p, false, "udp: port unreachable");
+			return;
+		}
+		if (got < 0) {
+			snprintf(why, sizeof(why), "udp receive: %s", strerror(errno));
+			probe_done(a, p, false, why);
+			return;
+		}
+		probe_done(a, p, true, NULL);
 		return;
 	}
 	if (p->phase == READING) {
@@ -263,12 +454,18 @@ static int scan_fn(const struct cir_lb_service *s, void *arg)
 {
 	struct agent *a = arg;
 
-	if (s->check.type == CIR_LB_CHECK_NONE)
-		return 0;
 	for (size_t i = 0; i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
-		struct probe *p = probe_find(a, s->name, &t->addr);
+		const struct cir_lb_check *ck = cir_lb_target_check(s, t);
+		struct probe *p;
 
+		if (ck->type == CIR_LB_CHECK_NONE)
+			continue;
+		if (ck->type == CIR_LB_CHECK_EXEC && !a->o->exec_allowed) {
+			a->need_exec = true;
+			continue;
+		}
+		p = probe_find(a, s->name, &t->addr);
 		if (!p) {
 			if (a->n == a->cap) {
 				size_t nc = a->cap ? a->cap * 2 : 16;
@@ -285,10 +482,13 @@ static int scan_fn(const struct cir_lb_service *s, void *arg)
 			p->addr = t->addr;
 			p->fd = -1;
 			/* Spread the first checks over one interval. */
-			p->due = now_ms() + (a->n * 37) % (s->check.interval_ms + 1);
+			p->due = now_ms() + (a->n * 37) % (ck->interval_ms + 1);
 		}
-		if (memcmp(&p->chk, &s->check, sizeof(p->chk)) != 0) {
-			p->chk = s->check;
+		if (memcmp(&p->chk, ck, sizeof(p->chk)) != 0) {
+			/* A changed check: the running one is stale. */
+			if (p->phase != IDLE)
+				probe_close(p);
+			p->chk = *ck;
 			p->passes = p->fails = 0;
 		}
 		/* The store is the truth (lb add, a restarted agent, an operator). */
@@ -347,15 +547,31 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 				event(&a, true, "%s", e2.msg);
 			r = 0;
 			next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
+			if (a.need_exec) {
+				r = cir_err(err, EPERM, "an exec check was configured after the "
+					    "agent started without exec (its seccomp filter): "
+					    "restart the agent");
+				break;
+			}
 		}
 		for (size_t i = 0; i < a.n; i++) {
 			struct probe *p = &a.p[i];
 
-			if (p->phase == IDLE && now >= p->due)
+			if (p->phase == EXITING)
+				exec_reap(&a, p);
+			if (p->phase == IDLE && now >= p->due) {
 				probe_start(&a, p);
-			else if (p->phase != IDLE && now >= p->deadline)
-				probe_done(&a, p, false, p->phase == CONNECTING ? "connect: timed out"
-										 : "no response in time");
+			} else if (p->phase != IDLE && now >= p->deadline) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "%s",
+					 p->phase == CONNECTING ? "connect: timed out" :
+					 p->phase == RUNNING || p->phase == EXITING ?
+					 "exec: timed out (killed)" :
+					 p->chk.type == CIR_LB_CHECK_UDP ? "udp: no reply in time" :
+					 "no response in time");
+				probe_done(&a, p, false, why);
+			}
 		}
 		if (a.n > pcap) {
 			struct pollfd *nf = realloc(pfd, a.n * sizeof(*nf));
@@ -385,6 +601,12 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 			}
 			if (p->deadline < wake)
 				wake = p->deadline;
+			if (p->phase == EXITING) {
+				/* Reaped on the next turn: look again soon. */
+				if (now + 10 < wake)
+					wake = now + 10;
+				continue;
+			}
 			pfd[np].fd = p->fd;
 			pfd[np].events = p->phase == CONNECTING ? POLLOUT : POLLIN;
 			pfd[np].revents = 0;
@@ -405,4 +627,22 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 		probe_close(&a.p[i]);
 	free(a.p);
 	return r;
+}
+
+static int needs_exec_fn(const struct cir_lb_service *s, void *arg)
+{
+	if (s->check.type == CIR_LB_CHECK_EXEC)
+		*(bool *)arg = true;
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i].check.type == CIR_LB_CHECK_EXEC)
+			*(bool *)arg = true;
+	return 0;
+}
+
+int cir_lbagent_needs_exec(struct cir_lb_db *db, struct cir_error *err)
+{
+	bool any = false;
+	int r = cir_lb_list(db, needs_exec_fn, &any, err);
+
+	return r < 0 ? r : any;
 }

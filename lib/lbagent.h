@@ -5,6 +5,12 @@
  * of every service with a check (lib/lb), in the caller's network
  * namespace.
  *
+ * Checks: tcp (connect), http (GET, status line), udp (a datagram gets
+ * a reply; ICMP port unreachable or silence fail) and exec (the admin's
+ * program, run with CIRCUIT_TARGET_ADDRESS/_PORT, exit 0 passes; killed
+ * with its process group at the timeout).  A target's own check replaces
+ * its service's.
+ *
  * The store holds all state that matters: a target's up/down state lives
  * in its service record (cir_lb_target_health), so an agent that restarts
  * picks up where the last one left off and never touches a healthy
@@ -28,6 +34,10 @@ struct cir_lbagent_opts {
 	/* Told about every state change and every error the loop survives. */
 	void (*event)(void *arg, bool error, const char *msg);
 	void *arg;
+	/* Exec checks may run (the caller's seccomp filter allows execve).
+	 * When false, a store with an exec check ends the run with -EPERM
+	 * ("restart the agent"): systemd restarts it with exec allowed. */
+	bool exec_allowed;
 };
 
 /*
@@ -36,6 +46,10 @@ struct cir_lbagent_opts {
  * -errno when the store cannot be read at all.
  */
 int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, struct cir_error *err);
+
+/* Whether any service or target of the store has an exec check (the agent
+ * then installs its seccomp filter with execve).  0 or 1, or -errno. */
+int cir_lbagent_needs_exec(struct cir_lb_db *db, struct cir_error *err);
 
 /*
  * Parse the first line of an HTTP response ("HTTP/1.x NNN ...") in buf.

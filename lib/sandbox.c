@@ -55,6 +55,7 @@ enum {
 	G_DELEGATE = 1u << 6,   /* what the delegate (a Go or C plugin) runs with */
 	G_CLI = 1u << 7,        /* circuit: if_indextoname() (AF_UNIX datagram +
 				 * ioctl), /proc/self/exe */
+	G_CHECK = 1u << 8,      /* circuit agent: TCP/UDP health-check sockets */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -122,17 +123,20 @@ static const struct {
 	{ "faccessat", G_SPAWN | G_DLOPEN },
 	{ "faccessat2", G_SPAWN | G_DLOPEN },
 	{ "dup", G_STORE },             /* fdopendir on a duplicate */
-	{ "poll", G_SPAWN },            /* feed a delegate's stdin while reading its stdout */
-	{ "ppoll", G_SPAWN },
+	{ "poll", G_SPAWN | G_CHECK },  /* feed a delegate's stdin while reading its stdout;
+					 * the agent's loop */
+	{ "ppoll", G_SPAWN | G_CHECK },
+	/* -- G_CHECK: the agent's probes (socket() itself is filtered below) -- */
+	{ "connect", G_CHECK | G_DELEGATE }, /* a check's TCP connect, UDP peer */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
 	{ "getsockname", G_NETLINK },
 	{ "setsockopt", G_NETLINK },    /* buffer sizes, NETLINK_EXT_ACK, ... */
-	{ "getsockopt", G_NETLINK },
+	{ "getsockopt", G_NETLINK | G_CHECK }, /* SO_ERROR of a check's connect */
 	{ "sendmsg", G_NETLINK },
-	{ "sendto", G_NETLINK },
+	{ "sendto", G_NETLINK | G_CHECK },
 	{ "recvmsg", G_NETLINK },
-	{ "recvfrom", G_NETLINK },
+	{ "recvfrom", G_NETLINK | G_CHECK },
 	{ "select", G_NETLINK },        /* libmnl's receive loop in libnftables */
 	{ "pselect6", G_NETLINK },
 	/* -- G_SPAWN: posix_spawn + pump + waitpid (lib/cni.c) -- */
@@ -164,7 +168,7 @@ static const struct {
 	{ "eventfd2", G_DELEGATE },
 	{ "pidfd_open", G_DELEGATE },   /* newer Go's os/exec */
 	{ "pidfd_send_signal", G_DELEGATE },
-	{ "connect", G_DELEGATE },      /* a plugin's daemon (dhcp) on a unix socket */
+	/* connect (above): a plugin's daemon (dhcp) on a unix socket */
 	/* A shell-script or Python delegate (measured: t-gc-recovery's
 	 * slowpoke, sh + python3 through pyenv's shims) and the tools it runs:
 	 * bookkeeping of the process itself, never of the system. */
@@ -226,7 +230,17 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 	[CIR_SANDBOX_CIRCUIT] = { "circuit",
 				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI,
 				  NL_ALL },
+	/* circuit agent, stacked on circuit's once the store is open: records,
+	 * IPVS weights (generic), conntrack flushes (netfilter), the checks'
+	 * TCP/UDP sockets; no setns, no libnftables, no plugin.  With
+	 * CIR_SANDBOX_EXEC (only when an exec check is configured) it runs
+	 * the admin's check programs, which inherit the delegate group. */
+	[CIR_SANDBOX_AGENT] = { "circuit-agent", G_BASE | G_STORE | G_NETLINK | G_CHECK,
+				NL(NETLINK_ROUTE) | NL(NETLINK_GENERIC) | NL(NETLINK_NETFILTER) },
 };
+
+/* Check sockets of the agent: TCP and UDP over IPv4 and IPv6. */
+static const int check_families[] = { AF_INET, AF_INET6 };
 
 /* Socket families a delegate may open besides netlink: AF_UNIX (glibc's
  * interface-name calls, the dhcp plugin's daemon), AF_INET and AF_INET6
@@ -370,6 +384,16 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		if (r < 0)
 			return r;
 	}
+	for (size_t i = 0; (g & G_CHECK) && !(g & G_DELEGATE) &&
+			   i < sizeof(check_families) / sizeof(check_families[0]); i++) {
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)check_families[i]),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r >= 0)
+			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)check_families[i]),
+				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; (g & G_DELEGATE) &&
 			   i < sizeof(delegate_families) / sizeof(delegate_families[0]); i++) {
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)delegate_families[i]));
@@ -488,7 +512,7 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";
-	if (g & (G_NETLINK | G_DELEGATE | G_CLI))
+	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK))
 		all[n++] = "socket";
 	if (g & (G_SPAWN | G_DELEGATE)) {
 		all[n++] = "clone";

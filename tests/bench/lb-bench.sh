@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # Load-balancer benchmark (make bench): IPVS needs the real kernel, so this
-# boots the VM tier with tests/vm/v-lb-bench.sh: 1,000 services x 10
+# boots the VM tier with tests/vm/v-lb-bench.sh: 10,000 services x 10
 # targets through `circuit restore` versus `ipvsadm -R` with the same rules,
 # plus one `circuit lb add` / `lb create` with the table full, and one
 # create/add/delete at 10 and at 10,000 services (v-lb-flat-bench.sh: the

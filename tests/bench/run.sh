@@ -22,5 +22,6 @@ cc -std=gnu11 -O2 -D_GNU_SOURCE -I"$SRC/lib" $(pkg-config --cflags libnl-3.0) \
 
 unshare --net --mount --propagation private "$here/bench-inner.sh" "$BUILD"
 
-# The load-balancer bench runs in the VM (IPVS): 1,000 services x 10 targets.
+# The load-balancer bench runs in the VM (IPVS): 10,000 services x 10 targets,
+# circuit restore vs ipvsadm -R (times and ratio).
 "$here/lb-bench.sh" "$BUILD"

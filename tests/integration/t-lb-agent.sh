@@ -14,9 +14,10 @@ trap 'kill $apid "${hp[@]}" 2>/dev/null || true' EXIT
 
 # --- usage errors
 run() { rc=0; out=$("$@" 2>&1) || rc=$?; }
-for bad in "--check udp" "--check http:x" "--check tcp --interval 0s" \
+for bad in "--check udpx" "--check http:x" "--check exec:rel/x" "--check exec:/a/../b" "--check tcp --interval 0s" \
 	   "--check tcp --interval 1s --timeout 2s" "--check tcp --rise 0" "--interval 2s" \
-	   "--check tcp --expect-status 200" "--check http --expect-status 42"; do
+	   "--check tcp --expect-status 200" "--check http --expect-status 42" \
+	   "--sched rr --mh-port" "--mh-fallback"; do
 	# shellcheck disable=SC2086
 	run "$C" lb create w 10.96.0.1:80 $bad
 	assert_eq 2 "$rc" "create $bad: $out"

@@ -321,7 +321,9 @@ START_TEST(check_values)
 	struct cir_lb_check c;
 	char buf[300];
 	uint32_t ms = 0;
-	const char *bad[] = { "", "udp", "http:", "http:x", "http:/a b", "HTTP", "tcp:/x", NULL };
+	const char *bad[] = { "", "udpx", "http:", "http:x", "http:/a b", "HTTP", "tcp:/x",
+			      "udp:\x01", "exec:", "exec:rel/x", "exec:/a/../b", "exec:/a/./b",
+			      "exec:/a//b", "exec:/a/", "exec:/a b", "exec:/x/..", NULL };
 
 	ck_assert_int_eq(cir_lb_check_parse("tcp", &c, &e), 0);
 	ck_assert_int_eq(c.type, CIR_LB_CHECK_TCP);
@@ -335,6 +337,15 @@ START_TEST(check_values)
 	ck_assert_int_eq(c.expect, 200);
 	ck_assert_int_eq(cir_lb_check_parse("http:/healthz?x=1", &c, &e), 0);
 	ck_assert_str_eq(c.path, "/healthz?x=1");
+	ck_assert_int_eq(cir_lb_check_parse("udp", &c, &e), 0);
+	ck_assert_int_eq(c.type, CIR_LB_CHECK_UDP);
+	ck_assert_str_eq(cir_lb_check_format(&c, buf, sizeof(buf)), "udp");
+	ck_assert_int_eq(cir_lb_check_parse("udp:ping me", &c, &e), 0);
+	ck_assert_str_eq(c.path, "ping me");
+	ck_assert_str_eq(cir_lb_check_format(&c, buf, sizeof(buf)), "udp:ping me");
+	ck_assert_int_eq(cir_lb_check_parse("exec:/usr/local/lib/chk.sh", &c, &e), 0);
+	ck_assert_int_eq(c.type, CIR_LB_CHECK_EXEC);
+	ck_assert_str_eq(cir_lb_check_format(&c, buf, sizeof(buf)), "exec:/usr/local/lib/chk.sh");
 	for (int i = 0; bad[i]; i++)
 		ck_assert_msg(cir_lb_check_parse(bad[i], &c, &e) == -EINVAL, "%s", bad[i]);
 	ck_assert_int_eq(cir_lb_check_parse("tcp", &c, &e), 0);

@@ -5,6 +5,7 @@
  * the sockets made are never connected anywhere. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -70,6 +71,12 @@ static bool has_netlink(enum cir_sandbox_profile p)
 	return p != CIR_SANDBOX_IPAM;
 }
 
+/* setns() into a network namespace: the plugins and circuit, not the agent. */
+static bool has_setns(enum cir_sandbox_profile p)
+{
+	return p != CIR_SANDBOX_IPAM && p != CIR_SANDBOX_AGENT;
+}
+
 static int try_exec(void)
 {
 	pid_t pid = fork();
@@ -89,10 +96,15 @@ static int refused_everywhere(enum cir_sandbox_profile p, unsigned int flags)
 {
 	int fd;
 
-	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !(flags & CIR_SANDBOX_EXEC))
+	/* TCP/UDP: the agent's checks, and delegates. */
+	bool inet = p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC);
+
+	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !inet)
 		return 1;
-	if (!REFUSED(socket(AF_INET6, SOCK_DGRAM, 0), EPERM) && !(flags & CIR_SANDBOX_EXEC))
+	if (!REFUSED(socket(AF_INET6, SOCK_DGRAM, 0), EPERM) && !inet)
 		return 2;
+	if (!REFUSED(socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM) && !(flags & CIR_SANDBOX_EXEC))
+		return 16;
 	if (!REFUSED(socket(AF_PACKET, SOCK_RAW, 0), EPERM))
 		return 3;
 	if (!REFUSED(socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT), EPERM))
@@ -187,14 +199,14 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 		return 41;
 	/* A delegate may speak every protocol some plugin needs. */
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if ((p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT || (flags & CIR_SANDBOX_EXEC)) !=
-	    (fd >= 0))
+	if ((p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_AGENT ||
+	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 42;
 	if (fd >= 0)
 		close(fd);
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if ((p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT ||
-	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+	     p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 43;
 	if (fd >= 0)
 		close(fd);
@@ -204,13 +216,20 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 		return 44;
 	r = setns(fd, CLONE_NEWNET);
 	close(fd);
-	if (has_netlink(p) && r < 0 && errno == EPERM)
+	if (has_setns(p) && r < 0 && errno == EPERM)
 		return 45;
-	if (!has_netlink(p) && !(r < 0 && errno == EPERM))
+	if (!has_setns(p) && !(flags & CIR_SANDBOX_EXEC) && !(r < 0 && errno == EPERM))
 		return 46;
+	/* TCP sockets: the agent's checks and delegates only. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if ((p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+		return 52;
+	if (fd >= 0)
+		close(fd);
 	/* Executable memory only where libnftables is loaded. */
 	m = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if ((p == CIR_SANDBOX_IPAM || p == CIR_SANDBOX_QOS) && !(flags & CIR_SANDBOX_EXEC)) {
+	if ((p == CIR_SANDBOX_IPAM || p == CIR_SANDBOX_QOS || p == CIR_SANDBOX_AGENT) &&
+	    !(flags & CIR_SANDBOX_EXEC)) {
 		if (m != MAP_FAILED || errno != EPERM)
 			return 47;
 	} else if (m == MAP_FAILED) {
@@ -234,7 +253,7 @@ START_TEST(each_profile)
 	enum cir_sandbox_profile p = (enum cir_sandbox_profile)_i;
 
 	ck_assert_int_eq(in_sandbox(p, 0, CIR_SANDBOX_ENFORCE, profile_checks), 0);
-	if (p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_CIRCUIT)
+	if (p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_AGENT)
 		ck_assert_int_eq(in_sandbox(p, CIR_SANDBOX_EXEC, CIR_SANDBOX_ENFORCE,
 					    profile_checks), 0);
 }

@@ -55,7 +55,9 @@ command -v cpio >/dev/null || fatal "cpio not installed"
 tests=()
 for t in "$@"; do t=${t%.sh}; t=${t#v-}; tests+=("$t"); done
 # Benchmarks (v-*-bench.sh) run only when named: make bench, not make check.
-[ ${#tests[@]} -eq 0 ] && tests=($(cd "$here" && ls v-*.sh | grep -v -- "-bench\.sh$" | sed "s/^v-//; s/\.sh$//" | sort))
+# Files with a "# vm: pending REASON" line wait for code not merged yet: run
+# them by name only.
+[ ${#tests[@]} -eq 0 ] && tests=($(cd "$here" && grep -L '^# vm: pending' v-*.sh | grep -v -- "-bench\.sh$" | sed "s/^v-//; s/\.sh$//" | sort))
 for t in "${tests[@]}"; do
 	[ -f "$here/v-$t.sh" ] || fatal "no test $here/v-$t.sh"
 done
