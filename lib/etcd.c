@@ -26,8 +26,17 @@ struct cir_etcd {
 	char *cacert, *cert, *key;
 	struct curl_slist *headers;
 	unsigned int connect_ms, timeout_ms;
+	long long op_deadline;       /* ms (monotonic), 0 = none */
 	CURL *curl;
 };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* ---- base64 ---- */
 
@@ -581,6 +590,11 @@ int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct c
 	return 0;
 }
 
+void cir_etcd_set_deadline(struct cir_etcd *e, unsigned int ms)
+{
+	e->op_deadline = ms ? now_ms() + ms : 0;
+}
+
 const char *cir_etcd_endpoint(const struct cir_etcd *e)
 {
 	return e->ep[e->cur];
@@ -603,14 +617,6 @@ struct sink {
 	long long deadline;          /* ms, 0 = none */
 	bool timed_out;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int sink_append(struct sink *s, const char *p, size_t n)
 {
@@ -757,6 +763,9 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 		struct sink *s, struct cir_error *err)
 {
 	long long start = now_ms(), deadline = start + e->timeout_ms;
+
+	if (e->op_deadline && e->op_deadline < deadline)
+		deadline = e->op_deadline;
 	char tried[CIR_ERROR_MSG_MAX] = "";
 	size_t tlen = 0;
 	int last = EIO;
@@ -1136,7 +1145,6 @@ int cir_etcd_lease_keepalive(struct cir_etcd *e, int64_t id, int64_t *ttl,
 
 	if (rc < 0)
 		return rc;
-	cir_etcd_resp_free(&r);
 	/* The gateway answers an expired lease with TTL 0 (left out). */
 	if (r.ttl <= 0 || r.lease_id != id)
 		return cir_err(err, ENOENT, "etcd %s: lease %" PRIx64 " expired",
@@ -1153,7 +1161,6 @@ int cir_etcd_lease_ttl(struct cir_etcd *e, int64_t id, int64_t *ttl, int64_t *gr
 
 	if (rc < 0)
 		return rc;
-	cir_etcd_resp_free(&r);
 	if (r.ttl < 0)
 		return cir_err(err, ENOENT, "etcd %s: lease %" PRIx64 " does not exist",
 			       cir_etcd_endpoint(e), id);

@@ -62,6 +62,10 @@ static inline void cir_etcd_closep(struct cir_etcd **e)
 }
 #define _cleanup_etcd_ __attribute__((cleanup(cir_etcd_closep)))
 
+/* Bound every request from now on to end within ms from now (an operation
+ * of several requests stays within one budget); 0 lifts the bound. */
+void cir_etcd_set_deadline(struct cir_etcd *e, unsigned int ms);
+
 /* The endpoint that answered last (or the first one). */
 const char *cir_etcd_endpoint(const struct cir_etcd *e);
 

@@ -347,6 +347,8 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 				event(&a, true, "%s", e2.msg);
 			r = 0;
 			next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
+			if (o->tick)
+				o->tick(o->tick_arg);
 		}
 		for (size_t i = 0; i < a.n; i++) {
 			struct probe *p = &a.p[i];

@@ -28,6 +28,10 @@ struct cir_lbagent_opts {
 	/* Told about every state change and every error the loop survives. */
 	void (*event)(void *arg, bool error, const char *msg);
 	void *arg;
+	/* Optional: called once per scan (every scan_ms), from the loop's
+	 * thread, for other periodic work of the agent (the cluster lease). */
+	void (*tick)(void *tick_arg);
+	void *tick_arg;
 };
 
 /*
