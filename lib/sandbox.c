@@ -55,6 +55,7 @@ enum {
 	G_DELEGATE = 1u << 6,   /* what the delegate (a Go or C plugin) runs with */
 	G_CLI = 1u << 7,        /* circuit: if_indextoname() (AF_UNIX datagram +
 				 * ioctl), /proc/self/exe */
+	G_CLUSTER = 1u << 8,    /* circuit: etcd over HTTP (lib/etcd.c, libcurl) */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -122,8 +123,13 @@ static const struct {
 	{ "faccessat", G_SPAWN | G_DLOPEN },
 	{ "faccessat2", G_SPAWN | G_DLOPEN },
 	{ "dup", G_STORE },             /* fdopendir on a duplicate */
-	{ "poll", G_SPAWN },            /* feed a delegate's stdin while reading its stdout */
-	{ "ppoll", G_SPAWN },
+	{ "poll", G_SPAWN | G_CLUSTER }, /* feed a delegate's stdin while reading its stdout;
+					  * libcurl's transfer loop */
+	{ "ppoll", G_SPAWN | G_CLUSTER },
+	/* -- G_CLUSTER: etcd through libcurl (socket() itself: TCP only,
+	 * below) -- */
+	{ "connect", G_CLUSTER | G_DELEGATE }, /* an etcd endpoint; a plugin's daemon (dhcp) */
+	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
 	{ "getsockname", G_NETLINK },
@@ -164,7 +170,6 @@ static const struct {
 	{ "eventfd2", G_DELEGATE },
 	{ "pidfd_open", G_DELEGATE },   /* newer Go's os/exec */
 	{ "pidfd_send_signal", G_DELEGATE },
-	{ "connect", G_DELEGATE },      /* a plugin's daemon (dhcp) on a unix socket */
 	/* A shell-script or Python delegate (measured: t-gc-recovery's
 	 * slowpoke, sh + python3 through pyenv's shims) and the tools it runs:
 	 * bookkeeping of the process itself, never of the system. */
@@ -224,7 +229,8 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 			     NL_ALL },
 	/* Runs the four plugins in-process; names interfaces in messages. */
 	[CIR_SANDBOX_CIRCUIT] = { "circuit",
-				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI,
+				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
+				  G_CLUSTER,
 				  NL_ALL },
 };
 
@@ -370,6 +376,22 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		if (r < 0)
 			return r;
 	}
+	if ((g & G_CLUSTER) && !(g & G_DELEGATE)) {
+		/* etcd: TCP over IPv4 or IPv6 (no raw, no UDP, no packet). */
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r >= 0)
+			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r < 0)
+			return r;
+	}
+	if (g & G_CLUSTER) {
+		/* libcurl's wake-up pair of its transfer loop. */
+		r = ALLOW("socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; (g & G_DELEGATE) &&
 			   i < sizeof(delegate_families) / sizeof(delegate_families[0]); i++) {
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)delegate_families[i]));
@@ -488,8 +510,10 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";
-	if (g & (G_NETLINK | G_DELEGATE | G_CLI))
+	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CLUSTER))
 		all[n++] = "socket";
+	if (g & G_CLUSTER)
+		all[n++] = "socketpair";
 	if (g & (G_SPAWN | G_DELEGATE)) {
 		all[n++] = "clone";
 		all[n++] = "prlimit64";

@@ -89,7 +89,9 @@ static int refused_everywhere(enum cir_sandbox_profile p, unsigned int flags)
 {
 	int fd;
 
-	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !(flags & CIR_SANDBOX_EXEC))
+	/* TCP: only circuit speaks it (etcd, the "cluster" group); UDP never. */
+	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !(flags & CIR_SANDBOX_EXEC) &&
+	    p != CIR_SANDBOX_CIRCUIT)
 		return 1;
 	if (!REFUSED(socket(AF_INET6, SOCK_DGRAM, 0), EPERM) && !(flags & CIR_SANDBOX_EXEC))
 		return 2;
@@ -322,6 +324,11 @@ START_TEST(lists)
 	ck_assert(listed(CIR_SANDBOX_BRIDGE, CIR_SANDBOX_EXEC, "execve"));
 	ck_assert(!listed(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, "mount"));
 	ck_assert(!listed(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, "ptrace"));
+	/* etcd through libcurl: circuit only (spec/security.md "cluster"). */
+	ck_assert(listed(CIR_SANDBOX_CIRCUIT, 0, "connect"));
+	ck_assert(listed(CIR_SANDBOX_CIRCUIT, 0, "socketpair"));
+	ck_assert(!listed(CIR_SANDBOX_IPAM, 0, "connect"));
+	ck_assert(!listed(CIR_SANDBOX_BRIDGE, CIR_SANDBOX_EXEC, "socketpair"));
 	ck_assert_str_eq(cir_sandbox_profile_name(CIR_SANDBOX_LB), "circuit-lb");
 	ck_assert_ptr_null(cir_sandbox_profile_name(CIR_SANDBOX_PROFILES));
 }
