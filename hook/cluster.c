@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,43 @@ static int run_blocks(struct cli *c, const struct cli_args *a)
 	return CLI_OK;
 }
 
+static int print_event(void *arg, const struct cir_etcd_resp *r, struct cir_error *err)
+{
+	size_t skip = strlen(CIR_CLUSTER_PREFIX "hosts/");
+
+	for (size_t i = 0; i < r->nkvs; i++) {
+		const struct cir_etcd_kv *kv = &r->kvs[i];
+		const char *name = kv->key + skip;
+
+		if (kv->key_len <= skip || strlen(kv->key) != kv->key_len ||
+		    !cir_cluster_name_valid(name))
+			continue;
+		printf("%s %s\n", kv->deleted ? "left" : "joined", name);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static volatile sig_atomic_t never;
+
+static int run_host_watch(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	unsigned long long secs = 0;
+	const char *f = cli_opt(a, "for");
+	int64_t next = 0;
+
+	if (f && cli_parse_uint(f, 1, 86400, &secs) < 0)
+		return cli_usage(c, "--for: want 1 to 86400 seconds, got \"%.32s\"", f);
+	if (open_cluster(c, &cl, &err) < 0)
+		return cli_fail(c, &err);
+	if (cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX "hosts/", true, 0,
+			   (unsigned int)secs * 1000, &never, print_event, NULL, &next, &err) < 0)
+		return cli_fail(c, &err);
+	return CLI_OK;
+}
+
 const struct cli_cmd cli_host_cmds[] = {
 	{ "ls", "[--format table|json]", "list the hosts of the cluster",
 	  "Every host whose `circuit agent` keeps its lease alive: its name, underlay\n"
@@ -195,6 +233,11 @@ const struct cli_cmd cli_host_cmds[] = {
 	  "Examples:\n  circuit --cluster http://10.0.0.1:2379 host ls\n"
 	  "  circuit host ls --format json\n",
 	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 0, run_host_ls },
+	{ "watch", "[--for SECONDS]", "print hosts joining and leaving the cluster",
+	  "One line per change, \"joined NAME\" (registered or renewed its record) or\n"
+	  "\"left NAME\" (its lease expired), until interrupted or for SECONDS.\n"
+	  "Example:\n  circuit host watch --for 60\n",
+	  { { "for", true, "SECONDS", "stop after this long" } }, 0, 0, run_host_watch },
 	{ NULL },
 };
 

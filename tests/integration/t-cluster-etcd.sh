@@ -180,7 +180,11 @@ run on 3 "$C" cluster blocks blue --format json
 assert_eq 63 "$(json_get "$out" "len([b for b in d if b['host'] == 'h2'])")" "h2's blocks after restart"
 ok "restart under the same name keeps the blocks"
 
-# --- a killed host disappears within TTL + 1 s, its blocks come free
+# --- a killed host disappears within TTL + 1 s, its blocks come free; a
+# watch (the streaming /v3/watch) sees it leave
+on 2 "$C" host watch --for $((TTL + 8)) >"$tmp/watch.out" 2>"$tmp/watch.err" &
+wpid=$!
+sleep 1
 kill -9 "${apid[3]}"; wait "${apid[3]}" 2>/dev/null || true
 killed=$(date +%s.%N)
 gone=''
@@ -194,7 +198,10 @@ done
 echo "MEASURE cluster-host-gone-after-kill-s $(echo "$gone - $killed" | bc)"
 run on 1 "$C" cluster blocks blue --format json
 assert_eq 0 "$(json_get "$out" "len([b for b in d if b['host'] == 'h3'])")" "h3's blocks after expiry"
-ok "killed host gone and its blocks free after the TTL"
+rc=0; wait $wpid || rc=$?
+assert_eq 0 "$rc" "host watch: $(cat "$tmp/watch.err")"
+has '^left h3$' <"$tmp/watch.out" || die "watch did not see h3 leave: $(cat "$tmp/watch.out")"
+ok "killed host gone and its blocks free after the TTL; the watch saw it leave"
 
 # --- one etcd member stopped (the first endpoint of every host)
 kill "${epid[1]}"; wait "${epid[1]}" 2>/dev/null || true
