@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cluster.h"
 #include "lbagent.h"
 #include "sandbox.h"
 
@@ -28,8 +29,16 @@ static void agent_event(void *arg, bool error, const char *msg)
 		cli_info("%s", msg);
 }
 
+/* The cluster part (hook/cluster.c, lib/cluster.c): keep this host's lease
+ * alive; nothing when no cluster is configured. */
+static void cluster_tick(void *arg)
+{
+	cir_cluster_agent_tick(arg);
+}
+
 int cli_agent_run(struct cli *c, const struct cli_args *a)
 {
+	_cleanup_(cir_cluster_agent_stopp) struct cir_cluster_agent *cluster = NULL;
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
@@ -48,6 +57,10 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	if (cir_lb_db_ipvs(&db, &h, &err) < 0)
 		cli_warn("checks change the store only: %s", err.msg);
 	cir_err_clear(&err);
+	if (cli_cluster_agent_start(c, &cluster, &err) < 0)
+		return cli_fail(c, &err);
+	o.tick = cluster_tick;
+	o.tick_arg = cluster;
 	/* Narrow circuit's filter to the agent's (spec/security.md): execve
 	 * only when an exec check is configured now; one configured later
 	 * stops the agent with a message, and its service manager restarts it

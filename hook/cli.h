@@ -226,6 +226,13 @@ extern const struct cli_cmd cli_top_cmds[];
 extern const struct cli_cmd cli_lb_cmds[];
 int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
+/* circuit host, circuit cluster (hook/cluster.c) */
+extern const struct cli_cmd cli_host_cmds[];
+extern const struct cli_cmd cli_cluster_cmds[];
+struct cir_cluster_agent;
+/* The agent's cluster part: 0 with *out = NULL when no cluster is configured. */
+int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
+			    struct cir_error *err);
 /* circuit agent (hook/agent.c) */
 int cli_agent_run(struct cli *c, const struct cli_args *a);
 

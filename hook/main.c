@@ -30,6 +30,8 @@ const struct cli_group cli_groups[] = {
 	  cli_qos_restore, cli_qos_network_delete, cli_qos_network_inspect },
 	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_restore,
 	  cli_lb_network_delete, NULL },
+	{ "host", "hosts of the cluster", cli_host_cmds, NULL, NULL, NULL },
+	{ "cluster", "address blocks of cluster networks", cli_cluster_cmds, NULL, NULL, NULL },
 	{ "", "other commands", cli_top_cmds, NULL, NULL, NULL },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
@@ -37,6 +39,11 @@ const struct cli_group cli_groups[] = {
 static const struct cli_opt global_opts[] = {
 	{ "state", true, "DIR", "state directory (default $CIRCUIT_STATE_DIR or /var/lib/circuit)" },
 	{ "debug", false, NULL, "print debug messages" },
+	{ "cluster", true, "URL[,URL...]",
+	  "etcd endpoints of the cluster (default $CIRCUIT_CLUSTER, else cluster = in "
+	  "/etc/circuit/circuit.conf, else no cluster)" },
+	{ "host-name", true, "NAME", "this host's name in the cluster (default "
+	  "$CIRCUIT_HOST_NAME, else the hostname)" },
 	{ "help", false, NULL, "show help" },
 	{ "version", false, NULL, "print the version, as 'circuit version' (also -v)" },
 };
@@ -218,6 +225,20 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i, bool *help)
 	}
 	if (strncmp(s, "--state=", 8) == 0) {
 		c->state_dir = s + 8;
+		return 1;
+	}
+	/* The cluster options reach lib/cluster (and the plugins circuit
+	 * runs) the way --state does: through the environment. */
+	for (size_t k = 0; k < 2; k++) {
+		static const char *const opt[] = { "--cluster", "--host-name" };
+		static const char *const env[] = { "CIRCUIT_CLUSTER", "CIRCUIT_HOST_NAME" };
+		size_t l = strlen(opt[k]);
+
+		if (strncmp(s, opt[k], l) != 0 || (s[l] && s[l] != '='))
+			continue;
+		if (!s[l] && *i + 1 >= argc)
+			return -1;
+		setenv(env[k], s[l] ? s + l + 1 : argv[++*i], 1);
 		return 1;
 	}
 	return 0;

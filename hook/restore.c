@@ -418,10 +418,12 @@ const struct cli_cmd cli_top_cmds[] = {
 	  cli_restore_run },
 	{ "gc", "", "release attachments of containers that no longer exist",
 	  "Example:\n  circuit gc\n", { { NULL } }, 0, 0, cli_gc_run },
-	{ "agent", "", "run the health checks of load-balanced services (a daemon)",
+	{ "agent", "", "the daemon: health checks of services, the cluster lease",
 	  "Runs until SIGTERM.  A target failing its service's checks (--check of\n"
 	  "'circuit lb create') gets weight 0 until it passes again; its state is kept\n"
-	  "in the store.  conf/circuit-agent.service runs it.\nExample:\n  circuit agent\n",
+	  "in the store.  With a cluster configured it also registers this host and\n"
+	  "keeps its lease alive (spec/cluster.md).  conf/circuit-agent.service runs it.\n"
+	  "Example:\n  circuit agent\n",
 	  { { NULL } }, 0, 0, cli_agent_run },
 	{ "version", "", "print the version", NULL, { { NULL } }, 0, 0, cli_version_run },
 	{ NULL },

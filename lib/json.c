@@ -465,7 +465,7 @@ static void builder_done(struct builder *b)
 	node_free(b->root);
 }
 
-static int parse(const char *buf, size_t len, bool lenient, struct cir_json **out,
+static int parse(const char *buf, size_t len, size_t max, bool lenient, struct cir_json **out,
 		 struct cir_error *err)
 {
 	_cleanup_(builder_done) struct builder b = { .lenient = lenient, .bad_escape = -1,
@@ -473,9 +473,9 @@ static int parse(const char *buf, size_t len, bool lenient, struct cir_json **ou
 	struct cir_json *j;
 	yajl_status st;
 
-	if (len > CIR_JSON_MAX)
-		return cir_err_code(err, CIR_CNI_DECODE, EFBIG, "json document larger than %u bytes",
-				    CIR_JSON_MAX);
+	if (len > max)
+		return cir_err_code(err, CIR_CNI_DECODE, EFBIG, "json document larger than %zu bytes",
+				    max);
 	if (memchr(buf, '\0', len))
 		return cir_err_code(err, CIR_CNI_DECODE, EBADMSG, "json: embedded NUL byte");
 	/* yajl's defaults are what Go does: no comments, one value and
@@ -524,13 +524,19 @@ static int parse(const char *buf, size_t len, bool lenient, struct cir_json **ou
 
 int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err)
 {
-	return parse(buf, len, false, out, err);
+	return parse(buf, len, CIR_JSON_MAX, false, out, err);
+}
+
+int cir_json_parse_max(const char *buf, size_t len, size_t max, struct cir_json **out,
+		       struct cir_error *err)
+{
+	return parse(buf, len, max, false, out, err);
 }
 
 int cir_json_parse_lenient(const char *buf, size_t len, struct cir_json **out,
 			   struct cir_error *err)
 {
-	return parse(buf, len, true, out, err);
+	return parse(buf, len, CIR_JSON_MAX, true, out, err);
 }
 
 void cir_json_free(struct cir_json *j)

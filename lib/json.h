@@ -44,6 +44,10 @@ enum cir_jtype {
  */
 int cir_json_parse(const char *buf, size_t len, struct cir_json **out, struct cir_error *err);
 
+/* The same with another size limit than CIR_JSON_MAX (etcd responses). */
+int cir_json_parse_max(const char *buf, size_t len, size_t max, struct cir_json **out,
+		       struct cir_error *err);
+
 /* The same, but NUL characters and invalid UTF-8 in strings become U+FFFD
  * and comments are skipped instead of errors: only for reading what to say
  * about a refused document (its cniVersion) or another plugin's error

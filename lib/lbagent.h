@@ -38,6 +38,10 @@ struct cir_lbagent_opts {
 	 * When false, a store with an exec check ends the run with -EPERM
 	 * ("restart the agent"): systemd restarts it with exec allowed. */
 	bool exec_allowed;
+	/* Optional: called once per scan (every scan_ms), from the loop's
+	 * thread, for other periodic work of the agent (the cluster lease). */
+	void (*tick)(void *tick_arg);
+	void *tick_arg;
 };
 
 /*

@@ -56,6 +56,7 @@ enum {
 	G_CLI = 1u << 7,        /* circuit: if_indextoname() (AF_UNIX datagram +
 				 * ioctl), /proc/self/exe */
 	G_CHECK = 1u << 8,      /* circuit agent: TCP/UDP health-check sockets */
+	G_CLUSTER = 1u << 9,    /* circuit, circuit agent: etcd over HTTP (lib/etcd.c, libcurl) */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -123,11 +124,14 @@ static const struct {
 	{ "faccessat", G_SPAWN | G_DLOPEN },
 	{ "faccessat2", G_SPAWN | G_DLOPEN },
 	{ "dup", G_STORE },             /* fdopendir on a duplicate */
-	{ "poll", G_SPAWN | G_CHECK },  /* feed a delegate's stdin while reading its stdout;
-					 * the agent's loop */
-	{ "ppoll", G_SPAWN | G_CHECK },
-	/* -- G_CHECK: the agent's probes (socket() itself is filtered below) -- */
-	{ "connect", G_CHECK | G_DELEGATE }, /* a check's TCP connect, UDP peer */
+	{ "poll", G_SPAWN | G_CHECK | G_CLUSTER }, /* feed a delegate's stdin while reading
+						    * its stdout; the agent's loop; libcurl's */
+	{ "ppoll", G_SPAWN | G_CHECK | G_CLUSTER },
+	/* -- G_CHECK: the agent's probes; G_CLUSTER: etcd through libcurl
+	 * (socket() itself is filtered below) -- */
+	{ "connect", G_CHECK | G_CLUSTER | G_DELEGATE }, /* a check's TCP connect, UDP peer;
+							   * an etcd endpoint */
+	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
 	{ "getsockname", G_NETLINK },
@@ -228,14 +232,16 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 			     NL_ALL },
 	/* Runs the four plugins in-process; names interfaces in messages. */
 	[CIR_SANDBOX_CIRCUIT] = { "circuit",
-				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI,
+				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
+				  G_CLUSTER,
 				  NL_ALL },
 	/* circuit agent, stacked on circuit's once the store is open: records,
 	 * IPVS weights (generic), conntrack flushes (netfilter), the checks'
 	 * TCP/UDP sockets; no setns, no libnftables, no plugin.  With
 	 * CIR_SANDBOX_EXEC (only when an exec check is configured) it runs
 	 * the admin's check programs, which inherit the delegate group. */
-	[CIR_SANDBOX_AGENT] = { "circuit-agent", G_BASE | G_STORE | G_NETLINK | G_CHECK,
+	[CIR_SANDBOX_AGENT] = { "circuit-agent", G_BASE | G_STORE | G_NETLINK | G_CHECK |
+				G_CLUSTER,
 				NL(NETLINK_ROUTE) | NL(NETLINK_GENERIC) | NL(NETLINK_NETFILTER) },
 };
 
@@ -394,6 +400,23 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		if (r < 0)
 			return r;
 	}
+	if ((g & G_CLUSTER) && !(g & (G_DELEGATE | G_CHECK))) {
+		/* etcd: TCP over IPv4 or IPv6 (no raw, no UDP, no packet); with
+		 * G_CHECK the rules above already allow it. */
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r >= 0)
+			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6),
+				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r < 0)
+			return r;
+	}
+	if (g & G_CLUSTER) {
+		/* libcurl's wake-up pair of its transfer loop. */
+		r = ALLOW("socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; (g & G_DELEGATE) &&
 			   i < sizeof(delegate_families) / sizeof(delegate_families[0]); i++) {
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)delegate_families[i]));
@@ -512,8 +535,10 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";
-	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK))
+	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK | G_CLUSTER))
 		all[n++] = "socket";
+	if (g & G_CLUSTER)
+		all[n++] = "socketpair";
 	if (g & (G_SPAWN | G_DELEGATE)) {
 		all[n++] = "clone";
 		all[n++] = "prlimit64";

@@ -17,10 +17,13 @@ PKGS="gcc make pkg-config libc6-dev
 PKGS="$PKGS containerd debhelper dpkg-dev fakeroot lintian man-db bash-completion"
 # make bench: gnuplot draws the scale plot, GNU time reads peak RSS.
 PKGS="$PKGS gnuplot-nox time"
+# Cluster mode (issue 11): libcurl for lib/etcd.c; etcd members for
+# t-cluster-etcd (started by the test inside its namespaces only).
+PKGS="$PKGS libcurl4-openssl-dev etcd-server"
 # tests/demo.sh: build, ip and unshare, nft (masquerade), busybox ping.
 DEMO_PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
-      libnftables-dev iproute2 nftables busybox-static util-linux"
+      libnftables-dev libcurl4-openssl-dev iproute2 nftables busybox-static util-linux"
 case ${1:-all} in
 all) ;;
 demo) PKGS=$DEMO_PKGS ;;
@@ -45,5 +48,8 @@ if [ -n "$missing" ]; then
 	# namespace: the tests start containerd in namespaces they make.
 	case " $missing " in
 	*" containerd "*) systemctl disable --now containerd.service || true ;;
+	esac
+	case " $missing " in
+	*" etcd-server "*) systemctl disable --now etcd.service || true ;;
 	esac
 fi

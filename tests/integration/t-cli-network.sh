@@ -226,7 +226,9 @@ cmds=$($C --help | sed -n '/^Commands:/,/^$/p' |
 	awk '/^  [a-z]/ { sub(/^  /, ""); split($0, f, /  +/); print f[1] }')
 [ "$(wc -l <<<"$cmds")" -ge 15 ] || die "too few commands in --help: $cmds"
 groups=$(awk 'NF > 1 { NF--; print }' <<<"$cmds" | sort -u)
-assert_eq "lb
+assert_eq "cluster
+host
+lb
 network
 network qos" "$groups" "groups"
 while read -r g; do help_ok $g; done <<<"$groups"

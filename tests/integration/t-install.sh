@@ -95,7 +95,7 @@ ok "the installed circuit runs the installed plugin executables"
 # Completion, as bash-completion would load it.
 comp() { bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _circuit; echo "${COMPREPLY[*]}"' \
 	_ "$d/usr/local/share/bash-completion/completions/circuit" "$@"; }
-assert_eq "network lb hook restore gc version" "$(comp circuit "")" "completion: commands"
+assert_eq "network lb host cluster hook restore gc agent version" "$(comp circuit "")" "completion: commands"
 assert_eq "create ls inspect export connect disconnect delete qos" "$(comp circuit network "")" "completion: network"
 assert_eq "set reset show" "$(comp circuit network qos "")" "completion: network qos"
 assert_eq "0.3.0 0.3.1 0.4.0 1.0.0 1.1.0" "$(comp circuit network export x --cni-version "")" "completion: --cni-version"

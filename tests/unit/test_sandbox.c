@@ -96,10 +96,11 @@ static int refused_everywhere(enum cir_sandbox_profile p, unsigned int flags)
 {
 	int fd;
 
-	/* TCP/UDP: the agent's checks, and delegates. */
+	/* TCP: the agent's checks, circuit's etcd client (the "cluster"
+	 * group), delegates; UDP: the agent's checks, delegates. */
 	bool inet = p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC);
 
-	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !inet)
+	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !inet && p != CIR_SANDBOX_CIRCUIT)
 		return 1;
 	if (!REFUSED(socket(AF_INET6, SOCK_DGRAM, 0), EPERM) && !inet)
 		return 2;
@@ -220,9 +221,11 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 		return 45;
 	if (!has_setns(p) && !(flags & CIR_SANDBOX_EXEC) && !(r < 0 && errno == EPERM))
 		return 46;
-	/* TCP sockets: the agent's checks and delegates only. */
+	/* TCP sockets: the agent's checks, etcd (circuit and the agent: the
+	 * "cluster" group) and delegates only. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if ((p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+	if ((p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_CIRCUIT || (flags & CIR_SANDBOX_EXEC)) !=
+	    (fd >= 0))
 		return 52;
 	if (fd >= 0)
 		close(fd);
@@ -341,6 +344,11 @@ START_TEST(lists)
 	ck_assert(listed(CIR_SANDBOX_BRIDGE, CIR_SANDBOX_EXEC, "execve"));
 	ck_assert(!listed(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, "mount"));
 	ck_assert(!listed(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, "ptrace"));
+	/* etcd through libcurl: circuit only (spec/security.md "cluster"). */
+	ck_assert(listed(CIR_SANDBOX_CIRCUIT, 0, "connect"));
+	ck_assert(listed(CIR_SANDBOX_CIRCUIT, 0, "socketpair"));
+	ck_assert(!listed(CIR_SANDBOX_IPAM, 0, "connect"));
+	ck_assert(!listed(CIR_SANDBOX_BRIDGE, CIR_SANDBOX_EXEC, "socketpair"));
 	ck_assert_str_eq(cir_sandbox_profile_name(CIR_SANDBOX_LB), "circuit-lb");
 	ck_assert_ptr_null(cir_sandbox_profile_name(CIR_SANDBOX_PROFILES));
 }

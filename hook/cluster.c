@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cluster.c - "circuit host ..." (the host registry) and "circuit cluster
+ * ..." (address blocks of cluster networks), over lib/cluster, and the
+ * agent's hook point (cli_cluster_agent_*).  spec/cluster.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "cluster.h"
+
+static int open_cluster(struct cli *c, struct cir_cluster **cl, struct cir_error *err)
+{
+	int r = cir_cluster_open(cl, c->state_dir, err);
+
+	if (r < 0)
+		return r;
+	if (!*cl)
+		return cir_cluster_err_none(err);
+	return 0;
+}
+
+static int want_json(struct cli *c, const struct cli_args *a, bool *json)
+{
+	const char *fmt = cli_opt(a, "format");
+
+	*json = fmt && strcmp(fmt, "json") == 0;
+	if (fmt && !*json && strcmp(fmt, "table") != 0)
+		return cli_usage(c, "--format: want table or json, got \"%.32s\"", fmt);
+	return 0;
+}
+
+static int run_host_ls(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	_cleanup_free_ struct cir_cluster_host *h = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	size_t n = 0;
+	bool json;
+	int r = want_json(c, a, &json);
+
+	if (r)
+		return r;
+	if (open_cluster(c, &cl, &err) < 0 || cir_cluster_hosts(cl, &h, &n, &err) < 0)
+		return cli_fail(c, &err);
+	if (json) {
+		_cleanup_jgen_ struct cir_jgen *g = NULL;
+
+		if (cli_json_new(&g, &err) < 0)
+			return cli_fail(c, &err);
+		cir_jgen_arr_open(g);
+		for (size_t i = 0; i < n; i++) {
+			char lease[24];
+
+			snprintf(lease, sizeof(lease), "%" PRIx64, h[i].lease);
+			cir_jgen_map_open(g);
+			cir_jgen_kstr(g, "name", h[i].name);
+			cir_jgen_kstr(g, "underlay", h[i].underlay);
+			cir_jgen_kstr(g, "lease", lease);
+			cir_jgen_kint(g, "ttl", h[i].ttl);
+			cir_jgen_kint(g, "blocks", h[i].blocks);
+			cir_jgen_map_close(g);
+		}
+		cir_jgen_arr_close(g);
+		return cli_json_print(g, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
+	}
+	{
+		struct cli_table *t = cli_table_new();
+
+		if (!t || cli_table_row(t, "NAME", "UNDERLAY", "TTL", "BLOCKS", NULL) < 0) {
+			cli_table_free(t);
+			cir_err(&err, ENOMEM, "out of memory");
+			return cli_fail(c, &err);
+		}
+		for (size_t i = 0; i < n; i++) {
+			char ttl[24], blocks[16];
+
+			if (h[i].ttl >= 0)
+				snprintf(ttl, sizeof(ttl), "%" PRId64 "s", h[i].ttl);
+			else
+				snprintf(ttl, sizeof(ttl), "-");
+			snprintf(blocks, sizeof(blocks), "%u", h[i].blocks);
+			if (cli_table_row(t, h[i].name, h[i].underlay, ttl, blocks, NULL) < 0) {
+				cli_table_free(t);
+				cir_err(&err, ENOMEM, "out of memory");
+				return cli_fail(c, &err);
+			}
+		}
+		cli_table_print(t, stdout);
+		cli_table_free(t);
+	}
+	return CLI_OK;
+}
+
+static int run_claim(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cidr subnet, b;
+	unsigned long long size = 0;
+	const char *bs = cli_opt(a, "block-size");
+	char out[CIR_CIDR_STRLEN];
+
+	if (bs && cli_parse_uint(bs[0] == '/' ? bs + 1 : bs, 1, 126, &size) < 0)
+		return cli_usage(c, "--block-size: want a prefix length, got \"%.32s\"", bs);
+	if (cir_cidr_parse(a->pos[1], CIR_CIDR_NETWORK, &subnet, &err) < 0)
+		return cli_usage(c, "%s", err.msg);
+	if (open_cluster(c, &cl, &err) < 0 ||
+	    cir_cluster_block_claim(cl, a->pos[0], &subnet, (unsigned int)size, &b, &err) < 0)
+		return cli_fail(c, &err);
+	printf("%s\n", cir_cidr_format(&b, out, sizeof(out)));
+	return CLI_OK;
+}
+
+static int run_release(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_cidr b;
+	int r;
+
+	if (cir_cidr_parse(a->pos[1], CIR_CIDR_NETWORK, &b, &err) < 0)
+		return cli_usage(c, "%s", err.msg);
+	if (open_cluster(c, &cl, &err) < 0)
+		return cli_fail(c, &err);
+	r = cir_cluster_block_free(cl, a->pos[0], &b, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	cli_info("block %s of %s %s", a->pos[1], a->pos[0], r ? "freed" : "was already free");
+	return CLI_OK;
+}
+
+static int run_blocks(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	_cleanup_free_ struct cir_cluster_block *b = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	size_t n = 0;
+	bool json;
+	int r = want_json(c, a, &json);
+
+	if (r)
+		return r;
+	if (open_cluster(c, &cl, &err) < 0 ||
+	    cir_cluster_blocks(cl, a->npos ? a->pos[0] : NULL, &b, &n, &err) < 0)
+		return cli_fail(c, &err);
+	if (json) {
+		_cleanup_jgen_ struct cir_jgen *g = NULL;
+
+		if (cli_json_new(&g, &err) < 0)
+			return cli_fail(c, &err);
+		cir_jgen_arr_open(g);
+		for (size_t i = 0; i < n; i++) {
+			char s[CIR_CIDR_STRLEN];
+
+			cir_jgen_map_open(g);
+			cir_jgen_kstr(g, "network", b[i].network);
+			cir_jgen_kstr(g, "block", cir_cidr_format(&b[i].block, s, sizeof(s)));
+			cir_jgen_kstr(g, "host", b[i].host);
+			cir_jgen_map_close(g);
+		}
+		cir_jgen_arr_close(g);
+		return cli_json_print(g, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
+	}
+	{
+		struct cli_table *t = cli_table_new();
+		bool ok = t && cli_table_row(t, "NETWORK", "BLOCK", "HOST", NULL) == 0;
+
+		for (size_t i = 0; ok && i < n; i++) {
+			char s[CIR_CIDR_STRLEN];
+
+			ok = cli_table_row(t, b[i].network, cir_cidr_format(&b[i].block, s, sizeof(s)),
+					   b[i].host, NULL) == 0;
+		}
+		if (ok)
+			cli_table_print(t, stdout);
+		cli_table_free(t);
+		if (!ok) {
+			cir_err(&err, ENOMEM, "out of memory");
+			return cli_fail(c, &err);
+		}
+	}
+	return CLI_OK;
+}
+
+static int print_event(void *arg, const struct cir_etcd_resp *r, struct cir_error *err)
+{
+	size_t skip = strlen(CIR_CLUSTER_PREFIX "hosts/");
+
+	for (size_t i = 0; i < r->nkvs; i++) {
+		const struct cir_etcd_kv *kv = &r->kvs[i];
+		const char *name = kv->key + skip;
+
+		if (kv->key_len <= skip || strlen(kv->key) != kv->key_len ||
+		    !cir_cluster_name_valid(name))
+			continue;
+		printf("%s %s\n", kv->deleted ? "left" : "joined", name);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static volatile sig_atomic_t never;
+
+static int run_host_watch(struct cli *c, const struct cli_args *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error err = CIR_ERROR_INIT;
+	unsigned long long secs = 0;
+	const char *f = cli_opt(a, "for");
+	int64_t next = 0;
+
+	if (f && cli_parse_uint(f, 1, 86400, &secs) < 0)
+		return cli_usage(c, "--for: want 1 to 86400 seconds, got \"%.32s\"", f);
+	if (open_cluster(c, &cl, &err) < 0)
+		return cli_fail(c, &err);
+	if (cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX "hosts/", true, 0,
+			   (unsigned int)secs * 1000, &never, print_event, NULL, &next, &err) < 0)
+		return cli_fail(c, &err);
+	return CLI_OK;
+}
+
+const struct cli_cmd cli_host_cmds[] = {
+	{ "ls", "[--format table|json]", "list the hosts of the cluster",
+	  "Every host whose `circuit agent` keeps its lease alive: its name, underlay\n"
+	  "address, the seconds its lease has left and how many address blocks it holds.\n"
+	  "Examples:\n  circuit --cluster http://10.0.0.1:2379 host ls\n"
+	  "  circuit host ls --format json\n",
+	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 0, run_host_ls },
+	{ "watch", "[--for SECONDS]", "print hosts joining and leaving the cluster",
+	  "One line per change, \"joined NAME\" (registered or renewed its record) or\n"
+	  "\"left NAME\" (its lease expired), until interrupted or for SECONDS.\n"
+	  "Example:\n  circuit host watch --for 60\n",
+	  { { "for", true, "SECONDS", "stop after this long" } }, 0, 0, run_host_watch },
+	{ NULL },
+};
+
+const struct cli_cmd cli_cluster_cmds[] = {
+	{ "claim", "NETWORK SUBNET [--block-size N]",
+	  "claim a free address block of a cluster network for this host",
+	  "Prints the block.  It is tied to this host's lease (`circuit agent` must run)\n"
+	  "and freed by etcd when the lease expires.  Default size /26 (IPv4), /122 (IPv6).\n"
+	  "Example:\n  circuit cluster claim blue 10.128.0.0/16\n",
+	  { { "block-size", true, "N", "prefix length of a block" } }, 2, 2, run_claim },
+	{ "release", "NETWORK BLOCK", "free one of this host's (empty) blocks",
+	  "Example:\n  circuit cluster release blue 10.128.3.64/26\n", { { NULL } }, 2, 2,
+	  run_release },
+	{ "blocks", "[NETWORK] [--format table|json]", "list the claimed address blocks",
+	  "Example:\n  circuit cluster blocks blue\n",
+	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 1, run_blocks },
+	{ NULL },
+};
+
+/* ---- the agent's hook point ---- */
+
+static void agent_event(void *arg, bool error, const char *msg)
+{
+	if (error)
+		cli_warn("%s", msg);
+	else
+		cli_info("%s", msg);
+}
+
+int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
+			    struct cir_error *err)
+{
+	return cir_cluster_agent_start(out, c->state_dir, agent_event, NULL, err);
+}

@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cluster.c - cluster configuration (circuit.conf, environment), the
+ * underlay address (RTM_GETROUTE), the host registry under a lease, and
+ * the agent's keep-alive loop.  spec/cluster.md is the contract.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "cleanup.h"
+#include "cluster.h"
+#include "json.h"
+#include "nl.h"
+#include "store.h"
+
+/* ---- configuration ---- */
+
+bool cir_cluster_name_valid(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > CIR_CLUSTER_NAME_MAX || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+struct conf_key {
+	const char *name;
+	size_t off, size;            /* a string field */
+	unsigned int *num;           /* or a number */
+	unsigned int min, max;
+};
+
+int cir_cluster_conf_parse(const char *text, size_t len, struct cir_cluster_conf *c,
+			   struct cir_error *err)
+{
+#define STR(k, f) { k, offsetof(struct cir_cluster_conf, f), sizeof(c->f), NULL, 0, 0 }
+	const struct conf_key keys[] = {
+		STR("cluster", endpoints), STR("host-name", host_name), STR("underlay", underlay),
+		STR("etcd-cacert", cacert), STR("etcd-cert", cert), STR("etcd-key", key),
+		STR("etcd-token", token),
+		{ "etcd-connect-timeout-ms", 0, 0, &c->connect_ms, 1, 60000 },
+		{ "etcd-timeout-ms", 0, 0, &c->timeout_ms, 1, 60000 },
+		{ "lease-ttl", 0, 0, &c->lease_ttl, 2, 3600 },
+	};
+#undef STR
+	const char *p = text, *end = text + len;
+	unsigned int line = 0;
+
+	if (len > CIR_CLUSTER_CONF_MAX)
+		return cir_err(err, EFBIG, "circuit.conf: larger than %u bytes", CIR_CLUSTER_CONF_MAX);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end, *eq, *k0, *k1, *v0, *v1;
+		const struct conf_key *k = NULL;
+		char shown[CIR_ERR_SHOWN_MAX];
+
+		line++;
+		k0 = p;
+		p = nl ? nl + 1 : end;
+		while (k0 < e && (*k0 == ' ' || *k0 == '\t'))
+			k0++;
+		if (k0 == e || *k0 == '#' || (*k0 == '\r' && k0 + 1 == e))
+			continue;
+		if (memchr(k0, '\0', (size_t)(e - k0)))
+			return cir_err(err, EINVAL, "circuit.conf:%u: NUL byte", line);
+		eq = memchr(k0, '=', (size_t)(e - k0));
+		if (!eq)
+			return cir_err(err, EINVAL, "circuit.conf:%u: want key = value", line);
+		k1 = eq;
+		while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
+			k1--;
+		v0 = eq + 1;
+		v1 = e;
+		while (v0 < v1 && (*v0 == ' ' || *v0 == '\t'))
+			v0++;
+		while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t' || v1[-1] == '\r'))
+			v1--;
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (strlen(keys[i].name) == (size_t)(k1 - k0) &&
+			    memcmp(keys[i].name, k0, (size_t)(k1 - k0)) == 0)
+				k = &keys[i];
+		if (!k)
+			return cir_err(err, EINVAL, "circuit.conf:%u: unknown key \"%s\"", line,
+				       cir_err_shown_n(k0, (size_t)(k1 - k0), shown, sizeof(shown)));
+		for (const char *q = v0; q < v1; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				return cir_err(err, EINVAL, "circuit.conf:%u: %s: control character",
+					       line, k->name);
+		if (k->num) {
+			char num[16];
+			char *ne;
+			unsigned long v;
+
+			if (v1 - v0 == 0 || v1 - v0 >= (long)sizeof(num) || *v0 < '0' || *v0 > '9')
+				return cir_err(err, EINVAL, "circuit.conf:%u: %s: want a number",
+					       line, k->name);
+			memcpy(num, v0, (size_t)(v1 - v0));
+			num[v1 - v0] = '\0';
+			errno = 0;
+			v = strtoul(num, &ne, 10);
+			if (*ne || errno || v < k->min || v > k->max)
+				return cir_err(err, EINVAL, "circuit.conf:%u: %s: want %u to %u", line,
+					       k->name, k->min, k->max);
+			*k->num = (unsigned int)v;
+		} else {
+			char *f = (char *)c + k->off;
+
+			if ((size_t)(v1 - v0) >= k->size)
+				return cir_err(err, EINVAL, "circuit.conf:%u: %s: longer than %zu bytes",
+					       line, k->name, k->size - 1);
+			memcpy(f, v0, (size_t)(v1 - v0));
+			f[v1 - v0] = '\0';
+		}
+	}
+	return 0;
+}
+
+static int copy_env(char *dst, size_t size, const char *var, struct cir_error *err)
+{
+	const char *v = getenv(var);
+
+	if (!v || !*v)
+		return 0;
+	if (strlen(v) >= size)
+		return cir_err(err, EINVAL, "$%s: longer than %zu bytes", var, size - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+int cir_cluster_conf_load(struct cir_cluster_conf *c, struct cir_error *err)
+{
+	const char *path = getenv(CIR_CLUSTER_CONF_ENV);
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->lease_ttl = CIR_CLUSTER_TTL;
+	if (!path || !*path)
+		path = CIR_CLUSTER_CONF_PATH;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && errno != ENOENT)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		ssize_t n;
+
+		if (fstat(fd, &st) < 0)
+			return cir_err(err, errno, "%s: %s", path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return cir_err(err, EINVAL, "%s: not a regular file", path);
+		if (st.st_size > (off_t)CIR_CLUSTER_CONF_MAX)
+			return cir_err(err, EFBIG, "%s: larger than %u bytes", path,
+				       CIR_CLUSTER_CONF_MAX);
+		buf = malloc(CIR_CLUSTER_CONF_MAX + 1);
+		if (!buf)
+			return cir_err(err, ENOMEM, "out of memory");
+		n = read(fd, buf, CIR_CLUSTER_CONF_MAX + 1);
+		if (n < 0)
+			return cir_err(err, errno, "%s: %s", path, strerror(errno));
+		r = cir_cluster_conf_parse(buf, (size_t)n, c, err);
+		if (r < 0)
+			return r;
+	}
+	r = copy_env(c->endpoints, sizeof(c->endpoints), CIR_CLUSTER_ENV, err);
+	if (r >= 0)
+		r = copy_env(c->host_name, sizeof(c->host_name), CIR_CLUSTER_HOST_ENV, err);
+	if (r >= 0)
+		r = copy_env(c->underlay, sizeof(c->underlay), CIR_CLUSTER_UNDERLAY_ENV, err);
+	if (r < 0)
+		return r;
+	if (!c->host_name[0]) {
+		char h[HOST_NAME_MAX + 1] = "";
+
+		if (gethostname(h, sizeof(h)) < 0 || !h[0])
+			return cir_err(err, EINVAL, "host name: none set (--host-name)");
+		h[HOST_NAME_MAX] = '\0';
+		if (strlen(h) >= sizeof(c->host_name))
+			return cir_err(err, EINVAL, "host name %.70s: longer than %d bytes "
+				       "(--host-name)", h, CIR_CLUSTER_NAME_MAX);
+		strcpy(c->host_name, h);
+	}
+	if (!cir_cluster_name_valid(c->host_name)) {
+		char shown[CIR_ERR_SHOWN_MAX];
+
+		return cir_err(err, EINVAL, "host name \"%s\": want 1 to %d of A-Z a-z 0-9 . - _, "
+			       "not starting with . or -",
+			       cir_err_shown(c->host_name, shown, sizeof(shown)), CIR_CLUSTER_NAME_MAX);
+	}
+	return 0;
+}
+
+/* ---- the underlay address ---- */
+
+struct route_src {
+	struct cir_ip *src;
+	bool found;
+	int error;
+};
+
+static int route_cb(struct nl_msg *msg, void *arg)
+{
+	struct route_src *rs = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct nlattr *tb[RTA_MAX + 1];
+	struct rtmsg *rtm;
+	size_t alen;
+
+	if (h->nlmsg_type != RTM_NEWROUTE)
+		return NL_OK;
+	if (nlmsg_parse(h, sizeof(*rtm), tb, RTA_MAX, NULL) < 0)
+		return NL_OK;
+	rtm = nlmsg_data(h);
+	alen = rtm->rtm_family == AF_INET ? 4 : rtm->rtm_family == AF_INET6 ? 16 : 0;
+	if (alen && tb[RTA_PREFSRC] && (size_t)nla_len(tb[RTA_PREFSRC]) == alen) {
+		memset(rs->src, 0, sizeof(*rs->src));
+		rs->src->af = rtm->rtm_family;
+		memcpy(rs->src->addr, nla_data(tb[RTA_PREFSRC]), alen);
+		rs->found = true;
+	}
+	return NL_OK;
+}
+
+int cir_cluster_route_src(const struct cir_ip *dst, struct cir_ip *src, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_nl_msg_ struct nl_msg *m = NULL;
+	struct rtmsg rtm = { .rtm_family = (unsigned char)dst->af };
+	struct cir_ip out = { 0 };
+	struct route_src rs = { .src = &out };
+	char a[CIR_IP_STRLEN];
+	size_t alen = dst->af == AF_INET ? 4 : 16;
+	int r;
+
+	cir_ip_format(dst, a, sizeof(a));
+	rtm.rtm_dst_len = (unsigned char)(alen * 8);
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	m = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_REQUEST);
+	if (!m)
+		return cir_err(err, ENOMEM, "out of memory");
+	if (nlmsg_append(m, &rtm, sizeof(rtm), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(m, RTA_DST, (int)alen, dst->addr) < 0)
+		return cir_err(err, ENOMEM, "route to %s: message too large", a);
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, route_cb, &rs);
+	r = nl_send_auto(sk, m);
+	if (r >= 0)
+		r = nl_recvmsgs_default(sk);
+	if (r < 0) {
+		int e = cir_nl_errno(r);
+
+		return cir_err(err, e, "route to %s: %s", a, strerror(e));
+	}
+	if (!rs.found)
+		return cir_err(err, EADDRNOTAVAIL, "route to %s: no source address", a);
+	*src = out;
+	return 0;
+}
+
+/* The host part of endpoint URL ep ("http://[fd00::1]:2379" -> fd00::1). */
+static int endpoint_host(const char *ep, char *host, size_t size)
+{
+	const char *p = strstr(ep, "://"), *e;
+
+	if (!p)
+		return -EINVAL;
+	p += 3;
+	if (*p == '[') {
+		p++;
+		e = strchr(p, ']');
+	} else {
+		e = p + strcspn(p, ":/,");
+	}
+	if (!e || (size_t)(e - p) >= size || e == p)
+		return -EINVAL;
+	memcpy(host, p, (size_t)(e - p));
+	host[e - p] = '\0';
+	return 0;
+}
+
+int cir_cluster_underlay(struct cir_cluster *c, struct cir_error *err)
+{
+	char host[300];
+	struct cir_ip dst;
+	int r;
+
+	if (c->conf.underlay[0]) {
+		r = cir_ip_parse(c->conf.underlay, &c->underlay, err);
+		return r < 0 ? cir_err_wrap(err, "underlay") : 0;
+	}
+	if (endpoint_host(c->conf.endpoints, host, sizeof(host)) < 0)
+		return cir_err(err, EINVAL, "underlay: cannot read the first endpoint's host");
+	r = cir_ip_parse(host, &dst, err);
+	if (r < 0)
+		return cir_err(err, EINVAL, "underlay: the first endpoint's host %.80s is not an "
+			       "address: set underlay in circuit.conf ($CIRCUIT_UNDERLAY)", host);
+	r = cir_cluster_route_src(&dst, &c->underlay, err);
+	return r < 0 ? cir_err_wrap(err, "underlay") : 0;
+}
+
+/* ---- sessions ---- */
+
+int cir_cluster_err_none(struct cir_error *err)
+{
+	return cir_err(err, ENOTCONN, "no cluster configured (--cluster URL, $CIRCUIT_CLUSTER "
+		       "or cluster = in %s)", CIR_CLUSTER_CONF_PATH);
+}
+
+void cir_cluster_close(struct cir_cluster *c)
+{
+	if (!c)
+		return;
+	cir_etcd_close(c->etcd);
+	explicit_bzero(c->conf.token, sizeof(c->conf.token));
+	free(c);
+}
+
+int cir_cluster_open(struct cir_cluster **out, const char *state_dir, struct cir_error *err)
+{
+	_cleanup_cluster_ struct cir_cluster *c = calloc(1, sizeof(*c));
+	struct cir_etcd_opts o = { 0 };
+	int r;
+
+	if (!c)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = cir_cluster_conf_load(&c->conf, err);
+	if (r < 0)
+		return r;
+	c->state_dir = state_dir;
+	if (!c->conf.endpoints[0]) {
+		*out = NULL;
+		return 0;
+	}
+	o.endpoints = c->conf.endpoints;
+	o.cacert = c->conf.cacert[0] ? c->conf.cacert : NULL;
+	o.cert = c->conf.cert[0] ? c->conf.cert : NULL;
+	o.key = c->conf.key[0] ? c->conf.key : NULL;
+	o.token = c->conf.token[0] ? c->conf.token : NULL;
+	o.connect_ms = c->conf.connect_ms;
+	o.timeout_ms = c->conf.timeout_ms;
+	r = cir_etcd_open(&c->etcd, &o, err);
+	if (r < 0)
+		return r;
+	*out = TAKE_PTR(c);
+	return 0;
+}
+
+/* ---- the lease record in the state directory ---- */
+
+static int lease_dir(struct cir_cluster *c, struct cir_store *st, bool create,
+		     struct cir_error *err)
+{
+	int r;
+
+	if (create)
+		return cir_store_open_sub(st, c->state_dir, "cluster", err);
+	r = cir_store_open_existing(st, c->state_dir, err);
+	if (r < 0)
+		return r;
+	return cir_store_dir(st->fd, "cluster", false, err);
+}
+
+/* The lease recorded by the last agent: 0 when none (or unreadable). */
+static int64_t lease_recorded(struct cir_cluster *c)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	_cleanup_close_ int dfd = lease_dir(c, &st, false, &e2);
+	char buf[32], *end;
+	long long v;
+
+	if (dfd < 0 || cir_store_read(dfd, "lease", buf, sizeof(buf), &e2) < 0) {
+		cir_store_close(&st);
+		return 0;
+	}
+	cir_store_close(&st);
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno || v <= 0 || (*end && *end != '\n'))
+		return 0;
+	return v;
+}
+
+static int lease_record(struct cir_cluster *c, int64_t lease, struct cir_error *err)
+{
+	struct cir_store st = CIR_STORE_INIT;
+	_cleanup_close_ int dfd = lease_dir(c, &st, true, err);
+	char buf[32];
+	int r, n;
+
+	if (dfd < 0)
+		return dfd;
+	n = snprintf(buf, sizeof(buf), "%" PRId64 "\n", lease);
+	r = cir_store_write(dfd, "lease", buf, (size_t)n, err);
+	cir_store_close(&st);
+	return r;
+}
+
+int cir_cluster_lease(struct cir_cluster *c, struct cir_error *err)
+{
+	int64_t id = lease_recorded(c), ttl;
+	int r;
+
+	if (id <= 0)
+		return cir_err(err, ENOLINK, "host %s has no lease: is `circuit agent` running?",
+			       c->conf.host_name);
+	r = cir_etcd_lease_ttl(c->etcd, id, &ttl, NULL, err);
+	if (r == -ENOENT)
+		return cir_err(err, ENOLINK, "host %s: its lease expired: is `circuit agent` "
+			       "running?", c->conf.host_name);
+	if (r < 0)
+		return r;
+	c->lease = id;
+	return 0;
+}
+
+/* ---- the host registry ---- */
+
+#define HOSTS CIR_CLUSTER_PREFIX "hosts/"
+
+static int host_key(char *buf, size_t size, const char *name)
+{
+	return snprintf(buf, size, "%s%s", HOSTS, name) < (int)size ? 0 : -ENAMETOOLONG;
+}
+
+/* Parse a host record {"name","underlay","lease"}. */
+static int host_parse(const struct cir_etcd_kv *kv, struct cir_cluster_host *h,
+		      struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	const char *name = kv->key + strlen(HOSTS), *u = NULL;
+	struct cir_ip ip;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	if (kv->key_len <= strlen(HOSTS) || strlen(kv->key) != kv->key_len ||
+	    !cir_cluster_name_valid(name))
+		return cir_err(err, EBADMSG, "host record: bad key");
+	r = cir_json_parse(kv->value, kv->value_len, &j, err);
+	if (r < 0)
+		return cir_err_wrap(err, "host %s", name);
+	r = cir_json_str(cir_json_root(j), "underlay", &u, err);
+	if (r <= 0 || cir_ip_parse(u, &ip, err) < 0)
+		return cir_err(err, EBADMSG, "host %s: record without a valid underlay", name);
+	strcpy(h->name, name);
+	cir_ip_format(&ip, h->underlay, sizeof(h->underlay));
+	h->lease = kv->lease;
+	h->ttl = -1;
+	return 0;
+}
+
+static int cmp_host(const void *a, const void *b)
+{
+	return strcmp(((const struct cir_cluster_host *)a)->name,
+		      ((const struct cir_cluster_host *)b)->name);
+}
+
+int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
+		      struct cir_error *err)
+{
+	struct cir_etcd_resp resp = { 0 };
+	_cleanup_free_ struct cir_cluster_host *v = NULL;
+	_cleanup_free_ struct cir_cluster_block *b = NULL;
+	size_t k = 0, nb = 0;
+	int r;
+
+	r = cir_etcd_get(c->etcd, HOSTS, true, &resp, err);
+	if (r < 0)
+		return r;
+	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
+	if (!v) {
+		cir_etcd_resp_free(&resp);
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < resp.nkvs; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		/* A damaged record is skipped, not fatal: one bad host must
+		 * not hide the others. */
+		if (host_parse(&resp.kvs[i], &v[k], &e2) == 0)
+			k++;
+	}
+	cir_etcd_resp_free(&resp);
+	r = cir_cluster_blocks(c, NULL, &b, &nb, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < k; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		int64_t ttl;
+
+		for (size_t j = 0; j < nb; j++)
+			if (strcmp(b[j].host, v[i].name) == 0)
+				v[i].blocks++;
+		if (v[i].lease && cir_etcd_lease_ttl(c->etcd, v[i].lease, &ttl, NULL, &e2) == 0)
+			v[i].ttl = ttl;
+	}
+	qsort(v, k, sizeof(*v), cmp_host);
+	*out = TAKE_PTR(v);
+	*n = k;
+	return 0;
+}
+
+int cir_cluster_register(struct cir_cluster *c, unsigned int *reclaimed,
+			 struct cir_error *err)
+{
+	struct cir_etcd_resp cur = { 0 };
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	char key[256], under[CIR_IP_STRLEN];
+	int64_t lease = 0, granted = 0, old = lease_recorded(c), prev_lease = 0, prev_mod = 0;
+	const char *val;
+	size_t vlen;
+	int r, moved = 0;
+
+	if (host_key(key, sizeof(key), c->conf.host_name) < 0)
+		return cir_err(err, ENAMETOOLONG, "host name too long");
+	r = cir_cluster_underlay(c, err);
+	if (r < 0)
+		return r;
+	cir_ip_format(&c->underlay, under, sizeof(under));
+	/* Who holds the name now? */
+	r = cir_etcd_get(c->etcd, key, false, &cur, err);
+	if (r < 0)
+		return r;
+	if (cur.nkvs) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		int64_t ttl;
+
+		prev_lease = cur.kvs[0].lease;
+		prev_mod = cur.kvs[0].mod_rev;
+		if (prev_lease && prev_lease != old &&
+		    cir_etcd_lease_ttl(c->etcd, prev_lease, &ttl, NULL, &e2) == 0) {
+			struct cir_cluster_host h;
+
+			r = host_parse(&cur.kvs[0], &h, &e2);
+			cir_etcd_resp_free(&cur);
+			return cir_err(err, EEXIST, "host name %s is held by a live host (underlay %s, "
+				       "lease %" PRIx64 ", %" PRId64 " s left): choose another "
+				       "--host-name", c->conf.host_name, r < 0 ? "?" : h.underlay,
+				       prev_lease, ttl);
+		}
+	}
+	cir_etcd_resp_free(&cur);
+	r = cir_etcd_lease_grant(c->etcd, c->conf.lease_ttl, &lease, &granted, err);
+	if (r < 0)
+		return r;
+	/* The blocks first: while the old lease lives they are ours. */
+	r = cir_cluster_blocks_reclaim(c, c->conf.host_name, lease, err);
+	if (r < 0)
+		goto fail;
+	moved = r;
+	r = cir_jgen_new(&g, false, err);
+	if (r < 0)
+		goto fail;
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "name", c->conf.host_name);
+	cir_jgen_kstr(g, "underlay", under);
+	cir_jgen_kint(g, "since", (long long)time(NULL));
+	cir_jgen_map_close(g);
+	r = cir_jgen_finish(g, &val, &vlen, err);
+	if (r < 0)
+		goto fail;
+	{
+		/* Put only if nobody took the name since we looked. */
+		struct cir_etcd_cmp cmp = { .key = key,
+					    .target = prev_mod ? CIR_ETCD_CMP_MOD : CIR_ETCD_CMP_CREATE,
+					    .rev = prev_mod };
+		struct cir_etcd_op put = { .kind = CIR_ETCD_OP_PUT, .key = key, .value = val,
+					   .vlen = vlen, .lease = lease };
+
+		r = cir_etcd_txn(c->etcd, &cmp, 1, &put, 1, NULL, 0, NULL, err);
+		if (r == 0)
+			r = cir_err(err, EEXIST, "host name %s: taken by another host while "
+				    "registering", c->conf.host_name);
+		if (r < 0)
+			goto fail;
+	}
+	r = lease_record(c, lease, err);
+	if (r < 0)
+		goto fail;
+	c->lease = lease;
+	if (prev_lease && prev_lease != lease) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		/* Our previous incarnation's lease: nothing is left on it. */
+		cir_etcd_lease_revoke(c->etcd, prev_lease, &e2);
+	}
+	if (reclaimed)
+		*reclaimed = (unsigned int)moved;
+	return 0;
+fail:
+	{
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		cir_etcd_lease_revoke(c->etcd, lease, &e2);
+	}
+	return r;
+}
+
+/* ---- the agent ---- */
+
+struct cir_cluster_agent {
+	struct cir_cluster *c;
+	cir_cluster_event_fn event;
+	void *arg;
+	long long next;              /* ms: next keep-alive or registration */
+	long long last_ok;           /* ms: last time etcd confirmed the lease */
+	int64_t ttl;
+	bool registered;
+	bool failing;                /* the last attempt failed (reported once) */
+};
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void agent_event(struct cir_cluster_agent *a, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void agent_event(struct cir_cluster_agent *a, bool error, const char *fmt, ...)
+{
+	char msg[CIR_ERROR_MSG_MAX + 200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (a->event)
+		a->event(a->arg, error, msg);
+}
+
+static int agent_register(struct cir_cluster_agent *a, struct cir_error *err)
+{
+	unsigned int moved = 0;
+	char under[CIR_IP_STRLEN];
+	int r;
+
+	r = cir_cluster_register(a->c, &moved, err);
+	if (r < 0)
+		return r;
+	a->registered = true;
+	a->failing = false;
+	a->ttl = a->c->conf.lease_ttl;
+	a->last_ok = mono_ms();
+	a->next = a->last_ok + a->ttl * 1000 / 3;
+	cir_ip_format(&a->c->underlay, under, sizeof(under));
+	agent_event(a, false, "cluster: host %s registered (underlay %s, lease %" PRIx64 ", TTL "
+		    "%" PRId64 " s, etcd %s, %u blocks taken over)", a->c->conf.host_name, under,
+		    a->c->lease, a->ttl, cir_etcd_endpoint(a->c->etcd), moved);
+	return 0;
+}
+
+int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_dir,
+			    cir_cluster_event_fn event, void *arg, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_cluster_agent *a = calloc(1, sizeof(*a));
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
+
+	if (!a)
+		return cir_err(err, ENOMEM, "out of memory");
+	a->event = event;
+	a->arg = arg;
+	r = cir_cluster_open(&a->c, state_dir, err);
+	if (r < 0)
+		return r;
+	if (!a->c) {
+		*out = NULL;
+		return 0;
+	}
+	r = agent_register(a, &e2);
+	if (r == -EEXIST || r == -EINVAL) {
+		*err = e2;
+		cir_cluster_close(a->c);
+		return r;
+	}
+	if (r < 0) {
+		agent_event(a, true, "cluster: cannot register host %s (retrying): %s",
+			    a->c->conf.host_name, e2.msg);
+		a->failing = true;
+		a->next = mono_ms() + 1000;
+	}
+	*out = TAKE_PTR(a);
+	return 0;
+}
+
+void cir_cluster_agent_tick(struct cir_cluster_agent *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	long long now = mono_ms();
+	int64_t ttl;
+	int r;
+
+	if (!a || now < a->next)
+		return;
+	if (!a->registered) {
+		r = agent_register(a, &err);
+		if (r < 0) {
+			if (!a->failing)
+				agent_event(a, true, "cluster: cannot register host %s (retrying): %s",
+					    a->c->conf.host_name, err.msg);
+			a->failing = true;
+			a->next = mono_ms() + 1000;
+		}
+		return;
+	}
+	/* A keep-alive never waits longer than a third of the TTL, so that
+	 * the next one still comes in time. */
+	cir_etcd_set_deadline(a->c->etcd, (unsigned int)(a->ttl * 1000 / 3));
+	r = cir_etcd_lease_keepalive(a->c->etcd, a->c->lease, &ttl, &err);
+	cir_etcd_set_deadline(a->c->etcd, 0);
+	if (r == 0) {
+		if (a->failing)
+			agent_event(a, false, "cluster: etcd %s reachable again, lease %" PRIx64
+				    " kept", cir_etcd_endpoint(a->c->etcd), a->c->lease);
+		a->failing = false;
+		a->ttl = ttl;
+		a->last_ok = mono_ms();
+		a->next = a->last_ok + ttl * 1000 / 3;
+		return;
+	}
+	if (r == -ENOENT) {
+		agent_event(a, true, "cluster: lease %" PRIx64 " of host %s expired: registering "
+			    "again", a->c->lease, a->c->conf.host_name);
+		a->registered = false;
+		a->failing = false;
+		a->next = 0;
+		cir_cluster_agent_tick(a);
+		return;
+	}
+	if (!a->failing)
+		agent_event(a, true, "cluster: keep-alive failed (retrying every second): %s",
+			    err.msg);
+	a->failing = true;
+	a->next = mono_ms() + 1000;
+}
+
+void cir_cluster_agent_stop(struct cir_cluster_agent *a)
+{
+	if (!a)
+		return;
+	cir_cluster_close(a->c);
+	free(a);
+}
