@@ -480,8 +480,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  { { "details", false, NULL, "show targets and live counters" },
 	    { "format", true, "FORMAT", "table (default) or json" } },
 	  0, 0, cmd_ls },
-	{ "add", "NAME TARGET:PORT [--weight N] [--method nat|dr|tunnel] [--check CHECK "
-	  "[--interval D] [--timeout D] [--rise N] [--fall N] [--expect-status N]]",
+	{ "add", "NAME TARGET:PORT [--weight N] [--method nat|dr|tunnel] [--check CHECK] "
+	  "[--interval D] [--timeout D] [--rise N] [--fall N] [--expect-status N]",
 	  "add a target to a service (or change its weight, method and check)",
 	  "Examples:\n  circuit lb add demo 10.254.1.196:80\n"
 	  "  circuit lb add demo-wrr 10.254.1.197:80 --weight 3\n"
