@@ -11,7 +11,10 @@
 #   a container that exits by itself is cleaned up the same way by conmon's
 #   `podman container cleanup`;
 #   the hooks.d file of conf/ makes podman run circuit as the OCI hook for a
-#   container annotated circuit.network (createRuntime, poststop).
+#   container annotated circuit.network (createRuntime, poststop);
+#   the conflist `circuit network export` prints, chained with the reference
+#   portmap and firewall: `podman run -p 8080:80` is reachable from an
+#   outside namespace, `podman rm` leaves no rule of either behind.
 # podman writes only below a temp dir: private containers.conf and
 # storage.conf (vfs), --root/--runroot/--tmpdir, runc's --root, a tmpfs on
 # /dev/shm (its shm locks), events to a file.  /var/lib, /run and /etc are
@@ -22,6 +25,8 @@
 command -v podman >/dev/null || die "podman not installed"
 command -v runc >/dev/null || die "runc not installed"
 [ -x /bin/busybox ] || die "busybox-static not installed"
+
+command -v curl >/dev/null || die "curl not installed"
 
 # Where podman would write by default: none of these may appear.
 defaults=(/var/lib/containers /run/containers /run/libpod /var/lib/circuit /etc/cni/net.d)
@@ -130,7 +135,8 @@ EOF
 
 # The image: a busybox-static rootfs, imported offline.
 cp /bin/busybox "$T/rootfs/bin/"
-for x in sh sleep ping ip cat; do ln -s busybox "$T/rootfs/bin/$x"; done
+for x in sh sleep ping ip cat httpd; do ln -s busybox "$T/rootfs/bin/$x"; done
+mkdir -p "$T/rootfs/www" && echo "hello from pm" >"$T/rootfs/www/index.html"
 mkdir -p "$T/rootfs/etc" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp"
 tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
 $P import -q "$T/rootfs.tar" localhost/bb:1 >/dev/null
@@ -282,6 +288,53 @@ assert_eq "" "$(find "$st" -type f ! -name lock ! -name 'last-*')" "IPAM files a
 if nft list table inet circuit >/dev/null 2>&1; then die "table inet circuit left after $c3 exited"; fi
 $P rm "$c3" >/dev/null
 ok "$c3 ($ip3) exited on its own: conmon's cleanup removed its veth, ifb, reservation, chain"
+
+# The conflist `circuit network export` prints, chained with the reference
+# portmap and firewall plugins (issue 12): podman's -p publishes a port
+# through portmap's DNAT, reachable from an "outside" namespace joined to
+# this one by a veth; `podman rm` releases Circuit's objects and the
+# reference plugins' rules alike.
+PMNET=pmnet
+$BIN/circuit network create $PMNET 10.254.79.0/24 >/dev/null
+$BIN/circuit network export $PMNET | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+c["plugins"] += [{"type": "portmap", "capabilities": {"portMappings": True}},
+                 {"type": "firewall", "backend": "iptables"}]
+print(json.dumps(c, indent=2))' >"$T/net.d/$PMNET.conflist"
+ip netns add pm-out
+ip link add pm-host type veth peer name eth0 netns pm-out
+ip addr add 192.0.2.1/24 dev pm-host && ip link set pm-host up
+ip -n pm-out addr add 192.0.2.2/24 dev eth0 && ip -n pm-out link set eth0 up
+ip -n pm-out link set lo up
+cp=pp-$$
+$P run -d --name "$cp" --cgroup-parent=$CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+	--network $PMNET -p 8080:80 localhost/bb:1 httpd -f -p 80 -h /www >/dev/null ||
+	die "podman run -p 8080:80 on the exported conflist failed"
+ipp=$($P inspect "$cp" --format "{{(index .NetworkSettings.Networks \"$PMNET\").IPAddress}}")
+assert_contains "$ipp" "10.254.79." "address of $cp"
+got=""
+for _ in $(seq 50); do   # httpd may take a moment to listen
+	got=$(ip netns exec pm-out curl -s -m 2 http://192.0.2.1:8080/) && break
+	sleep 0.1
+done
+assert_eq "hello from pm" "$got" "published port 8080 from outside"
+fw=$(iptables -S CNI-FORWARD 2>/dev/null || true)
+assert_contains "$fw" "$ipp" "firewall plugin's rule for $ipp"
+idp=$($P inspect "$cp" --format '{{.Id}}')
+nat=$(iptables -t nat -S)
+assert_contains "$nat" "$idp" "portmap's DNAT chain for $cp"
+ok "exported conflist + portmap + firewall: $cp ($ipp) serves on 192.0.2.1:8080 from outside"
+$P rm -f -t 0 "$cp" >/dev/null
+nat=$(iptables -t nat -S); fw=$(iptables -S CNI-FORWARD 2>/dev/null || true)
+case "$nat" in *"$idp"*) die "portmap's rules for $cp left: $nat";; esac
+case "$fw" in *"$ipp"*) die "firewall's rules for $ipp left: $fw";; esac
+assert_eq "" "$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep -E '^(cv|cq)' || true)" "links after rm $cp"
+assert_eq "" "$(find "$CIRCUIT_STATE_DIR/ipam/$PMNET" -type f ! -name lock ! -name 'last-*')" "IPAM files after rm $cp"
+assert_eq "" "$(ls /var/lib/cni/results)" "libcni cache entries after rm $cp"
+$BIN/circuit network delete $PMNET >/dev/null
+ip netns del pm-out; ip link del pm-host 2>/dev/null || true
+ok "podman rm $cp: no Circuit link, reservation or cache entry, no portmap or firewall rule left"
 
 rm_cgroups || die "cgroups left: $(ls -d /sys/fs/cgroup/*/"${CG#/}")"
 for p in "${absent_before[@]}"; do [ ! -e "$p" ] || die "podman wrote $p"; done
