@@ -12,6 +12,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/link/veth.h>
 
 #include "cleanup.h"
@@ -239,6 +240,30 @@ int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_er
 	r = rtnl_link_change(sk, orig, chg, 0);
 	if (r < 0)
 		return cir_nl_err(err, r, "hairpin mode");
+	return 0;
+}
+
+int cir_link_set_ipv6_link_local(struct nl_sock *sk, int ifindex, bool on,
+				 struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = NULL, *chg = NULL;
+	int r;
+
+	orig = rtnl_link_alloc();
+	chg = rtnl_link_alloc();
+	if (!orig || !chg)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	r = rtnl_link_inet6_set_addr_gen_mode(chg, on ? IN6_ADDR_GEN_MODE_EUI64 :
+					      IN6_ADDR_GEN_MODE_NONE);
+	if (r < 0)
+		return cir_nl_err(err, r, "ipv6 address generation mode");
+	r = rtnl_link_change(sk, orig, chg, 0);
+	/* A kernel without IPv6 has nothing to generate. */
+	if (r < 0 && (cir_nl_errno(r) == EAFNOSUPPORT || cir_nl_errno(r) == EOPNOTSUPP))
+		return 0;
+	if (r < 0)
+		return cir_nl_err(err, r, "ipv6 address generation mode");
 	return 0;
 }
 

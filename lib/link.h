@@ -60,6 +60,14 @@ int cir_link_set_up(struct nl_sock *sk, int ifindex, bool up, struct cir_error *
 /* Bridge port hairpin mode on/off. */
 int cir_link_set_hairpin(struct nl_sock *sk, int ifindex, bool on, struct cir_error *err);
 
+/*
+ * Whether the kernel gives the link an IPv6 link-local address when it goes
+ * up (IFLA_INET6_ADDR_GEN_MODE eui64 or none).  Only effective on a link
+ * that is down: the kernel generates the address at NETDEV_UP.
+ */
+int cir_link_set_ipv6_link_local(struct nl_sock *sk, int ifindex, bool on,
+				 struct cir_error *err);
+
 /* Release a link from its bridge and take it down, in one request; alias
  * (may be NULL) becomes its IFLA_IFALIAS in the same request, so that
  * whoever finds it later knows it is a leftover and whose.  -ENODEV when

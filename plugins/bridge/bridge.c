@@ -213,6 +213,7 @@ static int ctr_configure(void *arg, struct cir_error *err)
 	struct ctr_setup *s = arg;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	struct cir_link_info lo, li;
+	bool v6 = false;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
@@ -227,6 +228,16 @@ static int ctr_configure(void *arg, struct cir_error *err)
 		r = cir_addr_add(sk, li.ifindex, s->ipam->ips[i].address, false, err);
 		if (r < 0)
 			return r;
+		if (strchr(s->ipam->ips[i].address, ':'))
+			v6 = true;
+	}
+	/* IPv4 only: no IPv6 link-local address, so the new interface sends
+	 * no DAD, MLD reports or router solicitations, which the bridge
+	 * floods into every other container (spec/circuit-bridge.md). */
+	if (!v6) {
+		r = cir_link_set_ipv6_link_local(sk, li.ifindex, false, err);
+		if (r < 0)
+			return cir_err_wrap(err, "link %s", s->ifname);
 	}
 	r = cir_link_set_up(sk, li.ifindex, true, err);
 	if (r < 0)

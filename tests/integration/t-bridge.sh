@@ -22,6 +22,10 @@ ip -n c1 -o addr show dev eth0 | has "10.99.0.2/24" || die "no address in c1"
 ip -n c1 route | has "default via 10.99.0.1 dev eth0" || die "no default route in c1"
 ip -n c1 route | has "192.168.77.0/24 via 10.99.0.1 dev eth0" || die "ipam route missing in c1"
 ip -n c1 -o link show lo | has "UP" || die "lo down in c1"
+# IPv4 only: no IPv6 link-local address (no DAD, MLD or RS flooded to the
+# bridge's other ports); IPv6 itself stays enabled on eth0.
+assert_eq "" "$(ip -n c1 -6 -o addr show dev eth0)" "IPv6 addresses on c1's eth0"
+assert_eq 0 "$(ip netns exec c1 cat /proc/sys/net/ipv6/conf/eth0/disable_ipv6)" "disable_ipv6 on c1's eth0"
 assert_eq 1 "$(cat /proc/sys/net/ipv4/ip_forward)" "ip_forward"
 nft list table inet circuit | has "ip saddr 10.99.0.0/24" || die "no masquerade"
 ip netns exec c1 busybox ping -c2 -W2 10.99.0.3 >/dev/null || die "c1 cannot ping c2"
