@@ -180,6 +180,40 @@ int cir_qos_conf_parse(const struct cir_jnode *obj, struct cir_qos *q, struct ci
  * read back with cir_qos_conf_parse to the same values. */
 void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q);
 
+/*
+ * Both directions of a container's link, named from the container as the
+ * CNI bandwidth capability names them: "ingress" is traffic INTO the
+ * container (the egress of the host-side veth), "egress" traffic OUT of it
+ * (the ingress of the host-side veth, shaped on an ifb).
+ */
+struct cir_qos_dirs {
+	struct cir_qos ingress;
+	struct cir_qos egress;
+};
+
+/*
+ * Read a settings object for both directions into *d: its flat keys (as
+ * cir_qos_conf_parse) for both, then "ingress"/"egress" objects over them,
+ * then the reference bandwidth plugin's keys (cir_qos_bandwidth_parse).
+ * The one grammar of circuit-qos's config, its "containers" entries and
+ * the CLI's records.  Does not validate the combination.
+ */
+int cir_qos_dirs_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+		       struct cir_error *err);
+
+/* The bandwidth plugin's ingressRate/ingressBurst/egressRate/egressBurst
+ * (bit/s, bits) of obj over *d; a direction without a rate is untouched. */
+int cir_qos_bandwidth_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+			    struct cir_error *err);
+
+/* Emit *d into the map the caller has open: flat keys when both directions
+ * are the same, else "ingress"/"egress" objects (the empty one left out).
+ * Reads back with cir_qos_dirs_parse to the same values. */
+void cir_qos_dirs_emit(struct cir_jgen *g, const struct cir_qos_dirs *d);
+
+bool cir_qos_dirs_is_empty(const struct cir_qos_dirs *d);
+bool cir_qos_dirs_same(const struct cir_qos_dirs *d);
+
 /* ---- both directions of one device, by name ---- */
 
 /*

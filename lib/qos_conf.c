@@ -244,3 +244,99 @@ void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q)
 	}
 }
 
+
+/* ---- both directions of a container's link ----------------------------- */
+
+/* CNI bandwidth: rates in bit/s, bursts in bits. */
+#define BW_RATE_MAX (CIR_QOS_RATE_MAX_KBIT * 1000ULL)
+#define BW_BURST_MAX (8ULL * CIR_QOS_BURST_MAX)
+
+/* One direction of the bandwidth plugin's keys: rate bit/s, burst bits. */
+static int bw_direction(const struct cir_jnode *obj, const char *rate_key, const char *burst_key,
+			struct cir_qos *q, struct cir_error *err)
+{
+	uint64_t rate = 0, burst = 0;
+	int hr, hb;
+
+	hr = cir_json_u64(obj, rate_key, BW_RATE_MAX, &rate, err);
+	if (hr < 0)
+		return hr;
+	hb = cir_json_u64(obj, burst_key, BW_BURST_MAX, &burst, err);
+	if (hb < 0)
+		return hb;
+	if (!rate && burst)
+		return cir_err(err, EINVAL, "%s needs %s", burst_key, rate_key);
+	if (!rate)
+		return 0;       /* 0 or absent: this direction is not shaped here */
+	/* To whole kbit/s, rounded, at least 1; a burst in bits to bytes. */
+	q->rate_kbit = (rate + 500) / 1000 ? (rate + 500) / 1000 : 1;
+	q->ceil_kbit = 0;
+	q->burst_bytes = (uint32_t)((burst + 7) / 8);
+	return 0;
+}
+
+int cir_qos_bandwidth_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+			    struct cir_error *err)
+{
+	int r;
+
+	r = bw_direction(obj, "ingressRate", "ingressBurst", &d->ingress, err);
+	if (r >= 0)
+		r = bw_direction(obj, "egressRate", "egressBurst", &d->egress, err);
+	return r;
+}
+
+int cir_qos_dirs_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+		       struct cir_error *err)
+{
+	const struct cir_jnode *dir = NULL;
+	struct cir_qos both = { 0 };
+	int r;
+
+	r = cir_qos_conf_parse(obj, &both, err);
+	if (r < 0)
+		return r;
+	d->ingress = d->egress = both;
+	r = cir_json_obj(obj, "ingress", &dir, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && (r = cir_qos_conf_parse(dir, &d->ingress, err)) < 0)
+		return cir_err_wrap(err, "ingress");
+	dir = NULL;
+	r = cir_json_obj(obj, "egress", &dir, err);
+	if (r < 0)
+		return r;
+	if (r > 0 && (r = cir_qos_conf_parse(dir, &d->egress, err)) < 0)
+		return cir_err_wrap(err, "egress");
+	return cir_qos_bandwidth_parse(obj, d, err);
+}
+
+bool cir_qos_dirs_is_empty(const struct cir_qos_dirs *d)
+{
+	return cir_qos_is_empty(&d->ingress) && cir_qos_is_empty(&d->egress);
+}
+
+bool cir_qos_dirs_same(const struct cir_qos_dirs *d)
+{
+	return memcmp(&d->ingress, &d->egress, sizeof(d->ingress)) == 0;
+}
+
+void cir_qos_dirs_emit(struct cir_jgen *g, const struct cir_qos_dirs *d)
+{
+	if (cir_qos_dirs_same(d)) {
+		cir_qos_conf_emit(g, &d->ingress);
+		return;
+	}
+	if (!cir_qos_is_empty(&d->ingress)) {
+		cir_jgen_key(g, "ingress");
+		cir_jgen_map_open(g);
+		cir_qos_conf_emit(g, &d->ingress);
+		cir_jgen_map_close(g);
+	}
+	if (!cir_qos_is_empty(&d->egress)) {
+		cir_jgen_key(g, "egress");
+		cir_jgen_map_open(g);
+		cir_qos_conf_emit(g, &d->egress);
+		cir_jgen_map_close(g);
+	}
+}
