@@ -22,6 +22,7 @@
 #include <netlink/route/tc.h>
 
 #include "cleanup.h"
+#include "link.h"
 #include "names.h"
 #include "nl.h"
 #include "qos.h"
@@ -39,18 +40,14 @@
 static int link_info(struct nl_sock *sk, int ifindex, uint32_t *mtu, char name[CIR_QOS_IFNAMSIZ],
 		     struct cir_error *err)
 {
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
-	r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
-	if (r < 0) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "ifindex %d", ifindex);
-		return cir_nl_err(err, r, what);
-	}
-	*mtu = rtnl_link_get_mtu(l);
-	snprintf(name, CIR_QOS_IFNAMSIZ, "%s", rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "");
+	r = cir_link_get_index(sk, ifindex, &li, err);
+	if (r < 0)
+		return r;
+	*mtu = li.mtu;
+	snprintf(name, CIR_QOS_IFNAMSIZ, "%s", li.name);
 	return 0;
 }
 
@@ -345,7 +342,7 @@ static int ingress_clear(struct nl_sock *sk, int ifindex, const char *ifb_name,
 		if (r < 0)
 			return r;
 	}
-	return cir_tc_ifb_delete(sk, ifb_name, err);
+	return cir_link_ifb_delete(sk, ifb_name, err);
 }
 
 /* The ifb's tree when the whole ingress path is in place; -ENOENT if not. */
@@ -354,7 +351,7 @@ static int ingress_read(struct nl_sock *sk, int ifindex, const char *ifb_name,
 {
 	int ifb, r;
 
-	ifb = cir_tc_ifb_index(sk, ifb_name, err);
+	ifb = cir_link_ifb_index(sk, ifb_name, err);
 	if (ifb == -ENODEV)
 		return cir_err(err, ENOENT, "ifb %s: not found", ifb_name);
 	if (ifb < 0)
@@ -396,7 +393,7 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 
 	/* Shape the ifb before anything is redirected into it, so a failure
 	 * (e.g. no netem) happens before the device is touched. */
-	r = cir_tc_ifb_create(sk, ifb_name, mtu, &ifb, err);
+	r = cir_link_ifb_create(sk, ifb_name, mtu, &ifb, err);
 	if (r < 0)
 		goto fail;
 	r = tree_apply_or_restore(sk, ifb, mtu, q, had ? &prev : NULL, &undo, &undo_err, err);
@@ -451,16 +448,13 @@ int cir_qos_get_ingress(int ifindex, const char *ifb_name, struct cir_qos *out,
 static int dev_index(const char *dev, struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, dev);
-	return rtnl_link_get_ifindex(l);
+	if (r >= 0)
+		r = cir_link_get(sk, dev, &li, err);
+	return r < 0 ? r : li.ifindex;
 }
 
 int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
@@ -508,7 +502,7 @@ int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
 int cir_qos_link_clear(const char *dev, struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	char ifb[CIR_QOS_IFNAMSIZ];
 	int r, ifindex;
 
@@ -518,15 +512,16 @@ int cir_qos_link_clear(const char *dev, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0 && cir_nl_errno(r) != ENODEV)
-		return cir_nl_err(err, r, dev);
+	r = cir_link_get(sk, dev, &li, err);
+	if (r < 0 && r != -ENODEV)
+		return r;
 	if (r < 0) {
 		/* The device is gone and took its qdiscs; its ifb stays. */
-		r = cir_tc_ifb_delete(sk, ifb, err);
+		cir_err_clear(err);
+		r = cir_link_ifb_delete(sk, ifb, err);
 		return r < 0 ? cir_err_wrap(err, "%s", dev) : 0;
 	}
-	ifindex = rtnl_link_get_ifindex(l);
+	ifindex = li.ifindex;
 	r = tree_clear(sk, ifindex, err);
 	if (r >= 0)
 		r = ingress_clear(sk, ifindex, ifb, err);
@@ -537,7 +532,7 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 		     struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	char ifb[CIR_QOS_IFNAMSIZ];
 	struct cir_qos e = { 0 }, i = { 0 };
 	int r, ifindex;
@@ -546,12 +541,11 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 	if (r < 0)
 		return r;
 	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_link_get(sk, dev, &li, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, dev);
-	ifindex = rtnl_link_get_ifindex(l);
+	ifindex = li.ifindex;
 	r = tree_read(sk, ifindex, &e, err);
 	if (r < 0 && r != -ENOENT)
 		return cir_err_wrap(err, "%s egress", dev);
@@ -564,49 +558,62 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 	return 0;
 }
 
+/* The links of a namespace by name: the ifb each would use, and the
+ * Circuit ifbs ("cq-*", "cq_*") there are. */
+struct ifb_walk {
+	char (*wanted)[CIR_QOS_IFNAMSIZ];
+	char (*ifbs)[CIR_QOS_IFNAMSIZ];
+	size_t n_wanted, n_ifbs, n_seen, cap;
+};
+
+static int ifb_walk_add(const struct cir_link_info *l, void *arg)
+{
+	struct ifb_walk *w = arg;
+
+	if (w->n_seen++ == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		void *a = realloc(w->wanted, cap * sizeof(*w->wanted));
+
+		if (a)
+			w->wanted = a;
+		a = a ? realloc(w->ifbs, cap * sizeof(*w->ifbs)) : NULL;
+		if (!a)
+			return -ENOMEM;
+		w->ifbs = a;
+		w->cap = cap;
+	}
+	if (cir_name_ifb(l->name, w->wanted[w->n_wanted], NULL) == 0)
+		w->n_wanted++;
+	if (strcmp(l->kind, "ifb") == 0 && strncmp(l->name, "cq", 2) == 0 &&
+	    (l->name[2] == '-' || l->name[2] == '_'))
+		snprintf(w->ifbs[w->n_ifbs++], CIR_QOS_IFNAMSIZ, "%s", l->name);
+	return 0;
+}
+
 int cir_qos_ifb_gc(struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
-	_cleanup_free_ char (*wanted)[CIR_QOS_IFNAMSIZ] = NULL;
-	size_t n = 0, cap;
+	struct ifb_walk w = { 0 };
 	int r, removed = 0;
 
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (r < 0)
-		return cir_nl_err(err, r, "list links");
-	cap = (size_t)nl_cache_nitems(cache) + 1;
-	wanted = calloc(cap, sizeof(*wanted));
-	if (!wanted)
-		return cir_err(err, ENOMEM, "out of memory");
-	/* The ifb every existing link would use. */
-	for (struct nl_object *o = nl_cache_get_first(cache); o && n < cap;
-	     o = nl_cache_get_next(o)) {
-		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
-
-		if (name && cir_name_ifb(name, wanted[n], NULL) == 0)
-			n++;
-	}
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_link *l = (struct rtnl_link *)o;
-		const char *name = rtnl_link_get_name(l);
-		const char *kind = rtnl_link_get_type(l);
+	r = cir_link_list(sk, ifb_walk_add, &w, err);
+	if (r == -ENOMEM)
+		r = cir_err(err, ENOMEM, "out of memory");
+	for (size_t i = 0; r >= 0 && i < w.n_ifbs; i++) {
 		bool used = false;
 
-		if (!name || !kind || strcmp(kind, "ifb") != 0 || strncmp(name, "cq", 2) != 0 ||
-		    (name[2] != '-' && name[2] != '_'))
-			continue;
-		for (size_t i = 0; i < n && !used; i++)
-			used = strcmp(wanted[i], name) == 0;
+		for (size_t k = 0; k < w.n_wanted && !used; k++)
+			used = strcmp(w.wanted[k], w.ifbs[i]) == 0;
 		if (used)
 			continue;
-		r = cir_tc_ifb_delete(sk, name, err);
-		if (r < 0)
-			return r;
-		removed++;
+		r = cir_link_ifb_delete(sk, w.ifbs[i], err);
+		if (r >= 0)
+			removed++;
 	}
-	return removed;
+	free(w.wanted);
+	free(w.ifbs);
+	return r < 0 ? r : removed;
 }

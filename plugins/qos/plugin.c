@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
 #include "cleanup.h"
 #include "link.h"
@@ -40,16 +39,15 @@ static int peer_index(void *arg, struct cir_error *err)
 {
 	struct peer_query *q = arg;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_link_get(sk, q->ifname, &li, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, q->ifname, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, q->ifname);
-	q->peer = rtnl_link_get_link(l);
+	q->peer = li.link;
 	return 0;
 }
 
