@@ -684,3 +684,70 @@ int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err)
 		return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
 	return 1;
 }
+
+/* ---- whole documents and sorted listings ---- */
+
+int cir_store_read_doc(int dirfd, const char *name, char **out, struct cir_error *err)
+{
+	_cleanup_free_ char *buf = malloc(CIR_STORE_DOC_MAX);
+	int r;
+
+	if (!buf)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = cir_store_read(dirfd, name, buf, CIR_STORE_DOC_MAX, err);
+	if (r < 0)
+		return r;
+	*out = TAKE_PTR(buf);
+	return r;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void cir_store_names_free(struct cir_store_names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+}
+
+static int names_add(const char *name, void *arg)
+{
+	struct cir_store_names *ns = arg;
+
+	if (!cir_name_valid(name))
+		return 0;
+	if (ns->n == ns->cap) {
+		size_t nc = ns->cap ? ns->cap * 2 : 16;
+		char **nv = realloc(ns->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		ns->v = nv;
+		ns->cap = nc;
+	}
+	ns->v[ns->n] = strdup(name);
+	if (!ns->v[ns->n])
+		return -ENOMEM;
+	ns->n++;
+	return 0;
+}
+
+int cir_store_names_read(int dirfd, struct cir_store_names *ns, struct cir_error *err)
+{
+	int r;
+
+	*ns = (struct cir_store_names){ 0 };
+	r = cir_store_list(dirfd, names_add, ns, err);
+	if (r == -ENOMEM)
+		r = cir_err(err, ENOMEM, "out of memory");
+	if (r < 0) {
+		cir_store_names_free(ns);
+		return r;
+	}
+	if (ns->n)
+		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
+	return 0;
+}

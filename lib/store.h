@@ -203,6 +203,21 @@ int cir_store_unlink(int dirfd, const char *name, struct cir_error *err);
 int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *data,
 		   struct cir_error *err);
 
+/* Read a whole file (at most CIR_STORE_DOC_MAX bytes) into a malloc'd
+ * NUL-terminated buffer *out; returns its length. */
+#define CIR_STORE_DOC_MAX (256u << 10)
+int cir_store_read_doc(int dirfd, const char *name, char **out, struct cir_error *err);
+
+/* The entries of dirfd that are valid names (cir_name_valid), sorted:
+ * for listings in a stable order.  Free with cir_store_names_free (also
+ * done on failure). */
+struct cir_store_names {
+	char **v;
+	size_t n, cap;
+};
+int cir_store_names_read(int dirfd, struct cir_store_names *ns, struct cir_error *err);
+void cir_store_names_free(struct cir_store_names *ns);
+
 /*
  * Remove the directory name in dirfd and everything below it, never
  * following symlinks.  1 removed, 0 already absent.  For a whole network's
