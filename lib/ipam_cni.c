@@ -241,8 +241,8 @@ static int open_net(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_con
 
 	r = cir_store_data_dir_check(c->data_dir, create, err);
 	if (r >= 0)
-		r = create ? cir_store_open(st, c->data_dir, err)
-			   : cir_store_open_existing(st, c->data_dir, err);
+		r = cir_store_openf(st, c->data_dir, NULL,
+				    create ? CIR_STORE_CREATE : CIR_STORE_EXISTING, NULL, err);
 	if (r == -ENOENT && !create)
 		return r;
 	if (r < 0) {

@@ -40,11 +40,11 @@ int cir_netconf_copy_str(char *dst, size_t size, const char *src, const char *wh
 int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err)
 {
 	struct cir_store st = CIR_STORE_INIT;
-	int fd;
+	int r, fd = -1;
 
-	fd = cir_store_open_sub(&st, dir, CIR_NETCONF_DIR, err);
-	if (fd < 0)
-		return fd;
+	r = cir_store_openf(&st, dir, CIR_NETCONF_DIR, CIR_STORE_CREATE, &fd, err);
+	if (r < 0)
+		return r;
 	db->st = st;
 	db->fd = fd;
 	return 0;
@@ -55,7 +55,7 @@ int cir_netdb_open_ro(struct cir_netdb *db, const char *dir, struct cir_error *e
 	struct cir_store st = CIR_STORE_INIT;
 	int r, fd = -1;
 
-	r = cir_store_open_sub_ro(&st, dir, CIR_NETCONF_DIR, &fd, err);
+	r = cir_store_openf(&st, dir, CIR_NETCONF_DIR, CIR_STORE_READ_ONLY, &fd, err);
 	if (r < 0)
 		return r;
 	db->st = st;

@@ -173,11 +173,6 @@ static int store_open(struct cir_store *st, const char *dir, bool create, struct
 	return 0;
 }
 
-int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
-{
-	return store_open(st, dir, true, err);
-}
-
 int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err)
 {
 	char parent[PATH_MAX];
@@ -243,11 +238,6 @@ int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err
 	return 0;
 }
 
-int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err)
-{
-	return store_open(st, dir, false, err);
-}
-
 bool cir_store_root_explicit(const char *dir)
 {
 	const char *env = getenv(CIR_STORE_ENV);
@@ -255,46 +245,35 @@ bool cir_store_root_explicit(const char *dir)
 	return (dir && dir[0]) || (env && env[0]);
 }
 
-int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
-		       struct cir_error *err)
-{
-	int r, fd;
-
-	r = cir_store_open(st, dir, err);
-	if (r < 0)
-		return r;
-	fd = cir_store_dir(st->fd, sub, true, err);
-	if (fd < 0)
-		cir_store_close(st);
-	return fd;
-}
-
-int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub, int *subfd,
-			  struct cir_error *err)
+int cir_store_openf(struct cir_store *st, const char *dir, const char *sub,
+		    enum cir_store_mode mode, int *subfd, struct cir_error *err)
 {
 	struct cir_store s = CIR_STORE_INIT;
-	int r, fd;
+	bool create = mode == CIR_STORE_CREATE, ro = mode == CIR_STORE_READ_ONLY;
+	int r, fd = -1;
 
-	r = store_open(&s, dir, false, err);
-	if (r == -ENOENT && !cir_store_root_explicit(dir)) {
+	r = store_open(&s, dir, create, err);
+	if (r == -ENOENT && ro && !cir_store_root_explicit(dir)) {
 		/* Nothing was ever stored on this host. */
 		cir_err_clear(err);
-		*st = s;
-		*subfd = -1;
-		return 0;
+		r = 0;
+		sub = NULL;
 	}
 	if (r < 0)
 		return r;
-	fd = cir_store_dir(s.fd, sub, false, err);
-	if (fd == -ENOENT) {
-		cir_err_clear(err);
-		fd = -1;
-	} else if (fd < 0) {
-		cir_store_close(&s);
-		return cir_err_wrap(err, "state directory %s", cir_store_root(dir));
+	if (sub) {
+		fd = cir_store_dir(s.fd, sub, create, err);
+		if (fd == -ENOENT && ro) {
+			cir_err_clear(err);
+			fd = -1;
+		} else if (fd < 0) {
+			cir_store_close(&s);
+			return ro ? cir_err_wrap(err, "state directory %s", cir_store_root(dir)) : fd;
+		}
 	}
 	*st = s;
-	*subfd = fd;
+	if (subfd)
+		*subfd = fd;
 	return 0;
 }
 

@@ -121,7 +121,8 @@ static int rec_open(const struct cir_cni_ctx *ctx, bool create, struct cir_store
 
 	/* DEL and GC never create: a DEL after the network is gone leaves
 	 * no trace (-ENOENT: nothing recorded). */
-	fd = create ? cir_store_open(st, NULL, err) : cir_store_open_existing(st, NULL, err);
+	fd = cir_store_openf(st, NULL, NULL, create ? CIR_STORE_CREATE : CIR_STORE_EXISTING, NULL,
+			     err);
 	if (fd < 0)
 		return fd;
 	top = cir_store_dir(st->fd, "qos", create, err);
