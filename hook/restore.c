@@ -224,6 +224,28 @@ static int orphan_collect(const char *cid, const char *ifname, const struct cir_
 	return 0;
 }
 
+/* The attachments circuit-ipam holds for s->n that Circuit does not know
+ * and whose namespace is gone, into o (none when nothing is stored). */
+static int orphans_list(struct sweep *s, struct orphans *o, struct cir_error *err)
+{
+	_cleanup_store_ struct cir_store st = CIR_STORE_INIT;
+	_cleanup_ipam_ struct cir_ipam h = CIR_IPAM_INIT;
+	int r;
+
+	o->h = &h;
+	r = cir_store_openf(&st, NULL, NULL, CIR_STORE_EXISTING, NULL, err);
+	if (r >= 0)
+		r = cir_ipam_open_existing(&h, &st, s->n->conf.name, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r >= 0)
+		r = cir_ipam_list(&h, orphan_collect, o, err);
+	o->h = NULL;
+	return r;
+}
+
 /*
  * A managed network's addresses are circuit-ipam's, in this store: list
  * them, and DEL (through the whole chain, so veth, shaping and masquerade
@@ -232,23 +254,10 @@ static int orphan_collect(const char *cid, const char *ifname, const struct cir_
  */
 static int sweep_orphans(struct sweep *s, struct cir_error *err)
 {
-	struct cir_store st = CIR_STORE_INIT;
-	struct cir_ipam h = CIR_IPAM_INIT;
-	struct orphans o = { .s = s, .h = &h };
+	struct orphans o = { .s = s };
 	int r;
 
-	r = cir_store_open_existing(&st, NULL, err);
-	if (r >= 0)
-		r = cir_ipam_open_existing(&h, &st, s->n->conf.name, err);
-	if (r == -ENOENT) {
-		cir_store_close(&st);
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r >= 0)
-		r = cir_ipam_list(&h, orphan_collect, &o, err);
-	cir_ipam_close(&h);
-	cir_store_close(&st);
+	r = orphans_list(s, &o, err);
 	for (size_t i = 0; r >= 0 && i < o.n; i++) {
 		struct cir_chain_rt rt = { .cid = o.v[i].cid, .ifname = o.v[i].ifname,
 					   .path = s->c->plugin_path };
@@ -269,72 +278,67 @@ static int sweep_orphans(struct sweep *s, struct cir_error *err)
 	return r;
 }
 
-static int sweep_network(const char *name, void *arg)
+/* One network: re-create it (restore) or GC it.  *remove when it was made
+ * by the hook and its last container is gone. */
+static int sweep_one(struct sweep *s, const char *name, bool *remove, struct cir_error *e)
 {
-	struct sweep *s = arg;
-	struct cir_network n = CIR_NETWORK_INIT;
-	struct cir_error e = CIR_ERROR_INIT;
-	bool remove;
-	int r, left;
+	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
+	int r;
 
-	r = cir_network_open(s->db, name, true, &n, &e);
-	if (r < 0) {
-		if (r != -ENOENT) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-		}
-		return 0;
-	}
+	r = cir_network_open(s->db, name, true, &n, e);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
 	s->n = &n;
 	if (s->restore) {
-		r = cli_net_ensure(s->c, &n.conf, &e);
+		r = cli_net_ensure(s->c, &n.conf, e);
 		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
+			cli_warn("network %s: %s", name, e->msg);
 			s->failures++;
 		} else if (r > 0) {
 			cli_info("restored network %s", name);
 			s->changes += r;
 		}
 	}
-	r = cir_member_list(&n, sweep_member, s, &e);
+	r = cir_member_list(&n, sweep_member, s, e);
 	if (r == -ENOMEM)
-		r = cir_err(&e, ENOMEM, "out of memory");
-	if (r >= 0 && !s->restore && n.conf.managed) {
-		r = sweep_orphans(s, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-			r = 0;
-		}
+		r = cir_err(e, ENOMEM, "out of memory");
+	if (r >= 0 && !s->restore && n.conf.managed && sweep_orphans(s, e) < 0) {
+		cli_warn("network %s: %s", name, e->msg);
+		s->failures++;
 	}
-	if (r >= 0 && !s->restore) {
-		r = cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, true, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-			r = 0;
-		}
+	if (r >= 0 && !s->restore &&
+	    cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, true, e) < 0) {
+		cli_warn("network %s: %s", name, e->msg);
+		s->failures++;
 	}
 	valid_free(s);
-	left = r < 0 ? 1 : cir_member_list(&n, NULL, NULL, &e);
-	remove = n.conf.hook && left == 0;
-	cir_network_close(&n);
 	s->n = NULL;
-	if (r < 0) {
+	if (r < 0)
+		return r;
+	*remove = n.conf.hook && cir_member_list(&n, NULL, NULL, e) == 0;
+	return 0;
+}
+
+static int sweep_network(const char *name, void *arg)
+{
+	struct sweep *s = arg;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool remove = false;
+
+	if (sweep_one(s, name, &remove, &e) < 0) {
 		cli_warn("network %s: %s", name, e.msg);
 		s->failures++;
 		return 0;
 	}
-	if (remove) {
-		/* Its last container is gone and its poststop never came. */
-		r = cli_net_delete(s->c, s->db, name, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-		} else {
-			cli_info("%s deleted", name);
-			s->changes++;
-		}
+	if (!remove)
+		return 0;
+	/* Its last container is gone and its poststop never came. */
+	if (cli_net_delete(s->c, s->db, name, &e) < 0) {
+		cli_warn("network %s: %s", name, e.msg);
+		s->failures++;
+	} else {
+		cli_info("%s deleted", name);
+		s->changes++;
 	}
 	return 0;
 }
@@ -342,7 +346,7 @@ static int sweep_network(const char *name, void *arg)
 static int sweep_all(struct cli *c, bool restore)
 {
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	struct sweep s = { .c = c, .db = &db, .restore = restore };
 	_cleanup_close_ int lock = -1;
 	int r;
@@ -366,7 +370,6 @@ static int sweep_all(struct cli *c, bool restore)
 			s.changes += r;
 		}
 	}
-	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
 	if (s.failures) {
