@@ -103,16 +103,6 @@ int cir_member_host_link(struct cir_network *n, const struct cir_member *m,
 	return 0;
 }
 
-static bool is_pid(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
-}
-
 /* Does member m match --container ctr (its id, or the pid of a running
  * member) or --interface iface (its host-side veth)? */
 static bool member_matches(struct cir_network *n, const struct cir_member *m, const char *ctr,
@@ -138,7 +128,7 @@ static int member_find(struct cir_network *n, const char *ctr, const char *iface
 	bool runc = false;
 	int r, found = 0;
 
-	if (is_pid(ctr)) {
+	if (cir_arg_is_pid(ctr)) {
 		unsigned long long v = strtoull(ctr, NULL, 10);   /* saturates */
 
 		pid = v >= 1 && v <= 4194304 ? (long long)v : 0;
@@ -150,7 +140,7 @@ static int member_find(struct cir_network *n, const char *ctr, const char *iface
 		if ((found = member_matches(n, &ms.m[i], ctr, pid, iface)))
 			*out = ms.m[i];
 	/* Not known by that id: a runc container connected by PID? */
-	if (!found && ctr && !is_pid(ctr))
+	if (!found && ctr && !cir_arg_is_pid(ctr))
 		runc = cir_runc_state_read(NULL, ctr, &rs, SCRATCH) == 0;
 	for (size_t i = 0; runc && i < ms.n && !found; i++) {
 		found = cir_runc_is_member(&rs, &ms.m[i]) && cir_member_alive(&ms.m[i]);
