@@ -196,6 +196,14 @@ struct cir_cni_plugin {
 	/* ADD results of IPAM plugins carry no interfaces. */
 };
 
+/*
+ * Call p's verb for cmd on ctx (no printing): ADD without an add verb is
+ * -EOPNOTSUPP; a missing DEL, CHECK, GC or STATUS succeeds.  The one
+ * dispatch of cir_cni_main and of the in-process built-ins.
+ */
+int cir_cni_run_verb(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
+		     struct cir_cni_ctx *ctx, struct cir_error *err);
+
 /* Run a plugin: returns the process exit status.  Once the environment and
  * the config are parsed, and before any callback runs, sandbox(conf) must
  * install the plugin's seccomp filter (lib/sandbox.h); its error is the

@@ -247,102 +247,161 @@ bool cir_cni_builtin_runs(const char *type)
 	return type && builtin_find(type) != NULL;
 }
 
+/* The environment a built-in sees, as its executable would read it: empty
+ * values are absent, and the verbs that need a container have one. */
+static int builtin_env(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
+		       const struct cir_cni_exec_env *x, struct cir_cni_env *env,
+		       struct cir_error *err)
+{
+	int r;
+
+	memset(env, 0, sizeof(*env));
+	env->cmd = cmd;
+	if (x) {
+		env->containerid = x->containerid && *x->containerid ? x->containerid : NULL;
+		env->netns = x->netns && *x->netns ? x->netns : NULL;
+		env->ifname = x->ifname && *x->ifname ? x->ifname : NULL;
+		env->args = x->args && *x->args ? x->args : NULL;
+		env->path = x->path && *x->path ? x->path : NULL;
+	}
+	if (cmd != CIR_CNI_CMD_ADD && cmd != CIR_CNI_CMD_CHECK && cmd != CIR_CNI_CMD_DEL)
+		return 0;
+	if ((cmd != CIR_CNI_CMD_DEL && !env->netns) || !env->containerid || !env->ifname)
+		return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
+				    "%s: container ID, netns and ifname are required", p->name);
+	r = cir_cni_check_containerid(env->containerid, err);
+	return r < 0 ? r : cir_cni_check_ifname(env->ifname, err);
+}
+
 /* What cir_cni_main() does for one call, minus stdio and the process. */
 static int builtin_run(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
 		       const struct cir_cni_exec_env *x, const char *stdin_buf, size_t stdin_len,
 		       struct cir_cni_result *res, char **out_stdout, struct cir_error *err)
 {
-	struct cir_cni_env env = { .cmd = cmd };
+	struct cir_cni_env env;
 	struct cir_cni_conf conf = { 0 };
-	struct cir_cni_ctx ctx = { 0 };
-	_cleanup_free_ struct cir_cni_result *result = NULL;
+	_cleanup_free_ struct cir_cni_result *result = calloc(1, sizeof(*result));
+	struct cir_cni_ctx ctx = { .env = &env, .conf = &conf, .result = result };
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	const char *out;
 	int r;
 
-	if (x) {
-		env.containerid = x->containerid && *x->containerid ? x->containerid : NULL;
-		env.netns = x->netns && *x->netns ? x->netns : NULL;
-		env.ifname = x->ifname && *x->ifname ? x->ifname : NULL;
-		env.args = x->args && *x->args ? x->args : NULL;
-		env.path = x->path && *x->path ? x->path : NULL;
+	if (!result)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = builtin_env(p, cmd, x, &env, err);
+	if (r >= 0)
+		r = cir_cni_conf_parse(stdin_buf, stdin_len, cmd, &conf, err);
+	if (r >= 0)
+		r = cir_cni_version_gate(cmd, conf.cni_version, err);
+	if (r >= 0)
+		r = cir_cni_run_verb(p, cmd, &ctx, err);
+	if (r >= 0 && cmd == CIR_CNI_CMD_ADD && out_stdout) {
+		r = cir_cni_result_format(result, conf.cni_version, &g, &out, err);
+		if (r >= 0 && !(*out_stdout = strdup(out)))
+			r = cir_err(err, ENOMEM, "out of memory");
 	}
-	if (cmd == CIR_CNI_CMD_ADD || cmd == CIR_CNI_CMD_CHECK || cmd == CIR_CNI_CMD_DEL) {
-		if (((cmd != CIR_CNI_CMD_DEL) && !env.netns) || !env.containerid || !env.ifname)
-			return cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL,
-					    "%s: container ID, netns and ifname are required",
-					    p->name);
-		r = cir_cni_check_containerid(env.containerid, err);
-		if (r >= 0)
-			r = cir_cni_check_ifname(env.ifname, err);
-		if (r < 0)
-			return r;
-	}
-	r = cir_cni_conf_parse(stdin_buf, stdin_len, cmd, &conf, err);
-	if (r < 0)
-		return r;
-	r = cir_cni_version_gate(cmd, conf.cni_version, err);
-	if (r < 0)
-		goto out;
-	result = calloc(1, sizeof(*result));
-	if (!result) {
-		r = cir_err(err, ENOMEM, "out of memory");
-		goto out;
-	}
-	ctx.env = &env;
-	ctx.conf = &conf;
-	ctx.result = result;
-	switch (cmd) {
-	case CIR_CNI_CMD_ADD:
-		r = p->add ? p->add(&ctx, err)
-			   : cir_err_code(err, CIR_CNI_INVALID_ENV, EOPNOTSUPP, "ADD not supported");
-		if (r >= 0 && out_stdout) {
-			_cleanup_jgen_ struct cir_jgen *g = NULL;
-			const char *out;
-
-			r = cir_cni_result_format(result, conf.cni_version, &g, &out, err);
-			if (r >= 0 && !(*out_stdout = strdup(out)))
-				r = cir_err(err, ENOMEM, "out of memory");
-		}
-		if (r >= 0 && res)
-			*res = *result;
-		break;
-	case CIR_CNI_CMD_DEL:
-		r = p->del ? p->del(&ctx, err) : 0;
-		break;
-	case CIR_CNI_CMD_CHECK:
-		r = p->check ? p->check(&ctx, err) : 0;
-		break;
-	case CIR_CNI_CMD_GC:
-		r = p->gc ? p->gc(&ctx, err) : 0;
-		break;
-	case CIR_CNI_CMD_STATUS:
-		r = p->status ? p->status(&ctx, err) : 0;
-		break;
-	default:
-		r = cir_err_code(err, CIR_CNI_INVALID_ENV, EINVAL, "unsupported command");
-		break;
-	}
-out:
+	if (r >= 0 && cmd == CIR_CNI_CMD_ADD && res)
+		*res = *result;
 	cir_cni_conf_free(&conf);
 	return r < 0 ? r : 0;
+}
+
+/* Start the executable path as type with envp, its stdin and stdout the
+ * pipes in_p and out_p (whose child ends are closed here on success). */
+static int exec_spawn(const char *type, const char *path, char **envp, int in_p[2],
+		      int out_p[2], pid_t *pid, struct cir_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	char *argv[2] = { (char *)type, NULL };
+	int r;
+
+	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0)
+		return cir_err(err, errno, "plugin %s: pipe: %s", type, strerror(errno));
+	r = posix_spawn_file_actions_init(&fa);
+	if (r != 0)
+		return cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+	/* Without both dup2s the child would read and write our own stdio. */
+	if ((r = posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO)) != 0 ||
+	    (r = posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
+	}
+	r = posix_spawn(pid, path, &fa, NULL, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return cir_err(err, r, "plugin %s: exec %s: %s", type, path, strerror(r));
+	close(in_p[0]);
+	close(out_p[1]);
+	in_p[0] = out_p[1] = -1;
+	return 0;
+}
+
+/* A delegate that failed: its error JSON becomes ours (code kept), else
+ * what its exit status says. */
+static int exec_failed(const char *type, int status, const char *out, size_t outlen,
+		       struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	const char *msg = NULL;
+	uint32_t code = CIR_CNI_INTERNAL;
+
+	/* Its reply may quote bytes that are no UTF-8: still read it. */
+	if (outlen && cir_json_parse_lenient(out, outlen, &j, &e2) == 0) {
+		cir_json_str(cir_json_root(j), "msg", &msg, &e2);
+		cir_json_u32(cir_json_root(j), "code", 0xffffffffu, &code, &e2);
+	}
+	if (msg)
+		return cir_err_code(err, code, EIO, "%s", msg);
+	if (WIFSIGNALED(status))
+		return cir_err_code(err, CIR_CNI_INTERNAL, EIO, "plugin %s killed by signal %d",
+				    type, WTERMSIG(status));
+	return cir_err_code(err, code, EIO, "plugin %s failed (exit %d)", type,
+			    WEXITSTATUS(status));
+}
+
+/* Run the executable path as type: feed it stdin_buf, collect its stdout
+ * in *out, reap it; a non-zero exit is exec_failed's error. */
+static int exec_run(const char *type, const char *path, char **envp, const char *stdin_buf,
+		    size_t stdin_len, char **out, size_t *outlen, struct cir_error *err)
+{
+	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
+	void (*old_pipe)(int);
+	pid_t pid;
+	int r, status;
+
+	r = exec_spawn(type, path, envp, in_p, out_p, &pid, err);
+	if (r < 0) {
+		for (int i = 0; i < 2; i++) {
+			if (in_p[i] >= 0)
+				close(in_p[i]);
+			if (out_p[i] >= 0)
+				close(out_p[i]);
+		}
+		return r;
+	}
+	old_pipe = signal(SIGPIPE, SIG_IGN);
+	r = pump(in_p[1], stdin_buf, stdin_len, out_p[0], out, outlen);   /* closes both */
+	signal(SIGPIPE, old_pipe);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return cir_err(err, EIO, "plugin %s: reading its output failed", type);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return exec_failed(type, status, *out, *outlen, err);
+	return 0;
 }
 
 int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd,
 		 const struct cir_cni_exec_env *env, const char *stdin_buf, size_t stdin_len,
 		 struct cir_cni_result *res, char **out_stdout, struct cir_error *err)
 {
-	const struct cir_cni_plugin *builtin;
-	char path[4096];
-	char **envp = NULL;
-	int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
+	const struct cir_cni_plugin *builtin = builtin_find(type ? type : "");
 	_cleanup_free_ char *out = NULL;
+	char path[4096], **envp = NULL;
 	size_t outlen = 0;
-	char *argv[2];
-	pid_t pid;
-	int r, status;
-	void (*old_pipe)(int);
+	int r;
 
-	builtin = builtin_find(type ? type : "");
 	if (builtin)
 		return builtin_run(builtin, cmd, env, stdin_buf, stdin_len, res, out_stdout, err);
 	r = cir_cni_find_plugin(type, search_path, path, sizeof(path), err);
@@ -351,88 +410,20 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 	r = build_env(&envp, cmd, env);
 	if (r < 0)
 		return cir_err(err, -r, "plugin %s: environment: %s", type, strerror(-r));
-	if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
-		r = cir_err(err, errno, "plugin %s: pipe: %s", type, strerror(errno));
-		goto out_fds;
-	}
-	r = posix_spawn_file_actions_init(&fa);
-	if (r != 0) {
-		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
-		goto out_fds;
-	}
-	/* Without both dup2s the child would read and write our own stdio. */
-	if ((r = posix_spawn_file_actions_adddup2(&fa, in_p[0], STDIN_FILENO)) != 0 ||
-	    (r = posix_spawn_file_actions_adddup2(&fa, out_p[1], STDOUT_FILENO)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		r = cir_err(err, r, "plugin %s: spawn setup: %s", type, strerror(r));
-		goto out_fds;
-	}
-	argv[0] = (char *)type;
-	argv[1] = NULL;
-	r = posix_spawn(&pid, path, &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0) {
-		r = cir_err(err, r, "plugin %s: exec %s: %s", type, path, strerror(r));
-		goto out_fds;
-	}
-	close(in_p[0]);
-	close(out_p[1]);
-	in_p[0] = out_p[1] = -1;
-	old_pipe = signal(SIGPIPE, SIG_IGN);
-	r = pump(in_p[1], stdin_buf, stdin_len, out_p[0], &out, &outlen);
-	signal(SIGPIPE, old_pipe);
-	in_p[1] = out_p[0] = -1;   /* pump closed them */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		r = cir_err(err, EIO, "plugin %s: reading its output failed", type);
-		goto out_env;
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		_cleanup_json_ struct cir_json *j = NULL;
-		struct cir_error e2 = CIR_ERROR_INIT;
-		const char *msg = NULL;
-		uint32_t code = CIR_CNI_INTERNAL;
-
-		/* Its reply may quote bytes that are no UTF-8: still read it. */
-		if (outlen && cir_json_parse_lenient(out, outlen, &j, &e2) == 0) {
-			cir_json_str(cir_json_root(j), "msg", &msg, &e2);
-			cir_json_u32(cir_json_root(j), "code", 0xffffffffu, &code, &e2);
-		}
-		if (msg) {
-			r = cir_err_code(err, code, EIO, "%s", msg);
-		} else if (WIFSIGNALED(status)) {
-			r = cir_err_code(err, CIR_CNI_INTERNAL, EIO, "plugin %s killed by signal %d",
-					 type, WTERMSIG(status));
-		} else {
-			r = cir_err_code(err, code, EIO, "plugin %s failed (exit %d)", type,
-					 WEXITSTATUS(status));
-		}
-		goto out_env;
-	}
+	r = exec_run(type, path, envp, stdin_buf, stdin_len, &out, &outlen, err);
+	free_env(envp);
+	if (r < 0)
+		return r;
 	if (res && cmd == CIR_CNI_CMD_ADD) {
 		_cleanup_json_ struct cir_json *j = NULL;
 
 		r = cir_json_parse(out, outlen, &j, err);
 		if (r >= 0)
 			r = cir_cni_result_parse(cir_json_root(j), res, err);
-		if (r < 0) {
-			cir_err_wrap(err, "plugin %s: result", type);
-			goto out_env;
-		}
+		if (r < 0)
+			return cir_err_wrap(err, "plugin %s: result", type);
 	}
 	if (out_stdout)
 		*out_stdout = TAKE_PTR(out);
-	r = 0;
-	goto out_env;
-out_fds:
-	for (int i = 0; i < 2; i++) {
-		if (in_p[i] >= 0)
-			close(in_p[i]);
-		if (out_p[i] >= 0)
-			close(out_p[i]);
-	}
-out_env:
-	free_env(envp);
-	return r;
+	return 0;
 }

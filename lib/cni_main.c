@@ -219,9 +219,7 @@ static int run_add(const struct cir_cni_plugin *p, struct cir_cni_ctx *ctx, cons
 	const char *out;
 	int r;
 
-	if (!p->add)
-		return cir_err_code(err, CIR_CNI_INVALID_ENV, EOPNOTSUPP, "ADD not supported");
-	r = p->add(ctx, err);
+	r = cir_cni_run_verb(p, CIR_CNI_CMD_ADD, ctx, err);
 	if (r < 0)
 		return r;
 	r = cir_cni_result_format(ctx->result, version, &g, &out, err);
@@ -237,15 +235,18 @@ static int run_add(const struct cir_cni_plugin *p, struct cir_cni_ctx *ctx, cons
 	return r;
 }
 
-/* The plugin's verb for cmd; a missing DEL, CHECK, GC or STATUS succeeds. */
-static int dispatch(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd, struct cir_cni_ctx *ctx,
-		    const char *version, struct cir_error *err)
+int cir_cni_run_verb(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
+		     struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	int (*verb)(struct cir_cni_ctx *ctx, struct cir_error *err) = NULL;
 
 	switch (cmd) {
 	case CIR_CNI_CMD_ADD:
-		return run_add(p, ctx, version, err);
+		if (!p->add)
+			return cir_err_code(err, CIR_CNI_INVALID_ENV, EOPNOTSUPP,
+					    "ADD not supported");
+		verb = p->add;
+		break;
 	case CIR_CNI_CMD_DEL:
 		verb = p->del;
 		break;
@@ -291,8 +292,10 @@ int cir_cni_main(const struct cir_cni_plugin *p,
 	ctx.result = res;
 	if (r >= 0)
 		r = cir_cni_version_gate(env.cmd, version, &err);
-	if (r >= 0)
-		r = dispatch(p, env.cmd, &ctx, version, &err);
+	if (r >= 0 && env.cmd == CIR_CNI_CMD_ADD)
+		r = run_add(p, &ctx, version, &err);
+	else if (r >= 0)
+		r = cir_cni_run_verb(p, env.cmd, &ctx, &err);
 	if (r < 0)
 		report(p, version, &err);
 	cir_cni_conf_free(&conf);
