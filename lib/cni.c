@@ -268,6 +268,55 @@ void cir_cni_conf_free(struct cir_cni_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 }
 
+/* The document is an object with a supported cniVersion. */
+static int conf_version(struct cir_cni_conf *c, struct cir_error *err)
+{
+	char show[32];
+	int r;
+
+	if (cir_jnode_type(c->root) != CIR_JOBJECT)
+		return cir_err_code(err, CIR_CNI_DECODE, EINVAL,
+				    "network configuration: expected a JSON object");
+	r = cir_json_str(c->root, "cniVersion", &c->cni_version, err);
+	if (r == 0)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "network configuration: cniVersion is missing");
+	if (r < 0)
+		return r;
+	if (!cir_cni_version_supported(c->cni_version))
+		return cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
+				    "incompatible CNI versions: config is \"%s\", plugin supports "
+				    "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0",
+				    cir_err_shown(c->cni_version, show, sizeof(show)));
+	return 0;
+}
+
+/* name, type, ipam (and its type), runtimeConfig, prevResult (parsed). */
+static int conf_fields(struct cir_cni_conf *c, struct cir_error *err)
+{
+	int r;
+
+	r = cir_json_str(c->root, "name", &c->name, err);
+	if (r == 0)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "network configuration: name is missing");
+	if (r < 0 || (r = cir_cni_check_network_name(c->name, err)) < 0 ||
+	    (r = cir_json_str(c->root, "type", &c->type, err)) < 0 ||
+	    (r = cir_json_obj(c->root, "ipam", &c->ipam, err)) < 0)
+		return r;
+	if (c->ipam && cir_json_str(c->ipam, "type", &c->ipam_type, err) < 0)
+		return cir_err_wrap(err, "ipam");
+	if ((r = cir_json_obj(c->root, "runtimeConfig", &c->runtime_config, err)) < 0 ||
+	    (r = cir_json_obj(c->root, "prevResult", &c->prev_result_node, err)) < 0)
+		return r;
+	if (!c->prev_result_node)
+		return 0;
+	if (cir_cni_result_parse(c->prev_result_node, &c->prev_result, err) < 0)
+		return cir_err_wrap(err, "prevResult");
+	c->has_prev_result = true;
+	return 0;
+}
+
 int cir_cni_conf_parse(const char *buf, size_t len, enum cir_cni_cmd cmd,
 		       struct cir_cni_conf *conf, struct cir_error *err)
 {
@@ -288,73 +337,15 @@ int cir_cni_conf_parse(const char *buf, size_t len, enum cir_cni_cmd cmd,
 	raw[len] = '\0';
 	c.raw = raw;
 	c.raw_len = len;
-
-	if (cir_jnode_type(c.root) != CIR_JOBJECT) {
-		r = cir_err_code(err, CIR_CNI_DECODE, EINVAL,
-				 "network configuration: expected a JSON object");
-		goto fail;
-	}
-	r = cir_json_str(c.root, "cniVersion", &c.cni_version, err);
-	if (r <= 0) {
-		if (r == 0)
-			r = cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-					 "network configuration: cniVersion is missing");
-		goto fail;
-	}
-	if (!cir_cni_version_supported(c.cni_version)) {
-		char show[32];
-
-		r = cir_err_code(err, CIR_CNI_INCOMPATIBLE_VERSION, EINVAL,
-				 "incompatible CNI versions: config is \"%s\", plugin supports "
-				 "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0",
-				 cir_err_shown(c.cni_version, show, sizeof(show)));
-		goto fail;
-	}
-	if (cmd == CIR_CNI_CMD_VERSION) {
-		*conf = c;
-		return 0;
-	}
-	r = cir_json_str(c.root, "name", &c.name, err);
-	if (r == 0)
-		r = cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				 "network configuration: name is missing");
-	if (r < 0)
-		goto fail;
-	r = cir_cni_check_network_name(c.name, err);
-	if (r < 0)
-		goto fail;
-	r = cir_json_str(c.root, "type", &c.type, err);
-	if (r < 0)
-		goto fail;
-	r = cir_json_obj(c.root, "ipam", &c.ipam, err);
-	if (r < 0)
-		goto fail;
-	if (c.ipam) {
-		r = cir_json_str(c.ipam, "type", &c.ipam_type, err);
-		if (r < 0) {
-			cir_err_wrap(err, "ipam");
-			goto fail;
-		}
-	}
-	r = cir_json_obj(c.root, "runtimeConfig", &c.runtime_config, err);
-	if (r < 0)
-		goto fail;
-	r = cir_json_obj(c.root, "prevResult", &c.prev_result_node, err);
-	if (r < 0)
-		goto fail;
-	if (c.prev_result_node) {
-		r = cir_cni_result_parse(c.prev_result_node, &c.prev_result, err);
-		if (r < 0) {
-			cir_err_wrap(err, "prevResult");
-			goto fail;
-		}
-		c.has_prev_result = true;
+	r = conf_version(&c, err);
+	if (r >= 0 && cmd != CIR_CNI_CMD_VERSION)
+		r = conf_fields(&c, err);
+	if (r < 0) {
+		cir_cni_conf_free(&c);
+		return r;
 	}
 	*conf = c;
 	return 0;
-fail:
-	cir_cni_conf_free(&c);
-	return r;
 }
 
 int cir_cni_valid_attachments(const struct cir_cni_conf *conf,

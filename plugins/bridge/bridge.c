@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
 #include "addr.h"
 #include "bridge.h"
@@ -649,6 +648,8 @@ struct gc_valid {
 	size_t n, cap;
 	bool keep_live;
 	struct nl_sock *sk;
+	int bridge;                             /* its ifindex, -1 when absent */
+	char mark[CIR_NAME_BRIDGE_ALIAS_MAX];   /* what this network's DEL leaves */
 };
 
 static int gc_collect(const char *cid, const char *ifname, void *arg)
@@ -690,14 +691,54 @@ static bool masq_keep(const char *user, void *arg)
 	return v->keep_live && v->sk && cir_link_get(v->sk, host, NULL, NULL) == 0;
 }
 
+/* One link of the namespace: delete it when it is a host veth of this
+ * network that is no valid attachment's. */
+static int gc_link(const struct cir_link_info *l, void *arg)
+{
+	struct gc_valid *v = arg;
+	bool valid = false;
+
+	if (strncmp(l->name, "cv", 2) != 0 || strcmp(l->kind, "veth") != 0)
+		return 0;
+	/* What this network's DEL released and left detached (its namespace
+	 * pinned elsewhere): ours, and done with. */
+	if (l->master == 0 && strcmp(l->alias, v->mark) == 0) {
+		cir_link_delete(v->sk, l->name, NULL);
+		return 0;
+	}
+	/* Otherwise ports of our bridge only: a detached veth without that
+	 * mark may be another network's ADD in progress (created, not yet
+	 * enslaved), not ours to judge.  Keep-live: every port is a veth
+	 * whose container end lives in a namespace that exists (the pair dies
+	 * with it), so none is provably dead. */
+	if (v->keep_live || v->bridge < 0 || l->master != v->bridge)
+		return 0;
+	for (size_t i = 0; i < v->n && !valid; i++)
+		valid = strcmp(v->names[i], l->name) == 0;
+	if (!valid)
+		cir_link_delete(v->sk, l->name, NULL);
+	return 0;
+}
+
+/* The host veths of this network that no valid attachment has (v->sk
+ * open in the namespace). */
+static int gc_links(struct cir_cni_ctx *ctx, const struct bridge_conf *bc, struct gc_valid *v,
+		    struct cir_error *err)
+{
+	struct cir_link_info br;
+
+	v->bridge = -1;         /* no bridge, no ports */
+	if (cir_link_get(v->sk, bc->bridge, &br, NULL) == 0)
+		v->bridge = br.ifindex;
+	cir_name_released_alias(ctx->conf->name, v->mark);
+	return cir_link_list(v->sk, gc_link, v, err);
+}
+
 static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	struct bridge_conf bc;
 	struct gc_valid v = { 0 };
-	char mark[CIR_NAME_BRIDGE_ALIAS_MAX];
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct nl_cache *cache = NULL;
-	struct cir_link_info br;
 	int r;
 
 	r = bridge_conf_parse(ctx->conf, &bc, err);
@@ -705,62 +746,20 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 		return r;
 	v.keep_live = cir_cni_gc_keep_live(ctx->conf);
 	r = cir_cni_valid_attachments(ctx->conf, gc_collect, &v, err);
-	if (r < 0)
-		goto out;
 	/* A delegate that does not know the keep-live rule would release
 	 * other runtimes' addresses: only circuit-ipam is asked then. */
-	if (!v.keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0) {
+	if (r >= 0 && (!v.keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0))
 		r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
-		if (r < 0)
-			goto out;
-	}
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		goto out;
+	if (r >= 0)
+		r = cir_nl_route_open(&sk, err);
 	v.sk = sk;
-	if (cir_link_get(sk, bc.bridge, &br, err) < 0) {
-		cir_err_clear(err);
-		br.ifindex = -1;        /* no bridge, no ports */
-	}
-	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (r < 0) {
-		r = cir_nl_err(err, r, "list links");
-		goto out;
-	}
-	cir_name_released_alias(ctx->conf->name, mark);
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_link *l = (struct rtnl_link *)o;
-		const char *name = rtnl_link_get_name(l);
-		bool valid = false;
-
-		if (strncmp(name, "cv", 2) != 0 || strcmp(rtnl_link_get_type(l) ?: "", "veth") != 0)
-			continue;
-		/* What this network's DEL released and left detached (its
-		 * namespace pinned elsewhere): ours, and done with. */
-		if (rtnl_link_get_master(l) == 0 &&
-		    strcmp(rtnl_link_get_ifalias(l) ?: "", mark) == 0) {
-			cir_link_delete(sk, name, NULL);
-			continue;
-		}
-		/* Otherwise ports of our bridge only: a detached veth without
-		 * that mark may be another network's ADD in progress
-		 * (created, not yet enslaved), not ours to judge.  Keep-live:
-		 * every port is a veth whose container end lives in a
-		 * namespace that exists (the pair dies with it), so none is
-		 * provably dead. */
-		if (v.keep_live || br.ifindex < 0 || rtnl_link_get_master(l) != br.ifindex)
-			continue;
-		for (size_t i = 0; i < v.n && !valid; i++)
-			valid = strcmp(v.names[i], name) == 0;
-		if (!valid)
-			cir_link_delete(sk, name, NULL);
-	}
-	r = bc.ip_masq ? cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err) : 0;
-out:
-	if (cache)
-		nl_cache_free(cache);
+	if (r >= 0)
+		r = gc_links(ctx, &bc, &v, err);
+	/* Keep-live: a user whose host veth exists stays (masq_keep, v.sk). */
+	if (r >= 0 && bc.ip_masq)
+		r = cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err);
 	free(v.names);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 static int bridge_status(struct cir_cni_ctx *ctx, struct cir_error *err)
