@@ -102,71 +102,77 @@ static int reattach(struct sweep *s, const struct cir_member *m, struct cir_erro
 	return cir_member_put(s->n, &upd, result, err);
 }
 
+/* A pending member (its connect was killed) or one whose process is gone:
+ * disconnect it, one line either way. */
+static int sweep_release(struct sweep *s, const struct cir_member *m)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	const char *name = s->n->conf.name;
+
+	if (cli_net_disconnect(s->c, s->n, m, &e) < 0) {
+		cli_warn("network %s: %s %s: %s", name, m->pending ? "roll back" : "release",
+			 m->cid, e.msg);
+		s->failures++;
+	} else if (m->pending) {
+		cli_info("rolled back the unfinished connect of container %s to network %s",
+			 m->cid, name);
+		s->changes++;
+	} else {
+		cli_info("released container %s from network %s (process %lld is gone)", m->cid,
+			 name, m->pid);
+		s->changes++;
+	}
+	return 0;
+}
+
+/* Does the chain still hold for a running member?  1 yes (or cannot
+ * tell), 0 it needs re-attaching. */
+static int member_in_place(struct sweep *s, const struct cir_member *m)
+{
+	_cleanup_free_ char *result = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_member cur;
+	struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
+				   .path = s->c->plugin_path };
+	const char *name = s->n->conf.name;
+	int r;
+
+	r = cir_member_get(s->n, m->cid, &cur, &result, &e);
+	if (r >= 0)
+		r = cir_chain_check(s->n->conflist, &rt, result, &e);
+	if (r == -ENOTSUP) {
+		cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
+		return 1;
+	}
+	if (r >= 0) {
+		cli_debug("network %s: %s %s is in place", name, m->cid, m->ifname);
+		return 1;
+	}
+	cli_debug("network %s: %s needs re-attaching: %s", name, m->cid, e.msg);
+	return 0;
+}
+
 static int sweep_member(const struct cir_member *m, void *arg)
 {
 	struct sweep *s = arg;
 	struct cir_error e = CIR_ERROR_INIT;
-	const char *name = s->n->conf.name;
-	int r;
 
-	if (m->pending) {
-		/* We hold the network's lock: nobody is still making this
-		 * attachment.  Its connect was killed; the user saw it fail.
-		 * Undo it, as the connect itself would have. */
-		r = cli_net_disconnect(s->c, s->n, m, &e);
-		if (r < 0) {
-			cli_warn("network %s: roll back %s: %s", name, m->cid, e.msg);
-			s->failures++;
-			return 0;
-		}
-		cli_info("rolled back the unfinished connect of container %s to network %s",
-			 m->cid, name);
-		s->changes++;
-		return 0;
-	}
-	if (!cir_member_alive(m)) {
-		r = cli_net_disconnect(s->c, s->n, m, &e);
-		if (r < 0) {
-			cli_warn("network %s: release %s: %s", name, m->cid, e.msg);
-			s->failures++;
-			return 0;
-		}
-		cli_info("released container %s from network %s (process %lld is gone)", m->cid,
-			 name, m->pid);
-		s->changes++;
-		return 0;
-	}
+	/* Pending: we hold the network's lock, so nobody is still making this
+	 * attachment.  Its connect was killed; the user saw it fail.  Undo
+	 * it, as the connect itself would have. */
+	if (m->pending || !cir_member_alive(m))
+		return sweep_release(s, m);
 	if (keep_valid(s, m) < 0)
 		return -ENOMEM;
-	if (!s->restore)
+	if (!s->restore || member_in_place(s, m))
 		return 0;
-	{
-		_cleanup_free_ char *result = NULL;
-		struct cir_member cur;
-		struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
-					   .path = s->c->plugin_path };
-
-		r = cir_member_get(s->n, m->cid, &cur, &result, &e);
-		if (r >= 0)
-			r = cir_chain_check(s->n->conflist, &rt, result, &e);
-		if (r == -ENOTSUP) {
-			cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
-			return 0;
-		}
-		if (r >= 0) {
-			cli_debug("network %s: %s %s is in place", name, m->cid, m->ifname);
-			return 0;
-		}
-		cli_debug("network %s: %s needs re-attaching: %s", name, m->cid, e.msg);
-	}
-	cir_err_clear(&e);
-	r = reattach(s, m, &e);
-	if (r < 0) {
-		cli_warn("network %s: re-attach %s: %s", name, m->cid, e.msg);
+	if (reattach(s, m, &e) < 0) {
+		cli_warn("network %s: re-attach %s: %s", s->n->conf.name, m->cid, e.msg);
 		s->failures++;
 		return 0;
 	}
-	cli_info("reattached container %s (pid %lld) to network %s", m->cid, m->pid, name);
+	cli_info("reattached container %s (pid %lld) to network %s", m->cid, m->pid,
+		 s->n->conf.name);
 	s->changes++;
 	return 0;
 }
