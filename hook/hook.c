@@ -26,43 +26,6 @@
 #define HOOK_POOL_DEFAULT "10.254.0.0/16"
 #define HOOK_POOL_PREFIX 24
 
-static int read_stdin(char **out, size_t *len, struct cir_error *err)
-{
-	size_t cap = 65536, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-
-	if (!buf)
-		return cir_err(err, ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t k;
-
-		if (n + 1 >= cap) {
-			char *nb;
-
-			if (cap >= CIR_JSON_MAX)
-				return cir_err(err, EFBIG, "OCI state larger than %u bytes",
-					       CIR_JSON_MAX);
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb)
-				return cir_err(err, ENOMEM, "out of memory");
-			buf = nb;
-		}
-		k = read(STDIN_FILENO, buf + n, cap - n - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return cir_err(err, errno, "reading OCI state: %s", strerror(errno));
-		if (k == 0)
-			break;
-		n += k;
-	}
-	buf[n] = '\0';
-	*len = n;
-	*out = TAKE_PTR(buf);
-	return 0;
-}
-
 static int state_parse(struct cir_oci_state *s, struct cir_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -70,9 +33,9 @@ static int state_parse(struct cir_oci_state *s, struct cir_error *err)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = read_stdin(&buf, &len, err);
+	r = cir_json_read_fd(STDIN_FILENO, CIR_JSON_MAX, &buf, &len, err);
 	if (r < 0)
-		return r;
+		return cir_err_wrap(err, "OCI state");
 	return cir_oci_state_parse(buf, len, s, err);
 }
 

@@ -58,45 +58,6 @@ int cir_cni_print_error(const char *version, const struct cir_error *err)
 }
 
 /* ---- skeleton ---- */
-static int read_all(int fd, char **out, size_t *len, size_t max, struct cir_error *err)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 0, n = 0;
-
-	for (;;) {
-		ssize_t k;
-
-		if (n + 4096 + 1 > cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 8192;
-			nb = realloc(buf, cap);
-			if (!nb)
-				return cir_err(err, ENOMEM, "out of memory");
-			buf = nb;
-		}
-		k = read(fd, buf + n, cap - n - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return cir_err_code(err, CIR_CNI_IO, errno, "read: %s", strerror(errno));
-		if (k == 0)
-			break;
-		n += k;
-		if (n > max)
-			return cir_err_code(err, CIR_CNI_DECODE, EFBIG, "input larger than %zu bytes",
-					    max);
-	}
-	if (!buf) {
-		buf = malloc(1);
-		if (!buf)
-			return cir_err(err, ENOMEM, "out of memory");
-	}
-	buf[n] = '\0';
-	*out = TAKE_PTR(buf);
-	*len = n;
-	return 0;
-}
 
 static int print_version(const char *requested)
 {
@@ -175,7 +136,7 @@ static int run_version(int (*sandbox)(const struct cir_cni_conf *conf, struct ci
 		return 1;
 	}
 	if (!isatty(STDIN_FILENO) &&
-	    read_all(STDIN_FILENO, &in, &inlen, CIR_JSON_MAX, &err) == 0 && inlen) {
+	    cir_json_read_fd(STDIN_FILENO, CIR_JSON_MAX, &in, &inlen, &err) == 0 && inlen) {
 		_cleanup_json_ struct cir_json *j = NULL;
 		const char *v = NULL;
 
@@ -195,7 +156,7 @@ static int load_input(struct cir_cni_env *env, struct cir_cni_conf *conf, const 
 	size_t inlen = 0;
 	int r;
 
-	r = read_all(STDIN_FILENO, &in, &inlen, CIR_JSON_MAX, err);
+	r = cir_json_read_fd(STDIN_FILENO, CIR_JSON_MAX, &in, &inlen, err);
 	if (r < 0)
 		return r;
 	r = cir_cni_env_load(env, err);
