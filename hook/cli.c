@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "runc.h"
 
 const char *cli_opt(const struct cli_args *a, const char *name)
 {
@@ -59,12 +60,7 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 
 bool cli_arg_is_pid(const char *s)
 {
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	return cir_arg_is_pid(s);
 }
 
 int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max,

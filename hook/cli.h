@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cleanup.h"
 #include "error.h"
 #include "ip.h"
 #include "json.h"
@@ -132,6 +133,8 @@ struct cli_table *cli_table_new(void);
 int cli_table_row(struct cli_table *t, ...) __attribute__((sentinel));
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
+CIR_DEFINE_CLEANUP(struct cli_table, cli_table_free)
+#define _cleanup_table_ _cleanup_(cli_table_freep)
 
 /* JSON output: a pretty generator, and printing it to stdout with a newline. */
 int cli_json_new(struct cir_jgen **g, struct cir_error *err);

@@ -26,43 +26,6 @@
 #define HOOK_POOL_DEFAULT "10.254.0.0/16"
 #define HOOK_POOL_PREFIX 24
 
-static int read_stdin(char **out, size_t *len, struct cir_error *err)
-{
-	size_t cap = 65536, n = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-
-	if (!buf)
-		return cir_err(err, ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t k;
-
-		if (n + 1 >= cap) {
-			char *nb;
-
-			if (cap >= CIR_JSON_MAX)
-				return cir_err(err, EFBIG, "OCI state larger than %u bytes",
-					       CIR_JSON_MAX);
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb)
-				return cir_err(err, ENOMEM, "out of memory");
-			buf = nb;
-		}
-		k = read(STDIN_FILENO, buf + n, cap - n - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return cir_err(err, errno, "reading OCI state: %s", strerror(errno));
-		if (k == 0)
-			break;
-		n += k;
-	}
-	buf[n] = '\0';
-	*len = n;
-	*out = TAKE_PTR(buf);
-	return 0;
-}
-
 static int state_parse(struct cir_oci_state *s, struct cir_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -70,9 +33,9 @@ static int state_parse(struct cir_oci_state *s, struct cir_error *err)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	r = read_stdin(&buf, &len, err);
+	r = cir_json_read_fd(STDIN_FILENO, CIR_JSON_MAX, &buf, &len, err);
 	if (r < 0)
-		return r;
+		return cir_err_wrap(err, "OCI state");
 	return cir_oci_state_parse(buf, len, s, err);
 }
 
@@ -142,77 +105,97 @@ static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t l
 			    "no free /%u left in subnet pool %s", prefix, pool);
 }
 
+/* Open network name, creating it (*made) when it does not exist: from
+ * the subnet asked for, else one picked from the pool. */
+static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
+			const char *name, const char *subnet, struct cir_network *n, bool *made,
+			struct cir_error *err)
+{
+	struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
+				     .private_only = true };
+	char auto_subnet[CIR_CIDR_STRLEN];
+	int r;
+
+	r = cir_network_open(db, name, true, n, err);
+	if (r != -ENOENT)
+		return r;
+	cir_err_clear(err);
+	if (!subnet) {
+		const char *pool = pick("CIRCUIT_POOL", s, "circuit.pool");
+
+		r = pool_pick(db, pool ? pool : HOOK_POOL_DEFAULT, auto_subnet,
+			      sizeof(auto_subnet), err);
+		if (r < 0)
+			return r;
+		spec.subnet = auto_subnet;
+	}
+	r = cli_net_create(c, db, &spec, err);
+	if (r < 0)
+		return r;
+	*made = true;
+	cli_info("%s created", name);
+	return cir_network_open(db, name, true, n, err);
+}
+
+/* Does existing network n have subnet (any of its subnets: a dual-stack
+ * one asked for by its IPv6 subnet is the same network)? */
+static bool subnet_matches(const struct cir_network *n, const char *subnet)
+{
+	struct cir_cidr want, have;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool match = false;
+
+	if (cir_cidr_parse(subnet, 0, &want, &e) < 0)
+		return true;   /* checked where the network is made */
+	for (unsigned int i = 0; !match && i < n->conf.n_subnets; i++)
+		match = cir_cidr_parse(n->conf.subnets[i], 0, &have, &e) == 0 &&
+			want.prefix == have.prefix && cir_cidr_contains(&have, &want.ip);
+	return match;
+}
+
+/* Connect the container to network name (made when needed: *made). */
+static int hook_join(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
+		     const char *name, bool *made, struct cir_error *err)
+{
+	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
+	const char *subnet = pick("SUBNET", s, "circuit.subnet");
+	struct cli_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
+	int r;
+
+	r = hook_network(c, db, s, name, subnet, &n, made, err);
+	if (r >= 0 && !*made && subnet && n.conf.subnet[0] && !subnet_matches(&n, subnet))
+		r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
+			    n.conf.subnet, subnet);
+	return r < 0 ? r : cli_net_connect(c, &n, &att, NULL, err);
+}
+
 static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
 		       const char *name, struct cir_error *err)
 {
-	struct cir_network n = CIR_NETWORK_INIT;
-	const char *subnet = pick("SUBNET", s, "circuit.subnet");
-	struct cli_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
-	char auto_subnet[CIR_CIDR_STRLEN];
+	struct cir_error e2 = CIR_ERROR_INIT;
 	bool made = false;
 	int r;
 
 	if (s->pid <= 0)
 		return cir_err(err, EINVAL, "OCI state of %s has no pid", s->id);
-	r = cir_network_open(db, name, true, &n, err);
-	if (r == -ENOENT) {
-		struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
-					     .private_only = true };
-
-		cir_err_clear(err);
-		if (!subnet) {
-			const char *pool = pick("CIRCUIT_POOL", s, "circuit.pool");
-
-			r = pool_pick(db, pool ? pool : HOOK_POOL_DEFAULT, auto_subnet,
-				      sizeof(auto_subnet), err);
-			if (r < 0)
-				return r;
-			spec.subnet = auto_subnet;
-		}
-		r = cli_net_create(c, db, &spec, err);
-		if (r < 0)
-			return r;
-		made = true;
-		cli_info("%s created", name);
-		r = cir_network_open(db, name, true, &n, err);
-	} else if (r >= 0 && subnet && n.conf.subnet[0]) {
-		struct cir_cidr want, have;
-		struct cir_error e = CIR_ERROR_INIT;
-		bool match = false;
-
-		/* Any subnet of the network: a dual-stack one asked for by
-		 * its IPv6 subnet is the same network. */
-		if (cir_cidr_parse(subnet, 0, &want, &e) < 0)
-			match = true;   /* checked where the network is made */
-		for (unsigned int i = 0; !match && i < n.conf.n_subnets; i++)
-			match = cir_cidr_parse(n.conf.subnets[i], 0, &have, &e) == 0 &&
-				want.prefix == have.prefix && cir_cidr_contains(&have, &want.ip);
-		if (!match)
-			r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
-				    n.conf.subnet, subnet);
-	}
-	if (r >= 0)
-		r = cli_net_connect(c, &n, &att, NULL, err);
-	cir_network_close(&n);
+	r = hook_join(c, db, s, name, &made, err);
 	if (r < 0) {
-		if (made) {
-			struct cir_error e2 = CIR_ERROR_INIT;
-
+		if (made)
 			cli_net_delete(c, db, name, &e2);
-		}
 		return cir_err_wrap(err, "container %s", s->id);
 	}
 	cli_info("connected container %s to network %s", s->id, name);
 	return 0;
 }
 
-static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
-		     const char *name, struct cir_error *err)
+/* Disconnect the container from network name; *remove when that network
+ * was made by the hook and has no member left. */
+static int hook_leave(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
+		      const char *name, bool *remove, struct cir_error *err)
 {
-	struct cir_network n = CIR_NETWORK_INIT;
+	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
 	struct cir_member m;
-	bool hook_net;
-	int r, left;
+	int r;
 
 	r = cir_network_open(db, name, true, &n, err);
 	if (r == -ENOENT) {
@@ -231,52 +214,63 @@ static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_s
 		if (r >= 0)
 			cli_info("disconnected container %s from network %s", s->id, name);
 	}
-	left = r < 0 ? 1 : cir_member_list(&n, NULL, NULL, err);
-	hook_net = n.conf.hook;
-	cir_network_close(&n);
+	if (r < 0)
+		return r;
+	*remove = n.conf.hook && cir_member_list(&n, NULL, NULL, err) == 0;
+	return 0;
+}
+
+static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
+		     const char *name, struct cir_error *err)
+{
+	bool remove = false;
+	int r;
+
+	r = hook_leave(c, db, s, name, &remove, err);
 	if (r < 0)
 		return cir_err_wrap(err, "container %s", s->id);
-	if (left == 0 && hook_net) {
-		r = cli_net_delete(c, db, name, err);
-		if (r < 0)
-			return r;
-		cli_info("%s deleted", name);
-	}
+	if (!remove)
+		return 0;
+	r = cli_net_delete(c, db, name, err);
+	if (r < 0)
+		return r;
+	cli_info("%s deleted", name);
 	return 0;
+}
+
+/* The hook proper: parse the OCI state, lock the networks, create or stop. */
+static int hook_run(struct cli *c, struct cir_error *err)
+{
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_oci_state_ struct cir_oci_state s = { 0 };
+	_cleanup_close_ int lock = -1;
+	const char *name;
+	int r;
+
+	r = state_parse(&s, err);
+	if (r < 0)
+		return r;
+	name = pick("NETWORK", &s, "circuit.network");
+	if (!name)
+		name = s.id;
+	r = cir_cni_check_network_name(name, err);
+	if (r >= 0)
+		r = cli_db_open(c, &db, err);
+	if (r >= 0)
+		r = lock = cir_netdb_lock(&db, err);
+	if (r < 0)
+		return r;
+	if (s.status && strcmp(s.status, "stopped") == 0)
+		return hook_stop(c, &db, &s, name, err);
+	if ((s.status && strcmp(s.status, "creating") == 0) || s.pid > 0)
+		return hook_create(c, &db, &s, name, err);
+	return cir_err(err, EINVAL, "OCI state of %s: status \"%s\" is neither creating nor "
+				    "stopped", s.id, s.status ? s.status : "");
 }
 
 int cli_hook_run(struct cli *c, const struct cli_args *a)
 {
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
-	struct cir_oci_state s;
-	_cleanup_close_ int lock = -1;
-	const char *name;
-	int r;
 
-	r = state_parse(&s, &err);
-	if (r < 0)
-		goto out;
-	name = pick("NETWORK", &s, "circuit.network");
-	if (!name)
-		name = s.id;
-	r = cir_cni_check_network_name(name, &err);
-	if (r < 0)
-		goto out;
-	r = cli_db_open(c, &db, &err);
-	if (r >= 0)
-		r = lock = cir_netdb_lock(&db, &err);
-	if (r < 0)
-		goto out;
-	if (s.status && strcmp(s.status, "stopped") == 0)
-		r = hook_stop(c, &db, &s, name, &err);
-	else if ((s.status && strcmp(s.status, "creating") == 0) || s.pid > 0)
-		r = hook_create(c, &db, &s, name, &err);
-	else
-		r = cir_err(&err, EINVAL, "OCI state of %s: status \"%s\" is neither creating nor "
-					  "stopped", s.id, s.status ? s.status : "");
-out:
-	cir_netdb_close(&db);
-	cir_oci_state_free(&s);
-	return r < 0 ? cli_fail(c, &err) : CLI_OK;
+	return hook_run(c, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
 }

@@ -102,71 +102,77 @@ static int reattach(struct sweep *s, const struct cir_member *m, struct cir_erro
 	return cir_member_put(s->n, &upd, result, err);
 }
 
+/* A pending member (its connect was killed) or one whose process is gone:
+ * disconnect it, one line either way. */
+static int sweep_release(struct sweep *s, const struct cir_member *m)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	const char *name = s->n->conf.name;
+
+	if (cli_net_disconnect(s->c, s->n, m, &e) < 0) {
+		cli_warn("network %s: %s %s: %s", name, m->pending ? "roll back" : "release",
+			 m->cid, e.msg);
+		s->failures++;
+	} else if (m->pending) {
+		cli_info("rolled back the unfinished connect of container %s to network %s",
+			 m->cid, name);
+		s->changes++;
+	} else {
+		cli_info("released container %s from network %s (process %lld is gone)", m->cid,
+			 name, m->pid);
+		s->changes++;
+	}
+	return 0;
+}
+
+/* Does the chain still hold for a running member?  1 yes (or cannot
+ * tell), 0 it needs re-attaching. */
+static int member_in_place(struct sweep *s, const struct cir_member *m)
+{
+	_cleanup_free_ char *result = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_member cur;
+	struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
+				   .path = s->c->plugin_path };
+	const char *name = s->n->conf.name;
+	int r;
+
+	r = cir_member_get(s->n, m->cid, &cur, &result, &e);
+	if (r >= 0)
+		r = cir_chain_check(s->n->conflist, &rt, result, &e);
+	if (r == -ENOTSUP) {
+		cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
+		return 1;
+	}
+	if (r >= 0) {
+		cli_debug("network %s: %s %s is in place", name, m->cid, m->ifname);
+		return 1;
+	}
+	cli_debug("network %s: %s needs re-attaching: %s", name, m->cid, e.msg);
+	return 0;
+}
+
 static int sweep_member(const struct cir_member *m, void *arg)
 {
 	struct sweep *s = arg;
 	struct cir_error e = CIR_ERROR_INIT;
-	const char *name = s->n->conf.name;
-	int r;
 
-	if (m->pending) {
-		/* We hold the network's lock: nobody is still making this
-		 * attachment.  Its connect was killed; the user saw it fail.
-		 * Undo it, as the connect itself would have. */
-		r = cli_net_disconnect(s->c, s->n, m, &e);
-		if (r < 0) {
-			cli_warn("network %s: roll back %s: %s", name, m->cid, e.msg);
-			s->failures++;
-			return 0;
-		}
-		cli_info("rolled back the unfinished connect of container %s to network %s",
-			 m->cid, name);
-		s->changes++;
-		return 0;
-	}
-	if (!cir_member_alive(m)) {
-		r = cli_net_disconnect(s->c, s->n, m, &e);
-		if (r < 0) {
-			cli_warn("network %s: release %s: %s", name, m->cid, e.msg);
-			s->failures++;
-			return 0;
-		}
-		cli_info("released container %s from network %s (process %lld is gone)", m->cid,
-			 name, m->pid);
-		s->changes++;
-		return 0;
-	}
+	/* Pending: we hold the network's lock, so nobody is still making this
+	 * attachment.  Its connect was killed; the user saw it fail.  Undo
+	 * it, as the connect itself would have. */
+	if (m->pending || !cir_member_alive(m))
+		return sweep_release(s, m);
 	if (keep_valid(s, m) < 0)
 		return -ENOMEM;
-	if (!s->restore)
+	if (!s->restore || member_in_place(s, m))
 		return 0;
-	{
-		_cleanup_free_ char *result = NULL;
-		struct cir_member cur;
-		struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
-					   .path = s->c->plugin_path };
-
-		r = cir_member_get(s->n, m->cid, &cur, &result, &e);
-		if (r >= 0)
-			r = cir_chain_check(s->n->conflist, &rt, result, &e);
-		if (r == -ENOTSUP) {
-			cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
-			return 0;
-		}
-		if (r >= 0) {
-			cli_debug("network %s: %s %s is in place", name, m->cid, m->ifname);
-			return 0;
-		}
-		cli_debug("network %s: %s needs re-attaching: %s", name, m->cid, e.msg);
-	}
-	cir_err_clear(&e);
-	r = reattach(s, m, &e);
-	if (r < 0) {
-		cli_warn("network %s: re-attach %s: %s", name, m->cid, e.msg);
+	if (reattach(s, m, &e) < 0) {
+		cli_warn("network %s: re-attach %s: %s", s->n->conf.name, m->cid, e.msg);
 		s->failures++;
 		return 0;
 	}
-	cli_info("reattached container %s (pid %lld) to network %s", m->cid, m->pid, name);
+	cli_info("reattached container %s (pid %lld) to network %s", m->cid, m->pid,
+		 s->n->conf.name);
 	s->changes++;
 	return 0;
 }
@@ -224,6 +230,28 @@ static int orphan_collect(const char *cid, const char *ifname, const struct cir_
 	return 0;
 }
 
+/* The attachments circuit-ipam holds for s->n that Circuit does not know
+ * and whose namespace is gone, into o (none when nothing is stored). */
+static int orphans_list(struct sweep *s, struct orphans *o, struct cir_error *err)
+{
+	_cleanup_store_ struct cir_store st = CIR_STORE_INIT;
+	_cleanup_ipam_ struct cir_ipam h = CIR_IPAM_INIT;
+	int r;
+
+	o->h = &h;
+	r = cir_store_openf(&st, NULL, NULL, CIR_STORE_EXISTING, NULL, err);
+	if (r >= 0)
+		r = cir_ipam_open_existing(&h, &st, s->n->conf.name, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r >= 0)
+		r = cir_ipam_list(&h, orphan_collect, o, err);
+	o->h = NULL;
+	return r;
+}
+
 /*
  * A managed network's addresses are circuit-ipam's, in this store: list
  * them, and DEL (through the whole chain, so veth, shaping and masquerade
@@ -232,23 +260,10 @@ static int orphan_collect(const char *cid, const char *ifname, const struct cir_
  */
 static int sweep_orphans(struct sweep *s, struct cir_error *err)
 {
-	struct cir_store st = CIR_STORE_INIT;
-	struct cir_ipam h = CIR_IPAM_INIT;
-	struct orphans o = { .s = s, .h = &h };
+	struct orphans o = { .s = s };
 	int r;
 
-	r = cir_store_open_existing(&st, NULL, err);
-	if (r >= 0)
-		r = cir_ipam_open_existing(&h, &st, s->n->conf.name, err);
-	if (r == -ENOENT) {
-		cir_store_close(&st);
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r >= 0)
-		r = cir_ipam_list(&h, orphan_collect, &o, err);
-	cir_ipam_close(&h);
-	cir_store_close(&st);
+	r = orphans_list(s, &o, err);
 	for (size_t i = 0; r >= 0 && i < o.n; i++) {
 		struct cir_chain_rt rt = { .cid = o.v[i].cid, .ifname = o.v[i].ifname,
 					   .path = s->c->plugin_path };
@@ -269,72 +284,67 @@ static int sweep_orphans(struct sweep *s, struct cir_error *err)
 	return r;
 }
 
-static int sweep_network(const char *name, void *arg)
+/* One network: re-create it (restore) or GC it.  *remove when it was made
+ * by the hook and its last container is gone. */
+static int sweep_one(struct sweep *s, const char *name, bool *remove, struct cir_error *e)
 {
-	struct sweep *s = arg;
-	struct cir_network n = CIR_NETWORK_INIT;
-	struct cir_error e = CIR_ERROR_INIT;
-	bool remove;
-	int r, left;
+	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
+	int r;
 
-	r = cir_network_open(s->db, name, true, &n, &e);
-	if (r < 0) {
-		if (r != -ENOENT) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-		}
-		return 0;
-	}
+	r = cir_network_open(s->db, name, true, &n, e);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
 	s->n = &n;
 	if (s->restore) {
-		r = cli_net_ensure(s->c, &n.conf, &e);
+		r = cli_net_ensure(s->c, &n.conf, e);
 		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
+			cli_warn("network %s: %s", name, e->msg);
 			s->failures++;
 		} else if (r > 0) {
 			cli_info("restored network %s", name);
 			s->changes += r;
 		}
 	}
-	r = cir_member_list(&n, sweep_member, s, &e);
+	r = cir_member_list(&n, sweep_member, s, e);
 	if (r == -ENOMEM)
-		r = cir_err(&e, ENOMEM, "out of memory");
-	if (r >= 0 && !s->restore && n.conf.managed) {
-		r = sweep_orphans(s, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-			r = 0;
-		}
+		r = cir_err(e, ENOMEM, "out of memory");
+	if (r >= 0 && !s->restore && n.conf.managed && sweep_orphans(s, e) < 0) {
+		cli_warn("network %s: %s", name, e->msg);
+		s->failures++;
 	}
-	if (r >= 0 && !s->restore) {
-		r = cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, true, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-			r = 0;
-		}
+	if (r >= 0 && !s->restore &&
+	    cir_chain_gc(n.conflist, s->c->plugin_path, s->valid, s->n_valid, true, e) < 0) {
+		cli_warn("network %s: %s", name, e->msg);
+		s->failures++;
 	}
 	valid_free(s);
-	left = r < 0 ? 1 : cir_member_list(&n, NULL, NULL, &e);
-	remove = n.conf.hook && left == 0;
-	cir_network_close(&n);
 	s->n = NULL;
-	if (r < 0) {
+	if (r < 0)
+		return r;
+	*remove = n.conf.hook && cir_member_list(&n, NULL, NULL, e) == 0;
+	return 0;
+}
+
+static int sweep_network(const char *name, void *arg)
+{
+	struct sweep *s = arg;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool remove = false;
+
+	if (sweep_one(s, name, &remove, &e) < 0) {
 		cli_warn("network %s: %s", name, e.msg);
 		s->failures++;
 		return 0;
 	}
-	if (remove) {
-		/* Its last container is gone and its poststop never came. */
-		r = cli_net_delete(s->c, s->db, name, &e);
-		if (r < 0) {
-			cli_warn("network %s: %s", name, e.msg);
-			s->failures++;
-		} else {
-			cli_info("%s deleted", name);
-			s->changes++;
-		}
+	if (!remove)
+		return 0;
+	/* Its last container is gone and its poststop never came. */
+	if (cli_net_delete(s->c, s->db, name, &e) < 0) {
+		cli_warn("network %s: %s", name, e.msg);
+		s->failures++;
+	} else {
+		cli_info("%s deleted", name);
+		s->changes++;
 	}
 	return 0;
 }
@@ -342,7 +352,7 @@ static int sweep_network(const char *name, void *arg)
 static int sweep_all(struct cli *c, bool restore)
 {
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	struct sweep s = { .c = c, .db = &db, .restore = restore };
 	_cleanup_close_ int lock = -1;
 	int r;
@@ -366,7 +376,6 @@ static int sweep_all(struct cli *c, bool restore)
 			s.changes += r;
 		}
 	}
-	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
 	if (s.failures) {

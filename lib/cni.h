@@ -58,6 +58,10 @@ extern const char *const cir_cni_versions[];
 /* The same list, for messages. */
 #define CIR_CNI_VERSIONS_TEXT "0.3.0, 0.3.1, 0.4.0, 1.0.0, 1.1.0"
 bool cir_cni_version_supported(const char *v);
+
+/* CHECK came with 0.4.0, GC and STATUS with 1.1.0: -EINVAL (CNI code 1)
+ * when cmd is newer than version. */
+int cir_cni_version_gate(enum cir_cni_cmd cmd, const char *version, struct cir_error *err);
 /* <0, 0, >0 like strcmp over dotted versions. */
 int cir_cni_version_cmp(const char *a, const char *b);
 
@@ -192,6 +196,14 @@ struct cir_cni_plugin {
 	/* ADD results of IPAM plugins carry no interfaces. */
 };
 
+/*
+ * Call p's verb for cmd on ctx (no printing): ADD without an add verb is
+ * -EOPNOTSUPP; a missing DEL, CHECK, GC or STATUS succeeds.  The one
+ * dispatch of cir_cni_main and of the in-process built-ins.
+ */
+int cir_cni_run_verb(const struct cir_cni_plugin *p, enum cir_cni_cmd cmd,
+		     struct cir_cni_ctx *ctx, struct cir_error *err);
+
 /* Run a plugin: returns the process exit status.  Once the environment and
  * the config are parsed, and before any callback runs, sandbox(conf) must
  * install the plugin's seccomp filter (lib/sandbox.h); its error is the
@@ -248,5 +260,8 @@ int cir_cni_exec(const char *type, const char *search_path, enum cir_cni_cmd cmd
 void cir_cni_builtin_register(const struct cir_cni_plugin *p);
 /* Is type one of the registered plugins (whatever CIRCUIT_EXEC_PLUGINS says)? */
 bool cir_cni_builtin_known(const char *type);
+/* Will cir_cni_exec run type in-process (registered, and
+ * CIRCUIT_EXEC_PLUGINS is not 1)?  A sandbox allows exec when not. */
+bool cir_cni_builtin_runs(const char *type);
 
 #endif

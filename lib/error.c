@@ -73,44 +73,50 @@ int cir_err_code(struct cir_error *e, unsigned int code, int errnum, const char 
 	return r;
 }
 
-int cir_err_wrap(struct cir_error *e, const char *fmt, ...)
+/* Put the formatted text before (wrap: "text: msg") or after (append:
+ * "msg" "text") e's message (its errno's text when it has none). */
+static int vjoin(struct cir_error *e, bool before, const char *fmt, va_list ap)
 {
-	char ctx[CIR_ERROR_MSG_MAX], both[2 * CIR_ERROR_MSG_MAX + 2];
-	va_list ap;
+	char text[CIR_ERROR_MSG_MAX], both[2 * CIR_ERROR_MSG_MAX + 2];
+	const char *msg;
 	int full;
 
 	if (!e)
 		return -EIO;
 	if (e->errnum == 0)
 		e->errnum = EIO;
-	va_start(ap, fmt);
-	full = vsnprintf(ctx, sizeof(ctx), fmt, ap);
-	va_end(ap);
-	if (full >= (int)sizeof(ctx))
-		msg_set(ctx, ctx, full);
-	full = snprintf(both, sizeof(both), "%s: %s", ctx,
-			e->msg[0] ? e->msg : strerror(e->errnum));
+	full = vsnprintf(text, sizeof(text), fmt, ap);
+	if (full >= (int)sizeof(text))
+		msg_set(text, text, full);
+	msg = e->msg[0] ? e->msg : strerror(e->errnum);
+	if (before)
+		full = snprintf(both, sizeof(both), "%s: %s", text, msg);
+	else
+		full = snprintf(both, sizeof(both), "%s%s", msg, text);
 	msg_set(e->msg, both, full);
 	return -e->errnum;
 }
 
+int cir_err_wrap(struct cir_error *e, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vjoin(e, true, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 int cir_err_append(struct cir_error *e, const char *fmt, ...)
 {
-	char more[CIR_ERROR_MSG_MAX], both[2 * CIR_ERROR_MSG_MAX + 2];
 	va_list ap;
-	int full;
+	int r;
 
-	if (!e)
-		return -EIO;
-	if (e->errnum == 0)
-		e->errnum = EIO;
 	va_start(ap, fmt);
-	vsnprintf(more, sizeof(more), fmt, ap);
+	r = vjoin(e, false, fmt, ap);
 	va_end(ap);
-	full = snprintf(both, sizeof(both), "%s%s", e->msg[0] ? e->msg : strerror(e->errnum),
-			more);
-	msg_set(e->msg, both, full);
-	return -e->errnum;
+	return r;
 }
 
 void cir_err_clear(struct cir_error *e)

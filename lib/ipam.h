@@ -141,6 +141,8 @@ int cir_ipam_open_existing(struct cir_ipam *h, const struct cir_store *st, const
 
 /* Close h; safe on CIR_IPAM_INIT or an already closed handle. */
 void cir_ipam_close(struct cir_ipam *h);
+/* A handle closed when it goes out of scope. */
+#define _cleanup_ipam_ __attribute__((cleanup(cir_ipam_close)))
 
 /*
  * ADD: reserve one address from each range set of cfg for (cid, ifname).

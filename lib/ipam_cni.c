@@ -99,88 +99,86 @@ static int parse_req_array(struct cir_ipam_cni_conf *c, const struct cir_jnode *
 	return 0;
 }
 
-int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env *env,
-		       struct cir_ipam_cni_conf *c, struct cir_error *err)
+/* "ranges": [[range, ...], ...] (range sets), or one range at the top of
+ * the ipam section; checked as a whole. */
+static int parse_ranges(const struct cir_jnode *ipam, struct cir_ipam_config *cfg,
+			struct cir_error *err)
 {
-	const struct cir_jnode *ipam = conf->ipam, *ranges = NULL, *routes = NULL;
-	const struct cir_jnode *args = NULL, *cni = NULL, *arr = NULL;
-	char ipbuf[CIR_CIDR_STRLEN];
+	const struct cir_jnode *ranges = NULL;
 	int r;
-
-	memset(c, 0, sizeof(*c));
-	if (!ipam)
-		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL, "ipam section is missing");
-	if (cir_json_str(ipam, "dataDir", &c->data_dir, err) < 0)
-		return cir_err_wrap(err, "ipam");
 
 	r = cir_json_arr(ipam, "ranges", &ranges, err);
 	if (r < 0)
 		return cir_err_wrap(err, "ipam");
-	if (r > 0) {
-		if (cir_jnode_len(ranges) == 0 || cir_jnode_len(ranges) > CIR_IPAM_MAX_SETS)
-			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-					    "ipam: ranges: expected 1 to %d range sets",
-					    CIR_IPAM_MAX_SETS);
-		for (size_t i = 0; i < cir_jnode_len(ranges); i++) {
-			const struct cir_jnode *set = cir_jnode_at(ranges, i);
-			struct cir_ipam_rangeset *rs = &c->cfg.sets[i];
-
-			if (cir_jnode_type(set) != CIR_JARRAY || cir_jnode_len(set) == 0 ||
-			    cir_jnode_len(set) > CIR_IPAM_MAX_RANGES)
-				return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-						    "ipam: ranges[%zu]: expected an array of 1 to %d "
-						    "ranges", i, CIR_IPAM_MAX_RANGES);
-			for (size_t j = 0; j < cir_jnode_len(set); j++) {
-				r = parse_range(cir_jnode_at(set, j), &rs->r[j], err);
-				if (r < 0)
-					return cir_err_wrap(err, "ipam: ranges[%zu][%zu]", i, j);
-			}
-			rs->n = cir_jnode_len(set);
-		}
-		c->cfg.n = cir_jnode_len(ranges);
-	} else {
-		r = parse_range(ipam, &c->cfg.sets[0].r[0], err);
+	if (r == 0) {
+		r = parse_range(ipam, &cfg->sets[0].r[0], err);
 		if (r < 0)
 			return cir_err_wrap(err, "ipam");
-		c->cfg.sets[0].n = 1;
-		c->cfg.n = 1;
+		cfg->sets[0].n = 1;
+		cfg->n = 1;
+	} else if (cir_jnode_len(ranges) == 0 || cir_jnode_len(ranges) > CIR_IPAM_MAX_SETS) {
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "ipam: ranges: expected 1 to %d range sets", CIR_IPAM_MAX_SETS);
 	}
-	r = cir_ipam_config_check(&c->cfg, err);
-	if (r < 0)
-		return cir_err_wrap(err, "ipam");
+	for (size_t i = 0; r > 0 && i < cir_jnode_len(ranges); i++) {
+		const struct cir_jnode *set = cir_jnode_at(ranges, i);
+		struct cir_ipam_rangeset *rs = &cfg->sets[i];
 
-	r = cir_json_arr(ipam, "routes", &routes, err);
-	if (r < 0)
-		return cir_err_wrap(err, "ipam");
-	for (size_t i = 0; r > 0 && i < cir_jnode_len(routes); i++) {
-		const struct cir_jnode *o = cir_jnode_at(routes, i);
-		const char *dst = NULL, *gw = NULL;
-		struct cir_cidr d;
-		struct cir_ip g;
-
-		if (c->n_routes >= CIR_IPAM_MAX_ROUTES)
-			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, E2BIG,
-					    "ipam: more than %d routes", CIR_IPAM_MAX_ROUTES);
-		if (cir_json_str(o, "dst", &dst, err) <= 0)
+		if (cir_jnode_type(set) != CIR_JARRAY || cir_jnode_len(set) == 0 ||
+		    cir_jnode_len(set) > CIR_IPAM_MAX_RANGES)
 			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-					    "ipam: routes[%zu]: dst is missing", i);
-		if (cir_cidr_parse(dst, CIR_CIDR_NETWORK, &d, err) < 0) {
-			err->code = CIR_CNI_INVALID_CONFIG;
-			return cir_err_wrap(err, "ipam: routes[%zu]", i);
-		}
-		if (cir_json_str(o, "gw", &gw, err) < 0)
-			return cir_err_wrap(err, "ipam: routes[%zu]", i);
-		if (gw && cir_ip_parse(gw, &g, err) < 0) {
-			err->code = CIR_CNI_INVALID_CONFIG;
-			return cir_err_wrap(err, "ipam: routes[%zu]: gw", i);
-		}
-		snprintf(c->routes[c->n_routes].dst, sizeof(c->routes[0].dst), "%s", dst);
-		snprintf(c->routes[c->n_routes].gw, sizeof(c->routes[0].gw), "%s", gw ? gw : "");
-		c->n_routes++;
+					    "ipam: ranges[%zu]: expected an array of 1 to %d "
+					    "ranges", i, CIR_IPAM_MAX_RANGES);
+		for (size_t j = 0; j < cir_jnode_len(set); j++)
+			if (parse_range(cir_jnode_at(set, j), &rs->r[j], err) < 0)
+				return cir_err_wrap(err, "ipam: ranges[%zu][%zu]", i, j);
+		rs->n = cir_jnode_len(set);
+		cfg->n = cir_jnode_len(ranges);
 	}
+	r = cir_ipam_config_check(cfg, err);
+	return r < 0 ? cir_err_wrap(err, "ipam") : 0;
+}
 
-	/* Requested addresses, most specific first: runtimeConfig.ips,
-	 * args.cni.ips, CNI_ARGS IP= (the first source that names any wins). */
+/* One entry of ipam "routes": {"dst": CIDR, "gw": IP (optional)}. */
+static int parse_route(const struct cir_jnode *o, size_t i, struct cir_ipam_cni_conf *c,
+		       struct cir_error *err)
+{
+	const char *dst = NULL, *gw = NULL;
+	struct cir_cidr d;
+	struct cir_ip g;
+
+	if (c->n_routes >= CIR_IPAM_MAX_ROUTES)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, E2BIG,
+				    "ipam: more than %d routes", CIR_IPAM_MAX_ROUTES);
+	if (cir_json_str(o, "dst", &dst, err) <= 0)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "ipam: routes[%zu]: dst is missing", i);
+	if (cir_cidr_parse(dst, CIR_CIDR_NETWORK, &d, err) < 0) {
+		err->code = CIR_CNI_INVALID_CONFIG;
+		return cir_err_wrap(err, "ipam: routes[%zu]", i);
+	}
+	if (cir_json_str(o, "gw", &gw, err) < 0)
+		return cir_err_wrap(err, "ipam: routes[%zu]", i);
+	if (gw && cir_ip_parse(gw, &g, err) < 0) {
+		err->code = CIR_CNI_INVALID_CONFIG;
+		return cir_err_wrap(err, "ipam: routes[%zu]: gw", i);
+	}
+	snprintf(c->routes[c->n_routes].dst, sizeof(c->routes[0].dst), "%s", dst);
+	snprintf(c->routes[c->n_routes].gw, sizeof(c->routes[0].gw), "%s", gw ? gw : "");
+	c->n_routes++;
+	return 0;
+}
+
+/* Requested addresses, most specific first: runtimeConfig.ips,
+ * args.cni.ips, CNI_ARGS IP= (the first source that names any wins). */
+static int parse_requests(const struct cir_cni_conf *conf, const struct cir_cni_env *env,
+			  struct cir_ipam_cni_conf *c, struct cir_error *err)
+{
+	const struct cir_jnode *args = NULL, *cni = NULL, *arr = NULL;
+	char ipbuf[CIR_CIDR_STRLEN];
+	char *save = NULL;
+	int r;
+
 	if (conf->runtime_config) {
 		r = cir_json_arr(conf->runtime_config, "ips", &arr, err);
 		if (r < 0)
@@ -197,20 +195,39 @@ int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env
 		if (r > 0 && parse_req_array(c, arr, "args.cni.ips", err) < 0)
 			return -err->errnum;
 	}
-	if (c->n_req == 0 && env && env->args) {
-		r = cir_cni_args_get(env->args, "IP", ipbuf, sizeof(ipbuf), err);
-		if (r < 0)
-			return r;
-		if (r > 0) {
-			/* CNI_ARGS IP= may list several, comma-separated. */
-			char *save = NULL;
-
-			for (char *t = strtok_r(ipbuf, ",", &save); t; t = strtok_r(NULL, ",", &save))
-				if (add_req(c, t, err) < 0)
-					return -err->errnum;
-		}
-	}
+	if (c->n_req || !env || !env->args)
+		return 0;
+	r = cir_cni_args_get(env->args, "IP", ipbuf, sizeof(ipbuf), err);
+	if (r <= 0)
+		return r;
+	/* CNI_ARGS IP= may list several, comma-separated. */
+	for (char *t = strtok_r(ipbuf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (add_req(c, t, err) < 0)
+			return -err->errnum;
 	return 0;
+}
+
+int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env *env,
+		       struct cir_ipam_cni_conf *c, struct cir_error *err)
+{
+	const struct cir_jnode *ipam = conf->ipam, *routes = NULL;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (!ipam)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL, "ipam section is missing");
+	if (cir_json_str(ipam, "dataDir", &c->data_dir, err) < 0)
+		return cir_err_wrap(err, "ipam");
+	r = parse_ranges(ipam, &c->cfg, err);
+	if (r < 0)
+		return r;
+	r = cir_json_arr(ipam, "routes", &routes, err);
+	if (r < 0)
+		return cir_err_wrap(err, "ipam");
+	for (size_t i = 0; r > 0 && i < cir_jnode_len(routes); i++)
+		if (parse_route(cir_jnode_at(routes, i), i, c, err) < 0)
+			return -err->errnum;
+	return parse_requests(conf, env, c, err);
 }
 
 /* Open the network's allocations.  With !create (DEL, GC) nothing is ever
@@ -224,8 +241,8 @@ static int open_net(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_con
 
 	r = cir_store_data_dir_check(c->data_dir, create, err);
 	if (r >= 0)
-		r = create ? cir_store_open(st, c->data_dir, err)
-			   : cir_store_open_existing(st, c->data_dir, err);
+		r = cir_store_openf(st, c->data_dir, NULL,
+				    create ? CIR_STORE_CREATE : CIR_STORE_EXISTING, NULL, err);
 	if (r == -ENOENT && !create)
 		return r;
 	if (r < 0) {

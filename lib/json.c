@@ -965,3 +965,45 @@ int cir_jgen_finish_dup(struct cir_jgen *g, char **out, struct cir_error *err)
 	*out = copy;
 	return 0;
 }
+
+/* ---- reading a document ---- */
+
+int cir_json_read_fd(int fd, size_t max, char **out, size_t *len, struct cir_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	for (;;) {
+		ssize_t k;
+
+		if (n + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb)
+				return cir_err(err, ENOMEM, "out of memory");
+			buf = nb;
+		}
+		k = read(fd, buf + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return cir_err_code(err, CIR_CNI_IO, errno, "read: %s", strerror(errno));
+		if (k == 0)
+			break;
+		n += k;
+		if (n > max)
+			return cir_err_code(err, CIR_CNI_DECODE, EFBIG, "input larger than %zu bytes",
+					    max);
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return cir_err(err, ENOMEM, "out of memory");
+	}
+	buf[n] = '\0';
+	*out = TAKE_PTR(buf);
+	*len = n;
+	return 0;
+}

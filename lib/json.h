@@ -32,6 +32,14 @@ enum cir_jtype {
 #define CIR_JSON_MAX (4u << 20)
 
 /*
+ * Read fd to its end into a malloc'd NUL-terminated buffer (*out, *len):
+ * a document on stdin (a CNI config, an OCI state).  More than max bytes
+ * is -EFBIG "input larger than MAX bytes" (CNI code 6); a read error
+ * -errno "read: ..." (CNI code 5).
+ */
+int cir_json_read_fd(int fd, size_t max, char **out, size_t *len, struct cir_error *err);
+
+/*
  * Parse len bytes (need not be NUL-terminated) the way Go's encoding/json
  * reads them, or refuse what it would read differently from C:
  *  - a repeated key keeps its last value (earlier ones are dropped);

@@ -16,6 +16,7 @@
 #include <netlink/route/link/veth.h>
 
 #include "cleanup.h"
+#include "error.h"
 #include "link.h"
 #include "nl.h"
 
@@ -25,7 +26,9 @@ static void fill_info(struct rtnl_link *l, struct cir_link_info *out)
 	const char *kind = rtnl_link_get_type(l);
 
 	memset(out, 0, sizeof(*out));
+	snprintf(out->name, sizeof(out->name), "%s", rtnl_link_get_name(l) ?: "");
 	out->ifindex = rtnl_link_get_ifindex(l);
+	out->link = rtnl_link_get_link(l);
 	out->master = rtnl_link_get_master(l);
 	out->mtu = rtnl_link_get_mtu(l);
 	out->up = rtnl_link_get_flags(l) & IFF_UP;
@@ -54,6 +57,42 @@ int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out
 	}
 	if (out)
 		fill_info(l, out);
+	return 0;
+}
+
+int cir_link_get_index(struct nl_sock *sk, int ifindex, struct cir_link_info *out,
+		       struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	char what[32];
+	int r;
+
+	r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "ifindex %d", ifindex);
+		return cir_nl_err(err, r, what);
+	}
+	if (out)
+		fill_info(l, out);
+	return 0;
+}
+
+int cir_link_list(struct nl_sock *sk, int (*fn)(const struct cir_link_info *l, void *arg),
+		  void *arg, struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	struct cir_link_info li;
+	int r;
+
+	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list links");
+	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		fill_info((struct rtnl_link *)o, &li);
+		r = fn(&li, arg);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -334,4 +373,116 @@ int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_e
 			n++;
 	}
 	return n;
+}
+
+/* ---- ifb devices (lib/qos.c redirects a device's ingress into one) ---- */
+
+/* The link called name: 0 and *out, or -ENODEV when there is none. */
+static int link_get(struct nl_sock *sk, const char *name, struct rtnl_link **out,
+		    struct cir_error *err)
+{
+	int r;
+
+	r = rtnl_link_get_kernel(sk, 0, name, out);
+	if (r < 0)
+		return cir_nl_err(err, r, name);
+	return 0;
+}
+
+static int is_ifb(struct rtnl_link *l)
+{
+	const char *t = rtnl_link_get_type(l);
+
+	return t && strcmp(t, "ifb") == 0;
+}
+
+int cir_link_ifb_index(struct nl_sock *sk, const char *name, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	int r;
+
+	r = link_get(sk, name, &l, err);
+	if (r < 0)
+		return cir_err_wrap(err, "ifb");
+	if (!is_ifb(l))
+		return cir_err(err, EINVAL, "ifb %s: link exists and is not an ifb", name);
+	return rtnl_link_get_ifindex(l);
+}
+
+int cir_link_ifb_create(struct nl_sock *sk, const char *name, uint32_t mtu, int *ifindex_out,
+			struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *cur = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *up = NULL;
+	int r;
+
+	if (!name || !name[0] || strlen(name) >= IFNAMSIZ)
+		return cir_err(err, EINVAL, "ifb '%s': invalid interface name", name ? name : "");
+	l = rtnl_link_alloc();
+	if (!l)
+		return cir_err(err, ENOMEM, "ifb %s: %s", name, strerror(ENOMEM));
+	rtnl_link_set_name(l, name);
+	r = rtnl_link_set_type(l, "ifb");
+	if (r < 0)
+		return cir_nl_err(err, r, "ifb");
+	if (mtu)
+		rtnl_link_set_mtu(l, mtu);
+	/* ifb defaults to 32 packets, which becomes the leaf pfifo limit
+	 * under HTB and makes shaped TCP drop early: use a veth's 1000. */
+	rtnl_link_set_txqlen(l, 1000);
+	rtnl_link_set_flags(l, IFF_UP);
+	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	/* An unknown link kind is EOPNOTSUPP ("Unknown device type"). */
+	if (r < 0 && cir_nl_errno(r) == EOPNOTSUPP)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_IFB, "create ifb");
+	if (r < 0 && cir_nl_errno(r) != EEXIST) {
+		cir_nl_err(err, r, name);
+		return cir_err_wrap(err, "create ifb");
+	}
+
+	r = link_get(sk, name, &cur, err);
+	if (r < 0)
+		return cir_err_wrap(err, "ifb");
+	if (!is_ifb(cur))
+		return cir_err(err, EEXIST, "ifb %s: a link of another kind has that name", name);
+	if (!(rtnl_link_get_flags(cur) & IFF_UP)) {
+		up = rtnl_link_alloc();
+		if (!up)
+			return cir_err(err, ENOMEM, "ifb %s: %s", name, strerror(ENOMEM));
+		rtnl_link_set_flags(up, IFF_UP);
+		r = rtnl_link_change(sk, cur, up, 0);
+		if (r < 0)
+			return cir_nl_err(err, r, "ifb up");
+	}
+	if (ifindex_out)
+		*ifindex_out = rtnl_link_get_ifindex(cur);
+	return 0;
+}
+
+int cir_link_ifb_delete(struct nl_sock *sk, const char *name, struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *cur = NULL;
+	_cleanup_rtnl_link_ struct rtnl_link *del = NULL;
+	int r;
+
+	r = rtnl_link_get_kernel(sk, 0, name, &cur);
+	if (r < 0 && cir_nl_errno(r) == ENODEV)
+		return 0;
+	if (r < 0)
+		return cir_nl_err(err, r, name);
+	if (!is_ifb(cur))
+		return cir_err(err, EINVAL, "ifb %s: link is not an ifb, not deleting it", name);
+	del = rtnl_link_alloc();
+	if (!del)
+		return cir_err(err, ENOMEM, "ifb %s: %s", name, strerror(ENOMEM));
+	rtnl_link_set_ifindex(del, rtnl_link_get_ifindex(cur));
+	r = rtnl_link_delete(sk, del);
+	if (r < 0 && cir_nl_errno(r) == ENODEV)
+		return 0;
+	if (r < 0) {
+		cir_nl_err(err, r, name);
+		return cir_err_wrap(err, "delete ifb");
+	}
+	return 0;
 }

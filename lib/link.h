@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * link.h - links: bridges, veth pairs and their attributes (ifb devices
- * belong to the traffic-control layer, lib/tc.h).
+ * link.h - links, every kind Circuit looks up or makes: bridges, veth
+ * pairs, ifb devices, and their attributes.  The one home of
+ * RTM_*LINK requests in lib/ (lib/lb.c's dummy device aside).
  * Each function acts through the given NETLINK_ROUTE socket, i.e. in the
  * namespace that socket was opened in.
  */
@@ -9,13 +10,16 @@
 #define CIR_LINK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <netlink/netlink.h>
 
 #include "error.h"
 
 struct cir_link_info {
+	char name[16];
 	int ifindex;
+	int link;                    /* IFLA_LINK: a veth's peer ifindex; 0 = none */
 	int master;                  /* 0 = none */
 	unsigned int mtu;
 	bool up;
@@ -27,6 +31,15 @@ struct cir_link_info {
 /* Look a link up by name.  -ENODEV when absent. */
 int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out,
 		 struct cir_error *err);
+
+/* Look a link up by index.  -ENODEV when absent. */
+int cir_link_get_index(struct nl_sock *sk, int ifindex, struct cir_link_info *out,
+		       struct cir_error *err);
+
+/* Call fn for every link of the socket's namespace (a dump); a negative
+ * return of fn stops the walk and is returned. */
+int cir_link_list(struct nl_sock *sk, int (*fn)(const struct cir_link_info *l, void *arg),
+		  void *arg, struct cir_error *err);
 
 /*
  * Make sure bridge `name` exists, is a bridge and is up.  Idempotent and
@@ -86,5 +99,21 @@ int cir_link_delete_detached(struct nl_sock *sk, const char *alias, struct cir_e
  * as success). */
 int cir_link_delete(struct nl_sock *sk, const char *name, struct cir_error *err);
 
+/*
+ * Create an ifb link called name (<= 15 bytes) with the given MTU (0 =
+ * kernel default) and bring it up; *ifindex_out gets its index.  An
+ * existing ifb of that name is reused (and brought up); an existing link
+ * of another kind is -EEXIST.
+ */
+int cir_link_ifb_create(struct nl_sock *sk, const char *name, uint32_t mtu, int *ifindex_out,
+			struct cir_error *err);
+
+/* Delete the ifb link called name.  Missing is success; a link of another
+ * kind is left alone and yields -EINVAL. */
+int cir_link_ifb_delete(struct nl_sock *sk, const char *name, struct cir_error *err);
+
+/* The ifindex of the ifb called name: >0, or -ENODEV when missing and
+ * -EINVAL when the link is not an ifb. */
+int cir_link_ifb_index(struct nl_sock *sk, const char *name, struct cir_error *err);
 
 #endif

@@ -45,8 +45,8 @@ static int masq_open(const char *data_dir, const char *network, bool create,
 	*m = (struct masq_dir){ .st = CIR_STORE_INIT, .net = -1, .users = -1, .lock = -1 };
 	r = cir_store_data_dir_check(data_dir, create, err);
 	if (r >= 0)
-		r = create ? cir_store_open(&m->st, data_dir, err)
-			   : cir_store_open_existing(&m->st, data_dir, err);
+		r = cir_store_openf(&m->st, data_dir, NULL,
+				    create ? CIR_STORE_CREATE : CIR_STORE_EXISTING, NULL, err);
 	if (r == -ENOENT && !create)
 		return r;
 	if (r < 0)

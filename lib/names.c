@@ -2,6 +2,7 @@
 /*
  * names.c - derive interface names that fit IFNAMSIZ.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,4 +49,21 @@ void cir_name_bridge_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_M
 void cir_name_released_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS_MAX])
 {
 	snprintf(out, CIR_NAME_BRIDGE_ALIAS_MAX, "circuit-released:%s", network);
+}
+
+int cir_name_ifb(const char *ifname, char out[16], struct cir_error *err)
+{
+	size_t n = ifname ? strlen(ifname) : 0;
+	uint64_t h;
+
+	if (n == 0 || n >= 16)
+		return cir_err(err, EINVAL, "invalid interface name '%s'", ifname ? ifname : "");
+	if (n + 3 < 16) {
+		snprintf(out, 16, "cq-%s", ifname);
+		return 0;
+	}
+	/* '_' in the third byte keeps hashed names apart from "cq-" ones. */
+	h = cir_fnv1a(CIR_FNV_INIT, ifname, n);
+	snprintf(out, 16, "cq_%.6s%06llx", ifname, (unsigned long long)(h & 0xffffff));
+	return 0;
 }

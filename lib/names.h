@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
+
 /* 64-bit FNV-1a over len bytes, continuing from h (start with CIR_FNV_INIT). */
 #define CIR_FNV_INIT 0xcbf29ce484222325ULL
 uint64_t cir_fnv1a(uint64_t h, const void *data, size_t len);
@@ -33,5 +35,10 @@ void cir_name_released_alias(const char *network, char out[CIR_NAME_BRIDGE_ALIAS
 
 /* Host end of a container's veth: "cv" + 13 hex of hash(containerid, ifname). */
 void cir_name_host_veth(const char *containerid, const char *ifname, char out[16]);
+
+/* The ifb that carries ifname's ingress shaping (lib/qos.c): "cq-<ifname>"
+ * when that fits 15 bytes, else "cq_<first 6 of ifname><6 hex of
+ * FNV-1a(ifname)>".  -EINVAL for an empty or over-long ifname. */
+int cir_name_ifb(const char *ifname, char out[16], struct cir_error *err);
 
 #endif

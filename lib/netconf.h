@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cleanup.h"
 #include "cni.h"
 #include "error.h"
 #include "ip.h"
@@ -127,6 +128,8 @@ int cir_netdb_open(struct cir_netdb *db, const char *dir, struct cir_error *err)
  */
 int cir_netdb_open_ro(struct cir_netdb *db, const char *dir, struct cir_error *err);
 void cir_netdb_close(struct cir_netdb *db);
+/* A db closed when it goes out of scope (CIR_NETDB_INIT or opened). */
+#define _cleanup_netdb_ _cleanup_(cir_netdb_close)
 
 /* Take the global lock (networks/lock).  Returns the fd; close it to unlock. */
 int cir_netdb_lock(struct cir_netdb *db, struct cir_error *err);
@@ -154,6 +157,8 @@ int cir_network_create(struct cir_netdb *db, const struct cir_netconf *nc,
 int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct cir_network *n,
 		     struct cir_error *err);
 void cir_network_close(struct cir_network *n);
+/* A network closed when it goes out of scope (CIR_NETWORK_INIT or opened). */
+#define _cleanup_network_ _cleanup_(cir_network_close)
 
 /*
  * Remove network name's state: record, conflist, members, lock, directory.

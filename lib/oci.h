@@ -14,6 +14,11 @@
 #include "error.h"
 #include "json.h"
 
+struct cir_oci_state;
+void cir_oci_state_free(struct cir_oci_state *s);
+/* A state freed when it goes out of scope (zero it, or parse into it). */
+#define _cleanup_oci_state_ __attribute__((cleanup(cir_oci_state_free)))
+
 struct cir_oci_state {
 	struct cir_json *doc;                   /* owned: id, status, annotations point into it */
 	const char *id;                         /* never NULL after a successful parse */

@@ -2,15 +2,13 @@
 /*
  * qos.c - Circuit's shaping policy on top of tc.c: one fixed HTB(+netem)
  * tree per shaped direction, egress on the device itself, ingress on an
- * ifb fed by a mirred redirect; read-back, rollback, and the pure parsers
- * and formatters the CLI and the circuit-qos plugin share.
+ * ifb fed by a mirred redirect; read-back and rollback.  The settings'
+ * checks and JSON are in qos_conf.c, their text forms in qos_parse.c.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <linux/pkt_sched.h>
 
@@ -24,7 +22,7 @@
 #include <netlink/route/tc.h>
 
 #include "cleanup.h"
-#include "json.h"
+#include "link.h"
 #include "names.h"
 #include "nl.h"
 #include "qos.h"
@@ -35,344 +33,6 @@
 #define DEFAULT_MINOR 0x10
 #define CLASS_ID CIR_TC_HANDLE(1, DEFAULT_MINOR)
 #define NETEM_HANDLE CIR_TC_HANDLE(0x10, 0)
-#define KBIT_BYTES 125ULL /* 1 kbit/s = 125 bytes/s */
-
-/* ---- pure helpers ------------------------------------------------------ */
-
-bool cir_qos_is_empty(const struct cir_qos *q)
-{
-	return !q->rate_kbit && !q->ceil_kbit && !q->burst_bytes && !cir_qos_has_netem(q) &&
-	       !q->loss_corr_ppm;
-}
-
-bool cir_qos_has_netem(const struct cir_qos *q)
-{
-	return q->delay_us || q->jitter_us || q->loss_ppm;
-}
-
-uint32_t cir_qos_ppm_to_prob(uint32_t ppm)
-{
-	if (ppm >= CIR_QOS_PPM)
-		return UINT32_MAX;
-	return (uint32_t)(((uint64_t)ppm * UINT32_MAX + CIR_QOS_PPM / 2) / CIR_QOS_PPM);
-}
-
-uint32_t cir_qos_prob_to_ppm(uint32_t prob)
-{
-	return (uint32_t)(((uint64_t)prob * CIR_QOS_PPM + UINT32_MAX / 2) / UINT32_MAX);
-}
-
-int cir_qos_validate(const struct cir_qos *q, struct cir_error *err)
-{
-	if (q->rate_kbit > CIR_QOS_RATE_MAX_KBIT || q->ceil_kbit > CIR_QOS_RATE_MAX_KBIT)
-		return cir_err(err, ERANGE, "rate and ceil must be at most %llukbit",
-			       (unsigned long long)CIR_QOS_RATE_MAX_KBIT);
-	if (q->ceil_kbit && !q->rate_kbit)
-		return cir_err(err, EINVAL, "ceil needs a rate");
-	if (q->ceil_kbit && q->ceil_kbit < q->rate_kbit)
-		return cir_err(err, EINVAL, "ceil %llukbit is below rate %llukbit",
-			       (unsigned long long)q->ceil_kbit, (unsigned long long)q->rate_kbit);
-	if (q->burst_bytes && !q->rate_kbit)
-		return cir_err(err, EINVAL, "burst needs a rate");
-	if (q->burst_bytes > CIR_QOS_BURST_MAX)
-		return cir_err(err, ERANGE, "burst must be at most %u bytes", CIR_QOS_BURST_MAX);
-	/* The kernel keeps the burst as its transmit time at rate. */
-	if (q->burst_bytes &&
-	    (uint64_t)q->burst_bytes * 1000000 / (q->rate_kbit * KBIT_BYTES) > CIR_TC_BURST_MAX_US)
-		return cir_err(err, ERANGE, "burst %u bytes takes more than %us at rate %llukbit",
-			       q->burst_bytes, CIR_TC_BURST_MAX_US / 1000000,
-			       (unsigned long long)q->rate_kbit);
-	if (q->delay_us > CIR_QOS_DELAY_MAX_US || q->jitter_us > CIR_QOS_DELAY_MAX_US)
-		return cir_err(err, ERANGE, "delay and jitter must be at most %us",
-			       CIR_QOS_DELAY_MAX_US / 1000000);
-	if (q->jitter_us && !q->delay_us)
-		return cir_err(err, EINVAL, "jitter needs a delay");
-	if (q->loss_ppm > CIR_QOS_PPM || q->loss_corr_ppm > CIR_QOS_PPM)
-		return cir_err(err, ERANGE, "loss and its correlation must be at most 100%%");
-	if (q->loss_corr_ppm && !q->loss_ppm)
-		return cir_err(err, EINVAL, "loss correlation needs a loss");
-	return 0;
-}
-
-static bool within(uint64_t want, uint64_t have, uint64_t slack)
-{
-	uint64_t d = want > have ? want - have : have - want;
-
-	return d <= slack;
-}
-
-bool cir_qos_matches(const struct cir_qos *want, const struct cir_qos *have)
-{
-	uint64_t wceil = want->ceil_kbit ? want->ceil_kbit : want->rate_kbit;
-	uint64_t hceil = have->ceil_kbit ? have->ceil_kbit : have->rate_kbit;
-
-	return within(want->rate_kbit, have->rate_kbit, want->rate_kbit / 100) &&
-	       within(wceil, hceil, wceil / 100) &&
-	       (!want->burst_bytes ||
-		within(want->burst_bytes, have->burst_bytes, want->burst_bytes / 100)) &&
-	       within(want->delay_us, have->delay_us, 1 + want->delay_us / 100) &&
-	       within(want->jitter_us, have->jitter_us, 1 + want->jitter_us / 100) &&
-	       within(want->loss_ppm, have->loss_ppm, 1) &&
-	       within(want->loss_corr_ppm, have->loss_corr_ppm, 1);
-}
-
-int cir_qos_ifb_name(const char *ifname, char out[CIR_QOS_IFNAMSIZ], struct cir_error *err)
-{
-	size_t n = ifname ? strlen(ifname) : 0;
-	uint64_t h;
-
-	if (n == 0 || n >= CIR_QOS_IFNAMSIZ)
-		return cir_err(err, EINVAL, "invalid interface name '%s'", ifname ? ifname : "");
-	if (n + 3 < CIR_QOS_IFNAMSIZ) {
-		snprintf(out, CIR_QOS_IFNAMSIZ, "cq-%s", ifname);
-		return 0;
-	}
-	/* '_' in the third byte keeps hashed names apart from "cq-" ones. */
-	h = cir_fnv1a(CIR_FNV_INIT, ifname, n);
-	snprintf(out, CIR_QOS_IFNAMSIZ, "cq_%.6s%06llx", ifname, (unsigned long long)(h & 0xffffff));
-	return 0;
-}
-
-/* ---- parsers ----------------------------------------------------------- */
-
-/* Round a non-negative value below 2^63 to the nearest integer (no libm). */
-static double round_pos(double x)
-{
-	return (double)(uint64_t)(x + 0.5);
-}
-
-struct unit {
-	const char *name;
-	double mult;
-};
-
-/*
- * Split s into a non-negative decimal ("12", "1.5", ".5") and its unit
- * suffix.  Rejects signs, exponents, hex, spaces, inf/nan.
- */
-static int split_number(const char *what, const char *s, double *val, const char **unit,
-			struct cir_error *err)
-{
-	const char *p = s;
-	size_t digits = 0;
-	char buf[64];
-
-	if (!s || !*s)
-		return cir_err(err, EINVAL, "invalid %s '': empty", what);
-	if (*s == '-')
-		return cir_err(err, EINVAL, "invalid %s '%s': must not be negative", what, s);
-	while (isdigit((unsigned char)*p)) {
-		p++;
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		while (isdigit((unsigned char)*p)) {
-			p++;
-			digits++;
-		}
-	}
-	if (digits == 0)
-		return cir_err(err, EINVAL, "invalid %s '%s': not a number", what, s);
-	if ((size_t)(p - s) >= sizeof(buf))
-		return cir_err(err, ERANGE, "invalid %s '%s': too many digits", what, s);
-	memcpy(buf, s, (size_t)(p - s));
-	buf[p - s] = '\0';
-	*val = strtod(buf, NULL);
-	*unit = p;
-	return 0;
-}
-
-static const struct unit *find_unit(const struct unit *tab, const char *u)
-{
-	for (; tab->name; tab++)
-		if (strcasecmp(tab->name, u) == 0)
-			return tab;
-	return NULL;
-}
-
-int cir_qos_parse_rate(const char *s, uint64_t *kbit, struct cir_error *err)
-{
-	/* bit/s per unit; a bare number is kbit/s, "bps" is BYTES/s as in tc. */
-	static const struct unit units[] = {
-		{ "", 1e3 },     { "bit", 1 },    { "kbit", 1e3 }, { "mbit", 1e6 },
-		{ "gbit", 1e9 }, { "tbit", 1e12 }, { "bps", 8 },   { "kbps", 8e3 },
-		{ "mbps", 8e6 }, { "gbps", 8e9 }, { NULL, 0 },
-	};
-	const struct unit *u;
-	const char *suffix;
-	double v, bits;
-	int r;
-
-	r = split_number("rate", s, &v, &suffix, err);
-	if (r < 0)
-		return r;
-	u = find_unit(units, suffix);
-	if (!u)
-		return cir_err(err, EINVAL,
-			       "invalid rate '%s': unknown unit '%s' (use kbit, mbit, gbit, bit or kbps, mbps, gbps; a bare number is kbit/s)",
-			       s, suffix);
-	if (v == 0)
-		return cir_err(err, EINVAL, "invalid rate '%s': must be greater than zero", s);
-	bits = v * u->mult;
-	if (bits > (double)CIR_QOS_RATE_MAX_KBIT * 1000)
-		return cir_err(err, ERANGE, "invalid rate '%s': above the maximum of 100gbit", s);
-	if (round_pos(bits / 1000) < 1)
-		return cir_err(err, ERANGE, "invalid rate '%s': below the minimum of 1kbit", s);
-	*kbit = (uint64_t)round_pos(bits / 1000);
-	return 0;
-}
-
-int cir_qos_parse_size(const char *s, uint32_t *bytes, struct cir_error *err)
-{
-	static const struct unit units[] = {
-		{ "", 1 },          { "b", 1 },          { "k", 1024 },      { "kb", 1024 },
-		{ "kib", 1024 },    { "m", 1048576 },    { "mb", 1048576 },  { "mib", 1048576 },
-		{ "g", 1073741824 }, { "gb", 1073741824 }, { "gib", 1073741824 }, { NULL, 0 },
-	};
-	const struct unit *u;
-	const char *suffix;
-	double v, b;
-	int r;
-
-	r = split_number("size", s, &v, &suffix, err);
-	if (r < 0)
-		return r;
-	u = find_unit(units, suffix);
-	if (!u)
-		return cir_err(err, EINVAL,
-			       "invalid size '%s': unknown unit '%s' (use b, k, m, g; 1k = 1024 bytes)",
-			       s, suffix);
-	if (v == 0)
-		return cir_err(err, EINVAL, "invalid size '%s': must be greater than zero", s);
-	if (v * u->mult > CIR_QOS_BURST_MAX)
-		return cir_err(err, ERANGE, "invalid size '%s': above the maximum of 1g", s);
-	b = round_pos(v * u->mult);
-	if (b < 1)
-		return cir_err(err, ERANGE, "invalid size '%s': below 1 byte", s);
-	*bytes = (uint32_t)b;
-	return 0;
-}
-
-int cir_qos_parse_duration(const char *s, uint32_t *us, struct cir_error *err)
-{
-	static const struct unit units[] = {
-		{ "us", 1 },       { "usec", 1 }, { "ms", 1e3 }, { "msec", 1e3 },
-		{ "s", 1e6 },      { "sec", 1e6 }, { NULL, 0 },
-	};
-	const struct unit *u;
-	const char *suffix;
-	double v, t;
-	int r;
-
-	r = split_number("duration", s, &v, &suffix, err);
-	if (r < 0)
-		return r;
-	if (!*suffix && v == 0) {
-		*us = 0;
-		return 0;
-	}
-	if (!*suffix)
-		return cir_err(err, EINVAL, "invalid duration '%s': missing unit (us, ms, s)", s);
-	u = find_unit(units, suffix);
-	if (!u)
-		return cir_err(err, EINVAL, "invalid duration '%s': unknown unit '%s' (use us, ms, s)",
-			       s, suffix);
-	if (v * u->mult > CIR_QOS_DELAY_MAX_US)
-		return cir_err(err, ERANGE, "invalid duration '%s': above the maximum of %us", s,
-			       CIR_QOS_DELAY_MAX_US / 1000000);
-	t = round_pos(v * u->mult);
-	if (v > 0 && t < 1)
-		return cir_err(err, ERANGE, "invalid duration '%s': below 1us", s);
-	*us = (uint32_t)t;
-	return 0;
-}
-
-int cir_qos_parse_percent(const char *s, uint32_t *ppm, struct cir_error *err)
-{
-	const char *suffix;
-	double v, p;
-	int r;
-
-	r = split_number("percentage", s, &v, &suffix, err);
-	if (r < 0)
-		return r;
-	if (*suffix && strcmp(suffix, "%") != 0)
-		return cir_err(err, EINVAL, "invalid percentage '%s': trailing '%s' (use 10 or 10%%)",
-			       s, suffix);
-	if (v > 100)
-		return cir_err(err, ERANGE, "invalid percentage '%s': above 100%%", s);
-	p = round_pos(v * 10000);
-	if (v > 0 && p < 1)
-		return cir_err(err, ERANGE, "invalid percentage '%s': below 0.0001%%", s);
-	*ppm = (uint32_t)p;
-	return 0;
-}
-
-/* ---- formatting -------------------------------------------------------- */
-
-static void fmt_rate(char *b, size_t n, uint64_t kbit)
-{
-	if (kbit % 1000000 == 0)
-		snprintf(b, n, "%llugbit", (unsigned long long)(kbit / 1000000));
-	else if (kbit % 1000 == 0)
-		snprintf(b, n, "%llumbit", (unsigned long long)(kbit / 1000));
-	else
-		snprintf(b, n, "%llukbit", (unsigned long long)kbit);
-}
-
-static void fmt_time(char *b, size_t n, uint32_t us)
-{
-	if (us % 1000000 == 0)
-		snprintf(b, n, "%us", us / 1000000);
-	else if (us % 1000 == 0)
-		snprintf(b, n, "%ums", us / 1000);
-	else
-		snprintf(b, n, "%uus", us);
-}
-
-static void fmt_ppm(char *b, size_t n, uint32_t ppm)
-{
-	size_t l;
-
-	snprintf(b, n, "%u.%04u", ppm / 10000, ppm % 10000);
-	l = strlen(b);
-	while (l > 0 && b[l - 1] == '0')
-		b[--l] = '\0';
-	if (l > 0 && b[l - 1] == '.')
-		b[--l] = '\0';
-	snprintf(b + l, n - l, "%%");
-}
-
-int cir_qos_format(const struct cir_qos *q, char *buf, size_t len)
-{
-	char out[256] = "", v[32];
-	size_t o = 0;
-
-#define APPEND(label, fn, val)                                                   \
-	do {                                                                     \
-		fn(v, sizeof(v), val);                                           \
-		o += snprintf(out + o, sizeof(out) - o, "%s%s %s", o ? " " : "", \
-			      label, v);                                         \
-	} while (0)
-
-	if (q->rate_kbit)
-		APPEND("rate", fmt_rate, q->rate_kbit);
-	if (q->ceil_kbit)
-		APPEND("ceil", fmt_rate, q->ceil_kbit);
-	if (q->burst_bytes)
-		o += snprintf(out + o, sizeof(out) - o, "%sburst %ub", o ? " " : "", q->burst_bytes);
-	if (q->delay_us)
-		APPEND("delay", fmt_time, q->delay_us);
-	if (q->jitter_us)
-		APPEND("jitter", fmt_time, q->jitter_us);
-	if (q->loss_ppm)
-		APPEND("loss", fmt_ppm, q->loss_ppm);
-	if (q->loss_corr_ppm)
-		APPEND("loss-corr", fmt_ppm, q->loss_corr_ppm);
-#undef APPEND
-	return snprintf(buf, len, "%s", o ? out : "none");
-}
 
 /* ---- kernel side ------------------------------------------------------- */
 
@@ -380,18 +40,14 @@ int cir_qos_format(const struct cir_qos *q, char *buf, size_t len)
 static int link_info(struct nl_sock *sk, int ifindex, uint32_t *mtu, char name[CIR_QOS_IFNAMSIZ],
 		     struct cir_error *err)
 {
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
-	r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
-	if (r < 0) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "ifindex %d", ifindex);
-		return cir_nl_err(err, r, what);
-	}
-	*mtu = rtnl_link_get_mtu(l);
-	snprintf(name, CIR_QOS_IFNAMSIZ, "%s", rtnl_link_get_name(l) ? rtnl_link_get_name(l) : "");
+	r = cir_link_get_index(sk, ifindex, &li, err);
+	if (r < 0)
+		return r;
+	*mtu = li.mtu;
+	snprintf(name, CIR_QOS_IFNAMSIZ, "%s", li.name);
 	return 0;
 }
 
@@ -461,8 +117,8 @@ static int leaf_is_netem(struct nl_sock *sk, int ifindex, struct rtnl_qdisc **ou
 static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struct cir_qos *q,
 		      struct cir_error *err)
 {
-	uint64_t rate = (q->rate_kbit ? q->rate_kbit : CIR_QOS_UNLIMITED_KBIT) * KBIT_BYTES;
-	uint64_t ceil = q->ceil_kbit ? q->ceil_kbit * KBIT_BYTES : rate;
+	uint64_t rate = (q->rate_kbit ? q->rate_kbit : CIR_QOS_UNLIMITED_KBIT) * CIR_QOS_KBIT_BYTES;
+	uint64_t ceil = q->ceil_kbit ? q->ceil_kbit * CIR_QOS_KBIT_BYTES : rate;
 	/* The ceil bucket never holds less than the rate bucket, or it would
 	 * cut a configured burst short. */
 	uint32_t cburst = cir_tc_burst_default(ceil, mtu);
@@ -544,9 +200,9 @@ static int tree_read(struct nl_sock *sk, int ifindex, struct cir_qos *out, struc
 		return r;
 	if ((r = rtnl_htb_get_rate64(cl, &rate)) < 0 || (r = rtnl_htb_get_ceil64(cl, &ceil)) < 0)
 		return cir_nl_err(err, r, "htb class 1:10");
-	if (rate / KBIT_BYTES < CIR_QOS_UNLIMITED_KBIT) {
-		q.rate_kbit = rate / KBIT_BYTES;
-		q.ceil_kbit = ceil == rate ? 0 : ceil / KBIT_BYTES;
+	if (rate / CIR_QOS_KBIT_BYTES < CIR_QOS_UNLIMITED_KBIT) {
+		q.rate_kbit = rate / CIR_QOS_KBIT_BYTES;
+		q.ceil_kbit = ceil == rate ? 0 : ceil / CIR_QOS_KBIT_BYTES;
 		q.burst_bytes = rtnl_htb_get_rbuffer(cl);
 	}
 
@@ -686,7 +342,7 @@ static int ingress_clear(struct nl_sock *sk, int ifindex, const char *ifb_name,
 		if (r < 0)
 			return r;
 	}
-	return cir_tc_ifb_delete(sk, ifb_name, err);
+	return cir_link_ifb_delete(sk, ifb_name, err);
 }
 
 /* The ifb's tree when the whole ingress path is in place; -ENOENT if not. */
@@ -695,7 +351,7 @@ static int ingress_read(struct nl_sock *sk, int ifindex, const char *ifb_name,
 {
 	int ifb, r;
 
-	ifb = cir_tc_ifb_index(sk, ifb_name, err);
+	ifb = cir_link_ifb_index(sk, ifb_name, err);
 	if (ifb == -ENODEV)
 		return cir_err(err, ENOENT, "ifb %s: not found", ifb_name);
 	if (ifb < 0)
@@ -737,7 +393,7 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 
 	/* Shape the ifb before anything is redirected into it, so a failure
 	 * (e.g. no netem) happens before the device is touched. */
-	r = cir_tc_ifb_create(sk, ifb_name, mtu, &ifb, err);
+	r = cir_link_ifb_create(sk, ifb_name, mtu, &ifb, err);
 	if (r < 0)
 		goto fail;
 	r = tree_apply_or_restore(sk, ifb, mtu, q, had ? &prev : NULL, &undo, &undo_err, err);
@@ -787,189 +443,18 @@ int cir_qos_get_ingress(int ifindex, const char *ifb_name, struct cir_qos *out,
 	return ingress_read(sk, ifindex, ifb_name, out, err);
 }
 
-/* ---- single-value formatters ------------------------------------------- */
-
-void cir_qos_format_rate(uint64_t kbit, char *buf, size_t len)
-{
-	fmt_rate(buf, len, kbit);
-}
-
-void cir_qos_format_duration(uint32_t us, char *buf, size_t len)
-{
-	fmt_time(buf, len, us);
-}
-
-void cir_qos_format_percent(uint32_t ppm, char *buf, size_t len)
-{
-	fmt_ppm(buf, len, ppm);
-}
-
-/* ---- JSON settings objects --------------------------------------------- */
-
-/* A member that is absent or null: 0.  Present: 1 and *out set. */
-static int conf_member(const struct cir_jnode *obj, const char *key,
-		       const struct cir_jnode **out)
-{
-	const struct cir_jnode *n = cir_jnode_get(obj, key);
-
-	if (!n || cir_jnode_type(n) == CIR_JNULL)
-		return 0;
-	*out = n;
-	return 1;
-}
-
-static int conf_rate(const struct cir_jnode *obj, const char *key, uint64_t *kbit,
-		     struct cir_error *err)
-{
-	const struct cir_jnode *n;
-	uint64_t v;
-	int r;
-
-	if (!conf_member(obj, key, &n))
-		return 0;
-	if (cir_jnode_type(n) != CIR_JSTRING) {
-		r = cir_json_u64(obj, key, CIR_QOS_RATE_MAX_KBIT, &v, err);
-		if (r < 0)
-			return r;
-		if (v == 0)
-			return cir_err(err, ERANGE, "%s: invalid rate '0': must be above 0", key);
-		*kbit = v;
-		return 1;
-	}
-	r = cir_qos_parse_rate(cir_jnode_str(n), kbit, err);
-	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
-}
-
-static int conf_size(const struct cir_jnode *obj, const char *key, uint32_t *bytes,
-		     struct cir_error *err)
-{
-	const struct cir_jnode *n;
-	uint32_t v;
-	int r;
-
-	if (!conf_member(obj, key, &n))
-		return 0;
-	if (cir_jnode_type(n) != CIR_JSTRING) {
-		r = cir_json_u32(obj, key, CIR_QOS_BURST_MAX, &v, err);
-		if (r < 0)
-			return r;
-		if (v == 0)
-			return cir_err(err, ERANGE, "%s: invalid size '0': must be above 0", key);
-		*bytes = v;
-		return 1;
-	}
-	r = cir_qos_parse_size(cir_jnode_str(n), bytes, err);
-	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
-}
-
-static int conf_duration(const struct cir_jnode *obj, const char *key, uint32_t *us,
-			 struct cir_error *err)
-{
-	const struct cir_jnode *n;
-	const char *s;
-	int r;
-
-	if (!conf_member(obj, key, &n))
-		return 0;
-	r = cir_json_str(obj, key, &s, err);
-	if (r < 0)
-		return r;
-	r = cir_qos_parse_duration(s, us, err);
-	return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
-}
-
-static int conf_percent(const struct cir_jnode *obj, const char *key, uint32_t *ppm,
-			struct cir_error *err)
-{
-	const struct cir_jnode *n;
-	double v;
-	int r;
-
-	if (!conf_member(obj, key, &n))
-		return 0;
-	if (cir_jnode_type(n) == CIR_JSTRING) {
-		r = cir_qos_parse_percent(cir_jnode_str(n), ppm, err);
-		return r < 0 ? cir_err_wrap(err, "%s", key) : 1;
-	}
-	r = cir_json_double(obj, key, &v, err);
-	if (r < 0)
-		return r;
-	if (!(v >= 0 && v <= 100))
-		return cir_err(err, ERANGE, "%s: invalid percentage '%g': outside 0..100", key, v);
-	if (v > 0 && round_pos(v * 10000) < 1)
-		return cir_err(err, ERANGE, "%s: invalid percentage '%g': below 0.0001%%", key, v);
-	*ppm = (uint32_t)round_pos(v * 10000);
-	return 1;
-}
-
-int cir_qos_conf_parse(const struct cir_jnode *obj, struct cir_qos *q, struct cir_error *err)
-{
-	struct cir_qos t = *q;
-	int r;
-
-	if (!obj || cir_jnode_type(obj) != CIR_JOBJECT)
-		return cir_err(err, EINVAL, "expected an object of qos settings");
-	if ((r = conf_rate(obj, "rate", &t.rate_kbit, err)) < 0 ||
-	    (r = conf_rate(obj, "ceiling", &t.ceil_kbit, err)) < 0 ||
-	    (r = conf_size(obj, "burst", &t.burst_bytes, err)) < 0 ||
-	    (r = conf_duration(obj, "delay", &t.delay_us, err)) < 0 ||
-	    (r = conf_duration(obj, "jitter", &t.jitter_us, err)) < 0 ||
-	    (r = conf_percent(obj, "loss", &t.loss_ppm, err)) < 0 ||
-	    (r = conf_percent(obj, "lossCorrelation", &t.loss_corr_ppm, err)) < 0)
-		return r;
-	*q = t;
-	return 0;
-}
-
-void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q)
-{
-	char b[32];
-
-	if (q->rate_kbit) {
-		cir_jgen_key(g, "rate");
-		cir_jgen_uint(g, q->rate_kbit);
-	}
-	if (q->ceil_kbit) {
-		cir_jgen_key(g, "ceiling");
-		cir_jgen_uint(g, q->ceil_kbit);
-	}
-	if (q->burst_bytes) {
-		cir_jgen_key(g, "burst");
-		cir_jgen_uint(g, q->burst_bytes);
-	}
-	if (q->delay_us) {
-		fmt_time(b, sizeof(b), q->delay_us);
-		cir_jgen_kstr(g, "delay", b);
-	}
-	if (q->jitter_us) {
-		fmt_time(b, sizeof(b), q->jitter_us);
-		cir_jgen_kstr(g, "jitter", b);
-	}
-	if (q->loss_ppm) {
-		fmt_ppm(b, sizeof(b), q->loss_ppm);
-		cir_jgen_kstr(g, "loss", b);
-	}
-	if (q->loss_corr_ppm) {
-		fmt_ppm(b, sizeof(b), q->loss_corr_ppm);
-		cir_jgen_kstr(g, "lossCorrelation", b);
-	}
-}
-
 /* ---- both directions of a device --------------------------------------- */
 
 static int dev_index(const char *dev, struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, dev);
-	return rtnl_link_get_ifindex(l);
+	if (r >= 0)
+		r = cir_link_get(sk, dev, &li, err);
+	return r < 0 ? r : li.ifindex;
 }
 
 int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
@@ -987,7 +472,7 @@ int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
 	r = cir_qos_validate(ingress, err);
 	if (r < 0)
 		return cir_err_wrap(err, "%s ingress", dev);
-	r = cir_qos_ifb_name(dev, ifb, err);
+	r = cir_name_ifb(dev, ifb, err);
 	if (r < 0)
 		return r;
 	ifindex = dev_index(dev, err);
@@ -1017,25 +502,26 @@ int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
 int cir_qos_link_clear(const char *dev, struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	char ifb[CIR_QOS_IFNAMSIZ];
 	int r, ifindex;
 
-	r = cir_qos_ifb_name(dev, ifb, err);
+	r = cir_name_ifb(dev, ifb, err);
 	if (r < 0)
 		return r;
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0 && cir_nl_errno(r) != ENODEV)
-		return cir_nl_err(err, r, dev);
+	r = cir_link_get(sk, dev, &li, err);
+	if (r < 0 && r != -ENODEV)
+		return r;
 	if (r < 0) {
 		/* The device is gone and took its qdiscs; its ifb stays. */
-		r = cir_tc_ifb_delete(sk, ifb, err);
+		cir_err_clear(err);
+		r = cir_link_ifb_delete(sk, ifb, err);
 		return r < 0 ? cir_err_wrap(err, "%s", dev) : 0;
 	}
-	ifindex = rtnl_link_get_ifindex(l);
+	ifindex = li.ifindex;
 	r = tree_clear(sk, ifindex, err);
 	if (r >= 0)
 		r = ingress_clear(sk, ifindex, ifb, err);
@@ -1046,21 +532,20 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 		     struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	char ifb[CIR_QOS_IFNAMSIZ];
 	struct cir_qos e = { 0 }, i = { 0 };
 	int r, ifindex;
 
-	r = cir_qos_ifb_name(dev, ifb, err);
+	r = cir_name_ifb(dev, ifb, err);
 	if (r < 0)
 		return r;
 	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_link_get(sk, dev, &li, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, dev, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, dev);
-	ifindex = rtnl_link_get_ifindex(l);
+	ifindex = li.ifindex;
 	r = tree_read(sk, ifindex, &e, err);
 	if (r < 0 && r != -ENOENT)
 		return cir_err_wrap(err, "%s egress", dev);
@@ -1073,49 +558,62 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 	return 0;
 }
 
+/* The links of a namespace by name: the ifb each would use, and the
+ * Circuit ifbs ("cq-*", "cq_*") there are. */
+struct ifb_walk {
+	char (*wanted)[CIR_QOS_IFNAMSIZ];
+	char (*ifbs)[CIR_QOS_IFNAMSIZ];
+	size_t n_wanted, n_ifbs, n_seen, cap;
+};
+
+static int ifb_walk_add(const struct cir_link_info *l, void *arg)
+{
+	struct ifb_walk *w = arg;
+
+	if (w->n_seen++ == w->cap) {
+		size_t cap = w->cap ? 2 * w->cap : 64;
+		void *a = realloc(w->wanted, cap * sizeof(*w->wanted));
+
+		if (a)
+			w->wanted = a;
+		a = a ? realloc(w->ifbs, cap * sizeof(*w->ifbs)) : NULL;
+		if (!a)
+			return -ENOMEM;
+		w->ifbs = a;
+		w->cap = cap;
+	}
+	if (cir_name_ifb(l->name, w->wanted[w->n_wanted], NULL) == 0)
+		w->n_wanted++;
+	if (strcmp(l->kind, "ifb") == 0 && strncmp(l->name, "cq", 2) == 0 &&
+	    (l->name[2] == '-' || l->name[2] == '_'))
+		snprintf(w->ifbs[w->n_ifbs++], CIR_QOS_IFNAMSIZ, "%s", l->name);
+	return 0;
+}
+
 int cir_qos_ifb_gc(struct cir_error *err)
 {
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
-	_cleanup_free_ char (*wanted)[CIR_QOS_IFNAMSIZ] = NULL;
-	size_t n = 0, cap;
+	struct ifb_walk w = { 0 };
 	int r, removed = 0;
 
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (r < 0)
-		return cir_nl_err(err, r, "list links");
-	cap = (size_t)nl_cache_nitems(cache) + 1;
-	wanted = calloc(cap, sizeof(*wanted));
-	if (!wanted)
-		return cir_err(err, ENOMEM, "out of memory");
-	/* The ifb every existing link would use. */
-	for (struct nl_object *o = nl_cache_get_first(cache); o && n < cap;
-	     o = nl_cache_get_next(o)) {
-		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
-
-		if (name && cir_qos_ifb_name(name, wanted[n], NULL) == 0)
-			n++;
-	}
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_link *l = (struct rtnl_link *)o;
-		const char *name = rtnl_link_get_name(l);
-		const char *kind = rtnl_link_get_type(l);
+	r = cir_link_list(sk, ifb_walk_add, &w, err);
+	if (r == -ENOMEM)
+		r = cir_err(err, ENOMEM, "out of memory");
+	for (size_t i = 0; r >= 0 && i < w.n_ifbs; i++) {
 		bool used = false;
 
-		if (!name || !kind || strcmp(kind, "ifb") != 0 || strncmp(name, "cq", 2) != 0 ||
-		    (name[2] != '-' && name[2] != '_'))
-			continue;
-		for (size_t i = 0; i < n && !used; i++)
-			used = strcmp(wanted[i], name) == 0;
+		for (size_t k = 0; k < w.n_wanted && !used; k++)
+			used = strcmp(w.wanted[k], w.ifbs[i]) == 0;
 		if (used)
 			continue;
-		r = cir_tc_ifb_delete(sk, name, err);
-		if (r < 0)
-			return r;
-		removed++;
+		r = cir_link_ifb_delete(sk, w.ifbs[i], err);
+		if (r >= 0)
+			removed++;
 	}
-	return removed;
+	free(w.wanted);
+	free(w.ifbs);
+	return r < 0 ? r : removed;
 }

@@ -34,6 +34,9 @@
 /* The HTB rate used when only netem is wanted; read back as "no rate". */
 #define CIR_QOS_UNLIMITED_KBIT 1000000000ULL    /* 1 Tbit/s */
 
+/* 1 kbit/s in bytes/s. */
+#define CIR_QOS_KBIT_BYTES 125ULL
+
 /* Interface name buffer size (IFNAMSIZ). */
 #define CIR_QOS_IFNAMSIZ 16
 
@@ -81,7 +84,7 @@ int cir_qos_apply(int ifindex, const struct cir_qos *q, struct cir_error *err);
 
 /*
  * Shape what device ifindex RECEIVES, the way the CNI bandwidth plugin
- * does: ensure ifb ifb_name (see cir_qos_ifb_name) exists and is up with
+ * does: ensure ifb ifb_name (see cir_name_ifb) exists and is up with
  * the device's MTU, add the ingress qdisc to the device, a u32 match-all
  * filter redirecting every packet to the ifb, and apply the tree of
  * cir_qos_apply to the ifb.  Idempotent; an empty struct clears.  On
@@ -122,13 +125,6 @@ int cir_qos_get_ingress(int ifindex, const char *ifb_name, struct cir_qos *out,
  * jitter within 1 us + 1 %, loss within 1 ppm.  Pure.
  */
 bool cir_qos_matches(const struct cir_qos *want, const struct cir_qos *have);
-
-/*
- * The ifb that carries ifname's ingress shaping: "cq-<ifname>" when that
- * fits 15 bytes, else "cq_<first 6 of ifname><6 hex of FNV-1a(ifname)>".
- * Deterministic; -EINVAL for an empty or over-long ifname.  Pure.
- */
-int cir_qos_ifb_name(const char *ifname, char out[CIR_QOS_IFNAMSIZ], struct cir_error *err);
 
 /*
  * Parsers for the CLI and configs.  *out is set only on success; errors
@@ -184,11 +180,45 @@ int cir_qos_conf_parse(const struct cir_jnode *obj, struct cir_qos *q, struct ci
  * read back with cir_qos_conf_parse to the same values. */
 void cir_qos_conf_emit(struct cir_jgen *g, const struct cir_qos *q);
 
+/*
+ * Both directions of a container's link, named from the container as the
+ * CNI bandwidth capability names them: "ingress" is traffic INTO the
+ * container (the egress of the host-side veth), "egress" traffic OUT of it
+ * (the ingress of the host-side veth, shaped on an ifb).
+ */
+struct cir_qos_dirs {
+	struct cir_qos ingress;
+	struct cir_qos egress;
+};
+
+/*
+ * Read a settings object for both directions into *d: its flat keys (as
+ * cir_qos_conf_parse) for both, then "ingress"/"egress" objects over them,
+ * then the reference bandwidth plugin's keys (cir_qos_bandwidth_parse).
+ * The one grammar of circuit-qos's config, its "containers" entries and
+ * the CLI's records.  Does not validate the combination.
+ */
+int cir_qos_dirs_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+		       struct cir_error *err);
+
+/* The bandwidth plugin's ingressRate/ingressBurst/egressRate/egressBurst
+ * (bit/s, bits) of obj over *d; a direction without a rate is untouched. */
+int cir_qos_bandwidth_parse(const struct cir_jnode *obj, struct cir_qos_dirs *d,
+			    struct cir_error *err);
+
+/* Emit *d into the map the caller has open: flat keys when both directions
+ * are the same, else "ingress"/"egress" objects (the empty one left out).
+ * Reads back with cir_qos_dirs_parse to the same values. */
+void cir_qos_dirs_emit(struct cir_jgen *g, const struct cir_qos_dirs *d);
+
+bool cir_qos_dirs_is_empty(const struct cir_qos_dirs *d);
+bool cir_qos_dirs_same(const struct cir_qos_dirs *d);
+
 /* ---- both directions of one device, by name ---- */
 
 /*
  * Shape device dev in both directions: egress (what dev sends) on dev,
- * ingress (what dev receives) on the ifb cir_qos_ifb_name(dev).  Either
+ * ingress (what dev receives) on the ifb cir_name_ifb(dev).  Either
  * may be empty (that direction is cleared).  Validates both first; on
  * failure the direction already changed gets its previous settings back
  * (or is cleared), so nothing is half-applied.  -ENODEV when dev is
@@ -213,7 +243,7 @@ int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *in
 /*
  * Delete the ifbs Circuit made (named "cq-*" or "cq_*", kind ifb) whose
  * device is gone: no link in the namespace has a name that
- * cir_qos_ifb_name maps to them.  Returns how many were deleted.
+ * cir_name_ifb maps to them.  Returns how many were deleted.
  */
 int cir_qos_ifb_gc(struct cir_error *err);
 

@@ -131,3 +131,13 @@ bool cir_runc_is_member(const struct cir_runc_state *s, const struct cir_member 
 {
 	return m->pid == s->pid && (!s->start || !m->starttime || m->starttime == s->start);
 }
+
+bool cir_arg_is_pid(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}

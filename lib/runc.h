@@ -63,4 +63,7 @@ int cir_runc_pid(const char *root, const char *id, long long *pid, struct cir_er
 struct cir_member;
 bool cir_runc_is_member(const struct cir_runc_state *s, const struct cir_member *m);
 
+/* Is a container argument a pid (non-empty, digits only), not an ID? */
+bool cir_arg_is_pid(const char *s);
+
 #endif

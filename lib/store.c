@@ -22,12 +22,6 @@
 
 #define TMP_PREFIX ".tmp-"
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		closedir(*d);
-}
-
 
 static bool is_alnum(char c)
 {
@@ -173,11 +167,6 @@ static int store_open(struct cir_store *st, const char *dir, bool create, struct
 	return 0;
 }
 
-int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
-{
-	return store_open(st, dir, true, err);
-}
-
 int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err)
 {
 	char parent[PATH_MAX];
@@ -243,11 +232,6 @@ int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err
 	return 0;
 }
 
-int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err)
-{
-	return store_open(st, dir, false, err);
-}
-
 bool cir_store_root_explicit(const char *dir)
 {
 	const char *env = getenv(CIR_STORE_ENV);
@@ -255,46 +239,35 @@ bool cir_store_root_explicit(const char *dir)
 	return (dir && dir[0]) || (env && env[0]);
 }
 
-int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
-		       struct cir_error *err)
-{
-	int r, fd;
-
-	r = cir_store_open(st, dir, err);
-	if (r < 0)
-		return r;
-	fd = cir_store_dir(st->fd, sub, true, err);
-	if (fd < 0)
-		cir_store_close(st);
-	return fd;
-}
-
-int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub, int *subfd,
-			  struct cir_error *err)
+int cir_store_openf(struct cir_store *st, const char *dir, const char *sub,
+		    enum cir_store_mode mode, int *subfd, struct cir_error *err)
 {
 	struct cir_store s = CIR_STORE_INIT;
-	int r, fd;
+	bool create = mode == CIR_STORE_CREATE, ro = mode == CIR_STORE_READ_ONLY;
+	int r, fd = -1;
 
-	r = store_open(&s, dir, false, err);
-	if (r == -ENOENT && !cir_store_root_explicit(dir)) {
+	r = store_open(&s, dir, create, err);
+	if (r == -ENOENT && ro && !cir_store_root_explicit(dir)) {
 		/* Nothing was ever stored on this host. */
 		cir_err_clear(err);
-		*st = s;
-		*subfd = -1;
-		return 0;
+		r = 0;
+		sub = NULL;
 	}
 	if (r < 0)
 		return r;
-	fd = cir_store_dir(s.fd, sub, false, err);
-	if (fd == -ENOENT) {
-		cir_err_clear(err);
-		fd = -1;
-	} else if (fd < 0) {
-		cir_store_close(&s);
-		return cir_err_wrap(err, "state directory %s", cir_store_root(dir));
+	if (sub) {
+		fd = cir_store_dir(s.fd, sub, create, err);
+		if (fd == -ENOENT && ro) {
+			cir_err_clear(err);
+			fd = -1;
+		} else if (fd < 0) {
+			cir_store_close(&s);
+			return ro ? cir_err_wrap(err, "state directory %s", cir_store_root(dir)) : fd;
+		}
 	}
 	*st = s;
-	*subfd = fd;
+	if (subfd)
+		*subfd = fd;
 	return 0;
 }
 
@@ -545,142 +518,4 @@ int cir_store_unlink(int dirfd, const char *name, struct cir_error *err)
 	if (errno == ENOENT)
 		return 0;
 	return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
-}
-
-/* Walk dirfd; with dotfiles false, skip ".*" names and the lock file. */
-static int walk(int dirfd, bool dotfiles, int (*fn)(const char *name, void *data),
-		void *data, struct cir_error *err)
-{
-	_cleanup_(closedirp) DIR *d = NULL;
-	struct dirent *de;
-	int fd, r;
-
-	/* A fresh fd: readdir must not share the caller's file offset. */
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cir_err(err, errno, "list: %s", strerror(errno));
-	d = fdopendir(fd);
-	if (!d) {
-		r = -errno;
-		close(fd);
-		return cir_err(err, r, "list: %s", strerror(-r));
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (!de)
-			break;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (dotfiles != (de->d_name[0] == '.'))
-			continue;
-		if (!dotfiles && !strcmp(de->d_name, CIR_STORE_LOCK))
-			continue;
-		r = fn(de->d_name, data);
-		if (r < 0)
-			return r;
-	}
-	if (errno)
-		return cir_err(err, errno, "list: %s", strerror(errno));
-	return 0;
-}
-
-int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *data,
-		   struct cir_error *err)
-{
-	return walk(dirfd, false, fn, data, err);
-}
-
-struct sweep {
-	int dirfd;
-	int removed;
-};
-
-static int sweep_one(const char *name, void *data)
-{
-	struct sweep *s = data;
-
-	if (strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
-	    unlinkat(s->dirfd, name, 0) == 0)
-		s->removed++;
-	return 0;
-}
-
-int cir_store_sweep(int dirfd, struct cir_error *err)
-{
-	struct sweep s = { dirfd, 0 };
-	int r;
-
-	r = walk(dirfd, true, sweep_one, &s, err);
-	return r < 0 ? r : s.removed;
-}
-
-/* Remove everything below the open directory fd (depth-limited), never
- * following a symlink. */
-static int empty_dir(int fd, int depth, struct cir_error *err)
-{
-	_cleanup_(closedirp) DIR *d = NULL;
-	struct dirent *de;
-	int dfd;
-
-	if (depth > 8)
-		return cir_err(err, ELOOP, "remove: store tree too deep");
-	dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return cir_err(err, errno, "remove: %s", strerror(errno));
-	d = fdopendir(dfd);
-	if (!d) {
-		int e = errno;
-
-		close(dfd);
-		return cir_err(err, e, "remove: %s", strerror(e));
-	}
-	while ((de = readdir(d))) {
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			int sub = openat(fd, de->d_name,
-					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			int r;
-
-			if (sub < 0)
-				return cir_err(err, errno, "remove %s: %s", de->d_name,
-					       strerror(errno));
-			r = empty_dir(sub, depth + 1, err);
-			close(sub);
-			if (r < 0)
-				return r;
-			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-				return cir_err(err, errno, "remove %s: %s", de->d_name,
-					       strerror(errno));
-		} else if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT) {
-			return cir_err(err, errno, "remove %s: %s", de->d_name, strerror(errno));
-		}
-	}
-	return 0;
-}
-
-int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err)
-{
-	int fd, r;
-
-	if (!cir_store_name_valid(name))
-		return cir_err(err, EINVAL, "remove: invalid name");
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
-	}
-	r = empty_dir(fd, 0, err);
-	close(fd);
-	if (r < 0)
-		return r;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return cir_err(err, errno, "remove %s: %s", name, strerror(errno));
-	return 1;
 }

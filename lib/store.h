@@ -65,13 +65,39 @@ bool cir_store_name_valid(const char *name);
  */
 const char *cir_store_root(const char *dir);
 
+/* How cir_store_openf opens. */
+enum cir_store_mode {
+	/* Create the root (0700, like mkdir -p) and sub as needed. */
+	CIR_STORE_CREATE,
+	/* Never create anything: -ENOENT ("state directory X: No such file or
+	 * directory") when the root or sub is absent.  For paths that must
+	 * leave no trace (a CNI DEL after the network was deleted). */
+	CIR_STORE_EXISTING,
+	/* For commands that only look: creates nothing.  An absent root given
+	 * explicitly (dir, or $CIRCUIT_STATE_DIR) is -ENOENT (a mistyped
+	 * --state must not look like an empty store); an absent default root,
+	 * or an absent sub, is an empty store: 0 with *subfd = -1 (and st->fd
+	 * = -1 when the root is absent). */
+	CIR_STORE_READ_ONLY,
+};
+
 /*
- * Open (creating with 0700 as needed, like mkdir -p) the root chosen by
- * cir_store_root(dir).  -EINVAL for a relative path, -ELOOP when the root
- * itself is a symlink, -ENOTDIR when it is not a directory, other -errno
- * from mkdir/open.  st is set only on success; close with cir_store_close().
+ * The one way to open the store: the root chosen by cir_store_root(dir)
+ * into *st and, when sub is not NULL, its subdirectory sub (a module's
+ * part of the store) into *subfd.  -EINVAL for a relative root, -ELOOP
+ * when the root itself is a symlink, -ENOTDIR when it is not a directory,
+ * other -errno from mkdir/open.  st and *subfd are set only on success; on
+ * failure nothing stays open.  Close with close(*subfd) and
+ * cir_store_close().
  */
-int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err);
+int cir_store_openf(struct cir_store *st, const char *dir, const char *sub,
+		    enum cir_store_mode mode, int *subfd, struct cir_error *err);
+
+/* The root alone, created as needed: cir_store_openf(.., CIR_STORE_CREATE). */
+static inline int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
+{
+	return cir_store_openf(st, dir, NULL, CIR_STORE_CREATE, NULL, err);
+}
 
 /*
  * The policy for a store root named by a CNI config ("dataDir"), which
@@ -85,39 +111,38 @@ int cir_store_open(struct cir_store *st, const char *dir, struct cir_error *err)
 int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err);
 
 /*
- * Open the root only when it exists: never creates anything.  -ENOENT
- * ("state directory X: No such file or directory") when it does not; the
- * other errors of cir_store_open().  For paths that must leave no trace
- * (a CNI DEL after the network was deleted, read-only commands).
+ * lib/lb.c's three openers, until it calls cir_store_openf itself; new
+ * code calls cir_store_openf.  open_existing: CIR_STORE_EXISTING, the root
+ * only; open_sub: CIR_STORE_CREATE, returns the sub's fd; open_sub_ro:
+ * CIR_STORE_READ_ONLY.
  */
-int cir_store_open_existing(struct cir_store *st, const char *dir, struct cir_error *err);
+static inline int cir_store_open_existing(struct cir_store *st, const char *dir,
+					  struct cir_error *err)
+{
+	return cir_store_openf(st, dir, NULL, CIR_STORE_EXISTING, NULL, err);
+}
 
-/*
- * cir_store_open() then cir_store_dir(root, sub, create=true): the usual
- * way a module opens its own part of the store.  Returns the subdirectory's
- * fd with *st open; on failure nothing stays open.
- */
-int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
-		       struct cir_error *err);
+static inline int cir_store_open_sub(struct cir_store *st, const char *dir, const char *sub,
+				     struct cir_error *err)
+{
+	int fd = -1, r = cir_store_openf(st, dir, sub, CIR_STORE_CREATE, &fd, err);
 
-/*
- * Read-only counterpart of cir_store_open_sub() for commands that only
- * look: creates nothing.  An absent root given explicitly (dir, or
- * $CIRCUIT_STATE_DIR) is an error: -ENOENT "state directory DIR: No such
- * file or directory" (a mistyped --state must not look like an empty
- * store).  An absent default root, or an absent sub, is an empty store:
- * 0 with *subfd = -1 (and st->fd = -1 when the root is absent).  Otherwise
- * 0 with *subfd the subdirectory's fd and *st open.  On failure nothing
- * stays open.
- */
-int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub, int *subfd,
-			  struct cir_error *err);
+	return r < 0 ? r : fd;
+}
+
+static inline int cir_store_open_sub_ro(struct cir_store *st, const char *dir, const char *sub,
+					int *subfd, struct cir_error *err)
+{
+	return cir_store_openf(st, dir, sub, CIR_STORE_READ_ONLY, subfd, err);
+}
 
 /* Was the root chosen explicitly (dir or $CIRCUIT_STATE_DIR), not the default? */
 bool cir_store_root_explicit(const char *dir);
 
 /* Close the root fd; safe on a closed or CIR_STORE_INIT store. */
 void cir_store_close(struct cir_store *st);
+/* A store closed when it goes out of scope. */
+#define _cleanup_store_ __attribute__((cleanup(cir_store_close)))
 
 /*
  * Open the directory name inside dirfd, creating it 0700 when create is
@@ -202,6 +227,21 @@ int cir_store_unlink(int dirfd, const char *name, struct cir_error *err);
  */
 int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *data,
 		   struct cir_error *err);
+
+/* Read a whole file (at most CIR_STORE_DOC_MAX bytes) into a malloc'd
+ * NUL-terminated buffer *out; returns its length. */
+#define CIR_STORE_DOC_MAX (256u << 10)
+int cir_store_read_doc(int dirfd, const char *name, char **out, struct cir_error *err);
+
+/* The entries of dirfd that are valid names (cir_name_valid), sorted:
+ * for listings in a stable order.  Free with cir_store_names_free (also
+ * done on failure). */
+struct cir_store_names {
+	char **v;
+	size_t n, cap;
+};
+int cir_store_names_read(int dirfd, struct cir_store_names *ns, struct cir_error *err);
+void cir_store_names_free(struct cir_store_names *ns);
 
 /*
  * Remove the directory name in dirfd and everything below it, never

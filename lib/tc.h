@@ -2,7 +2,9 @@
 /*
  * tc.h - one wrapper per traffic-control kernel object, through
  * libnl-route-3: HTB root qdisc and class, netem leaf, ingress qdisc, u32
- * match-all filter with a mirred egress redirect, ifb links, and lookups.
+ * match-all filter with a mirred egress redirect, and lookups: the one
+ * home of qdiscs, classes and filters in lib/.  (The ifb devices a
+ * redirect feeds are links: lib/link.h.)
  *
  * Every function acts in the network namespace of the socket it is given
  * (see nl.h).  Rates are in BYTES per second (the kernel's unit), sizes in
@@ -87,9 +89,9 @@ int cir_tc_htb_class_set(struct nl_sock *sk, int ifindex, const struct cir_tc_ht
  * Create or change a netem qdisc under n->parent with handle n->handle
  * (replacing the default leaf).  A kernel without netem yields
  * -EOPNOTSUPP (CNI code 103) and "kernel has no netem qdisc: load module
- * sch_netem (CONFIG_NET_SCH_NETEM)"; so do the other qdisc, filter and
- * ifb adders for their kinds (sch_htb, sch_ingress, cls_u32 and
- * act_mirred, ifb).
+ * sch_netem (CONFIG_NET_SCH_NETEM)"; so do the other qdisc and filter
+ * adders for their kinds (sch_htb, sch_ingress, cls_u32 and act_mirred),
+ * and cir_link_ifb_create for ifb.
  */
 int cir_tc_netem_set(struct nl_sock *sk, int ifindex, const struct cir_tc_netem *n,
 		     struct cir_error *err);
@@ -131,22 +133,5 @@ int cir_tc_qdisc_find(struct nl_sock *sk, int ifindex, uint32_t parent, struct r
 /* Look up class classid of ifindex; *out as above, -ENOENT when absent. */
 int cir_tc_class_find(struct nl_sock *sk, int ifindex, uint32_t classid, struct rtnl_class **out,
 		      struct cir_error *err);
-
-/*
- * Create an ifb link called name (<= 15 bytes) with the given MTU (0 =
- * kernel default) and bring it up; *ifindex_out gets its index.  An
- * existing ifb of that name is reused (and brought up); an existing link
- * of another kind is -EEXIST.
- */
-int cir_tc_ifb_create(struct nl_sock *sk, const char *name, uint32_t mtu, int *ifindex_out,
-		      struct cir_error *err);
-
-/* Delete the ifb link called name.  Missing is success; a link of another
- * kind is left alone and yields -EINVAL. */
-int cir_tc_ifb_delete(struct nl_sock *sk, const char *name, struct cir_error *err);
-
-/* The ifindex of the ifb called name: >0, or -ENODEV when missing and
- * -EINVAL when the link is not an ifb. */
-int cir_tc_ifb_index(struct nl_sock *sk, const char *name, struct cir_error *err);
 
 #endif

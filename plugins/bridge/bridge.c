@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
 #include "addr.h"
 #include "bridge.h"
@@ -91,56 +90,26 @@ static void exec_env(const struct cir_cni_env *env, struct cir_cni_exec_env *x)
 }
 
 /*
- * circuit-ipam runs in-process (same stdin, env and result as the
- * executable, without the fork+exec); any other IPAM type is executed from
- * CNI_PATH as the spec says.
+ * Run the IPAM plugin: through cir_cni_exec, which runs a registered
+ * built-in (circuit-ipam, registered by main.c and by `circuit`) in-process
+ * unless CIRCUIT_EXEC_PLUGINS=1, and executes any other type from CNI_PATH.
  */
-static int ipam_inproc(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
-		       struct cir_error *err)
-{
-	struct cir_cni_result scratch;
-	struct cir_cni_ctx c = { .env = ctx->env, .conf = ctx->conf };
-
-	memset(&scratch, 0, sizeof(scratch));
-	c.result = res ? res : &scratch;
-	if (res)
-		memset(res, 0, sizeof(*res));
-	switch (cmd) {
-	case CIR_CNI_CMD_ADD:
-		return cir_ipam_plugin.add(&c, err);
-	case CIR_CNI_CMD_DEL:
-		return cir_ipam_plugin.del(&c, err);
-	case CIR_CNI_CMD_CHECK:
-		return cir_ipam_plugin.check(&c, err);
-	case CIR_CNI_CMD_GC:
-		return cir_ipam_plugin.gc(&c, err);
-	case CIR_CNI_CMD_STATUS:
-		return cir_ipam_plugin.status(&c, err);
-	default:
-		return cir_err(err, EINVAL, "unsupported ipam command");
-	}
-}
-
 static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
 		    struct cir_error *err)
 {
 	struct cir_cni_exec_env x;
+	char show[CIR_ERR_SHOWN_MAX];
 	int r;
 
-	if (strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0) {
-		r = ipam_inproc(ctx, cmd, res, err);
-		return r < 0 ? cir_err_wrap(err, "ipam %s", CIR_IPAM_PLUGIN) : r;
-	}
 	exec_env(ctx->env, &x);
 	r = cir_cni_exec(ctx->conf->ipam_type, ctx->env->path, cmd, &x, ctx->conf->raw,
 			 ctx->conf->raw_len, res, NULL, err);
-	if (r < 0) {
-		char show[CIR_ERR_SHOWN_MAX];
-
-		return cir_err_wrap(err, "ipam \"%s\"",
-				    cir_err_shown(ctx->conf->ipam_type, show, sizeof(show)));
-	}
-	return r;
+	if (r >= 0)
+		return r;
+	if (strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0)
+		return cir_err_wrap(err, "ipam %s", CIR_IPAM_PLUGIN);
+	return cir_err_wrap(err, "ipam \"%s\"",
+			    cir_err_shown(ctx->conf->ipam_type, show, sizeof(show)));
 }
 
 /*
@@ -354,23 +323,129 @@ static int result_fill(struct cir_cni_ctx *ctx, const struct bridge_conf *bc,
 	return 0;
 }
 
-static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
-{
-	const struct cir_cni_env *env = ctx->env;
-	struct cir_cni_result ipam;
+/* What an ADD has made so far, for its steps and its rollback. */
+struct add_state {
+	struct cir_cni_ctx *ctx;
 	struct bridge_conf bc;
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_close_ int nsfd = -1;
+	struct nl_sock *sk;
+	int nsfd;
 	struct cir_link_info br, hv;
-	struct ctr_setup cs = { 0 };
-	char host[CIR_IFNAMSIZ], alias[CIR_NAME_BRIDGE_ALIAS_MAX];
-	bool br_made = false, veth_made = false, ipam_done = false;
+	struct cir_cni_result ipam;
+	char host[CIR_IFNAMSIZ];
+	bool br_made, veth_made, ipam_done;
+};
+
+/* The veth pair (a leftover of ours under the host name is reclaimed),
+ * its host end enslaved to the bridge and up. */
+static int add_veth(struct add_state *a, struct cir_error *err)
+{
+	const struct cir_cni_env *env = a->ctx->env;
 	int r;
 
-	r = bridge_conf_parse(ctx->conf, &bc, err);
+	cir_name_host_veth(env->containerid, env->ifname, a->host);
+	r = cir_link_veth_create(a->sk, a->host, env->ifname, a->nsfd, a->bc.mtu, err);
+	if (r == -EEXIST && reclaim_leftover(a->sk, a->host)) {
+		cir_err_clear(err);
+		r = cir_link_veth_create(a->sk, a->host, env->ifname, a->nsfd, a->bc.mtu, err);
+	}
+	/* Say which side is taken; never touch what is not ours. */
+	if (r == -EEXIST && cir_link_get(a->sk, a->host, NULL, NULL) == 0)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "container %s already has interface %s on this host "
+				    "(host side %s exists)", env->containerid, env->ifname, a->host);
+	if (r == -EEXIST)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "interface %s already exists in netns %s", env->ifname,
+				    env->netns);
 	if (r < 0)
 		return r;
-	r = cir_netns_open(env->netns, &nsfd, err);
+	a->veth_made = true;
+	r = cir_link_get(a->sk, a->host, &a->hv, err);
+	if (r < 0)
+		return r;
+	r = cir_link_set_master_up(a->sk, a->hv.ifindex, a->br.ifindex, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%s", a->host);
+	return a->bc.hairpin ? cir_link_set_hairpin(a->sk, a->hv.ifindex, true, err) : 0;
+}
+
+static int add_ipam(struct add_state *a, struct cir_error *err)
+{
+	int r;
+
+	r = ipam_run(a->ctx, CIR_CNI_CMD_ADD, &a->ipam, err);
+	if (r < 0)
+		return r;
+	a->ipam_done = true;
+	if (a->ipam.n_ips == 0)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "ipam %s returned no address", a->ctx->conf->ipam_type);
+	return 0;
+}
+
+/* Gateways on the bridge, addresses and routes in the container, the
+ * result, and the masquerade for the container's subnets. */
+static int add_addresses(struct add_state *a, struct cir_error *err)
+{
+	struct ctr_setup cs = { .ifname = a->ctx->env->ifname, .ipam = &a->ipam, .bc = &a->bc };
+	char subnets[4 * CIR_CIDR_STRLEN];
+	char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
+	int r;
+
+	if (a->bc.is_gateway) {
+		r = bridge_gateways(a->sk, &a->bc, a->br.ifindex, &a->ipam, err);
+		if (r < 0)
+			return r;
+	}
+	r = cir_netns_run(a->nsfd, ctr_configure, &cs, err);
+	if (r < 0)
+		return cir_err_wrap(err, "container %s", a->ctx->env->ifname);
+	r = result_fill(a->ctx, &a->bc, &a->br, a->host, &a->hv, &cs, &a->ipam, err);
+	if (r < 0 || !a->bc.ip_masq)
+		return r;
+	masq_user(a->ctx->env, user, sizeof(user));
+	r = masq_subnets(&a->bc, &a->ipam, subnets, sizeof(subnets), err);
+	if (r > 0)
+		r = cir_masq_acquire(a->bc.data_dir, a->ctx->conf->name, user, subnets, false, err);
+	return r < 0 ? r : 0;
+}
+
+/* A failed ADD leaves nothing behind. */
+static void add_undo(struct add_state *a)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+
+	if (a->ipam_done)
+		ipam_run(a->ctx, CIR_CNI_CMD_DEL, NULL, &e2);
+	if (a->veth_made)
+		cir_link_delete(a->sk, a->host, &e2);
+	/* A bridge this ADD made goes too while it has no port (the first
+	 * ADD of a network whose IPAM refused, e.g. a delegate without the
+	 * requested cniVersion).  A concurrent first ADD of the same network
+	 * that enslaved its veth before the count keeps it; one that enslaves
+	 * later fails on the vanished bridge and rolls back.  Only a veth
+	 * enslaved between the count and the delete (one netlink round trip,
+	 * on a network's very first ADDs, which share this config and fail
+	 * alike) would be left detached. */
+	if (a->br_made && cir_link_count_ports(a->sk, a->br.ifindex, &e2) == 0)
+		cir_link_delete(a->sk, a->bc.bridge, &e2);
+}
+
+static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	_cleanup_free_ struct add_state *a = calloc(1, sizeof(*a));
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int nsfd = -1;
+	char alias[CIR_NAME_BRIDGE_ALIAS_MAX];
+	int r;
+
+	if (!a)
+		return cir_err(err, ENOMEM, "out of memory");
+	a->ctx = ctx;
+	r = bridge_conf_parse(ctx->conf, &a->bc, err);
+	if (r < 0)
+		return r;
+	r = cir_netns_open(ctx->env->netns, &nsfd, err);
 	if (r < 0) {
 		err->code = CIR_CNI_INVALID_ENV;
 		return r;
@@ -378,112 +453,21 @@ static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
+	a->sk = sk;
+	a->nsfd = nsfd;
 	cir_name_bridge_alias(ctx->conf->name, alias);
-	r = cir_link_bridge_ensure(sk, bc.bridge, bc.mtu, bc.promisc, alias, &br, &br_made, err);
+	r = cir_link_bridge_ensure(sk, a->bc.bridge, a->bc.mtu, a->bc.promisc, alias, &a->br,
+				   &a->br_made, err);
 	if (r < 0)
 		return r;
-
-	cir_name_host_veth(env->containerid, env->ifname, host);
-	r = cir_link_veth_create(sk, host, env->ifname, nsfd, bc.mtu, err);
-	if (r == -EEXIST && reclaim_leftover(sk, host)) {
-		cir_err_clear(err);
-		r = cir_link_veth_create(sk, host, env->ifname, nsfd, bc.mtu, err);
-	}
-	if (r == -EEXIST) {
-		/* Say which side is taken; never touch what is not ours. */
-		if (cir_link_get(sk, host, NULL, NULL) == 0)
-			r = cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-					 "container %s already has interface %s on this host "
-					 "(host side %s exists)", env->containerid, env->ifname,
-					 host);
-		else
-			r = cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-					 "interface %s already exists in netns %s", env->ifname,
-					 env->netns);
-	}
+	r = add_veth(a, err);
+	if (r >= 0)
+		r = add_ipam(a, err);
+	if (r >= 0)
+		r = add_addresses(a, err);
 	if (r < 0)
-		goto fail;
-	veth_made = true;
-
-	r = cir_link_get(sk, host, &hv, err);
-	if (r < 0)
-		goto fail;
-	r = cir_link_set_master_up(sk, hv.ifindex, br.ifindex, err);
-	if (r < 0) {
-		cir_err_wrap(err, "%s", host);
-		goto fail;
-	}
-	if (bc.hairpin) {
-		r = cir_link_set_hairpin(sk, hv.ifindex, true, err);
-		if (r < 0)
-			goto fail;
-	}
-
-	r = ipam_run(ctx, CIR_CNI_CMD_ADD, &ipam, err);
-	if (r < 0)
-		goto fail;
-	ipam_done = true;
-	if (ipam.n_ips == 0) {
-		r = cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				 "ipam %s returned no address", ctx->conf->ipam_type);
-		goto fail;
-	}
-
-	if (bc.is_gateway) {
-		r = bridge_gateways(sk, &bc, br.ifindex, &ipam, err);
-		if (r < 0)
-			goto fail;
-	}
-
-	cs.ifname = env->ifname;
-	cs.ipam = &ipam;
-	cs.bc = &bc;
-	r = cir_netns_run(nsfd, ctr_configure, &cs, err);
-	if (r < 0) {
-		cir_err_wrap(err, "container %s", env->ifname);
-		goto fail;
-	}
-
-	r = result_fill(ctx, &bc, &br, host, &hv, &cs, &ipam, err);
-	if (r < 0)
-		goto fail;
-
-	if (bc.ip_masq) {
-		char subnets[4 * CIR_CIDR_STRLEN];
-		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
-
-		masq_user(env, user, sizeof(user));
-		r = masq_subnets(&bc, &ipam, subnets, sizeof(subnets), err);
-		if (r > 0)
-			r = cir_masq_acquire(bc.data_dir, ctx->conf->name, user, subnets, false,
-					     err);
-		if (r < 0)
-			goto fail;
-	}
-
-	return 0;
-
-fail:
-	{
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		if (ipam_done)
-			ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, &e2);
-		if (veth_made)
-			cir_link_delete(sk, host, &e2);
-		/* A bridge this ADD made goes too while it has no port (the
-		 * first ADD of a network whose IPAM refused, e.g. a delegate
-		 * without the requested cniVersion).  A concurrent first ADD
-		 * of the same network that enslaved its veth before the count
-		 * keeps it; one that enslaves later fails on the vanished
-		 * bridge and rolls back.  Only a veth enslaved between the
-		 * count and the delete (one netlink round trip, on a network's
-		 * very first ADDs, which share this config and fail alike)
-		 * would be left detached. */
-		if (br_made && cir_link_count_ports(sk, br.ifindex, &e2) == 0)
-			cir_link_delete(sk, bc.bridge, &e2);
-	}
-	return r;
+		add_undo(a);
+	return r < 0 ? r : 0;
 }
 
 /* True when the container's namespace no longer exists (DEL may come
@@ -675,6 +659,8 @@ struct gc_valid {
 	size_t n, cap;
 	bool keep_live;
 	struct nl_sock *sk;
+	int bridge;                             /* its ifindex, -1 when absent */
+	char mark[CIR_NAME_BRIDGE_ALIAS_MAX];   /* what this network's DEL leaves */
 };
 
 static int gc_collect(const char *cid, const char *ifname, void *arg)
@@ -716,14 +702,54 @@ static bool masq_keep(const char *user, void *arg)
 	return v->keep_live && v->sk && cir_link_get(v->sk, host, NULL, NULL) == 0;
 }
 
+/* One link of the namespace: delete it when it is a host veth of this
+ * network that is no valid attachment's. */
+static int gc_link(const struct cir_link_info *l, void *arg)
+{
+	struct gc_valid *v = arg;
+	bool valid = false;
+
+	if (strncmp(l->name, "cv", 2) != 0 || strcmp(l->kind, "veth") != 0)
+		return 0;
+	/* What this network's DEL released and left detached (its namespace
+	 * pinned elsewhere): ours, and done with. */
+	if (l->master == 0 && strcmp(l->alias, v->mark) == 0) {
+		cir_link_delete(v->sk, l->name, NULL);
+		return 0;
+	}
+	/* Otherwise ports of our bridge only: a detached veth without that
+	 * mark may be another network's ADD in progress (created, not yet
+	 * enslaved), not ours to judge.  Keep-live: every port is a veth
+	 * whose container end lives in a namespace that exists (the pair dies
+	 * with it), so none is provably dead. */
+	if (v->keep_live || v->bridge < 0 || l->master != v->bridge)
+		return 0;
+	for (size_t i = 0; i < v->n && !valid; i++)
+		valid = strcmp(v->names[i], l->name) == 0;
+	if (!valid)
+		cir_link_delete(v->sk, l->name, NULL);
+	return 0;
+}
+
+/* The host veths of this network that no valid attachment has (v->sk
+ * open in the namespace). */
+static int gc_links(struct cir_cni_ctx *ctx, const struct bridge_conf *bc, struct gc_valid *v,
+		    struct cir_error *err)
+{
+	struct cir_link_info br;
+
+	v->bridge = -1;         /* no bridge, no ports */
+	if (cir_link_get(v->sk, bc->bridge, &br, NULL) == 0)
+		v->bridge = br.ifindex;
+	cir_name_released_alias(ctx->conf->name, v->mark);
+	return cir_link_list(v->sk, gc_link, v, err);
+}
+
 static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	struct bridge_conf bc;
 	struct gc_valid v = { 0 };
-	char mark[CIR_NAME_BRIDGE_ALIAS_MAX];
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct nl_cache *cache = NULL;
-	struct cir_link_info br;
 	int r;
 
 	r = bridge_conf_parse(ctx->conf, &bc, err);
@@ -731,62 +757,20 @@ static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 		return r;
 	v.keep_live = cir_cni_gc_keep_live(ctx->conf);
 	r = cir_cni_valid_attachments(ctx->conf, gc_collect, &v, err);
-	if (r < 0)
-		goto out;
 	/* A delegate that does not know the keep-live rule would release
 	 * other runtimes' addresses: only circuit-ipam is asked then. */
-	if (!v.keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0) {
+	if (r >= 0 && (!v.keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0))
 		r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
-		if (r < 0)
-			goto out;
-	}
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		goto out;
+	if (r >= 0)
+		r = cir_nl_route_open(&sk, err);
 	v.sk = sk;
-	if (cir_link_get(sk, bc.bridge, &br, err) < 0) {
-		cir_err_clear(err);
-		br.ifindex = -1;        /* no bridge, no ports */
-	}
-	r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache);
-	if (r < 0) {
-		r = cir_nl_err(err, r, "list links");
-		goto out;
-	}
-	cir_name_released_alias(ctx->conf->name, mark);
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_link *l = (struct rtnl_link *)o;
-		const char *name = rtnl_link_get_name(l);
-		bool valid = false;
-
-		if (strncmp(name, "cv", 2) != 0 || strcmp(rtnl_link_get_type(l) ?: "", "veth") != 0)
-			continue;
-		/* What this network's DEL released and left detached (its
-		 * namespace pinned elsewhere): ours, and done with. */
-		if (rtnl_link_get_master(l) == 0 &&
-		    strcmp(rtnl_link_get_ifalias(l) ?: "", mark) == 0) {
-			cir_link_delete(sk, name, NULL);
-			continue;
-		}
-		/* Otherwise ports of our bridge only: a detached veth without
-		 * that mark may be another network's ADD in progress
-		 * (created, not yet enslaved), not ours to judge.  Keep-live:
-		 * every port is a veth whose container end lives in a
-		 * namespace that exists (the pair dies with it), so none is
-		 * provably dead. */
-		if (v.keep_live || br.ifindex < 0 || rtnl_link_get_master(l) != br.ifindex)
-			continue;
-		for (size_t i = 0; i < v.n && !valid; i++)
-			valid = strcmp(v.names[i], name) == 0;
-		if (!valid)
-			cir_link_delete(sk, name, NULL);
-	}
-	r = bc.ip_masq ? cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err) : 0;
-out:
-	if (cache)
-		nl_cache_free(cache);
+	if (r >= 0)
+		r = gc_links(ctx, &bc, &v, err);
+	/* Keep-live: a user whose host veth exists stays (masq_keep, v.sk). */
+	if (r >= 0 && bc.ip_masq)
+		r = cir_masq_gc(bc.data_dir, ctx->conf->name, masq_keep, &v, err);
 	free(v.names);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 static int bridge_status(struct cir_cni_ctx *ctx, struct cir_error *err)

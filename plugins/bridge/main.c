@@ -4,21 +4,21 @@
  * a veth pair per container, addresses from any CNI IPAM plugin, optional
  * outbound masquerade.  See spec/circuit-bridge.md.
  */
-#include <string.h>
-
 #include "bridge.h"
 #include "ipam_cni.h"
 #include "sandbox.h"
 
-/* circuit-ipam runs in-process; any other IPAM type is a delegate to exec. */
+/* circuit-ipam runs in-process (a registered built-in); any other IPAM
+ * type, or circuit-ipam with CIRCUIT_EXEC_PLUGINS=1, is a delegate to exec. */
 static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
 {
-	bool delegates = conf->ipam_type && strcmp(conf->ipam_type, CIR_IPAM_PLUGIN) != 0;
+	bool delegates = conf->ipam_type && !cir_cni_builtin_runs(conf->ipam_type);
 
 	return cir_sandbox_apply(CIR_SANDBOX_BRIDGE, delegates ? CIR_SANDBOX_EXEC : 0, err);
 }
 
 int main(void)
 {
+	cir_cni_builtin_register(&cir_ipam_plugin);
 	return cir_cni_main(&cir_bridge_plugin, sandbox);
 }

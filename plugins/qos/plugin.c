@@ -9,7 +9,8 @@
  * (cir_qos_link_apply: HTB on the veth, HTB on an ifb fed by an ingress
  * redirect, netem leaves); DEL removes the trees and the ifb and tolerates
  * a missing link; CHECK reads the kernel back and compares; GC deletes
- * ifbs whose device is gone.
+ * ifbs whose device is gone.  The config (the chain entry the CLI writes)
+ * is read by lib/qosnet.c's cir_qos_entry_for_container.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,6 @@
 #include <unistd.h>
 
 #include <netlink/netlink.h>
-#include <netlink/route/link.h>
 
 #include "cleanup.h"
 #include "link.h"
@@ -25,114 +25,8 @@
 #include "netns.h"
 #include "nl.h"
 #include "plugin.h"
+#include "qosnet.h"
 #include "store.h"
-
-/* CNI bandwidth: rates in bit/s, bursts in bits. */
-#define BW_RATE_MAX (CIR_QOS_RATE_MAX_KBIT * 1000ULL)
-#define BW_BURST_MAX (8ULL * CIR_QOS_BURST_MAX)
-
-static int invalid(struct cir_error *err, const char *ctx)
-{
-	err->code = CIR_CNI_INVALID_CONFIG;
-	return cir_err_wrap(err, "%s", ctx);
-}
-
-/* One direction of the bandwidth plugin's keys: rate bit/s, burst bits. */
-static int bw_direction(const struct cir_jnode *obj, const char *rate_key, const char *burst_key,
-			struct cir_qos *q, struct cir_error *err)
-{
-	uint64_t rate = 0, burst = 0;
-	int hr, hb;
-
-	hr = cir_json_u64(obj, rate_key, BW_RATE_MAX, &rate, err);
-	if (hr < 0)
-		return hr;
-	hb = cir_json_u64(obj, burst_key, BW_BURST_MAX, &burst, err);
-	if (hb < 0)
-		return hb;
-	if (!rate && burst)
-		return cir_err(err, EINVAL, "%s needs %s", burst_key, rate_key);
-	if (!rate)
-		return 0;       /* 0 or absent: this direction is not shaped here */
-	/* To whole kbit/s, rounded, at least 1; a burst in bits to bytes. */
-	q->rate_kbit = (rate + 500) / 1000 ? (rate + 500) / 1000 : 1;
-	q->ceil_kbit = 0;
-	q->burst_bytes = (uint32_t)((burst + 7) / 8);
-	return 0;
-}
-
-static int bw_keys(const struct cir_jnode *obj, struct qos_conf *qc, struct cir_error *err)
-{
-	int r;
-
-	r = bw_direction(obj, "ingressRate", "ingressBurst", &qc->ingress, err);
-	if (r >= 0)
-		r = bw_direction(obj, "egressRate", "egressBurst", &qc->egress, err);
-	return r;
-}
-
-/* Flat keys for both directions, then per-direction objects over them. */
-static int settings_parse(const struct cir_jnode *obj, struct qos_conf *qc,
-			  struct cir_error *err)
-{
-	const struct cir_jnode *dir = NULL;
-	struct cir_qos both = { 0 };
-	int r;
-
-	r = cir_qos_conf_parse(obj, &both, err);
-	if (r < 0)
-		return r;
-	qc->ingress = qc->egress = both;
-	r = cir_json_obj(obj, "ingress", &dir, err);
-	if (r < 0)
-		return r;
-	if (r > 0 && (r = cir_qos_conf_parse(dir, &qc->ingress, err)) < 0)
-		return cir_err_wrap(err, "ingress");
-	dir = NULL;
-	r = cir_json_obj(obj, "egress", &dir, err);
-	if (r < 0)
-		return r;
-	if (r > 0 && (r = cir_qos_conf_parse(dir, &qc->egress, err)) < 0)
-		return cir_err_wrap(err, "egress");
-	return bw_keys(obj, qc, err);
-}
-
-int qos_conf_parse(const struct cir_cni_conf *conf, const char *cid, struct qos_conf *qc,
-		   struct cir_error *err)
-{
-	const struct cir_jnode *obj = conf->root, *per = NULL, *bw = NULL;
-	int r;
-
-	memset(qc, 0, sizeof(*qc));
-	r = cir_json_obj(conf->root, "containers", &per, err);
-	if (r < 0)
-		return invalid(err, "qos");
-	if (r > 0 && cid) {
-		const struct cir_jnode *mine = cir_jnode_get(per, cid);
-
-		if (mine) {
-			if (cir_jnode_type(mine) != CIR_JOBJECT)
-				return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-						    "qos: containers.%s: expected object", cid);
-			obj = mine;
-		}
-	}
-	r = settings_parse(obj, qc, err);
-	if (r < 0)
-		return invalid(err, obj == conf->root ? "qos" : "qos: containers entry");
-	if (conf->runtime_config) {
-		r = cir_json_obj(conf->runtime_config, "bandwidth", &bw, err);
-		if (r < 0)
-			return invalid(err, "runtimeConfig");
-		if (r > 0 && (r = bw_keys(bw, qc, err)) < 0)
-			return invalid(err, "runtimeConfig.bandwidth");
-	}
-	if ((r = cir_qos_validate(&qc->ingress, err)) < 0)
-		return invalid(err, "qos ingress (into the container)");
-	if ((r = cir_qos_validate(&qc->egress, err)) < 0)
-		return invalid(err, "qos egress (out of the container)");
-	return 0;
-}
 
 /* ---- the host-side interface ---- */
 
@@ -145,16 +39,15 @@ static int peer_index(void *arg, struct cir_error *err)
 {
 	struct peer_query *q = arg;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	struct cir_link_info li;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_link_get(sk, q->ifname, &li, err);
 	if (r < 0)
 		return r;
-	r = rtnl_link_get_kernel(sk, 0, q->ifname, &l);
-	if (r < 0)
-		return cir_nl_err(err, r, q->ifname);
-	q->peer = rtnl_link_get_link(l);
+	q->peer = li.link;
 	return 0;
 }
 
@@ -228,7 +121,8 @@ static int rec_open(const struct cir_cni_ctx *ctx, bool create, struct cir_store
 
 	/* DEL and GC never create: a DEL after the network is gone leaves
 	 * no trace (-ENOENT: nothing recorded). */
-	fd = create ? cir_store_open(st, NULL, err) : cir_store_open_existing(st, NULL, err);
+	fd = cir_store_openf(st, NULL, NULL, create ? CIR_STORE_CREATE : CIR_STORE_EXISTING, NULL,
+			     err);
 	if (fd < 0)
 		return fd;
 	top = cir_store_dir(st->fd, "qos", create, err);
@@ -284,14 +178,14 @@ static void rec_del(const struct cir_cni_ctx *ctx, char host[CIR_IFNAMSIZ])
 
 static int qos_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct qos_conf qc;
+	struct cir_qos_dirs qc;
 	char host[CIR_IFNAMSIZ];
 	int r;
 
 	if (!ctx->conf->has_prev_result)
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
 				    "circuit-qos is a chained plugin: prevResult is required");
-	r = qos_conf_parse(ctx->conf, ctx->env->containerid, &qc, err);
+	r = cir_qos_entry_for_container(ctx->conf, ctx->env->containerid, &qc, err);
 	if (r < 0)
 		return r;
 	*ctx->result = ctx->conf->prev_result;
@@ -358,14 +252,14 @@ static int qos_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 
 static int qos_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct qos_conf qc;
+	struct cir_qos_dirs qc;
 	struct cir_qos in, out;
 	char host[CIR_IFNAMSIZ], want[160], have[160];
 	int r;
 
 	if (!ctx->conf->has_prev_result)
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL, "CHECK needs prevResult");
-	r = qos_conf_parse(ctx->conf, ctx->env->containerid, &qc, err);
+	r = cir_qos_entry_for_container(ctx->conf, ctx->env->containerid, &qc, err);
 	if (r < 0)
 		return r;
 	r = host_iface(ctx, host, err);
@@ -461,9 +355,9 @@ static int qos_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 
 static int qos_status(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct qos_conf qc;
+	struct cir_qos_dirs qc;
 
-	return qos_conf_parse(ctx->conf, NULL, &qc, err);
+	return cir_qos_entry_for_container(ctx->conf, NULL, &qc, err);
 }
 
 const struct cir_cni_plugin cir_qos_plugin = {

@@ -19,6 +19,7 @@
 #include "lb/chain.h"
 #include "qos.h"
 #include "qos/plugin.h"
+#include "qosnet.h"
 #include "result.h"
 #include "store.h"
 
@@ -68,7 +69,7 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 	struct cir_ipam_cni_conf *ic = malloc(sizeof(*ic));
 	struct cir_error err = CIR_ERROR_INIT;
 	struct bridge_conf bc;
-	struct qos_conf qc;
+	struct cir_qos_dirs qc;
 	struct lb_conf *lc = malloc(sizeof(*lc));
 	size_t n = 0;
 	char fmt[256];
@@ -105,7 +106,7 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 
 	for (int i = 0; i < 2; i++) {
 		cir_err_clear(&err);
-		r = qos_conf_parse(conf, i ? "c1" : NULL, &qc, &err);
+		r = cir_qos_entry_for_container(conf, i ? "c1" : NULL, &qc, &err);
 		if (r < 0) {
 			FUZZ_CHECK_ERR(r, &err);
 			continue;

@@ -35,6 +35,7 @@
 #include "lb.h"
 #include "netconf.h"
 #include "qos.h"
+#include "qosnet.h"
 #include "store.h"
 
 #define NET "net"
@@ -254,57 +255,49 @@ static void network_open(void)
 		FUZZ_CHECK_ERR(r, &err);
 }
 
+/* A loaded chain entry emits to JSON that parses back to the same. */
+static void qos_round_trip(const struct cir_qos_entry *e)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_jgen *g = NULL;
+	struct cir_json *j = NULL;
+	struct cir_qos_entry again;
+	const char *buf;
+	size_t len;
+
+	FUZZ_CHECK(cir_jgen_new(&g, false, &err) == 0);
+	cir_qos_entry_emit(g, e);
+	FUZZ_CHECK(cir_jgen_finish(g, &buf, &len, &err) == 0);
+	FUZZ_CHECK(cir_json_parse(buf, len, &j, &err) == 0);
+	FUZZ_CHECK(cir_qos_entry_parse(cir_json_root(j), &again, &err) == 0);
+	FUZZ_CHECK(memcmp(&again.def, &e->def, sizeof(e->def)) == 0);
+	FUZZ_CHECK(again.n_ov == e->n_ov);
+	for (size_t i = 0; i < e->n_ov; i++)
+		FUZZ_CHECK(memcmp(cir_qos_entry_get(&again, e->ov[i].cid), &e->ov[i].q,
+				  sizeof(e->ov[i].q)) == 0);
+	cir_qos_entry_free(&again);
+	cir_json_free(j);
+	cir_jgen_free(g);
+}
+
 /* What `circuit network qos` reads: the chain's circuit-qos entry and its
- * "containers" map, and networks/<name>/qos.json ("network" settings). */
+ * "containers" map, and networks/<name>/qos.json ("network" settings),
+ * through the CLI's own loader; what it loads emits and reads back. */
 static void qos_settings(void)
 {
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
-	const struct cir_jnode *plugins, *e = NULL, *ctrs, *net = NULL;
-	struct cir_json *j = NULL;
-	struct cir_qos q = { 0 };
-	char buf[4096];
+	struct cir_qosnet st;
 	int r;
 
 	if (cir_network_open(&db, NET, true, &n, &err) < 0)
 		return;
-	plugins = cir_jnode_get(cir_json_root(n.conflist), "plugins");
-	for (size_t i = 0; i < cir_jnode_len(plugins); i++) {
-		const char *type = cir_jnode_str(cir_jnode_get(cir_jnode_at(plugins, i), "type"));
-
-		if (type && strcmp(type, "circuit-qos") == 0)
-			e = cir_jnode_at(plugins, i);
-	}
-	if (e) {
-		r = cir_qos_conf_parse(e, &q, &err);
-		if (r < 0)
-			FUZZ_CHECK_ERR(r, &err);
-		ctrs = cir_jnode_get(e, "containers");
-		for (size_t i = 0; i < cir_jnode_nkeys(ctrs); i++) {
-			memset(&q, 0, sizeof(q));
-			cir_err_clear(&err);
-			r = cir_qos_conf_parse(cir_jnode_value_at(ctrs, i), &q, &err);
-			if (r < 0)
-				FUZZ_CHECK_ERR(r, &err);
-			FUZZ_CHECK(cir_jnode_key_at(ctrs, i));
-		}
-	}
-	cir_err_clear(&err);
-	r = cir_store_read(n.fd, "qos.json", buf, sizeof(buf), &err);
-	if (r >= 0) {
-		r = cir_json_parse(buf, (size_t)r, &j, &err);
-		if (r >= 0)
-			r = cir_json_obj(cir_json_root(j), "network", &net, &err);
-		if (r > 0) {
-			memset(&q, 0, sizeof(q));
-			r = cir_qos_conf_parse(net, &q, &err);
-		}
-		if (r < 0)
-			FUZZ_CHECK_ERR(r, &err);
-		cir_json_free(j);
-	} else {
+	r = cir_qosnet_load(&n, &st, &err);
+	if (r < 0)
 		FUZZ_CHECK_ERR(r, &err);
-	}
+	else
+		qos_round_trip(&st.chain);
+	cir_qosnet_free(&st);
 	cir_network_close(&n);
 }
 

@@ -190,7 +190,7 @@ static void name_values(const char *s)
 		FUZZ_CHECK_ERR(r, &err);
 	} else {
 		FUZZ_CHECK(strlen(s) < CIR_IFNAMSIZ);
-		FUZZ_CHECK(cir_qos_ifb_name(s, ifb, &err) == 0);
+		FUZZ_CHECK(cir_name_ifb(s, ifb, &err) == 0);
 		FUZZ_CHECK(strlen(ifb) < CIR_QOS_IFNAMSIZ && strncmp(ifb, "cq", 2) == 0);
 		cir_name_host_veth("c1", s, veth);
 		FUZZ_CHECK(strlen(veth) == 15);

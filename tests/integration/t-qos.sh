@@ -42,7 +42,7 @@ mbps() {
 	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$out"
 }
 host_veth() { json_get "$1" '[i["name"] for i in d["interfaces"] if "sandbox" not in i and i["name"].startswith(sys.argv[3])][0]' "$2"; }
-ifb_of() { # the ifb name cir_qos_ifb_name gives (hashed for 15-byte names)
+ifb_of() { # the ifb name cir_name_ifb gives (hashed for 15-byte names)
 	python3 -c 'import sys
 n=sys.argv[1].encode()
 if len(n)+3 < 16: print("cq-"+sys.argv[1])

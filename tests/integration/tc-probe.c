@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "names.h"
 #include "qos.h"
 
 static int fail(int r, const struct cir_error *err)
@@ -65,7 +66,7 @@ int main(int argc, char **argv)
 	if (strcmp(verb, "ifb-name") == 0) {
 		char name[CIR_QOS_IFNAMSIZ];
 
-		r = cir_qos_ifb_name(dev, name, &err);
+		r = cir_name_ifb(dev, name, &err);
 		if (r < 0)
 			return fail(r, &err);
 		printf("%s\n", name);

@@ -167,7 +167,7 @@ START_TEST(open_existing_creates_nothing)
 	snprintf(missing, sizeof(missing), "%s/ipam/never-used", tmp);
 	ck_assert_int_eq(stat(missing, &sb), -1);
 	snprintf(missing, sizeof(missing), "%s/no/such/root", tmp);
-	ck_assert_int_eq(cir_store_open_existing(&st2, missing, &e), -ENOENT);
+	ck_assert_int_eq(cir_store_openf(&st2, missing, NULL, CIR_STORE_EXISTING, NULL, &e), -ENOENT);
 	ck_assert_int_eq(stat(missing, &sb), -1);
 	snprintf(missing, sizeof(missing), "%s/no", tmp);
 	ck_assert_int_eq(stat(missing, &sb), -1);

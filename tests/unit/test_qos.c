@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "names.h"
 #include "qos.h"
 #include "tc.h"
 #include "unit.h"
@@ -231,19 +232,19 @@ START_TEST(ifb_names)
 	struct cir_error e = CIR_ERROR_INIT;
 	char a[CIR_QOS_IFNAMSIZ], b[CIR_QOS_IFNAMSIZ];
 
-	ck_assert_int_eq(cir_qos_ifb_name("eth0", a, &e), 0);
+	ck_assert_int_eq(cir_name_ifb("eth0", a, &e), 0);
 	ck_assert_str_eq(a, "cq-eth0");
-	ck_assert_int_eq(cir_qos_ifb_name("abcdefghijkl", a, &e), 0); /* 12: fits */
+	ck_assert_int_eq(cir_name_ifb("abcdefghijkl", a, &e), 0); /* 12: fits */
 	ck_assert_str_eq(a, "cq-abcdefghijkl");
-	ck_assert_int_eq(cir_qos_ifb_name("cv0123456789abc", a, &e), 0);
+	ck_assert_int_eq(cir_name_ifb("cv0123456789abc", a, &e), 0);
 	ck_assert_uint_eq(strlen(a), 15);
 	ck_assert_int_eq(strncmp(a, "cq_cv0123", 9), 0);
-	ck_assert_int_eq(cir_qos_ifb_name("cv0123456789abc", b, &e), 0);
+	ck_assert_int_eq(cir_name_ifb("cv0123456789abc", b, &e), 0);
 	ck_assert_str_eq(a, b); /* deterministic */
-	ck_assert_int_eq(cir_qos_ifb_name("cv0123456789abd", b, &e), 0);
+	ck_assert_int_eq(cir_name_ifb("cv0123456789abd", b, &e), 0);
 	ck_assert_str_ne(a, b);
-	ck_assert_int_eq(cir_qos_ifb_name("", a, &e), -EINVAL);
-	ck_assert_int_eq(cir_qos_ifb_name("0123456789abcdef", a, &e), -EINVAL);
+	ck_assert_int_eq(cir_name_ifb("", a, &e), -EINVAL);
+	ck_assert_int_eq(cir_name_ifb("0123456789abcdef", a, &e), -EINVAL);
 }
 END_TEST
 

@@ -147,7 +147,7 @@ START_TEST(open_ro_creates_nothing)
 
 	/* An explicit root that does not exist: an error, nothing made. */
 	snprintf(root, sizeof(root), "%s/nope/deeper", tmp);
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), -ENOENT);
+	ck_assert_int_eq(cir_store_openf(&st, root, "networks", CIR_STORE_READ_ONLY, &fd, &e), -ENOENT);
 	snprintf(want, sizeof(want), "state directory %s: No such file or directory", root);
 	ck_assert_str_eq(e.msg, want);
 	ck_assert_int_eq(st.fd, -1);
@@ -157,7 +157,7 @@ START_TEST(open_ro_creates_nothing)
 	/* The same through the environment. */
 	setenv(CIR_STORE_ENV, root, 1);
 	ck_assert(cir_store_root_explicit(NULL));
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, NULL, "lb", &fd, &e), -ENOENT);
+	ck_assert_int_eq(cir_store_openf(&st, NULL, "lb", CIR_STORE_READ_ONLY, &fd, &e), -ENOENT);
 	unsetenv(CIR_STORE_ENV);
 	ck_assert(!cir_store_root_explicit(NULL));
 	ck_assert(cir_store_root_explicit("/x"));
@@ -167,7 +167,7 @@ START_TEST(open_ro_creates_nothing)
 	snprintf(root, sizeof(root), "%s/empty", tmp);
 	ck_assert_int_eq(mkdir(root, 0700), 0);
 	cir_err_clear(&e);
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), 0);
+	ck_assert_int_eq(cir_store_openf(&st, root, "networks", CIR_STORE_READ_ONLY, &fd, &e), 0);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_ge(st.fd, 0);
 	ck_assert_str_eq(e.msg, "");
@@ -177,7 +177,7 @@ START_TEST(open_ro_creates_nothing)
 
 	/* With the sub: its fd. */
 	ck_assert_int_eq(mkdir(want, 0700), 0);
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, root, "networks", &fd, &e), 0);
+	ck_assert_int_eq(cir_store_openf(&st, root, "networks", CIR_STORE_READ_ONLY, &fd, &e), 0);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	cir_store_close(&st);
@@ -185,8 +185,8 @@ START_TEST(open_ro_creates_nothing)
 	/* The root's usual checks hold. */
 	snprintf(link, sizeof(link), "%s/link", tmp);
 	ck_assert_int_eq(symlink(root, link), 0);
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, link, "networks", &fd, &e), -ELOOP);
-	ck_assert_int_eq(cir_store_open_sub_ro(&st, "rel", "networks", &fd, &e), -EINVAL);
+	ck_assert_int_eq(cir_store_openf(&st, link, "networks", CIR_STORE_READ_ONLY, &fd, &e), -ELOOP);
+	ck_assert_int_eq(cir_store_openf(&st, "rel", "networks", CIR_STORE_READ_ONLY, &fd, &e), -EINVAL);
 	ck_assert_int_eq(st.fd, -1);
 }
 END_TEST
@@ -444,7 +444,7 @@ START_TEST(remove_tree_stays_inside)
 	snprintf(path, sizeof(path), "%s/keep", outside);
 	ck_assert_int_eq(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
 	snprintf(path, sizeof(path), "%s/root", tmp);
-	top = cir_store_open_sub(&st, path, "ipam", &err);
+	ck_assert_int_eq(cir_store_openf(&st, path, "ipam", CIR_STORE_CREATE, &top, &err), 0);
 	ck_assert_int_ge(top, 0);
 	net = cir_store_dir(top, "n1", true, &err);
 	sub = cir_store_dir(net, "ips", true, &err);
