@@ -539,6 +539,18 @@ static void member_emit_addresses(struct cir_jgen *g, const struct cir_member *m
 	cir_jgen_arr_close(g);
 }
 
+/* "publish": [...] only when the member publishes ports. */
+static void member_emit_publish(struct cir_jgen *g, const struct cir_member *m)
+{
+	if (!m->n_publish)
+		return;
+	cir_jgen_key(g, "publish");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < m->n_publish; i++)
+		cir_jgen_str(g, m->publish[i]);
+	cir_jgen_arr_close(g);
+}
+
 void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res)
 {
 	m->address[0] = '\0';
@@ -575,6 +587,7 @@ void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 	member_emit_addresses(g, m);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
+	member_emit_publish(g, m);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);
 }
@@ -583,7 +596,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 			struct cir_error *err)
 {
 	const char *cid = NULL, *ifname = NULL, *boot = NULL, *ns = NULL, *addr = NULL;
-	const struct cir_jnode *addrs = NULL;
+	const struct cir_jnode *addrs = NULL, *pub = NULL;
 	uint64_t pid = 0, st = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -596,8 +609,15 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    cir_json_str(root, "address", &addr, err) < 0 ||
 	    cir_json_arr(root, "addresses", &addrs, err) < 0 ||
 	    cir_json_bool(root, "hook", &m->hook, err) < 0 ||
-	    cir_json_bool(root, "pending", &m->pending, err) < 0)
+	    cir_json_bool(root, "pending", &m->pending, err) < 0 ||
+	    cir_json_arr(root, "publish", &pub, err) < 0)
 		return -err->errnum;
+	if (cir_jnode_len(pub) > CIR_MEMBER_PUBLISH_MAX)
+		return cir_err(err, EINVAL, "publish: more than %d entries", CIR_MEMBER_PUBLISH_MAX);
+	for (size_t i = 0; i < cir_jnode_len(pub); i++)
+		if (copy_str(m->publish[m->n_publish++], sizeof(m->publish[0]),
+			     cir_jnode_str(cir_jnode_at(pub, i)), "publish", err) < 0)
+			return -err->errnum;
 	if (!cid || !ifname)
 		return cir_err(err, EINVAL, "container or interface missing");
 	if (copy_str(m->cid, sizeof(m->cid), cid, "container", err) < 0 ||
@@ -695,6 +715,7 @@ int cir_member_put(struct cir_network *n, const struct cir_member *m, const char
 	cir_jgen_kstr(g, "address", m->address);
 	member_emit_addresses(g, m);
 	cir_jgen_kbool(g, "hook", m->hook);
+	member_emit_publish(g, m);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);
 	if (res) {
@@ -1059,6 +1080,14 @@ int cir_conflist_generate(const struct cir_netconf *nc, const char *version, cha
 	}
 	cir_jgen_map_close(g);
 	cir_jgen_map_close(g);
+	/* Published ports: a no-op for an ADD that asks for none. */
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "type", CIR_NETCONF_PORTMAP_PLUGIN);
+	cir_jgen_key(g, "capabilities");
+	cir_jgen_map_open(g);
+	cir_jgen_kbool(g, "portMappings", true);
+	cir_jgen_map_close(g);
+	cir_jgen_map_close(g);
 	cir_jgen_arr_close(g);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
@@ -1083,14 +1112,50 @@ static const struct cir_jnode *chain_plugins(const struct cir_json *conflist)
  * the list, the plugin's own keys, prevResult when given, GC's valid
  * attachments when given.
  */
+/* The capability arguments of caps that plugin declares true (libcni's
+ * runtimeConfig): how many. */
+static size_t caps_wanted(const struct cir_jnode *plugin, const struct cir_jnode *caps)
+{
+	const struct cir_jnode *pc = cir_jnode_get(plugin, "capabilities");
+	size_t n = 0;
+
+	if (!caps || cir_jnode_type(pc) != CIR_JOBJECT)
+		return 0;
+	for (size_t i = 0; i < cir_jnode_nkeys(caps); i++) {
+		const struct cir_jnode *v = cir_jnode_get(pc, cir_jnode_key_at(caps, i));
+
+		if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v))
+			n++;
+	}
+	return n;
+}
+
+bool cir_conflist_has_capability(const struct cir_json *conflist, const char *cap)
+{
+	const struct cir_jnode *plugins = chain_plugins(conflist);
+
+	for (size_t i = 0; i < cir_jnode_len(plugins); i++) {
+		const struct cir_jnode *pc = cir_jnode_get(cir_jnode_at(plugins, i), "capabilities");
+		const struct cir_jnode *v = cir_jnode_get(pc, cap);
+
+		if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v))
+			return true;
+	}
+	return false;
+}
+
 static int plugin_stdin(const struct cir_json *conflist, const char *version,
 			const struct cir_jnode *plugin, const struct cir_jnode *prev,
 			const struct cir_chain_attachment *valid, size_t n_valid, bool gc,
-			bool keep_live, char **out, struct cir_error *err)
+			bool keep_live, const struct cir_jnode *caps, char **out,
+			struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
+	static const char *const skip_rc[] = { "cniVersion", "name", "prevResult",
+					       "runtimeConfig", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	const struct cir_jnode *root = cir_json_root(conflist);
+	size_t ncaps = caps_wanted(plugin, caps);
 	const char *name;
 	int r;
 
@@ -1103,7 +1168,23 @@ static int plugin_stdin(const struct cir_json *conflist, const char *version,
 	 * reports that, the runner must not crash on it. */
 	name = cir_jnode_str(cir_jnode_get(root, "name"));
 	cir_jgen_kstr(g, "name", name ? name : "");
-	cir_jgen_members_except(g, plugin, skip);
+	cir_jgen_members_except(g, plugin, ncaps ? skip_rc : skip);
+	if (ncaps) {
+		const struct cir_jnode *pc = cir_jnode_get(plugin, "capabilities");
+
+		cir_jgen_key(g, "runtimeConfig");
+		cir_jgen_map_open(g);
+		for (size_t i = 0; i < cir_jnode_nkeys(caps); i++) {
+			const char *k = cir_jnode_key_at(caps, i);
+			const struct cir_jnode *v = cir_jnode_get(pc, k);
+
+			if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v)) {
+				cir_jgen_key(g, k);
+				cir_jgen_node(g, cir_jnode_value_at(caps, i));
+			}
+		}
+		cir_jgen_map_close(g);
+	}
 	if (prev) {
 		cir_jgen_key(g, "prevResult");
 		cir_jgen_node(g, prev);
@@ -1144,7 +1225,7 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 	const char *type = cir_jnode_str(cir_jnode_get(plugin, "type"));
 	int r;
 
-	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, &in, err);
+	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, rt->caps, &in, err);
 	if (r < 0)
 		return r;
 	exec_env(rt, &x);
@@ -1268,7 +1349,8 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 		 * the attachments other runtimes made: leave it alone. */
 		if (keep_live && !cir_cni_builtin_known(type))
 			continue;
-		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, &in, &e);
+		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, NULL, &in,
+				 &e);
 		if (r >= 0)
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);
