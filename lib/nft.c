@@ -664,7 +664,10 @@ static char *pm_setup_cmd(void)
 			 "ipv6_addr . inet_service; }\n");
 	cmd = cmd_append(cmd, "add map " TBL " pm6any { type inet_proto . inet_service : "
 			 "ipv6_addr . inet_service; }\n");
-	cmd = cmd_append(cmd, "add set " TBL " pmhairpin { type ifname . ifname; }\n");
+	cmd = cmd_append(cmd, "add set " TBL " pmhairpin4 { type ifname . ipv4_addr; "
+			 "flags interval; }\n");
+	cmd = cmd_append(cmd, "add set " TBL " pmhairpin6 { type ifname . ipv6_addr; "
+			 "flags interval; }\n");
 	cmd = cmd_append(cmd, "add set " TBL " pmbridges { type ifname; }\n");
 	cmd = cmd_append(cmd, "add chain " TBL " portmap\nflush chain " TBL " portmap\n");
 	cmd = cmd_append(cmd, "add rule " TBL " portmap meta nfproto ipv4 dnat ip to "
@@ -685,9 +688,14 @@ static char *pm_setup_cmd(void)
 			 "priority srcnat; policy accept; }\nflush chain " TBL " portmap-post\n");
 	/* Hairpin: a container calling a published port of its own bridge
 	 * (its own included).  Without the masquerade the answer would go
-	 * straight across the bridge, past the DNAT's reverse translation. */
+	 * straight across the bridge, past the DNAT's reverse translation.
+	 * Matched by out bridge and source subnet, not by input interface:
+	 * with br_netfilter the hook has no input device. */
 	cmd = cmd_append(cmd, "add rule " TBL " portmap-post ct status dnat "
-			 "iifname . oifname @pmhairpin " MASQ_STMT " comment \"circuit portmap "
+			 "oifname . ip saddr @pmhairpin4 " MASQ_STMT " comment \"circuit portmap "
+			 "hairpin\"\n");
+	cmd = cmd_append(cmd, "add rule " TBL " portmap-post ct status dnat "
+			 "oifname . ip6 saddr @pmhairpin6 " MASQ_STMT " comment \"circuit portmap "
 			 "hairpin\"\n");
 	/* 127.0.0.1:HOSTPORT from the host (route_localnet on the bridge). */
 	cmd = cmd_append(cmd, "add rule " TBL " portmap-post ct status dnat oifname @pmbridges "
@@ -696,7 +704,7 @@ static char *pm_setup_cmd(void)
 }
 
 static char *pm_elements_cmd(char *cmd, const char *verb, const struct cir_nft_pm *v, size_t n,
-			     const char *bridge, struct cir_error *err, int *r)
+			     const struct cir_nft_pm_bridge *br, struct cir_error *err, int *r)
 {
 	for (size_t i = 0; cmd && i < n; i++) {
 		char el[3 * CIR_IP_STRLEN + 64];
@@ -709,23 +717,35 @@ static char *pm_elements_cmd(char *cmd, const char *verb, const struct cir_nft_p
 		}
 		cmd = cmd_append(cmd, "%s element " TBL " %s { %s }\n", verb, map, el);
 	}
-	if (bridge) {
-		cmd = cmd_append(cmd, "%s element " TBL " pmhairpin { \"%s\" . \"%s\" }\n", verb,
-				 bridge, bridge);
-		cmd = cmd_append(cmd, "%s element " TBL " pmbridges { \"%s\" }\n", verb, bridge);
+	if (br) {
+		const struct cir_cidr *nets[2] = { &br->net4, &br->net6 };
+
+		for (int f = 0; f < 2; f++) {
+			char net[CIR_CIDR_STRLEN];
+			struct cir_cidr c = *nets[f];
+
+			if (!c.ip.af)
+				continue;
+			cir_cidr_network(nets[f], &c.ip);   /* printed from its bytes */
+			cmd = cmd_append(cmd, "%s element " TBL " pmhairpin%c { \"%s\" . %s }\n",
+					 verb, f ? '6' : '4', br->name,
+					 cir_cidr_format(&c, net, sizeof(net)));
+		}
+		cmd = cmd_append(cmd, "%s element " TBL " pmbridges { \"%s\" }\n", verb, br->name);
 	}
 	return cmd;
 }
 
-static int pm_bridge_check(const char *bridge, struct cir_error *err)
+static int pm_bridge_check(const struct cir_nft_pm_bridge *br, struct cir_error *err)
 {
-	if (bridge && (!name_chars_ok(bridge, IFNAME_MAX) || !strcmp(bridge, ".") ||
-		       !strcmp(bridge, "..")))
-		return cir_err(err, EINVAL, "published ports: bridge name is invalid");
+	if (br && (!br->name || !name_chars_ok(br->name, IFNAME_MAX) || !strcmp(br->name, ".") ||
+		   !strcmp(br->name, "..") || (br->net4.ip.af && br->net4.ip.af != AF_INET) ||
+		   (br->net6.ip.af && br->net6.ip.af != AF_INET6)))
+		return cir_err(err, EINVAL, "published ports: bridge name or subnet is invalid");
 	return 0;
 }
 
-int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const char *bridge,
+int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
 			struct cir_error *err)
 {
 	const char *what = "publish ports";
@@ -733,10 +753,10 @@ int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const char *bridge
 	_cleanup_free_ char *elems = NULL, *full = NULL;
 	int r = 0;
 
-	r = pm_bridge_check(bridge, err);
+	r = pm_bridge_check(br, err);
 	if (r < 0)
 		return r;
-	elems = pm_elements_cmd(strdup(""), "add", v, n, bridge, err, &r);
+	elems = pm_elements_cmd(strdup(""), "add", v, n, br, err, &r);
 	if (r < 0)
 		return r;
 	if (!elems)
@@ -758,15 +778,15 @@ int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const char *bridge
 	return nft_exec_create(ctx, full, what, err);
 }
 
-int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const char *bridge, bool last,
-			struct cir_error *err)
+int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
+			bool last, struct cir_error *err)
 {
 	const char *what = "unpublish ports";
 	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
 	_cleanup_free_ char *elems = NULL;
 	int r = 0;
 
-	r = pm_bridge_check(bridge, err);
+	r = pm_bridge_check(br, err);
 	if (r < 0)
 		return r;
 	r = nft_open(&ctx, what, err);
@@ -781,7 +801,8 @@ int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const char *bridge
 			     "delete chain " TBL " portmap\n"
 			     "delete map " TBL " pm4\ndelete map " TBL " pm4any\n"
 			     "delete map " TBL " pm6\ndelete map " TBL " pm6any\n"
-			     "delete set " TBL " pmhairpin\ndelete set " TBL " pmbridges\n",
+			     "delete set " TBL " pmhairpin4\ndelete set " TBL " pmhairpin6\n"
+			     "delete set " TBL " pmbridges\n",
 			     NULL, what, err);
 		if (r == -ENOENT) {
 			/* Partly gone already (a flushed ruleset): piece by piece. */
@@ -789,7 +810,8 @@ int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const char *bridge
 				"chain " TBL " portmap-pre", "chain " TBL " portmap-out",
 				"chain " TBL " portmap-post", "chain " TBL " portmap",
 				"map " TBL " pm4", "map " TBL " pm4any", "map " TBL " pm6",
-				"map " TBL " pm6any", "set " TBL " pmhairpin",
+				"map " TBL " pm6any", "set " TBL " pmhairpin4",
+				"set " TBL " pmhairpin6",
 				"set " TBL " pmbridges",
 			};
 
@@ -810,7 +832,7 @@ int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const char *bridge
 			return r;
 		return table_gc(ctx, err);
 	}
-	elems = pm_elements_cmd(strdup(""), "delete", v, n, bridge, err, &r);
+	elems = pm_elements_cmd(strdup(""), "delete", v, n, br, err, &r);
 	if (r < 0)
 		return r;
 	if (!elems)

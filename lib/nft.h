@@ -134,14 +134,15 @@ int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err);
  *
  *   map pm4 / pm6       HOSTADDR . PROTO . HOSTPORT : ADDR . PORT
  *   map pm4any / pm6any PROTO . HOSTPORT : ADDR . PORT
- *   set pmhairpin       BRIDGE . BRIDGE     (ifname . ifname)
+ *   set pmhairpin4/6    BRIDGE . SUBNET     (ifname . address, interval)
  *   set pmbridges       BRIDGE
  *   chain portmap       the four dnat lookups (a regular chain)
  *   chain portmap-pre   nat prerouting dstnat: fib daddr type local jump portmap
  *   chain portmap-out   nat output -100:       fib daddr type local jump portmap
- *   chain portmap-post  nat postrouting srcnat: masquerade DNATed flows that
- *                       enter and leave through one bridge (hairpin), and
- *                       loopback-sourced ones leaving through a bridge
+ *   chain portmap-post  nat postrouting srcnat: masquerade DNATed flows from
+ *                       a bridge's subnet back out through that bridge
+ *                       (hairpin), and loopback-sourced ones leaving
+ *                       through a bridge
  */
 #define CIR_NFT_PM_CHAIN "portmap"
 
@@ -153,21 +154,27 @@ struct cir_nft_pm {
 	uint8_t proto;               /* IPPROTO_TCP, _UDP, _SCTP */
 };
 
+/* A bridge ports are published through, with its subnets (af 0: none). */
+struct cir_nft_pm_bridge {
+	const char *name;
+	struct cir_cidr net4, net6;
+};
+
 /*
- * Add mappings v[0..n) and, when bridge is non-NULL, bridge's hairpin and
+ * Add mappings v[0..n) and, when br is non-NULL, br's hairpin and
  * loopback elements, in one transaction (creating the table, maps and
  * chains when missing).  Idempotent for identical elements.
  */
-int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const char *bridge,
+int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
 			struct cir_error *err);
 
 /*
- * Remove mappings v[0..n) and, when bridge is non-NULL, its elements;
- * missing elements are success.  With last, the maps and chains go too
- * (and the table when nothing else is left in it).
+ * Remove mappings v[0..n) and, when br is non-NULL, its elements; missing
+ * elements are success.  With last, the maps and chains go too (and the
+ * table when nothing else is left in it).
  */
-int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const char *bridge, bool last,
-			struct cir_error *err);
+int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
+			bool last, struct cir_error *err);
 
 /* 1 when every mapping of v[0..n) is in the kernel's maps, 0 when one is
  * missing (its text in err->msg), -errno on failure. */

@@ -25,9 +25,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <netlink/socket.h>
+
 #include "cleanup.h"
 #include "conntrack.h"
+#include "link.h"
 #include "nft.h"
+#include "nl.h"
 #include "portmap.h"
 #include "store.h"
 #include "sysctl.h"
@@ -591,6 +595,7 @@ struct pm_record {
 	char bridge[16];
 	char netns[256];
 	struct cir_ip addr4, addr6;
+	struct cir_cidr net4, net6;
 	struct cir_portmap *m;       /* CIR_PORTMAP_MAX */
 	size_t n;
 };
@@ -619,6 +624,8 @@ static int record_format(const struct cir_portmap_owner *o, const struct cir_por
 	cir_jgen_kstr(g, "bridge", t->bridge);
 	cir_jgen_kstr(g, "address4", t->addr4.af ? cir_ip_format(&t->addr4, a, sizeof(a)) : "");
 	cir_jgen_kstr(g, "address6", t->addr6.af ? cir_ip_format(&t->addr6, a, sizeof(a)) : "");
+	cir_jgen_kstr(g, "subnet4", t->net4.ip.af ? cir_cidr_format(&t->net4, a, sizeof(a)) : "");
+	cir_jgen_kstr(g, "subnet6", t->net6.ip.af ? cir_cidr_format(&t->net6, a, sizeof(a)) : "");
 	cir_jgen_key(g, "portMappings");
 	cir_jgen_arr_open(g);
 	for (size_t i = 0; i < n; i++)
@@ -632,7 +639,7 @@ static int record_read(int dirfd, const char *name, struct pm_record *rec, struc
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ struct cir_json *j = NULL;
-	const char *bridge = "", *netns = "", *a4 = "", *a6 = "";
+	const char *bridge = "", *netns = "", *a4 = "", *a6 = "", *n4 = "", *n6 = "";
 	const struct cir_jnode *root, *arr = NULL;
 	size_t size = 1u << 20;
 	int r;
@@ -654,6 +661,8 @@ static int record_read(int dirfd, const char *name, struct pm_record *rec, struc
 	    cir_json_str(root, "netns", &netns, err) < 0 ||
 	    cir_json_str(root, "address4", &a4, err) < 0 ||
 	    cir_json_str(root, "address6", &a6, err) < 0 ||
+	    cir_json_str(root, "subnet4", &n4, err) < 0 ||
+	    cir_json_str(root, "subnet6", &n6, err) < 0 ||
 	    cir_json_arr(root, "portMappings", &arr, err) < 0) {
 		r = -err->errnum;
 		goto fail;
@@ -669,6 +678,10 @@ static int record_read(int dirfd, const char *name, struct pm_record *rec, struc
 		r = cir_ip_parse(a4, &rec->addr4, err);
 	if (r >= 0 && *a6)
 		r = cir_ip_parse(a6, &rec->addr6, err);
+	if (r >= 0 && *n4)
+		r = cir_cidr_parse(n4, 0, &rec->net4, err);
+	if (r >= 0 && *n6)
+		r = cir_cidr_parse(n6, 0, &rec->net6, err);
 	if (r >= 0)
 		r = cir_portmap_parse_json(arr, rec->m, &rec->n, CIR_PORTMAP_MAX, err);
 	if (r >= 0)
@@ -761,6 +774,42 @@ static int ct_flush_udp(const struct cir_nft_pm *v, size_t n, bool to_target,
 	return 0;
 }
 
+/*
+ * With br_netfilter passing bridged IPv4/IPv6 to the IP hooks, the kernel
+ * bridges a DNATed frame whose new destination sits on the bridge it came
+ * from instead of routing it; a container calling its own published port
+ * then needs its bridge port to send the frame back where it came from
+ * (hairpin mode).  Without br_netfilter the flow is routed and no port
+ * setting matters, so nothing is changed.
+ */
+static int hairpin_port(const struct cir_portmap_target *t, struct cir_error *err)
+{
+	static const char *const keys[] = { "net/bridge/bridge-nf-call-iptables",
+					     "net/bridge/bridge-nf-call-ip6tables" };
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info li;
+	bool brnf = false;
+	int r;
+
+	if (!t->port[0])
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		char v[8];
+		struct cir_error e = CIR_ERROR_INIT;
+
+		if (cir_sysctl_read(keys[i], v, sizeof(v), &e) >= 0 && v[0] == '1')
+			brnf = true;
+	}
+	if (!brnf)
+		return 0;
+	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_link_get(sk, t->port, &li, err);
+	if (r >= 0)
+		r = cir_link_set_hairpin(sk, li.ifindex, true, err);
+	return r < 0 ? cir_err_wrap(err, "port %s: hairpin mode (br_netfilter)", t->port) : 0;
+}
+
 static void owner_text(const struct cir_portmap_owner *o, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s %s %s", o->network, o->cid, o->ifname);
@@ -773,6 +822,7 @@ static int detach_locked(struct pm_store *s, int netdir, const char *name,
 			 const struct cir_portmap_owner *o, struct cir_error *err)
 {
 	struct pm_record rec;
+	struct cir_nft_pm_bridge br;
 	_cleanup_free_ struct cir_nft_pm *v = NULL;
 	char mine[CIR_NAME_MAX * 2 + 40];
 	size_t nv = 0;
@@ -800,8 +850,8 @@ static int detach_locked(struct pm_store *s, int netdir, const char *name,
 			users = 1;
 	}
 	left = !dir_empty(s->ports);
-	r = cir_nft_portmap_del(v, nv, rec.bridge[0] && users <= 1 ? rec.bridge : NULL, !left,
-				err);
+	br = (struct cir_nft_pm_bridge){ .name = rec.bridge, .net4 = rec.net4, .net6 = rec.net6 };
+	r = cir_nft_portmap_del(v, nv, rec.bridge[0] && users <= 1 ? &br : NULL, !left, err);
 	if (r < 0) {
 		/* Put the reservations back: the store must name what the
 		 * kernel still has. */
@@ -835,6 +885,7 @@ int cir_portmap_attach(const char *data_dir, const struct cir_portmap_owner *o,
 		       const struct cir_portmap_target *t, struct cir_error *err)
 {
 	struct pm_store s;
+	struct cir_nft_pm_bridge br;
 	_cleanup_free_ struct cir_nft_pm *v = NULL;
 	_cleanup_free_ char *doc = NULL;
 	_cleanup_close_ int nd = -1;
@@ -885,9 +936,13 @@ int cir_portmap_attach(const char *data_dir, const struct cir_portmap_owner *o,
 			goto undo;
 		counted = true;
 	}
-	r = cir_nft_portmap_add(v, nv, t->bridge[0] ? t->bridge : NULL, err);
+	br = (struct cir_nft_pm_bridge){ .name = t->bridge, .net4 = t->net4, .net6 = t->net6 };
+	r = cir_nft_portmap_add(v, nv, t->bridge[0] ? &br : NULL, err);
 	if (r < 0)
 		goto undo;
+	r = hairpin_port(t, err);
+	if (r < 0)
+		goto undo_kernel;
 	if (t->bridge[0] && needs_localnet(v, nv)) {
 		r = cir_sysctl_if_ensure(4, t->bridge, "route_localnet", "1", err);
 		if (r < 0) {
@@ -909,7 +964,7 @@ undo_kernel:
 		for (size_t i = 0; i < reserved; i++)
 			unreserve(&s, &m[i], mine);
 		reserved = 0;
-		cir_nft_portmap_del(v, nv, counted && users <= 1 ? t->bridge : NULL,
+		cir_nft_portmap_del(v, nv, counted && users <= 1 ? &br : NULL,
 				    dir_empty(s.ports) == 1, &e2);
 	}
 undo:

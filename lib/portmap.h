@@ -111,11 +111,14 @@ struct cir_portmap_owner {
 };
 
 /* The addresses the mappings lead to: the container's, one per family at
- * most (af 0 = none), and the host-side bridge for hairpin and
- * 127.0.0.1 ("" when the result names none). */
+ * most (af 0 = none), with their subnets (the hairpin masquerade matches
+ * them), the host-side bridge for hairpin and 127.0.0.1 and the
+ * container's port on it ("" when the result names none). */
 struct cir_portmap_target {
 	struct cir_ip addr4, addr6;
+	struct cir_cidr net4, net6;
 	char bridge[16];
+	char port[16];
 };
 
 /*

@@ -84,11 +84,14 @@ static int target_of(const struct cir_cni_ctx *ctx, struct cir_portmap_target *t
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
 				    "circuit-portmap is a chained plugin: prevResult is required "
 				    "(put it after the plugin that creates the interface)");
-	for (size_t i = 0; i < res->n_ifaces; i++)
-		if (!res->ifaces[i].sandbox[0] && res->ifaces[i].name[0]) {
-			snprintf(t->bridge, sizeof(t->bridge), "%s", res->ifaces[i].name);
-			break;
-		}
+	/* bridge and veth results list the bridge first, then the host
+	 * end of the container's link. */
+	for (size_t i = 0, k = 0; i < res->n_ifaces && k < 2; i++) {
+		if (res->ifaces[i].sandbox[0] || !res->ifaces[i].name[0])
+			continue;
+		snprintf(k ? t->port : t->bridge, sizeof(t->bridge), "%s", res->ifaces[i].name);
+		k++;
+	}
 	for (size_t i = 0; i < res->n_ips; i++) {
 		struct cir_cidr c;
 		int k = res->ips[i].iface, f;
@@ -104,6 +107,7 @@ static int target_of(const struct cir_cni_ctx *ctx, struct cir_portmap_target *t
 		       strcmp(res->ifaces[k].name, ctx->env->ifname) == 0;
 		if (!slot->af || (mine && !on_if[f])) {
 			*slot = c.ip;
+			*(f ? &t->net6 : &t->net4) = c;
 			on_if[f] = mine;
 		}
 	}
