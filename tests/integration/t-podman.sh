@@ -11,7 +11,9 @@
 #   a container that exits by itself is cleaned up the same way by conmon's
 #   `podman container cleanup`;
 #   the hooks.d file of conf/ makes podman run circuit as the OCI hook for a
-#   container annotated circuit.network (createRuntime, poststop).
+#   container annotated circuit.network (createRuntime, poststop);
+#   podman -p with the conflist `circuit network export` prints (its
+#   circuit-portmap entry): reachable, removed by podman rm.
 # podman writes only below a temp dir: private containers.conf and
 # storage.conf (vfs), --root/--runroot/--tmpdir, runc's --root, a tmpfs on
 # /dev/shm (its shm locks), events to a file.  /var/lib, /run and /etc are
@@ -130,8 +132,9 @@ EOF
 
 # The image: a busybox-static rootfs, imported offline.
 cp /bin/busybox "$T/rootfs/bin/"
-for x in sh sleep ping ip cat; do ln -s busybox "$T/rootfs/bin/$x"; done
-mkdir -p "$T/rootfs/etc" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp"
+for x in sh sleep ping ip cat httpd; do ln -s busybox "$T/rootfs/bin/$x"; done
+mkdir -p "$T/rootfs/etc" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp" "$T/rootfs/www"
+echo podman-web >"$T/rootfs/www/index.html"
 tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
 $P import -q "$T/rootfs.tar" localhost/bb:1 >/dev/null
 assert_contains "$($P images --format '{{.Repository}}:{{.Tag}}')" "localhost/bb:1" "imported image"
@@ -282,6 +285,28 @@ assert_eq "" "$(find "$st" -type f ! -name lock ! -name 'last-*')" "IPAM files a
 if nft list table inet circuit >/dev/null 2>&1; then die "table inet circuit left after $c3 exited"; fi
 $P rm "$c3" >/dev/null
 ok "$c3 ($ip3) exited on its own: conmon's cleanup removed its veth, ifb, reservation, chain"
+
+# podman's -p with the conflist `circuit network export` prints: its last
+# plugin, circuit-portmap, has the portMappings capability, so podman passes
+# the ports in runtimeConfig and Circuit alone publishes them.
+$BIN/circuit network create pmnet 10.254.79.0/24 >/dev/null
+$BIN/circuit network export pmnet >"$T/net.d/pmnet.conflist"
+cp=pp-$$
+$P run -d --name "$cp" --cgroup-parent=$CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+	--network pmnet -p 8085:80 -p 127.0.0.1:8086:80 localhost/bb:1 httpd -f -p 80 -h /www >/dev/null ||
+	die "podman run -p failed"
+ipp=$($P inspect "$cp" --format '{{(index .NetworkSettings.Networks "pmnet").IPAddress}}')
+nft list map inet circuit pm4any | has "tcp . 8085 : $ipp . 80" ||
+	die "no DNAT element for -p 8085:80: $(nft list table inet circuit)"
+for _ in $(seq 20); do [ "$(curl -s --max-time 2 http://10.254.79.1:8085/)" = podman-web ] && break; sleep 0.2; done
+assert_eq podman-web "$(curl -s --max-time 3 http://10.254.79.1:8085/)" "-p 8085:80 via the host's address"
+assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8085/)" "-p 8085:80 via 127.0.0.1"
+assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8086/)" "-p 127.0.0.1:8086:80"
+$P rm -f -t 0 "$cp" >/dev/null
+if nft list table inet circuit 2>/dev/null | has 'pm4|portmap'; then die "portmap objects left after podman rm"; fi
+assert_eq "" "$(find "$CIRCUIT_STATE_DIR/portmap" -type f ! -name lock 2>/dev/null)" "portmap state left after podman rm"
+$BIN/circuit network delete pmnet >/dev/null
+ok "podman -p 8085:80 -p 127.0.0.1:8086:80 with the exported conflist: published by circuit-portmap, removed by podman rm"
 
 rm_cgroups || die "cgroups left: $(ls -d /sys/fs/cgroup/*/"${CG#/}")"
 for p in "${absent_before[@]}"; do [ ! -e "$p" ] || die "podman wrote $p"; done
