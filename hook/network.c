@@ -1471,8 +1471,10 @@ const struct cli_cmd cli_network_cmds[] = {
 	  "Examples:\n  circuit network connect 4668 sandbox\n"
 	  "  circuit network connect web-00 sandbox\n"
 	  "  circuit network connect 4668 sandbox --ip 10.254.1.10 --ifname eth1\n"
-	  "  circuit network connect 4668 sandbox --publish 8080:80 --publish 127.0.0.1:5353:53/udp\n"
-	  "  circuit network connect 4668 sandbox --publish 9000-9001:80-81 --publish [::1]:8443:443\n"
+	  "  circuit network connect 4668 sandbox --publish 8080:80\n"
+	  "  circuit network connect 4668 sandbox --publish 127.0.0.1:5353:53/udp\n"
+	  "  circuit network connect 4668 sandbox --publish 9000-9001:80-81\n"
+	  "  circuit network connect 4668 sandbox --publish [fd00::1]:8443:443\n"
 	  "A published port is reachable at any host address (or HOSTIP) of the\n"
 	  "host, from outside, from the host itself (127.0.0.1 too) and from other\n"
 	  "containers; a host port published already is refused.\n",
