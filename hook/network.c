@@ -942,7 +942,8 @@ static int del_member(const struct cir_member *m, void *arg)
 }
 
 /* What Circuit's plugins kept for a managed network, in the same store:
- * <root>/{ipam,qos,masq}/<name> (members are gone, so is its chain). */
+ * <root>/{ipam,qos,masq}/<name> and <root>/portmap/att/<name> (members are
+ * gone, so is its chain). */
 static void remove_plugin_state(struct cir_netdb *db, const char *name)
 {
 	static const char *const parts[] = { "ipam", "qos", "masq" };
@@ -956,6 +957,20 @@ static void remove_plugin_state(struct cir_netdb *db, const char *name)
 		if (cir_store_remove_tree(fd, name, &e) < 0)
 			cli_warn("network %s: %s state: %s", name, parts[i], e.msg);
 		close(fd);
+	}
+	/* circuit-portmap: its members are gone, so are their records; the
+	 * network's empty record directory goes with it. */
+	{
+		struct cir_error e = CIR_ERROR_INIT;
+		int top = cir_store_dir(db->st.fd, "portmap", false, &e);
+		int att = top >= 0 ? cir_store_dir(top, "att", false, &e) : -1;
+
+		if (att >= 0 && unlinkat(att, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			cli_warn("network %s: portmap state: %s", name, strerror(errno));
+		if (att >= 0)
+			close(att);
+		if (top >= 0)
+			close(top);
 	}
 }
 

@@ -849,7 +849,7 @@ static int detach_locked(struct pm_store *s, int netdir, const char *name,
 		if (users < 0)
 			users = 1;
 	}
-	left = !dir_empty(s->ports);
+	left = dir_empty(s->ports) != 1;      /* unsure: keep the shared objects */
 	br = (struct cir_nft_pm_bridge){ .name = rec.bridge, .net4 = rec.net4, .net6 = rec.net6 };
 	r = cir_nft_portmap_del(v, nv, rec.bridge[0] && users <= 1 ? &br : NULL, !left, err);
 	if (r < 0) {
