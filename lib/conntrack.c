@@ -244,8 +244,16 @@ static int ct_send(int fd, const void *buf, size_t len)
  * One dump: up to CT_BATCH matches into m[], *more when there were more.
  * Returns the count or -errno.
  */
-static int ct_dump(int fd, const struct cir_ct_filter *f, uint32_t seq, struct cir_ct_entry *m,
-		   bool *more, unsigned char *buf)
+static bool matches_any(const struct cir_ct_filter *f, size_t nf, const struct cir_ct_entry *e)
+{
+	for (size_t i = 0; i < nf; i++)
+		if (cir_ct_entry_matches(&f[i], e))
+			return true;
+	return false;
+}
+
+static int ct_dump(int fd, const struct cir_ct_filter *f, size_t nf, uint32_t seq,
+		   struct cir_ct_entry *m, bool *more, unsigned char *buf)
 {
 	int n = 0, len;
 	bool done = false;
@@ -284,7 +292,7 @@ static int ct_dump(int fd, const struct cir_ct_filter *f, uint32_t seq, struct c
 				continue;
 			}
 			if (cir_ct_entry_parse(nh, nh->nlmsg_len, &m[n]) == 0 &&
-			    cir_ct_entry_matches(f, &m[n]))
+			    matches_any(f, nf, &m[n]))
 				n++;
 		}
 	}
@@ -326,6 +334,11 @@ static int ct_delete(int fd, const struct cir_ct_entry *e, uint32_t seq, unsigne
 
 int cir_ct_flush(const struct cir_ct_filter *f, struct cir_error *err)
 {
+	return cir_ct_flush_any(f, f ? 1 : 0, err);
+}
+
+int cir_ct_flush_any(const struct cir_ct_filter *f, size_t nf, struct cir_error *err)
+{
 	_cleanup_free_ unsigned char *buf = NULL;
 	_cleanup_free_ struct cir_ct_entry *m = NULL;
 	_cleanup_close_ int fd = -1;
@@ -334,10 +347,14 @@ int cir_ct_flush(const struct cir_ct_filter *f, struct cir_error *err)
 	int total = 0;
 	bool more = true;
 
-	if (!f || (f->family != AF_INET && f->family != AF_INET6) ||
-	    (f->orig_dst.af && f->orig_dst.af != f->family) ||
-	    (f->reply_src.af && f->reply_src.af != f->family))
+	if (!f || nf == 0)
 		return cir_err(err, EINVAL, "conntrack flush: bad filter");
+	for (size_t i = 0; i < nf; i++)
+		if ((f[i].family != AF_INET && f[i].family != AF_INET6) ||
+		    f[i].family != f[0].family ||
+		    (f[i].orig_dst.af && f[i].orig_dst.af != f[i].family) ||
+		    (f[i].reply_src.af && f[i].reply_src.af != f[i].family))
+			return cir_err(err, EINVAL, "conntrack flush: bad filter");
 	buf = malloc(CT_BUF);
 	m = calloc(CT_BATCH, sizeof(*m));
 	if (!buf || !m)
@@ -349,7 +366,7 @@ int cir_ct_flush(const struct cir_ct_filter *f, struct cir_error *err)
 		return cir_err(err, errno, "conntrack flush: bind: %s", strerror(errno));
 	/* Each round deletes what it found; a full batch means another. */
 	for (int round = 0; more && round < 64; round++) {
-		int n = ct_dump(fd, f, seq++, m, &more, buf);
+		int n = ct_dump(fd, f, nf, seq++, m, &more, buf);
 
 		if (n == -ENOENT || n == -EOPNOTSUPP || n == -EPROTONOSUPPORT)
 			return total;       /* no conntrack in this kernel: nothing to flush */

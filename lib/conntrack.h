@@ -53,6 +53,13 @@ struct cir_ct_entry {
  */
 int cir_ct_flush(const struct cir_ct_filter *f, struct cir_error *err);
 
+/*
+ * The same for several filters of one family at once: one dump, an entry
+ * goes when it matches any of f[0..n).  -EINVAL when n is 0 or the
+ * families differ.
+ */
+int cir_ct_flush_any(const struct cir_ct_filter *f, size_t n, struct cir_error *err);
+
 /* ---- exposed for tests ---- */
 
 /* The dump request for family into buf: its length, -ENOSPC. */

@@ -749,25 +749,37 @@ static bool needs_localnet(const struct cir_nft_pm *v, size_t n)
 	return false;
 }
 
-/* Flush UDP conntrack entries of the elements' host ports (optionally
- * only those DNATed to the element's address).  Best effort per entry. */
+/* Flush UDP conntrack entries of the elements' host ports (with
+ * to_target, only those DNATed to the element's address and port): one
+ * dump per family, whatever the number of ports. */
 static int ct_flush_udp(const struct cir_nft_pm *v, size_t n, bool to_target,
 			struct cir_error *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct cir_ct_filter f = { .family = v[i].addr.af, .l4proto = IPPROTO_UDP,
-					   .orig_dst_port = v[i].host_port };
+	_cleanup_free_ struct cir_ct_filter *f = calloc(n + 1, sizeof(*f));
+	int fams[2] = { AF_INET, AF_INET6 };
+
+	if (!f)
+		return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
+	for (int k = 0; k < 2; k++) {
+		size_t nf = 0;
 		int r;
 
-		if (v[i].proto != IPPROTO_UDP)
-			continue;
-		if (v[i].host.af && !ip_any(&v[i].host))
-			f.orig_dst = v[i].host;
-		if (to_target) {
-			f.reply_src = v[i].addr;
-			f.reply_src_port = v[i].port;
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].proto != IPPROTO_UDP || v[i].addr.af != fams[k])
+				continue;
+			f[nf] = (struct cir_ct_filter){ .family = fams[k], .l4proto = IPPROTO_UDP,
+							.orig_dst_port = v[i].host_port };
+			if (v[i].host.af && !ip_any(&v[i].host))
+				f[nf].orig_dst = v[i].host;
+			if (to_target) {
+				f[nf].reply_src = v[i].addr;
+				f[nf].reply_src_port = v[i].port;
+			}
+			nf++;
 		}
-		r = cir_ct_flush(&f, err);
+		if (!nf)
+			continue;
+		r = cir_ct_flush_any(f, nf, err);
 		if (r < 0)
 			return r;
 	}

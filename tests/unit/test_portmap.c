@@ -377,6 +377,12 @@ START_TEST(ct_flush_bad_filter)
 	f.family = AF_INET;
 	cir_ip_parse("fd00::1", &f.orig_dst, &e);
 	ck_assert_int_eq(cir_ct_flush(&f, &e), -EINVAL);
+	{
+		struct cir_ct_filter two[2] = { { .family = AF_INET }, { .family = AF_INET6 } };
+
+		ck_assert_int_eq(cir_ct_flush_any(two, 2, &e), -EINVAL);   /* two families */
+		ck_assert_int_eq(cir_ct_flush_any(two, 0, &e), -EINVAL);
+	}
 }
 END_TEST
 
