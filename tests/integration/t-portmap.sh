@@ -9,8 +9,11 @@
 # same one, a host-IP-specific mapping, ranges, a duplicate host port
 # refused (same and other network) with nothing left, UDP conntrack flushed
 # when a mapping goes and comes (next datagram of the same flow reaches the
-# new container), restore re-makes the DNAT, disconnect leaves no rule and
-# no state, bad --publish values refused with one line.
+# new container), restore re-makes the DNAT, gc removes a gone container's
+# ports, disconnect leaves no rule and no state, bad --publish values
+# refused with one line.  The reachability checks run with br_netfilter
+# handing bridged traffic to the IP hooks and without (this namespace's own
+# bridge-nf-call-* values, when the module is loaded).
 C=$BIN/circuit
 command -v conntrack >/dev/null || skip "conntrack (Debian package conntrack) is not installed"
 
@@ -192,8 +195,17 @@ assert_eq c "$(udp outside 198.18.0.1 5353 40002)" "restore re-made udp 5353"
 expect 0 "INFO[0000] nothing to restore" $C restore
 ok "restore re-makes published ports; a second restore changes nothing"
 
+# ---- gc releases the ports of a container that is gone ----
+kill $pd; wait $pd 2>/dev/null || true
+run $C gc
+[ "$rc" = 0 ] || die "gc: $out"
+assert_contains "$out" "pid-$pd" "gc released d"
+rules | has 'udp \. 5354' && die "gc left d's published port: $(rules)"
+assert_eq c "$(udp outside 198.18.0.1 5353 40003)" "gc kept c's port"
+ok "gc: a gone container's published ports removed, the others kept"
+
 # ---- disconnect leaves no rule and no state ----
-for p in $pa $pb $pc $pd; do $C network disconnect $p pm >/dev/null 2>&1; done
+for p in $pa $pb $pc; do $C network disconnect $p pm >/dev/null 2>&1; done
 r=$(rules)
 for w in portmap pm4 pm6 pmhairpin pmbridges; do
 	case "$r" in *"$w"*) die "left in the ruleset after disconnect: $w ($r)";; esac
