@@ -229,4 +229,32 @@ expect 1 'ERRO[0000] publish: host port tcp/8080 is published twice' \
 	$C network connect $pa pm --publish 8080:80 --publish 8080:81
 assert_eq "$before" "$(snapshot)" "bad input left nothing"
 ok "bad --publish values refused with one line, nothing left"
+# ---- the plugin alone, every CNI version: ADD, CHECK, DEL, GC ----
+mkns v
+for ver in 0.3.0 0.3.1 0.4.0 1.0.0 1.1.0; do
+	case $ver in 0.*) ipv=',"version":"4"' ;; *) ipv="" ;; esac
+	pm="{\"cniVersion\":\"$ver\",\"name\":\"pm\",\"type\":\"circuit-portmap\",\"capabilities\":{\"portMappings\":true},\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":7100,\"containerPort\":80,\"protocol\":\"tcp\",\"hostIP\":\"\"}]},\"prevResult\":{\"cniVersion\":\"$ver\",\"interfaces\":[{\"name\":\"c-pm\"},{\"name\":\"eth0\",\"sandbox\":\"/run/netns/v\"}],\"ips\":[{\"address\":\"10.254.7.200/24\",\"interface\":1$ipv}]}}"
+	res=$(cni ADD $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm") || die "$ver ADD: $res"
+	assert_eq "$ver 10.254.7.200/24" "$(json_get "$res" 'd["cniVersion"] + " " + d["ips"][0]["address"]')" "$ver ADD result is prevResult"
+	rules | has 'tcp \. 7100 : 10\.254\.7\.200 \. 80' || die "$ver: no element"
+	case $ver in 0.3.*) ;; *) cni CHECK $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm" >/dev/null ||
+		die "$ver CHECK" ;; esac
+	cni DEL $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm" >/dev/null || die "$ver DEL"
+	rules | has 7100 && die "$ver: element left after DEL"
+	case $ver in 0.3.*) ;; *) run cni CHECK $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm"
+		[ "$rc" != 0 ] || die "$ver CHECK passed after DEL" ;; esac
+done
+# CHECK finds a missing element; GC releases what the list does not name.
+res=$(cni ADD $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm")
+nft delete element inet circuit pm4any '{ tcp . 7100 }'
+run cni CHECK $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm"
+[ "$rc" != 0 ] || die "CHECK passed with the element gone"
+assert_contains "$out" "tcp . 7100 missing from map pm4any" "CHECK names what is missing"
+cni ADD $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm" >/dev/null   # ADD again repairs
+cni CHECK $BIN/circuit-portmap v-id /run/netns/v eth0 <<<"$pm" >/dev/null || die "CHECK after re-ADD"
+echo '{"cniVersion":"1.1.0","name":"pm","type":"circuit-portmap","cni.dev/valid-attachments":[]}' |
+	cni GC $BIN/circuit-portmap "" "" "" >/dev/null || die "GC"
+rules | has 7100 && die "GC left the element"
+[ -z "$(find "$CIRCUIT_STATE_DIR/portmap/att" -type f)" ] || die "GC left a record"
+ok "circuit-portmap alone at 0.3.0-1.1.0: ADD passes prevResult on, CHECK, DEL; CHECK finds a missing element; GC"
 rm -rf "$www"
