@@ -34,7 +34,7 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 #define CLI_MAX_OPTS 16
 #define CLI_MAX_POS 16
-#define CLI_MAX_REPEAT 8             /* values of one repeated option */
+#define CLI_MAX_REPEAT 32            /* values of one repeated option (--publish) */
 
 /* One option of a command: "--name VALUE" (has_arg) or a flag "--name". */
 struct cli_opt {
@@ -181,8 +181,17 @@ struct cli_attach {
 	const char *name;            /* the container in messages, NULL = its pid */
 	const char *ifname;          /* NULL = eth0 or the next free ethN */
 	const char *ip;              /* requested address, may be NULL */
+	const char *const *publish;  /* --publish values, n_publish of them */
+	int n_publish;
 	bool hook;
 };
+
+/*
+ * The capability arguments for m's published ports ({"portMappings":
+ * [...]}) as a tree for cir_chain_rt.caps: *caps is NULL when m publishes
+ * nothing.  -EINVAL when a recorded value no longer parses.
+ */
+int cli_member_caps(const struct cir_member *m, struct cir_json **caps, struct cir_error *err);
 
 /* Connect a process to network n (locked).  -EEXIST when its namespace is
  * already on n.  *out (may be NULL) gets the new member. */

@@ -17,6 +17,7 @@
 
 #include "../plugins/bridge/bridge.h"
 #include "../plugins/lb/chain.h"
+#include "../plugins/portmap/plugin.h"
 #include "../plugins/qos/plugin.h"
 #include "cli.h"
 #include "ipam_cni.h"
@@ -375,6 +376,7 @@ int main(int argc, char **argv)
 	cir_cni_builtin_register(&cir_ipam_plugin);
 	cir_cni_builtin_register(&cir_qos_plugin);
 	cir_cni_builtin_register(&cir_lb_plugin);
+	cir_cni_builtin_register(&cir_portmap_plugin);
 	/* Global options before the command. */
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0)

@@ -26,6 +26,7 @@
 #include "addr.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "portmap.h"
 #include "qos_cli.h"
 #include "ip.h"
 #include "link.h"
@@ -686,9 +687,66 @@ static int first_free_eth(void *arg, struct cir_error *err)
 	return cir_err(err, ENOSPC, "no free interface name eth0..eth999");
 }
 
+int cli_member_caps(const struct cir_member *m, struct cir_json **caps, struct cir_error *err)
+{
+	struct cir_publish p[CIR_MEMBER_PUBLISH_MAX];
+	_cleanup_free_ char *doc = NULL;
+	int r;
+
+	*caps = NULL;
+	if (!m->n_publish)
+		return 0;
+	for (unsigned int i = 0; i < m->n_publish; i++) {
+		r = cir_publish_parse(m->publish[i], &p[i], err);
+		if (r < 0)
+			return r;
+	}
+	r = cir_publish_caps_json(p, m->n_publish, &doc, err);
+	if (r < 0)
+		return r;
+	return cir_json_parse(doc, strlen(doc), caps, err);
+}
+
+/* Check att's --publish values against n's chain and keep their canonical
+ * text in m: one line of error for the first bad one. */
+static int publish_set(struct cir_network *n, const struct cli_attach *att, struct cir_member *m,
+		       struct cir_error *err)
+{
+	struct cir_publish p[CIR_MEMBER_PUBLISH_MAX];
+	_cleanup_free_ struct cir_portmap *all = NULL;
+	size_t total = 0;
+	int r;
+
+	if (att->n_publish <= 0)
+		return 0;
+	if (att->n_publish > CIR_MEMBER_PUBLISH_MAX)
+		return cir_err(err, E2BIG, "at most %d --publish values", CIR_MEMBER_PUBLISH_MAX);
+	for (int i = 0; i < att->n_publish; i++) {
+		r = cir_publish_parse(att->publish[i], &p[i], err);
+		if (r < 0)
+			return r;
+	}
+	all = calloc(CIR_PORTMAP_MAX, sizeof(*all));
+	if (!all)
+		return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
+	r = cir_publish_expand(p, (size_t)att->n_publish, all, &total, CIR_PORTMAP_MAX, err);
+	if (r < 0)
+		return cir_err_wrap(err, "publish");
+	if (!cir_conflist_has_capability(n->conflist, "portMappings"))
+		return cir_err(err, EOPNOTSUPP, "network %s cannot publish ports: no plugin of its "
+			       "chain has the portMappings capability (add {\"type\": \"%s\", "
+			       "\"capabilities\": {\"portMappings\": true}} to it)", n->conf.name,
+			       CIR_NETCONF_PORTMAP_PLUGIN);
+	for (int i = 0; i < att->n_publish; i++)
+		cir_publish_format(&p[i], m->publish[i], sizeof(m->publish[i]));
+	m->n_publish = (unsigned int)att->n_publish;
+	return 0;
+}
+
 int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attach *att,
 		    struct cir_member *out, struct cir_error *err)
 {
+	_cleanup_json_ struct cir_json *caps = NULL;
 	struct cir_member m = { 0 };
 	struct dup_scan ds = { 0 };
 	struct free_if fi = { { 0 } };
@@ -701,6 +759,12 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 	int r;
 
 	r = cir_member_set_process(&m, att->pid, err);
+	if (r < 0)
+		return r;
+	/* Bad --publish input is refused before anything is looked at. */
+	r = publish_set(n, att, &m, err);
+	if (r >= 0)
+		r = cli_member_caps(&m, &caps, err);
 	if (r < 0)
 		return r;
 	if (att->cid)
@@ -772,7 +836,8 @@ int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attac
 		snprintf(args, sizeof(args), "IgnoreUnknown=1;IP=%s", att->ip);
 	}
 	rt = (struct cir_chain_rt){ .cid = m.cid, .netns = m.netns, .ifname = m.ifname,
-				    .args = args[0] ? args : NULL, .path = c->plugin_path };
+				    .args = args[0] ? args : NULL, .path = c->plugin_path,
+				    .caps = caps ? cir_json_root(caps) : NULL };
 	cli_debug("network %s: ADD %s %s %s (plugins from %s)", n->conf.name, m.cid, m.netns,
 		  m.ifname, c->plugin_path);
 	/* Intent first: a connect killed from here on leaves a pending
@@ -808,6 +873,8 @@ int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_me
 		       struct cir_error *err)
 {
 	_cleanup_free_ char *result = NULL;
+	_cleanup_json_ struct cir_json *caps = NULL;
+	struct cir_error e2 = CIR_ERROR_INIT;
 	struct cir_member cur;
 	struct cir_chain_rt rt;
 	int r;
@@ -819,9 +886,13 @@ int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_me
 	}
 	if (r < 0)
 		return r;
+	/* libcni passes the capability arguments on DEL too; a record whose
+	 * values no longer parse must not block the teardown. */
+	cli_member_caps(&cur, &caps, &e2);
 	rt = (struct cir_chain_rt){ .cid = cur.cid,
 				    .netns = cir_member_alive(&cur) ? cur.netns : NULL,
-				    .ifname = cur.ifname, .path = c->plugin_path };
+				    .ifname = cur.ifname, .path = c->plugin_path,
+				    .caps = caps ? cir_json_root(caps) : NULL };
 	cli_debug("network %s: DEL %s %s", n->conf.name, cur.cid, cur.ifname);
 	r = cir_chain_del(n->conflist, &rt, result, err);
 	if (r < 0)
@@ -871,7 +942,8 @@ static int del_member(const struct cir_member *m, void *arg)
 }
 
 /* What Circuit's plugins kept for a managed network, in the same store:
- * <root>/{ipam,qos,masq}/<name> (members are gone, so is its chain). */
+ * <root>/{ipam,qos,masq}/<name> and <root>/portmap/att/<name> (members are
+ * gone, so is its chain). */
 static void remove_plugin_state(struct cir_netdb *db, const char *name)
 {
 	static const char *const parts[] = { "ipam", "qos", "masq" };
@@ -885,6 +957,20 @@ static void remove_plugin_state(struct cir_netdb *db, const char *name)
 		if (cir_store_remove_tree(fd, name, &e) < 0)
 			cli_warn("network %s: %s state: %s", name, parts[i], e.msg);
 		close(fd);
+	}
+	/* circuit-portmap: its members are gone, so are their records; the
+	 * network's empty record directory goes with it. */
+	{
+		struct cir_error e = CIR_ERROR_INIT;
+		int top = cir_store_dir(db->st.fd, "portmap", false, &e);
+		int att = top >= 0 ? cir_store_dir(top, "att", false, &e) : -1;
+
+		if (att >= 0 && unlinkat(att, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			cli_warn("network %s: portmap state: %s", name, strerror(errno));
+		if (att >= 0)
+			close(att);
+		if (top >= 0)
+			close(top);
 	}
 }
 
@@ -1197,6 +1283,19 @@ static int cmd_connect(struct cli *c, const struct cli_args *a)
 		return r;
 	att.ip = cli_opt(a, "ip");
 	att.ifname = cli_opt(a, "ifname");
+	{
+		const char *const *pub = NULL;
+
+		att.n_publish = cli_opt_all(a, "publish", &pub);
+		att.publish = pub;
+		/* Bad input is a usage error, one line, before any state. */
+		for (int i = 0; i < att.n_publish; i++) {
+			struct cir_publish p;
+
+			if (cir_publish_parse(pub[i], &p, &err) < 0)
+				return cli_fail(c, &err);
+		}
+	}
 	if (id) {
 		/* A runc container: its init process, and its ID as the CNI
 		 * container id (as the hook attaches it). */
@@ -1379,16 +1478,26 @@ const struct cli_cmd cli_network_cmds[] = {
 	  "Examples:\n  circuit network export sandbox > /etc/cni/net.d/10-sandbox.conflist\n"
 	  "  circuit network export sandbox --cni-version 0.4.0\n",
 	  { { "cni-version", true, "V", "print at this cniVersion" } }, 1, 1, cmd_export },
-	{ "connect", "PID|ID NAME [--ip IP] [--ifname IF]",
+	{ "connect", "PID|ID NAME [--ip IP] [--ifname IF] [--publish SPEC]...",
 	  "attach the network namespace of process PID (or runc container ID)",
 	  "The container gets eth0, or the next free ethN when it already has one.\n"
 	  "A runc container ID is looked up in runc's state ($CIRCUIT_RUNC_ROOT,\n"
 	  "default /run/runc) and becomes the CNI container id.\n"
 	  "Examples:\n  circuit network connect 4668 sandbox\n"
 	  "  circuit network connect web-00 sandbox\n"
-	  "  circuit network connect 4668 sandbox --ip 10.254.1.10 --ifname eth1\n",
+	  "  circuit network connect 4668 sandbox --ip 10.254.1.10 --ifname eth1\n"
+	  "  circuit network connect 4668 sandbox --publish 8080:80\n"
+	  "  circuit network connect 4668 sandbox --publish 127.0.0.1:5353:53/udp\n"
+	  "  circuit network connect 4668 sandbox --publish 9000-9001:80-81\n"
+	  "  circuit network connect 4668 sandbox --publish [fd00::1]:8443:443\n"
+	  "A published port is reachable at any host address (or HOSTIP) of the\n"
+	  "host, from outside, from the host itself (127.0.0.1 too) and from other\n"
+	  "containers; a host port published already is refused.\n",
 	  { { "ip", true, "IP", "request this address" },
-	    { "ifname", true, "IF", "container interface name" } },
+	    { "ifname", true, "IF", "container interface name" },
+	    { "publish", true, "SPEC",
+	      "publish a container port on the host: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp] "
+	      "(repeatable; ranges A-B:C-D; an IPv6 HOSTIP in brackets)" } },
 	  2, 2, cmd_connect },
 	{ "disconnect", "PID|ID NAME",
 	  "detach a process's (or runc container's) namespace from a network",

@@ -77,6 +77,7 @@ static void valid_free(struct sweep *s)
 static int reattach(struct sweep *s, const struct cir_member *m, struct cir_error *err)
 {
 	_cleanup_free_ char *old = NULL, *result = NULL;
+	_cleanup_json_ struct cir_json *caps = NULL;
 	struct cir_member cur, upd;
 	struct cir_cni_result res;
 	struct cir_chain_rt rt;
@@ -85,10 +86,14 @@ static int reattach(struct sweep *s, const struct cir_member *m, struct cir_erro
 	int r;
 
 	r = cir_member_get(s->n, m->cid, &cur, &old, err);
+	if (r >= 0)
+		r = cli_member_caps(&cur, &caps, err);
 	if (r < 0)
 		return r;
+	/* Published ports again too (the portMappings capability). */
 	rt = (struct cir_chain_rt){ .cid = cur.cid, .netns = cur.netns, .ifname = cur.ifname,
-				    .path = s->c->plugin_path };
+				    .path = s->c->plugin_path,
+				    .caps = caps ? cir_json_root(caps) : NULL };
 	cir_chain_del(s->n->conflist, &rt, old, &e2);
 	/* The same addresses again, one per family on a dual-stack network. */
 	cir_member_ip_args(&cur, args, sizeof(args));
@@ -134,12 +139,17 @@ static int member_in_place(struct sweep *s, const struct cir_member *m)
 	struct cir_member cur;
 	struct cir_chain_rt rt = { .cid = m->cid, .netns = m->netns, .ifname = m->ifname,
 				   .path = s->c->plugin_path };
+	_cleanup_json_ struct cir_json *caps = NULL;
 	const char *name = s->n->conf.name;
 	int r;
 
 	r = cir_member_get(s->n, m->cid, &cur, &result, &e);
 	if (r >= 0)
+		r = cli_member_caps(&cur, &caps, &e);
+	if (r >= 0) {
+		rt.caps = caps ? cir_json_root(caps) : NULL;
 		r = cir_chain_check(s->n->conflist, &rt, result, &e);
+	}
 	if (r == -ENOTSUP) {
 		cli_debug("network %s: %s: cannot check (%s)", name, m->cid, e.msg);
 		return 1;

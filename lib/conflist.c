@@ -247,6 +247,14 @@ int cir_conflist_generate(const struct cir_netconf *nc, const char *version, cha
 	}
 	cir_jgen_map_close(g);
 	cir_jgen_map_close(g);
+	/* Published ports: a no-op for an ADD that asks for none. */
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "type", CIR_NETCONF_PORTMAP_PLUGIN);
+	cir_jgen_key(g, "capabilities");
+	cir_jgen_map_open(g);
+	cir_jgen_kbool(g, "portMappings", true);
+	cir_jgen_map_close(g);
+	cir_jgen_map_close(g);
 	cir_jgen_arr_close(g);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
@@ -271,14 +279,50 @@ static const struct cir_jnode *chain_plugins(const struct cir_json *conflist)
  * the list, the plugin's own keys, prevResult when given, GC's valid
  * attachments when given.
  */
+/* The capability arguments of caps that plugin declares true (libcni's
+ * runtimeConfig): how many. */
+static size_t caps_wanted(const struct cir_jnode *plugin, const struct cir_jnode *caps)
+{
+	const struct cir_jnode *pc = cir_jnode_get(plugin, "capabilities");
+	size_t n = 0;
+
+	if (!caps || cir_jnode_type(pc) != CIR_JOBJECT)
+		return 0;
+	for (size_t i = 0; i < cir_jnode_nkeys(caps); i++) {
+		const struct cir_jnode *v = cir_jnode_get(pc, cir_jnode_key_at(caps, i));
+
+		if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v))
+			n++;
+	}
+	return n;
+}
+
+bool cir_conflist_has_capability(const struct cir_json *conflist, const char *cap)
+{
+	const struct cir_jnode *plugins = chain_plugins(conflist);
+
+	for (size_t i = 0; i < cir_jnode_len(plugins); i++) {
+		const struct cir_jnode *pc = cir_jnode_get(cir_jnode_at(plugins, i), "capabilities");
+		const struct cir_jnode *v = cir_jnode_get(pc, cap);
+
+		if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v))
+			return true;
+	}
+	return false;
+}
+
 static int plugin_stdin(const struct cir_json *conflist, const char *version,
 			const struct cir_jnode *plugin, const struct cir_jnode *prev,
 			const struct cir_chain_attachment *valid, size_t n_valid, bool gc,
-			bool keep_live, char **out, struct cir_error *err)
+			bool keep_live, const struct cir_jnode *caps, char **out,
+			struct cir_error *err)
 {
 	static const char *const skip[] = { "cniVersion", "name", "prevResult", NULL };
+	static const char *const skip_rc[] = { "cniVersion", "name", "prevResult",
+					       "runtimeConfig", NULL };
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	const struct cir_jnode *root = cir_json_root(conflist);
+	size_t ncaps = caps_wanted(plugin, caps);
 	const char *name;
 	int r;
 
@@ -291,7 +335,23 @@ static int plugin_stdin(const struct cir_json *conflist, const char *version,
 	 * reports that, the runner must not crash on it. */
 	name = cir_jnode_str(cir_jnode_get(root, "name"));
 	cir_jgen_kstr(g, "name", name ? name : "");
-	cir_jgen_members_except(g, plugin, skip);
+	cir_jgen_members_except(g, plugin, ncaps ? skip_rc : skip);
+	if (ncaps) {
+		const struct cir_jnode *pc = cir_jnode_get(plugin, "capabilities");
+
+		cir_jgen_key(g, "runtimeConfig");
+		cir_jgen_map_open(g);
+		for (size_t i = 0; i < cir_jnode_nkeys(caps); i++) {
+			const char *k = cir_jnode_key_at(caps, i);
+			const struct cir_jnode *v = cir_jnode_get(pc, k);
+
+			if (v && cir_jnode_type(v) == CIR_JBOOL && cir_jnode_bool(v)) {
+				cir_jgen_key(g, k);
+				cir_jgen_node(g, cir_jnode_value_at(caps, i));
+			}
+		}
+		cir_jgen_map_close(g);
+	}
 	if (prev) {
 		cir_jgen_key(g, "prevResult");
 		cir_jgen_node(g, prev);
@@ -332,7 +392,7 @@ static int run_one(const struct cir_json *conflist, const struct cir_jnode *plug
 	const char *type = cir_jnode_str(cir_jnode_get(plugin, "type"));
 	int r;
 
-	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, &in, err);
+	r = plugin_stdin(conflist, NULL, plugin, prev, NULL, 0, false, false, rt->caps, &in, err);
 	if (r < 0)
 		return r;
 	exec_env(rt, &x);
@@ -456,7 +516,8 @@ int cir_chain_gc(const struct cir_json *conflist, const char *path,
 		 * the attachments other runtimes made: leave it alone. */
 		if (keep_live && !cir_cni_builtin_known(type))
 			continue;
-		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, &in, &e);
+		r = plugin_stdin(conflist, version, p, NULL, valid, n, true, keep_live, NULL, &in,
+				 &e);
 		if (r >= 0)
 			r = cir_cni_exec(type, path, CIR_CNI_CMD_GC, &x, in, strlen(in), NULL, NULL,
 					 &e);

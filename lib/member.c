@@ -29,6 +29,18 @@ static void member_emit_addresses(struct cir_jgen *g, const struct cir_member *m
 	cir_jgen_arr_close(g);
 }
 
+/* "publish": [...] only when the member publishes ports. */
+static void member_emit_publish(struct cir_jgen *g, const struct cir_member *m)
+{
+	if (!m->n_publish)
+		return;
+	cir_jgen_key(g, "publish");
+	cir_jgen_arr_open(g);
+	for (unsigned int i = 0; i < m->n_publish; i++)
+		cir_jgen_str(g, m->publish[i]);
+	cir_jgen_arr_close(g);
+}
+
 void cir_member_set_addresses(struct cir_member *m, const struct cir_cni_result *res)
 {
 	m->address[0] = '\0';
@@ -65,6 +77,7 @@ void cir_member_emit(struct cir_jgen *g, const struct cir_member *m)
 	member_emit_addresses(g, m);
 	cir_jgen_kstr(g, "netns", m->netns);
 	cir_jgen_kbool(g, "hook", m->hook);
+	member_emit_publish(g, m);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);
 }
@@ -73,7 +86,7 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 			struct cir_error *err)
 {
 	const char *cid = NULL, *ifname = NULL, *boot = NULL, *ns = NULL, *addr = NULL;
-	const struct cir_jnode *addrs = NULL;
+	const struct cir_jnode *addrs = NULL, *pub = NULL;
 	uint64_t pid = 0, st = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -86,8 +99,15 @@ static int member_parse(const struct cir_jnode *root, struct cir_member *m,
 	    cir_json_str(root, "address", &addr, err) < 0 ||
 	    cir_json_arr(root, "addresses", &addrs, err) < 0 ||
 	    cir_json_bool(root, "hook", &m->hook, err) < 0 ||
-	    cir_json_bool(root, "pending", &m->pending, err) < 0)
+	    cir_json_bool(root, "pending", &m->pending, err) < 0 ||
+	    cir_json_arr(root, "publish", &pub, err) < 0)
 		return -err->errnum;
+	if (cir_jnode_len(pub) > CIR_MEMBER_PUBLISH_MAX)
+		return cir_err(err, EINVAL, "publish: more than %d entries", CIR_MEMBER_PUBLISH_MAX);
+	for (size_t i = 0; i < cir_jnode_len(pub); i++)
+		if (cir_netconf_copy_str(m->publish[m->n_publish++], sizeof(m->publish[0]),
+					 cir_jnode_str(cir_jnode_at(pub, i)), "publish", err) < 0)
+			return -err->errnum;
 	if (!cid || !ifname)
 		return cir_err(err, EINVAL, "container or interface missing");
 	if (cir_netconf_copy_str(m->cid, sizeof(m->cid), cid, "container", err) < 0 ||
@@ -185,6 +205,7 @@ int cir_member_put(struct cir_network *n, const struct cir_member *m, const char
 	cir_jgen_kstr(g, "address", m->address);
 	member_emit_addresses(g, m);
 	cir_jgen_kbool(g, "hook", m->hook);
+	member_emit_publish(g, m);
 	if (m->pending)
 		cir_jgen_kbool(g, "pending", true);
 	if (res) {

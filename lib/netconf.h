@@ -44,6 +44,7 @@
 /* Plugin types of the chain `circuit network create` writes. */
 #define CIR_NETCONF_BRIDGE_PLUGIN "circuit-bridge"
 #define CIR_NETCONF_IPAM_PLUGIN "circuit-ipam"
+#define CIR_NETCONF_PORTMAP_PLUGIN "circuit-portmap"
 /* cniVersion of a generated conflist unless asked otherwise: the newest
  * that every runtime Circuit is tested with reads (Debian 12's podman 4.3
  * and containerd 1.6 reject 1.1.0 results).  The plugins speak 0.3.0 to
@@ -74,6 +75,10 @@ struct cir_netconf {
 	long long created;              /* unix seconds */
 };
 
+/* --publish values one member keeps, and their canonical text's size. */
+#define CIR_MEMBER_PUBLISH_MAX 32
+#define CIR_MEMBER_PUBLISH_STRLEN 96
+
 /* One container attached to a network. */
 struct cir_member {
 	char cid[CIR_CNI_ID_MAX + 1];   /* CNI container id */
@@ -88,6 +93,10 @@ struct cir_member {
 	char addresses[CIR_NETCONF_SUBNETS_MAX][CIR_CIDR_STRLEN];
 	unsigned int n_addresses;
 	bool hook;                      /* attached by the OCI hook */
+	/* Published ports (--publish), canonical text ("8080:80/tcp"),
+	 * passed to the chain as the portMappings capability. */
+	char publish[CIR_MEMBER_PUBLISH_MAX][CIR_MEMBER_PUBLISH_STRLEN];
+	unsigned int n_publish;
 	bool pending;                   /* written before the chain's ADD, cleared after
 					 * it: a pending member seen under the network's
 					 * lock is a connect that never finished */
@@ -270,10 +279,15 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
  * (gateways, default routes, ipMasq as the record says, "ipMasq6": false
  * without masquerade6) delegating to circuit-ipam: "subnet" for one subnet,
  * "ranges" with one range set per family for several, at cniVersion version
- * (NULL: CIR_NETCONF_CNI_VERSION; an unsupported one is code 1).  *out is a
+ * (NULL: CIR_NETCONF_CNI_VERSION; an unsupported one is code 1); then
+ * circuit-portmap with "capabilities": {"portMappings": true}, so that
+ * podman's -p and `connect --publish` work on the chain alone.  *out is a
  * malloc'd pretty document. */
 int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
 			  struct cir_error *err);
+
+/* Does a plugin of the conflist declare capability cap ("portMappings")? */
+bool cir_conflist_has_capability(const struct cir_json *conflist, const char *cap);
 
 /* ---- running a chain ---- */
 
@@ -283,6 +297,10 @@ struct cir_chain_rt {
 	const char *ifname;
 	const char *args;        /* CNI_ARGS, may be NULL */
 	const char *path;        /* CNI_PATH: where plugins are looked up */
+	/* Capability arguments, an object {"portMappings": [...]} (may be
+	 * NULL): a plugin whose "capabilities" names one of its keys true gets
+	 * runtimeConfig.<key>, as libcni passes them. */
+	const struct cir_jnode *caps;
 };
 
 /*

@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "ip.h"
 
 #define CIR_NFT_FAMILY "inet"
 #define CIR_NFT_TABLE "circuit"
@@ -124,5 +125,64 @@ int cir_nft_hairpin_del(const char *ifname, struct cir_error *err);
 
 /* 1 when bridge @ifname's hairpin chain exists with its rule, 0 when not. */
 int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err);
+
+/* ---- published ports (lib/portmap.h) ----
+ *
+ * Shared by every network: maps keyed by (protocol, host port) or (host
+ * address, protocol, host port) give the DNAT target, so adding one
+ * mapping is one element whatever the number present:
+ *
+ *   map pm4 / pm6       HOSTADDR . PROTO . HOSTPORT : ADDR . PORT
+ *   map pm4any / pm6any PROTO . HOSTPORT : ADDR . PORT
+ *   set pmhairpin4/6    BRIDGE . SUBNET     (ifname . address, interval)
+ *   set pmbridges       BRIDGE
+ *   chain portmap       the four dnat lookups (a regular chain)
+ *   chain portmap-pre   nat prerouting dstnat: fib daddr type local jump portmap
+ *   chain portmap-out   nat output -100:       fib daddr type local jump portmap
+ *   chain portmap-post  nat postrouting srcnat: masquerade DNATed flows from
+ *                       a bridge's subnet back out through that bridge
+ *                       (hairpin), and loopback-sourced ones leaving
+ *                       through a bridge
+ */
+#define CIR_NFT_PM_CHAIN "portmap"
+
+struct cir_nft_pm {
+	struct cir_ip host;          /* af 0 or all-zero: every address of addr's family */
+	struct cir_ip addr;          /* the container's; its family picks the maps */
+	uint16_t host_port;
+	uint16_t port;
+	uint8_t proto;               /* IPPROTO_TCP, _UDP, _SCTP */
+};
+
+/* A bridge ports are published through, with its subnets (af 0: none). */
+struct cir_nft_pm_bridge {
+	const char *name;
+	struct cir_cidr net4, net6;
+};
+
+/*
+ * Add mappings v[0..n) and, when br is non-NULL, br's hairpin and
+ * loopback elements, in one transaction (creating the table, maps and
+ * chains when missing).  Idempotent for identical elements.
+ */
+int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
+			struct cir_error *err);
+
+/*
+ * Remove mappings v[0..n) and, when br is non-NULL, its elements; missing
+ * elements are success.  With last, the maps and chains go too (and the
+ * table when nothing else is left in it).
+ */
+int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
+			bool last, struct cir_error *err);
+
+/* 1 when every mapping of v[0..n) is in the kernel's maps, 0 when one is
+ * missing (its text in err->msg), -errno on failure. */
+int cir_nft_portmap_exists(const struct cir_nft_pm *v, size_t n, struct cir_error *err);
+
+/* The element text of v ("tcp . 8080 : 10.1.0.2 . 80") and its map's name
+ * into buf/map.  Exposed for tests.  -EINVAL for a bad family or protocol. */
+int cir_nft_pm_element(const struct cir_nft_pm *v, char *buf, size_t len, const char **map,
+		       struct cir_error *err);
 
 #endif

@@ -230,7 +230,13 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 	/* IPVS (generic), VIP addresses (route), the VIP's NAT rules. */
 	[CIR_SANDBOX_LB] = { "circuit-lb", G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN,
 			     NL_ALL },
-	/* Runs the four plugins in-process; names interfaces in messages. */
+	/* DNAT map elements through libnftables, conntrack deletes over
+	 * ctnetlink (both netfilter), route_localnet (procfs, the store's
+	 * calls); route like every netlink profile (libnl's link lookups). */
+	[CIR_SANDBOX_PORTMAP] = { "circuit-portmap",
+				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN,
+				  NL(NETLINK_ROUTE) | NL(NETLINK_NETFILTER) },
+	/* Runs the five plugins in-process; names interfaces in messages. */
 	[CIR_SANDBOX_CIRCUIT] = { "circuit",
 				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
 				  G_CLUSTER,

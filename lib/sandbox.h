@@ -31,6 +31,7 @@ enum cir_sandbox_profile {
 	CIR_SANDBOX_BRIDGE,          /* circuit-bridge: + netlink, setns, libnftables */
 	CIR_SANDBOX_QOS,             /* circuit-qos: + netlink route, setns */
 	CIR_SANDBOX_LB,              /* circuit-lb: + generic netlink (IPVS), libnftables */
+	CIR_SANDBOX_PORTMAP,         /* circuit-portmap: libnftables, ctnetlink, sysctl */
 	CIR_SANDBOX_CIRCUIT,         /* circuit: all of the above in-process, + exec */
 	CIR_SANDBOX_AGENT,           /* circuit agent (stacked on circuit's): the store,
 				      * IPVS, TCP/UDP check sockets; exec only for

@@ -10,8 +10,9 @@ PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
       libnftables-dev check clang libclang-rt-14-dev
       iproute2 nftables busybox-static curl python3 bc util-linux procps
-      runc podman containernetworking-plugins iperf3 ipvsadm
+      runc podman containernetworking-plugins iperf3 ipvsadm conntrack
       qemu-system-x86 linux-image-amd64 kmod"
+# conntrack: the witness of t-portmap's UDP flush (conntrack -L).
 # Packaging and the ecosystem tests (issue 12): containerd for `ctr run --cni`,
 # debhelper/lintian for `make deb`, man-db for `man --warnings`.
 PKGS="$PKGS containerd debhelper dpkg-dev fakeroot lintian man-db bash-completion"

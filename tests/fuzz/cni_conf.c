@@ -3,7 +3,7 @@
  * cni_conf.c - a plugin's stdin: the CNI network configuration with its
  * prevResult, runtimeConfig, args and ipam section, parsed the way Circuit's
  * plugins parse it (cir_cni_conf_parse, then circuit-ipam, circuit-bridge,
- * circuit-qos and circuit-lb's own keys).  Checks: errors carry a message;
+ * circuit-qos, circuit-lb and circuit-portmap's own keys).  Checks: errors carry a message;
  * a parsed prevResult emits and parses back to the same struct in every
  * version that keeps its fields; a parsed ipam config is canonical and its
  * allocator walk stays inside its ranges; every dataDir goes through the
@@ -17,6 +17,7 @@
 #include "ipam.h"
 #include "ipam_cni.h"
 #include "lb/chain.h"
+#include "portmap/plugin.h"
 #include "qos.h"
 #include "qos/plugin.h"
 #include "qosnet.h"
@@ -125,6 +126,22 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 		FUZZ_CHECK(lc->n_joins <= LB_JOINS_MAX);
 	if (r >= 0)
 		data_dir(lc->data_dir);
+
+	cir_err_clear(&err);
+	{
+		struct portmap_conf pc;
+
+		r = portmap_conf_parse(conf, &pc, &err);
+		if (r < 0) {
+			FUZZ_CHECK_ERR(r, &err);
+		} else {
+			FUZZ_CHECK(pc.n <= CIR_PORTMAP_MAX);
+			for (size_t i = 0; i < pc.n; i++)
+				FUZZ_CHECK(pc.m[i].host_port && pc.m[i].container_port);
+			data_dir(pc.data_dir);
+			portmap_conf_free(&pc);
+		}
+	}
 
 	cir_err_clear(&err);
 	r = cir_cni_valid_attachments(conf, count_attachment, &n, &err);

@@ -113,7 +113,7 @@ assert_eq 1400 "$(ip -n a -o link show eth1 | sed -n 's/.* mtu \([0-9]*\) .*/\1/
 expect 1 "ERRO[0000] process 4000000 not found" $C network connect 4000000 sandbox
 expect 1 "ERRO[0000] network nope not found" $C network connect $pa nope
 expect 2 "ERRO[0000] invalid PID or container ID \"a/b\"
-Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF]
+Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF] [--publish SPEC]...
 Run 'circuit network connect --help' for more." $C network connect a/b sandbox
 expect 1 "ERRO[0000] container abc not found (no runc state in /run/runc-none)" \
 	env CIRCUIT_RUNC_ROOT=/run/runc-none $C network connect abc sandbox

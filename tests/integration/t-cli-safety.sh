@@ -166,7 +166,7 @@ expect 1 "ERRO[0000] process $hp is in the host's network namespace: refusing to
 	$C network connect host-00 sandbox
 for bad in '../web-00' 'a/b' 'web..00' '_x'; do
 	expect 2 "ERRO[0000] invalid PID or container ID \"$bad\"
-Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF]
+Usage: circuit network connect PID|ID NAME [--ip IP] [--ifname IF] [--publish SPEC]...
 Run 'circuit network connect --help' for more." $C network connect "$bad" sandbox
 done
 expect 2 "ERRO[0000] invalid PID \"0\"

@@ -128,6 +128,8 @@ for v in 1.2.0 0.2.0; do
 		<<<"{\"cniVersion\":\"$v\",\"name\":\"fresh\",\"type\":\"circuit-qos\",\"rate\":1000}"
 	expect_cni_error 1 "incompatible CNI versions" ADD $BIN/circuit-lb xid /run/netns/x eth0 \
 		<<<"{\"cniVersion\":\"$v\",\"name\":\"fresh\",\"type\":\"circuit-lb\",\"services\":[]}"
+	expect_cni_error 1 "incompatible CNI versions" ADD $BIN/circuit-portmap xid /run/netns/x eth0 \
+		<<<"{\"cniVersion\":\"$v\",\"name\":\"fresh\",\"type\":\"circuit-portmap\",\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":7,\"containerPort\":7}]}}"
 done
 assert_eq "$before" "$(snapshot)" "state after refused versions"
 [ ! -e "$CIRCUIT_STATE_DIR/ipam/fresh" ] || die "ipam state made for a refused version"

@@ -39,6 +39,7 @@ ok "lintian: no error$( [ -n "$lint" ] && echo "; $(echo "$lint" | tr '\n' ';')"
 
 contents=$(dpkg -c "$deb" | awk '{print $6, $7, $8}')
 for f in ./usr/bin/circuit ./usr/libexec/circuit/circuit-bridge ./usr/libexec/circuit/circuit-qos \
+	./usr/libexec/circuit/circuit-portmap ./usr/share/man/man8/circuit-portmap.8.gz \
 	./usr/share/man/man8/circuit.8.gz ./usr/share/man/man8/circuit-lb.8.gz \
 	./usr/share/bash-completion/completions/circuit ./usr/share/circuit/circuit-hooks.json \
 	./lib/systemd/system/circuit-gc.timer ./lib/systemd/system/circuit-restore.service; do
@@ -46,6 +47,8 @@ for f in ./usr/bin/circuit ./usr/libexec/circuit/circuit-bridge ./usr/libexec/ci
 done
 echo "$contents" | has '^./usr/lib/cni/circuit-ipam -> ../../libexec/circuit/circuit-ipam$' ||
 	die "no /usr/lib/cni link: $contents"
+echo "$contents" | has '^./usr/lib/cni/circuit-portmap -> ../../libexec/circuit/circuit-portmap$' ||
+	die "no /usr/lib/cni link for circuit-portmap: $contents"
 ok "package contents: binaries, /usr/lib/cni links, man pages, completion, share/circuit, units"
 
 # dpkg -i into an overlay of this machine's root: writes go to a tmpfs.

@@ -158,9 +158,12 @@ ok "restore verifies the promised default route"
 $C network create n4 10.254.54.0/24 2>/dev/null
 list4=$($C network export n4)
 mkns pod4
+prev=""   # each plugin's result is the next one's prevResult, as a runtime chains them
 for i in $(seq 0 $(($(json_get "$list4" 'len(d["plugins"])') - 1))); do
-	cni ADD $BIN/$(json_get "$list4" "d['plugins'][$i]['type']") pod4-id /run/netns/pod4 eth0 \
-		<<<"$(plugin_conf "$list4" $i)" >/dev/null
+	pc=$(plugin_conf "$list4" $i)
+	[ -z "$prev" ] || pc=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); c["prevResult"]=json.loads(sys.argv[2]); print(json.dumps(c))' "$pc" "$prev")
+	prev=$(cni ADD $BIN/$(json_get "$list4" "d['plugins'][$i]['type']") pod4-id /run/netns/pod4 eth0 \
+		<<<"$pc")
 done
 $C network delete n4 2>/dev/null
 trace() { find "$CIRCUIT_STATE_DIR" -path '*n4*' | sort; }

@@ -18,6 +18,7 @@ mk install PREFIX=/usr/local
 want="/opt/cni/bin/circuit-bridge
 /opt/cni/bin/circuit-ipam
 /opt/cni/bin/circuit-lb
+/opt/cni/bin/circuit-portmap
 /opt/cni/bin/circuit-qos
 /usr/local/bin/circuit
 /usr/local/lib/systemd/system/circuit-gc.service
@@ -26,6 +27,7 @@ want="/opt/cni/bin/circuit-bridge
 /usr/local/libexec/circuit/circuit-bridge
 /usr/local/libexec/circuit/circuit-ipam
 /usr/local/libexec/circuit/circuit-lb
+/usr/local/libexec/circuit/circuit-portmap
 /usr/local/libexec/circuit/circuit-qos
 /usr/local/share/bash-completion/completions/circuit
 /usr/local/share/circuit/circuit-hooks.json
@@ -38,10 +40,11 @@ want="/opt/cni/bin/circuit-bridge
 /usr/local/share/man/man8/circuit-bridge.8
 /usr/local/share/man/man8/circuit-ipam.8
 /usr/local/share/man/man8/circuit-lb.8
+/usr/local/share/man/man8/circuit-portmap.8
 /usr/local/share/man/man8/circuit-qos.8
 /usr/local/share/man/man8/circuit.8"
 assert_eq "$want" "$(files)" "installed files"
-for p in bridge ipam lb qos; do
+for p in bridge ipam lb portmap qos; do
 	l=$d/opt/cni/bin/circuit-$p
 	[ -L "$l" ] || die "$l is not a link"
 	assert_eq "/usr/local/libexec/circuit/circuit-$p" "$(readlink "$l")" "link circuit-$p"
@@ -74,7 +77,7 @@ for m in "$d"/usr/local/share/man/man8/*.8; do
 	assert_eq "" "$w" "man --warnings $(basename "$m")"
 	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q '^NAME' || die "$(basename "$m") renders no NAME"
 done
-ok "man pages: circuit(8) circuit-bridge(8) circuit-ipam(8) circuit-qos(8) circuit-lb(8), no warnings"
+ok "man pages: circuit(8) circuit-bridge(8) circuit-ipam(8) circuit-qos(8) circuit-lb(8) circuit-portmap(8), no warnings"
 
 # The installed binary finds its installed plugins (../libexec/circuit).
 assert_contains "$(env -u CNI_PATH "$d/usr/local/bin/circuit" version)" "CNI spec 1.1.0" "installed circuit"

@@ -12,9 +12,11 @@
 #   `podman container cleanup`;
 #   the hooks.d file of conf/ makes podman run circuit as the OCI hook for a
 #   container annotated circuit.network (createRuntime, poststop);
-#   the conflist `circuit network export` prints, chained with the reference
-#   portmap and firewall: `podman run -p 8080:80` is reachable from an
-#   outside namespace, `podman rm` leaves no rule of either behind.
+#   podman -p with the conflist `circuit network export` prints (its
+#   circuit-portmap entry): reachable, removed by podman rm;
+#   the same conflist with the reference portmap and firewall in place of
+#   circuit-portmap: `podman run -p 8080:80` is reachable from an outside
+#   namespace, `podman rm` leaves no rule of either behind.
 # podman writes only below a temp dir: private containers.conf and
 # storage.conf (vfs), --root/--runroot/--tmpdir, runc's --root, a tmpfs on
 # /dev/shm (its shm locks), events to a file.  /var/lib, /run and /etc are
@@ -136,8 +138,8 @@ EOF
 # The image: a busybox-static rootfs, imported offline.
 cp /bin/busybox "$T/rootfs/bin/"
 for x in sh sleep ping ip cat httpd; do ln -s busybox "$T/rootfs/bin/$x"; done
-mkdir -p "$T/rootfs/www" && echo "hello from pm" >"$T/rootfs/www/index.html"
-mkdir -p "$T/rootfs/etc" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp"
+mkdir -p "$T/rootfs/etc" "$T/rootfs/proc" "$T/rootfs/sys" "$T/rootfs/dev" "$T/rootfs/tmp" "$T/rootfs/www"
+echo podman-web >"$T/rootfs/www/index.html"
 tar -C "$T/rootfs" -cf "$T/rootfs.tar" .
 $P import -q "$T/rootfs.tar" localhost/bb:1 >/dev/null
 assert_contains "$($P images --format '{{.Repository}}:{{.Tag}}')" "localhost/bb:1" "imported image"
@@ -289,16 +291,39 @@ if nft list table inet circuit >/dev/null 2>&1; then die "table inet circuit lef
 $P rm "$c3" >/dev/null
 ok "$c3 ($ip3) exited on its own: conmon's cleanup removed its veth, ifb, reservation, chain"
 
-# The conflist `circuit network export` prints, chained with the reference
-# portmap and firewall plugins (issue 12): podman's -p publishes a port
+# podman's -p with the conflist `circuit network export` prints: its last
+# plugin, circuit-portmap, has the portMappings capability, so podman passes
+# the ports in runtimeConfig and Circuit alone publishes them.
+$BIN/circuit network create pmnet 10.254.79.0/24 >/dev/null
+$BIN/circuit network export pmnet >"$T/net.d/pmnet.conflist"
+cp=pp-$$
+$P run -d --name "$cp" --cgroup-parent=$CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+	--network pmnet -p 8085:80 -p 127.0.0.1:8086:80 localhost/bb:1 httpd -f -p 80 -h /www >/dev/null ||
+	die "podman run -p failed"
+ipp=$($P inspect "$cp" --format '{{(index .NetworkSettings.Networks "pmnet").IPAddress}}')
+nft list map inet circuit pm4any | has "tcp . 8085 : $ipp . 80" ||
+	die "no DNAT element for -p 8085:80: $(nft list table inet circuit)"
+for _ in $(seq 20); do [ "$(curl -s --max-time 2 http://10.254.79.1:8085/)" = podman-web ] && break; sleep 0.2; done
+assert_eq podman-web "$(curl -s --max-time 3 http://10.254.79.1:8085/)" "-p 8085:80 via the host's address"
+assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8085/)" "-p 8085:80 via 127.0.0.1"
+assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8086/)" "-p 127.0.0.1:8086:80"
+$P rm -f -t 0 "$cp" >/dev/null
+if nft list table inet circuit 2>/dev/null | has 'pm4|portmap'; then die "portmap objects left after podman rm"; fi
+assert_eq "" "$(find "$CIRCUIT_STATE_DIR/portmap" -type f ! -name lock 2>/dev/null)" "portmap state left after podman rm"
+$BIN/circuit network delete pmnet >/dev/null
+ok "podman -p 8085:80 -p 127.0.0.1:8086:80 with the exported conflist: published by circuit-portmap, removed by podman rm"
+
+# The conflist `circuit network export` prints, its circuit-portmap swapped
+# for the reference portmap and firewall plugins (issue 12): podman's -p publishes a port
 # through portmap's DNAT, reachable from an "outside" namespace joined to
 # this one by a veth; `podman rm` releases Circuit's objects and the
 # reference plugins' rules alike.
-PMNET=pmnet
-$BIN/circuit network create $PMNET 10.254.79.0/24 >/dev/null
+PMNET=refpm
+$BIN/circuit network create $PMNET 10.254.80.0/24 >/dev/null
 $BIN/circuit network export $PMNET | python3 -c '
 import json, sys
 c = json.load(sys.stdin)
+c["plugins"] = [p for p in c["plugins"] if p["type"] != "circuit-portmap"]
 c["plugins"] += [{"type": "portmap", "capabilities": {"portMappings": True}},
                  {"type": "firewall", "backend": "iptables"}]
 print(json.dumps(c, indent=2))' >"$T/net.d/$PMNET.conflist"
@@ -307,18 +332,18 @@ ip link add pm-host type veth peer name eth0 netns pm-out
 ip addr add 192.0.2.1/24 dev pm-host && ip link set pm-host up
 ip -n pm-out addr add 192.0.2.2/24 dev eth0 && ip -n pm-out link set eth0 up
 ip -n pm-out link set lo up
-cp=pp-$$
+cp=pr-$$
 $P run -d --name "$cp" --cgroup-parent=$CG --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
 	--network $PMNET -p 8080:80 localhost/bb:1 httpd -f -p 80 -h /www >/dev/null ||
 	die "podman run -p 8080:80 on the exported conflist failed"
 ipp=$($P inspect "$cp" --format "{{(index .NetworkSettings.Networks \"$PMNET\").IPAddress}}")
-assert_contains "$ipp" "10.254.79." "address of $cp"
+assert_contains "$ipp" "10.254.80." "address of $cp"
 got=""
 for _ in $(seq 50); do   # httpd may take a moment to listen
 	got=$(ip netns exec pm-out curl -s -m 2 http://192.0.2.1:8080/) && break
 	sleep 0.1
 done
-assert_eq "hello from pm" "$got" "published port 8080 from outside"
+assert_eq podman-web "$got" "published port 8080 from outside"
 fw=$(iptables -S CNI-FORWARD 2>/dev/null || true)
 assert_contains "$fw" "$ipp" "firewall plugin's rule for $ipp"
 idp=$($P inspect "$cp" --format '{{.Id}}')

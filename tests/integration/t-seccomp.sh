@@ -26,7 +26,7 @@ expect_calls() {  # expect_calls WHAT LINES CALL=WANT...
 }
 
 # ---- the profiles, applied by the library the executables use ----------
-for p in circuit-ipam circuit-bridge circuit-qos circuit-lb circuit; do
+for p in circuit-ipam circuit-bridge circuit-qos circuit-lb circuit-portmap circuit; do
 	echo "profile $p: $("$P" list $p | wc -l) calls, with exec $("$P" list $p exec | wc -l)"
 done
 always="socket-packet=EPERM socket-netlink-audit=EPERM mount=EPERM unshare-net=EPERM ptrace=EPERM store-write=ok"
@@ -34,7 +34,7 @@ out=$("$P" try circuit-ipam)
 expect_calls circuit-ipam "$out" $always socket-inet-stream=EPERM socket-inet6-dgram=EPERM \
 	socket-netlink-route=EPERM setns-net=EPERM fork=EPERM execve=EPERM
 ok "circuit-ipam: no socket (TCP refused), no setns, no exec"
-for p in circuit-bridge circuit-qos; do
+for p in circuit-bridge circuit-qos circuit-portmap; do
 	out=$("$P" try $p)
 	expect_calls $p "$out" $always socket-inet-stream=EPERM socket-netlink-route=ok \
 		socket-netlink-generic=EPERM setns-net=ok fork=EPERM execve=EPERM
@@ -42,7 +42,7 @@ done
 out=$("$P" try circuit-lb)
 expect_calls circuit-lb "$out" $always socket-inet-stream=EPERM socket-netlink-generic=ok \
 	fork=EPERM execve=EPERM
-ok "circuit-bridge, -qos, -lb without a delegate: netlink, setns, no exec, no TCP"
+ok "circuit-bridge, -qos, -lb, -portmap without a delegate: netlink, setns, no exec, no TCP"
 for p in circuit-bridge circuit; do
 	out=$("$P" try $p exec)
 	expect_calls "$p exec" "$out" $always socket-netlink-route=ok fork=ok execve=ok

@@ -207,7 +207,8 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 		close(fd);
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if ((p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT ||
-	     p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+	     p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_PORTMAP ||
+	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 43;
 	if (fd >= 0)
 		close(fd);
