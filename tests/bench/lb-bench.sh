@@ -12,4 +12,6 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-build}" && pwd)
+# Under TCG (no KVM) 10,000 x 10 takes far longer than a test's 300 s.
+export VM_TEST_TIMEOUT=${VM_TEST_TIMEOUT:-5400} VM_TIMEOUT=${VM_TIMEOUT:-7200}
 exec "$here/../vm/run.sh" "$BUILD" lb-bench lb-flat-bench

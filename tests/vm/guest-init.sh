@@ -29,12 +29,13 @@ mount -t tmpfs run /run
 # This kernel is not the host's: show the guest the right module tree.
 echo /sbin/modprobe >/proc/sys/kernel/modprobe
 
-vmbuild='' vmsrc='' vmtests=''
+vmbuild='' vmsrc='' vmtests='' vmtesttimeout=300
 for a in $(cat /proc/cmdline); do
 	case "$a" in
 	vmbuild=*) vmbuild=${a#vmbuild=} ;;
 	vmsrc=*) vmsrc=${a#vmsrc=} ;;
 	vmtests=*) vmtests=${a#vmtests=} ;;
+	vmtesttimeout=*) vmtesttimeout=${a#vmtesttimeout=} ;;
 	esac
 done
 if [ -z "$vmbuild" ] || [ -z "$vmsrc" ] || [ -z "$vmtests" ]; then
@@ -51,7 +52,7 @@ for t in ${vmtests//,/ }; do
 	s=$(cut -d' ' -f1 /proc/uptime)
 	# Same shape as tests/integration/run.sh: a private network and mount
 	# namespace per test, with a private /run/netns and CNI state.
-	timeout -k 5 "${VM_TEST_TIMEOUT:-300}" \
+	timeout -k 5 "$vmtesttimeout" \
 		unshare --net --mount --propagation private \
 		env CIRCUIT_VM_GUEST=1 BUILD="$vmbuild" SRCDIR="$vmsrc" VMDIR="$vmbuild/vm" \
 		CIRCUIT_TEST_SKIP=/run/vm-test.skip \

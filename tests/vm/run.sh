@@ -9,7 +9,7 @@
 # ones) in sequence; see spec/vm.md.  Last line, exactly:
 # "vm: N passed, N failed, N skipped" (a test skips with lib.sh's skip).
 # Usage: tests/vm/run.sh BUILD_DIR [v-name ...]
-# Env:   VM_TIMEOUT (s, default 900), VM_KERNEL (version under /boot),
+# Env:   VM_TIMEOUT (s, default 900), VM_TEST_TIMEOUT (s per test file, 300), VM_KERNEL (version under /boot),
 #        VM_SMP (2), VM_MEM (MiB, 2048), VERBOSE=1 (print every test's log),
 #        VM_PROBE_CFLAGS (extra cc flags for ipvs-probe, e.g. -fsanitize=address
 #        with an asan BUILD_DIR), VM_ACCEL (auto: KVM if it boots, else TCG;
@@ -137,6 +137,9 @@ timeout_s=${VM_TIMEOUT:-900}
 # Paths go on the command line, never commands ("Too many boot init vars").
 append="console=ttyS0 quiet loglevel=3 panic=-1 vmscript=$here/guest-init.sh"
 append+=" vmbuild=$BUILD vmsrc=$src vmtests=$(IFS=,; echo "${tests[*]}")"
+# A test's own limit inside the guest (default 300 s; make bench's scale
+# runs need more under TCG): the guest gets no environment, only this.
+append+=" vmtesttimeout=${VM_TEST_TIMEOUT:-300}"
 
 # boot ACCEL [BOOT_TIMEOUT]: run the VM to its end, console in $console;
 # returns qemu's status.  With BOOT_TIMEOUT (s), a guest that has not said
