@@ -104,6 +104,16 @@ has() { grep -E -- "$1" >/dev/null; }
 # machine is not a different message.  Commands whose output is compared
 # literally go through this (run() in the test files).
 norm_time() { sed -E 's/^(INFO|ERRO|WARN|DEBU)\[[0-9]{4}\]/\1[0000]/'; }
+# run CMD...: its output (stdout and stderr, log times as [0000]) in $out,
+# its status in $rc; never ends the test.
+run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
+# expect RC OUTPUT CMD...: run it; exactly that status and that output.
+expect() {
+	local want_rc=$1 want_out=$2; shift 2
+	run "$@"
+	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
+	assert_eq "$want_out" "$out" "$*"
+}
 
 # netns_wait PID: until `ip netns exec NS cmd &` has entered NS (its setns
 # comes after the fork: a PID read right away may still be in ours, and

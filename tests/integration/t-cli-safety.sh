@@ -12,13 +12,6 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 # run CMD...: $out = stdout+stderr, $rc = exit status
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
-expect() { # expect RC OUTPUT CMD...
-	local want_rc=$1 want_out=$2; shift 2
-	run "$@"
-	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
-	assert_eq "$want_out" "$out" "$*"
-}
 
 # ---- a process in the host's network namespace ----
 expect 0 "INFO[0000] sandbox created" $C network create sandbox 10.254.1.0/24

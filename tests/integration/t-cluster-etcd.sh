@@ -23,7 +23,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-run() { rc=0; out=$("$@" 2>&1) || rc=$?; }
 # on N CMD...: run on host N's namespace with its state and name.
 on() (
 	n=$1; shift

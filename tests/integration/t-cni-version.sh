@@ -15,7 +15,6 @@
 #    (the reference portmap) that refuses 1.1.0 after circuit-bridge made the
 #    attachment.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 ver() { json_get "$1" 'd["cniVersion"]'; }
 plugin_conf() {

@@ -105,7 +105,6 @@ ok "$W concurrent connects, disconnects, hooks, gc and restore: store = kernel"
 
 for i in $(seq 1 $K); do kill ${pids[$i]}; done
 wait "${pids[@]}" 2>/dev/null || true
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
 run $C gc; assert_eq 0 "$rc" "gc ($out)"
 $C network delete m1 2>/dev/null
 $C network delete m2 2>/dev/null

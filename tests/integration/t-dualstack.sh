@@ -8,13 +8,6 @@
 # test made.
 C=$BIN/circuit
 
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-expect() { # expect RC OUTPUT CMD...
-	local want_rc=$1 want_out=$2; shift 2
-	run "$@"
-	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
-	assert_eq "$want_out" "$out" "$*"
-}
 # A process in a fresh network namespace: ctr NAME -> $pid
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 addr_of() { ip -n "$1" -o "$2" addr show eth0 scope global | awk '{print $4}' | cut -d/ -f1; }

@@ -12,7 +12,6 @@
 #  - a bridge Circuit did not make for a network is never adopted.
 # The "containers" are sleep processes in namespaces this test made.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -4,7 +4,6 @@
 # dataDir anywhere, with "..", created with its parents, owned by someone
 # else; names that forge log lines.  Each check here failed before its fix.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

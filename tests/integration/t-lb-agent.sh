@@ -13,7 +13,6 @@ hp=()
 trap 'kill $apid "${hp[@]}" 2>/dev/null || true' EXIT
 
 # --- usage errors
-run() { rc=0; out=$("$@" 2>&1) || rc=$?; }
 for bad in "--check udpx" "--check http:x" "--check exec:rel/x" "--check exec:/a/../b" "--check tcp --interval 0s" \
 	   "--check tcp --interval 1s --timeout 2s" "--check tcp --rise 0" "--interval 2s" \
 	   "--check tcp --expect-status 200" "--check http --expect-status 42" \

@@ -9,7 +9,6 @@ C=$BIN/circuit
 LB=$CIRCUIT_STATE_DIR/lb
 
 # run CMD...: stdout+stderr in $out, exit status in $rc (never aborts)
-run() { rc=0; out=$("$@" 2>&1) || rc=$?; }
 # fails RC SUBSTRING CMD...
 fails() {
 	local want=$1 msg=$2; shift 2

@@ -30,7 +30,6 @@ echo "$br" | cni DEL $BIN/circuit-bridge c1 /run/netns/c1 eth0
 ok "circuit-qos: delay fails with code 103, nothing applied"
 
 # ---- circuit network qos set --delay ------------------------------------
-run() { rc=0; out=$("$@" 2>&1) || rc=$?; }
 run $C network create sandbox 10.254.1.0/24
 assert_eq "0 INFO[0000] sandbox created" "$rc $out" "network create"
 run $C network qos set --rate 5000 --ceiling 8mbit sandbox

@@ -17,13 +17,6 @@
 C=$BIN/circuit
 command -v conntrack >/dev/null || skip "conntrack (Debian package conntrack) is not installed"
 
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-expect() { # expect RC OUTPUT CMD...
-	local want_rc=$1 want_out=$2; shift 2
-	run "$@"
-	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
-	assert_eq "$want_out" "$out" "$*"
-}
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -14,13 +14,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-expect() { # expect RC OUTPUT CMD...
-	local want_rc=$1 want_out=$2; shift 2
-	run "$@"
-	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc (output: $out)"
-	assert_eq "$want_out" "$out" "$*"
-}
 expect_fail() { # expect_fail MSG-SUBSTRING CMD...: exit 1 and the message
 	local msg=$1; shift
 	run "$@"

@@ -4,7 +4,6 @@
 # check all is back with the same addresses, and that a second run changes
 # nothing.  Members whose process died are released.
 C=$BIN/circuit
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
 ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; netns_wait $pid; }
 kstate() { # everything restore may touch, with ifindexes
 	ip -o link show | sed 's/ link-netnsid [0-9]*//' | awk '{print $1, $2, $NF}' | sort

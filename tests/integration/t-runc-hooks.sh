@@ -138,9 +138,6 @@ only_lo
 ok "hook failure, CLI network"
 
 # ---- the README walkthrough ----
-run() { set +e; out=$("$@" 2>&1 | norm_time); rc=$?; set -e; }
-expect() { local want_rc=$1 want_out=$2; shift 2; run "$@"
-	[ "$rc" = "$want_rc" ] || die "$*: exit $rc, want $want_rc ($out)"; assert_eq "$want_out" "$out" "$*"; }
 w=web-00-$$
 bundle "$w" ""
 python3 -c 'import json,sys; p=sys.argv[1]; c=json.load(open(p)); del c["hooks"]; json.dump(c,open(p,"w"))' "$T/$w/config.json"

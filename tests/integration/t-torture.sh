@@ -50,7 +50,6 @@ done
 echo "MEASURE torture operations=$N killed=$kills"
 
 # Recovery as a user would run it.
-run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
 run cni DEL $BIN/circuit-bridge pod-id /run/netns/pod eth0 <<<"$conf1"
 assert_eq 0 "$rc" "the pod's DEL after the torture ($out)"
 run $C gc; assert_eq 0 "$rc" "gc after the torture ($out)"
