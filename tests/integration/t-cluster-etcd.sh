@@ -52,6 +52,24 @@ run "$C" --cluster http://10.77.0.1:2379 --host-name ../x host ls
 assert_contains "$out" 'host name "../x"' "bad host name"
 ok "configuration errors"
 
+# --- libcurl is loaded only for the cluster (lib/etcd.c): no binary links
+# it, and without it only a cluster command fails, with one line
+for b in "$BIN"/*; do
+	ldd "$b" | has libcurl && die "$b links libcurl"
+done
+# nocurl CMD...: run CMD with every libcurl flavour unreadable (a private
+# mount namespace, /dev/null over the libraries).
+nocurl() {
+	unshare -m sh -c 'for l in $(readlink -f /usr/lib/*/libcurl.so.4 /usr/lib/*/libcurl-gnutls.so.4 2>/dev/null); do mount --bind /dev/null "$l"; done; exec "$@"' sh "$@"
+}
+run nocurl "$C" network ls
+assert_eq 0 "$rc" "network ls without libcurl: $out"
+run nocurl "$C" --cluster http://10.77.0.1:2379 host ls
+assert_eq 1 "$rc" "host ls without libcurl: $out"
+assert_eq 1 "$(echo "$out" | wc -l)" "one line: $out"
+assert_contains "$out" "cannot load libcurl.so.4 (install the libcurl4 package" "no libcurl"
+ok "libcurl only with a cluster; missing: one clear error"
+
 # --- the underlay and the etcd cluster
 mkns ul
 ip -n ul link add br0 type bridge
