@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cleanup.h"
+#include "cluster_alloc.h"
 #include "ipam_cni.h"
 #include "store.h"
 
@@ -148,6 +150,25 @@ int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env
 	r = cir_ipam_config_check(&c->cfg, err);
 	if (r < 0)
 		return cir_err_wrap(err, "ipam");
+	{
+		const struct cir_jnode *cl = NULL;
+		uint32_t bs = 0;
+
+		r = cir_json_obj(ipam, "cluster", &cl, err);
+		if (r < 0)
+			return cir_err_wrap(err, "ipam");
+		if (r > 0) {
+			unsigned int bits = c->cfg.sets[0].r[0].subnet.ip.af == AF_INET6 ? 128 : 32;
+
+			if (cir_json_u32(cl, "blockSize", 128, &bs, err) <= 0 || c->cfg.n != 1 ||
+			    c->cfg.sets[0].n != 1 || bs < c->cfg.sets[0].r[0].subnet.prefix ||
+			    bs > bits - 2 || bits - bs > 10)
+				return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+						    "ipam: cluster: want one subnet and a blockSize "
+						    "inside it of at most 1024 addresses");
+			c->cluster_block = bs;
+		}
+	}
 
 	r = cir_json_arr(ipam, "routes", &routes, err);
 	if (r < 0)
@@ -291,8 +312,13 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r < 0)
 		return r;
 	cir_ipam_set_netns(&h, ctx->env->netns);
-	r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
-			   c.n_req ? c.req : NULL, c.n_req, &a, err);
+	if (c.cluster_block)
+		r = cir_cluster_alloc(&h, &c.cfg.sets[0].r[0], c.cluster_block,
+				      ctx->env->containerid, ctx->env->ifname,
+				      c.n_req ? c.req : NULL, c.n_req, &a, err);
+	else
+		r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
+				   c.n_req ? c.req : NULL, c.n_req, &a, err);
 	if (r >= 0) {
 		r = fill_result(ctx->result, &c, &a, err);
 		/* No result, no reservation. */
@@ -323,9 +349,19 @@ int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	}
 	if (r < 0)
 		return r;
-	r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
+	if (c.cluster_block)
+		r = cir_cluster_release(&h, ctx->env->containerid, ctx->env->ifname, err);
+	else
+		r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
 	close_net(&st, &h);
 	return r < 0 ? r : 0;
+}
+
+bool cir_ipam_cni_is_cluster(const struct cir_cni_conf *conf)
+{
+	const struct cir_jnode *cl = NULL;
+
+	return conf && conf->ipam && cir_json_obj(conf->ipam, "cluster", &cl, NULL) > 0;
 }
 
 int cir_ipam_cni_check(struct cir_cni_ctx *ctx, struct cir_error *err)

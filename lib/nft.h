@@ -36,6 +36,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "ip.h"
 
 #define CIR_NFT_FAMILY "inet"
 #define CIR_NFT_TABLE "circuit"
@@ -124,5 +125,22 @@ int cir_nft_hairpin_del(const char *ifname, struct cir_error *err);
 
 /* 1 when bridge @ifname's hairpin chain exists with its rule, 0 when not. */
 int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err);
+
+/* ---- cluster networks (spec/cluster.md "The gateway across hosts") ---- */
+
+/* Load libnftables now (a process about to narrow its seccomp filter). */
+int cir_nft_load(struct cir_error *err);
+
+/*
+ * In table "bridge circuit", chains ov-NETWORK-{input,forward,output}:
+ * drop frames from the vxlan port whose source is the gateway MAC, and
+ * ARP (IPv4) or neighbour solicitations/advertisements (IPv6) about the
+ * gateway address crossing the vxlan port either way.  One transaction,
+ * idempotent (the chains are flushed and filled again).
+ */
+int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct cir_ip *gw,
+			  const unsigned char mac[6], struct cir_error *err);
+/* Remove those chains; idempotent. */
+int cir_nft_overlay_unguard(const char *network, struct cir_error *err);
 
 #endif

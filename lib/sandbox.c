@@ -270,6 +270,10 @@ static unsigned int groups_of(enum cir_sandbox_profile p, unsigned int flags)
 
 	if (flags & CIR_SANDBOX_EXEC)
 		g |= G_SPAWN | G_DELEGATE;
+	/* A cluster network: etcd through the dlopen()ed libcurl; the agent
+	 * also materialises networks (libnftables). */
+	if (flags & CIR_SANDBOX_CLUSTER)
+		g |= G_CLUSTER | G_DLOPEN;
 	return g;
 }
 
@@ -490,7 +494,9 @@ int cir_sandbox_apply_mode(enum cir_sandbox_profile p, unsigned int flags,
 	if (mode == CIR_SANDBOX_OFF)
 		return 0;
 #ifdef CIR_SANDBOX_PRECOMPILED
-	if (mode == CIR_SANDBOX_ENFORCE)
+	/* Only the common programs are precompiled; a cluster network's
+	 * plugin generates its own (about a millisecond). */
+	if (mode == CIR_SANDBOX_ENFORCE && !(flags & CIR_SANDBOX_CLUSTER))
 		return load_precompiled(p, flags, err);
 #endif
 	r = generate(&ctx, p, flags, mode, err);
