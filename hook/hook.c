@@ -154,7 +154,7 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci
 
 	if (s->pid <= 0)
 		return cir_err(err, EINVAL, "OCI state of %s has no pid", s->id);
-	r = cir_network_open(db, name, true, &n, err);
+	r = cli_network_open_any(c, db, true, name, true, &n, err);
 	if (r == -ENOENT) {
 		struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
 					     .private_only = true };

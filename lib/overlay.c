@@ -19,7 +19,9 @@
 #include <linux/neighbour.h>
 #include <netlink/addr.h>
 #include <netlink/cache.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/vxlan.h>
 #include <netlink/route/neighbour.h>
@@ -30,9 +32,6 @@
 #include "nft.h"
 #include "nl.h"
 #include "overlay.h"
-
-CIR_DEFINE_CLEANUP(struct rtnl_neigh, rtnl_neigh_put)
-#define _cleanup_rtnl_neigh_ _cleanup_(rtnl_neigh_putp)
 
 void cir_overlay_name(const char *network, char out[16])
 {
@@ -127,77 +126,105 @@ int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct c
 	return cir_nft_overlay_guard(o->network, o->vxlan, &o->gateway, o->mac, err);
 }
 
-static bool zero_mac(struct nl_addr *a)
-{
-	static const unsigned char z[6];
-
-	return a && nl_addr_get_len(a) == 6 && memcmp(nl_addr_get_binary_addr(a), z, 6) == 0;
-}
-
-/* Add (NLM_F_APPEND) or delete the all-zero entry towards dst. */
+/* Add (NLM_F_APPEND) or delete the all-zero entry towards dst.  Built by
+ * hand: libnl leaves NDA_DST out of an AF_BRIDGE neighbour message, and a
+ * vxlan's all-zero entry needs it (the kernel answers EINVAL). */
 static int fdb_change(struct nl_sock *sk, int ifindex, const struct cir_ip *dst, bool add,
 		      struct cir_error *err)
 {
 	static const unsigned char z[6];
-	_cleanup_rtnl_neigh_ struct rtnl_neigh *n = rtnl_neigh_alloc();
-	_cleanup_nl_addr_ struct nl_addr *ll = nl_addr_build(AF_LLC, z, 6), *d = ip_addr(dst);
+	_cleanup_nl_msg_ struct nl_msg *m = NULL;
+	struct ndmsg nd = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex,
+			    .ndm_state = NUD_NOARP | NUD_PERMANENT, .ndm_flags = NTF_SELF };
 	int r;
 
-	if (!n || !ll || !d)
+	m = nlmsg_alloc_simple(add ? RTM_NEWNEIGH : RTM_DELNEIGH,
+			       add ? NLM_F_CREATE | NLM_F_APPEND : 0);
+	if (!m)
 		return cir_err(err, ENOMEM, "out of memory");
-	rtnl_neigh_set_ifindex(n, ifindex);
-	rtnl_neigh_set_family(n, AF_BRIDGE);
-	rtnl_neigh_set_lladdr(n, ll);
-	rtnl_neigh_set_dst(n, d);
-	rtnl_neigh_set_state(n, NUD_NOARP | NUD_PERMANENT);
-	rtnl_neigh_set_flags(n, NTF_SELF);
-	if (add) {
-		r = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_APPEND);
-		if (r == -NLE_EXIST)
-			r = 0;
-	} else {
-		r = rtnl_neigh_delete(sk, n, 0);
-		if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR)
-			r = 0;
-	}
+	if (nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0 ||
+	    nla_put(m, NDA_LLADDR, sizeof(z), z) < 0 ||
+	    nla_put(m, NDA_DST, dst->af == AF_INET ? 4 : 16, dst->addr) < 0)
+		return cir_err(err, EMSGSIZE, "fdb entry: message too small");
+	r = nl_send_auto(sk, m);
+	if (r >= 0)
+		r = nl_wait_for_ack(sk);
+	if (add && r == -NLE_EXIST)
+		r = 0;
+	if (!add && (r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR))
+		r = 0;
 	return r < 0 ? cir_nl_err(err, r, add ? "add fdb entry" : "delete fdb entry") : 0;
+}
+
+struct peer_dump {
+	int ifindex;
+	struct cir_ip *out;
+	size_t max, n;
+};
+
+static int peer_dump_one(struct nl_msg *m, void *arg)
+{
+	static const unsigned char z[6];
+	struct peer_dump *pd = arg;
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	struct nlattr *tb[NDA_MAX + 1];
+	struct ndmsg *nd;
+	unsigned int len;
+
+	if (h->nlmsg_type != RTM_NEWNEIGH || nlmsg_parse(h, sizeof(*nd), tb, NDA_MAX, NULL) < 0)
+		return NL_OK;
+	nd = nlmsg_data(h);
+	if (nd->ndm_family != AF_BRIDGE || nd->ndm_ifindex != pd->ifindex || !tb[NDA_LLADDR] ||
+	    nla_len(tb[NDA_LLADDR]) != 6 || memcmp(nla_data(tb[NDA_LLADDR]), z, 6) != 0 ||
+	    !tb[NDA_DST])
+		return NL_OK;
+	len = (unsigned int)nla_len(tb[NDA_DST]);
+	if (len != 4 && len != 16)
+		return NL_OK;
+	if (pd->n < pd->max) {
+		memset(&pd->out[pd->n], 0, sizeof(pd->out[0]));
+		pd->out[pd->n].af = len == 4 ? AF_INET : AF_INET6;
+		memcpy(pd->out[pd->n].addr, nla_data(tb[NDA_DST]), len);
+	}
+	pd->n++;
+	return NL_OK;
 }
 
 int cir_overlay_peers(struct nl_sock *sk, const char *vxlan, struct cir_ip *out, size_t max,
 		      struct cir_error *err)
 {
-	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	_cleanup_nl_msg_ struct nl_msg *m = NULL;
+	struct ndmsg nd = { .ndm_family = AF_BRIDGE };
+	struct peer_dump pd = { .out = out, .max = max };
 	struct cir_link_info vx;
-	size_t n = 0;
 	int r;
 
 	r = cir_link_get(sk, vxlan, &vx, err);
 	if (r < 0)
 		return r;
-	r = rtnl_neigh_alloc_cache(sk, &cache);
+	pd.ifindex = vx.ifindex;
+	/* A dump of the bridge family's neighbours (the FDBs), by hand: the
+	 * all-zero entries' NDA_DST is what is wanted, and libnl's neighbour
+	 * cache does not keep it for AF_BRIDGE. */
+	m = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
+	if (!m || nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = nl_send_auto(sk, m);
+	if (r >= 0) {
+		struct nl_cb *orig = nl_socket_get_cb(sk);
+		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
+
+		if (orig)
+			nl_cb_put(orig);
+		if (!cb)
+			return cir_err(err, ENOMEM, "out of memory");
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, peer_dump_one, &pd);
+		r = nl_recvmsgs(sk, cb);
+		nl_cb_put(cb);
+	}
 	if (r < 0)
 		return cir_nl_err(err, r, "list fdb entries");
-	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
-		struct rtnl_neigh *ne = (struct rtnl_neigh *)o;
-		struct nl_addr *d = rtnl_neigh_get_dst(ne);
-
-		if (rtnl_neigh_get_ifindex(ne) != vx.ifindex ||
-		    rtnl_neigh_get_family(ne) != AF_BRIDGE || !zero_mac(rtnl_neigh_get_lladdr(ne)) ||
-		    !d)
-			continue;
-		if (n < max) {
-			int af = nl_addr_get_family(d);
-			unsigned int len = nl_addr_get_len(d);
-
-			if ((af != AF_INET || len != 4) && (af != AF_INET6 || len != 16))
-				continue;
-			memset(&out[n], 0, sizeof(out[n]));
-			out[n].af = af;
-			memcpy(out[n].addr, nl_addr_get_binary_addr(d), len);
-		}
-		n++;
-	}
-	return (int)n;
+	return (int)pd.n;
 }
 
 int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip *peers,
@@ -255,4 +282,39 @@ int cir_overlay_remove(struct nl_sock *sk, const char *network, const char *vxla
 	if (r >= 0)
 		r = cir_nft_overlay_unguard(network, err);
 	return r;
+}
+
+int cir_overlay_underlay_mtu(struct nl_sock *sk, const struct cir_ip *local, unsigned int *mtu,
+			     struct cir_error *err)
+{
+	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
+	int r, ifindex = 0;
+
+	r = rtnl_addr_alloc_cache(sk, &cache);
+	if (r < 0)
+		return cir_nl_err(err, r, "list addresses");
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !ifindex;
+	     o = nl_cache_get_next(o)) {
+		struct nl_addr *a = rtnl_addr_get_local((struct rtnl_addr *)o);
+
+		if (a && nl_addr_get_family(a) == local->af &&
+		    nl_addr_get_len(a) == (local->af == AF_INET ? 4u : 16u) &&
+		    memcmp(nl_addr_get_binary_addr(a), local->addr, nl_addr_get_len(a)) == 0)
+			ifindex = rtnl_addr_get_ifindex((struct rtnl_addr *)o);
+	}
+	if (!ifindex) {
+		char s[CIR_IP_STRLEN];
+
+		return cir_err(err, EADDRNOTAVAIL, "underlay address %s is on no link here",
+			       cir_ip_format(local, s, sizeof(s)));
+	}
+	{
+		_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+
+		r = rtnl_link_get_kernel(sk, ifindex, NULL, &l);
+		if (r < 0)
+			return cir_nl_err(err, r, "underlay link");
+		*mtu = rtnl_link_get_mtu(l);
+	}
+	return 0;
 }

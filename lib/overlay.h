@@ -50,6 +50,10 @@ int cir_overlay_peers(struct nl_sock *sk, const char *vxlan, struct cir_ip *out,
 int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip *peers,
 		     size_t n, unsigned int *added, unsigned int *removed, struct cir_error *err);
 
+/* The MTU of the link holding this host's underlay address local. */
+int cir_overlay_underlay_mtu(struct nl_sock *sk, const struct cir_ip *local, unsigned int *mtu,
+			     struct cir_error *err);
+
 /* Delete the vxlan link and the guard; idempotent. */
 int cir_overlay_remove(struct nl_sock *sk, const char *network, const char *vxlan,
 		       struct cir_error *err);

@@ -134,13 +134,13 @@ static const struct {
 	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
-	{ "getsockname", G_NETLINK },
-	{ "setsockopt", G_NETLINK },    /* buffer sizes, NETLINK_EXT_ACK, ... */
-	{ "getsockopt", G_NETLINK | G_CHECK }, /* SO_ERROR of a check's connect */
+	{ "getsockname", G_NETLINK | G_CLUSTER }, /* and libcurl's TCP socket */
+	{ "setsockopt", G_NETLINK | G_CLUSTER }, /* buffer sizes, NETLINK_EXT_ACK; TCP_NODELAY */
+	{ "getsockopt", G_NETLINK | G_CHECK | G_CLUSTER }, /* SO_ERROR of a connect */
 	{ "sendmsg", G_NETLINK },
-	{ "sendto", G_NETLINK | G_CHECK },
+	{ "sendto", G_NETLINK | G_CHECK | G_CLUSTER },
 	{ "recvmsg", G_NETLINK },
-	{ "recvfrom", G_NETLINK | G_CHECK },
+	{ "recvfrom", G_NETLINK | G_CHECK | G_CLUSTER },
 	{ "select", G_NETLINK },        /* libmnl's receive loop in libnftables */
 	{ "pselect6", G_NETLINK },
 	/* -- G_SPAWN: posix_spawn + pump + waitpid (lib/cni.c) -- */
