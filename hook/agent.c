@@ -33,6 +33,7 @@ static void agent_event(void *arg, bool error, const char *msg)
 struct cluster_part {
 	struct cir_cluster_agent *lease;
 	struct cli_cluster_sync *sync;
+	size_t probes;               /* health checks the loop runs */
 };
 
 /* The cluster part (hook/cluster.c, hook/cluster_net.c, lib/cluster.c):
@@ -43,7 +44,9 @@ static void cluster_tick(void *arg)
 	struct cluster_part *p = arg;
 
 	cir_cluster_agent_tick(p->lease);
-	cli_cluster_sync_tick(p->sync);
+	/* Without checks to run the loop has nothing else to do: the watch
+	 * may take most of the second (changes seen at once). */
+	cli_cluster_sync_tick(p->sync, p->probes ? 300 : 850);
 }
 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
@@ -53,7 +56,7 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct cluster_part part = { NULL, NULL };
+	struct cluster_part part = { NULL, NULL, 0 };
 	struct cir_ipvs *h;
 	int r;
 
@@ -84,6 +87,7 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	}
 	o.tick = cluster_tick;
 	o.tick_arg = &part;
+	o.probes = &part.probes;
 	/* Narrow circuit's filter to the agent's (spec/security.md): execve
 	 * only when an exec check is configured now; one configured later
 	 * stops the agent with a message, and its service manager restarts it

@@ -258,7 +258,9 @@ int cli_cluster_net_delete(struct cli *c, const char *name, bool was_local,
  * tick: every cluster network made here, its peers as the registry says. */
 struct cli_cluster_sync;
 struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_agent *a);
-void cli_cluster_sync_tick(struct cli_cluster_sync *s);
+/* watch_ms: how long the tick may wait for changes (it returns at the
+ * first relevant one). */
+void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms);
 void cli_cluster_sync_free(struct cli_cluster_sync *s);
 /* circuit agent (hook/agent.c) */
 int cli_agent_run(struct cli *c, const struct cli_args *a);

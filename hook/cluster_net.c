@@ -304,7 +304,44 @@ struct cli_cluster_sync {
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
 	char failing[CIR_ERROR_MSG_MAX];
+	/* The last problem reported per network: one line per change. */
+	struct {
+		char name[CIR_CNI_NAME_MAX + 1];
+		char msg[CIR_ERROR_MSG_MAX];
+	} warned[32];
 };
+
+/* Report a network's problem once (msg NULL: it is fine again). */
+static void net_warn(struct cli_cluster_sync *s, const char *name, const char *msg)
+{
+	size_t i, free_slot = sizeof(s->warned) / sizeof(s->warned[0]);
+
+	for (i = 0; i < sizeof(s->warned) / sizeof(s->warned[0]); i++) {
+		if (!s->warned[i].name[0] && free_slot == sizeof(s->warned) / sizeof(s->warned[0]))
+			free_slot = i;
+		if (strcmp(s->warned[i].name, name) == 0)
+			break;
+	}
+	if (i == sizeof(s->warned) / sizeof(s->warned[0])) {
+		if (!msg)
+			return;
+		i = free_slot;
+		if (i == sizeof(s->warned) / sizeof(s->warned[0])) {
+			cli_warn("cluster: network %s: %s", name, msg);
+			return;
+		}
+		snprintf(s->warned[i].name, sizeof(s->warned[i].name), "%s", name);
+		s->warned[i].msg[0] = '\0';
+	}
+	if (!msg) {
+		cli_info("cluster: network %s in step again", name);
+		s->warned[i].name[0] = '\0';
+		return;
+	}
+	if (strcmp(s->warned[i].msg, msg) != 0)
+		cli_warn("cluster: network %s: %s (retrying)", name, msg);
+	snprintf(s->warned[i].msg, sizeof(s->warned[i].msg), "%s", msg);
+}
 
 static long long now_ms(void)
 {
@@ -400,8 +437,10 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 					 nets[i].name, nets[i].vni, np);
 		}
 		if (r < 0)
-			cli_warn("cluster: network %s: %s", nets[i].name, e.msg);
-		else if (added || removed)
+			net_warn(s, nets[i].name, e.msg);
+		else
+			net_warn(s, nets[i].name, NULL);
+		if (r >= 0 && (added || removed))
 			cli_info("cluster: network %s: %u peers added, %u removed (%zu now)",
 				 nets[i].name, added, removed, np);
 	}
@@ -441,7 +480,7 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 	return s->dirty ? 1 : 0;
 }
 
-void cli_cluster_sync_tick(struct cli_cluster_sync *s)
+void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
 {
 	struct cir_cluster *cl;
 	struct cir_error err = CIR_ERROR_INIT;
@@ -462,12 +501,12 @@ void cli_cluster_sync_tick(struct cli_cluster_sync *s)
 			cli_info("cluster: data plane in step again");
 		s->failing[0] = '\0';
 	}
-	/* Changes since the last revision seen, for at most 300 ms: a change
-	 * made while the agent did something else is delivered at once
-	 * (history from rev + 1); the first relevant one ends the wait. */
+	/* Changes since the last revision seen, for at most watch_ms: a
+	 * change made while the agent did something else is delivered at
+	 * once (history from rev + 1); the first relevant one ends the wait. */
 	cir_etcd_set_deadline(cl->etcd, 0);
-	r = cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, 300, NULL, on_watch, s,
-			   &next, &err);
+	r = cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, watch_ms, NULL, on_watch,
+			   s, &next, &err);
 	if (r < 0) {
 		sync_fail(s, err.msg);
 		return;

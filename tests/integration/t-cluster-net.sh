@@ -131,6 +131,29 @@ for n in 1 2 3; do
 done
 ok "the gateway: one MAC in every container, never learned from the overlay"
 
+# --- a CNI runtime's way: the exported conflist, circuit-bridge itself
+# (circuit-ipam in-process claims a block: the plugin's cluster seccomp)
+run on 2 "$C" network export tiny
+assert_eq 0 "$rc" "export tiny: $out"
+assert_contains "$out" '"blockSize": 30' "exported conflist"
+assert_contains "$out" '"mtu": 1450' "exported conflist MTU"
+pconf=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); p=c["plugins"][0]; p["name"]=c["name"]; p["cniVersion"]=c["cniVersion"]; print(json.dumps(p))' "$out")
+cl_ns c2x
+run on 2 env CNI_COMMAND=ADD CNI_CONTAINERID=c2x CNI_NETNS=/run/netns/c2x CNI_IFNAME=eth0 \
+	CNI_PATH="$BIN" "$BIN/circuit-bridge" <<<"$pconf"
+assert_eq 0 "$rc" "circuit-bridge ADD on tiny: $out"
+xa=$(json_get "$out" 'd["ips"][0]["address"]')
+case $xa in 10.130.0.*) ;; *) die "address on tiny: $xa";; esac
+ip netns exec c2x busybox ping -c 1 -W 2 10.130.0.1 >/dev/null || die "c2x cannot ping its gateway"
+run on 1 "$C" cluster blocks tiny --format json
+assert_eq "h2" "$(json_get "$out" "' '.join(b['host'] for b in d)")" "tiny's block after the ADD"
+run on 2 env CNI_COMMAND=DEL CNI_CONTAINERID=c2x CNI_NETNS=/run/netns/c2x CNI_IFNAME=eth0 \
+	CNI_PATH="$BIN" "$BIN/circuit-bridge" <<<"$pconf"
+assert_eq 0 "$rc" "circuit-bridge DEL on tiny: $out"
+run on 1 "$C" cluster blocks tiny --format json
+assert_eq 0 "$(json_get "$out" 'len(d)')" "tiny's blocks after the DEL"
+ok "exported conflist: circuit-bridge (standalone, seccomp on) claims and frees a block, ${xa%/*} reaches its gateway"
+
 # --- 3 x 64 concurrent ADDs (circuit-ipam itself): no address twice
 ipam_conf='{"cniVersion":"1.0.0","name":"blue","type":"circuit-ipam","ipam":{"type":"circuit-ipam","subnet":"10.128.0.0/16","gateway":"10.128.0.1","cluster":{"blockSize":26}}}'
 pids=()
