@@ -19,9 +19,9 @@ CC      ?= cc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 # libnftables is dlopen()ed on first use (lib/nft.c): only its headers here.
-# libcurl: lib/etcd.c only, initialised only when a cluster is configured.
-PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp libcurl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libnftables)
+# libcurl too (lib/etcd.c), only when a cluster is configured: no binary links it.
+PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libnftables libcurl)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ldl
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)

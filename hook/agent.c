@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "lbagent.h"
+#include "nft.h"
 #include "sandbox.h"
 
 static volatile sig_atomic_t stop;
@@ -29,11 +30,23 @@ static void agent_event(void *arg, bool error, const char *msg)
 		cli_info("%s", msg);
 }
 
-/* The cluster part (hook/cluster.c, lib/cluster.c): keep this host's lease
- * alive; nothing when no cluster is configured. */
+struct cluster_part {
+	struct cir_cluster_agent *lease;
+	struct cli_cluster_sync *sync;
+	size_t probes;               /* health checks the loop runs */
+};
+
+/* The cluster part (hook/cluster.c, hook/cluster_net.c, lib/cluster.c):
+ * keep this host's lease alive, then the data plane of the cluster
+ * networks; nothing when no cluster is configured. */
 static void cluster_tick(void *arg)
 {
-	cir_cluster_agent_tick(arg);
+	struct cluster_part *p = arg;
+
+	cir_cluster_agent_tick(p->lease);
+	/* Without checks to run the loop has nothing else to do: the watch
+	 * may take most of the second (changes seen at once). */
+	cli_cluster_sync_tick(p->sync, p->probes ? 300 : 850);
 }
 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
@@ -43,6 +56,7 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
 	struct sigaction sa = { .sa_handler = on_signal };
+	struct cluster_part part = { NULL, NULL, 0 };
 	struct cir_ipvs *h;
 	int r;
 
@@ -59,8 +73,21 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	cir_err_clear(&err);
 	if (cli_cluster_agent_start(c, &cluster, &err) < 0)
 		return cli_fail(c, &err);
+	if (cluster) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		part.lease = cluster;
+		part.sync = cli_cluster_sync_new(c, cluster);
+		if (!part.sync)
+			return cli_fail(c, &err);
+		/* libnftables now: the agent's filter allows no new
+		 * executable mappings unless a cluster needs them. */
+		if (cir_nft_load(&e2) < 0)
+			cli_warn("cluster: %s", e2.msg);
+	}
 	o.tick = cluster_tick;
-	o.tick_arg = cluster;
+	o.tick_arg = &part;
+	o.probes = &part.probes;
 	/* Narrow circuit's filter to the agent's (spec/security.md): execve
 	 * only when an exec check is configured now; one configured later
 	 * stops the agent with a message, and its service manager restarts it
@@ -69,10 +96,14 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	if (r < 0)
 		return cli_fail(c, &err);
 	o.exec_allowed = r > 0;
-	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, o.exec_allowed ? CIR_SANDBOX_EXEC : 0, &err) < 0)
+	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, (o.exec_allowed ? CIR_SANDBOX_EXEC : 0) |
+			      (cluster ? CIR_SANDBOX_CLUSTER : 0), &err) < 0) {
+		cli_cluster_sync_free(part.sync);
 		return cli_fail(c, &err);
+	}
 	cli_info("agent running (health checks of load-balanced services)");
 	r = cir_lbagent_run(&db, &o, &err);
+	cli_cluster_sync_free(part.sync);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("agent stopped");

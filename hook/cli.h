@@ -245,6 +245,35 @@ struct cir_cluster_agent;
 /* The agent's cluster part: 0 with *out = NULL when no cluster is configured. */
 int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
 			    struct cir_error *err);
+/* Cluster networks (hook/cluster_net.c). */
+/* network create NAME SUBNET --scope cluster [--vni N] [--block-size N]:
+ * the record in etcd (every host sees it; made on a host when used). */
+int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
+			   const char *vni, const char *block, struct cir_error *err);
+/* cir_network_open(), but a network that is not here and is a cluster
+ * network is made here first (have_lock: the caller holds the global
+ * lock).  Without a cluster: exactly cir_network_open(). */
+int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
+			 bool lock, struct cir_network *n, struct cir_error *err);
+/* Rows (t) or objects (g) for the cluster networks not made here; 1 when
+ * a cluster is configured (a SCOPE column), 0 when not. */
+struct cli_table;
+int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
+		       struct cir_jgen *g);
+bool cli_cluster_configured(struct cli *c);
+/* After `network delete` of a cluster network (was_local: it was made
+ * here): its overlay here, then its record in etcd (refused while a host
+ * holds blocks of it). */
+int cli_cluster_net_delete(struct cli *c, const char *name, bool was_local,
+			   struct cir_error *err);
+/* The agent's data-plane part, called once a second after the lease's
+ * tick: every cluster network made here, its peers as the registry says. */
+struct cli_cluster_sync;
+struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_agent *a);
+/* watch_ms: how long the tick may wait for changes (it returns at the
+ * first relevant one). */
+void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms);
+void cli_cluster_sync_free(struct cli_cluster_sync *s);
 /* circuit agent (hook/agent.c) */
 int cli_agent_run(struct cli *c, const struct cli_args *a);
 

@@ -116,7 +116,7 @@ static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oc
 	char auto_subnet[CIR_CIDR_STRLEN];
 	int r;
 
-	r = cir_network_open(db, name, true, n, err);
+	r = cli_network_open_any(c, db, true, name, true, n, err);
 	if (r != -ENOENT)
 		return r;
 	cir_err_clear(err);

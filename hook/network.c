@@ -1039,6 +1039,24 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 
 	spec.name = a->pos[0];
 	spec.subnet = a->npos > 1 ? a->pos[1] : NULL;
+	if (cli_opt(a, "scope") && strcmp(cli_opt(a, "scope"), "local") != 0) {
+		if (strcmp(cli_opt(a, "scope"), "cluster") != 0)
+			return cli_usage(c, "invalid --scope \"%.32s\" (local or cluster)",
+					 cli_opt(a, "scope"));
+		if (!spec.subnet || cli_opt(a, "subnet") || cli_opt(a, "gateway") || mtu ||
+		    cli_opt(a, "conflist") || cli_opt(a, "no-masquerade") ||
+		    cli_opt(a, "no-masquerade6"))
+			return cli_usage(c, "--scope cluster takes NAME SUBNET and --vni, "
+					    "--block-size, --allow-reserved only (the MTU follows "
+					    "the underlay)");
+		if (cli_cluster_net_create(c, spec.name, spec.subnet, cli_opt(a, "vni"),
+					   cli_opt(a, "block-size"), &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("%s created (cluster)", spec.name);
+		return CLI_OK;
+	}
+	if (cli_opt(a, "vni") || cli_opt(a, "block-size"))
+		return cli_usage(c, "--vni and --block-size need --scope cluster");
 	spec.n_more = cli_opt_all(a, "subnet", &spec.more_subnets);
 	spec.gateway = cli_opt(a, "gateway");
 	spec.no_masquerade = cli_opt(a, "no-masquerade") != NULL;
@@ -1081,6 +1099,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 }
 
 struct ls_scan {
+	bool scope;                  /* a cluster is configured: the SCOPE column */
 	struct cir_netdb *db;
 	struct cli_table *t;
 	struct cir_jgen *g;
@@ -1120,7 +1139,8 @@ static int ls_one(const char *name, void *arg)
 		for (unsigned int i = 0; i < n.conf.n_subnets; i++)
 			off += (size_t)snprintf(subnets + off, sizeof(subnets) - off, "%s%s",
 						i ? "," : "", n.conf.subnets[i]);
-		r = cli_table_row(s->t, n.conf.name, subnets, NULL);
+		r = cli_table_row(s->t, n.conf.name, subnets,
+				  s->scope ? (n.conf.cluster ? "cluster" : "local") : NULL, NULL);
 	} else {
 		cir_jgen_map_open(s->g);
 		cir_netconf_emit_shown(s->g, &n.conf, shown_mtu(s->sk, &n.conf));
@@ -1153,7 +1173,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct ls_scan s = { &db, NULL, NULL, &sk, 0 };
+	struct ls_scan s = { false, &db, NULL, NULL, &sk, 0 };
 	bool json;
 	int r;
 
@@ -1169,6 +1189,8 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 			s.g = g;
 			cir_jgen_arr_open(g);
 			r = cir_netdb_list(&db, ls_one, &s, &err);
+			if (r >= 0)
+				cli_cluster_net_ls(c, &db, NULL, g);
 			cir_jgen_arr_close(g);
 		}
 		if (r >= 0)
@@ -1177,10 +1199,14 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		s.t = cli_table_new();
 		if (!s.t)
 			r = cir_err(&err, ENOMEM, "out of memory");
+		else if ((s.scope = cli_cluster_configured(c)))
+			r = cli_table_row(s.t, "NAME", "SUBNET", "SCOPE", NULL);
 		else
 			r = cli_table_row(s.t, "NAME", "SUBNET", NULL);
 		if (r >= 0)
 			r = cir_netdb_list(&db, ls_one, &s, &err);
+		if (r >= 0 && s.scope)
+			r = cli_cluster_net_ls(c, &db, s.t, NULL) < 0 ? -ENOMEM : 0;
 		if (r == -ENOMEM)
 			r = cir_err(&err, ENOMEM, "out of memory");
 		if (r >= 0)
@@ -1251,6 +1277,13 @@ static int cmd_export(struct cli *c, const struct cli_args *a)
 	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
+	if (r == -ENOENT && cli_cluster_configured(c)) {
+		/* A cluster network not made here yet: make it. */
+		cir_netdb_close(&db);
+		r = cli_db_open(c, &db, &err);
+		if (r >= 0)
+			r = cli_network_open_any(c, &db, false, a->pos[0], false, &n, &err);
+	}
 	/* Another version for another runtime: the same chain, re-emitted. */
 	if (r >= 0 && version)
 		r = cir_conflist_normalize(n.conflist_raw, strlen(n.conflist_raw), NULL, version,
@@ -1305,7 +1338,7 @@ static int cmd_connect(struct cli *c, const struct cli_args *a)
 	}
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
-		r = cir_network_open(&db, a->pos[1], true, &n, &err);
+		r = cli_network_open_any(c, &db, false, a->pos[1], true, &n, &err);
 	if (r >= 0)
 		r = cli_net_connect(c, &n, &att, NULL, &err);
 	cir_network_close(&n);
@@ -1426,11 +1459,30 @@ static int cmd_delete(struct cli *c, const struct cli_args *a)
 	_cleanup_close_ int lock = -1;
 	int r;
 
+	bool cluster = false, local = false;
+
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = lock = cir_netdb_lock(&db, &err);
-	if (r >= 0)
+	if (r >= 0) {
+		struct cir_network n = CIR_NETWORK_INIT;
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		local = cir_network_open(&db, a->pos[0], false, &n, &e2) == 0;
+		cluster = local && n.conf.cluster;
+		cir_network_close(&n);
 		r = cli_net_delete(c, &db, a->pos[0], &err);
+	}
+	/* A cluster network: its overlay here and its record in etcd. */
+	if ((r >= 0 && cluster) || (r == -ENOENT && !local && cli_cluster_configured(c))) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		int r2 = cli_cluster_net_delete(c, a->pos[0], local, &e2);
+
+		if (r2 != -ENOENT || local) {
+			r = r2;
+			err = e2;
+		}
+	}
 	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
@@ -1454,7 +1506,10 @@ const struct cli_cmd cli_network_cmds[] = {
 	  "With --conflist the chain may name any CNI plugins (bridge, host-local,\n"
 	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n"
 	  "The conflist says cniVersion 1.0.0 (what podman 4 and containerd 1.6\n"
-	  "read); --cni-version V sets another, also on an imported one.\n",
+	  "read); --cni-version V sets another, also on an imported one.\n"
+	  "--scope cluster records the network in the cluster's etcd: every host\n"
+	  "sees it and makes it (bridge, gateway, VXLAN port) when it is used there:\n"
+	  "  circuit network create blue 10.128.0.0/16 --scope cluster --vni 4242\n",
 	  { { "subnet", true, "SUBNET", "another subnet, at most one per address family" },
 	    { "gateway", true, "IP", "gateway address on the bridge (default: first host of "
 	      "each subnet; this one for its family)" },
@@ -1463,7 +1518,11 @@ const struct cli_cmd cli_network_cmds[] = {
 	    { "mtu", true, "N", "MTU of the bridge and container interfaces" },
 	    { "conflist", true, "FILE", "import a CNI conflist (or single-plugin .conf)" },
 	    { "allow-reserved", false, NULL, "allow a loopback, link-local, multicast range" },
-	    { "cni-version", true, "V", "cniVersion of the conflist (default 1.0.0)" } },
+	    { "cni-version", true, "V", "cniVersion of the conflist (default 1.0.0)" },
+	    { "scope", true, "SCOPE", "local (default) or cluster: a network across hosts" },
+	    { "vni", true, "N", "cluster: VXLAN network id (default from the name)" },
+	    { "block-size", true, "N", "cluster: prefix length of a host's address blocks "
+	      "(default 26, IPv6 122)" } },
 	  1, 2, cmd_create },
 	{ "ls", "[--format table|json]", "list networks",
 	  "Examples:\n  circuit network ls\n  circuit network ls --format json\n",

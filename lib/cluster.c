@@ -524,6 +524,37 @@ int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size
 	return 0;
 }
 
+int cir_cluster_peers(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
+		      int64_t *rev, struct cir_error *err)
+{
+	struct cir_etcd_resp resp = { 0 };
+	_cleanup_free_ struct cir_cluster_host *v = NULL;
+	size_t k = 0;
+	int r;
+
+	r = cir_etcd_get(c->etcd, HOSTS, true, &resp, err);
+	if (r < 0)
+		return r;
+	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
+	if (!v) {
+		cir_etcd_resp_free(&resp);
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < resp.nkvs; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		if (host_parse(&resp.kvs[i], &v[k], &e2) == 0)
+			k++;
+	}
+	if (rev)
+		*rev = resp.revision;
+	cir_etcd_resp_free(&resp);
+	qsort(v, k, sizeof(*v), cmp_host);
+	*out = TAKE_PTR(v);
+	*n = k;
+	return 0;
+}
+
 int cir_cluster_register(struct cir_cluster *c, unsigned int *reclaimed,
 			 struct cir_error *err)
 {
@@ -759,6 +790,16 @@ void cir_cluster_agent_tick(struct cir_cluster_agent *a)
 			    err.msg);
 	a->failing = true;
 	a->next = mono_ms() + 1000;
+}
+
+struct cir_cluster *cir_cluster_agent_cluster(struct cir_cluster_agent *a)
+{
+	return a ? a->c : NULL;
+}
+
+bool cir_cluster_agent_registered(const struct cir_cluster_agent *a)
+{
+	return a && a->registered;
 }
 
 void cir_cluster_agent_stop(struct cir_cluster_agent *a)

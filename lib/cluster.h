@@ -118,6 +118,11 @@ struct cir_cluster_host {
 int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
 		      struct cir_error *err);
 
+/* Every registered host, name and underlay only (no TTL or block count:
+ * one request), sorted; *rev the revision read at (may be NULL). */
+int cir_cluster_peers(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
+		      int64_t *rev, struct cir_error *err);
+
 /*
  * Register this host: grant a lease (conf.lease_ttl), take over the
  * blocks its previous incarnation (same name, the lease recorded in the
@@ -146,6 +151,10 @@ int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_di
 /* Keep the lease alive when due (every TTL/3), register again when it was
  * lost.  Call at least once a second.  Never fails: problems are events. */
 void cir_cluster_agent_tick(struct cir_cluster_agent *a);
+/* The agent's session (NULL without a cluster) and whether it holds a
+ * live registration now. */
+struct cir_cluster *cir_cluster_agent_cluster(struct cir_cluster_agent *a);
+bool cir_cluster_agent_registered(const struct cir_cluster_agent *a);
 /* Stop (the lease is left to expire, so that a restart takes it over). */
 void cir_cluster_agent_stop(struct cir_cluster_agent *a);
 static inline void cir_cluster_agent_stopp(struct cir_cluster_agent **a)
@@ -201,5 +210,62 @@ int cir_cluster_blocks_reclaim(struct cir_cluster *c, const char *name, int64_t 
  * fuzz harness.  -EBADMSG for anything malformed. */
 int cir_cluster_block_parse(const char *key, size_t klen, const char *value, size_t vlen,
 			    struct cir_cluster_block *out, struct cir_error *err);
+
+/* ---- cluster networks (cluster_net.c) ---- */
+
+#define CIR_CLUSTER_VNI_MIN 4096u
+#define CIR_CLUSTER_VNI_MAX 16777215u
+#define CIR_CLUSTER_VXLAN_PORT 4789
+/* VXLAN's overhead over an IPv4 underlay: outer IPv4 20 + UDP 8 + VXLAN 8
+ * + inner Ethernet 14. */
+#define CIR_CLUSTER_VXLAN_OVERHEAD 50
+
+/* /circuit/v1/networks/NAME: what every host needs to materialise it. */
+struct cir_cluster_net {
+	char name[64];
+	struct cir_cidr subnet;      /* a network address */
+	struct cir_ip gateway;       /* the subnet's first host */
+	unsigned int vni;
+	unsigned int block;          /* block prefix length */
+	unsigned char mac[6];        /* the gateway's MAC, the same on every host */
+	long long created;
+	int64_t mod_rev;
+};
+
+/* The VNI of a network name when none is given (FNV-1a into
+ * CIR_CLUSTER_VNI_MIN..MAX) and the gateway MAC (02:c1 + 4 bytes of the
+ * name's hash). */
+unsigned int cir_cluster_net_default_vni(const char *name);
+void cir_cluster_net_mac(const char *name, unsigned char mac[6]);
+
+/*
+ * Fill and check a new record: name, subnet (canonical network address;
+ * blocks of at most 1024 addresses, default /26 or /122), vni (0 =
+ * default), block (0 = default).  -EINVAL naming the field.
+ */
+int cir_cluster_net_init(struct cir_cluster_net *n, const char *name, const char *subnet,
+			 unsigned int vni, unsigned int block, struct cir_error *err);
+
+/*
+ * Record n in etcd with one transaction that creates both
+ * /circuit/v1/networks/NAME and /circuit/v1/vnis/VNI only if neither
+ * exists.  -EEXIST "network NAME already exists in the cluster" or "VNI N
+ * is taken by network M".  Not attached to any lease.
+ */
+int cir_cluster_net_create(struct cir_cluster *c, const struct cir_cluster_net *n,
+			   struct cir_error *err);
+/* Network name: -ENOENT "no cluster network NAME" when absent. */
+int cir_cluster_net_get(struct cir_cluster *c, const char *name, struct cir_cluster_net *out,
+			struct cir_error *err);
+/* Every cluster network, sorted by name (damaged records skipped);
+ * *rev the revision read at (may be NULL). */
+int cir_cluster_nets(struct cir_cluster *c, struct cir_cluster_net **out, size_t *n,
+		     int64_t *rev, struct cir_error *err);
+/* Delete network name and its VNI key; -EBUSY while any host holds a
+ * block of it (it has members), -ENOENT when absent. */
+int cir_cluster_net_delete(struct cir_cluster *c, const char *name, struct cir_error *err);
+/* One record as stored (tests, fuzzing): -EBADMSG when malformed. */
+int cir_cluster_net_parse(const char *key, size_t klen, const char *value, size_t vlen,
+			  struct cir_cluster_net *out, struct cir_error *err);
 
 #endif

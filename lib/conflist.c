@@ -226,6 +226,13 @@ int cir_conflist_generate(const struct cir_netconf *nc, const char *version, cha
 	cir_jgen_key(g, "ipam");
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "type", CIR_NETCONF_IPAM_PLUGIN);
+	if (nc->cluster) {
+		/* Addresses from this host's blocks (lib/cluster_alloc.c). */
+		cir_jgen_key(g, "cluster");
+		cir_jgen_map_open(g);
+		cir_jgen_kint(g, "blockSize", nc->block_size);
+		cir_jgen_map_close(g);
+	}
 	if (nc->n_subnets <= 1) {
 		cir_jgen_kstr(g, "subnet", nc->subnet);
 		if (nc->gateway[0])

@@ -14,6 +14,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <dlfcn.h>
+
+/* Types and constants only: libcurl is loaded at run time (below). */
 #include <curl/curl.h>
 
 #include "cleanup.h"
@@ -29,6 +32,60 @@ struct cir_etcd {
 	long long op_deadline;       /* ms (monotonic), 0 = none */
 	CURL *curl;
 };
+
+/*
+ * libcurl is loaded on the first cir_etcd_open() (the way lib/nft.c loads
+ * libnftables): linked, it pulled about 30 more shared libraries (TLS,
+ * HTTP/2, LDAP, Kerberos...) into every Circuit process, which more than
+ * doubled the start-up of a runc hook that never talks to etcd.  Every
+ * libcurl call of the project goes through this table.
+ */
+static struct {
+	CURLcode (*global_init)(long flags);
+	struct curl_slist *(*slist_append)(struct curl_slist *l, const char *s);
+	void (*slist_free_all)(struct curl_slist *l);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *c);
+	void (*easy_reset)(CURL *c);
+	CURLcode (*easy_setopt)(CURL *c, CURLoption opt, ...);
+	CURLcode (*easy_perform)(CURL *c);
+	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
+	const char *(*easy_strerror)(CURLcode cc);
+	bool loaded, ready;
+} cl;
+
+/* The sonames of libcurl 4's ABI, OpenSSL's flavour first (the one the
+ * headers came from: libcurl4-openssl-dev), then GnuTLS's. */
+static const char *const curl_sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4" };
+
+static int curl_load(struct cir_error *err)
+{
+	char why[200] = "";
+	void *h = NULL;
+
+	if (cl.loaded)
+		return 0;
+	for (size_t i = 0; !h && i < sizeof(curl_sonames) / sizeof(curl_sonames[0]); i++) {
+		h = dlopen(curl_sonames[i], RTLD_NOW | RTLD_LOCAL);
+		if (!h && !why[0])
+			snprintf(why, sizeof(why), "%s", dlerror());
+	}
+	if (!h)
+		return cir_err(err, ELIBACC, "etcd: cannot load libcurl.so.4 (install the libcurl4 "
+			       "package; needed only with a cluster configured): %s", why);
+#define SYM(f, n) (*(void **)&cl.f = dlsym(h, n))
+	if (!SYM(global_init, "curl_global_init") || !SYM(slist_append, "curl_slist_append") ||
+	    !SYM(slist_free_all, "curl_slist_free_all") || !SYM(easy_init, "curl_easy_init") ||
+	    !SYM(easy_cleanup, "curl_easy_cleanup") || !SYM(easy_reset, "curl_easy_reset") ||
+	    !SYM(easy_setopt, "curl_easy_setopt") || !SYM(easy_perform, "curl_easy_perform") ||
+	    !SYM(easy_getinfo, "curl_easy_getinfo") || !SYM(easy_strerror, "curl_easy_strerror")) {
+		dlclose(h);
+		return cir_err(err, ELIBBAD, "etcd: the libcurl loaded lacks a needed symbol");
+	}
+#undef SYM
+	cl.loaded = true;       /* the handle stays open for the process */
+	return 0;
+}
 
 static long long now_ms(void)
 {
@@ -502,8 +559,9 @@ void cir_etcd_close(struct cir_etcd *e)
 	if (!e)
 		return;
 	if (e->curl)
-		curl_easy_cleanup(e->curl);
-	curl_slist_free_all(e->headers);
+		cl.easy_cleanup(e->curl);
+	if (e->headers)
+		cl.slist_free_all(e->headers);
 	for (size_t i = 0; i < e->nep; i++)
 		free(e->ep[i]);
 	free(e->cacert);
@@ -511,8 +569,6 @@ void cir_etcd_close(struct cir_etcd *e)
 	free(e->key);
 	free(e);
 }
-
-static bool curl_ready;
 
 int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct cir_error *err)
 {
@@ -554,6 +610,15 @@ int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct c
 	if ((o->cacert && !(e->cacert = strdup(o->cacert))) ||
 	    (o->cert && !(e->cert = strdup(o->cert))) || (o->key && !(e->key = strdup(o->key))))
 		return cir_err(err, ENOMEM, "out of memory");
+	/* The first libcurl call of the process: load and initialise it. */
+	r = curl_load(err);
+	if (r < 0)
+		return r;
+	if (!cl.ready) {
+		if (cl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return cir_err(err, EIO, "libcurl: initialisation failed");
+		cl.ready = true;
+	}
 	if (o->token && *o->token) {
 		_cleanup_free_ char *h = NULL;
 
@@ -561,29 +626,23 @@ int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct c
 			return cir_err(err, EINVAL, "etcd token: not one line of at most 4096 bytes");
 		if (asprintf(&h, "Authorization: %s", o->token) < 0)
 			return cir_err(err, ENOMEM, "out of memory");
-		e->headers = curl_slist_append(NULL, h);
+		e->headers = cl.slist_append(NULL, h);
 		if (!e->headers)
 			return cir_err(err, ENOMEM, "out of memory");
 	}
-	/* The first libcurl call of the process. */
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return cir_err(err, EIO, "libcurl: initialisation failed");
-		curl_ready = true;
-	}
 	{
-		struct curl_slist *h = curl_slist_append(e->headers, "Content-Type: application/json");
+		struct curl_slist *h = cl.slist_append(e->headers, "Content-Type: application/json");
 
 		if (!h)
 			return cir_err(err, ENOMEM, "out of memory");
 		e->headers = h;
 		/* No "Expect: 100-continue" round trip on larger bodies. */
-		h = curl_slist_append(e->headers, "Expect:");
+		h = cl.slist_append(e->headers, "Expect:");
 		if (!h)
 			return cir_err(err, ENOMEM, "out of memory");
 		e->headers = h;
 	}
-	e->curl = curl_easy_init();
+	e->curl = cl.easy_init();
 	if (!e->curl)
 		return cir_err(err, ENOMEM, "libcurl: out of memory");
 	*out = TAKE_PTR(e);
@@ -722,7 +781,7 @@ static int transport_errno(CURL *c, CURLcode cc, char *what, size_t wlen, const 
 {
 	long oserr = 0;
 
-	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
+	cl.easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(what, wlen, "timed out");
@@ -742,14 +801,14 @@ static int transport_errno(CURL *c, CURLcode cc, char *what, size_t wlen, const 
 	case CURLE_RECV_ERROR:
 	case CURLE_SEND_ERROR:
 	case CURLE_PARTIAL_FILE:
-		snprintf(what, wlen, "connection broken (%s)", curl_easy_strerror(cc));
+		snprintf(what, wlen, "connection broken (%s)", cl.easy_strerror(cc));
 		return ECONNRESET;
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		snprintf(what, wlen, "not an HTTP reply");
 		return EBADMSG;
 	default:
-		snprintf(what, wlen, "%s", ebuf && *ebuf ? ebuf : curl_easy_strerror(cc));
+		snprintf(what, wlen, "%s", ebuf && *ebuf ? ebuf : cl.easy_strerror(cc));
 		return EIO;
 	}
 }
@@ -786,34 +845,34 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 		snprintf(url, sizeof(url), "%s%s", e->ep[i], path);
 		s->len = 0;
 		s->too_big = false;
-		curl_easy_reset(e->curl);
-		curl_easy_setopt(e->curl, CURLOPT_URL, url);
-		curl_easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(e->curl, CURLOPT_ERRORBUFFER, ebuf);
-		curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-		curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-		curl_easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS,
+		cl.easy_reset(e->curl);
+		cl.easy_setopt(e->curl, CURLOPT_URL, url);
+		cl.easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		cl.easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
+		cl.easy_setopt(e->curl, CURLOPT_ERRORBUFFER, ebuf);
+		cl.easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
+		cl.easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
+		cl.easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+		cl.easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS,
 				 (long)(s->fn || left > e->connect_ms ? e->connect_ms : left));
 		if (!s->fn)
-			curl_easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)left);
-		curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, s->fn ? on_stream : on_data);
-		curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, s);
-		curl_easy_setopt(e->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CIR_ETCD_RESP_MAX);
+			cl.easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)left);
+		cl.easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, s->fn ? on_stream : on_data);
+		cl.easy_setopt(e->curl, CURLOPT_WRITEDATA, s);
+		cl.easy_setopt(e->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CIR_ETCD_RESP_MAX);
 		if (s->fn || s->stop) {
-			curl_easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
-			curl_easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-			curl_easy_setopt(e->curl, CURLOPT_XFERINFODATA, s);
+			cl.easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
+			cl.easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+			cl.easy_setopt(e->curl, CURLOPT_XFERINFODATA, s);
 		}
 		if (e->cacert)
-			curl_easy_setopt(e->curl, CURLOPT_CAINFO, e->cacert);
+			cl.easy_setopt(e->curl, CURLOPT_CAINFO, e->cacert);
 		if (e->cert)
-			curl_easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert);
+			cl.easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert);
 		if (e->key)
-			curl_easy_setopt(e->curl, CURLOPT_SSLKEY, e->key);
-		cc = curl_easy_perform(e->curl);
-		curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
+			cl.easy_setopt(e->curl, CURLOPT_SSLKEY, e->key);
+		cc = cl.easy_perform(e->curl);
+		cl.easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (s->fn && (s->done || s->timed_out || (s->stop && *s->stop))) {
 			e->cur = i;
 			if (s->cb_r < 0)

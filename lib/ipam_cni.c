@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cleanup.h"
+#include "cluster_alloc.h"
 #include "ipam_cni.h"
 #include "store.h"
 
@@ -139,6 +141,31 @@ static int parse_ranges(const struct cir_jnode *ipam, struct cir_ipam_config *cf
 	return r < 0 ? cir_err_wrap(err, "ipam") : 0;
 }
 
+/* ipam "cluster": {"blockSize": N}: addresses from this host's blocks of a
+ * cluster network (lib/cluster_alloc.c); one subnet, blocks of at most
+ * 1,024 addresses inside it. */
+static int parse_cluster(const struct cir_jnode *ipam, struct cir_ipam_cni_conf *c,
+			 struct cir_error *err)
+{
+	const struct cir_jnode *cl = NULL;
+	unsigned int bits;
+	uint32_t bs = 0;
+	int r;
+
+	r = cir_json_obj(ipam, "cluster", &cl, err);
+	if (r <= 0)
+		return r < 0 ? cir_err_wrap(err, "ipam") : 0;
+	bits = c->cfg.sets[0].r[0].subnet.ip.af == AF_INET6 ? 128 : 32;
+	if (cir_json_u32(cl, "blockSize", 128, &bs, err) <= 0 || c->cfg.n != 1 ||
+	    c->cfg.sets[0].n != 1 || bs < c->cfg.sets[0].r[0].subnet.prefix ||
+	    bs > bits - 2 || bits - bs > 10)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "ipam: cluster: want one subnet and a blockSize "
+				    "inside it of at most 1024 addresses");
+	c->cluster_block = bs;
+	return 0;
+}
+
 /* One entry of ipam "routes": {"dst": CIDR, "gw": IP (optional)}. */
 static int parse_route(const struct cir_jnode *o, size_t i, struct cir_ipam_cni_conf *c,
 		       struct cir_error *err)
@@ -219,6 +246,9 @@ int cir_ipam_cni_parse(const struct cir_cni_conf *conf, const struct cir_cni_env
 	if (cir_json_str(ipam, "dataDir", &c->data_dir, err) < 0)
 		return cir_err_wrap(err, "ipam");
 	r = parse_ranges(ipam, &c->cfg, err);
+	if (r < 0)
+		return r;
+	r = parse_cluster(ipam, c, err);
 	if (r < 0)
 		return r;
 	r = cir_json_arr(ipam, "routes", &routes, err);
@@ -308,8 +338,13 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	if (r < 0)
 		return r;
 	cir_ipam_set_netns(&h, ctx->env->netns);
-	r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
-			   c.n_req ? c.req : NULL, c.n_req, &a, err);
+	if (c.cluster_block)
+		r = cir_cluster_alloc(&h, &c.cfg.sets[0].r[0], c.cluster_block,
+				      ctx->env->containerid, ctx->env->ifname,
+				      c.n_req ? c.req : NULL, c.n_req, &a, err);
+	else
+		r = cir_ipam_alloc(&h, &c.cfg, ctx->env->containerid, ctx->env->ifname,
+				   c.n_req ? c.req : NULL, c.n_req, &a, err);
 	if (r >= 0) {
 		r = fill_result(ctx->result, &c, &a, err);
 		/* No result, no reservation. */
@@ -340,9 +375,19 @@ int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	}
 	if (r < 0)
 		return r;
-	r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
+	if (c.cluster_block)
+		r = cir_cluster_release(&h, ctx->env->containerid, ctx->env->ifname, err);
+	else
+		r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
 	close_net(&st, &h);
 	return r < 0 ? r : 0;
+}
+
+bool cir_ipam_cni_is_cluster(const struct cir_cni_conf *conf)
+{
+	const struct cir_jnode *cl = NULL;
+
+	return conf && conf->ipam && cir_json_obj(conf->ipam, "cluster", &cl, NULL) > 0;
 }
 
 int cir_ipam_cni_check(struct cir_cni_ctx *ctx, struct cir_error *err)

@@ -21,7 +21,12 @@ struct cir_ipam_cni_conf {
 	const char *data_dir;        /* ipam.dataDir, may be NULL */
 	struct cir_ip req[CIR_IPAM_MAX_SETS];   /* requested addresses */
 	size_t n_req;
+	unsigned int cluster_block;  /* ipam.cluster.blockSize: a cluster network, 0 = not */
 };
+
+/* Does this config's ipam name a cluster network (ipam.cluster), whose
+ * ADD and DEL may talk to etcd?  For the plugins' seccomp profiles. */
+bool cir_ipam_cni_is_cluster(const struct cir_cni_conf *conf);
 
 /* Parse conf->ipam (+ args.cni.ips, runtimeConfig.ips, CNI_ARGS IP=) into *c.
  * -EINVAL with code 7 and a message naming the key on bad input. */

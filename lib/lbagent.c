@@ -553,6 +553,8 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 					    "restart the agent");
 				break;
 			}
+			if (o->probes)
+				*o->probes = a.n;
 			if (o->tick)
 				o->tick(o->tick_arg);
 		}

@@ -42,6 +42,9 @@ struct cir_lbagent_opts {
 	 * thread, for other periodic work of the agent (the cluster lease). */
 	void (*tick)(void *tick_arg);
 	void *tick_arg;
+	/* Optional: set to the number of checks in flight or scheduled before
+	 * each tick, so that a tick may wait longer when there are none. */
+	size_t *probes;
 };
 
 /*

@@ -119,6 +119,11 @@ static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool 
 	cir_jgen_kbool(g, "masquerade6", nc->masquerade6);
 	cir_jgen_kbool(g, "managed", nc->managed);
 	cir_jgen_kbool(g, "hook", nc->hook);
+	if (nc->cluster) {
+		cir_jgen_kstr(g, "scope", "cluster");
+		cir_jgen_kint(g, "vni", nc->vni);
+		cir_jgen_kint(g, "blockSize", nc->block_size);
+	}
 	if (shown)
 		cir_jgen_ktime(g, "created", nc->created);
 	else
@@ -241,7 +246,7 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 		      struct cir_error *err)
 {
 	struct cir_netconf c = { 0 };
-	const char *name = NULL, *subnet = NULL, *gw = NULL, *br = NULL;
+	const char *name = NULL, *subnet = NULL, *gw = NULL, *br = NULL, *scope = NULL;
 	uint64_t created = 0;
 	int r, m6;
 
@@ -254,8 +259,14 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 	    cir_json_bool(root, "managed", &c.managed, err) < 0 ||
 	    cir_json_bool(root, "hook", &c.hook, err) < 0 ||
 	    (m6 = cir_json_bool(root, "masquerade6", &c.masquerade6, err)) < 0 ||
-	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0)
+	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
+	    cir_json_str(root, "scope", &scope, err) < 0 ||
+	    cir_json_u32(root, "vni", 16777215, &c.vni, err) < 0 ||
+	    cir_json_u32(root, "blockSize", 128, &c.block_size, err) < 0)
 		return cir_err_wrap(err, "network record");
+	if (scope && strcmp(scope, "cluster") != 0 && strcmp(scope, "local") != 0)
+		return cir_err(err, EINVAL, "network record: scope: want local or cluster");
+	c.cluster = scope && strcmp(scope, "cluster") == 0;
 	if (m6 == 0)
 		c.masquerade6 = c.masquerade;   /* a record made before dual stack */
 	if (!name)

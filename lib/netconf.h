@@ -73,6 +73,12 @@ struct cir_netconf {
 					 * (generated chain); false for imported chains */
 	bool hook;                      /* made by the OCI hook: removed with its last member */
 	long long created;              /* unix seconds */
+	/* A cluster network (spec/cluster.md): this host's materialisation
+	 * of /circuit/v1/networks/NAME; its IPAM allocates inside the host's
+	 * address blocks of block_size, its bridge has a VXLAN port. */
+	bool cluster;
+	unsigned int vni;
+	unsigned int block_size;
 };
 
 /* --publish values one member keeps, and their canonical text's size. */

@@ -899,3 +899,96 @@ int cir_nft_portmap_exists(const struct cir_nft_pm *v, size_t n, struct cir_erro
 	}
 	return 1;
 }
+
+/* ---- cluster networks: the gateway kept off the overlay ---- */
+
+#define OV_TABLE "bridge circuit"
+
+int cir_nft_load(struct cir_error *err)
+{
+	return nft_lib_load(err);
+}
+
+int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct cir_ip *gw,
+			  const unsigned char mac[6], struct cir_error *err)
+{
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL;
+	char g[INET6_ADDRSTRLEN], m[18];
+	int r;
+
+	if (!network || !name_chars_ok(network, CIR_NFT_NETWORK_MAX) || !vxlan ||
+	    !name_chars_ok(vxlan, IFNAME_MAX))
+		return cir_err(err, EINVAL, "overlay guard: bad network or link name");
+	if (gw->af != AF_INET && gw->af != AF_INET6)
+		return cir_err(err, EINVAL, "overlay guard: bad gateway");
+	inet_ntop(gw->af, gw->addr, g, sizeof(g));
+	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+		 mac[4], mac[5]);
+	r = nft_open(&ctx, "overlay guard", err);
+	if (r < 0)
+		return r;
+	/* Per network, in the bridge family: frames from the overlay whose
+	 * source is the gateway MAC, and ARP (IPv4) or neighbour discovery
+	 * (IPv6) about the gateway address, crossing the vxlan port in
+	 * either direction.  Every host answers for the gateway itself. */
+	cmd = cmd_append(strdup(""), "add table " OV_TABLE "\n");
+	static const char *const hooks[] = { "input", "forward", "output" };
+	for (size_t i = 0; i < 3; i++) {
+		cmd = cmd_append(cmd, "add chain " OV_TABLE " ov-%s-%s { type filter hook %s "
+				 "priority 0; }\nflush chain " OV_TABLE " ov-%s-%s\n", network,
+				 hooks[i], hooks[i], network, hooks[i]);
+		if (i < 2)
+			cmd = cmd_append(cmd, "add rule " OV_TABLE " ov-%s-%s iifname \"%s\" ether "
+					 "saddr %s drop\n", network, hooks[i], vxlan, m);
+		for (int dir = 0; dir < 2; dir++) {
+			const char *port = dir ? "oifname" : "iifname";
+
+			if ((i == 0 && dir) || (i == 2 && !dir))
+				continue;
+			if (gw->af == AF_INET)
+				cmd = cmd_append(cmd, "add rule " OV_TABLE " ov-%s-%s %s \"%s\" arp "
+						 "saddr ip %s drop\nadd rule " OV_TABLE " ov-%s-%s %s "
+						 "\"%s\" arp daddr ip %s drop\n", network, hooks[i],
+						 port, vxlan, g, network, hooks[i], port, vxlan, g);
+			else
+				cmd = cmd_append(cmd, "add rule " OV_TABLE " ov-%s-%s %s \"%s\" "
+						 "icmpv6 type { nd-neighbor-solicit, "
+						 "nd-neighbor-advert } ip6 saddr %s drop\n"
+						 "add rule " OV_TABLE " ov-%s-%s %s \"%s\" icmpv6 type "
+						 "{ nd-neighbor-solicit, nd-neighbor-advert } "
+						 "icmpv6 target %s drop\n", network, hooks[i], port,
+						 vxlan, g, network, hooks[i], port, vxlan, g);
+		}
+	}
+	if (!cmd)
+		return cir_err(err, ENOMEM, "overlay guard: %s", strerror(ENOMEM));
+	r = nft_exec(ctx, cmd, NULL, "overlay guard", err);
+	if (r == -EOPNOTSUPP || r == -ENOENT)
+		return cir_err_kernel_lacks(err, CIR_CNI_KERNEL, EOPNOTSUPP, CIR_KF_NFTABLES,
+					    "overlay guard");
+	return r;
+}
+
+int cir_nft_overlay_unguard(const char *network, struct cir_error *err)
+{
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL;
+	static const char *const hooks[] = { "input", "forward", "output" };
+	int r;
+
+	if (!network || !name_chars_ok(network, CIR_NFT_NETWORK_MAX))
+		return cir_err(err, EINVAL, "overlay guard: bad network name");
+	r = nft_open(&ctx, "overlay guard", err);
+	if (r < 0)
+		return r;
+	/* add then delete: one transaction, idempotent. */
+	cmd = cmd_append(strdup(""), "add table " OV_TABLE "\n");
+	for (size_t i = 0; i < 3; i++)
+		cmd = cmd_append(cmd, "add chain " OV_TABLE " ov-%s-%s { type filter hook %s "
+				 "priority 0; }\ndelete chain " OV_TABLE " ov-%s-%s\n", network,
+				 hooks[i], hooks[i], network, hooks[i]);
+	if (!cmd)
+		return cir_err(err, ENOMEM, "overlay guard: %s", strerror(ENOMEM));
+	return nft_exec(ctx, cmd, NULL, "overlay guard", err);
+}

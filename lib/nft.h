@@ -185,4 +185,21 @@ int cir_nft_portmap_exists(const struct cir_nft_pm *v, size_t n, struct cir_erro
 int cir_nft_pm_element(const struct cir_nft_pm *v, char *buf, size_t len, const char **map,
 		       struct cir_error *err);
 
+/* ---- cluster networks (spec/cluster.md "The gateway across hosts") ---- */
+
+/* Load libnftables now (a process about to narrow its seccomp filter). */
+int cir_nft_load(struct cir_error *err);
+
+/*
+ * In table "bridge circuit", chains ov-NETWORK-{input,forward,output}:
+ * drop frames from the vxlan port whose source is the gateway MAC, and
+ * ARP (IPv4) or neighbour solicitations/advertisements (IPv6) about the
+ * gateway address crossing the vxlan port either way.  One transaction,
+ * idempotent (the chains are flushed and filled again).
+ */
+int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct cir_ip *gw,
+			  const unsigned char mac[6], struct cir_error *err);
+/* Remove those chains; idempotent. */
+int cir_nft_overlay_unguard(const char *network, struct cir_error *err);
+
 #endif

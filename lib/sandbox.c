@@ -134,13 +134,13 @@ static const struct {
 	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
-	{ "getsockname", G_NETLINK },
-	{ "setsockopt", G_NETLINK },    /* buffer sizes, NETLINK_EXT_ACK, ... */
-	{ "getsockopt", G_NETLINK | G_CHECK }, /* SO_ERROR of a check's connect */
+	{ "getsockname", G_NETLINK | G_CLUSTER }, /* and libcurl's TCP socket */
+	{ "setsockopt", G_NETLINK | G_CLUSTER }, /* buffer sizes, NETLINK_EXT_ACK; TCP_NODELAY */
+	{ "getsockopt", G_NETLINK | G_CHECK | G_CLUSTER }, /* SO_ERROR of a connect */
 	{ "sendmsg", G_NETLINK },
-	{ "sendto", G_NETLINK | G_CHECK },
+	{ "sendto", G_NETLINK | G_CHECK | G_CLUSTER },
 	{ "recvmsg", G_NETLINK },
-	{ "recvfrom", G_NETLINK | G_CHECK },
+	{ "recvfrom", G_NETLINK | G_CHECK | G_CLUSTER },
 	{ "select", G_NETLINK },        /* libmnl's receive loop in libnftables */
 	{ "pselect6", G_NETLINK },
 	/* -- G_SPAWN: posix_spawn + pump + waitpid (lib/cni.c) -- */
@@ -276,6 +276,10 @@ static unsigned int groups_of(enum cir_sandbox_profile p, unsigned int flags)
 
 	if (flags & CIR_SANDBOX_EXEC)
 		g |= G_SPAWN | G_DELEGATE;
+	/* A cluster network: etcd through the dlopen()ed libcurl; the agent
+	 * also materialises networks (libnftables). */
+	if (flags & CIR_SANDBOX_CLUSTER)
+		g |= G_CLUSTER | G_DLOPEN;
 	return g;
 }
 
@@ -496,7 +500,9 @@ int cir_sandbox_apply_mode(enum cir_sandbox_profile p, unsigned int flags,
 	if (mode == CIR_SANDBOX_OFF)
 		return 0;
 #ifdef CIR_SANDBOX_PRECOMPILED
-	if (mode == CIR_SANDBOX_ENFORCE)
+	/* Only the common programs are precompiled; a cluster network's
+	 * plugin generates its own (about a millisecond). */
+	if (mode == CIR_SANDBOX_ENFORCE && !(flags & CIR_SANDBOX_CLUSTER))
 		return load_precompiled(p, flags, err);
 #endif
 	r = generate(&ctx, p, flags, mode, err);

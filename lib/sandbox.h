@@ -41,6 +41,9 @@ enum cir_sandbox_profile {
 
 /* The process may run a delegate plugin's executable (fork + exec). */
 #define CIR_SANDBOX_EXEC (1u << 0)
+/* The process talks to etcd for a cluster network (libcurl, dlopen()ed):
+ * the cluster and dlopen groups (spec/security.md). */
+#define CIR_SANDBOX_CLUSTER (1u << 1)
 
 enum cir_sandbox_mode {
 	CIR_SANDBOX_ENFORCE = 0,

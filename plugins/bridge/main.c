@@ -13,8 +13,13 @@
 static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
 {
 	bool delegates = conf->ipam_type && !cir_cni_builtin_runs(conf->ipam_type);
+	unsigned int flags = delegates ? CIR_SANDBOX_EXEC : 0;
 
-	return cir_sandbox_apply(CIR_SANDBOX_BRIDGE, delegates ? CIR_SANDBOX_EXEC : 0, err);
+	/* circuit-ipam in-process on a cluster network may claim or free a
+	 * block in etcd. */
+	if (!delegates && cir_ipam_cni_is_cluster(conf))
+		flags |= CIR_SANDBOX_CLUSTER;
+	return cir_sandbox_apply(CIR_SANDBOX_BRIDGE, flags, err);
 }
 
 int main(void)

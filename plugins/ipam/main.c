@@ -6,10 +6,12 @@
 #include "ipam_cni.h"
 #include "sandbox.h"
 
-/* circuit-ipam never runs another executable. */
+/* circuit-ipam never runs another executable; only on a cluster network
+ * may it talk to etcd (a new block, an empty block given back). */
 static int sandbox(const struct cir_cni_conf *conf, struct cir_error *err)
 {
-	return cir_sandbox_apply(CIR_SANDBOX_IPAM, 0, err);
+	return cir_sandbox_apply(CIR_SANDBOX_IPAM,
+				 cir_ipam_cni_is_cluster(conf) ? CIR_SANDBOX_CLUSTER : 0, err);
 }
 
 int main(void)

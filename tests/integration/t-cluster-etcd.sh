@@ -10,19 +10,7 @@
 # within 5 s naming the endpoint; hostile answers (a fake server: garbage,
 # oversized, a negative TTL, a 2 MiB value, HTTP 500) are errors, never
 # crashes.
-C=$BIN/circuit
-command -v etcd >/dev/null || skip "no etcd binary (tests/deps.sh installs etcd-server)"
-tmp=$(mktemp -d /tmp/cluster-etcd.XXXXXX)
-epid=() apid=() fpid=''
-cleanup() {
-	[ -z "${VERBOSE:-}" ] || tail -n 20 "$tmp"/a*.log 2>/dev/null || true
-	kill -9 "${apid[@]}" $fpid 2>/dev/null || true
-	kill "${epid[@]}" 2>/dev/null || true
-	wait 2>/dev/null || true
-	for n in ul h1 h2 h3; do ip netns del $n 2>/dev/null || true; done
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$SRCDIR/tests/integration/cluster.sh"
 # on N CMD...: run on host N's namespace with its state and name.
 on() (
 	n=$1; shift
@@ -30,13 +18,8 @@ on() (
 		CIRCUIT_HOST_NAME=h$n "$@"
 )
 EP=http://10.77.0.1:2379,http://10.77.0.2:2379,http://10.77.0.3:2379
-TTL=5
 # The configuration file (spec/cluster.md): endpoints and TTL from it.
-cat >"$tmp/circuit.conf" <<EOF
-# test cluster
-cluster = $EP
-lease-ttl = $TTL
-EOF
+cl_conf "$tmp/circuit.conf" "$EP"
 
 # --- no cluster configured: a clear error, no etcd anywhere
 run env CIRCUIT_CONF=/nonexistent "$C" host ls
@@ -51,46 +34,36 @@ run "$C" --cluster http://10.77.0.1:2379 --host-name ../x host ls
 assert_contains "$out" 'host name "../x"' "bad host name"
 ok "configuration errors"
 
-# --- the underlay and the etcd cluster
-mkns ul
-ip -n ul link add br0 type bridge
-ip -n ul link set br0 up
-for n in 1 2 3; do
-	mkns h$n
-	ip -n ul link add u$n type veth peer name eth0 netns h$n
-	ip -n ul link set u$n master br0 up
-	ip -n h$n addr add 10.77.0.$n/24 dev eth0
-	ip -n h$n link set eth0 up
+# --- libcurl is loaded only for the cluster (lib/etcd.c): no binary links
+# it, and without it only a cluster command fails, with one line
+for b in "$BIN"/*; do
+	ldd "$b" | has libcurl && die "$b links libcurl"
 done
-init=h1=http://10.77.0.1:2380,h2=http://10.77.0.2:2380,h3=http://10.77.0.3:2380
-start_etcd() {
-	local n=$1
-	ip netns exec h$n etcd --name h$n --data-dir "$tmp/e$n" \
-		--listen-client-urls http://10.77.0.$n:2379 \
-		--advertise-client-urls http://10.77.0.$n:2379 \
-		--listen-peer-urls http://10.77.0.$n:2380 \
-		--initial-advertise-peer-urls http://10.77.0.$n:2380 \
-		--initial-cluster $init --initial-cluster-state new \
-		--initial-cluster-token circuit-test >>"$tmp/e$n.log" 2>&1 &
-	epid[$n]=$!
+# nocurl CMD...: run CMD with every libcurl flavour unreadable (a private
+# mount namespace, /dev/null over the libraries).
+nocurl() {
+	unshare -m sh -c 'for l in $(readlink -f /usr/lib/*/libcurl.so.4 /usr/lib/*/libcurl-gnutls.so.4 2>/dev/null); do mount --bind /dev/null "$l"; done; exec "$@"' sh "$@"
 }
+run nocurl "$C" network ls
+assert_eq 0 "$rc" "network ls without libcurl: $out"
+run nocurl "$C" --cluster http://10.77.0.1:2379 host ls
+assert_eq 1 "$rc" "host ls without libcurl: $out"
+assert_eq 1 "$(echo "$out" | wc -l)" "one line: $out"
+assert_contains "$out" "cannot load libcurl.so.4 (install the libcurl4 package" "no libcurl"
+ok "libcurl only with a cluster; missing: one clear error"
+
+# --- the underlay and the etcd cluster: one member on each host
+cl_underlay
+for n in 1 2 3; do cl_node h$n 10.77.0.$n; done
+init=e1=http://10.77.0.1:2380,e2=http://10.77.0.2:2380,e3=http://10.77.0.3:2380
+start_etcd() { etcd_start "$1" "h$1" "10.77.0.$1" "$init"; }
+healthy() { etcd_healthy "h$1" "10.77.0.$1"; }
 for n in 1 2 3; do start_etcd $n; done
-# healthy N: member N answers /health with a leader elected.
-healthy() { ip netns exec h$1 curl -s -m 2 http://10.77.0.$1:2379/health 2>/dev/null | has '"health":"true"'; }
-for n in 1 2 3; do
-	for _ in $(seq 120); do healthy $n && break; sleep 0.5; done
-	healthy $n || { tail -20 "$tmp/e$n.log"; die "etcd member h$n never became healthy"; }
-done
+for n in 1 2 3; do etcd_wait $n h$n 10.77.0.$n; done
 ok "3-member etcd cluster up"
 
 # --- hosts register; host ls from each shows all three
-start_agent() {
-	local n=$1
-	# Not through on(): $! must be the agent itself, for kill -9.
-	ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
-		CIRCUIT_HOST_NAME=h$n "$C" agent >>"$tmp/a$n.log" 2>&1 &
-	apid[$n]=$!
-}
+start_agent() { agent_start "$1" "h$1" "$tmp/circuit.conf"; }
 for n in 1 2 3; do start_agent $n; done
 # hosts_seen N: the host names `host ls` shows from host N.
 hosts_seen() { on $1 "$C" host ls --format json | python3 -c 'import json,sys; print(" ".join(h["name"] for h in json.load(sys.stdin)))'; }
@@ -270,7 +243,7 @@ print("ready", flush=True)
 threading.Event().wait()
 EOF
 ip netns exec h1 python3 "$tmp/fake.py" >"$tmp/fake.log" 2>&1 &
-fpid=$!
+extra_pids+=($!)
 for _ in $(seq 100); do grep -q ready "$tmp/fake.log" && break; sleep 0.1; done
 # hostile PORT WANT VERB...: fails (status 1, not a signal) with WANT.
 hostile() {

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cluster_net.c - cluster networks in the CLI (spec/cluster.md "Cluster
+ * networks"): `circuit network create NAME SUBNET --scope cluster`, the
+ * SCOPE of `network ls`, and materialising a cluster network on this host
+ * (a local record and conflist like any managed network's, plus its VXLAN
+ * overlay) when it is first used here or when `circuit agent` sees it; the
+ * agent also keeps every overlay's peers in step with the host registry.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "cluster.h"
+#include "link.h"
+#include "names.h"
+#include "netconf.h"
+#include "nl.h"
+#include "overlay.h"
+
+int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
+			   const char *vni, const char *block, struct cir_error *err)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_cluster_net n;
+	unsigned long long v = 0, b = 0;
+	int r;
+
+	if (vni && cli_parse_uint(vni, CIR_CLUSTER_VNI_MIN, CIR_CLUSTER_VNI_MAX, &v) < 0)
+		return cir_err(err, EINVAL, "invalid --vni \"%.32s\" (%u..%u)", vni,
+			       CIR_CLUSTER_VNI_MIN, CIR_CLUSTER_VNI_MAX);
+	if (block && cli_parse_uint(block, 1, 128, &b) < 0)
+		return cir_err(err, EINVAL, "invalid --block-size \"%.32s\" (a prefix length)",
+			       block);
+	r = cir_cluster_net_init(&n, name, subnet, (unsigned int)v, (unsigned int)b, err);
+	if (r < 0)
+		return r;
+	r = cir_cluster_open(&cl, c->state_dir, err);
+	if (r < 0)
+		return r;
+	if (!cl)
+		return cir_cluster_err_none(err);
+	return cir_cluster_net_create(cl, &n, err);
+}
+
+/* Peers of this host: every registered host but itself. */
+static size_t peer_ips(const struct cir_cluster *cl, const struct cir_cluster_host *h, size_t n,
+		       struct cir_ip *out, size_t max)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < max; i++) {
+		struct cir_ip ip;
+
+		if (strcmp(h[i].name, cl->conf.host_name) == 0 ||
+		    cir_ip_parse(h[i].underlay, &ip, NULL) < 0 || cir_ip_eq(&ip, &cl->underlay))
+			continue;
+		out[k++] = ip;
+	}
+	return k;
+}
+
+/* The overlay of local record nc (a cluster network) made and its peers
+ * set (peers NULL: left as they are).  *added and *removed count FDB changes. */
+static int overlay_ensure(struct cir_cluster *cl, const struct cir_netconf *nc,
+			  const struct cir_ip *peers, size_t np, unsigned int *added,
+			  unsigned int *removed, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_overlay o = { .network = nc->name, .bridge = nc->bridge, .vni = nc->vni,
+				 .local = cl->underlay, .mtu = nc->mtu };
+	char vx[16];
+	int r;
+
+	*added = *removed = 0;
+	cir_overlay_name(nc->name, vx);
+	o.vxlan = vx;
+	cir_cluster_net_mac(nc->name, o.mac);
+	r = cir_ip_parse(nc->gateway, &o.gateway, err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s: gateway", nc->name);
+	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_overlay_ensure(sk, &o, err);
+	if (r >= 0 && peers)
+		r = cir_overlay_sync(sk, vx, peers, np, added, removed, err);
+	return r < 0 ? cir_err_wrap(err, "overlay") : 0;
+}
+
+/*
+ * Make cluster network cn a local network here: record, conflist,
+ * bridge, gateway, masquerade (cli_net_ensure), overlay.  Container MTU =
+ * the underlay link's MTU - 50 (IPv4 underlay) or - 70 (IPv6).  Takes the
+ * global lock.  1 made, 0 it was here already.
+ */
+static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
+		       struct cir_cluster *cl, const struct cir_cluster_net *cn,
+		       const struct cir_ip *peers, size_t np, struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_free_ char *conflist = NULL;
+	_cleanup_close_ int lock = -1;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_netconf nc = { 0 };
+	char sn[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN];
+	unsigned int umtu = 0, added, removed;
+	int r;
+
+	r = cir_cluster_underlay(cl, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r >= 0)
+		r = cir_overlay_underlay_mtu(sk, &cl->underlay, &umtu, err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s", cn->name);
+	snprintf(nc.name, sizeof(nc.name), "%s", cn->name);
+	r = cir_netconf_add_subnet(&nc, cir_cidr_format(&cn->subnet, sn, sizeof(sn)),
+				   cir_ip_format(&cn->gateway, gw, sizeof(gw)), err);
+	if (r < 0)
+		return r;
+	cir_name_bridge(nc.name, nc.bridge);
+	nc.mtu = umtu - (cl->underlay.af == AF_INET ? CIR_CLUSTER_VXLAN_OVERHEAD
+						     : CIR_CLUSTER_VXLAN_OVERHEAD + 20);
+	if (umtu < 68 + 70)
+		return cir_err(err, EINVAL, "network %s: underlay MTU %u is too small for VXLAN",
+			       cn->name, umtu);
+	nc.masquerade = true;
+	nc.masquerade6 = true;
+	nc.managed = true;
+	nc.cluster = true;
+	nc.vni = cn->vni;
+	nc.block_size = cn->block;
+	nc.created = (long long)time(NULL);
+	r = cir_conflist_generate(&nc, NULL, &conflist, err);
+	if (r < 0)
+		return r;
+	if (!have_lock) {
+		lock = cir_netdb_lock(db, err);
+		if (lock < 0)
+			return lock;
+	}
+	r = cir_network_open(db, nc.name, false, &n, err);
+	cir_network_close(&n);
+	if (r == 0)
+		return 0;       /* made meanwhile */
+	cir_err_clear(err);
+	r = cli_net_overlaps(db, nc.subnet, nc.name, err);
+	if (r > 0)
+		return cir_err_wrap(err, "cluster network %s", nc.name);
+	if (r < 0)
+		return r;
+	r = cir_network_create(db, &nc, conflist, err);
+	if (r < 0)
+		return r;
+	r = cli_net_ensure(c, &nc, err);
+	if (r >= 0)
+		r = overlay_ensure(cl, &nc, peers, np, &added, &removed, err);
+	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		char vx[16];
+
+		cir_overlay_name(nc.name, vx);
+		cir_overlay_remove(sk, nc.name, vx, &e2);
+		cir_link_delete(sk, nc.bridge, &e2);
+		cir_network_remove(db, nc.name, &e2);
+		return r;
+	}
+	return 1;
+}
+
+int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
+			 bool lock, struct cir_network *n, struct cir_error *err)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	_cleanup_free_ struct cir_cluster_host *h = NULL;
+	struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	struct cir_error e2 = CIR_ERROR_INIT;
+	struct cir_cluster_net cn;
+	size_t nh = 0, np = 0;
+	int r = cir_network_open(db, name, lock, n, err);
+
+	if (r != -ENOENT)
+		return r;
+	/* Not here: a cluster network, made here on first use. */
+	if (cir_cluster_open(&cl, c->state_dir, &e2) < 0 || !cl)
+		return r;
+	r = cir_cluster_net_get(cl, name, &cn, &e2);
+	if (r == -ENOENT)
+		return -ENOENT;   /* *err says "network NAME not found" */
+	if (r < 0) {
+		*err = e2;
+		return cir_err_wrap(err, "cluster network %s", name);
+	}
+	cir_err_clear(err);
+	if (cir_cluster_underlay(cl, err) < 0)
+		return -err->errnum;
+	if (cir_cluster_peers(cl, &h, &nh, NULL, err) < 0)
+		return -err->errnum;
+	np = peer_ips(cl, h, nh, peers, CIR_OVERLAY_PEERS_MAX);
+	r = materialise(c, db, have_lock, cl, &cn, peers, np, err);
+	if (r < 0)
+		return r;
+	if (r > 0)
+		cli_info("cluster network %s made on this host (VNI %u)", name, cn.vni);
+	return cir_network_open(db, name, lock, n, err);
+}
+
+/* ---- network ls ---- */
+
+int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
+		       struct cir_jgen *g)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	_cleanup_free_ struct cir_cluster_net *v = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t n = 0;
+
+	if (cir_cluster_open(&cl, c->state_dir, &e) < 0 || !cl)
+		return 0;
+	if (cir_cluster_nets(cl, &v, &n, NULL, &e) < 0) {
+		cli_warn("cluster networks not listed: %s", e.msg);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct cir_network ln = CIR_NETWORK_INIT;
+		char sn[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN];
+		int r = cir_network_open(db, v[i].name, false, &ln, &e);
+
+		cir_network_close(&ln);
+		if (r == 0)
+			continue;      /* listed with the local ones */
+		cir_cidr_format(&v[i].subnet, sn, sizeof(sn));
+		if (t) {
+			if (cli_table_row(t, v[i].name, sn, "cluster", NULL) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "name", v[i].name);
+		cir_jgen_kstr(g, "subnet", sn);
+		cir_jgen_kstr(g, "gateway", cir_ip_format(&v[i].gateway, gw, sizeof(gw)));
+		cir_jgen_kstr(g, "scope", "cluster");
+		cir_jgen_kint(g, "vni", v[i].vni);
+		cir_jgen_kint(g, "blockSize", v[i].block);
+		cir_jgen_kbool(g, "local", false);
+		cir_jgen_kint(g, "members", 0);
+		cir_jgen_map_close(g);
+	}
+	return 1;
+}
+
+bool cli_cluster_configured(struct cli *c)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+
+	return cir_cluster_open(&cl, c->state_dir, &e) >= 0 && cl;
+}
+
+/* ---- delete ---- */
+
+int cli_cluster_net_delete(struct cli *c, const char *name, bool was_local,
+			   struct cir_error *err)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	char vx[16];
+	int r;
+
+	cir_overlay_name(name, vx);
+	if (was_local && cir_nl_route_open(&sk, err) >= 0)
+		cir_overlay_remove(sk, name, vx, err);
+	cir_err_clear(err);
+	r = cir_cluster_open(&cl, c->state_dir, err);
+	if (r < 0)
+		return r;
+	if (!cl)
+		return was_local ? 0 : -ENOENT;
+	r = cir_cluster_net_delete(cl, name, err);
+	if (r == -ENOENT && was_local) {
+		cir_err_clear(err);
+		r = 0;
+	}
+	return r;
+}
+
+/* ---- the agent: materialise every cluster network, keep peers ---- */
+
+struct cli_cluster_sync {
+	struct cli *c;
+	struct cir_cluster_agent *a;
+	int64_t rev;                 /* last revision seen, 0 = list first */
+	long long next_list;         /* ms: next full list (a safety net) */
+	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	char failing[CIR_ERROR_MSG_MAX];
+	/* The last problem reported per network: one line per change. */
+	struct {
+		char name[CIR_CNI_NAME_MAX + 1];
+		char msg[CIR_ERROR_MSG_MAX];
+	} warned[32];
+};
+
+/* Report a network's problem once (msg NULL: it is fine again). */
+static void net_warn(struct cli_cluster_sync *s, const char *name, const char *msg)
+{
+	size_t i, free_slot = sizeof(s->warned) / sizeof(s->warned[0]);
+
+	for (i = 0; i < sizeof(s->warned) / sizeof(s->warned[0]); i++) {
+		if (!s->warned[i].name[0] && free_slot == sizeof(s->warned) / sizeof(s->warned[0]))
+			free_slot = i;
+		if (strcmp(s->warned[i].name, name) == 0)
+			break;
+	}
+	if (i == sizeof(s->warned) / sizeof(s->warned[0])) {
+		if (!msg)
+			return;
+		i = free_slot;
+		if (i == sizeof(s->warned) / sizeof(s->warned[0])) {
+			cli_warn("cluster: network %s: %s", name, msg);
+			return;
+		}
+		snprintf(s->warned[i].name, sizeof(s->warned[i].name), "%s", name);
+		s->warned[i].msg[0] = '\0';
+	}
+	if (!msg) {
+		cli_info("cluster: network %s in step again", name);
+		s->warned[i].name[0] = '\0';
+		return;
+	}
+	if (strcmp(s->warned[i].msg, msg) != 0)
+		cli_warn("cluster: network %s: %s (retrying)", name, msg);
+	snprintf(s->warned[i].msg, sizeof(s->warned[i].msg), "%s", msg);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_agent *a)
+{
+	struct cli_cluster_sync *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->c = c;
+		s->a = a;
+	}
+	return s;
+}
+
+static void sync_fail(struct cli_cluster_sync *s, const char *msg)
+{
+	/* One line per state change, not per retry. */
+	if (strcmp(s->failing, msg) != 0)
+		cli_warn("cluster: data plane: %s (retrying)", msg);
+	snprintf(s->failing, sizeof(s->failing), "%s", msg);
+	s->rev = 0;
+}
+
+struct local_scan {
+	struct cir_netdb *db;
+	const struct cir_cluster_net *nets;
+	size_t n;
+	char gone[64][CIR_CNI_NAME_MAX + 1];
+	size_t ngone;
+};
+
+/* Local cluster networks that the cluster no longer has. */
+static int find_gone(const char *name, void *arg)
+{
+	struct local_scan *ls = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool known = false;
+
+	if (cir_network_open(ls->db, name, false, &n, &e) < 0)
+		return 0;
+	for (size_t i = 0; i < ls->n && !known; i++)
+		known = strcmp(ls->nets[i].name, name) == 0;
+	if (n.conf.cluster && !known && ls->ngone < 64 && cir_member_list(&n, NULL, NULL, &e) == 0)
+		snprintf(ls->gone[ls->ngone++], sizeof(ls->gone[0]), "%s", name);
+	cir_network_close(&n);
+	return 0;
+}
+
+static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_cluster_net *nets = NULL;
+	_cleanup_free_ struct cir_cluster_host *h = NULL;
+	_cleanup_free_ struct local_scan *ls = NULL;
+	struct cir_netdb db = CIR_NETDB_INIT;
+	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	size_t nn = 0, nh = 0, np;
+	int64_t r1 = 0, r2 = 0;
+	int r;
+
+	if (cir_cluster_underlay(cl, err) < 0 || cir_cluster_nets(cl, &nets, &nn, &r1, err) < 0 ||
+	    cir_cluster_peers(cl, &h, &nh, &r2, err) < 0)
+		return -err->errnum;
+	np = peer_ips(cl, h, nh, peers, CIR_OVERLAY_PEERS_MAX);
+	r = cli_db_open(s->c, &db, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nn; i++) {
+		struct cir_network n = CIR_NETWORK_INIT;
+		struct cir_error e = CIR_ERROR_INIT;
+		unsigned int added = 0, removed = 0;
+
+		if (cir_network_open(&db, nets[i].name, false, &n, &e) == 0) {
+			if (!n.conf.cluster) {
+				cir_network_close(&n);
+				continue;   /* a local network of that name: left alone */
+			}
+			r = cli_net_ensure(s->c, &n.conf, &e);
+			if (r >= 0)
+				r = overlay_ensure(cl, &n.conf, peers, np, &added, &removed, &e);
+			cir_network_close(&n);
+		} else {
+			cir_err_clear(&e);
+			r = materialise(s->c, &db, false, cl, &nets[i], peers, np, &e);
+			if (r > 0)
+				cli_info("cluster: network %s made on this host (VNI %u, %zu peers)",
+					 nets[i].name, nets[i].vni, np);
+		}
+		if (r < 0)
+			net_warn(s, nets[i].name, e.msg);
+		else
+			net_warn(s, nets[i].name, NULL);
+		if (r >= 0 && (added || removed))
+			cli_info("cluster: network %s: %u peers added, %u removed (%zu now)",
+				 nets[i].name, added, removed, np);
+	}
+	/* Networks deleted from the cluster: gone here too once empty. */
+	ls = calloc(1, sizeof(*ls));
+	if (ls) {
+		ls->db = &db;
+		ls->nets = nets;
+		ls->n = nn;
+		cir_netdb_list(&db, find_gone, ls, err);
+		for (size_t i = 0; i < ls->ngone; i++) {
+			struct cir_error e = CIR_ERROR_INIT;
+			_cleanup_close_ int lock = cir_netdb_lock(&db, &e);
+
+			if (lock >= 0 && cli_net_delete(s->c, &db, ls->gone[i], &e) >= 0 &&
+			    cli_cluster_net_delete(s->c, ls->gone[i], true, &e) >= 0)
+				cli_info("cluster: network %s deleted from the cluster: removed here",
+					 ls->gone[i]);
+		}
+	}
+	cir_netdb_close(&db);
+	cir_err_clear(err);
+	s->rev = r1 > r2 ? r1 : r2;
+	return 0;
+}
+
+static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_error *err)
+{
+	struct cli_cluster_sync *s = arg;
+	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
+					       CIR_CLUSTER_PREFIX "networks/" };
+
+	for (size_t i = 0; i < resp->nkvs; i++)
+		for (size_t k = 0; k < 2; k++)
+			if (strncmp(resp->kvs[i].key, watched[k], strlen(watched[k])) == 0)
+				s->dirty = true;
+	return s->dirty ? 1 : 0;
+}
+
+void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
+{
+	struct cir_cluster *cl;
+	struct cir_error err = CIR_ERROR_INIT;
+	int64_t next = 0;
+	int r;
+
+	if (!s || !cir_cluster_agent_registered(s->a))
+		return;
+	cl = cir_cluster_agent_cluster(s->a);
+	if (!s->rev || s->dirty || now_ms() >= s->next_list) {
+		s->dirty = false;
+		s->next_list = now_ms() + 10000;
+		if (reconcile(s, cl, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		if (s->failing[0])
+			cli_info("cluster: data plane in step again");
+		s->failing[0] = '\0';
+	}
+	/* Changes since the last revision seen, for at most watch_ms: a
+	 * change made while the agent did something else is delivered at
+	 * once (history from rev + 1); the first relevant one ends the wait. */
+	cir_etcd_set_deadline(cl->etcd, 0);
+	r = cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, watch_ms, NULL, on_watch,
+			   s, &next, &err);
+	if (r < 0) {
+		sync_fail(s, err.msg);
+		return;
+	}
+	if (next > s->rev + 1)
+		s->rev = next - 1;
+	if (s->dirty) {
+		s->dirty = false;
+		s->next_list = now_ms() + 10000;
+		if (reconcile(s, cl, &err) < 0)
+			sync_fail(s, err.msg);
+	}
+}
+
+void cli_cluster_sync_free(struct cli_cluster_sync *s)
+{
+	free(s);
+}

@@ -1,0 +1,245 @@
+# t-cluster-net: cluster networks across hosts (spec/cluster.md) on the
+# underlay of tests/integration/cluster.sh: three etcd members in their own
+# namespaces e1..e3 (10.77.0.11-13), three hosts h1..h3 (10.77.0.1-3) each
+# with its state directory and `circuit agent`, containers (a sleep in a
+# namespace of its own) on every host.  Shows: `network create --scope
+# cluster` seen by every host (ls SCOPE) and made on each by its agent
+# (bridge with the gateway MAC, vxlan VNI/4789/local/nolearning, one
+# all-zero FDB entry per peer, MTU = underlay - 50); containers on all
+# three hosts reach each other (ping, TCP) and their gateway, which has the
+# same MAC everywhere and never crosses the overlay; 3 x 64 concurrent
+# ADDs: no address twice, each inside its host's blocks; one etcd member
+# stopped: connect works; a killed host's FDB entries gone from its peers
+# within TTL + 1 s; all of etcd down: a connect inside a held block
+# works, one that needs a new block fails within 5 s with one line naming
+# the endpoint and leaves nothing.
+. "$SRCDIR/tests/integration/cluster.sh"
+EP=http://10.77.0.11:2379,http://10.77.0.12:2379,http://10.77.0.13:2379
+cl_conf "$tmp/circuit.conf" "$EP"
+# on N CMD...: run CMD on host N with its state and name.
+on() (
+	n=$1; shift
+	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
+		CIRCUIT_HOST_NAME=h$n "$@"
+)
+
+cl_underlay
+init=e1=http://10.77.0.11:2380,e2=http://10.77.0.12:2380,e3=http://10.77.0.13:2380
+for n in 1 2 3; do
+	cl_node e$n 10.77.0.1$n
+	etcd_start $n e$n 10.77.0.1$n "$init"
+done
+for n in 1 2 3; do cl_node h$n 10.77.0.$n; done
+for n in 1 2 3; do etcd_wait $n e$n 10.77.0.1$n; done
+for n in 1 2 3; do agent_start $n h$n "$tmp/circuit.conf"; done
+for n in 1 2 3; do
+	for _ in $(seq 100); do grep -q "registered" "$tmp/a$n.log" && break; sleep 0.1; done
+	grep -q "registered" "$tmp/a$n.log" || die "agent h$n: $(cat "$tmp/a$n.log")"
+done
+ok "etcd e1..e3 and agents h1..h3 up"
+
+# --- a local-only host keeps the seed's `network ls` (no SCOPE column)
+mkdir -p "$tmp/local"
+run env CIRCUIT_CONF=/nonexistent CIRCUIT_STATE_DIR="$tmp/local" "$C" network ls
+assert_eq "NAME                SUBNET" "$out" "network ls without a cluster"
+
+# --- create on h1, seen from every host
+run on 1 "$C" network create blue 10.128.0.0/16 --scope cluster --vni 4242
+assert_eq 0 "$rc" "create: $out"
+run on 2 "$C" network create blue2 10.131.0.0/16 --scope cluster --vni 4242
+assert_eq 1 "$rc" "VNI taken: $out"
+assert_contains "$out" "VNI 4242 is taken by network blue" "VNI taken"
+run on 3 "$C" network create blue 10.132.0.0/16 --scope cluster
+assert_contains "$out" "network blue already exists in the cluster" "name taken"
+run on 1 "$C" network create bad 10.133.0.0/16 --scope cluster --block-size 8
+assert_contains "$out" "block size /8" "bad block size"
+run on 1 "$C" network create bad 10.133.0.0/16 --vni 5000
+assert_contains "$out" "need --scope cluster" "--vni without cluster"
+# A network whose blocks hold 2 addresses: the "new block" case below.
+run on 1 "$C" network create tiny 10.130.0.0/24 --scope cluster --block-size 30
+assert_eq 0 "$rc" "create tiny: $out"
+for n in 1 2 3; do
+	run on $n "$C" network ls
+	has '^NAME +SUBNET +SCOPE$' <<<"${out%%$'\n'*}" || die "ls header on h$n: $out"
+	has '^blue +10\.128\.0\.0/16 +cluster$' <<<"$out" || die "ls on h$n: $out"
+done
+ok "create --scope cluster: seen by every host; VNI and name unique; bad input refused"
+
+# --- each agent makes the networks: bridge, vxlan, FDB, gateway MAC, MTU
+for n in 1 2 3; do
+	for _ in $(seq 50); do
+		[ "$(bridge -n h$n fdb show dev vc-blue 2>/dev/null | grep -c '^00:00:00:00:00:00 dst')" = 2 ] && break
+		sleep 0.1
+	done
+	d=$(ip -n h$n -d link show vc-blue)
+	for want in "vxlan id 4242" "local 10.77.0.$n" "dstport 4789" "nolearning" "master c-blue" "mtu 1450"; do
+		assert_contains "$d" "$want" "vc-blue on h$n"
+	done
+	f=$(bridge -n h$n fdb show dev vc-blue)
+	for p in 1 2 3; do
+		[ $p = $n ] && continue
+		assert_contains "$f" "00:00:00:00:00:00 dst 10.77.0.$p" "fdb of h$n"
+	done
+	b=$(ip -n h$n link show c-blue)
+	assert_contains "$b" "mtu 1450" "bridge MTU on h$n"
+	mac[$n]=$(echo "$b" | awk '/link\/ether/ {print $2}')
+done
+assert_eq "${mac[1]}" "${mac[2]}" "gateway MAC h1/h2"
+assert_eq "${mac[1]}" "${mac[3]}" "gateway MAC h1/h3"
+case ${mac[1]} in 02:c1:*) ;; *) die "gateway MAC ${mac[1]} is not 02:c1:...";; esac
+ip netns exec h1 nft list table bridge circuit | has 'arp daddr ip 10\.128\.0\.1 drop' ||
+	die "gateway guard: $(ip netns exec h1 nft list table bridge circuit 2>&1)"
+ok "agents made blue on every host: vxlan 4242/4789/nolearning, peers, MTU 1450, one gateway MAC"
+
+# --- containers on every host
+# ctr N NAME: a container (sleep in namespace NAME) connected on host N; its
+# address in addr[NAME].
+declare -A addr
+ctr() {
+	cl_ns "$2"
+	ip netns exec "$2" sleep 3600 &
+	extra_pids+=($!)
+	run on "$1" "$C" network connect $! "${3:-blue}"
+	assert_eq 0 "$rc" "connect $2 on h$1: $out"
+	addr[$2]=$(ip -n "$2" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+	[ -n "${addr[$2]}" ] || die "$2 has no address"
+}
+for n in 1 2 3; do ctr $n c$n; done
+echo "addresses: c1 ${addr[c1]} c2 ${addr[c2]} c3 ${addr[c3]}"
+assert_contains "$(ip -n c1 link show eth0)" "mtu 1450" "container MTU"
+for a in 1 2 3; do
+	busybox_ping() { ip netns exec "$1" busybox ping -c 1 -W 2 "$2" >/dev/null; }
+	busybox_ping c$a 10.128.0.1 || die "c$a cannot ping its gateway"
+	for b in 1 2 3; do
+		[ $a = $b ] && continue
+		busybox_ping c$a "${addr[c$b]}" || die "c$a (h$a) cannot ping c$b (h$b) ${addr[c$b]}"
+	done
+done
+ok "ping: every container reaches the others across hosts and its gateway"
+ip netns exec c3 busybox nc -l -p 7777 >"$tmp/tcp.out" &
+extra_pids+=($!)
+for _ in $(seq 50); do ip netns exec c3 cat /proc/net/tcp | has ':1E61 00000000:0000 0A' && break; sleep 0.1; done
+echo "across hosts" | ip netns exec c1 busybox nc -w 3 "${addr[c3]}" 7777
+for _ in $(seq 50); do [ -s "$tmp/tcp.out" ] && break; sleep 0.1; done
+assert_eq "across hosts" "$(cat "$tmp/tcp.out")" "TCP c1 -> c3"
+ok "TCP from h1's container to h3's"
+for n in 1 2 3; do
+	ip -n c$n neigh show 10.128.0.1 | has "lladdr ${mac[1]}" ||
+		die "c$n resolves its gateway to $(ip -n c$n neigh show 10.128.0.1)"
+	bridge -n h$n fdb show dev vc-blue | has "${mac[1]}" &&
+		die "h$n learned the gateway MAC on the overlay: $(bridge -n h$n fdb show dev vc-blue)"
+done
+ok "the gateway: one MAC in every container, never learned from the overlay"
+
+# --- a CNI runtime's way: the exported conflist, circuit-bridge itself
+# (circuit-ipam in-process claims a block: the plugin's cluster seccomp)
+run on 2 "$C" network export tiny
+assert_eq 0 "$rc" "export tiny: $out"
+assert_contains "$out" '"blockSize": 30' "exported conflist"
+assert_contains "$out" '"mtu": 1450' "exported conflist MTU"
+pconf=$(python3 -c 'import json,sys; c=json.loads(sys.argv[1]); p=c["plugins"][0]; p["name"]=c["name"]; p["cniVersion"]=c["cniVersion"]; print(json.dumps(p))' "$out")
+cl_ns c2x
+run on 2 env CNI_COMMAND=ADD CNI_CONTAINERID=c2x CNI_NETNS=/run/netns/c2x CNI_IFNAME=eth0 \
+	CNI_PATH="$BIN" "$BIN/circuit-bridge" <<<"$pconf"
+assert_eq 0 "$rc" "circuit-bridge ADD on tiny: $out"
+xa=$(json_get "$out" 'd["ips"][0]["address"]')
+case $xa in 10.130.0.*) ;; *) die "address on tiny: $xa";; esac
+ip netns exec c2x busybox ping -c 1 -W 2 10.130.0.1 >/dev/null || die "c2x cannot ping its gateway"
+run on 1 "$C" cluster blocks tiny --format json
+assert_eq "h2" "$(json_get "$out" "' '.join(b['host'] for b in d)")" "tiny's block after the ADD"
+run on 2 env CNI_COMMAND=DEL CNI_CONTAINERID=c2x CNI_NETNS=/run/netns/c2x CNI_IFNAME=eth0 \
+	CNI_PATH="$BIN" "$BIN/circuit-bridge" <<<"$pconf"
+assert_eq 0 "$rc" "circuit-bridge DEL on tiny: $out"
+run on 1 "$C" cluster blocks tiny --format json
+assert_eq 0 "$(json_get "$out" 'len(d)')" "tiny's blocks after the DEL"
+ok "exported conflist: circuit-bridge (standalone, seccomp on) claims and frees a block, ${xa%/*} reaches its gateway"
+
+# --- 3 x 64 concurrent ADDs (circuit-ipam itself): no address twice
+ipam_conf='{"cniVersion":"1.0.0","name":"blue","type":"circuit-ipam","ipam":{"type":"circuit-ipam","subnet":"10.128.0.0/16","gateway":"10.128.0.1","cluster":{"blockSize":26}}}'
+pids=()
+for n in 1 2 3; do
+	for i in $(seq 64); do
+		on $n env CNI_COMMAND=ADD CNI_CONTAINERID=x$n-$i CNI_NETNS=/dev/null CNI_IFNAME=eth0 \
+			CNI_PATH="$BIN" "$BIN/circuit-ipam" <<<"$ipam_conf" >"$tmp/add.$n.$i" 2>&1 &
+		pids+=($!)
+	done
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+[ $fails = 0 ] || { grep -h '"msg"' "$tmp"/add.* | sort | uniq -c; die "$fails ADDs failed"; }
+for n in 1 2 3; do
+	for i in $(seq 64); do json_get "$(cat "$tmp/add.$n.$i")" 'd["ips"][0]["address"]'; done >"$tmp/ips.$n"
+done
+assert_eq 192 "$(cat "$tmp"/ips.[123] | sort -u | wc -l)" "distinct addresses of 192 ADDs"
+for c in c1 c2 c3; do cat "$tmp"/ips.[123] | has "^${addr[$c]}/" && die "${addr[$c]} given twice"; done
+# Each host's addresses lie in its own blocks.
+run on 1 "$C" cluster blocks blue --format json
+for n in 1 2 3; do
+	json_get "$out" "' '.join(b['block'] for b in d if b['host'] == 'h$n')" >"$tmp/blocks.$n"
+	python3 - "$tmp/blocks.$n" "$tmp/ips.$n" <<'PY' || die "h$n allocated outside its blocks"
+import ipaddress, sys
+blocks = [ipaddress.ip_network(b) for b in open(sys.argv[1]).read().split()]
+for line in open(sys.argv[2]):
+    ip = ipaddress.ip_interface(line.strip()).ip
+    assert any(ip in b for b in blocks), (str(ip), [str(b) for b in blocks])
+PY
+done
+echo "blocks after 3 x 64 ADDs: $(json_get "$out" 'len(d)')"
+# DEL them all: emptied blocks go back to the cluster.
+pids=()
+for n in 1 2 3; do
+	for i in $(seq 64); do
+		on $n env CNI_COMMAND=DEL CNI_CONTAINERID=x$n-$i CNI_NETNS=/dev/null CNI_IFNAME=eth0 \
+			CNI_PATH="$BIN" "$BIN/circuit-ipam" <<<"$ipam_conf" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+done
+for p in "${pids[@]}"; do wait "$p" || die "a DEL failed"; done
+run on 1 "$C" cluster blocks blue --format json
+assert_eq 3 "$(json_get "$out" 'len(d)')" "blocks after the DELs (one per container host): $out"
+ok "3 x 64 concurrent ADDs: 192 distinct addresses, each in its host's blocks; empty blocks freed"
+
+# --- one etcd member down (every host's first endpoint): connect works
+kill "${epid[1]}"; wait "${epid[1]}" 2>/dev/null || true
+ctr 1 c1b
+busybox_ping c1b "${addr[c2]}" || die "c1b cannot ping c2"
+ok "etcd member e1 stopped: connect and traffic work"
+
+# --- a host killed: its peers drop its FDB entries within TTL + 1 s
+kill -9 "${apid[3]}"; wait "${apid[3]}" 2>/dev/null || true
+ip netns del h3
+killed=$(date +%s.%N)
+gone=''
+while :; do
+	now=$(date +%s.%N)
+	if ! bridge -n h1 fdb show dev vc-blue | has 'dst 10\.77\.0\.3' &&
+	   ! bridge -n h2 fdb show dev vc-blue | has 'dst 10\.77\.0\.3'; then gone=$now; break; fi
+	[ "$(echo "$now - $killed > $TTL + 1" | bc)" = 1 ] && break
+	sleep 0.1
+done
+[ -n "$gone" ] || die "h3's FDB entries still there $TTL + 1 s after the kill: $(bridge -n h1 fdb show dev vc-blue)"
+echo "MEASURE cluster-fdb-gone-after-kill-s $(echo "$gone - $killed" | bc)"
+ok "killed host h3: its FDB entries gone from h1 and h2 in $(echo "$gone - $killed" | bc) s"
+
+# --- all of etcd down
+kill "${epid[2]}" "${epid[3]}"; wait "${epid[2]}" "${epid[3]}" 2>/dev/null || true
+ctr 2 c2b
+busybox_ping c2b "${addr[c1]}" || die "c2b cannot ping c1"
+ok "etcd down: a connect inside a held block works"
+cl_ns c1t
+ip netns exec c1t sleep 3600 &
+extra_pids+=($!)
+tp=$!
+before=$(ip -n h1 -o link show | awk -F': ' '{print $2}' | sort; find "$tmp/s1" -type f ! -name lock | sort)
+t0=$(date +%s.%N)
+run on 1 "$C" network connect $tp tiny
+t1=$(date +%s.%N)
+assert_eq 1 "$rc" "connect needing a new block with etcd down: $out"
+assert_eq 1 "$(echo "$out" | wc -l)" "one line: $out"
+assert_contains "$out" "etcd http://10.77.0.11:2379: connection refused" "names the endpoint"
+echo "MEASURE cluster-connect-etcd-down-s $(echo "$t1 - $t0" | bc)"
+[ "$(echo "$t1 - $t0 < 5" | bc)" = 1 ] || die "the failed connect took $(echo "$t1 - $t0" | bc) s"
+after=$(ip -n h1 -o link show | awk -F': ' '{print $2}' | sort; find "$tmp/s1" -type f ! -name lock | sort)
+assert_eq "$before" "$after" "links and state after the failed connect"
+assert_eq "" "$(ip -n c1t -o link show | grep -v ': lo:' || true)" "container links"
+ok "etcd down: a connect that needs a block fails in $(echo "$t1 - $t0" | bc) s, one line, nothing left"
