@@ -27,6 +27,7 @@
 
 #include "addr.h"
 #include "cleanup.h"
+#include "conntrack.h"
 #include "ipvs.h"
 #include "lb.h"
 #include "link.h"
@@ -229,6 +230,20 @@ void cir_lb_service_to_ipvs(const struct cir_lb_service *s, struct cir_ipvs_serv
 		if (s->mh_port)
 			out->flags |= IP_VS_SVC_F_SCHED_MH_PORT;
 	}
+}
+
+/*
+ * Is target t of s programmed into IPVS?  Every target is, but a UDP one
+ * that failed its checks: UDP has no end of connection to wait for, and
+ * IPVS keeps a flow on a weight-0 dest for as long as its client keeps
+ * sending (DNS from one port, QUIC, syslog), so a down UDP target is taken
+ * out instead; with expire_nodest_conn=1 the flow's next datagram is then
+ * scheduled again, to a live target.  A TCP target that fails keeps its
+ * dest at weight 0: its connections finish, no new one comes.
+ */
+static bool target_in_kernel(const struct cir_lb_service *s, const struct cir_lb_target *t)
+{
+	return !(s->protocol == IPPROTO_UDP && t->down);
 }
 
 void cir_lb_target_to_ipvs(const struct cir_lb_target *t, struct cir_ipvs_dest *out)
@@ -1428,6 +1443,8 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 		struct cir_ipvs_dest d;
 		size_t k;
 
+		if (!target_in_kernel(s, &s->targets[i]))
+			continue;
 		cir_lb_target_to_ipvs(&s->targets[i], &d);
 		for (k = 0; k < ncur; k++)
 			if (cir_ipvs_dest_key_eq(&cur[k], &d, want.af))
@@ -1444,11 +1461,13 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 	}
 	for (size_t k = 0; k < ncur; k++) {
 		struct cir_lb_target t = { 0 };
+		int j;
 
 		t.addr.ip.af = cur[k].af ? cur[k].af : want.af;
 		memcpy(t.addr.ip.addr, &cur[k].addr, t.addr.ip.af == AF_INET6 ? 16 : 4);
 		t.addr.port = cur[k].port;
-		if (cir_lb_target_find(s, &t.addr) >= 0)
+		j = cir_lb_target_find(s, &t.addr);
+		if (j >= 0 && target_in_kernel(s, &s->targets[j]))
 			continue;
 		r = cir_ipvs_dest_del(h, &want, &cur[k], err);
 		if (r < 0 && r != -ENOENT)
@@ -1459,33 +1478,34 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 }
 
 /*
- * A UDP target left service s (lb remove, CNI DEL/GC, a failed health
- * check, the service deleted): the conntrack entries of flows from clients
- * to s's VIP that IPVS had sent to t must be flushed, so that the next
- * datagram of such a flow is scheduled again (to a live target) instead of
- * following the stale entry.  UDP has no end of connection: without the
- * flush a client that keeps sending (DNS from one source port, QUIC,
- * syslog) stays pinned to the departed target until the entry times out.
- *
- * TODO(conntrack): a no-op today.  The ctnetlink flush with a filter
- * (orig dst = VIP:port, proto udp, reply src = target) lives in
- * lib/conntrack.c, written on another branch; call it here once merged.
- * tests/vm/v-lb-udp-flush.sh is the test that proves it (pending, not in
- * the run list until then).  Returns 0 (entries flushed), never fails the
- * change that removed the target.
+ * A UDP target left the kernel's table of service s (lb remove, CNI
+ * DEL/GC, a failed health check: target_in_kernel, the service deleted):
+ * IPVS reschedules the next datagram of its flows (expire_nodest_conn=1),
+ * and the conntrack entries IPVS made for them (vs.conntrack=1: orig dst
+ * the VIP, reply source the departed target) are deleted, so that no NAT
+ * or masquerade state of the dead path outlives it.  A target drained to
+ * weight 0 keeps its dest and its flows: that is what draining means.
+ * Best effort: never fails the change that removed the target.
  */
 static int lb_flush_udp_target(struct cir_lb_db *db, const struct cir_lb_service *s,
 			       const struct cir_lb_target *t, struct cir_error *err)
 {
+	struct cir_ct_filter f = {
+		.family = s->vip.ip.af,
+		.l4proto = IPPROTO_UDP,
+		.orig_dst = s->vip.ip,
+		.orig_dst_port = s->vip.port,
+		.reply_src = t->addr.ip,
+		.reply_src_port = t->addr.port,
+	};
+
 	(void)db;
-	(void)s;
-	(void)t;
-	(void)err;
-	return 0;
+	return cir_ct_flush(&f, err);
 }
 
-/* Every UDP target of old that new no longer sends traffic to (removed, or
- * newly down or weight 0): flush its flows.  new NULL: the service went. */
+/* Every UDP target of old that is in the kernel's table and no longer in
+ * new's (removed, or newly down): flush its flows.  new NULL: the service
+ * went. */
 static void flush_departed(struct cir_lb_db *db, const struct cir_lb_service *old,
 			   const struct cir_lb_service *new)
 {
@@ -1496,8 +1516,8 @@ static void flush_departed(struct cir_lb_db *db, const struct cir_lb_service *ol
 	for (size_t i = 0; i < old->n_targets; i++) {
 		const struct cir_lb_target *t = &old->targets[i];
 		int j = new ? cir_lb_target_find(new, &t->addr) : -1;
-		bool was = !t->down && t->weight > 0;
-		bool is = j >= 0 && !new->targets[j].down && new->targets[j].weight > 0;
+		bool was = target_in_kernel(old, t);
+		bool is = j >= 0 && target_in_kernel(new, &new->targets[j]);
 
 		if (was && !is)
 			lb_flush_udp_target(db, old, t, &e2);
@@ -1983,6 +2003,10 @@ int cir_lb_verify(struct cir_lb_db *db, const char *name, const struct cir_lb_ow
 	cir_lb_target_to_ipvs(&s.targets[i], &d);
 	for (size_t j = 0; j < ncur; j++)
 		if (cir_ipvs_dest_key_eq(&cur[j], &d, k.af)) {
+			if (!target_in_kernel(&s, &s.targets[i]))
+				return cir_err_code(err, CIR_CNI_NOT_FOUND, EEXIST,
+						    "service %s: target %s is down but still in "
+						    "the kernel's IPVS table", name, as);
 			if (!dest_same(&cur[j], &d))
 				return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
 						    "service %s: target %s has weight %u %s in "
@@ -1991,6 +2015,9 @@ int cir_lb_verify(struct cir_lb_db *db, const char *name, const struct cir_lb_ow
 						    d.weight, cir_lb_method_name(d.fwd));
 			return 0;
 		}
+	/* A down UDP target is out of the table on purpose. */
+	if (!target_in_kernel(&s, &s.targets[i]))
+		return 0;
 	return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
 			    "service %s: target %s is not in the kernel's IPVS table", name, as);
 }
@@ -2130,6 +2157,8 @@ static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
 	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
 		struct cir_ipvs_dest d;
 
+		if (!target_in_kernel(s, &s->targets[i]))
+			continue;
 		cir_lb_target_to_ipvs(&s->targets[i], &d);
 		r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_DEST, &k, &d, tag, restore_failed,
 				       rc, err);

@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: Apache-2.0
-# vm: pending lib/conntrack.c
-# v-lb-udp-flush: when a UDP target stops taking traffic (weight 0, as a
-# failed health check gives it), the next datagram of an existing flow
-# (same client socket, same source port) goes to a live target at once.  Needs lb_flush_udp_target() (lib/lb.c) to flush the
-# flow's conntrack entries, which waits for lib/conntrack.c: until then this
-# file is left out of the default run list (the "vm: pending" line above;
-# run it by name: tests/vm/run.sh build lb-udp-flush).
+# v-lb-udp-flush: a UDP flow that keeps sending from one client socket
+# (DNS from one port, QUIC, syslog) moves to a live target as soon as the
+# health check marks its target down: the down UDP target leaves the IPVS
+# table (a weight-0 dest would keep the flow for as long as the client
+# sends), IPVS reschedules the flow's next datagram (expire_nodest_conn=1),
+# and the flow's conntrack entries that IPVS made (vs.conntrack=1: orig dst
+# the VIP, reply source the dead target) are deleted.  conntrack -L is the
+# witness of the last part.
 C=$BIN/circuit
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+apid=''
+trap 'kill $apid "${pids[@]}" 2>/dev/null || true' EXIT
 
 cat >/tmp/udpsrv.py <<'PY'
 import socket, sys
@@ -18,40 +20,65 @@ while True:
     d, a = s.recvfrom(512)
     s.sendto(sys.argv[1].encode(), a)
 PY
+upid=()
 for i in 1 2; do
 	mkns f$i
 	vpair f$i 10.63.$i.1/24 10.63.$i.2/24 vf$i
 	ip netns exec f$i python3 /tmp/udpsrv.py f$i &
+	upid[$i]=$!
 	pids+=($!)
 done
 sleep 1
-out=$("$C" lb create flow 10.96.3.53:5353 --protocol udp 2>&1) || die "create: $out"
+out=$("$C" lb create flow 10.96.3.53:5353 --protocol udp --check udp:ping --interval 1s \
+	--timeout 1s --rise 1 --fall 2 2>&1) || die "create: $out"
 for i in 1 2; do "$C" lb add flow 10.63.$i.2:5353 2>/dev/null || die "add f$i"; done
+"$C" agent >/tmp/agent-flow.log 2>&1 &
+apid=$!
 
-# One client socket: ask, take its target out, ask again from the same port.
+# One client socket: ask; kill the server that answered; once the check
+# has taken that target out, ask again from the same socket.
 python3 - "$C" <<'PY' >/tmp/flow-out &
-import socket, subprocess, sys
+import os, signal, socket, subprocess, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2)
 s.sendto(b"q", ("10.96.3.53", 5353))
 first = s.recv(64).decode()
-gone = "10.63.%s.2:5353" % first[1:]
-# Weight 0, as a failed health check gives it: the dest stays in IPVS and
-# its connection entry keeps the flow unless the flush ends it.  (A removed
-# dest is already rescheduled by the kernel with expire_nodest_conn=1: an
-# earlier version of this test using `lb remove` passed without a flush.)
-subprocess.run([sys.argv[1], "lb", "add", "flow", gone, "--weight", "0"], check=True)
+print(first, flush=True)
+# Wait for the parent to kill `first` and the check to mark it down.
+while not os.path.exists("/tmp/flow-go"):
+    time.sleep(0.1)
 s.sendto(b"q", ("10.96.3.53", 5353))
 try:
     second = s.recv(64).decode()
 except OSError:
     second = "timeout"
-print(first, second)
+print(second, flush=True)
 PY
-wait $!
-read -r first second </tmp/flow-out
-echo "first=$first after remove=$second"
-[ "$second" != timeout ] || die "the flow's next datagram got no answer after its target left"
-[ "$second" != "$first" ] || die "the flow still reaches the removed target $first"
-ok "a UDP flow moves to a live target when its target is taken out"
+cpid=$!
+for _ in $(seq 100); do [ -s /tmp/flow-out ] && break; sleep 0.1; done
+first=$(head -1 /tmp/flow-out)
+case $first in f1|f2) ;; *) die "first answer: '$first'";; esac
+n=${first#f}
+gone=10.63.$n.2
+ct_before=$(conntrack -L -p udp --orig-dst 10.96.3.53 2>/dev/null | grep -c "src=$gone " || true)
+kill "${upid[$n]}"
+t0=$(date +%s)
+in_table() { local l; l=$(ipvsadm -Ln); grep -qF -- "-> $gone:5353" <<<"$l"; }
+while in_table; do
+	[ $(($(date +%s) - t0)) -lt 20 ] || { cat /tmp/agent-flow.log; die "$first not out in 20 s"; }
+	sleep 0.2
+done
+echo "MEASURE v-lb-udp-flush $first out of the IPVS table $(($(date +%s) - t0)) s after its server died"
+ct_after=$(conntrack -L -p udp --orig-dst 10.96.3.53 2>/dev/null | grep -c "src=$gone " || true)
+echo "MEASURE v-lb-udp-flush conntrack entries with reply source $gone: before $ct_before, after $ct_after"
+touch /tmp/flow-go
+wait $cpid
+second=$(sed -n 2p /tmp/flow-out)
+echo "first=$first after its target went down=$second"
+[ "$second" != timeout ] || die "the flow's next datagram got no answer after its target went down"
+[ "$second" != "$first" ] || die "the flow still reaches the down target $first"
+assert_eq 0 "$ct_after" "conntrack entries of the dead target left"
+[ "$ct_before" -ge 1 ] || die "no conntrack entry of the flow before (vs.conntrack=1?): the flush went untested"
+ok "a UDP flow from one socket moves to a live target when its target goes down; its conntrack entries are gone"
+kill $apid; wait $apid || true; apid=''
 "$C" lb delete flow 2>/dev/null || die "delete"
