@@ -137,6 +137,7 @@ struct ls_ctx {
 	struct cir_jgen *g;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
+	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
 /* The data plane's view of s (lb ls --details): *live says whether it
@@ -181,6 +182,10 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 	if (!st)
 		return -ENOMEM;
+	if (x->details && !x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
+		cli_warn("no live counters: %s", x->no_kernel);
+		x->no_kernel[0] = '\0';
+	}
 	if (x->details) {
 		r = live_status(x, s, &live, &present, st, &err);
 		if (r < 0)
@@ -317,7 +322,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);
 		if (r < 0)
-			cli_warn("no live counters: %s", err.msg);
+			snprintf(x.no_kernel, sizeof(x.no_kernel), "%s", err.msg);
 		x.kernel = r >= 0;
 		cir_err_clear(&err);
 	}
