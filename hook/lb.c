@@ -16,12 +16,15 @@
 #include "cli.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "lbbackend.h"
 #include "nft.h"
 
 static int db_open(struct cli *c, struct cir_lb_db *db, struct cir_error *err)
 {
 	int r = cir_lb_db_open(db, c->state_dir, err);
 
+	/* The CLI may start the haproxy data service (spec/lb.md). */
+	db->may_spawn = true;
 	return r < 0 ? cir_err_wrap(err, "state %s", cir_store_root(c->state_dir)) : 0;
 }
 
@@ -80,6 +83,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	struct cir_lb_service s = { 0 };
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
 	const char *pers = cli_opt(a, "persistent");
+	const char *backend = cli_opt(a, "backend"), *mode = cli_opt(a, "mode");
 	unsigned long long v;
 	int r;
 
@@ -111,6 +115,14 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	r = parse_check(c, a, &s.check);
 	if (r != CLI_OK)
 		return r;
+	if (backend && cir_lb_backend_parse(backend, &s.backend, &err) < 0)
+		return cli_usage(c, "--backend: %s", err.msg);
+	if (mode && s.backend != CIR_LB_BACKEND_HAPROXY)
+		return cli_usage(c, "--mode is for --backend haproxy");
+	if (mode && cir_lb_mode_parse(mode, &s.mode, &err) < 0)
+		return cli_usage(c, "--mode: %s", err.msg);
+	if (cir_lb_backend_ops(s.backend)->validate(&s, &err) < 0)
+		return cli_usage(c, "--backend %s: %s", cir_lb_backend_name(s.backend), err.msg);
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s created", s.name);
@@ -125,41 +137,25 @@ struct ls_ctx {
 	struct cir_jgen *g;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
+	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
-/* The kernel's dests of s (NULL, 0 when it has none or no service);
- * *present says whether the service is there. */
-static int live_dests(struct ls_ctx *x, const struct cir_lb_service *s,
-		      struct cir_ipvs_dest **out, size_t *n, bool *present, struct cir_error *err)
+/* The data plane's view of s (lb ls --details): *live says whether it
+ * could be asked; st[i] for s->targets[i]. */
+static int live_status(struct ls_ctx *x, const struct cir_lb_service *s, bool *live,
+		       bool *present, struct cir_lb_target_status *st, struct cir_error *err)
 {
-	struct cir_ipvs_service k;
 	int r;
 
-	*out = NULL;
-	*n = 0;
+	*live = false;
 	*present = false;
-	if (!x->kernel)
+	if (s->backend == CIR_LB_BACKEND_IPVS && !x->kernel)
 		return 0;
-	cir_lb_service_to_ipvs(s, &k);
-	r = cir_ipvs_service_get(x->db->ipvs, &k, NULL, err);
-	if (r == -ENOENT)
-		return 0;
+	r = cir_lb_backend_ops(s->backend)->status(x->db, s, present, st, err);
 	if (r < 0)
 		return r;
-	*present = true;
-	return cir_ipvs_dest_dump(x->db->ipvs, &k, out, n, err);
-}
-
-static const struct cir_ipvs_dest *live_find(const struct cir_ipvs_dest *d, size_t n,
-					     const struct cir_lb_target *t)
-{
-	struct cir_ipvs_dest w;
-
-	cir_lb_target_to_ipvs(t, &w);
-	for (size_t i = 0; i < n; i++)
-		if (cir_ipvs_dest_key_eq(&d[i], &w, w.af))
-			return &d[i];
-	return NULL;
+	*live = true;
+	return 0;
 }
 
 /* "<prefix>http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
@@ -179,19 +175,27 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 {
 	struct ls_ctx *x = arg;
 	struct cir_error err = CIR_ERROR_INIT;
-	_cleanup_free_ struct cir_ipvs_dest *live = NULL;
+	_cleanup_free_ struct cir_lb_target_status *st = calloc(s->n_targets + 1, sizeof(*st));
 	char addr[CIR_LB_ADDR_STRLEN], sched[64];
-	size_t nlive = 0;
-	bool present = false;
+	bool present = false, live = false;
 	int r;
 
+	if (!st)
+		return -ENOMEM;
+	if (x->details && !x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
+		cli_warn("no live counters: %s", x->no_kernel);
+		x->no_kernel[0] = '\0';
+	}
 	if (x->details) {
-		r = live_dests(x, s, &live, &nlive, &present, &err);
+		r = live_status(x, s, &live, &present, st, &err);
 		if (r < 0)
 			cli_warn("service %s: %s", s->name, err.msg);
-		else if (x->kernel && !present)
+		else if (live && !present && s->backend == CIR_LB_BACKEND_IPVS)
 			cli_warn("service %s is not in the kernel's IPVS table (run circuit restore)",
 				 s->name);
+		else if (live && !present)
+			cli_warn("service %s is not in %s (run circuit restore)", s->name,
+				 cir_lb_backend_name(s->backend));
 	}
 	cir_lb_addr_format(&s->vip, addr, sizeof(addr));
 	if (x->g) {
@@ -200,6 +204,9 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		cir_jgen_kstr(x->g, "address", addr);
 		cir_jgen_kstr(x->g, "protocol", cir_lb_proto_name(s->protocol));
 		cir_jgen_kstr(x->g, "scheduler", s->sched);
+		cir_jgen_kstr(x->g, "backend", cir_lb_backend_name(s->backend));
+		if (s->backend == CIR_LB_BACKEND_HAPROXY)
+			cir_jgen_kstr(x->g, "mode", cir_lb_mode_name(s->mode));
 		cir_jgen_kint(x->g, "persistent", s->persistent);
 		if (strcmp(s->sched, "mh") == 0) {
 			cir_jgen_kbool(x->g, "mh_fallback", s->mh_fallback);
@@ -207,13 +214,14 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		}
 		if (s->check.type != CIR_LB_CHECK_NONE)
 			cir_lb_check_emit(x->g, &s->check);
-		if (x->details && x->kernel)
+		if (x->details && live)
 			cir_jgen_kbool(x->g, "programmed", present);
 		cir_jgen_key(x->g, "targets");
 		cir_jgen_arr_open(x->g);
 		for (size_t i = 0; i < s->n_targets; i++) {
 			const struct cir_lb_target *t = &s->targets[i];
-			const struct cir_ipvs_dest *d = live_find(live, nlive, t);
+			const struct cir_lb_target_status *d = live && st[i].programmed ? &st[i]
+											: NULL;
 
 			cir_jgen_map_open(x->g);
 			cir_jgen_kstr(x->g, "address",
@@ -227,14 +235,17 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 			}
 			if (t->check.type != CIR_LB_CHECK_NONE)
 				cir_lb_check_emit(x->g, &t->check);
-			if (cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
+			if (s->backend == CIR_LB_BACKEND_IPVS &&
+			    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
 				cir_jgen_kstr(x->g, "state", t->down ? "down" : "up");
+			else if (d && d->state[0])
+				cir_jgen_kstr(x->g, "state", d->state);
 			if (t->error[0])
 				cir_jgen_kstr(x->g, "last_error", t->error);
-			if (x->details && x->kernel) {
+			if (x->details && live) {
 				cir_jgen_kbool(x->g, "programmed", d != NULL);
-				cir_jgen_kint(x->g, "active", d ? d->active_conns : 0);
-				cir_jgen_kint(x->g, "inactive", d ? d->inact_conns : 0);
+				cir_jgen_kint(x->g, "active", d ? d->active : 0);
+				cir_jgen_kint(x->g, "inactive", d ? d->inactive : 0);
 			}
 			cir_jgen_map_close(x->g);
 		}
@@ -249,7 +260,9 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 		snprintf(sched + l, sizeof(sched) - l, " persistent %u", s->persistent);
 	}
-	r = cli_table_row(x->t, s->name, addr, cir_lb_proto_name(s->protocol), sched, NULL);
+	r = cli_table_row(x->t, s->name, addr, cir_lb_proto_name(s->protocol), sched,
+			  s->backend == CIR_LB_BACKEND_HAPROXY && s->mode == CIR_LB_MODE_HTTP
+				  ? "haproxy http" : cir_lb_backend_name(s->backend), NULL);
 	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
 		char line[CIR_LB_CHECK_PATH_MAX + 128];
 
@@ -258,25 +271,28 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 	}
 	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
-		const struct cir_ipvs_dest *d = live_find(live, nlive, t);
+		const struct cir_lb_target_status *d = live && st[i].programmed ? &st[i] : NULL;
 		char line[512];
 		size_t l;
 
 		cir_lb_addr_format(&t->addr, addr, sizeof(addr));
-		if (!x->kernel)
+		if (!live)
 			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s", addr, t->weight,
 				 cir_lb_method_name(t->method));
 		else if (d)
 			snprintf(line, sizeof(line),
 				 "  -> %s weight=%u method=%s active=%u inactive=%u", addr,
-				 t->weight, cir_lb_method_name(t->method), d->active_conns,
-				 d->inact_conns);
+				 t->weight, cir_lb_method_name(t->method), d->active,
+				 d->inactive);
 		else
 			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s not-programmed",
 				 addr, t->weight, cir_lb_method_name(t->method));
 		l = strlen(line);
-		if (cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
+		if (s->backend == CIR_LB_BACKEND_IPVS &&
+		    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
 			snprintf(line + l, sizeof(line) - l, " state=%s", t->down ? "down" : "up");
+		else if (s->backend != CIR_LB_BACKEND_IPVS && d && d->state[0])
+			snprintf(line + l, sizeof(line) - l, " state=%s", d->state);
 		l = strlen(line);
 		if (t->error[0])
 			snprintf(line + l, sizeof(line) - l, " last-error=\"%s\"", t->error);
@@ -306,7 +322,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);
 		if (r < 0)
-			cli_warn("no live counters: %s", err.msg);
+			snprintf(x.no_kernel, sizeof(x.no_kernel), "%s", err.msg);
 		x.kernel = r >= 0;
 		cir_err_clear(&err);
 	}
@@ -327,7 +343,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		cir_err(&err, ENOMEM, "out of memory");
 		return cli_fail(c, &err);
 	}
-	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", NULL);
+	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", "BACKEND", NULL);
 	if (r >= 0)
 		r = cir_lb_list(&db, ls_one, &x, &err);
 	if (r == -ENOMEM)
@@ -438,8 +454,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	{ "create", "NAME ADDR:PORT [--scheduler|--sched S] [--mh-fallback] [--mh-port] "
 	  "[--protocol tcp|udp] [--persistent SEC] "
 	  "[--check tcp|http:/PATH|udp[:PAYLOAD]|exec:/PATH] [--interval D] [--timeout D] "
-	  "[--rise N] [--fall N] [--expect-status N]",
-	  "create a load-balanced service (IPVS virtual server) on a VIP",
+	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http]",
+	  "create a load-balanced service (IPVS virtual server or HAProxy proxy) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
 	  "  circuit lb create demo-wrr --scheduler wrr 192.168.100.235:80\n"
@@ -450,6 +466,10 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  "  circuit lb create maglev 10.96.0.11:80 --sched mh --mh-fallback --mh-port\n"
 	  "  circuit lb create web6 [fd00::1]:80\n"
 	  "  circuit lb create dns 10.96.0.53:53 --protocol udp --check udp:ping\n"
+	  "  circuit lb create px 10.96.0.20:80 --backend haproxy --mode http --check http:/\n"
+	  "--backend haproxy serves the VIP from an HAProxy process Circuit starts and\n"
+	  "changes live through its runtime API (tcp, rr/wrr/lc/wlc/sh/mh, tcp and\n"
+	  "http checks run by HAProxy itself; spec/lb.md).\n"
 	  "A udp check passes when the target answers the datagram within the\n"
 	  "timeout; an exec check runs the program (an absolute path, root's, not\n"
 	  "writable by others) with CIRCUIT_TARGET_ADDRESS and CIRCUIT_TARGET_PORT\n"
@@ -471,7 +491,9 @@ const struct cli_cmd cli_lb_cmds[] = {
 	    { "timeout", true, "DUR", "one check's limit (default 1s)" },
 	    { "rise", true, "N", "passes that bring a target back (default 2)" },
 	    { "fall", true, "N", "failures that take a target out (default 3)" },
-	    { "expect-status", true, "N", "HTTP status wanted (default 200)" } },
+	    { "expect-status", true, "N", "HTTP status wanted (default 200)" },
+	    { "backend", true, "B", "ipvs (default) or haproxy" },
+	    { "mode", true, "M", "haproxy: tcp (default) or http" } },
 	  2, 2, cmd_create },
 	{ "ls", "[--details] [--format table|json]", "list load-balanced services",
 	  "With --details each target follows its service with its weight, method and\n"

@@ -363,13 +363,6 @@ int main(int argc, char **argv)
 
 	cir_log_init(stderr, CIR_LOG_INFO);
 	atexit(close_stdout);
-	/* Input comes from users and runtimes: only the calls circuit and the
-	 * plugins it runs in-process or executes need (lib/sandbox.h).  Its
-	 * arguments change nothing in the profile, so it comes first. */
-	if (cir_sandbox_apply(CIR_SANDBOX_CIRCUIT, CIR_SANDBOX_EXEC, &err) < 0) {
-		cir_log(CIR_LOG_ERROR, "%s", err.msg);
-		return CLI_FAIL;
-	}
 	/* Circuit's own plugins run in-process when a chain names them (same
 	 * input and output as their executables, one fork+exec less each). */
 	cir_cni_builtin_register(&cir_bridge_plugin);
@@ -386,6 +379,18 @@ int main(int argc, char **argv)
 			return cli_usage(&c, "option %s needs a value", argv[i]);
 		if (r == 0)
 			break;
+	}
+	/* Input comes from users and runtimes: only the calls circuit and the
+	 * plugins it runs in-process or executes need (lib/sandbox.h), before
+	 * anything but the global options is read.  `lb` and `restore` may
+	 * start haproxy, which inherits the filter: theirs adds what it needs
+	 * (spec/security.md). */
+	if (cir_sandbox_apply(i < argc && (strcmp(argv[i], "lb") == 0 ||
+					   strcmp(argv[i], "restore") == 0)
+				      ? CIR_SANDBOX_CIRCUIT_SERVE : CIR_SANDBOX_CIRCUIT,
+			      CIR_SANDBOX_EXEC, &err) < 0) {
+		cir_log(CIR_LOG_ERROR, "%s", err.msg);
+		return CLI_FAIL;
 	}
 	if (c.state_dir && *c.state_dir) {
 		/* Plugins share the store: hand them the same root. */

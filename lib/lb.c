@@ -30,6 +30,7 @@
 #include "conntrack.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "lbbackend.h"
 #include "link.h"
 #include "nft.h"
 #include "nl.h"
@@ -174,6 +175,43 @@ int cir_lb_proto_parse(const char *s, uint16_t *out, struct cir_error *err)
 	return 0;
 }
 
+int cir_lb_backend_parse(const char *s, enum cir_lb_backend *out, struct cir_error *err)
+{
+	char show[32];
+
+	for (int b = 0; b < CIR_LB_BACKENDS; b++)
+		if (s && strcmp(s, cir_lb_backend_ops((enum cir_lb_backend)b)->name) == 0) {
+			*out = (enum cir_lb_backend)b;
+			return 0;
+		}
+	return cir_err(err, EINVAL, "unknown backend \"%s\" (want ipvs or haproxy)",
+		       cir_err_shown(s, show, sizeof(show)));
+}
+
+const char *cir_lb_backend_name(enum cir_lb_backend b)
+{
+	return cir_lb_backend_ops(b)->name;
+}
+
+int cir_lb_mode_parse(const char *s, enum cir_lb_mode *out, struct cir_error *err)
+{
+	char show[32];
+
+	if (s && strcmp(s, "tcp") == 0)
+		*out = CIR_LB_MODE_TCP;
+	else if (s && strcmp(s, "http") == 0)
+		*out = CIR_LB_MODE_HTTP;
+	else
+		return cir_err(err, EINVAL, "unknown mode \"%s\" (want tcp or http)",
+			       cir_err_shown(s, show, sizeof(show)));
+	return 0;
+}
+
+const char *cir_lb_mode_name(enum cir_lb_mode m)
+{
+	return m == CIR_LB_MODE_HTTP ? "http" : "tcp";
+}
+
 const char *cir_lb_proto_name(uint16_t proto)
 {
 	return proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_TCP ? "tcp" : "?";
@@ -207,6 +245,13 @@ int cir_lb_service_check(const struct cir_lb_service *s, struct cir_error *err)
 	if ((s->mh_fallback || s->mh_port) && strcmp(s->sched, "mh") != 0)
 		return cir_err(err, EINVAL, "service %s: --mh-fallback and --mh-port need "
 			       "the mh scheduler", s->name);
+	if ((unsigned int)s->backend >= CIR_LB_BACKENDS)
+		return cir_err(err, EINVAL, "service %s: unknown backend", s->name);
+	if (s->mode != CIR_LB_MODE_TCP && s->backend != CIR_LB_BACKEND_HAPROXY)
+		return cir_err(err, EINVAL, "service %s: --mode is for --backend haproxy",
+			       s->name);
+	if (cir_lb_backend_ops(s->backend)->validate(s, err) < 0)
+		return cir_err_wrap(err, "service %s", s->name);
 	return 0;
 }
 
@@ -596,6 +641,7 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	_cleanup_service_ struct cir_lb_service s = { 0 };
 	const struct cir_jnode *arr = NULL;
 	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
+	const char *backend = "ipvs", *mode = "tcp";
 	uint64_t created = 0;
 	size_t n;
 	int r;
@@ -607,7 +653,12 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 	    cir_json_str(root, "scheduler", &sched, err) < 0 ||
 	    cir_json_u32(root, "persistent", UINT32_MAX, &s.persistent, err) < 0 ||
 	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
+	    cir_json_str(root, "backend", &backend, err) < 0 ||
+	    cir_json_str(root, "mode", &mode, err) < 0 ||
 	    cir_json_arr(root, "targets", &arr, err) < 0)
+		return cir_err_wrap(err, "service record");
+	if (cir_lb_backend_parse(backend, &s.backend, err) < 0 ||
+	    cir_lb_mode_parse(mode, &s.mode, err) < 0)
 		return cir_err_wrap(err, "service record");
 	if (!name)
 		return cir_err(err, EINVAL, "service record: name is missing");
@@ -642,6 +693,8 @@ int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *ou
 				       s.name, i);
 		s.n_targets = i + 1;
 	}
+	if (cir_lb_backend_ops(s.backend)->validate(&s, err) < 0)
+		return cir_err_wrap(err, "service record %s", s.name);
 	cir_lb_service_clear(out);
 	*out = s;
 	s.targets = NULL;
@@ -660,6 +713,10 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 	cir_jgen_kstr(g, "scheduler", s->sched);
 	cir_jgen_kint(g, "persistent", s->persistent);
 	cir_jgen_kint(g, "created", s->created);
+	if (s->backend != CIR_LB_BACKEND_IPVS)
+		cir_jgen_kstr(g, "backend", cir_lb_backend_name(s->backend));
+	if (s->mode != CIR_LB_MODE_TCP)
+		cir_jgen_kstr(g, "mode", cir_lb_mode_name(s->mode));
 	if (s->mh_fallback)
 		cir_jgen_kbool(g, "mh_fallback", true);
 	if (s->mh_port)
@@ -1227,6 +1284,16 @@ static int device_ensure(struct cir_lb_db *db, int *ifindex, struct cir_error *e
 			return cir_nl_err(err, r, "device " CIR_LB_DEVICE ": dummy type");
 		rtnl_link_set_flags(l, IFF_UP);
 		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+		if (r < 0 && (cir_nl_errno(r) == EOPNOTSUPP || cir_nl_errno(r) == ENOENT)) {
+			/* A kernel without the dummy driver: the VIPs go on lo,
+			 * where any local address is taken (spec/lb.md). */
+			r = cir_link_get(sk, "lo", &info, err);
+			if (r < 0)
+				return cir_err_wrap(err, "device lo (no dummy driver for %s)",
+						    CIR_LB_DEVICE);
+			*ifindex = db->dev_ifindex = info.ifindex;
+			return 0;
+		}
 		if (r < 0 && cir_nl_errno(r) != EEXIST) {
 			r = cir_nl_err(err, r, "create dummy device");
 			if (r == -EOPNOTSUPP || r == -ENOENT)
@@ -1305,7 +1372,8 @@ static int sysctls_ensure(struct cir_error *err)
 }
 
 /* Everything a VIP needs on this host.  Returns the number of changes. */
-static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_error *err)
+int cir_lb_vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, bool with_sysctls,
+		     struct cir_error *err)
 {
 	int ifindex = 0, r, n;
 
@@ -1313,13 +1381,29 @@ static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_e
 	if (r < 0)
 		return r;
 	n = vip_ensure(db, ifindex, ip, err);
-	if (n < 0 || db->sysctls_done)
+	if (n < 0 || db->sysctls_done || !with_sysctls)
 		return n;
 	r = sysctls_ensure(err);
 	if (r < 0)
 		return r;
 	db->sysctls_done = true;
 	return n + r;
+}
+
+static int vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, struct cir_error *err)
+{
+	return cir_lb_vip_setup(db, ip, true, err);
+}
+
+int cir_lb_path(const struct cir_lb_db *db, const char *name, char *buf, size_t len,
+		struct cir_error *err)
+{
+	int n = snprintf(buf, len, "%s/%s/%s", db->st.path, CIR_LB_DIR, name);
+
+	if (n < 0 || (size_t)n >= len || !db->st.path[0])
+		return cir_err(err, ENAMETOOLONG, "state path %s/%s/%s: too long or unknown",
+			       db->st.path, CIR_LB_DIR, name);
+	return 0;
 }
 
 /* The bridge whose subnet holds ip, into out ("" when none): the kernel's
@@ -1524,20 +1608,57 @@ static void flush_departed(struct cir_lb_db *db, const struct cir_lb_service *ol
 	}
 }
 
+static bool target_changed(const struct cir_lb_target *a, const struct cir_lb_target *b)
+{
+	return a->weight != b->weight || a->down != b->down || a->method != b->method;
+}
+
+/*
+ * Make the backend's data plane go from old (NULL: nothing of it) to new:
+ * a whole-service backend (IPVS) reconciles new; a per-target one gets a
+ * command for every target that went, came or changed.  Returns the
+ * number of changes.
+ */
+static int backend_apply(struct cir_lb_db *db, const struct cir_lb_service *old,
+			 const struct cir_lb_service *new, struct cir_error *err)
+{
+	const struct cir_lb_backend_ops *ops = cir_lb_backend_ops(new->backend);
+	int r, n = 0;
+
+	if (ops->apply)
+		return ops->apply(db, old, new, err);
+	for (size_t i = 0; old && i < old->n_targets; i++) {
+		if (cir_lb_target_find(new, &old->targets[i].addr) >= 0)
+			continue;
+		r = ops->target_remove(db, new, &old->targets[i], err);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	for (size_t i = 0; i < new->n_targets; i++) {
+		int k = old ? cir_lb_target_find(old, &new->targets[i].addr) : -1;
+
+		if (k >= 0 && !target_changed(&old->targets[k], &new->targets[i]))
+			continue;
+		r = k < 0 ? ops->target_add(db, new, &new->targets[i], err)
+			  : ops->target_weight(db, new, &new->targets[i], err);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	return n;
+}
+
 /* Put the kernel back to old (NULL: remove new's service), keeping *err. */
 static void kernel_undo(struct cir_lb_db *db, const struct cir_lb_service *old,
 			const struct cir_lb_service *new)
 {
 	struct cir_error e2 = CIR_ERROR_INIT;
 
-	if (old) {
-		cir_lb_sync(db, old, -1, &e2);
-	} else if (db->ipvs) {
-		struct cir_ipvs_service k;
-
-		cir_lb_service_to_ipvs(new, &k);
-		cir_ipvs_service_del(db->ipvs, &k, &e2);
-	}
+	if (old)
+		backend_apply(db, new, old, &e2);
+	else
+		cir_lb_backend_ops(new->backend)->remove(db, new, &e2);
 }
 
 /*
@@ -1549,7 +1670,7 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 {
 	int r;
 
-	r = cir_lb_sync(db, new, -1, err);
+	r = backend_apply(db, old, new, err);
 	if (r == -EPROTONOSUPPORT && kernel_optional) {
 		cir_err_clear(err);
 	} else if (r < 0) {
@@ -1570,14 +1691,153 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 	return 0;
 }
 
+/* ------------------------------------------------------------- IPVS */
+
+/*
+ * The IPVS backend (lib/lbbackend.h): a thin adapter over cir_lb_sync and
+ * lib/ipvs, which reconcile a whole service with the kernel's table.
+ */
+
+/* s's VIP/port is not an IPVS service Circuit does not own. */
+static int ipvs_free(struct cir_lb_db *db, const struct cir_lb_service *s,
+		     struct cir_error *err)
+{
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	char a[CIR_LB_ADDR_STRLEN];
+	int r;
+
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r == -EPROTONOSUPPORT)
+		return cir_err_append(err, "; service %s was not created", s->name);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &k);
+	r = cir_ipvs_service_get(h, &k, NULL, err);
+	if (r == 0)
+		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
+				    "%s %s already exists in IPVS but is not a Circuit service "
+				    "(remove it with ipvsadm -D or choose another address)",
+				    cir_lb_proto_name(s->protocol),
+				    cir_lb_addr_format(&s->vip, a, sizeof(a)));
+	return r == -ENOENT ? 0 : r;
+}
+
+static int ipvs_validate(const struct cir_lb_service *s, struct cir_error *err)
+{
+	(void)s;
+	(void)err;
+	return 0;
+}
+
+static int ipvs_create(struct cir_lb_db *db, const struct cir_lb_service *s,
+		       struct cir_error *err)
+{
+	int r = cir_lb_sync(db, s, 0, err);
+
+	return r < 0 ? r : vip_setup(db, &s->vip.ip, err);
+}
+
+static int ipvs_remove(struct cir_lb_db *db, const struct cir_lb_service *s,
+		       struct cir_error *err)
+{
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	int r;
+
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r == -EPROTONOSUPPORT) {
+		/* Nothing of it can be in a kernel without IPVS. */
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &k);
+	r = cir_ipvs_service_del(h, &k, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
+static int ipvs_apply(struct cir_lb_db *db, const struct cir_lb_service *old,
+		      const struct cir_lb_service *s, struct cir_error *err)
+{
+	(void)old;
+	return cir_lb_sync(db, s, -1, err);
+}
+
+static int ipvs_status(struct cir_lb_db *db, const struct cir_lb_service *s, bool *present,
+		       struct cir_lb_target_status *st, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service k;
+	struct cir_ipvs *h;
+	size_t n = 0;
+	int r;
+
+	*present = false;
+	memset(st, 0, s->n_targets * sizeof(*st));
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &k);
+	r = cir_ipvs_service_get(h, &k, NULL, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*present = true;
+	r = cir_ipvs_dest_dump(h, &k, &cur, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct cir_ipvs_dest w;
+
+		cir_lb_target_to_ipvs(&s->targets[i], &w);
+		for (size_t j = 0; j < n; j++)
+			if (cir_ipvs_dest_key_eq(&cur[j], &w, k.af)) {
+				st[i].programmed = true;
+				st[i].active = cur[j].active_conns;
+				st[i].inactive = cur[j].inact_conns;
+			}
+	}
+	return 0;
+}
+
+static int active_conns(struct cir_lb_db *db, const struct cir_lb_service *s,
+			const struct cir_lb_addr *a, uint32_t *out, struct cir_error *err);
+static int ipvs_restore(struct cir_lb_db *db, struct cir_error *err);
+
+const struct cir_lb_backend_ops cir_lb_ipvs_ops = {
+	.name = "ipvs",
+	.validate = ipvs_validate,
+	.create = ipvs_create,
+	.remove = ipvs_remove,
+	.apply = ipvs_apply,
+	.restore = ipvs_restore,
+	.status = ipvs_status,
+	.active = active_conns,
+};
+
+const struct cir_lb_backend_ops *cir_lb_backend_ops(enum cir_lb_backend b)
+{
+	return b == CIR_LB_BACKEND_HAPROXY ? &cir_lb_haproxy_ops : &cir_lb_ipvs_ops;
+}
+
+static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
+		       struct cir_error *err);
+
 /* ------------------------------------------------------------- verbs */
 
 int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_service_ struct cir_lb_service n = { 0 };
-	struct cir_ipvs_service k;
-	struct cir_ipvs *h;
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
 	char other[CIR_NAME_MAX + 1];
 	int r;
@@ -1615,20 +1875,11 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
 				    "service %s already uses %s %s", other,
 				    cir_lb_proto_name(s->protocol), a);
-	r = cir_lb_db_ipvs(db, &h, err);
-	if (r == -EPROTONOSUPPORT)
-		return cir_err_append(err, "; service %s was not created", s->name);
-	if (r < 0)
-		return r;
-	cir_lb_service_to_ipvs(&n, &k);
-	r = cir_ipvs_service_get(h, &k, NULL, err);
-	if (r == 0)
-		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "%s %s already exists in IPVS but is not a Circuit service "
-				    "(remove it with ipvsadm -D or choose another address)",
-				    cir_lb_proto_name(s->protocol), a);
-	if (r != -ENOENT)
-		return r;
+	if (n.backend == CIR_LB_BACKEND_IPVS) {
+		r = ipvs_free(db, &n, err);
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < n.n_targets; i++) {
 		r = bridge_of(db, &n.targets[i].addr.ip, n.targets[i].bridge, err);
 		if (r < 0)
@@ -1637,10 +1888,8 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	r = index_reserve(db, &n, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s", s->name);
-	r = cir_lb_sync(db, &n, 0, err);
-	if (r >= 0)
-		r = vip_setup(db, &n.vip.ip, err);
-	for (size_t i = 0; r >= 0 && i < n.n_targets; i++)
+	r = cir_lb_backend_ops(n.backend)->create(db, &n, err);
+	for (size_t i = 0; r >= 0 && n.backend == CIR_LB_BACKEND_IPVS && i < n.n_targets; i++)
 		r = hairpin_ensure(&n.targets[i], err);
 	if (r >= 0)
 		r = record_write(db, &n, err);
@@ -1648,7 +1897,10 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 		struct cir_error e2 = CIR_ERROR_INIT;
 
 		kernel_undo(db, NULL, &n);
-		index_release(db, &n, NULL, NULL, &e2);
+		if (n.backend != CIR_LB_BACKEND_IPVS)
+			vip_release(db, &n, &e2);
+		else
+			index_release(db, &n, NULL, NULL, &e2);
 		return cir_err_wrap(err, "service %s", s->name);
 	}
 	return 0;
@@ -1672,8 +1924,19 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 	if (r < 0)
 		return r;
 	r = cir_link_get(sk, CIR_LB_DEVICE, &info, err);
-	if (r == -ENODEV)
-		return 0;
+	if (r == -ENODEV) {
+		/* A kernel without the dummy driver had the VIP on lo. */
+		cir_err_clear(err);
+		if (shared || cir_link_get(sk, "lo", &info, err) < 0) {
+			cir_err_clear(err);
+			return 0;
+		}
+		vip_cidr(&s->vip.ip, cidr, sizeof(cidr));
+		r = cir_addr_del(sk, info.ifindex, cidr, err);
+		if (r == -EADDRNOTAVAIL || r == -ENODEV)
+			cir_err_clear(err);
+		return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
+	}
 	if (r < 0)
 		return r;
 	if (last) {
@@ -1693,7 +1956,6 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	_cleanup_close_ int lock = -1;
 	_cleanup_service_ struct cir_lb_service s = { 0 };
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	struct cir_ipvs *h;
 	int r;
 
 	r = record_name(name, file, sizeof(file), err);
@@ -1708,20 +1970,9 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	r = index_ensure(db, err);
 	if (r < 0)
 		return r;
-	r = cir_lb_db_ipvs(db, &h, err);
-	if (r == -EPROTONOSUPPORT) {
-		/* Nothing of it can be in a kernel without IPVS. */
-		cir_err_clear(err);
-	} else if (r < 0) {
+	r = cir_lb_backend_ops(s.backend)->remove(db, &s, err);
+	if (r < 0)
 		return cir_err_wrap(err, "service %s", name);
-	} else {
-		struct cir_ipvs_service k;
-
-		cir_lb_service_to_ipvs(&s, &k);
-		r = cir_ipvs_service_del(h, &k, err);
-		if (r < 0 && r != -ENOENT)
-			return cir_err_wrap(err, "service %s", name);
-	}
 	flush_departed(db, &s, NULL);
 	r = vip_release(db, &s, err);
 	if (r < 0)
@@ -1774,9 +2025,13 @@ int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_l
 		nt.error[0] = '\0';
 		n.targets[n.n_targets++] = nt;
 	}
-	r = hairpin_ensure(&nt, err);
-	if (r < 0)
-		return cir_err_wrap(err, "service %s", name);
+	if (cir_lb_backend_ops(n.backend)->validate(&n, err) < 0)
+		return cir_err_wrap(err, "service %s: target %s", name, a);
+	if (n.backend == CIR_LB_BACKEND_IPVS) {
+		r = hairpin_ensure(&nt, err);
+		if (r < 0)
+			return cir_err_wrap(err, "service %s", name);
+	}
 	r = commit(db, &old, &n, false, err);
 	if (r < 0)
 		return r;
@@ -1921,7 +2176,7 @@ int cir_lb_target_drain(struct cir_lb_db *db, const char *name, const struct cir
 	for (;;) {
 		long long el;
 
-		r = active_conns(db, &cur, a, &active, err);
+		r = cir_lb_backend_ops(cur.backend)->active(db, &cur, a, &active, err);
 		if (r < 0)
 			return cir_err_wrap(err, "service %s: drain", name);
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -1987,6 +2242,22 @@ int cir_lb_verify(struct cir_lb_db *db, const char *name, const struct cir_lb_ow
 	if (i < 0 || !owner_eq(&s.targets[i].owner, o))
 		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
 				    "service %s: no target %s for container %s", name, as, o->cid);
+	if (s.backend != CIR_LB_BACKEND_IPVS) {
+		_cleanup_free_ struct cir_lb_target_status *st = calloc(s.n_targets,
+									  sizeof(*st));
+		bool present = false;
+
+		if (!st)
+			return cir_err(err, ENOMEM, "out of memory");
+		r = cir_lb_backend_ops(s.backend)->status(db, &s, &present, st, err);
+		if (r < 0)
+			return r;
+		if (!present || !st[i].programmed)
+			return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,
+					    "service %s: target %s is not in %s", name, as,
+					    cir_lb_backend_name(s.backend));
+		return 0;
+	}
 	r = cir_lb_db_ipvs(db, &h, err);
 	if (r < 0)
 		return r;
@@ -2213,6 +2484,8 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 	struct cir_ipvs_service k;
 	int r, have = 0;
 
+	if (s->backend != CIR_LB_BACKEND_IPVS)
+		return 0;       /* its backend's restore */
 	{
 		struct index_build ib = { .db = rc->db, .err = &e2 };
 
@@ -2267,34 +2540,30 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 	return 0;
 }
 
-static int count_fn(const char *name, void *arg)
+static int count_fn(const struct cir_lb_service *s, void *arg)
 {
-	size_t l = strlen(name), sl = strlen(RECORD_SUFFIX);
-
-	if (l > sl && strcmp(name + l - sl, RECORD_SUFFIX) == 0)
+	if (s->backend == CIR_LB_BACKEND_IPVS)
 		(*(size_t *)arg)++;
 	return 0;
 }
 
-int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
+/* IPVS's restore (with the lock held): every IPVS record into the kernel. */
+static int ipvs_restore(struct cir_lb_db *db, struct cir_error *err)
 {
-	_cleanup_close_ int lock = -1;
 	_cleanup_free_ struct cir_ipvs_service *have = NULL;
 	struct restore_ctx rc = { .db = db, .err = err };
+	struct cir_error e2 = CIR_ERROR_INIT;
 	struct cir_ipvs *h;
 	size_t nrec = 0, nhave = 0;
 	int r;
 
-	lock = cir_lb_lock(db, err);
-	if (lock < 0)
-		return lock;
-	r = cir_store_list(db->fd, count_fn, &nrec, err);
-	if (r < 0)
-		return r;
-	if (nrec == 0)
-		return 0;
 	r = cir_lb_db_ipvs(db, &h, err);
 	if (r < 0) {
+		/* Without IPVS, only IPVS records are a problem. */
+		if (cir_lb_list(db, count_fn, &nrec, &e2) >= 0 && nrec == 0) {
+			cir_err_clear(err);
+			return 0;
+		}
 		cir_err_wrap(err, "%zu load-balanced service%s to restore", nrec,
 			     nrec == 1 ? "" : "s");
 		return cir_err_append(err, "; %s kept for the next restore",
@@ -2323,6 +2592,46 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	return rc.first ? rc.first : rc.changes;
 }
 
+static int has_records_fn(const char *name, void *arg)
+{
+	size_t l = strlen(name), sl = strlen(RECORD_SUFFIX);
+
+	if (l > sl && strcmp(name + l - sl, RECORD_SUFFIX) == 0)
+		(*(size_t *)arg)++;
+	return 0;
+}
+
+int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	size_t nrec = 0;
+	int r, first = 0, changes = 0;
+
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = cir_store_list(db->fd, has_records_fn, &nrec, err);
+	if (r < 0)
+		return r;
+	/* Every backend brings back its own records; one failing does not
+	 * stop the others.  (An empty store still lets haproxy's restore
+	 * remove a configuration left by a deleted store.) */
+	for (int b = 0; b < CIR_LB_BACKENDS; b++) {
+		if (nrec == 0 && b == CIR_LB_BACKEND_IPVS)
+			continue;
+		r = cir_lb_backend_ops((enum cir_lb_backend)b)->restore(db, &e2);
+		if (r < 0 && !first) {
+			first = r;
+			*err = e2;
+		}
+		if (r > 0)
+			changes += r;
+		cir_err_clear(&e2);
+	}
+	return first ? first : changes;
+}
+
 int cir_lb_restore(struct cir_store *st, struct cir_error *err)
 {
 	struct cir_lb_db db = CIR_LB_DB_INIT;
@@ -2336,6 +2645,9 @@ int cir_lb_restore(struct cir_store *st, struct cir_error *err)
 	if (fd < 0)
 		return fd;
 	db.fd = fd;
+	db.st.fd = -1;
+	snprintf(db.st.path, sizeof(db.st.path), "%s", st->path);
+	db.may_spawn = true;
 	r = cir_lb_db_restore(&db, err);
 	/* st stays the caller's. */
 	cir_ipvs_close(db.ipvs);

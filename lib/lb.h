@@ -98,8 +98,24 @@ struct cir_lb_target {
 	struct cir_lb_owner owner;
 };
 
+/* Which data plane carries a service (spec/backends.md): the kernel's IPVS
+ * (the default) or an HAProxy process Circuit supervises (lib/haproxy). */
+enum cir_lb_backend {
+	CIR_LB_BACKEND_IPVS = 0,
+	CIR_LB_BACKEND_HAPROXY,
+	CIR_LB_BACKENDS
+};
+
+/* HAProxy's proxy mode: tcp (a byte stream, the default) or http. */
+enum cir_lb_mode {
+	CIR_LB_MODE_TCP = 0,
+	CIR_LB_MODE_HTTP,
+};
+
 struct cir_lb_service {
 	char name[CIR_NAME_MAX + 1];
+	enum cir_lb_backend backend;    /* record key "backend" (absent = ipvs) */
+	enum cir_lb_mode mode;          /* haproxy only: record key "mode" */
 	struct cir_lb_addr vip;
 	uint16_t protocol;              /* IPPROTO_TCP or IPPROTO_UDP */
 	char sched[IP_VS_SCHEDNAME_MAXLEN];
@@ -143,6 +159,13 @@ const char *cir_lb_proto_name(uint16_t proto);
 
 /* "nat", "dr", "tunnel": the CLI's names of the forwarding methods. */
 const char *cir_lb_method_name(enum cir_ipvs_fwd m);
+
+/* "ipvs"/"haproxy" <-> enum cir_lb_backend; "tcp"/"http" <-> cir_lb_mode.
+ * -EINVAL naming the choices. */
+int cir_lb_backend_parse(const char *s, enum cir_lb_backend *out, struct cir_error *err);
+const char *cir_lb_backend_name(enum cir_lb_backend b);
+int cir_lb_mode_parse(const char *s, enum cir_lb_mode *out, struct cir_error *err);
+const char *cir_lb_mode_name(enum cir_lb_mode m);
 
 /* Check a service's own fields (name, vip, protocol, scheduler): -EINVAL
  * with the reason. */
@@ -210,8 +233,11 @@ struct cir_lb_db {
 	bool sysctls_done;              /* conntrack/forwarding ensured */
 	unsigned long records_read;     /* records parsed through this handle
 					 * (tests prove the index with it) */
+	bool may_spawn;                 /* a backend may start its data service
+					 * (haproxy): the CLI verbs and restore,
+					 * not the CNI plugin (spec/lb.md) */
 };
-#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0 }
+#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0, false }
 
 /* Open (creating) <root>/lb, root as chosen by cir_store_root(dir).  db is
  * set only on success; close with cir_lb_db_close().  Acts on the kernel of
@@ -346,6 +372,18 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err);
  * changes made.
  */
 int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		struct cir_error *err);
+
+/* Put the VIP of s on this host (the device CIR_LB_DEVICE, or lo on a
+ * kernel without the dummy driver); with_sysctls also sets what IPVS NAT
+ * needs (conntrack, forwarding).  Returns the number of changes.  For
+ * backends (lib/lbbackend.h). */
+int cir_lb_vip_setup(struct cir_lb_db *db, const struct cir_ip *ip, bool with_sysctls,
+		     struct cir_error *err);
+
+/* Absolute path of file name in the lb directory of db's store into buf;
+ * -ENAMETOOLONG when it does not fit. */
+int cir_lb_path(const struct cir_lb_db *db, const char *name, char *buf, size_t len,
 		struct cir_error *err);
 
 #endif

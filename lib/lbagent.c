@@ -454,6 +454,10 @@ static int scan_fn(const struct cir_lb_service *s, void *arg)
 {
 	struct agent *a = arg;
 
+	/* HAProxy checks the targets of its services itself (spec/lb.md). */
+	if (s->backend != CIR_LB_BACKEND_IPVS)
+		return 0;
+
 	for (size_t i = 0; i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
 		const struct cir_lb_check *ck = cir_lb_target_check(s, t);

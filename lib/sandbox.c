@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,8 @@ enum {
 				 * ioctl), /proc/self/exe */
 	G_CHECK = 1u << 8,      /* circuit agent: TCP/UDP health-check sockets */
 	G_CLUSTER = 1u << 9,    /* circuit, circuit agent: etcd over HTTP (lib/etcd.c, libcurl) */
+	G_LBAPI = 1u << 10,     /* HAProxy's runtime API: a unix stream socket */
+	G_SERVE = 1u << 11,     /* haproxy, started by circuit, under its filter */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -190,6 +193,53 @@ static const struct {
 	{ "chdir", G_DELEGATE },
 	{ "fchdir", G_DELEGATE },
 	{ "fadvise64", G_DELEGATE },    /* coreutils reading a file */
+	/* -- G_LBAPI: lib/haproxy.c's client of the runtime API (socket():
+	 * AF_UNIX stream, below) -- */
+	{ "connect", G_LBAPI },
+	{ "sendto", G_LBAPI },
+	{ "recvfrom", G_LBAPI },
+	{ "poll", G_LBAPI },
+	/* -- G_SERVE: haproxy, the data service of the haproxy backend,
+	 * executed by circuit lb / circuit restore: it inherits the filter
+	 * (measured: strace -f of haproxy -D with listeners, health checks,
+	 * the runtime API, a -sf/-x reload, SIGTERM; spec/security.md). -- */
+	{ "listen", G_SERVE },          /* its frontends, the stats socket */
+	{ "accept", G_SERVE },
+	{ "accept4", G_SERVE },
+	{ "shutdown", G_SERVE },        /* half-closes of proxied streams */
+	{ "getpeername", G_SERVE },
+	{ "epoll_create", G_SERVE },    /* its poller */
+	{ "epoll_create1", G_SERVE },
+	{ "epoll_ctl", G_SERVE },
+	{ "epoll_wait", G_SERVE },
+	{ "epoll_pwait", G_SERVE },
+	{ "timer_create", G_SERVE },    /* its watchdog */
+	{ "timer_settime", G_SERVE },
+	{ "timer_delete", G_SERVE },
+	{ "setsid", G_SERVE },          /* -D: detach */
+	{ "chmod", G_SERVE },           /* the stats socket's mode 600 */
+	{ "fchmod", G_SERVE },
+	{ "link", G_SERVE },            /* the socket's atomic replacement */
+	{ "unlink", G_SERVE },
+	{ "splice", G_SERVE },          /* kernel splicing of tcp streams */
+	{ "sysinfo", G_SERVE },
+	{ "sched_getaffinity", G_SERVE }, /* how many threads */
+	{ "sched_setaffinity", G_SERVE },
+	{ "sched_yield", G_SERVE },
+	{ "setrlimit", G_SERVE },       /* its file descriptor limit (own) */
+	{ "getrlimit", G_SERVE },
+	{ "set_robust_list", G_SERVE }, /* its threads */
+	{ "set_tid_address", G_SERVE },
+	{ "rseq", G_SERVE },
+	{ "arch_prctl", G_SERVE },
+	{ "getppid", G_SERVE },
+	{ "chdir", G_SERVE },
+	{ "kill", G_SERVE },            /* -sf: the old process finishes and exits */
+	{ "tgkill", G_SERVE },          /* signals to its own threads */
+	{ "madvise", G_SERVE },
+	{ "membarrier", G_SERVE },
+	{ "sendmsg", G_SERVE },         /* -x: listening fds over the stats socket */
+	{ "recvmsg", G_SERVE },
 };
 
 /* Refused in every mode, log included: what no network plugin has a reason
@@ -228,8 +278,8 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 	[CIR_SANDBOX_QOS] = { "circuit-qos", G_BASE | G_STORE | G_NETNS | G_NETLINK,
 			      NL(NETLINK_ROUTE) },
 	/* IPVS (generic), VIP addresses (route), the VIP's NAT rules. */
-	[CIR_SANDBOX_LB] = { "circuit-lb", G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN,
-			     NL_ALL },
+	[CIR_SANDBOX_LB] = { "circuit-lb", G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN |
+			     G_LBAPI, NL_ALL },
 	/* DNAT map elements through libnftables, conntrack deletes over
 	 * ctnetlink (both netfilter), route_localnet (procfs, the store's
 	 * calls); route like every netlink profile (libnl's link lookups). */
@@ -241,6 +291,10 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
 				  G_CLUSTER,
 				  NL_ALL },
+	[CIR_SANDBOX_CIRCUIT_SERVE] = { "circuit-serve",
+					G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
+					G_CLUSTER | G_LBAPI | G_SERVE,
+					NL_ALL },
 	/* circuit agent, stacked on circuit's once the store is open: records,
 	 * IPVS weights (generic), conntrack flushes (netfilter), the checks'
 	 * TCP/UDP sockets; no setns, no libnftables, no plugin.  With
@@ -394,6 +448,12 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		if (r < 0)
 			return r;
 	}
+	if ((g & G_LBAPI) && !(g & G_DELEGATE)) {
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+		if (r < 0)
+			return r;
+	}
 	if ((g & G_CLI) && !(g & G_DELEGATE)) {
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
 			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
@@ -420,6 +480,25 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
 		if (r < 0)
 			return r;
+	}
+	if (g & G_SERVE) {
+		/* haproxy: no_new_privs (it sets it itself), which capabilities
+		 * it has, and whether it may dump core; nothing else. */
+		static const int serve_prctls[] = { PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
+						    PR_CAPBSET_READ, PR_SET_DUMPABLE,
+						    PR_GET_DUMPABLE, PR_SET_NAME, PR_GET_NAME };
+
+		for (size_t i = 0; i < sizeof(serve_prctls) / sizeof(serve_prctls[0]); i++) {
+			bool dup = false;
+
+			for (size_t k = 0; (g & G_DELEGATE) && k < sizeof(prctls) / sizeof(prctls[0]); k++)
+				dup |= prctls[k] == serve_prctls[i];
+			if (dup)
+				continue;
+			r = ALLOW("prctl", SCMP_A0(SCMP_CMP_EQ, serve_prctls[i]));
+			if (r < 0)
+				return r;
+		}
 	}
 	if (g & G_CLUSTER) {
 		/* libcurl's wake-up pair of its transfer loop. */
@@ -547,7 +626,7 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";
-	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK | G_CLUSTER))
+	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK | G_CLUSTER | G_LBAPI))
 		all[n++] = "socket";
 	if (g & G_CLUSTER)
 		all[n++] = "socketpair";
@@ -555,7 +634,7 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = "clone";
 		all[n++] = "prlimit64";
 	}
-	if (g & G_DELEGATE)
+	if (g & (G_DELEGATE | G_SERVE))
 		all[n++] = "prctl";
 	qsort(all, n, sizeof(all[0]), cmp_str);
 	for (size_t i = 0; i < n; i++) {

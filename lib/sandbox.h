@@ -36,6 +36,9 @@ enum cir_sandbox_profile {
 	CIR_SANDBOX_AGENT,           /* circuit agent (stacked on circuit's): the store,
 				      * IPVS, TCP/UDP check sockets; exec only for
 				      * exec checks */
+	CIR_SANDBOX_CIRCUIT_SERVE,   /* circuit lb, circuit restore: circuit's, + what
+				      * the haproxy data service it may start needs
+				      * (it inherits the filter) */
 	CIR_SANDBOX_PROFILES
 };
 

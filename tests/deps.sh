@@ -21,6 +21,9 @@ PKGS="$PKGS gnuplot-nox time"
 # Cluster mode (issue 11): libcurl for lib/etcd.c; etcd members for
 # t-cluster-etcd (started by the test inside its namespaces only).
 PKGS="$PKGS libcurl4-openssl-dev etcd-server"
+# The haproxy backend of circuit lb (issue 15): t-lb-haproxy; Circuit starts
+# haproxy itself, on its own generated configuration.
+PKGS="$PKGS haproxy"
 # tests/demo.sh: build, ip and unshare, nft (masquerade), busybox ping.
 DEMO_PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
@@ -52,5 +55,8 @@ if [ -n "$missing" ]; then
 	esac
 	case " $missing " in
 	*" etcd-server "*) systemctl disable --now etcd.service || true ;;
+	esac
+	case " $missing " in
+	*" haproxy "*) systemctl disable --now haproxy.service || true ;;
 	esac
 fi

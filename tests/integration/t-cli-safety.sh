@@ -61,7 +61,7 @@ ok "read-only commands: a missing --state is an error, nothing created"
 mkdir "$tmp/empty"
 expect 0 "NAME                SUBNET" $C --state "$tmp/empty" network ls
 expect 0 "[]" $C --state "$tmp/empty" network ls --format json
-expect 0 "NAME                ADDR                PROTOCOL            SCHEDULER" \
+expect 0 "NAME                ADDR                PROTOCOL            SCHEDULER           BACKEND" \
 	$C --state "$tmp/empty" lb ls
 expect 0 "[]" $C --state "$tmp/empty" lb ls --format json
 for v in inspect export "qos show"; do

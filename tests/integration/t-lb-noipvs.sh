@@ -23,7 +23,7 @@ records() { ls "$LB" 2>/dev/null | grep -v '^lock$\|^index$\|^vip$' | tr '\n' ' 
 # --- empty store
 run "$C" lb ls
 assert_eq 0 "$rc" "lb ls rc"
-assert_eq "NAME                ADDR                PROTOCOL            SCHEDULER" "$out" "empty ls"
+assert_eq "NAME                ADDR                PROTOCOL            SCHEDULER           BACKEND" "$out" "empty ls"
 run "$C" lb ls --format json
 assert_eq "[]" "$(json_get "$out" 'json.dumps(d)')" "empty ls json"
 ok "ls on an empty store"
@@ -65,8 +65,8 @@ cat >"$LB/demo.json" <<'EOF'
 EOF
 chmod 600 "$LB/demo.json"
 run "$C" lb ls
-assert_eq "NAME                ADDR                 PROTOCOL            SCHEDULER
-demo                192.168.100.235:80   tcp                 rr" "$out" "ls (README layout)"
+assert_eq "NAME                ADDR                 PROTOCOL            SCHEDULER           BACKEND
+demo                192.168.100.235:80   tcp                 rr                  ipvs" "$out" "ls (README layout)"
 run "$C" lb ls --details
 assert_contains "$out" "  -> 10.254.1.196:80 weight=1 method=nat"
 assert_contains "$out" "  -> 10.254.1.197:80 weight=2 method=nat"

@@ -100,7 +100,7 @@ static int refused_everywhere(enum cir_sandbox_profile p, unsigned int flags)
 	 * group), delegates; UDP: the agent's checks, delegates. */
 	bool inet = p == CIR_SANDBOX_AGENT || (flags & CIR_SANDBOX_EXEC);
 
-	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !inet && p != CIR_SANDBOX_CIRCUIT)
+	if (!REFUSED(socket(AF_INET, SOCK_STREAM, 0), EPERM) && !inet && p != CIR_SANDBOX_CIRCUIT && p != CIR_SANDBOX_CIRCUIT_SERVE)
 		return 1;
 	if (!REFUSED(socket(AF_INET6, SOCK_DGRAM, 0), EPERM) && !inet)
 		return 2;
@@ -200,14 +200,14 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 		return 41;
 	/* A delegate may speak every protocol some plugin needs. */
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
-	if ((p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_AGENT ||
+	if ((p == CIR_SANDBOX_LB || (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || p == CIR_SANDBOX_AGENT ||
 	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 42;
 	if (fd >= 0)
 		close(fd);
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if ((p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT ||
-	     p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_PORTMAP ||
+	     p == CIR_SANDBOX_CIRCUIT_SERVE || p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_PORTMAP ||
 	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 43;
 	if (fd >= 0)
@@ -225,7 +225,7 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 	/* TCP sockets: the agent's checks, etcd (circuit and the agent: the
 	 * "cluster" group) and delegates only. */
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if ((p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_CIRCUIT || (flags & CIR_SANDBOX_EXEC)) !=
+	if ((p == CIR_SANDBOX_AGENT || (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || (flags & CIR_SANDBOX_EXEC)) !=
 	    (fd >= 0))
 		return 52;
 	if (fd >= 0)
@@ -257,7 +257,7 @@ START_TEST(each_profile)
 	enum cir_sandbox_profile p = (enum cir_sandbox_profile)_i;
 
 	ck_assert_int_eq(in_sandbox(p, 0, CIR_SANDBOX_ENFORCE, profile_checks), 0);
-	if (p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_AGENT)
+	if (p == CIR_SANDBOX_BRIDGE || (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || p == CIR_SANDBOX_AGENT)
 		ck_assert_int_eq(in_sandbox(p, CIR_SANDBOX_EXEC, CIR_SANDBOX_ENFORCE,
 					    profile_checks), 0);
 }

@@ -141,7 +141,7 @@ ok "circuit-lb ADD x3, CHECK"
 compare_witness "after ADD"
 
 # README layout of ls.
-want=$(printf '%-20s%-20s%-20s%s\n' NAME ADDR PROTOCOL SCHEDULER web $VIP:80 tcp rr)
+want=$(printf '%-20s%-20s%-20s%-20s%s\n' NAME ADDR PROTOCOL SCHEDULER BACKEND web $VIP:80 tcp rr ipvs)
 assert_eq "$want" "$("$C" lb ls)" "lb ls"
 
 # --- clients
