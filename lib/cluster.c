@@ -192,6 +192,10 @@ int cir_cluster_conf_load(struct cir_cluster_conf *c, struct cir_error *err)
 		r = copy_env(c->underlay, sizeof(c->underlay), CIR_CLUSTER_UNDERLAY_ENV, err);
 	if (r < 0)
 		return r;
+	/* No cluster: the host's name plays no part (a machine whose hostname
+	 * is not a valid cluster name, "(none)" in a VM, works as before). */
+	if (!c->endpoints[0] && !c->host_name[0])
+		return 0;
 	if (!c->host_name[0]) {
 		char h[HOST_NAME_MAX + 1] = "";
 

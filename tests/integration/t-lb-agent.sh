@@ -66,8 +66,11 @@ cat >"$LB/tcp.json" <<'EOF'
 EOF
 chmod 600 "$LB"/*.json
 
+# The agent runs in a UTS namespace whose hostname, "(none)" as in the VM
+# tier's guest, is no valid cluster host name: without a cluster configured
+# the host's name must play no part (it once stopped the agent).
 start_agent() {
-	"$C" agent >>/tmp/agent.log 2>&1 &
+	unshare --uts sh -c 'echo "(none)" >/proc/sys/kernel/hostname && exec "$0" agent' "$C" >>/tmp/agent.log 2>&1 &
 	apid=$!
 }
 # state SVC ADDR: up|down from lb ls --details (no python: polled fast)
