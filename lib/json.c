@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -39,22 +40,89 @@ struct cir_jnode {
 	struct member *m;               /* CIR_JOBJECT members, CIR_JARRAY elements */
 };
 
-struct cir_json {
-	struct cir_jnode *root;
+/*
+ * Every node, string, key and member array of a document comes from its
+ * arena: chunks handed out in order and freed together by cir_json_free.
+ * A tree is never changed once parsed, so nothing is freed on its own; a
+ * member array that grows is copied (at most doubling the space it used).
+ * Parsing a record was half malloc and free before (callgrind: 10,000 LB
+ * records, 2.1 G instructions, 36 % in the allocator).
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
 };
 
-static void node_free(struct cir_jnode *n)
+struct arena {
+	struct arena_chunk *head;
+	size_t next_cap;                /* the next chunk's size */
+};
+
+#define ARENA_FIRST 4096
+#define ARENA_MAX 65536
+
+static void *arena_alloc(struct arena *a, size_t n)
 {
-	if (!n)
-		return;
-	for (size_t i = 0; i < n->n; i++) {
-		free(n->m[i].key);
-		node_free(n->m[i].v);
+	struct arena_chunk *c = a->head;
+	size_t need = (n + _Alignof(max_align_t) - 1) & ~(_Alignof(max_align_t) - 1);
+	void *p;
+
+	if (!c || c->cap - c->used < need) {
+		size_t cap = a->next_cap ? a->next_cap : ARENA_FIRST;
+
+		if (cap < need)
+			cap = need;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->used = 0;
+		c->next = a->head;
+		a->head = c;
+		if (a->next_cap < ARENA_MAX)
+			a->next_cap = a->next_cap ? a->next_cap * 2 : ARENA_FIRST * 2;
 	}
-	free(n->m);
-	free(n->s);
-	free(n);
+	p = (char *)c->data + c->used;
+	c->used += need;
+	return p;
 }
+
+static void *arena_zalloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc(a, n);
+
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+static char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+
+		a->head = c->next;
+		free(c);
+	}
+	a->next_cap = 0;
+}
+
+struct cir_json {
+	struct cir_jnode *root;
+	struct arena arena;
+};
 
 /* ---- building the tree from yajl's callbacks ---- */
 
@@ -64,6 +132,7 @@ struct frame {
 };
 
 struct builder {
+	struct arena arena;             /* the document's, handed over on success */
 	struct cir_jnode *root;
 	struct frame *stack;
 	size_t depth, cap;
@@ -153,13 +222,13 @@ static char *build_text(struct builder *b, const unsigned char *s, size_t len, b
 			build_fail(b, is_key ? c : NULL, len, "is not valid UTF-8");
 			return NULL;
 		}
-		out = strndup(c, len);
+		out = arena_strndup(&b->arena, c, len);
 		if (!out)
 			build_oom(b);
 		return out;
 	}
 	/* Lenient: each NUL or invalid byte becomes U+FFFD. */
-	out = malloc(3 * len + 1);
+	out = arena_alloc(&b->arena, 3 * len + 1);
 	if (!out) {
 		build_oom(b);
 		return NULL;
@@ -198,6 +267,25 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 	return true;
 }
 
+/* A node's member array, in the arena: copied when it grows. */
+static bool grow_members(struct arena *a, struct cir_jnode *p)
+{
+	size_t nc;
+	struct member *nm;
+
+	if (p->n < p->cap)
+		return true;
+	nc = p->cap ? p->cap * 2 : 4;
+	nm = arena_alloc(a, nc * sizeof(*nm));
+	if (!nm)
+		return false;
+	if (p->n)
+		memcpy(nm, p->m, p->n * sizeof(*nm));
+	p->m = nm;
+	p->cap = nc;
+	return true;
+}
+
 /* Attach a new node to whatever is open; takes ownership of n. */
 static int build_add(struct builder *b, struct cir_jnode *n)
 {
@@ -212,18 +300,16 @@ static int build_add(struct builder *b, struct cir_jnode *n)
 	}
 	f = &b->stack[b->depth - 1];
 	p = f->node;
-	if (!grow((void **)&p->m, &p->cap, p->n + 1, sizeof(*p->m))) {
-		node_free(n);
+	if (!grow_members(&b->arena, p))
 		return build_oom(b);
-	}
 	p->m[p->n].key = TAKE_PTR(f->key);      /* NULL in arrays */
 	p->m[p->n++].v = n;
 	return 1;
 }
 
-static struct cir_jnode *node_new(enum cir_jtype t)
+static struct cir_jnode *node_new(struct builder *b, enum cir_jtype t)
 {
-	struct cir_jnode *n = calloc(1, sizeof(*n));
+	struct cir_jnode *n = arena_zalloc(&b->arena, sizeof(*n));
 
 	if (n)
 		n->type = t;
@@ -244,7 +330,7 @@ static int build_open(struct builder *b, enum cir_jtype t)
 	}
 	if (!grow((void **)&b->stack, &b->cap, b->depth + 1, sizeof(*b->stack)))
 		return build_oom(b);
-	n = node_new(t);
+	n = node_new(b, t);
 	if (!build_add(b, n))
 		return 0;
 	b->stack[b->depth].node = n;
@@ -287,8 +373,7 @@ static int dedup(struct cir_jnode *o)
 		if (strcmp(k[i].key, k[i + 1].key) == 0) {
 			struct member *m = &o->m[k[i].i];
 
-			free(m->key);
-			node_free(m->v);
+			/* Its memory stays in the arena until the document goes. */
 			m->key = NULL;
 			m->v = NULL;
 		}
@@ -306,7 +391,6 @@ static int build_close(struct builder *b)
 
 	if (f->node->type == CIR_JOBJECT && dedup(f->node) < 0)
 		return build_oom(b);
-	free(f->key);
 	f->key = NULL;
 	b->depth--;
 	return 1;
@@ -314,12 +398,12 @@ static int build_close(struct builder *b)
 
 static int cb_null(void *ctx)
 {
-	return build_add(ctx, node_new(CIR_JNULL));
+	return build_add(ctx, node_new(ctx, CIR_JNULL));
 }
 
 static int cb_bool(void *ctx, int v)
 {
-	struct cir_jnode *n = node_new(CIR_JBOOL);
+	struct cir_jnode *n = node_new(ctx, CIR_JBOOL);
 
 	if (n)
 		n->b = v;
@@ -328,13 +412,12 @@ static int cb_bool(void *ctx, int v)
 
 static int cb_number(void *ctx, const char *s, size_t len)
 {
-	struct cir_jnode *n = node_new(CIR_JNUMBER);
+	struct builder *b = ctx;
+	struct cir_jnode *n = node_new(b, CIR_JNUMBER);
 
-	if (n && !(n->s = strndup(s, len))) {
-		free(n);
+	if (n && !(n->s = arena_strndup(&b->arena, s, len)))
 		n = NULL;
-	}
-	return build_add(ctx, n);
+	return build_add(b, n);
 }
 
 static int cb_string(void *ctx, const unsigned char *s, size_t len)
@@ -345,11 +428,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 
 	if (!text)
 		return 0;
-	n = node_new(CIR_JSTRING);
-	if (!n) {
-		free(text);
+	n = node_new(b, CIR_JSTRING);
+	if (!n)
 		return build_oom(b);
-	}
 	n->s = text;
 	return build_add(b, n);
 }
@@ -364,7 +445,6 @@ static int cb_key(void *ctx, const unsigned char *s, size_t len)
 	struct builder *b = ctx;
 	struct frame *f = &b->stack[b->depth - 1];
 
-	free(f->key);
 	f->key = build_text(b, s, len, true);
 	return f->key != NULL;
 }
@@ -459,10 +539,8 @@ static void builder_done(struct builder *b)
 {
 	if (b->h)
 		yajl_free(b->h);
-	while (b->depth > 0)
-		free(b->stack[--b->depth].key);
 	free(b->stack);
-	node_free(b->root);
+	arena_free(&b->arena);          /* empty when the document took it */
 }
 
 static int parse(const char *buf, size_t len, size_t max, bool lenient, struct cir_json **out,
@@ -518,6 +596,8 @@ static int parse(const char *buf, size_t len, size_t max, bool lenient, struct c
 	if (!j)
 		return cir_err(err, ENOMEM, "json: out of memory");
 	j->root = TAKE_PTR(b.root);
+	j->arena = b.arena;
+	b.arena = (struct arena){ 0 };
 	*out = j;
 	return 0;
 }
@@ -543,7 +623,7 @@ void cir_json_free(struct cir_json *j)
 {
 	if (!j)
 		return;
-	node_free(j->root);
+	arena_free(&j->arena);
 	free(j);
 }
 

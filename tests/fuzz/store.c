@@ -287,17 +287,17 @@ static void qos_settings(void)
 {
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_network n = CIR_NETWORK_INIT;
-	struct cir_qosnet st;
+	struct cir_qosnet q;
 	int r;
 
 	if (cir_network_open(&db, NET, true, &n, &err) < 0)
 		return;
-	r = cir_qosnet_load(&n, &st, &err);
+	r = cir_qosnet_load(&n, &q, &err);
 	if (r < 0)
 		FUZZ_CHECK_ERR(r, &err);
 	else
-		qos_round_trip(&st.chain);
-	cir_qosnet_free(&st);
+		qos_round_trip(&q.chain);
+	cir_qosnet_free(&q);
 	cir_network_close(&n);
 }
 
