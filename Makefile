@@ -166,7 +166,8 @@ asan:
 MAN8       := $(wildcard man/*.8)
 SHARE_CONF := $(wildcard conf/*.conflist) conf/circuit-hooks.json \
               $(wildcard conf/runc-*.json)
-UNITS      := conf/circuit-restore.service conf/circuit-gc.service conf/circuit-gc.timer
+UNITS      := conf/circuit-restore.service conf/circuit-gc.service conf/circuit-gc.timer \
+              conf/circuit-agent.service
 INSTALLED  := $(BINDIR)/circuit $(PLUGINS:%=$(LIBEXECDIR)/circuit-%) \
               $(PLUGINS:%=$(CNI_BIN_DIR)/circuit-%) \
               $(addprefix $(DATADIR)/,$(notdir $(SHARE_CONF))) \

@@ -21,6 +21,7 @@ want="/opt/cni/bin/circuit-bridge
 /opt/cni/bin/circuit-portmap
 /opt/cni/bin/circuit-qos
 /usr/local/bin/circuit
+/usr/local/lib/systemd/system/circuit-agent.service
 /usr/local/lib/systemd/system/circuit-gc.service
 /usr/local/lib/systemd/system/circuit-gc.timer
 /usr/local/lib/systemd/system/circuit-restore.service
@@ -66,6 +67,7 @@ grep -q '"path": "/usr/local/bin/circuit"' "$share/runc-hooks.json" || die "runc
 unit=$d/usr/local/lib/systemd/system
 assert_eq "ExecStart=/usr/local/bin/circuit restore" "$(grep ^ExecStart "$unit/circuit-restore.service")" "restore unit"
 assert_eq "ExecStart=/usr/local/bin/circuit gc" "$(grep ^ExecStart "$unit/circuit-gc.service")" "gc unit"
+assert_eq "ExecStart=/usr/local/bin/circuit agent" "$(grep ^ExecStart "$unit/circuit-agent.service")" "agent unit"
 grep -q '^OnUnitActiveSec=1h$' "$unit/circuit-gc.timer" || die "gc timer"
 ok "hooks.d JSON, example conflists (1.0.0), runc snippets and units name /usr/local/bin/circuit"
 
