@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
 #include "cluster.h"
 #include "link.h"
 #include "names.h"
@@ -99,7 +100,7 @@ static int overlay_ensure(struct cir_cluster *cl, const struct cir_netconf *nc,
 
 /*
  * Make cluster network cn a local network here: record, conflist,
- * bridge, gateway, masquerade (cli_net_ensure), overlay.  Container MTU =
+ * bridge, gateway, masquerade (cir_net_ensure), overlay.  Container MTU =
  * the underlay link's MTU - 50 (IPv4 underlay) or - 70 (IPv6).  Takes the
  * global lock.  1 made, 0 it was here already.
  */
@@ -155,7 +156,7 @@ static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
 	if (r == 0)
 		return 0;       /* made meanwhile */
 	cir_err_clear(err);
-	r = cli_net_overlaps(db, nc.subnet, nc.name, err);
+	r = cir_net_overlaps(db, nc.subnet, nc.name, err);
 	if (r > 0)
 		return cir_err_wrap(err, "cluster network %s", nc.name);
 	if (r < 0)
@@ -163,7 +164,7 @@ static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
 	r = cir_network_create(db, &nc, conflist, err);
 	if (r < 0)
 		return r;
-	r = cli_net_ensure(c, &nc, err);
+	r = cir_net_ensure(cli_net_ctx(c), &nc, err);
 	if (r >= 0)
 		r = overlay_ensure(cl, &nc, peers, np, &added, &removed, err);
 	if (r < 0) {
@@ -218,8 +219,7 @@ int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, co
 
 /* ---- network ls ---- */
 
-int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
-		       struct cir_jgen *g)
+int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o)
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	_cleanup_free_ struct cir_cluster_net *v = NULL;
@@ -241,21 +241,18 @@ int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
 		if (r == 0)
 			continue;      /* listed with the local ones */
 		cir_cidr_format(&v[i].subnet, sn, sizeof(sn));
-		if (t) {
-			if (cli_table_row(t, v[i].name, sn, "cluster", NULL) < 0)
-				return -ENOMEM;
-			continue;
-		}
-		cir_jgen_map_open(g);
-		cir_jgen_kstr(g, "name", v[i].name);
-		cir_jgen_kstr(g, "subnet", sn);
-		cir_jgen_kstr(g, "gateway", cir_ip_format(&v[i].gateway, gw, sizeof(gw)));
-		cir_jgen_kstr(g, "scope", "cluster");
-		cir_jgen_kint(g, "vni", v[i].vni);
-		cir_jgen_kint(g, "blockSize", v[i].block);
-		cir_jgen_kbool(g, "local", false);
-		cir_jgen_kint(g, "members", 0);
-		cir_jgen_map_close(g);
+		cli_out_row(o);
+		cli_print_str(o, CLI_PRINT_ANY, "name", v[i].name);
+		cli_print_str(o, CLI_PRINT_ANY, "subnet", sn);
+		cli_print_str(o, CLI_PRINT_JSON, "gateway",
+			      cir_ip_format(&v[i].gateway, gw, sizeof(gw)));
+		cli_print_str(o, CLI_PRINT_ANY, "scope", "cluster");
+		cli_print_int(o, CLI_PRINT_JSON, "vni", v[i].vni, NULL);
+		cli_print_int(o, CLI_PRINT_JSON, "blockSize", v[i].block, NULL);
+		cli_print_bool(o, CLI_PRINT_JSON, "local", false);
+		cli_print_int(o, CLI_PRINT_JSON, "members", 0, NULL);
+		if (cli_out_row_end(o) < 0)
+			return -ENOMEM;
 	}
 	return 1;
 }
@@ -425,7 +422,7 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 				cir_network_close(&n);
 				continue;   /* a local network of that name: left alone */
 			}
-			r = cli_net_ensure(s->c, &n.conf, &e);
+			r = cir_net_ensure(cli_net_ctx(s->c), &n.conf, &e);
 			if (r >= 0)
 				r = overlay_ensure(cl, &n.conf, peers, np, &added, &removed, &e);
 			cir_network_close(&n);
@@ -455,7 +452,7 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 			struct cir_error e = CIR_ERROR_INIT;
 			_cleanup_close_ int lock = cir_netdb_lock(&db, &e);
 
-			if (lock >= 0 && cli_net_delete(s->c, &db, ls->gone[i], &e) >= 0 &&
+			if (lock >= 0 && cir_net_delete(cli_net_ctx(s->c), &db, ls->gone[i], &e) >= 0 &&
 			    cli_cluster_net_delete(s->c, ls->gone[i], true, &e) >= 0)
 				cli_info("cluster: network %s deleted from the cluster: removed here",
 					 ls->gone[i]);

@@ -56,13 +56,13 @@ static const char *pick(const char *env, const struct cir_oci_state *s, const ch
 /*
  * First /24 (or the pool's own prefix when longer) of pool that overlaps
  * nothing.  Hold the global lock.  The store and the kernel are read once
- * (cli_net_taken: the same reads as one create), so the lock is never held
+ * (cir_net_taken: the same reads as one create), so the lock is never held
  * across per-candidate reads, and the walk is bounded.
  */
 static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t len,
 		     struct cir_error *err)
 {
-	struct cli_taken_set t;
+	struct cir_net_taken_set t;
 	struct cir_cidr p, cand;
 	const char *kind;
 	unsigned int prefix;
@@ -86,7 +86,7 @@ static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t l
 	count = 1ULL << (prefix - p.prefix);
 	if (count > HOOK_POOL_MAX_CANDIDATES)
 		count = HOOK_POOL_MAX_CANDIDATES;
-	r = cli_net_taken(db, NULL, &t, err);
+	r = cir_net_taken(db, NULL, &t, err);
 	if (r < 0)
 		return r;
 	cand = p;
@@ -94,13 +94,13 @@ static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t l
 	for (uint64_t i = 0; i < count; i++) {
 		if (i > 0 && cir_ip_add(&cand.ip, 1LL << (32 - prefix), &cand.ip) < 0)
 			break;
-		if (!cli_taken_find(&t, &cand)) {
-			cli_taken_free(&t);
+		if (!cir_net_taken_find(&t, &cand)) {
+			cir_net_taken_free(&t);
 			cir_cidr_format(&cand, out, len);
 			return 0;
 		}
 	}
-	cli_taken_free(&t);
+	cir_net_taken_free(&t);
 	return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
 			    "no free /%u left in subnet pool %s", prefix, pool);
 }
@@ -111,7 +111,7 @@ static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oc
 			const char *name, const char *subnet, struct cir_network *n, bool *made,
 			struct cir_error *err)
 {
-	struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
+	struct cir_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
 				     .private_only = true };
 	char auto_subnet[CIR_CIDR_STRLEN];
 	int r;
@@ -129,7 +129,7 @@ static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oc
 			return r;
 		spec.subnet = auto_subnet;
 	}
-	r = cli_net_create(c, db, &spec, err);
+	r = cir_net_create(cli_net_ctx(c), db, &spec, err);
 	if (r < 0)
 		return r;
 	*made = true;
@@ -159,14 +159,14 @@ static int hook_join(struct cli *c, struct cir_netdb *db, const struct cir_oci_s
 {
 	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
 	const char *subnet = pick("SUBNET", s, "circuit.subnet");
-	struct cli_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
+	struct cir_net_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
 	int r;
 
 	r = hook_network(c, db, s, name, subnet, &n, made, err);
 	if (r >= 0 && !*made && subnet && n.conf.subnet[0] && !subnet_matches(&n, subnet))
 		r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
 			    n.conf.subnet, subnet);
-	return r < 0 ? r : cli_net_connect(c, &n, &att, NULL, err);
+	return r < 0 ? r : cir_net_connect(cli_net_ctx(c), &n, &att, NULL, err);
 }
 
 static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
@@ -181,7 +181,7 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci
 	r = hook_join(c, db, s, name, &made, err);
 	if (r < 0) {
 		if (made)
-			cli_net_delete(c, db, name, &e2);
+			cir_net_delete(cli_net_ctx(c), db, name, &e2);
 		return cir_err_wrap(err, "container %s", s->id);
 	}
 	cli_info("connected container %s to network %s", s->id, name);
@@ -210,7 +210,7 @@ static int hook_leave(struct cli *c, struct cir_netdb *db, const struct cir_oci_
 		cir_err_clear(err);
 		r = 0;
 	} else if (r >= 0) {
-		r = cli_net_disconnect(c, &n, &m, err);
+		r = cir_net_disconnect(cli_net_ctx(c), &n, &m, err);
 		if (r >= 0)
 			cli_info("disconnected container %s from network %s", s->id, name);
 	}
@@ -231,7 +231,7 @@ static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_s
 		return cir_err_wrap(err, "container %s", s->id);
 	if (!remove)
 		return 0;
-	r = cli_net_delete(c, db, name, err);
+	r = cir_net_delete(cli_net_ctx(c), db, name, err);
 	if (r < 0)
 		return r;
 	cli_info("%s deleted", name);
