@@ -83,70 +83,84 @@ static int parse_container(struct cli *c, const char *s, long long *pid, const c
 	return 0;
 }
 
-static int cmd_create(struct cli *c, const struct cli_args *a)
+/* network create NAME SUBNET --scope cluster: the record in etcd. */
+static int create_cluster(struct cli *c, const struct cli_args *a, const char *subnet)
 {
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
-	struct cir_net_spec spec = { 0 };
-	const char *mtu = cli_opt(a, "mtu");
-	_cleanup_close_ int lock = -1;
-	int r;
 
-	spec.name = a->pos[0];
-	spec.subnet = a->npos > 1 ? a->pos[1] : NULL;
-	if (cli_opt(a, "scope") && strcmp(cli_opt(a, "scope"), "local") != 0) {
-		if (strcmp(cli_opt(a, "scope"), "cluster") != 0)
-			return cli_usage(c, "invalid --scope \"%.32s\" (local or cluster)",
-					 cli_opt(a, "scope"));
-		if (!spec.subnet || cli_opt(a, "subnet") || cli_opt(a, "gateway") || mtu ||
-		    cli_opt(a, "conflist") || cli_opt(a, "no-masquerade") ||
-		    cli_opt(a, "no-masquerade6"))
-			return cli_usage(c, "--scope cluster takes NAME SUBNET and --vni, "
-					    "--block-size, --allow-reserved only (the MTU follows "
-					    "the underlay)");
-		if (cli_cluster_net_create(c, spec.name, spec.subnet, cli_opt(a, "vni"),
-					   cli_opt(a, "block-size"), &err) < 0)
-			return cli_fail(c, &err);
-		cli_info("%s created (cluster)", spec.name);
-		return CLI_OK;
-	}
+	if (strcmp(cli_opt(a, "scope"), "cluster") != 0)
+		return cli_usage(c, "invalid --scope \"%.32s\" (local or cluster)",
+				 cli_opt(a, "scope"));
+	if (!subnet || cli_opt(a, "subnet") || cli_opt(a, "gateway") || cli_opt(a, "mtu") ||
+	    cli_opt(a, "conflist") || cli_opt(a, "no-masquerade") ||
+	    cli_opt(a, "no-masquerade6"))
+		return cli_usage(c, "--scope cluster takes NAME SUBNET and --vni, "
+				    "--block-size, --allow-reserved only (the MTU follows "
+				    "the underlay)");
+	if (cli_cluster_net_create(c, a->pos[0], subnet, cli_opt(a, "vni"),
+				   cli_opt(a, "block-size"), &err) < 0)
+		return cli_fail(c, &err);
+	cli_info("%s created (cluster)", a->pos[0]);
+	return CLI_OK;
+}
+
+/* The options of a local network into spec: CLI_OK or cli_usage(). */
+static int create_spec(struct cli *c, const struct cli_args *a, struct cir_net_spec *spec)
+{
+	const char *mtu = cli_opt(a, "mtu");
+
 	if (cli_opt(a, "vni") || cli_opt(a, "block-size"))
 		return cli_usage(c, "--vni and --block-size need --scope cluster");
-	spec.n_more = cli_opt_all(a, "subnet", &spec.more_subnets);
-	spec.gateway = cli_opt(a, "gateway");
-	spec.no_masquerade = cli_opt(a, "no-masquerade") != NULL;
-	spec.no_masquerade6 = cli_opt(a, "no-masquerade6") != NULL;
-	spec.allow_reserved = cli_opt(a, "allow-reserved") != NULL;
-	spec.conflist = cli_opt(a, "conflist");
-	spec.cni_version = cli_opt(a, "cni-version");
-	if (spec.cni_version && !cir_cni_version_supported(spec.cni_version))
-		return cli_usage(c, "invalid --cni-version \"%s\" (%s)", spec.cni_version,
+	spec->n_more = cli_opt_all(a, "subnet", &spec->more_subnets);
+	spec->gateway = cli_opt(a, "gateway");
+	spec->no_masquerade = cli_opt(a, "no-masquerade") != NULL;
+	spec->no_masquerade6 = cli_opt(a, "no-masquerade6") != NULL;
+	spec->allow_reserved = cli_opt(a, "allow-reserved") != NULL;
+	spec->conflist = cli_opt(a, "conflist");
+	spec->cni_version = cli_opt(a, "cni-version");
+	if (spec->cni_version && !cir_cni_version_supported(spec->cni_version))
+		return cli_usage(c, "invalid --cni-version \"%s\" (%s)", spec->cni_version,
 				 CIR_CNI_VERSIONS_TEXT);
-	if (spec.conflist && (spec.subnet || spec.n_more || spec.gateway || mtu ||
-			      spec.no_masquerade || spec.no_masquerade6))
+	if (spec->conflist && (spec->subnet || spec->n_more || spec->gateway || mtu ||
+			       spec->no_masquerade || spec->no_masquerade6))
 		return cli_usage(c, "--conflist takes no SUBNET, --subnet, --gateway, --mtu, "
 				    "--no-masquerade or --no-masquerade6: the chain says it all");
-	if (!spec.subnet && spec.n_more) {
+	if (!spec->subnet && spec->n_more) {
 		/* NAME --subnet A [--subnet B]: the first is the SUBNET. */
-		spec.subnet = spec.more_subnets[0];
-		spec.more_subnets++;
-		spec.n_more--;
+		spec->subnet = spec->more_subnets[0];
+		spec->more_subnets++;
+		spec->n_more--;
 	}
-	if (!spec.conflist && !spec.subnet)
+	if (!spec->conflist && !spec->subnet)
 		return cli_usage(c, "missing SUBNET");
 	if (mtu) {
 		unsigned long long v;
 
 		if (cli_parse_uint(mtu, 68, 65535, &v) < 0)
 			return cli_usage(c, "invalid --mtu \"%s\" (68..65535)", mtu);
-		spec.mtu = (unsigned int)v;
+		spec->mtu = (unsigned int)v;
 	}
+	return CLI_OK;
+}
+
+static int cmd_create(struct cli *c, const struct cli_args *a)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	struct cir_net_spec spec = { .name = a->pos[0], .subnet = a->npos > 1 ? a->pos[1] : NULL };
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	if (cli_opt(a, "scope") && strcmp(cli_opt(a, "scope"), "local") != 0)
+		return create_cluster(c, a, spec.subnet);
+	r = create_spec(c, a, &spec);
+	if (r)
+		return r;
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = lock = cir_netdb_lock(&db, &err);
 	if (r >= 0)
 		r = cir_net_create(cli_net_ctx(c), &db, &spec, &err);
-	cir_netdb_close(&db);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("%s created", spec.name);

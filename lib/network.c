@@ -323,6 +323,52 @@ static int spec_subnet(const struct cir_net_spec *spec, const char *text,
 	return cir_netconf_add_subnet(nc, subnet, gateway, err);
 }
 
+/* An imported chain (--conflist FILE): normalised, and described in nc. */
+static int spec_import(const struct cir_net_spec *spec, struct cir_netconf *nc,
+		       char **conflist, struct cir_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_json_ struct cir_json *j = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_text(spec->conflist, &text, &len, err);
+	if (r < 0)
+		return r;
+	r = cir_conflist_normalize(text, len, spec->name, spec->cni_version, conflist, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%s", spec->conflist);
+	r = cir_json_parse(*conflist, strlen(*conflist), &j, err);
+	if (r < 0)
+		return r;
+	cir_conflist_describe(cir_json_root(j), nc);
+	return 0;
+}
+
+/* --gateway must be an address of one of the subnets' families. */
+static int spec_gateway(const struct cir_net_spec *spec, struct cir_error *err)
+{
+	struct cir_ip gw;
+	bool used = false;
+	int r;
+
+	if (!spec->gateway)
+		return 0;
+	r = cir_ip_parse(spec->gateway, &gw, err);
+	if (r < 0)
+		return cir_err_wrap(err, "gateway");
+	for (int i = -1; i < spec->n_more && !used; i++) {
+		struct cir_cidr sn;
+		const char *t = i < 0 ? spec->subnet : spec->more_subnets[i];
+
+		used = cir_cidr_parse(t, 0, &sn, NULL) == 0 && sn.ip.af == gw.af;
+	}
+	if (!used)
+		return cir_err(err, EINVAL, "gateway %s: no subnet of its address family",
+			       spec->gateway);
+	return 0;
+}
+
 static int spec_to_conf(const struct cir_net_spec *spec, struct cir_netconf *nc,
 			char **conflist, struct cir_error *err)
 {
@@ -335,40 +381,11 @@ static int spec_to_conf(const struct cir_net_spec *spec, struct cir_netconf *nc,
 	snprintf(nc->name, sizeof(nc->name), "%s", spec->name);
 	nc->hook = spec->hook;
 	nc->created = (long long)time(NULL);
-	if (spec->conflist) {
-		_cleanup_free_ char *text = NULL;
-		_cleanup_json_ struct cir_json *j = NULL;
-		size_t len = 0;
-
-		r = read_text(spec->conflist, &text, &len, err);
-		if (r < 0)
-			return r;
-		r = cir_conflist_normalize(text, len, spec->name, spec->cni_version, conflist, err);
-		if (r < 0)
-			return cir_err_wrap(err, "%s", spec->conflist);
-		r = cir_json_parse(*conflist, strlen(*conflist), &j, err);
-		if (r < 0)
-			return r;
-		cir_conflist_describe(cir_json_root(j), nc);
-		return 0;
-	}
-	if (spec->gateway) {
-		struct cir_ip gw;
-		bool used = false;
-
-		r = cir_ip_parse(spec->gateway, &gw, err);
-		if (r < 0)
-			return cir_err_wrap(err, "gateway");
-		for (int i = -1; i < spec->n_more && !used; i++) {
-			struct cir_cidr sn;
-			const char *t = i < 0 ? spec->subnet : spec->more_subnets[i];
-
-			used = cir_cidr_parse(t, 0, &sn, NULL) == 0 && sn.ip.af == gw.af;
-		}
-		if (!used)
-			return cir_err(err, EINVAL, "gateway %s: no subnet of its address family",
-				       spec->gateway);
-	}
+	if (spec->conflist)
+		return spec_import(spec, nc, conflist, err);
+	r = spec_gateway(spec, err);
+	if (r < 0)
+		return r;
 	for (int i = -1; i < spec->n_more; i++) {
 		r = spec_subnet(spec, i < 0 ? spec->subnet : spec->more_subnets[i], nc, err);
 		if (r < 0)
