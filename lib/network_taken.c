@@ -5,6 +5,7 @@
  * (default routes aside), read once into a set the callers test against.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,6 +78,21 @@ static int taken_network(const char *name, void *arg)
 	return r;
 }
 
+/* An IPv4 or IPv6 address of family af as *c with prefix: false for any
+ * other kind. */
+static bool cidr_of(int af, struct nl_addr *a, unsigned int prefix, struct cir_cidr *c)
+{
+	size_t len = nl_addr_get_len(a);
+
+	if ((af != AF_INET || len != 4) && (af != AF_INET6 || len != 16))
+		return false;
+	*c = (struct cir_cidr){ 0 };
+	c->ip.af = af;
+	memcpy(c->ip.addr, nl_addr_get_binary_addr(a), len);
+	c->prefix = prefix;
+	return true;
+}
+
 static int taken_addresses(struct nl_sock *sk, struct cir_net_taken_set *t, struct cir_error *err)
 {
 	_cleanup_nl_cache_ struct nl_cache *cache = NULL;
@@ -88,18 +104,12 @@ static int taken_addresses(struct nl_sock *sk, struct cir_net_taken_set *t, stru
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
 		struct nl_addr *local = rtnl_addr_get_local(a);
-		struct cir_cidr c = { 0 };
+		struct cir_cidr c;
 		char ifn[IF_NAMESIZE] = "?", ab[CIR_CIDR_STRLEN];
-		size_t len;
 
-		if (!local)
+		if (!local || !cidr_of(rtnl_addr_get_family(a), local,
+				       (unsigned int)rtnl_addr_get_prefixlen(a), &c))
 			continue;
-		c.ip.af = rtnl_addr_get_family(a);
-		len = nl_addr_get_len(local);
-		if ((c.ip.af != AF_INET || len != 4) && (c.ip.af != AF_INET6 || len != 16))
-			continue;
-		memcpy(c.ip.addr, nl_addr_get_binary_addr(local), len);
-		c.prefix = rtnl_addr_get_prefixlen(a);
 		if_indextoname(rtnl_addr_get_ifindex(a), ifn);
 		if (taken_add(t, &c, "address %s on %s", cir_cidr_format(&c, ab, sizeof(ab)), ifn) < 0)
 			return cir_err(err, ENOMEM, "out of memory");
@@ -121,19 +131,13 @@ static int taken_routes(struct nl_sock *sk, struct cir_net_taken_set *t, struct 
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		struct rtnl_route *rt = (struct rtnl_route *)o;
 		struct nl_addr *dst = rtnl_route_get_dst(rt);
-		struct cir_cidr c = { 0 };
+		struct cir_cidr c;
 		char ifn[IF_NAMESIZE] = "?", db[CIR_CIDR_STRLEN];
-		size_t len;
 
 		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || !dst ||
-		    nl_addr_get_prefixlen(dst) == 0 || rtnl_route_get_type(rt) != RTN_UNICAST)
+		    nl_addr_get_prefixlen(dst) == 0 || rtnl_route_get_type(rt) != RTN_UNICAST ||
+		    !cidr_of(rtnl_route_get_family(rt), dst, nl_addr_get_prefixlen(dst), &c))
 			continue;
-		c.ip.af = rtnl_route_get_family(rt);
-		len = nl_addr_get_len(dst);
-		if ((c.ip.af != AF_INET || len != 4) && (c.ip.af != AF_INET6 || len != 16))
-			continue;
-		memcpy(c.ip.addr, nl_addr_get_binary_addr(dst), len);
-		c.prefix = nl_addr_get_prefixlen(dst);
 		if (rtnl_route_get_nnexthops(rt) > 0)
 			if_indextoname(rtnl_route_nh_get_ifindex(rtnl_route_nexthop_n(rt, 0)), ifn);
 		if (taken_add(t, &c, "route %s on %s", cir_cidr_format(&c, db, sizeof(db)), ifn) < 0)
