@@ -35,6 +35,7 @@
 /* A record: "cid\nifname\n", one "cidr gateway\n" per range set, and
  * optionally "netns DEV:INO PATH\n" (the attachment's namespace). */
 #define NETNS_PATH_MAX 200
+#define IPAM_DIR "ipam"           /* <root>/ipam/<network>/ */
 #define NETNS_LINE_MAX (6 + 42 + NETNS_PATH_MAX + 2)
 #define RECORD_MAX (KEY_MAX + 1 + CIR_IPAM_MAX_SETS * (CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1) + \
 		    NETNS_LINE_MAX)
@@ -430,7 +431,7 @@ static int ipam_open(struct cir_ipam *h, const struct cir_store *st, const char 
 	r = cir_name_check("network name", network, err);
 	if (r < 0)
 		return r;
-	top = cir_store_dir(st->fd, "ipam", create, err);
+	top = cir_store_dir(st->fd, IPAM_DIR, create, err);
 	if (top < 0)
 		return cir_err_wrap(err, "state %s", st->path);
 	fd = cir_store_dir(top, network, create, err);
@@ -954,4 +955,10 @@ int cir_ipam_list(struct cir_ipam *h,
 	if (lock < 0)
 		return cir_err_wrap(err, "network %s", h->network);
 	return cir_store_list(h->ids_fd, list_one, &l, err);
+}
+
+int cir_ipam_network_forget(const struct cir_store *st, const char *network,
+			    struct cir_error *err)
+{
+	return cir_store_forget(st, IPAM_DIR, network, err);
 }

@@ -19,6 +19,7 @@
 #include <netlink/netlink.h>
 
 #include "addr.h"
+#include "ipam.h"
 #include "cleanup.h"
 #include "link.h"
 #include "masq.h"
@@ -26,6 +27,8 @@
 #include "network_int.h"
 #include "nft.h"
 #include "nl.h"
+#include "portmap.h"
+#include "qosnet.h"
 #include "sysctl.h"
 
 void cir_net_log(const struct cir_net_ctx *ctx, enum cir_log_level level, const char *fmt, ...)
@@ -478,37 +481,25 @@ static int del_member(const struct cir_member *m, void *arg)
 	return 0;
 }
 
-/* What Circuit's plugins kept for a managed network, in the same store:
- * <root>/{ipam,qos,masq}/<name> and <root>/portmap/att/<name> (members are
- * gone, so is its chain). */
-static void remove_plugin_state(const struct cir_net_ctx *ctx, struct cir_netdb *db,
-				const char *name)
+/* What other modules keep per managed network in the same store, each
+ * forgotten by its own module once the members are gone (so is the chain). */
+static const struct {
+	const char *what;
+	int (*forget)(const struct cir_store *st, const char *network, struct cir_error *err);
+} net_state[] = {
+	{ "ipam", cir_ipam_network_forget },
+	{ "qos", cir_qosnet_network_forget },
+	{ "masq", cir_masq_network_forget },
+	{ "portmap", cir_portmap_network_forget },
+};
+
+static void forget_state(const struct cir_net_ctx *ctx, struct cir_netdb *db, const char *name)
 {
-	static const char *const parts[] = { "ipam", "qos", "masq" };
-
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+	for (size_t i = 0; i < sizeof(net_state) / sizeof(net_state[0]); i++) {
 		struct cir_error e = CIR_ERROR_INIT;
-		int fd = cir_store_dir(db->st.fd, parts[i], false, &e);
 
-		if (fd < 0)
-			continue;
-		if (cir_store_remove_tree(fd, name, &e) < 0)
-			net_warn(ctx, "network %s: %s state: %s", name, parts[i], e.msg);
-		close(fd);
-	}
-	/* circuit-portmap: its members are gone, so are their records; the
-	 * network's empty record directory goes with it. */
-	{
-		struct cir_error e = CIR_ERROR_INIT;
-		int top = cir_store_dir(db->st.fd, "portmap", false, &e);
-		int att = top >= 0 ? cir_store_dir(top, "att", false, &e) : -1;
-
-		if (att >= 0 && unlinkat(att, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-			net_warn(ctx, "network %s: portmap state: %s", name, strerror(errno));
-		if (att >= 0)
-			close(att);
-		if (top >= 0)
-			close(top);
+		if (net_state[i].forget(&db->st, name, &e) < 0)
+			net_warn(ctx, "network %s: %s state: %s", name, net_state[i].what, e.msg);
 	}
 }
 
@@ -530,7 +521,7 @@ int cir_net_delete(const struct cir_net_ctx *ctx, struct cir_netdb *db, const ch
 	if (r >= 0)
 		r = cir_network_remove(db, name, err);
 	if (r >= 0 && n.conf.managed)
-		remove_plugin_state(ctx, db, name);
+		forget_state(ctx, db, name);
 	cir_network_close(&n);
 	return r;
 }

@@ -36,6 +36,9 @@
 #include "store.h"
 #include "sysctl.h"
 
+#define PM_DIR "portmap"          /* <root>/portmap/{att,ports,bridges}/ */
+#define PM_ATT "att"
+
 /* ---- parsing ---- */
 
 int cir_portmap_proto_parse(const char *s, uint8_t *proto, struct cir_error *err)
@@ -393,13 +396,13 @@ static int pm_open(const char *data_dir, bool create, struct pm_store *s, struct
 		r = create ? cir_store_open(&s->st, data_dir, err)
 			   : cir_store_open_existing(&s->st, data_dir, err);
 	if (r >= 0) {
-		s->top = cir_store_dir(s->st.fd, "portmap", create, err);
+		s->top = cir_store_dir(s->st.fd, PM_DIR, create, err);
 		r = s->top;
 	}
 	if (r >= 0)
 		r = s->lock = cir_store_lock(s->top, err);
 	if (r >= 0)
-		r = s->att = cir_store_dir(s->top, "att", true, err);
+		r = s->att = cir_store_dir(s->top, PM_ATT, true, err);
 	if (r >= 0)
 		r = s->ports = cir_store_dir(s->top, "ports", true, err);
 	if (r >= 0)
@@ -1145,4 +1148,16 @@ int cir_portmap_gc(const char *data_dir, const char *network,
 		close(g.nd);
 	pm_close(&s);
 	return r < 0 ? r : g.released;
+}
+
+int cir_portmap_network_forget(const struct cir_store *st, const char *network,
+			       struct cir_error *err)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	_cleanup_close_ int top = cir_store_dir(st->fd, PM_DIR, false, &e);
+	_cleanup_close_ int att = top >= 0 ? cir_store_dir(top, PM_ATT, false, &e) : -1;
+
+	if (att >= 0 && unlinkat(att, network, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return cir_err(err, errno, "%s", strerror(errno));
+	return 0;
 }
