@@ -527,6 +527,20 @@ int cir_net_delete(const struct cir_net_ctx *ctx, struct cir_netdb *db, const ch
 }
 
 
+bool cir_net_has_subnet(const struct cir_netconf *nc, const char *subnet)
+{
+	struct cir_cidr want, have;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool match = false;
+
+	if (cir_cidr_parse(subnet, 0, &want, &e) < 0)
+		return true;   /* checked where the network is made */
+	for (unsigned int i = 0; !match && i < nc->n_subnets; i++)
+		match = cir_cidr_parse(nc->subnets[i], 0, &have, &e) == 0 &&
+			want.prefix == have.prefix && cir_cidr_contains(&have, &want.ip);
+	return match;
+}
+
 unsigned int cir_net_shown_mtu(struct nl_sock **sk, const struct cir_netconf *nc)
 {
 	struct cir_link_info li;

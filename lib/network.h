@@ -127,6 +127,21 @@ int cir_net_delete(const struct cir_net_ctx *ctx, struct cir_netdb *db, const ch
 struct nl_sock;
 unsigned int cir_net_shown_mtu(struct nl_sock **sk, const struct cir_netconf *nc);
 
+/* Does network nc have subnet (any of its subnets: a dual-stack one asked
+ * for by its IPv6 subnet is the same network)?  A subnet that does not
+ * parse matches (it is refused where a network is made). */
+bool cir_net_has_subnet(const struct cir_netconf *nc, const char *subnet);
+
+/*
+ * The first free /size (or the pool's own prefix when longer) of an IPv4
+ * private-use pool: overlapping no network, host address or route, as
+ * text into out.  The caller holds the global lock.  -EPERM for a pool
+ * outside the private-use ranges, -ENOSPC (CIR_CNI_POOL_EXHAUSTED) when
+ * none is free.
+ */
+int cir_net_pool_pick(struct cir_netdb *db, const char *pool, unsigned int size,
+		      char *out, size_t len, struct cir_error *err);
+
 /* Does subnet overlap another network (other than `self`), an address on
  * this host or a route of its main table (default routes aside)?  1 yes
  * (with a message in *err), 0 no, -errno. */

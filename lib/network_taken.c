@@ -5,6 +5,7 @@
  * (default routes aside), read once into a set the callers test against.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -202,3 +203,56 @@ int cir_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
 }
 
 /* ---- kernel objects of a managed network ---- */
+
+/* Candidates a pool search may test: a /16 pool holds 256 /24s; a /8,
+ * 65,536.  Each test is an in-memory comparison against one snapshot. */
+#define POOL_MAX_CANDIDATES 65536
+
+/* The store and the kernel are read once (cir_net_taken: the same reads as
+ * one create), so the lock is never held across per-candidate reads, and
+ * the walk is bounded. */
+int cir_net_pool_pick(struct cir_netdb *db, const char *pool, unsigned int size,
+		      char *out, size_t len, struct cir_error *err)
+{
+	struct cir_net_taken_set t;
+	struct cir_cidr p, cand;
+	const char *kind;
+	unsigned int prefix;
+	uint64_t count;
+	int r;
+
+	if (cir_cidr_parse(pool, CIR_CIDR_NETWORK, &p, err) < 0)
+		return cir_err_wrap(err, "subnet pool");
+	if (p.ip.af != AF_INET)
+		return cir_err(err, EINVAL, "subnet pool %s: only IPv4 pools are supported", pool);
+	kind = cir_cidr_special(&p);
+	if (kind)
+		return cir_err(err, EPERM, "subnet pool %s is in a %s range: a hook takes subnets "
+			       "from private-use ranges only", pool, kind);
+	if (!cir_cidr_private(&p))
+		return cir_err(err, EPERM, "subnet pool %s is not a private-use range: a hook takes "
+			       "subnets from private-use ranges only", pool);
+	prefix = p.prefix > size ? p.prefix : size;
+	if (prefix > 30)
+		return cir_err(err, EINVAL, "subnet pool %s is too small", pool);
+	count = 1ULL << (prefix - p.prefix);
+	if (count > POOL_MAX_CANDIDATES)
+		count = POOL_MAX_CANDIDATES;
+	r = cir_net_taken(db, NULL, &t, err);
+	if (r < 0)
+		return r;
+	cand = p;
+	cand.prefix = prefix;
+	for (uint64_t i = 0; i < count; i++) {
+		if (i > 0 && cir_ip_add(&cand.ip, 1LL << (32 - prefix), &cand.ip) < 0)
+			break;
+		if (!cir_net_taken_find(&t, &cand)) {
+			cir_net_taken_free(&t);
+			cir_cidr_format(&cand, out, len);
+			return 0;
+		}
+	}
+	cir_net_taken_free(&t);
+	return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
+			    "no free /%u left in subnet pool %s", prefix, pool);
+}

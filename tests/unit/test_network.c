@@ -79,6 +79,41 @@ START_TEST(taken_find)
 }
 END_TEST
 
+START_TEST(has_subnet)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_netconf nc = { .name = "ds" };
+
+	ck_assert_int_eq(cir_netconf_add_subnet(&nc, "10.254.1.0/24", "10.254.1.1", &e), 0);
+	ck_assert_int_eq(cir_netconf_add_subnet(&nc, "fd00:1::/64", "fd00:1::1", &e), 0);
+	ck_assert(cir_net_has_subnet(&nc, "10.254.1.0/24"));
+	ck_assert(cir_net_has_subnet(&nc, "fd00:1::/64"));
+	ck_assert(!cir_net_has_subnet(&nc, "10.254.1.0/25"));   /* another prefix */
+	ck_assert(!cir_net_has_subnet(&nc, "10.254.2.0/24"));
+	ck_assert(cir_net_has_subnet(&nc, "not a subnet"));     /* refused elsewhere */
+}
+END_TEST
+
+/* Pools a hook may not take from are refused before anything is read. */
+START_TEST(pool_refused)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_netdb db;
+	char out[CIR_CIDR_STRLEN];
+
+	memset(&db, 0, sizeof(db));
+	ck_assert_int_eq(cir_net_pool_pick(&db, "8.8.0.0/16", 24, out, sizeof(out), &e), -EPERM);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a private-use range"));
+	ck_assert_int_eq(cir_net_pool_pick(&db, "127.0.0.0/8", 24, out, sizeof(out), &e),
+			 -EPERM);
+	ck_assert_int_eq(cir_net_pool_pick(&db, "fd00::/48", 24, out, sizeof(out), &e),
+			 -EINVAL);
+	ck_assert_int_eq(cir_net_pool_pick(&db, "10.0.0.0/31", 24, out, sizeof(out), &e),
+			 -EINVAL);
+	ck_assert_int_lt(cir_net_pool_pick(&db, "10.0.0.1/16", 24, out, sizeof(out), &e), 0);
+}
+END_TEST
+
 struct heard {
 	int n;
 	enum cir_log_level level;
@@ -125,6 +160,8 @@ static Suite *network_suite(void)
 	tcase_add_test(tc, spec_refused);
 	tcase_add_test(tc, taken_find);
 	tcase_add_test(tc, log_lines);
+	tcase_add_test(tc, has_subnet);
+	tcase_add_test(tc, pool_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
