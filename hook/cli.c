@@ -100,17 +100,10 @@ struct cli_table *cli_table_new(void)
 	return calloc(1, sizeof(struct cli_table));
 }
 
-int cli_table_row(struct cli_table *t, ...)
+int cli_table_rowv(struct cli_table *t, const char *const *cells, size_t k)
 {
 	struct cli_row row = { 0 };
-	const char *s;
-	va_list ap;
-	size_t k = 0;
 
-	va_start(ap, t);
-	while (va_arg(ap, const char *))
-		k++;
-	va_end(ap);
 	if (t->n == t->cap) {
 		size_t nc = t->cap ? t->cap * 2 : 16;
 		struct cli_row *nr = realloc(t->rows, nc * sizeof(*nr));
@@ -123,16 +116,26 @@ int cli_table_row(struct cli_table *t, ...)
 	row.cells = calloc(k ? k : 1, sizeof(char *));
 	if (!row.cells)
 		return -ENOMEM;
-	va_start(ap, t);
-	while ((s = va_arg(ap, const char *))) {
-		row.cells[row.n] = strdup(s);
+	for (; row.n < k; row.n++) {
+		row.cells[row.n] = strdup(cells[row.n]);
 		if (!row.cells[row.n])
 			break;
-		row.n++;
 	}
-	va_end(ap);
 	t->rows[t->n++] = row;
 	return row.n == k ? 0 : -ENOMEM;
+}
+
+int cli_table_row(struct cli_table *t, ...)
+{
+	const char *cells[CLI_TABLE_COLS];
+	size_t k = 0;
+	va_list ap;
+
+	va_start(ap, t);
+	while (k < CLI_TABLE_COLS && (cells[k] = va_arg(ap, const char *)))
+		k++;
+	va_end(ap);
+	return cli_table_rowv(t, cells, k);
 }
 
 void cli_table_print(const struct cli_table *t, FILE *out)

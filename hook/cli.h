@@ -2,7 +2,7 @@
 /*
  * cli.h - the `circuit` command's shared parts: the command table, option
  * parsing, logrus-style output, tables, JSON output, plugin lookup, and the
- * network operations several verb groups share (network.c).
+ * context the network operations of lib/network.h get (network.c).
  *
  * Adding a verb group (e.g. hook/qos.c for "circuit network qos ..."):
  *   1. define `const struct cli_cmd cli_qos_cmds[] = { {...}, { NULL } };`
@@ -29,6 +29,7 @@
 #include "json.h"
 #include "log.h"
 #include "netconf.h"
+#include "network.h"
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -94,6 +95,7 @@ struct cli {
 	const struct cli_group *group;
 	const struct cli_cmd *cmd;
 	char plugin_path[8192];      /* CNI_PATH handed to plugins */
+	struct cir_net_ctx net;      /* cli_net_ctx() */
 };
 
 /* Value of option `name` of the running command: NULL when not given, ""
@@ -129,8 +131,12 @@ int cli_parse_uint(const char *s, unsigned long long min, unsigned long long max
  */
 struct cli_table;
 struct cli_table *cli_table_new(void);
-/* Append a row of cells (NULL-terminated).  Returns 0 or -ENOMEM. */
+/* Append a row of cells (NULL-terminated, at most CLI_TABLE_COLS).
+ * Returns 0 or -ENOMEM. */
+#define CLI_TABLE_COLS 16
 int cli_table_row(struct cli_table *t, ...) __attribute__((sentinel));
+/* The same from an array of k cells. */
+int cli_table_rowv(struct cli_table *t, const char *const *cells, size_t k);
 void cli_table_print(const struct cli_table *t, FILE *out);
 void cli_table_free(struct cli_table *t);
 CIR_DEFINE_CLEANUP(struct cli_table, cli_table_free)
@@ -146,89 +152,13 @@ int cli_db_open(struct cli *c, struct cir_netdb *db, struct cir_error *err);
  * directory that does not exist is an error (cir_netdb_open_ro). */
 int cli_db_open_ro(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 
-/* ---- network operations (network.c), shared by network, hook, restore ---- */
+/* ---- the network operations' context (network.c) ---- */
 
-struct cli_net_spec {
-	const char *name;
-	const char *subnet;          /* NULL with conflist */
-	const char *const *more_subnets;   /* --subnet: at most one per family in all */
-	int n_more;
-	const char *gateway;         /* NULL = first host (of its subnet's family) */
-	unsigned int mtu;            /* 0 = default */
-	bool no_masquerade;
-	bool no_masquerade6;         /* masquerade IPv4 only */
-	bool allow_reserved;         /* may take a loopback, link-local, multicast... range */
-	bool private_only;           /* subnet must be a private-use range (from a container's config) */
-	const char *conflist;        /* imported chain text, or NULL for ours */
-	const char *cni_version;     /* conflist cniVersion; NULL: CIR_NETCONF_CNI_VERSION for
-					ours, an imported chain's own */
-	bool hook;                   /* made by the OCI hook */
-};
-
-/* Create a network (record, conflist, bridge, gateway, masquerade).  The
- * caller holds the global lock.  Refuses an existing name and a subnet that
- * overlaps another network or an address on this host. */
-int cli_net_create(struct cli *c, struct cir_netdb *db, const struct cli_net_spec *spec,
-		   struct cir_error *err);
-
-/* Make sure a managed network's bridge, gateway and masquerade exist.
- * Returns how many objects were (re)made (0 = all were in place). */
-int cli_net_ensure(struct cli *c, const struct cir_netconf *nc, struct cir_error *err);
-
-struct cli_attach {
-	long long pid;               /* container process */
-	const char *cid;             /* CNI container id, NULL = "pid-<pid>" */
-	const char *name;            /* the container in messages, NULL = its pid */
-	const char *ifname;          /* NULL = eth0 or the next free ethN */
-	const char *ip;              /* requested address, may be NULL */
-	const char *const *publish;  /* --publish values, n_publish of them */
-	int n_publish;
-	bool hook;
-};
-
-/*
- * The capability arguments for m's published ports ({"portMappings":
- * [...]}) as a tree for cir_chain_rt.caps: *caps is NULL when m publishes
- * nothing.  -EINVAL when a recorded value no longer parses.
- */
-int cli_member_caps(const struct cir_member *m, struct cir_json **caps, struct cir_error *err);
-
-/* Connect a process to network n (locked).  -EEXIST when its namespace is
- * already on n.  *out (may be NULL) gets the new member. */
-int cli_net_connect(struct cli *c, struct cir_network *n, const struct cli_attach *att,
-		    struct cir_member *out, struct cir_error *err);
-
-/* Disconnect member m of n (locked): chain DEL with the cached result, then
- * forget the member. */
-int cli_net_disconnect(struct cli *c, struct cir_network *n, const struct cir_member *m,
-		       struct cir_error *err);
-
-/* Delete network name: disconnect members, remove bridge, masquerade and
- * state.  The caller holds the global lock. */
-int cli_net_delete(struct cli *c, struct cir_netdb *db, const char *name,
-		   struct cir_error *err);
-
-/* Does subnet overlap another network (other than `self`), an address on
- * this host or a route of its main table (default routes aside)?  1 yes
- * (with a message in *err), 0 no, -errno. */
-int cli_net_overlaps(struct cir_netdb *db, const char *subnet, const char *self,
-		     struct cir_error *err);
-
-/* What a new subnet must not overlap, read once (the hook's pool search
- * tests every candidate against one snapshot instead of re-reading the
- * store and the kernel per candidate). */
-struct cli_taken {
-	struct cir_cidr c;
-	char what[160];              /* "network NAME (SUBNET)", "address A on IF", "route R on IF" */
-};
-struct cli_taken_set {
-	struct cli_taken *v;
-	size_t n, cap;
-};
-int cli_net_taken(struct cir_netdb *db, const char *self, struct cli_taken_set *t,
-		  struct cir_error *err);
-const struct cli_taken *cli_taken_find(const struct cli_taken_set *t, const struct cir_cidr *sn);
-void cli_taken_free(struct cli_taken_set *t);
+/* The context lib/network.h's operations get from the CLI: the plugin
+ * path, message lines through cir_log, the verb groups' member_gone (QoS)
+ * and network_delete callbacks.  Valid while c is. */
+struct cir_net_ctx;
+const struct cir_net_ctx *cli_net_ctx(struct cli *c);
 
 /* Command tables of the verb groups. */
 extern const struct cli_cmd cli_network_cmds[];
@@ -255,11 +185,10 @@ int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
  * lock).  Without a cluster: exactly cir_network_open(). */
 int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
 			 bool lock, struct cir_network *n, struct cir_error *err);
-/* Rows (t) or objects (g) for the cluster networks not made here; 1 when
- * a cluster is configured (a SCOPE column), 0 when not. */
-struct cli_table;
-int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
-		       struct cir_jgen *g);
+/* Rows of `network ls` (hook/output.h) for the cluster networks not made
+ * here; 1 when a cluster is configured, 0 when not, -ENOMEM. */
+struct cli_out;
+int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o);
 bool cli_cluster_configured(struct cli *c);
 /* After `network delete` of a cluster network (was_local: it was made
  * here): its overlay here, then its record in etcd (refused while a host

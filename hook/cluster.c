@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
 #include "cluster.h"
 
 static int open_cluster(struct cli *c, struct cir_cluster **cl, struct cir_error *err)
@@ -36,10 +37,35 @@ static int want_json(struct cli *c, const struct cli_args *a, bool *json)
 	return 0;
 }
 
+/* host ls: the table's columns and their JSON keys ("lease" is JSON only). */
+static const struct cli_col host_cols[] = {
+	{ "NAME", "name" }, { "UNDERLAY", "underlay" }, { NULL, "lease" }, { "TTL", "ttl" },
+	{ "BLOCKS", "blocks" }, { NULL, NULL },
+};
+
+static void host_row(struct cli_out *o, const struct cir_cluster_host *h)
+{
+	char lease[24], ttl[24];
+
+	snprintf(lease, sizeof(lease), "%" PRIx64, h->lease);
+	if (h->ttl >= 0)
+		snprintf(ttl, sizeof(ttl), "%" PRId64 "s", h->ttl);
+	else
+		snprintf(ttl, sizeof(ttl), "-");
+	cli_out_row(o);
+	cli_print_str(o, CLI_PRINT_ANY, "name", h->name);
+	cli_print_str(o, CLI_PRINT_ANY, "underlay", h->underlay);
+	cli_print_str(o, CLI_PRINT_JSON, "lease", lease);
+	cli_print_int(o, CLI_PRINT_ANY, "ttl", h->ttl, ttl);
+	cli_print_int(o, CLI_PRINT_ANY, "blocks", h->blocks, NULL);
+	cli_out_row_end(o);
+}
+
 static int run_host_ls(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	_cleanup_free_ struct cir_cluster_host *h = NULL;
+	_cleanup_out_ struct cli_out o = { 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	size_t n = 0;
 	bool json;
@@ -47,55 +73,12 @@ static int run_host_ls(struct cli *c, const struct cli_args *a)
 
 	if (r)
 		return r;
-	if (open_cluster(c, &cl, &err) < 0 || cir_cluster_hosts(cl, &h, &n, &err) < 0)
+	if (open_cluster(c, &cl, &err) < 0 || cir_cluster_hosts(cl, &h, &n, &err) < 0 ||
+	    cli_out_begin(&o, json, host_cols, 0, &err) < 0)
 		return cli_fail(c, &err);
-	if (json) {
-		_cleanup_jgen_ struct cir_jgen *g = NULL;
-
-		if (cli_json_new(&g, &err) < 0)
-			return cli_fail(c, &err);
-		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < n; i++) {
-			char lease[24];
-
-			snprintf(lease, sizeof(lease), "%" PRIx64, h[i].lease);
-			cir_jgen_map_open(g);
-			cir_jgen_kstr(g, "name", h[i].name);
-			cir_jgen_kstr(g, "underlay", h[i].underlay);
-			cir_jgen_kstr(g, "lease", lease);
-			cir_jgen_kint(g, "ttl", h[i].ttl);
-			cir_jgen_kint(g, "blocks", h[i].blocks);
-			cir_jgen_map_close(g);
-		}
-		cir_jgen_arr_close(g);
-		return cli_json_print(g, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
-	}
-	{
-		struct cli_table *t = cli_table_new();
-
-		if (!t || cli_table_row(t, "NAME", "UNDERLAY", "TTL", "BLOCKS", NULL) < 0) {
-			cli_table_free(t);
-			cir_err(&err, ENOMEM, "out of memory");
-			return cli_fail(c, &err);
-		}
-		for (size_t i = 0; i < n; i++) {
-			char ttl[24], blocks[16];
-
-			if (h[i].ttl >= 0)
-				snprintf(ttl, sizeof(ttl), "%" PRId64 "s", h[i].ttl);
-			else
-				snprintf(ttl, sizeof(ttl), "-");
-			snprintf(blocks, sizeof(blocks), "%u", h[i].blocks);
-			if (cli_table_row(t, h[i].name, h[i].underlay, ttl, blocks, NULL) < 0) {
-				cli_table_free(t);
-				cir_err(&err, ENOMEM, "out of memory");
-				return cli_fail(c, &err);
-			}
-		}
-		cli_table_print(t, stdout);
-		cli_table_free(t);
-	}
-	return CLI_OK;
+	for (size_t i = 0; i < n; i++)
+		host_row(&o, &h[i]);
+	return cli_out_end(&o, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 
 static int run_claim(struct cli *c, const struct cli_args *a)

@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
 #include "cluster.h"
 #include "link.h"
 #include "names.h"
@@ -97,10 +98,71 @@ static int overlay_ensure(struct cir_cluster *cl, const struct cir_netconf *nc,
 	return r < 0 ? cir_err_wrap(err, "overlay") : 0;
 }
 
+/* Cluster network cn as a local record: one subnet and its gateway, the
+ * bridge, container MTU = the underlay's umtu - 50 (IPv4 underlay) or - 70
+ * (IPv6), masquerade, VNI, block size. */
+static int cluster_netconf(const struct cir_cluster *cl, const struct cir_cluster_net *cn,
+			   unsigned int umtu, struct cir_netconf *nc, struct cir_error *err)
+{
+	char sn[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN];
+	int r;
+
+	snprintf(nc->name, sizeof(nc->name), "%s", cn->name);
+	r = cir_netconf_add_subnet(nc, cir_cidr_format(&cn->subnet, sn, sizeof(sn)),
+				   cir_ip_format(&cn->gateway, gw, sizeof(gw)), err);
+	if (r < 0)
+		return r;
+	cir_name_bridge(nc->name, nc->bridge);
+	nc->mtu = umtu - (cl->underlay.af == AF_INET ? CIR_CLUSTER_VXLAN_OVERHEAD
+						      : CIR_CLUSTER_VXLAN_OVERHEAD + 20);
+	if (umtu < 68 + 70)
+		return cir_err(err, EINVAL, "network %s: underlay MTU %u is too small for VXLAN",
+			       cn->name, umtu);
+	nc->masquerade = true;
+	nc->masquerade6 = true;
+	nc->managed = true;
+	nc->cluster = true;
+	nc->vni = cn->vni;
+	nc->block_size = cn->block;
+	nc->created = (long long)time(NULL);
+	return 0;
+}
+
+/* The record, bridge, gateway, masquerade and overlay of nc (the global
+ * lock held); on failure what was made goes. */
+static int materialise_make(struct cli *c, struct cir_netdb *db, struct nl_sock *sk,
+			    struct cir_cluster *cl, const struct cir_netconf *nc,
+			    const char *conflist, const struct cir_ip *peers, size_t np,
+			    struct cir_error *err)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	unsigned int added, removed;
+	char vx[16];
+	int r;
+
+	r = cir_net_overlaps(db, nc->subnet, nc->name, err);
+	if (r > 0)
+		return cir_err_wrap(err, "cluster network %s", nc->name);
+	if (r < 0)
+		return r;
+	r = cir_network_create(db, nc, conflist, err);
+	if (r < 0)
+		return r;
+	r = cir_net_ensure(cli_net_ctx(c), nc, err);
+	if (r >= 0)
+		r = overlay_ensure(cl, nc, peers, np, &added, &removed, err);
+	if (r >= 0)
+		return 1;
+	cir_overlay_name(nc->name, vx);
+	cir_overlay_remove(sk, nc->name, vx, &e2);
+	cir_link_delete(sk, nc->bridge, &e2);
+	cir_network_remove(db, nc->name, &e2);
+	return r;
+}
+
 /*
  * Make cluster network cn a local network here: record, conflist,
- * bridge, gateway, masquerade (cli_net_ensure), overlay.  Container MTU =
- * the underlay link's MTU - 50 (IPv4 underlay) or - 70 (IPv6).  Takes the
+ * bridge, gateway, masquerade (cir_net_ensure), overlay.  Takes the
  * global lock.  1 made, 0 it was here already.
  */
 static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
@@ -112,8 +174,7 @@ static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
 	_cleanup_close_ int lock = -1;
 	struct cir_network n = CIR_NETWORK_INIT;
 	struct cir_netconf nc = { 0 };
-	char sn[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN];
-	unsigned int umtu = 0, added, removed;
+	unsigned int umtu = 0;
 	int r;
 
 	r = cir_cluster_underlay(cl, err);
@@ -124,25 +185,9 @@ static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
 		r = cir_overlay_underlay_mtu(sk, &cl->underlay, &umtu, err);
 	if (r < 0)
 		return cir_err_wrap(err, "network %s", cn->name);
-	snprintf(nc.name, sizeof(nc.name), "%s", cn->name);
-	r = cir_netconf_add_subnet(&nc, cir_cidr_format(&cn->subnet, sn, sizeof(sn)),
-				   cir_ip_format(&cn->gateway, gw, sizeof(gw)), err);
-	if (r < 0)
-		return r;
-	cir_name_bridge(nc.name, nc.bridge);
-	nc.mtu = umtu - (cl->underlay.af == AF_INET ? CIR_CLUSTER_VXLAN_OVERHEAD
-						     : CIR_CLUSTER_VXLAN_OVERHEAD + 20);
-	if (umtu < 68 + 70)
-		return cir_err(err, EINVAL, "network %s: underlay MTU %u is too small for VXLAN",
-			       cn->name, umtu);
-	nc.masquerade = true;
-	nc.masquerade6 = true;
-	nc.managed = true;
-	nc.cluster = true;
-	nc.vni = cn->vni;
-	nc.block_size = cn->block;
-	nc.created = (long long)time(NULL);
-	r = cir_conflist_generate(&nc, NULL, &conflist, err);
+	r = cluster_netconf(cl, cn, umtu, &nc, err);
+	if (r >= 0)
+		r = cir_conflist_generate(&nc, NULL, &conflist, err);
 	if (r < 0)
 		return r;
 	if (!have_lock) {
@@ -155,28 +200,7 @@ static int materialise(struct cli *c, struct cir_netdb *db, bool have_lock,
 	if (r == 0)
 		return 0;       /* made meanwhile */
 	cir_err_clear(err);
-	r = cli_net_overlaps(db, nc.subnet, nc.name, err);
-	if (r > 0)
-		return cir_err_wrap(err, "cluster network %s", nc.name);
-	if (r < 0)
-		return r;
-	r = cir_network_create(db, &nc, conflist, err);
-	if (r < 0)
-		return r;
-	r = cli_net_ensure(c, &nc, err);
-	if (r >= 0)
-		r = overlay_ensure(cl, &nc, peers, np, &added, &removed, err);
-	if (r < 0) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		char vx[16];
-
-		cir_overlay_name(nc.name, vx);
-		cir_overlay_remove(sk, nc.name, vx, &e2);
-		cir_link_delete(sk, nc.bridge, &e2);
-		cir_network_remove(db, nc.name, &e2);
-		return r;
-	}
-	return 1;
+	return materialise_make(c, db, sk, cl, &nc, conflist, peers, np, err);
 }
 
 int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
@@ -218,8 +242,7 @@ int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, co
 
 /* ---- network ls ---- */
 
-int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
-		       struct cir_jgen *g)
+int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o)
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	_cleanup_free_ struct cir_cluster_net *v = NULL;
@@ -241,21 +264,18 @@ int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_table *t,
 		if (r == 0)
 			continue;      /* listed with the local ones */
 		cir_cidr_format(&v[i].subnet, sn, sizeof(sn));
-		if (t) {
-			if (cli_table_row(t, v[i].name, sn, "cluster", NULL) < 0)
-				return -ENOMEM;
-			continue;
-		}
-		cir_jgen_map_open(g);
-		cir_jgen_kstr(g, "name", v[i].name);
-		cir_jgen_kstr(g, "subnet", sn);
-		cir_jgen_kstr(g, "gateway", cir_ip_format(&v[i].gateway, gw, sizeof(gw)));
-		cir_jgen_kstr(g, "scope", "cluster");
-		cir_jgen_kint(g, "vni", v[i].vni);
-		cir_jgen_kint(g, "blockSize", v[i].block);
-		cir_jgen_kbool(g, "local", false);
-		cir_jgen_kint(g, "members", 0);
-		cir_jgen_map_close(g);
+		cli_out_row(o);
+		cli_print_str(o, CLI_PRINT_ANY, "name", v[i].name);
+		cli_print_str(o, CLI_PRINT_ANY, "subnet", sn);
+		cli_print_str(o, CLI_PRINT_JSON, "gateway",
+			      cir_ip_format(&v[i].gateway, gw, sizeof(gw)));
+		cli_print_str(o, CLI_PRINT_ANY, "scope", "cluster");
+		cli_print_int(o, CLI_PRINT_JSON, "vni", v[i].vni, NULL);
+		cli_print_int(o, CLI_PRINT_JSON, "blockSize", v[i].block, NULL);
+		cli_print_bool(o, CLI_PRINT_JSON, "local", false);
+		cli_print_int(o, CLI_PRINT_JSON, "members", 0, NULL);
+		if (cli_out_row_end(o) < 0)
+			return -ENOMEM;
 	}
 	return 1;
 }
@@ -397,12 +417,67 @@ static int find_gone(const char *name, void *arg)
 	return 0;
 }
 
+/* One network of the cluster here: made, or its bridge, masquerade and
+ * overlay checked; what changed logged. */
+static void reconcile_one(struct cli_cluster_sync *s, struct cir_netdb *db,
+			  struct cir_cluster *cl, const struct cir_cluster_net *cn,
+			  const struct cir_ip *peers, size_t np)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	unsigned int added = 0, removed = 0;
+	int r;
+
+	if (cir_network_open(db, cn->name, false, &n, &e) == 0) {
+		if (!n.conf.cluster) {
+			cir_network_close(&n);
+			return;     /* a local network of that name: left alone */
+		}
+		r = cir_net_ensure(cli_net_ctx(s->c), &n.conf, &e);
+		if (r >= 0)
+			r = overlay_ensure(cl, &n.conf, peers, np, &added, &removed, &e);
+		cir_network_close(&n);
+	} else {
+		cir_err_clear(&e);
+		r = materialise(s->c, db, false, cl, cn, peers, np, &e);
+		if (r > 0)
+			cli_info("cluster: network %s made on this host (VNI %u, %zu peers)",
+				 cn->name, cn->vni, np);
+	}
+	net_warn(s, cn->name, r < 0 ? e.msg : NULL);
+	if (r >= 0 && (added || removed))
+		cli_info("cluster: network %s: %u peers added, %u removed (%zu now)",
+			 cn->name, added, removed, np);
+}
+
+/* Networks deleted from the cluster: gone here too once empty. */
+static void reconcile_gone(struct cli_cluster_sync *s, struct cir_netdb *db,
+			   const struct cir_cluster_net *nets, size_t nn, struct cir_error *err)
+{
+	_cleanup_free_ struct local_scan *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return;
+	ls->db = db;
+	ls->nets = nets;
+	ls->n = nn;
+	cir_netdb_list(db, find_gone, ls, err);
+	for (size_t i = 0; i < ls->ngone; i++) {
+		struct cir_error e = CIR_ERROR_INIT;
+		_cleanup_close_ int lock = cir_netdb_lock(db, &e);
+
+		if (lock >= 0 && cir_net_delete(cli_net_ctx(s->c), db, ls->gone[i], &e) >= 0 &&
+		    cli_cluster_net_delete(s->c, ls->gone[i], true, &e) >= 0)
+			cli_info("cluster: network %s deleted from the cluster: removed here",
+				 ls->gone[i]);
+	}
+}
+
 static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
 {
 	_cleanup_free_ struct cir_cluster_net *nets = NULL;
 	_cleanup_free_ struct cir_cluster_host *h = NULL;
-	_cleanup_free_ struct local_scan *ls = NULL;
-	struct cir_netdb db = CIR_NETDB_INIT;
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
 	size_t nn = 0, nh = 0, np;
 	int64_t r1 = 0, r2 = 0;
@@ -415,53 +490,9 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 	r = cli_db_open(s->c, &db, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < nn; i++) {
-		struct cir_network n = CIR_NETWORK_INIT;
-		struct cir_error e = CIR_ERROR_INIT;
-		unsigned int added = 0, removed = 0;
-
-		if (cir_network_open(&db, nets[i].name, false, &n, &e) == 0) {
-			if (!n.conf.cluster) {
-				cir_network_close(&n);
-				continue;   /* a local network of that name: left alone */
-			}
-			r = cli_net_ensure(s->c, &n.conf, &e);
-			if (r >= 0)
-				r = overlay_ensure(cl, &n.conf, peers, np, &added, &removed, &e);
-			cir_network_close(&n);
-		} else {
-			cir_err_clear(&e);
-			r = materialise(s->c, &db, false, cl, &nets[i], peers, np, &e);
-			if (r > 0)
-				cli_info("cluster: network %s made on this host (VNI %u, %zu peers)",
-					 nets[i].name, nets[i].vni, np);
-		}
-		if (r < 0)
-			net_warn(s, nets[i].name, e.msg);
-		else
-			net_warn(s, nets[i].name, NULL);
-		if (r >= 0 && (added || removed))
-			cli_info("cluster: network %s: %u peers added, %u removed (%zu now)",
-				 nets[i].name, added, removed, np);
-	}
-	/* Networks deleted from the cluster: gone here too once empty. */
-	ls = calloc(1, sizeof(*ls));
-	if (ls) {
-		ls->db = &db;
-		ls->nets = nets;
-		ls->n = nn;
-		cir_netdb_list(&db, find_gone, ls, err);
-		for (size_t i = 0; i < ls->ngone; i++) {
-			struct cir_error e = CIR_ERROR_INIT;
-			_cleanup_close_ int lock = cir_netdb_lock(&db, &e);
-
-			if (lock >= 0 && cli_net_delete(s->c, &db, ls->gone[i], &e) >= 0 &&
-			    cli_cluster_net_delete(s->c, ls->gone[i], true, &e) >= 0)
-				cli_info("cluster: network %s deleted from the cluster: removed here",
-					 ls->gone[i]);
-		}
-	}
-	cir_netdb_close(&db);
+	for (size_t i = 0; i < nn; i++)
+		reconcile_one(s, &db, cl, &nets[i], peers, np);
+	reconcile_gone(s, &db, nets, nn, err);
 	cir_err_clear(err);
 	s->rev = r1 > r2 ? r1 : r2;
 	return 0;

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -49,69 +48,13 @@ static const char *pick(const char *env, const struct cir_oci_state *s, const ch
 	return v && *v ? v : NULL;
 }
 
-/* Candidates a pool search may test: a /16 pool holds 256 /24s; a /8,
- * 65,536.  Each test is an in-memory comparison against one snapshot. */
-#define HOOK_POOL_MAX_CANDIDATES 65536
-
-/*
- * First /24 (or the pool's own prefix when longer) of pool that overlaps
- * nothing.  Hold the global lock.  The store and the kernel are read once
- * (cli_net_taken: the same reads as one create), so the lock is never held
- * across per-candidate reads, and the walk is bounded.
- */
-static int pool_pick(struct cir_netdb *db, const char *pool, char *out, size_t len,
-		     struct cir_error *err)
-{
-	struct cli_taken_set t;
-	struct cir_cidr p, cand;
-	const char *kind;
-	unsigned int prefix;
-	uint64_t count;
-	int r;
-
-	if (cir_cidr_parse(pool, CIR_CIDR_NETWORK, &p, err) < 0)
-		return cir_err_wrap(err, "subnet pool");
-	if (p.ip.af != AF_INET)
-		return cir_err(err, EINVAL, "subnet pool %s: only IPv4 pools are supported", pool);
-	kind = cir_cidr_special(&p);
-	if (kind)
-		return cir_err(err, EPERM, "subnet pool %s is in a %s range: a hook takes subnets "
-			       "from private-use ranges only", pool, kind);
-	if (!cir_cidr_private(&p))
-		return cir_err(err, EPERM, "subnet pool %s is not a private-use range: a hook takes "
-			       "subnets from private-use ranges only", pool);
-	prefix = p.prefix > HOOK_POOL_PREFIX ? p.prefix : HOOK_POOL_PREFIX;
-	if (prefix > 30)
-		return cir_err(err, EINVAL, "subnet pool %s is too small", pool);
-	count = 1ULL << (prefix - p.prefix);
-	if (count > HOOK_POOL_MAX_CANDIDATES)
-		count = HOOK_POOL_MAX_CANDIDATES;
-	r = cli_net_taken(db, NULL, &t, err);
-	if (r < 0)
-		return r;
-	cand = p;
-	cand.prefix = prefix;
-	for (uint64_t i = 0; i < count; i++) {
-		if (i > 0 && cir_ip_add(&cand.ip, 1LL << (32 - prefix), &cand.ip) < 0)
-			break;
-		if (!cli_taken_find(&t, &cand)) {
-			cli_taken_free(&t);
-			cir_cidr_format(&cand, out, len);
-			return 0;
-		}
-	}
-	cli_taken_free(&t);
-	return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
-			    "no free /%u left in subnet pool %s", prefix, pool);
-}
-
 /* Open network name, creating it (*made) when it does not exist: from
  * the subnet asked for, else one picked from the pool. */
 static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
 			const char *name, const char *subnet, struct cir_network *n, bool *made,
 			struct cir_error *err)
 {
-	struct cli_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
+	struct cir_net_spec spec = { .name = name, .subnet = subnet, .hook = true,
 				     .private_only = true };
 	char auto_subnet[CIR_CIDR_STRLEN];
 	int r;
@@ -123,34 +66,18 @@ static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oc
 	if (!subnet) {
 		const char *pool = pick("CIRCUIT_POOL", s, "circuit.pool");
 
-		r = pool_pick(db, pool ? pool : HOOK_POOL_DEFAULT, auto_subnet,
-			      sizeof(auto_subnet), err);
+		r = cir_net_pool_pick(db, pool ? pool : HOOK_POOL_DEFAULT, HOOK_POOL_PREFIX,
+				      auto_subnet, sizeof(auto_subnet), err);
 		if (r < 0)
 			return r;
 		spec.subnet = auto_subnet;
 	}
-	r = cli_net_create(c, db, &spec, err);
+	r = cir_net_create(cli_net_ctx(c), db, &spec, err);
 	if (r < 0)
 		return r;
 	*made = true;
 	cli_info("%s created", name);
 	return cir_network_open(db, name, true, n, err);
-}
-
-/* Does existing network n have subnet (any of its subnets: a dual-stack
- * one asked for by its IPv6 subnet is the same network)? */
-static bool subnet_matches(const struct cir_network *n, const char *subnet)
-{
-	struct cir_cidr want, have;
-	struct cir_error e = CIR_ERROR_INIT;
-	bool match = false;
-
-	if (cir_cidr_parse(subnet, 0, &want, &e) < 0)
-		return true;   /* checked where the network is made */
-	for (unsigned int i = 0; !match && i < n->conf.n_subnets; i++)
-		match = cir_cidr_parse(n->conf.subnets[i], 0, &have, &e) == 0 &&
-			want.prefix == have.prefix && cir_cidr_contains(&have, &want.ip);
-	return match;
 }
 
 /* Connect the container to network name (made when needed: *made). */
@@ -159,14 +86,14 @@ static int hook_join(struct cli *c, struct cir_netdb *db, const struct cir_oci_s
 {
 	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
 	const char *subnet = pick("SUBNET", s, "circuit.subnet");
-	struct cli_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
+	struct cir_net_attach att = { .pid = s->pid, .cid = s->id, .hook = true };
 	int r;
 
 	r = hook_network(c, db, s, name, subnet, &n, made, err);
-	if (r >= 0 && !*made && subnet && n.conf.subnet[0] && !subnet_matches(&n, subnet))
+	if (r >= 0 && !*made && subnet && n.conf.subnet[0] && !cir_net_has_subnet(&n.conf, subnet))
 		r = cir_err(err, EEXIST, "network %s exists with subnet %s, not %s", name,
 			    n.conf.subnet, subnet);
-	return r < 0 ? r : cli_net_connect(c, &n, &att, NULL, err);
+	return r < 0 ? r : cir_net_connect(cli_net_ctx(c), &n, &att, NULL, err);
 }
 
 static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci_state *s,
@@ -181,7 +108,7 @@ static int hook_create(struct cli *c, struct cir_netdb *db, const struct cir_oci
 	r = hook_join(c, db, s, name, &made, err);
 	if (r < 0) {
 		if (made)
-			cli_net_delete(c, db, name, &e2);
+			cir_net_delete(cli_net_ctx(c), db, name, &e2);
 		return cir_err_wrap(err, "container %s", s->id);
 	}
 	cli_info("connected container %s to network %s", s->id, name);
@@ -210,7 +137,7 @@ static int hook_leave(struct cli *c, struct cir_netdb *db, const struct cir_oci_
 		cir_err_clear(err);
 		r = 0;
 	} else if (r >= 0) {
-		r = cli_net_disconnect(c, &n, &m, err);
+		r = cir_net_disconnect(cli_net_ctx(c), &n, &m, err);
 		if (r >= 0)
 			cli_info("disconnected container %s from network %s", s->id, name);
 	}
@@ -231,7 +158,7 @@ static int hook_stop(struct cli *c, struct cir_netdb *db, const struct cir_oci_s
 		return cir_err_wrap(err, "container %s", s->id);
 	if (!remove)
 		return 0;
-	r = cli_net_delete(c, db, name, err);
+	r = cir_net_delete(cli_net_ctx(c), db, name, err);
 	if (r < 0)
 		return r;
 	cli_info("%s deleted", name);

@@ -87,7 +87,7 @@ static int reattach(struct sweep *s, const struct cir_member *m, struct cir_erro
 
 	r = cir_member_get(s->n, m->cid, &cur, &old, err);
 	if (r >= 0)
-		r = cli_member_caps(&cur, &caps, err);
+		r = cir_net_member_caps(&cur, &caps, err);
 	if (r < 0)
 		return r;
 	/* Published ports again too (the portMappings capability). */
@@ -114,7 +114,7 @@ static int sweep_release(struct sweep *s, const struct cir_member *m)
 	struct cir_error e = CIR_ERROR_INIT;
 	const char *name = s->n->conf.name;
 
-	if (cli_net_disconnect(s->c, s->n, m, &e) < 0) {
+	if (cir_net_disconnect(cli_net_ctx(s->c), s->n, m, &e) < 0) {
 		cli_warn("network %s: %s %s: %s", name, m->pending ? "roll back" : "release",
 			 m->cid, e.msg);
 		s->failures++;
@@ -145,7 +145,7 @@ static int member_in_place(struct sweep *s, const struct cir_member *m)
 
 	r = cir_member_get(s->n, m->cid, &cur, &result, &e);
 	if (r >= 0)
-		r = cli_member_caps(&cur, &caps, &e);
+		r = cir_net_member_caps(&cur, &caps, &e);
 	if (r >= 0) {
 		rt.caps = caps ? cir_json_root(caps) : NULL;
 		r = cir_chain_check(s->n->conflist, &rt, result, &e);
@@ -306,7 +306,7 @@ static int sweep_one(struct sweep *s, const char *name, bool *remove, struct cir
 		return r == -ENOENT ? 0 : r;
 	s->n = &n;
 	if (s->restore) {
-		r = cli_net_ensure(s->c, &n.conf, e);
+		r = cir_net_ensure(cli_net_ctx(s->c), &n.conf, e);
 		if (r < 0) {
 			cli_warn("network %s: %s", name, e->msg);
 			s->failures++;
@@ -349,7 +349,7 @@ static int sweep_network(const char *name, void *arg)
 	if (!remove)
 		return 0;
 	/* Its last container is gone and its poststop never came. */
-	if (cli_net_delete(s->c, s->db, name, &e) < 0) {
+	if (cir_net_delete(cli_net_ctx(s->c), s->db, name, &e) < 0) {
 		cli_warn("network %s: %s", name, e.msg);
 		s->failures++;
 	} else {

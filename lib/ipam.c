@@ -35,6 +35,7 @@
 /* A record: "cid\nifname\n", one "cidr gateway\n" per range set, and
  * optionally "netns DEV:INO PATH\n" (the attachment's namespace). */
 #define NETNS_PATH_MAX 200
+#define IPAM_DIR "ipam"           /* <root>/ipam/<network>/ */
 #define NETNS_LINE_MAX (6 + 42 + NETNS_PATH_MAX + 2)
 #define RECORD_MAX (KEY_MAX + 1 + CIR_IPAM_MAX_SETS * (CIR_CIDR_STRLEN + CIR_IP_STRLEN + 1) + \
 		    NETNS_LINE_MAX)
@@ -430,7 +431,7 @@ static int ipam_open(struct cir_ipam *h, const struct cir_store *st, const char 
 	r = cir_name_check("network name", network, err);
 	if (r < 0)
 		return r;
-	top = cir_store_dir(st->fd, "ipam", create, err);
+	top = cir_store_dir(st->fd, IPAM_DIR, create, err);
 	if (top < 0)
 		return cir_err_wrap(err, "state %s", st->path);
 	fd = cir_store_dir(top, network, create, err);
@@ -604,6 +605,86 @@ static int match_requests(struct cir_ipam *h, const struct cir_ipam_config *cfg,
 	return 0;
 }
 
+/* The addresses of one allocation into *res: each range set's requested
+ * one (refused when taken), else its next free one.  Under the lock. */
+static int alloc_pick(struct cir_ipam *h, const struct cir_ipam_config *cfg,
+		      const struct cir_ip *want, struct cir_ipam_result *res,
+		      struct cir_error *err)
+{
+	char name[CIR_IP_STRLEN];
+	int r;
+
+	for (size_t s = 0; s < cfg->n; s++) {
+		const struct cir_ipam_rangeset *set = &cfg->sets[s];
+		struct cir_ip ip;
+		int ri;
+
+		if (want[s].af) {
+			ip = want[s];
+			r = cir_store_exists(h->ips_fd, cir_ip_format(&ip, name, sizeof(name)), err);
+			if (r < 0)
+				return cir_err_wrap(err, "network %s", h->network);
+			if (r > 0)
+				return cir_err_code(err, CIR_CNI_ALREADY_ALLOCATED, EEXIST,
+						    "requested address %s is already allocated in network %s",
+						    name, h->network);
+		} else {
+			r = find_free(h, set, s, &ip, err);
+			if (r < 0)
+				return r;
+		}
+		ri = cir_ipam_set_find(set, &ip);
+		res->ips[s].addr.ip = ip;
+		res->ips[s].addr.prefix = set->r[ri].subnet.prefix;
+		res->ips[s].gateway = set->r[ri].gateway;
+		res->n++;
+	}
+	return 0;
+}
+
+/* Intent first (the record under ids/), then the reservations (links
+ * under ips/), then the cursors (see the top of this file); on failure
+ * what was made goes.  Under the lock. */
+static int alloc_commit(struct cir_ipam *h, const struct cir_ipam_config *cfg, const char *key,
+			const struct cir_ip *want, const struct cir_ipam_result *res,
+			struct cir_error *err)
+{
+	char rec[RECORD_MAX], name[CIR_IP_STRLEN];
+	struct rec_netns ns;
+	size_t made = 0;
+	int r;
+
+	netns_identify(h, &ns);
+	record_format(key, res, &ns, rec, sizeof(rec));
+	r = cir_store_create(h->ids_fd, key, rec, strlen(rec), err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s", h->network);
+	for (; made < res->n; made++) {
+		cir_ip_format(&res->ips[made].addr.ip, name, sizeof(name));
+		r = cir_store_link(h->ids_fd, key, h->ips_fd, name, err);
+		if (r < 0)
+			goto undo;
+	}
+	for (size_t s = 0; s < cfg->n; s++) {
+		if (want[s].af)
+			continue;
+		/* The cursor is advisory: losing it only restarts the walk. */
+		r = write_cursor(h, s, &res->ips[s].addr.ip, err);
+		if (r < 0)
+			goto undo;
+	}
+	return 0;
+
+undo:
+	for (size_t i = 0; i < made; i++)
+		unlinkat(h->ips_fd, cir_ip_format(&res->ips[i].addr.ip, name, sizeof(name)), 0);
+	unlinkat(h->ids_fd, key, 0);
+	if (r == -EEXIST)
+		return cir_err_code(err, CIR_CNI_ALREADY_ALLOCATED, EEXIST,
+				    "network %s: address reserved behind the lock's back", h->network);
+	return cir_err_wrap(err, "network %s", h->network);
+}
+
 int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, const char *cid,
 		   const char *ifname, const struct cir_ip *req, size_t n_req,
 		   struct cir_ipam_result *out, struct cir_error *err)
@@ -611,10 +692,8 @@ int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, con
 	struct cir_ipam_config cfg = *cfg_in;
 	struct cir_ip want[CIR_IPAM_MAX_SETS] = { 0 };
 	struct cir_ipam_result res = { 0 };
-	char key[KEY_MAX], rec[RECORD_MAX], name[CIR_IP_STRLEN];
-	struct rec_netns ns;
+	char key[KEY_MAX];
 	_cleanup_close_ int lock = -1;
-	size_t made = 0;
 	int r;
 
 	r = make_key(cid, ifname, key, err);
@@ -640,64 +719,13 @@ int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, con
 		return cir_err_code(err, CIR_CNI_ALREADY_ALLOCATED, EEXIST,
 				    "container %s interface %s already has an address in network %s",
 				    cid, ifname, h->network);
-
-	for (size_t s = 0; s < cfg.n; s++) {
-		const struct cir_ipam_rangeset *set = &cfg.sets[s];
-		struct cir_ip ip;
-		int ri;
-
-		if (want[s].af) {
-			ip = want[s];
-			r = cir_store_exists(h->ips_fd, cir_ip_format(&ip, name, sizeof(name)), err);
-			if (r < 0)
-				return cir_err_wrap(err, "network %s", h->network);
-			if (r > 0)
-				return cir_err_code(err, CIR_CNI_ALREADY_ALLOCATED, EEXIST,
-						    "requested address %s is already allocated in network %s",
-						    name, h->network);
-		} else {
-			r = find_free(h, set, s, &ip, err);
-			if (r < 0)
-				return r;
-		}
-		ri = cir_ipam_set_find(set, &ip);
-		res.ips[s].addr.ip = ip;
-		res.ips[s].addr.prefix = set->r[ri].subnet.prefix;
-		res.ips[s].gateway = set->r[ri].gateway;
-		res.n++;
-	}
-
-	/* Intent first, then the reservations (see the top of this file). */
-	netns_identify(h, &ns);
-	record_format(key, &res, &ns, rec, sizeof(rec));
-	r = cir_store_create(h->ids_fd, key, rec, strlen(rec), err);
+	r = alloc_pick(h, &cfg, want, &res, err);
+	if (r >= 0)
+		r = alloc_commit(h, &cfg, key, want, &res, err);
 	if (r < 0)
-		return cir_err_wrap(err, "network %s", h->network);
-	for (; made < res.n; made++) {
-		cir_ip_format(&res.ips[made].addr.ip, name, sizeof(name));
-		r = cir_store_link(h->ids_fd, key, h->ips_fd, name, err);
-		if (r < 0)
-			goto undo;
-	}
-	for (size_t s = 0; s < cfg.n; s++) {
-		if (want[s].af)
-			continue;
-		/* The cursor is advisory: losing it only restarts the walk. */
-		r = write_cursor(h, s, &res.ips[s].addr.ip, err);
-		if (r < 0)
-			goto undo;
-	}
+		return r;
 	*out = res;
 	return 0;
-
-undo:
-	for (size_t i = 0; i < made; i++)
-		unlinkat(h->ips_fd, cir_ip_format(&res.ips[i].addr.ip, name, sizeof(name)), 0);
-	unlinkat(h->ids_fd, key, 0);
-	if (r == -EEXIST)
-		return cir_err_code(err, CIR_CNI_ALREADY_ALLOCATED, EEXIST,
-				    "network %s: address reserved behind the lock's back", h->network);
-	return cir_err_wrap(err, "network %s", h->network);
 }
 
 int cir_ipam_release(struct cir_ipam *h, const char *cid, const char *ifname,
@@ -954,4 +982,10 @@ int cir_ipam_list(struct cir_ipam *h,
 	if (lock < 0)
 		return cir_err_wrap(err, "network %s", h->network);
 	return cir_store_list(h->ids_fd, list_one, &l, err);
+}
+
+int cir_ipam_network_forget(const struct cir_store *st, const char *network,
+			    struct cir_error *err)
+{
+	return cir_store_forget(st, IPAM_DIR, network, err);
 }

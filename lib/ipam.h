@@ -220,4 +220,9 @@ int cir_ipam_list(struct cir_ipam *h,
 			    const struct cir_ipam_result *res, void *data),
 		  void *data, struct cir_error *err);
 
+/* Network `network` is being deleted: forget its allocations
+ * (<root>/ipam/<network>).  0 when there were none. */
+int cir_ipam_network_forget(const struct cir_store *st, const char *network,
+			    struct cir_error *err);
+
 #endif

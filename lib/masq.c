@@ -15,6 +15,8 @@
 #include "nft.h"
 #include "store.h"
 
+#define MASQ_DIR "masq"           /* <root>/masq/<network>/users/ */
+
 struct masq_dir {
 	struct cir_store st;
 	int net;
@@ -51,7 +53,7 @@ static int masq_open(const char *data_dir, const char *network, bool create,
 		return r;
 	if (r < 0)
 		return cir_err_wrap(err, "masquerade state");
-	top = cir_store_dir(m->st.fd, "masq", create, err);
+	top = cir_store_dir(m->st.fd, MASQ_DIR, create, err);
 	if (top >= 0)
 		m->net = cir_store_dir(top, network, create, err);
 	if (m->net >= 0)
@@ -246,4 +248,10 @@ int cir_masq_gc(const char *data_dir, const char *network,
 		r = drop_if_last(&m, network, err);
 	masq_close(&m);
 	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+}
+
+int cir_masq_network_forget(const struct cir_store *st, const char *network,
+			    struct cir_error *err)
+{
+	return cir_store_forget(st, MASQ_DIR, network, err);
 }

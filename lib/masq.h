@@ -39,4 +39,10 @@ int cir_masq_release(const char *data_dir, const char *network, const char *user
 int cir_masq_gc(const char *data_dir, const char *network,
 		bool (*keep)(const char *user, void *arg), void *arg, struct cir_error *err);
 
+/* Network `network` is being deleted: forget its users (<root>/masq/<network>)
+ * in the open store st.  0 when there were none. */
+struct cir_store;
+int cir_masq_network_forget(const struct cir_store *st, const char *network,
+			    struct cir_error *err);
+
 #endif

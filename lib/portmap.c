@@ -36,6 +36,9 @@
 #include "store.h"
 #include "sysctl.h"
 
+#define PM_DIR "portmap"          /* <root>/portmap/{att,ports,bridges}/ */
+#define PM_ATT "att"
+
 /* ---- parsing ---- */
 
 int cir_portmap_proto_parse(const char *s, uint8_t *proto, struct cir_error *err)
@@ -131,10 +134,58 @@ static int port_range(const char *p, const char *end, const char *what, uint16_t
 	return 0;
 }
 
+/* The optional host address in front of s (up to end): "[IPV6]:" or
+ * "IPV4:" before HOSTPORT:CONTAINERPORT; *ports gets where the ports start. */
+static int publish_host(const char *s, const char *end, const char *show,
+			struct cir_ip *host_ip, const char **ports, struct cir_error *err)
+{
+	char host[CIR_IP_TEXT_MAX + 1];
+	const char *colon;
+
+	*ports = s;
+	if (*s == '[') {
+		const char *rb = memchr(s, ']', (size_t)(end - s));
+
+		if (!rb || rb + 1 >= end || rb[1] != ':')
+			return cir_err(err, EINVAL, "publish \"%s\": want [IPV6]:HOSTPORT:"
+				       "CONTAINERPORT", show);
+		if ((size_t)(rb - s - 1) > CIR_IP_TEXT_MAX)
+			return cir_err(err, EINVAL, "publish \"%s\": host address too long", show);
+		memcpy(host, s + 1, (size_t)(rb - s - 1));
+		host[rb - s - 1] = '\0';
+		if (cir_ip_parse(host, host_ip, err) < 0 || host_ip->af != AF_INET6)
+			return cir_err(err, EINVAL, "publish \"%s\": \"[%s]\" is not an IPv6 "
+				       "address", show, host);
+		*ports = rb + 2;
+	} else {
+		/* Two colons: HOSTIP:HOSTPORT:CONTAINERPORT. */
+		size_t colons = 0;
+
+		for (const char *q = s; q < end; q++)
+			colons += *q == ':';
+		if (colons == 2) {
+			colon = memchr(s, ':', (size_t)(end - s));
+			if ((size_t)(colon - s) > CIR_IP_TEXT_MAX)
+				return cir_err(err, EINVAL, "publish \"%s\": host address too long",
+					       show);
+			memcpy(host, s, (size_t)(colon - s));
+			host[colon - s] = '\0';
+			if (cir_ip_parse(host, host_ip, err) < 0 || host_ip->af != AF_INET)
+				return cir_err(err, EINVAL, "publish \"%s\": \"%s\" is not an IPv4 "
+					       "address (IPv6 goes in brackets)", show, host);
+			*ports = colon + 1;
+		} else if (colons != 1) {
+			return cir_err(err, EINVAL, "publish \"%s\": want [HOSTIP:]HOSTPORT:"
+				       "CONTAINERPORT[/tcp|udp]", show);
+		}
+	}
+	return 0;
+}
+
 int cir_publish_parse(const char *s, struct cir_publish *p, struct cir_error *err)
 {
-	char show[CIR_PUBLISH_STRLEN], host[CIR_IP_TEXT_MAX + 1];
-	const char *end, *slash, *ports, *colon, *c2;
+	char show[CIR_PUBLISH_STRLEN];
+	const char *end, *slash, *ports, *c2;
 	uint16_t hcount, ccount;
 	struct cir_publish x = { 0 };
 	int r;
@@ -153,43 +204,9 @@ int cir_publish_parse(const char *s, struct cir_publish *p, struct cir_error *er
 			return cir_err_wrap(err, "publish \"%s\"", show);
 		end = slash;
 	}
-	ports = s;
-	if (*s == '[') {
-		const char *rb = memchr(s, ']', (size_t)(end - s));
-
-		if (!rb || rb + 1 >= end || rb[1] != ':')
-			return cir_err(err, EINVAL, "publish \"%s\": want [IPV6]:HOSTPORT:"
-				       "CONTAINERPORT", show);
-		if ((size_t)(rb - s - 1) > CIR_IP_TEXT_MAX)
-			return cir_err(err, EINVAL, "publish \"%s\": host address too long", show);
-		memcpy(host, s + 1, (size_t)(rb - s - 1));
-		host[rb - s - 1] = '\0';
-		if (cir_ip_parse(host, &x.host_ip, err) < 0 || x.host_ip.af != AF_INET6)
-			return cir_err(err, EINVAL, "publish \"%s\": \"[%s]\" is not an IPv6 "
-				       "address", show, host);
-		ports = rb + 2;
-	} else {
-		/* Two colons: HOSTIP:HOSTPORT:CONTAINERPORT. */
-		size_t colons = 0;
-
-		for (const char *q = s; q < end; q++)
-			colons += *q == ':';
-		if (colons == 2) {
-			colon = memchr(s, ':', (size_t)(end - s));
-			if ((size_t)(colon - s) > CIR_IP_TEXT_MAX)
-				return cir_err(err, EINVAL, "publish \"%s\": host address too long",
-					       show);
-			memcpy(host, s, (size_t)(colon - s));
-			host[colon - s] = '\0';
-			if (cir_ip_parse(host, &x.host_ip, err) < 0 || x.host_ip.af != AF_INET)
-				return cir_err(err, EINVAL, "publish \"%s\": \"%s\" is not an IPv4 "
-					       "address (IPv6 goes in brackets)", show, host);
-			ports = colon + 1;
-		} else if (colons != 1) {
-			return cir_err(err, EINVAL, "publish \"%s\": want [HOSTIP:]HOSTPORT:"
-				       "CONTAINERPORT[/tcp|udp]", show);
-		}
-	}
+	r = publish_host(s, end, show, &x.host_ip, &ports, err);
+	if (r < 0)
+		return r;
 	c2 = memchr(ports, ':', (size_t)(end - ports));
 	if (!c2)
 		return cir_err(err, EINVAL, "publish \"%s\": want [HOSTIP:]HOSTPORT:"
@@ -393,13 +410,13 @@ static int pm_open(const char *data_dir, bool create, struct pm_store *s, struct
 		r = create ? cir_store_open(&s->st, data_dir, err)
 			   : cir_store_open_existing(&s->st, data_dir, err);
 	if (r >= 0) {
-		s->top = cir_store_dir(s->st.fd, "portmap", create, err);
+		s->top = cir_store_dir(s->st.fd, PM_DIR, create, err);
 		r = s->top;
 	}
 	if (r >= 0)
 		r = s->lock = cir_store_lock(s->top, err);
 	if (r >= 0)
-		r = s->att = cir_store_dir(s->top, "att", true, err);
+		r = s->att = cir_store_dir(s->top, PM_ATT, true, err);
 	if (r >= 0)
 		r = s->ports = cir_store_dir(s->top, "ports", true, err);
 	if (r >= 0)
@@ -892,18 +909,88 @@ static int net_dir(struct pm_store *s, const char *network, bool create, struct 
 	return cir_store_dir(s->att, network, create, err);
 }
 
+/* The store side of an attach: what this attachment had is replaced, its
+ * host ports must be free, its record is written.  Nothing to undo on
+ * failure. */
+static int attach_record(struct pm_store *s, int nd, const char *name, const char *mine,
+			 const struct cir_portmap_owner *o, const struct cir_portmap *m,
+			 size_t n, const struct cir_portmap_target *t, struct cir_error *err)
+{
+	_cleanup_free_ char *doc = NULL;
+	int r;
+
+	/* A repeated ADD replaces what this attachment had. */
+	r = detach_locked(s, nd, name, o, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		r = port_free(s, &m[i], mine, err);
+		if (r < 0)
+			return r;
+	}
+	r = record_format(o, m, n, t, &doc, err);
+	if (r >= 0)
+		r = cir_store_write(nd, name, doc, strlen(doc), err);
+	return r;
+}
+
+/* The host ports reserved (*reserved of them) and the bridge's users
+ * counted (*counted). */
+static int attach_reserve(struct pm_store *s, const struct cir_portmap *m, size_t n,
+			  const struct cir_portmap_target *t, const char *mine, size_t *reserved,
+			  bool *counted, struct cir_error *err)
+{
+	int r;
+
+	for (; *reserved < n; (*reserved)++) {
+		r = reserve(s, &m[*reserved], mine, err);
+		if (r < 0)
+			return r;
+	}
+	if (t->bridge[0]) {
+		r = bridge_count(s, t->bridge, 1, err);
+		if (r < 0)
+			return r;
+		*counted = true;
+	}
+	return 0;
+}
+
+/* The kernel side: the nft elements (*added once made), the hairpin port,
+ * route_localnet on the bridge where a mapping needs it, stale UDP flows. */
+static int attach_kernel(const struct cir_nft_pm *v, size_t nv, const struct cir_portmap_target *t,
+			 const struct cir_nft_pm_bridge *br, bool *added, struct cir_error *err)
+{
+	int r;
+
+	r = cir_nft_portmap_add(v, nv, t->bridge[0] ? br : NULL, err);
+	if (r < 0)
+		return r;
+	*added = true;
+	r = hairpin_port(t, err);
+	if (r < 0)
+		return r;
+	if (t->bridge[0] && needs_localnet(v, nv)) {
+		r = cir_sysctl_if_ensure(4, t->bridge, "route_localnet", "1", err);
+		if (r < 0)
+			return cir_err_wrap(err, "bridge %s: route_localnet", t->bridge);
+	}
+	/* Entries made before the mapping existed would keep bypassing it. */
+	return ct_flush_udp(v, nv, false, err);
+}
+
 int cir_portmap_attach(const char *data_dir, const struct cir_portmap_owner *o,
 		       const struct cir_portmap *m, size_t n,
 		       const struct cir_portmap_target *t, struct cir_error *err)
 {
 	struct pm_store s;
-	struct cir_nft_pm_bridge br;
+	struct cir_nft_pm_bridge br = { .name = t->bridge, .net4 = t->net4, .net6 = t->net6 };
 	_cleanup_free_ struct cir_nft_pm *v = NULL;
-	_cleanup_free_ char *doc = NULL;
 	_cleanup_close_ int nd = -1;
 	char name[CIR_NAME_MAX + 32], mine[CIR_NAME_MAX * 2 + 40];
+	struct cir_error e2 = CIR_ERROR_INIT;
 	size_t nv = 0, reserved = 0;
-	bool counted = false;
+	bool counted = false, added = false;
 	int r;
 
 	r = att_name(o, name, sizeof(name), err);
@@ -918,59 +1005,19 @@ int cir_portmap_attach(const char *data_dir, const struct cir_portmap_owner *o,
 	if (r < 0)
 		return r;
 	owner_text(o, mine, sizeof(mine));
-	nd = net_dir(&s, o->network, true, err);
-	if (nd < 0) {
-		r = nd;
-		goto out;
-	}
-	/* A repeated ADD replaces what this attachment had. */
-	r = detach_locked(&s, nd, name, o, err);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		r = port_free(&s, &m[i], mine, err);
-		if (r < 0)
-			goto out;
-	}
-	r = record_format(o, m, n, t, &doc, err);
+	r = nd = net_dir(&s, o->network, true, err);
 	if (r >= 0)
-		r = cir_store_write(nd, name, doc, strlen(doc), err);
+		r = attach_record(&s, nd, name, mine, o, m, n, t, err);
 	if (r < 0)
 		goto out;
-	for (; reserved < n; reserved++) {
-		r = reserve(&s, &m[reserved], mine, err);
-		if (r < 0)
-			goto undo;
+	r = attach_reserve(&s, m, n, t, mine, &reserved, &counted, err);
+	if (r >= 0)
+		r = attach_kernel(v, nv, t, &br, &added, err);
+	if (r >= 0) {
+		r = 0;
+		goto out;
 	}
-	if (t->bridge[0]) {
-		r = bridge_count(&s, t->bridge, 1, err);
-		if (r < 0)
-			goto undo;
-		counted = true;
-	}
-	br = (struct cir_nft_pm_bridge){ .name = t->bridge, .net4 = t->net4, .net6 = t->net6 };
-	r = cir_nft_portmap_add(v, nv, t->bridge[0] ? &br : NULL, err);
-	if (r < 0)
-		goto undo;
-	r = hairpin_port(t, err);
-	if (r < 0)
-		goto undo_kernel;
-	if (t->bridge[0] && needs_localnet(v, nv)) {
-		r = cir_sysctl_if_ensure(4, t->bridge, "route_localnet", "1", err);
-		if (r < 0) {
-			cir_err_wrap(err, "bridge %s: route_localnet", t->bridge);
-			goto undo_kernel;
-		}
-	}
-	/* Entries made before the mapping existed would keep bypassing it. */
-	r = ct_flush_udp(v, nv, false, err);
-	if (r < 0)
-		goto undo_kernel;
-	r = 0;
-	goto out;
-undo_kernel:
-	{
-		struct cir_error e2 = CIR_ERROR_INIT;
+	if (added) {
 		int users = counted ? bridge_count(&s, t->bridge, 0, &e2) : 0;
 
 		for (size_t i = 0; i < reserved; i++)
@@ -979,16 +1026,11 @@ undo_kernel:
 		cir_nft_portmap_del(v, nv, counted && users <= 1 ? &br : NULL,
 				    dir_empty(s.ports) == 1, &e2);
 	}
-undo:
-	{
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		for (size_t i = 0; i < reserved; i++)
-			unreserve(&s, &m[i], mine);
-		if (counted)
-			bridge_count(&s, t->bridge, -1, &e2);
-		cir_store_unlink(nd, name, &e2);
-	}
+	for (size_t i = 0; i < reserved; i++)
+		unreserve(&s, &m[i], mine);
+	if (counted)
+		bridge_count(&s, t->bridge, -1, &e2);
+	cir_store_unlink(nd, name, &e2);
 out:
 	pm_close(&s);
 	return r;
@@ -1145,4 +1187,16 @@ int cir_portmap_gc(const char *data_dir, const char *network,
 		close(g.nd);
 	pm_close(&s);
 	return r < 0 ? r : g.released;
+}
+
+int cir_portmap_network_forget(const struct cir_store *st, const char *network,
+			       struct cir_error *err)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	_cleanup_close_ int top = cir_store_dir(st->fd, PM_DIR, false, &e);
+	_cleanup_close_ int att = top >= 0 ? cir_store_dir(top, PM_ATT, false, &e) : -1;
+
+	if (att >= 0 && unlinkat(att, network, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return cir_err(err, errno, "%s", strerror(errno));
+	return 0;
 }

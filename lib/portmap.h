@@ -151,4 +151,11 @@ int cir_portmap_gc(const char *data_dir, const char *network,
 		   bool (*valid)(const char *cid, const char *ifname, const char *netns, void *arg),
 		   void *arg, struct cir_error *err);
 
+/* Network `network` is being deleted (its members gone, so are their
+ * records): its empty record folder <root>/portmap/att/<network> goes.
+ * 0 when there is none. */
+struct cir_store;
+int cir_portmap_network_forget(const struct cir_store *st, const char *network,
+			       struct cir_error *err);
+
 #endif

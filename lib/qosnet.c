@@ -334,3 +334,9 @@ void cir_qosnet_emit(struct cir_jgen *g, const struct cir_qosnet *st)
 	cir_jgen_map_close(g);
 	cir_jgen_map_close(g);
 }
+
+int cir_qosnet_network_forget(const struct cir_store *st, const char *network,
+			      struct cir_error *err)
+{
+	return cir_store_forget(st, CIR_QOS_STATE_DIR, network, err);
+}

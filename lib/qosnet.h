@@ -170,4 +170,11 @@ int cir_qosnet_members_state(struct cir_network *n, const struct cir_qosnet *st,
 int cir_member_host_link(struct cir_network *n, const struct cir_member *m,
 			 char host[CIR_IFNAMSIZ], struct cir_error *err);
 
+/* <root>/CIR_QOS_STATE_DIR/<network>/<cid>@<ifname>: what circuit-qos
+ * shaped per attachment (plugins/qos/plugin.c).  Network `network` is
+ * being deleted (its members gone): forget them.  0 when there were none. */
+#define CIR_QOS_STATE_DIR "qos"
+int cir_qosnet_network_forget(const struct cir_store *st, const char *network,
+			      struct cir_error *err);
+
 #endif

@@ -251,6 +251,14 @@ void cir_store_names_free(struct cir_store_names *ns);
 int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err);
 
 /*
+ * A module's state of one network, <root>/<top>/<name>, removed with
+ * cir_store_remove_tree() when the network goes.  0 also when <top> cannot
+ * be opened (nothing was ever kept there); -errno when the tree stays.
+ */
+int cir_store_forget(const struct cir_store *st, const char *top, const char *name,
+		     struct cir_error *err);
+
+/*
  * Remove temporary ".tmp-*" files left in dirfd by a crash.  Call it with
  * the directory's lock held.  Returns how many were removed.
  */

@@ -142,6 +142,19 @@ static int empty_dir(int fd, int depth, struct cir_error *err)
 	return 0;
 }
 
+int cir_store_forget(const struct cir_store *st, const char *top, const char *name,
+		     struct cir_error *err)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	_cleanup_close_ int fd = cir_store_dir(st->fd, top, false, &e);
+	int r;
+
+	if (fd < 0)
+		return 0;
+	r = cir_store_remove_tree(fd, name, err);
+	return r < 0 ? r : 0;
+}
+
 int cir_store_remove_tree(int dirfd, const char *name, struct cir_error *err)
 {
 	int fd, r;

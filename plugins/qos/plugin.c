@@ -125,7 +125,7 @@ static int rec_open(const struct cir_cni_ctx *ctx, bool create, struct cir_store
 			     err);
 	if (fd < 0)
 		return fd;
-	top = cir_store_dir(st->fd, "qos", create, err);
+	top = cir_store_dir(st->fd, CIR_QOS_STATE_DIR, create, err);
 	fd = top < 0 ? top : cir_store_dir(top, ctx->conf->name, create, err);
 	if (fd < 0)
 		cir_store_close(st);
