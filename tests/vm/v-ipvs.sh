@@ -8,8 +8,8 @@
 P=$PROBE
 V=10.96.0.10:80
 
-# expect RC CMD...: run CMD, require exit status RC
-expect() {
+# expect_rc RC CMD...: run CMD, require exit status RC
+expect_rc() {
 	local want=$1 rc=0; shift
 	"$@" 2>/tmp/expect.err || rc=$?
 	[ "$rc" = "$want" ] || die "'$*': want rc $want, got $rc: $(cat /tmp/expect.err)"
@@ -36,43 +36,43 @@ $theirs"
 
 # --- API semantics
 t0=$(date +%s.%N)
-expect 0 "$P" add-service tcp $V rr
-expect 3 "$P" add-service tcp $V rr
-expect 0 "$P" add-service udp 10.96.0.10:53 wrr
-expect 0 "$P" add-service tcp [fd00::10]:443 rr
-expect 0 "$P" add-service tcp 10.96.0.11:80 sh persistent 300
-expect 4 "$P" add-service tcp 10.96.0.12:80 no-such-sched
-expect 0 "$P" add-dest tcp $V 10.91.1.2:8080 1
-expect 0 "$P" add-dest tcp $V 10.91.2.2:8080 1 masq
-expect 0 "$P" add-dest tcp $V 10.91.3.2:8080 1
-expect 3 "$P" add-dest tcp $V 10.91.3.2:8080 1
-expect 4 "$P" add-dest tcp 10.96.0.99:80 10.91.3.2:8080 1
-expect 0 "$P" add-dest udp 10.96.0.10:53 10.91.1.2:53 3 route
-expect 0 "$P" add-dest udp 10.96.0.10:53 10.91.2.2:53 1 tunnel
-expect 0 "$P" add-dest tcp [fd00::10]:443 [fd00:1::2]:8443 2
-expect 0 "$P" add-dest tcp 10.96.0.11:80 10.91.1.2:80 1
+expect_rc 0 "$P" add-service tcp $V rr
+expect_rc 3 "$P" add-service tcp $V rr
+expect_rc 0 "$P" add-service udp 10.96.0.10:53 wrr
+expect_rc 0 "$P" add-service tcp [fd00::10]:443 rr
+expect_rc 0 "$P" add-service tcp 10.96.0.11:80 sh persistent 300
+expect_rc 4 "$P" add-service tcp 10.96.0.12:80 no-such-sched
+expect_rc 0 "$P" add-dest tcp $V 10.91.1.2:8080 1
+expect_rc 0 "$P" add-dest tcp $V 10.91.2.2:8080 1 masq
+expect_rc 0 "$P" add-dest tcp $V 10.91.3.2:8080 1
+expect_rc 3 "$P" add-dest tcp $V 10.91.3.2:8080 1
+expect_rc 4 "$P" add-dest tcp 10.96.0.99:80 10.91.3.2:8080 1
+expect_rc 0 "$P" add-dest udp 10.96.0.10:53 10.91.1.2:53 3 route
+expect_rc 0 "$P" add-dest udp 10.96.0.10:53 10.91.2.2:53 1 tunnel
+expect_rc 0 "$P" add-dest tcp [fd00::10]:443 [fd00:1::2]:8443 2
+expect_rc 0 "$P" add-dest tcp 10.96.0.11:80 10.91.1.2:80 1
 compare_witness "after adds"
 ipvsadm -Ln | tr -s ' ' | has '^TCP 10.96.0.11:80 sh persistent 300' ||
 	die "persistent service not seen by ipvsadm: $(ipvsadm -Ln)"
 ipvsadm -Ln | tr -s ' ' | has '^TCP \[fd00::10\]:443 rr' ||
 	die "ipv6 service not seen by ipvsadm: $(ipvsadm -Ln)"
 
-expect 0 "$P" edit-dest udp 10.96.0.10:53 10.91.2.2:53 7 tunnel
+expect_rc 0 "$P" edit-dest udp 10.96.0.10:53 10.91.2.2:53 7 tunnel
 ipvsadm -Ln | tr -s ' ' | has '-> 10.91.2.2:53 Tunnel 7 ' || die "edit-dest not seen"
-expect 0 "$P" edit-service udp 10.96.0.10:53 rr
+expect_rc 0 "$P" edit-service udp 10.96.0.10:53 rr
 ipvsadm -Ln | tr -s ' ' | has '^UDP 10.96.0.10:53 rr' || die "edit-service not seen"
-expect 4 "$P" edit-service udp 10.96.0.99:53 rr
-expect 4 "$P" edit-dest udp 10.96.0.10:53 10.91.9.9:53 1
+expect_rc 4 "$P" edit-service udp 10.96.0.99:53 rr
+expect_rc 4 "$P" edit-dest udp 10.96.0.10:53 10.91.9.9:53 1
 got=$("$P" get-service tcp 10.96.0.11:80 | sed -n 1p)
 assert_eq "TCP 10.96.0.11:80 sh persistent 300" "$got" "get-service"
-expect 4 "$P" get-service tcp 10.96.0.99:80
+expect_rc 4 "$P" get-service tcp 10.96.0.99:80
 
-expect 0 "$P" del-dest udp 10.96.0.10:53 10.91.1.2:53
-expect 4 "$P" del-dest udp 10.96.0.10:53 10.91.1.2:53
-expect 4 "$P" del-dest udp 10.96.0.99:53 10.91.1.2:53
-expect 0 "$P" del-service tcp 10.96.0.11:80
-expect 4 "$P" del-service tcp 10.96.0.11:80
-expect 0 "$P" del-service tcp [fd00::10]:443
+expect_rc 0 "$P" del-dest udp 10.96.0.10:53 10.91.1.2:53
+expect_rc 4 "$P" del-dest udp 10.96.0.10:53 10.91.1.2:53
+expect_rc 4 "$P" del-dest udp 10.96.0.99:53 10.91.1.2:53
+expect_rc 0 "$P" del-service tcp 10.96.0.11:80
+expect_rc 4 "$P" del-service tcp 10.96.0.11:80
+expect_rc 0 "$P" del-service tcp [fd00::10]:443
 compare_witness "after edits and deletes"
 t1=$(date +%s.%N)
 echo "MEASURE ipvs api 27 ops+2 dumps $(echo "($t1 - $t0) * 1000 / 1" | bc) ms (TCG, incl. exec)"
@@ -82,7 +82,7 @@ ok "EEXIST/ENOENT distinct, edit/get/delete as the witness sees them"
 # Topology: this test's namespace is the director.  client c 10.90.0.2 and
 # backends bN 10.91.N.2 each hang off it on a veth; the VIP is on a dummy
 # device (IPVS only takes packets addressed to a local address).
-expect 0 "$P" del-service udp 10.96.0.10:53
+expect_rc 0 "$P" del-service udp 10.96.0.10:53
 sysctl -qw net.ipv4.ip_forward=1
 ip link add vip0 type dummy
 ip addr add 10.96.0.10/32 dev vip0
@@ -136,13 +136,13 @@ assert_eq "$want" "${got% }" "kernel per-dest connection counters"
 ok "rr over 3 httpd backends: $n1/$n2/$n3"
 
 # Flush, and traffic stops; restore through the library, and it flows.
-expect 0 "$P" flush
+expect_rc 0 "$P" flush
 assert_eq "" "$("$P" list)" "lib dump after flush"
 [ "$(ipvsadm -Ln | wc -l)" = 3 ] || die "ipvsadm still lists services after flush"
 if ip netns exec c curl -s --max-time 2 http://10.96.0.10/; then die "VIP answers after flush"; fi
-expect 0 "$P" add-service tcp $V rr
+expect_rc 0 "$P" add-service tcp $V rr
 for i in 1 2 3; do expect 0 "$P" add-dest tcp $V 10.91.$i.2:8080 1; done
 got=$(for _ in 1 2 3; do ip netns exec c curl -s --max-time 5 http://10.96.0.10/; done | sort | tr '\n' ' ')
 assert_eq "b1 b2 b3 " "$got" "one request per backend after restore"
-expect 0 "$P" flush
+expect_rc 0 "$P" flush
 ok "flush and restore"

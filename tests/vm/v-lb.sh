@@ -19,7 +19,6 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 
 ms() { echo "($2 - $1) * 1000 / 1" | bc; }
 # logrus lines with the seconds zeroed (module loading under TCG takes >1 s)
-z() { sed 's/^\([A-Z]\{4\}\)\[[0-9]*\]/\1[0000]/' <<<"$1"; }
 
 net='{"cniVersion":"1.1.0","name":"lbnet","type":"circuit-bridge","isDefaultGateway":true,
       "ipam":{"type":"circuit-ipam","subnet":"10.254.1.0/24"}}'
@@ -95,7 +94,7 @@ $(ipvsadm -Ln)"
 
 # --- the service, empty
 out=$("$C" lb create web $VIP:80 2>&1)
-assert_eq "INFO[0000] service web created" "$(z "$out")" "create output"
+assert_eq "INFO[0000] service web created" "$(norm_time <<<"$out")" "create output"
 ip -o addr show dev circuit-lb0 | has "inet $VIP/32" || die "VIP not on circuit-lb0: $(ip -o addr show)"
 assert_eq 1 "$(cat /proc/sys/net/ipv4/vs/conntrack)" "net.ipv4.vs.conntrack"
 ipvsadm -Ln | tr -s ' ' | has "^TCP $VIP:80 rr" || die "service not in IPVS: $(ipvsadm -Ln)"
@@ -165,7 +164,7 @@ for i in 1 2 3; do
 	t0=$(date +%s.%N)
 	out=$("$C" lb add web-wrr "${ip[$i]}:8080" --weight $i 2>&1)
 	t1=$(date +%s.%N)
-	assert_eq "INFO[0000] service web-wrr updated" "$(z "$out")" "lb add output"
+	assert_eq "INFO[0000] service web-wrr updated" "$(norm_time <<<"$out")" "lb add output"
 done
 echo "MEASURE lb one 'circuit lb add' (exec, store, kernel) $(ms "$t0" "$t1") ms"
 compare_witness "wrr added"
@@ -174,7 +173,7 @@ check_spread "wrr 1:2:3 from hairpin" "$(spread h "http://$VIP2/" 60)" 10 20 30
 
 # --- removed targets get no new connections
 out=$("$C" lb remove web-wrr "${ip[3]}:8080" 2>&1)
-assert_eq "INFO[0000] service web-wrr updated" "$(z "$out")" "lb remove output"
+assert_eq "INFO[0000] service web-wrr updated" "$(norm_time <<<"$out")" "lb remove output"
 check_spread "wrr after lb remove t3" "$(spread c "http://$VIP2/" 60)" 20 40 0
 lbconf '[{"name":"web","port":8080}]' "${res[3]}" | cni DEL "$BIN/circuit-lb" ctr3 /run/netns/t3 eth0
 lbconf '[{"name":"web","port":8080}]' "" | cni DEL "$BIN/circuit-lb" ctr3 /run/netns/t3 eth0
@@ -211,7 +210,7 @@ compare_witness "after GC"
 
 # --- delete: the service stops answering, the device goes with the last one
 out=$("$C" lb delete web 2>&1)
-assert_eq "INFO[0000] service web removed" "$(z "$out")" "delete output"
+assert_eq "INFO[0000] service web removed" "$(norm_time <<<"$out")" "delete output"
 if curl -s --max-time 2 "http://$VIP/" >/dev/null; then die "VIP answers after delete"; fi
 ipvsadm -Ln | has "$VIP:80" && die "web still in IPVS"
 ip -o addr show dev circuit-lb0 | has "$VIP/" && die "VIP still on circuit-lb0"

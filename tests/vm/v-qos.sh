@@ -72,7 +72,7 @@ gw=10.254.1.1
 # ---- the README: delay 50ms on the network ------------------------------
 base=$(rtt c1 $gw); [ -n "$base" ] || die "no ping reply from the gateway"
 out=$($C network qos set --delay 50ms sandbox 2>&1)
-assert_eq "INFO[0000] qos configured for sandbox" "$out" "qos set message"
+assert_eq "INFO[0000] qos configured for sandbox" "$(norm_time <<<"$out")" "qos set message"
 tc qdisc show dev c-sandbox | has 'netem 10: parent 1:10.*delay 50ms' || die "no netem leaf: $(tc qdisc show dev c-sandbox)"
 d=$(rtt c1 $gw); [ -n "$d" ] || die "no ping reply through the delay"
 delta=$(added "$base" "$d")
@@ -85,7 +85,7 @@ assert_contains "$q" "delay 50ms" "delay kept after rate"
 assert_contains "$q" "rate 5Mbit ceil 6Mbit" "rate added"
 $C network qos show sandbox
 out=$($C network qos reset sandbox 2>&1)
-assert_eq "INFO[0000] qos reset for sandbox" "$out" "qos reset message"
+assert_eq "INFO[0000] qos reset for sandbox" "$(norm_time <<<"$out")" "qos reset message"
 ok "network delay 50ms: +$delta ms on ping to the gateway; rate and delay combine"
 
 # ---- a container link, each direction as configured ---------------------
