@@ -141,7 +141,7 @@ assert_eq "" "$("$P" list)" "lib dump after flush"
 [ "$(ipvsadm -Ln | wc -l)" = 3 ] || die "ipvsadm still lists services after flush"
 if ip netns exec c curl -s --max-time 2 http://10.96.0.10/; then die "VIP answers after flush"; fi
 expect_rc 0 "$P" add-service tcp $V rr
-for i in 1 2 3; do expect 0 "$P" add-dest tcp $V 10.91.$i.2:8080 1; done
+for i in 1 2 3; do expect_rc 0 "$P" add-dest tcp $V 10.91.$i.2:8080 1; done
 got=$(for _ in 1 2 3; do ip netns exec c curl -s --max-time 5 http://10.96.0.10/; done | sort | tr '\n' ' ')
 assert_eq "b1 b2 b3 " "$got" "one request per backend after restore"
 expect_rc 0 "$P" flush
