@@ -2,7 +2,6 @@
 /*
  * masq.c - users of a network's masquerade, and the chain's lifetime.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,31 +67,6 @@ static int masq_open(const char *data_dir, const char *network, bool create,
 		return cir_err_wrap(err, "masquerade state");
 	}
 	return 0;
-}
-
-/* 1 if the users directory holds any entry: one readdir, not a scan. */
-static int any_user(int users_fd)
-{
-	int fd = openat(users_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
-	int any = 0;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		any = 1;
-		break;
-	}
-	closedir(d);
-	return any;
 }
 
 /*
@@ -183,7 +157,8 @@ int cir_masq_acquire(const char *data_dir, const char *network, const char *user
 
 static int drop_if_last(struct masq_dir *m, const char *network, struct cir_error *err)
 {
-	int any = any_user(m->users);
+	int empty = cir_store_dir_empty(m->users);
+	int any = empty < 0 ? empty : !empty;
 
 	if (any < 0)
 		return cir_err(err, -any, "masquerade %s: users: %s", network, strerror(-any));

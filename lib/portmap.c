@@ -15,7 +15,6 @@
  * reservations, so every reservation has a record naming it (GC).
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -559,31 +558,6 @@ static void unreserve(struct pm_store *s, const struct cir_portmap *m, const cha
 		return;
 }
 
-/* 1 when dirfd holds no entry but its lock and temporary files. */
-static int dir_empty(int dirfd)
-{
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct dirent *de;
-	DIR *d;
-	int empty = 1;
-
-	if (fd < 0)
-		return -errno;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, CIR_STORE_LOCK))
-			continue;
-		empty = 0;
-		break;
-	}
-	closedir(d);
-	return empty;
-}
-
 /* Bridge user count: add delta, return the new count (>= 0). */
 static int bridge_count(struct pm_store *s, const char *bridge, int delta, struct cir_error *err)
 {
@@ -878,7 +852,7 @@ static int detach_locked(struct pm_store *s, int netdir, const char *name,
 		if (users < 0)
 			users = 1;
 	}
-	left = dir_empty(s->ports) != 1;      /* unsure: keep the shared objects */
+	left = cir_store_dir_empty(s->ports) != 1;      /* unsure: keep the shared objects */
 	br = (struct cir_nft_pm_bridge){ .name = rec.bridge, .net4 = rec.net4, .net6 = rec.net6 };
 	r = cir_nft_portmap_del(v, nv, rec.bridge[0] && users <= 1 ? &br : NULL, !left, err);
 	if (r < 0) {
@@ -1024,7 +998,7 @@ int cir_portmap_attach(const char *data_dir, const struct cir_portmap_owner *o,
 			unreserve(&s, &m[i], mine);
 		reserved = 0;
 		cir_nft_portmap_del(v, nv, counted && users <= 1 ? &br : NULL,
-				    dir_empty(s.ports) == 1, &e2);
+				    cir_store_dir_empty(s.ports) == 1, &e2);
 	}
 	for (size_t i = 0; i < reserved; i++)
 		unreserve(&s, &m[i], mine);

@@ -225,6 +225,10 @@ int cir_store_unlink(int dirfd, const char *name, struct cir_error *err);
  * from fn stops the walk and is returned.  For GC and listings only, never
  * on the ADD/DEL path.
  */
+/* 1 when dirfd holds no entry but its lock and temporary (dot) files,
+ * 0 when it holds one, -errno when it cannot be read. */
+int cir_store_dir_empty(int dirfd);
+
 int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *data,
 		   struct cir_error *err);
 

@@ -69,6 +69,23 @@ int cir_store_list(int dirfd, int (*fn)(const char *name, void *data), void *dat
 	return walk(dirfd, false, fn, data, err);
 }
 
+static int found_one(const char *name, void *data)
+{
+	(void)name;
+	(void)data;
+	return -EEXIST;         /* stop at the first entry */
+}
+
+int cir_store_dir_empty(int dirfd)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	int r = walk(dirfd, false, found_one, NULL, &e);
+
+	if (r == -EEXIST)
+		return 0;
+	return r < 0 ? r : 1;
+}
+
 struct sweep {
 	int dirfd;
 	int removed;
