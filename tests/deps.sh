@@ -35,7 +35,7 @@ demo) PKGS=$DEMO_PKGS ;;
 esac
 missing=""
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 		missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -77,7 +77,8 @@ for m in "$d"/usr/local/share/man/man8/*.8; do
 	assert_eq "" "$w" "man --warnings=w $(basename "$m")"
 	w=$(man --warnings -l "$m" 2>&1 >/dev/null)
 	assert_eq "" "$w" "man --warnings $(basename "$m")"
-	MANWIDTH=80 man -l "$m" 2>/dev/null | grep -q '^NAME' || die "$(basename "$m") renders no NAME"
+	w=$(MANWIDTH=80 man -l "$m" 2>/dev/null)
+	has '^NAME' <<<"$w" || die "$(basename "$m") renders no NAME"
 done
 ok "man pages: circuit(8) circuit-bridge(8) circuit-ipam(8) circuit-qos(8) circuit-lb(8) circuit-portmap(8), no warnings"
 
