@@ -185,10 +185,12 @@ int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
  * lock).  Without a cluster: exactly cir_network_open(). */
 int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
 			 bool lock, struct cir_network *n, struct cir_error *err);
-/* Rows of `network ls` (hook/output.h) for the cluster networks not made
- * here; 1 when a cluster is configured, 0 when not, -ENOMEM. */
+/* Rows of `network ls` (hook/output.h) for the cluster networks that
+ * LISTED(ARG, name) says the local listing did not show; 1 when a cluster is
+ * configured, 0 when not, -ENOMEM. */
 struct cli_out;
-int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o);
+int cli_cluster_net_ls(struct cli *c, struct cli_out *o,
+		       bool (*listed)(void *arg, const char *name), void *arg);
 bool cli_cluster_configured(struct cli *c);
 /* After `network delete` of a cluster network (was_local: it was made
  * here): its overlay here, then its record in etcd (refused while a host

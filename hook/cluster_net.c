@@ -242,7 +242,8 @@ int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, co
 
 /* ---- network ls ---- */
 
-int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o)
+int cli_cluster_net_ls(struct cli *c, struct cli_out *o,
+		       bool (*listed)(void *arg, const char *name), void *arg)
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	_cleanup_free_ struct cir_cluster_net *v = NULL;
@@ -256,13 +257,10 @@ int cli_cluster_net_ls(struct cli *c, struct cir_netdb *db, struct cli_out *o)
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct cir_network ln = CIR_NETWORK_INIT;
 		char sn[CIR_CIDR_STRLEN], gw[CIR_IP_STRLEN];
-		int r = cir_network_open(db, v[i].name, false, &ln, &e);
 
-		cir_network_close(&ln);
-		if (r == 0)
-			continue;      /* listed with the local ones */
+		if (listed(arg, v[i].name))
+			continue;
 		cir_cidr_format(&v[i].subnet, sn, sizeof(sn));
 		cli_out_row(o);
 		cli_print_str(o, CLI_PRINT_ANY, "name", v[i].name);

@@ -178,7 +178,47 @@ struct ls_scan {
 	struct cir_netdb *db;
 	struct cli_out *o;
 	struct nl_sock **sk;         /* for cir_net_shown_mtu() */
+	char **names;                /* the networks listed, for cli_cluster_net_ls() */
+	size_t n, cap;
 };
+
+/* Remember NAME as listed.  The cluster's networks are listed after the
+ * local ones, minus those listed here: "minus those the store has" would
+ * drop one an agent materialises between the two listings. */
+static int ls_listed_add(struct ls_scan *s, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 16;
+		char **v = reallocarray(s->names, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->names = v;
+		s->cap = cap;
+	}
+	s->names[s->n] = strdup(name);
+	if (!s->names[s->n])
+		return -ENOMEM;
+	s->n++;
+	return 0;
+}
+
+static bool ls_listed(void *arg, const char *name)
+{
+	const struct ls_scan *s = arg;
+
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void ls_scan_free(struct ls_scan *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
+}
 
 static int ls_one(const char *name, void *arg)
 {
@@ -204,7 +244,8 @@ static int ls_one(const char *name, void *arg)
 		r = cir_member_list(&n, NULL, NULL, &e);
 		cli_print_int(s->o, CLI_PRINT_JSON, "members", r < 0 ? 0 : r, NULL);
 	}
-	return cli_out_row_end(s->o);
+	r = cli_out_row_end(s->o);
+	return r < 0 ? r : ls_listed_add(s, n.conf.name);
 }
 
 static int check_format(struct cli *c, const struct cli_args *a, bool *json)
@@ -227,7 +268,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
 	_cleanup_out_ struct cli_out o = { 0 };
-	struct ls_scan s = { &db, &o, &sk };
+	struct ls_scan s = { &db, &o, &sk, NULL, 0, 0 };
 	bool json, scope = false;
 	int r;
 
@@ -243,7 +284,8 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	if (r >= 0)
 		r = cir_netdb_list(&db, ls_one, &s, &err);
 	if (r >= 0 && (json || scope))
-		r = cli_cluster_net_ls(c, &db, &o) < 0 ? -ENOMEM : 0;
+		r = cli_cluster_net_ls(c, &o, ls_listed, &s) < 0 ? -ENOMEM : 0;
+	ls_scan_free(&s);
 	if (r == -ENOMEM)
 		r = cir_err(&err, ENOMEM, "out of memory");
 	if (r >= 0)
