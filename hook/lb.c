@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * lb.c - "circuit lb create|ls|add|remove|delete": IPVS load-balanced
- * services kept in the state store (lib/lb) and the callbacks `circuit
- * restore` and `circuit network delete` call.
+ * services kept in the state store (lib/lb) and the callback `circuit
+ * network delete` calls (`circuit restore` reaches lib/lb through
+ * lib/restore.c).
  *
  * Store checks (unknown service, duplicate name or VIP) come before the
  * kernel is asked, so a host without IPVS gets them as usual, and every
@@ -429,15 +430,6 @@ static int cmd_delete(struct cli *c, const struct cli_args *a)
 }
 
 /* ---- callbacks ---- */
-
-int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err)
-{
-	int r = cir_lb_restore(&db->st, err);
-
-	if (r > 0)
-		cli_info("restored load balancers (%d kernel changes)", r);
-	return r;
-}
 
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err)
 {

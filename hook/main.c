@@ -26,15 +26,14 @@
 
 const struct cli_group cli_groups[] = {
 	{ "network", "create, list, connect and delete networks", cli_network_cmds,
-	  NULL, NULL, NULL },
+	  NULL, NULL },
 	{ "network qos", "quality of service for a network and its members", cli_qos_cmds,
-	  cli_qos_restore, cli_qos_network_delete, cli_qos_network_inspect },
-	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_restore,
-	  cli_lb_network_delete, NULL },
-	{ "host", "hosts of the cluster", cli_host_cmds, NULL, NULL, NULL },
-	{ "cluster", "address blocks of cluster networks", cli_cluster_cmds, NULL, NULL, NULL },
-	{ "", "other commands", cli_top_cmds, NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
+	  cli_qos_network_delete, cli_qos_network_inspect },
+	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_network_delete, NULL },
+	{ "host", "hosts of the cluster", cli_host_cmds, NULL, NULL },
+	{ "cluster", "address blocks of cluster networks", cli_cluster_cmds, NULL, NULL },
+	{ "", "other commands", cli_top_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
 };
 
 static const struct cli_opt global_opts[] = {
