@@ -516,28 +516,32 @@ static int chain_exists(const char *chain, const char *what, struct cir_error *e
 	return strstr(out, MASQ_STMT) ? 1 : 0;
 }
 
-int cir_nft_masq_del(const char *network, struct cir_error *err)
+/* The owner chain naming(name) names: removed (del) or looked for. */
+static int owner_chain_do(int (*naming)(const char *, char *, size_t, struct cir_error *),
+			  const char *name, bool del, const char *what, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char chain[CIR_NFT_CHAIN_SIZE];
+	int r = naming(name, chain, sizeof(chain), err);
 
-	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
 	if (r < 0)
 		return r;
+	return del ? chain_del(chain, what, err) : chain_exists(chain, what, err);
+}
+
+int cir_nft_masq_del(const char *network, struct cir_error *err)
+{
+	char what[CIR_NFT_CHAIN_SIZE + 32];
+
 	snprintf(what, sizeof(what), "remove masquerade for network %s", network);
-	return chain_del(chain, what, err);
+	return owner_chain_do(cir_nft_masq_chain, network, true, what, err);
 }
 
 int cir_nft_masq_exists(const char *network, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "masquerade for network %s", network);
-	return chain_exists(chain, what, err);
+	return owner_chain_do(cir_nft_masq_chain, network, false, what, err);
 }
 
 int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
@@ -568,26 +572,18 @@ int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
 
 int cir_nft_hairpin_del(const char *ifname, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "remove hairpin masquerade for bridge %s", ifname);
-	return chain_del(chain, what, err);
+	return owner_chain_do(cir_nft_hairpin_chain, ifname, true, what, err);
 }
 
 int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "hairpin masquerade for bridge %s", ifname);
-	return chain_exists(chain, what, err);
+	return owner_chain_do(cir_nft_hairpin_chain, ifname, false, what, err);
 }
 
 /* ---- published ports ---- */

@@ -51,20 +51,32 @@ static int link_info(struct nl_sock *sk, int ifindex, uint32_t *mtu, char name[C
 	return 0;
 }
 
-/* 1 when ifindex's root qdisc is Circuit's HTB 1:, 0 when not, or -errno. */
-static int root_is_ours(struct nl_sock *sk, int ifindex, struct cir_error *err)
+/* 1 when the qdisc under parent on ifindex is Circuit's (kind, handle), 0
+ * when not or none, or -errno.  *out (may be NULL) gets it. */
+static int qdisc_is_ours(struct nl_sock *sk, int ifindex, uint32_t parent, const char *kind,
+			 uint32_t handle, struct rtnl_qdisc **out, struct cir_error *err)
 {
 	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
-	const char *kind;
+	const char *k;
 	int r;
 
-	r = cir_tc_qdisc_find(sk, ifindex, TC_H_ROOT, &q, err);
+	r = cir_tc_qdisc_find(sk, ifindex, parent, &q, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return r;
-	kind = rtnl_tc_get_kind(TC_CAST(q));
-	return kind && strcmp(kind, "htb") == 0 && rtnl_tc_get_handle(TC_CAST(q)) == ROOT_HANDLE;
+	k = rtnl_tc_get_kind(TC_CAST(q));
+	if (!k || strcmp(k, kind) != 0 || rtnl_tc_get_handle(TC_CAST(q)) != handle)
+		return 0;
+	if (out)
+		*out = TAKE_PTR(q);
+	return 1;
+}
+
+/* 1 when ifindex's root qdisc is Circuit's HTB 1:, 0 when not, or -errno. */
+static int root_is_ours(struct nl_sock *sk, int ifindex, struct cir_error *err)
+{
+	return qdisc_is_ours(sk, ifindex, TC_H_ROOT, "htb", ROOT_HANDLE, NULL, err);
 }
 
 /*
@@ -96,24 +108,9 @@ static int foreign_root_del(struct nl_sock *sk, int ifindex, struct cir_error *e
 static int leaf_is_netem(struct nl_sock *sk, int ifindex, struct rtnl_qdisc **out,
 			 struct cir_error *err)
 {
-	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
-	const char *kind;
-	int r;
-
-	r = cir_tc_qdisc_find(sk, ifindex, CLASS_ID, &q, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	kind = rtnl_tc_get_kind(TC_CAST(q));
-	if (!kind || strcmp(kind, "netem") != 0 || rtnl_tc_get_handle(TC_CAST(q)) != NETEM_HANDLE)
-		return 0;
-	if (out)
-		*out = TAKE_PTR(q);
-	return 1;
+	return qdisc_is_ours(sk, ifindex, CLASS_ID, "netem", NETEM_HANDLE, out, err);
 }
 
-/* Build or update the tree on ifindex; q is validated and not empty. */
 /* The two HTB classes of q.  A root HTB class cannot borrow, so ceil only
  * works below a parent: 1:1 caps the device at ceil, leaf 1:10 guarantees
  * rate. */
@@ -186,6 +183,7 @@ static int tree_netem(struct nl_sock *sk, int ifindex, const struct cir_qos *q,
 	return cir_tc_qdisc_del(sk, ifindex, CLASS_ID, NETEM_HANDLE, err);
 }
 
+/* Build or update the tree on ifindex; q is validated and not empty. */
 static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struct cir_qos *q,
 		      struct cir_error *err)
 {
