@@ -10,70 +10,88 @@
 #include "cli.h"
 #include "restore.h"
 
-/* One line per outcome of the sweep (lib/restore.h). */
-static void sweep_report(void *arg, const struct cir_sweep_event *ev)
+/* A failure's warning line; false when ev is not a failure. */
+static bool report_failure(const struct cir_sweep_event *ev)
 {
 	const char *net = ev->network;
 
 	switch (ev->what) {
 	case CIR_SWEEP_NET_FAILED:
 		cli_warn("network %s: %s", net, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_RELEASE_FAILED:
 		cli_warn("network %s: release %s: %s", net, ev->cid, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_ROLLBACK_FAILED:
 		cli_warn("network %s: roll back %s: %s", net, ev->cid, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_REATTACH_FAILED:
 		cli_warn("network %s: re-attach %s: %s", net, ev->cid, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_ORPHAN_FAILED:
 		cli_warn("network %s: release %s %s: %s", net, ev->cid, ev->ifname, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_QOS_FAILED:
 		cli_warn("network %s: qos: %s", net, ev->msg);
-		break;
+		return true;
 	case CIR_SWEEP_MODULE_FAILED:
 		cli_warn("%s: %s", ev->module, ev->msg);
-		break;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A change's line; false when ev is not a change. */
+static bool report_change(const struct cir_sweep_event *ev)
+{
+	const char *net = ev->network;
+
+	switch (ev->what) {
 	case CIR_SWEEP_NET_RESTORED:
 		cli_info("restored network %s", net);
-		break;
+		return true;
 	case CIR_SWEEP_RELEASED:
 		cli_info("released container %s from network %s (process %lld is gone)", ev->cid,
 			 net, ev->pid);
-		break;
+		return true;
 	case CIR_SWEEP_ROLLED_BACK:
 		cli_info("rolled back the unfinished connect of container %s to network %s",
 			 ev->cid, net);
-		break;
+		return true;
 	case CIR_SWEEP_REATTACHED:
 		cli_info("reattached container %s (pid %lld) to network %s", ev->cid, ev->pid, net);
-		break;
+		return true;
 	case CIR_SWEEP_ORPHAN_RELEASED:
 		cli_info("released %s of container %s from network %s (its network namespace "
 			 "is gone)", ev->addr[0] ? ev->addr : ev->ifname, ev->cid, net);
-		break;
+		return true;
 	case CIR_SWEEP_NET_DELETED:
 		cli_info("%s deleted", net);
-		break;
+		return true;
 	case CIR_SWEEP_QOS_RESTORED:
 		cli_info("restored qos for %s", net);
-		break;
+		return true;
 	case CIR_SWEEP_LB_RESTORED:
 		cli_info("restored load balancers (%d kernel changes)", ev->count);
-		break;
-	case CIR_SWEEP_IN_PLACE:
-		cli_debug("network %s: %s %s is in place", net, ev->cid, ev->ifname);
-		break;
-	case CIR_SWEEP_UNCHECKABLE:
-		cli_debug("network %s: %s: cannot check (%s)", net, ev->cid, ev->msg);
-		break;
-	case CIR_SWEEP_STALE:
-		cli_debug("network %s: %s needs re-attaching: %s", net, ev->cid, ev->msg);
-		break;
+		return true;
+	default:
+		return false;
 	}
+}
+
+/* One line per outcome of the sweep (lib/restore.h): a failure, a change,
+ * or (debug) what was looked at. */
+static void sweep_report(void *arg, const struct cir_sweep_event *ev)
+{
+	if (report_failure(ev) || report_change(ev))
+		return;
+	if (ev->what == CIR_SWEEP_IN_PLACE)
+		cli_debug("network %s: %s %s is in place", ev->network, ev->cid, ev->ifname);
+	else if (ev->what == CIR_SWEEP_UNCHECKABLE)
+		cli_debug("network %s: %s: cannot check (%s)", ev->network, ev->cid, ev->msg);
+	else if (ev->what == CIR_SWEEP_STALE)
+		cli_debug("network %s: %s needs re-attaching: %s", ev->network, ev->cid, ev->msg);
 }
 
 static int sweep_run(struct cli *c, bool restore)
