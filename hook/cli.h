@@ -10,9 +10,10 @@
  *      a run function `int run(struct cli *c, const struct cli_args *a)`;
  *   2. declare it below and add one line to cli_groups[] in main.c:
  *      { "network qos", "quality of service for a network", cli_qos_cmds,
- *        qos_restore, qos_network_delete },
- *      the two optional callbacks are called by `circuit restore` and when a
- *      network is deleted.
+ *        qos_network_delete, qos_network_inspect },
+ *      the two optional callbacks are called when a network is deleted and
+ *      by `network inspect`.  What `circuit restore` and `gc` must see to is
+ *      registered in lib/restore.c, not here.
  * A run function returns CLI_OK, CLI_FAIL (after cli_fail) or CLI_USAGE
  * (after cli_usage); it prints results on stdout and messages through
  * cli_info() (stderr, "INFO[0000] ...").
@@ -64,8 +65,6 @@ struct cli_group {
 	const char *name;            /* "network", "network qos", "lb"; "" = top level */
 	const char *summary;
 	const struct cli_cmd *cmds;
-	/* Optional: re-create this group's kernel state (circuit restore). */
-	int (*restore)(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 	/* Optional: remove this group's state of a network being deleted
 	 * (called with the network locked, before its bridge goes). */
 	int (*network_delete)(struct cli *c, struct cir_network *n, struct cir_error *err);
@@ -166,7 +165,6 @@ extern const struct cli_cmd cli_top_cmds[];
 
 /* circuit lb (hook/lb.c) */
 extern const struct cli_cmd cli_lb_cmds[];
-int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
 /* circuit host, circuit cluster (hook/cluster.c) */
 extern const struct cli_cmd cli_host_cmds[];

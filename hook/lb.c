@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * lb.c - "circuit lb create|ls|add|remove|delete": IPVS load-balanced
- * services kept in the state store (lib/lb) and the callbacks `circuit
- * restore` and `circuit network delete` call.
+ * services kept in the state store (lib/lb) and the callback `circuit
+ * network delete` calls (`circuit restore` reaches lib/lb through
+ * lib/restore.c).
  *
  * Store checks (unknown service, duplicate name or VIP) come before the
  * kernel is asked, so a host without IPVS gets them as usual, and every
@@ -171,88 +172,131 @@ static void check_line(const char *prefix, const struct cir_lb_check *ck, char *
 		 ck->rise, ck->fall);
 }
 
-static int ls_one(const struct cir_lb_service *s, void *arg)
+/* What the data plane says of s (--details), into st[], *live and
+ * *present, with a warning where it cannot tell or s is not there. */
+static void ls_live(struct ls_ctx *x, const struct cir_lb_service *s,
+		    struct cir_lb_target_status *st, bool *live, bool *present)
 {
-	struct ls_ctx *x = arg;
 	struct cir_error err = CIR_ERROR_INIT;
-	_cleanup_free_ struct cir_lb_target_status *st = calloc(s->n_targets + 1, sizeof(*st));
-	char addr[CIR_LB_ADDR_STRLEN], sched[64];
-	bool present = false, live = false;
-	int r;
 
-	if (!st)
-		return -ENOMEM;
-	if (x->details && !x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
+	if (!x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
 		cli_warn("no live counters: %s", x->no_kernel);
 		x->no_kernel[0] = '\0';
 	}
-	if (x->details) {
-		r = live_status(x, s, &live, &present, st, &err);
-		if (r < 0)
-			cli_warn("service %s: %s", s->name, err.msg);
-		else if (live && !present && s->backend == CIR_LB_BACKEND_IPVS)
-			cli_warn("service %s is not in the kernel's IPVS table (run circuit restore)",
-				 s->name);
-		else if (live && !present)
-			cli_warn("service %s is not in %s (run circuit restore)", s->name,
-				 cir_lb_backend_name(s->backend));
-	}
-	cir_lb_addr_format(&s->vip, addr, sizeof(addr));
-	if (x->g) {
-		cir_jgen_map_open(x->g);
-		cir_jgen_kstr(x->g, "name", s->name);
-		cir_jgen_kstr(x->g, "address", addr);
-		cir_jgen_kstr(x->g, "protocol", cir_lb_proto_name(s->protocol));
-		cir_jgen_kstr(x->g, "scheduler", s->sched);
-		cir_jgen_kstr(x->g, "backend", cir_lb_backend_name(s->backend));
-		if (s->backend == CIR_LB_BACKEND_HAPROXY)
-			cir_jgen_kstr(x->g, "mode", cir_lb_mode_name(s->mode));
-		cir_jgen_kint(x->g, "persistent", s->persistent);
-		if (strcmp(s->sched, "mh") == 0) {
-			cir_jgen_kbool(x->g, "mh_fallback", s->mh_fallback);
-			cir_jgen_kbool(x->g, "mh_port", s->mh_port);
-		}
-		if (s->check.type != CIR_LB_CHECK_NONE)
-			cir_lb_check_emit(x->g, &s->check);
-		if (x->details && live)
-			cir_jgen_kbool(x->g, "programmed", present);
-		cir_jgen_key(x->g, "targets");
-		cir_jgen_arr_open(x->g);
-		for (size_t i = 0; i < s->n_targets; i++) {
-			const struct cir_lb_target *t = &s->targets[i];
-			const struct cir_lb_target_status *d = live && st[i].programmed ? &st[i]
-											: NULL;
+	if (live_status(x, s, live, present, st, &err) < 0)
+		cli_warn("service %s: %s", s->name, err.msg);
+	else if (*live && !*present && s->backend == CIR_LB_BACKEND_IPVS)
+		cli_warn("service %s is not in the kernel's IPVS table (run circuit restore)",
+			 s->name);
+	else if (*live && !*present)
+		cli_warn("service %s is not in %s (run circuit restore)", s->name,
+			 cir_lb_backend_name(s->backend));
+}
 
-			cir_jgen_map_open(x->g);
-			cir_jgen_kstr(x->g, "address",
-				      cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
-			cir_jgen_kint(x->g, "weight", t->weight);
-			cir_jgen_kstr(x->g, "method", cir_lb_method_name(t->method));
-			if (t->owner.cid[0]) {
-				cir_jgen_kstr(x->g, "network", t->owner.network);
-				cir_jgen_kstr(x->g, "container", t->owner.cid);
-				cir_jgen_kstr(x->g, "interface", t->owner.ifname);
-			}
-			if (t->check.type != CIR_LB_CHECK_NONE)
-				cir_lb_check_emit(x->g, &t->check);
-			if (s->backend == CIR_LB_BACKEND_IPVS &&
-			    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-				cir_jgen_kstr(x->g, "state", t->down ? "down" : "up");
-			else if (d && d->state[0])
-				cir_jgen_kstr(x->g, "state", d->state);
-			if (t->error[0])
-				cir_jgen_kstr(x->g, "last_error", t->error);
-			if (x->details && live) {
-				cir_jgen_kbool(x->g, "programmed", d != NULL);
-				cir_jgen_kint(x->g, "active", d ? d->active : 0);
-				cir_jgen_kint(x->g, "inactive", d ? d->inactive : 0);
-			}
-			cir_jgen_map_close(x->g);
-		}
-		cir_jgen_arr_close(x->g);
-		cir_jgen_map_close(x->g);
-		return 0;
+/* One target's map; d is its live status (NULL: not programmed, or not
+ * asked), live whether the data plane was asked. */
+static void ls_json_target(struct cir_jgen *g, const struct cir_lb_service *s,
+			   const struct cir_lb_target *t, const struct cir_lb_target_status *d,
+			   bool live)
+{
+	char addr[CIR_LB_ADDR_STRLEN];
+
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "address", cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
+	cir_jgen_kint(g, "weight", t->weight);
+	cir_jgen_kstr(g, "method", cir_lb_method_name(t->method));
+	if (t->owner.cid[0]) {
+		cir_jgen_kstr(g, "network", t->owner.network);
+		cir_jgen_kstr(g, "container", t->owner.cid);
+		cir_jgen_kstr(g, "interface", t->owner.ifname);
 	}
+	if (t->check.type != CIR_LB_CHECK_NONE)
+		cir_lb_check_emit(g, &t->check);
+	if (s->backend == CIR_LB_BACKEND_IPVS &&
+	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
+		cir_jgen_kstr(g, "state", t->down ? "down" : "up");
+	else if (d && d->state[0])
+		cir_jgen_kstr(g, "state", d->state);
+	if (t->error[0])
+		cir_jgen_kstr(g, "last_error", t->error);
+	if (live) {
+		cir_jgen_kbool(g, "programmed", d != NULL);
+		cir_jgen_kint(g, "active", d ? d->active : 0);
+		cir_jgen_kint(g, "inactive", d ? d->inactive : 0);
+	}
+	cir_jgen_map_close(g);
+}
+
+/* lb ls --json: one service's map. */
+static void ls_json(struct cir_jgen *g, const struct cir_lb_service *s,
+		    const struct cir_lb_target_status *st, bool live, bool present)
+{
+	char addr[CIR_LB_ADDR_STRLEN];
+
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "name", s->name);
+	cir_jgen_kstr(g, "address", cir_lb_addr_format(&s->vip, addr, sizeof(addr)));
+	cir_jgen_kstr(g, "protocol", cir_lb_proto_name(s->protocol));
+	cir_jgen_kstr(g, "scheduler", s->sched);
+	cir_jgen_kstr(g, "backend", cir_lb_backend_name(s->backend));
+	if (s->backend == CIR_LB_BACKEND_HAPROXY)
+		cir_jgen_kstr(g, "mode", cir_lb_mode_name(s->mode));
+	cir_jgen_kint(g, "persistent", s->persistent);
+	if (strcmp(s->sched, "mh") == 0) {
+		cir_jgen_kbool(g, "mh_fallback", s->mh_fallback);
+		cir_jgen_kbool(g, "mh_port", s->mh_port);
+	}
+	if (s->check.type != CIR_LB_CHECK_NONE)
+		cir_lb_check_emit(g, &s->check);
+	if (live)
+		cir_jgen_kbool(g, "programmed", present);
+	cir_jgen_key(g, "targets");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < s->n_targets; i++)
+		ls_json_target(g, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
+			       live);
+	cir_jgen_arr_close(g);
+	cir_jgen_map_close(g);
+}
+
+/* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
+ * [state=S] [last-error="E"]" */
+static void ls_target_line(const struct cir_lb_service *s, const struct cir_lb_target *t,
+			   const struct cir_lb_target_status *d, bool live, char *line,
+			   size_t len)
+{
+	char addr[CIR_LB_ADDR_STRLEN];
+	size_t l;
+
+	cir_lb_addr_format(&t->addr, addr, sizeof(addr));
+	if (!live)
+		snprintf(line, len, "  -> %s weight=%u method=%s", addr, t->weight,
+			 cir_lb_method_name(t->method));
+	else if (d)
+		snprintf(line, len, "  -> %s weight=%u method=%s active=%u inactive=%u", addr,
+			 t->weight, cir_lb_method_name(t->method), d->active, d->inactive);
+	else
+		snprintf(line, len, "  -> %s weight=%u method=%s not-programmed", addr,
+			 t->weight, cir_lb_method_name(t->method));
+	l = strlen(line);
+	if (s->backend == CIR_LB_BACKEND_IPVS &&
+	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
+		snprintf(line + l, len - l, " state=%s", t->down ? "down" : "up");
+	else if (s->backend != CIR_LB_BACKEND_IPVS && d && d->state[0])
+		snprintf(line + l, len - l, " state=%s", d->state);
+	l = strlen(line);
+	if (t->error[0])
+		snprintf(line + l, len - l, " last-error=\"%s\"", t->error);
+}
+
+/* lb ls: the service's row; with --details its check and a row per target
+ * (and its check). */
+static int ls_table(struct ls_ctx *x, const struct cir_lb_service *s,
+		    const struct cir_lb_target_status *st, bool live)
+{
+	char addr[CIR_LB_ADDR_STRLEN], sched[64];
+	int r;
+
 	snprintf(sched, sizeof(sched), "%s%s%s", s->sched, s->mh_fallback ? " mh-fallback" : "",
 		 s->mh_port ? " mh-port" : "");
 	if (s->persistent) {
@@ -260,7 +304,8 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 		snprintf(sched + l, sizeof(sched) - l, " persistent %u", s->persistent);
 	}
-	r = cli_table_row(x->t, s->name, addr, cir_lb_proto_name(s->protocol), sched,
+	r = cli_table_row(x->t, s->name, cir_lb_addr_format(&s->vip, addr, sizeof(addr)),
+			  cir_lb_proto_name(s->protocol), sched,
 			  s->backend == CIR_LB_BACKEND_HAPROXY && s->mode == CIR_LB_MODE_HTTP
 				  ? "haproxy http" : cir_lb_backend_name(s->backend), NULL);
 	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
@@ -271,31 +316,10 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 	}
 	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
-		const struct cir_lb_target_status *d = live && st[i].programmed ? &st[i] : NULL;
 		char line[512];
-		size_t l;
 
-		cir_lb_addr_format(&t->addr, addr, sizeof(addr));
-		if (!live)
-			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s", addr, t->weight,
-				 cir_lb_method_name(t->method));
-		else if (d)
-			snprintf(line, sizeof(line),
-				 "  -> %s weight=%u method=%s active=%u inactive=%u", addr,
-				 t->weight, cir_lb_method_name(t->method), d->active,
-				 d->inactive);
-		else
-			snprintf(line, sizeof(line), "  -> %s weight=%u method=%s not-programmed",
-				 addr, t->weight, cir_lb_method_name(t->method));
-		l = strlen(line);
-		if (s->backend == CIR_LB_BACKEND_IPVS &&
-		    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-			snprintf(line + l, sizeof(line) - l, " state=%s", t->down ? "down" : "up");
-		else if (s->backend != CIR_LB_BACKEND_IPVS && d && d->state[0])
-			snprintf(line + l, sizeof(line) - l, " state=%s", d->state);
-		l = strlen(line);
-		if (t->error[0])
-			snprintf(line + l, sizeof(line) - l, " last-error=\"%s\"", t->error);
+		ls_target_line(s, t, live && st[i].programmed ? &st[i] : NULL, live, line,
+			       sizeof(line));
 		r = cli_table_row(x->t, line, NULL);
 		if (r >= 0 && t->check.type != CIR_LB_CHECK_NONE) {
 			check_line("     check ", &t->check, line, sizeof(line));
@@ -303,6 +327,23 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		}
 	}
 	return r < 0 ? -ENOMEM : 0;
+}
+
+static int ls_one(const struct cir_lb_service *s, void *arg)
+{
+	struct ls_ctx *x = arg;
+	_cleanup_free_ struct cir_lb_target_status *st = calloc(s->n_targets + 1, sizeof(*st));
+	bool present = false, live = false;
+
+	if (!st)
+		return -ENOMEM;
+	if (x->details)
+		ls_live(x, s, st, &live, &present);
+	if (x->g) {
+		ls_json(x->g, s, st, x->details && live, present);
+		return 0;
+	}
+	return ls_table(x, s, st, live);
 }
 
 static int cmd_ls(struct cli *c, const struct cli_args *a)
@@ -429,15 +470,6 @@ static int cmd_delete(struct cli *c, const struct cli_args *a)
 }
 
 /* ---- callbacks ---- */
-
-int cli_lb_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err)
-{
-	int r = cir_lb_restore(&db->st, err);
-
-	if (r > 0)
-		cli_info("restored load balancers (%d kernel changes)", r);
-	return r;
-}
 
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err)
 {

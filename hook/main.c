@@ -26,15 +26,14 @@
 
 const struct cli_group cli_groups[] = {
 	{ "network", "create, list, connect and delete networks", cli_network_cmds,
-	  NULL, NULL, NULL },
+	  NULL, NULL },
 	{ "network qos", "quality of service for a network and its members", cli_qos_cmds,
-	  cli_qos_restore, cli_qos_network_delete, cli_qos_network_inspect },
-	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_restore,
-	  cli_lb_network_delete, NULL },
-	{ "host", "hosts of the cluster", cli_host_cmds, NULL, NULL, NULL },
-	{ "cluster", "address blocks of cluster networks", cli_cluster_cmds, NULL, NULL, NULL },
-	{ "", "other commands", cli_top_cmds, NULL, NULL, NULL },
-	{ NULL, NULL, NULL, NULL, NULL, NULL },
+	  cli_qos_network_delete, cli_qos_network_inspect },
+	{ "lb", "load-balanced services (IPVS)", cli_lb_cmds, cli_lb_network_delete, NULL },
+	{ "host", "hosts of the cluster", cli_host_cmds, NULL, NULL },
+	{ "cluster", "address blocks of cluster networks", cli_cluster_cmds, NULL, NULL },
+	{ "", "other commands", cli_top_cmds, NULL, NULL },
+	{ NULL, NULL, NULL, NULL, NULL },
 };
 
 static const struct cli_opt global_opts[] = {
@@ -245,6 +244,50 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i, bool *help)
 	return 0;
 }
 
+/* The option of cmd named by the first nl characters of name, or -1. */
+static int find_opt(const struct cli_cmd *cmd, const char *name, size_t nl)
+{
+	int found = -1;
+
+	for (int j = 0; j < CLI_MAX_OPTS && cmd->opts[j].name; j++)
+		if (strlen(cmd->opts[j].name) == nl && strncmp(cmd->opts[j].name, name, nl) == 0)
+			found = j;
+	return found;
+}
+
+/* argv[*i], "--name", "--name=VALUE" or "--name VALUE" (consumed), into
+ * a: 0, or a usage error's status. */
+static int parse_opt(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv, int *i,
+		     struct cli_args *a)
+{
+	const char *s = argv[*i], *eq = strchr(s, '=');
+	size_t nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
+	int found = find_opt(cmd, s + 2, nl);
+	const struct cli_opt *o;
+
+	if (found < 0)
+		return cli_usage(c, "unknown option %.*s", (int)nl + 2, s);
+	o = &cmd->opts[found];
+	if (!o->has_arg) {
+		if (eq)
+			return cli_usage(c, "option --%s takes no value", o->name);
+		a->opt[found] = "";
+		return 0;
+	}
+	if (eq)
+		a->opt[found] = eq + 1;
+	else if (o->arg && o->arg[0] == '[')
+		a->opt[found] = "";     /* --opt[=VALUE] without a value */
+	else if (*i + 1 < argc)
+		a->opt[found] = argv[++*i];
+	else
+		return cli_usage(c, "option --%s needs a value", o->name);
+	if (a->nrep[found] == CLI_MAX_REPEAT)
+		return cli_usage(c, "option --%s given too often", o->name);
+	a->rep[found][a->nrep[found]++] = a->opt[found];
+	return 0;
+}
+
 static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **argv,
 		     struct cli_args *a, bool *help)
 {
@@ -261,10 +304,6 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 			continue;
 		}
 		if (!dashdash && s[0] == '-' && s[1]) {
-			const char *eq;
-			size_t nl;
-			int found = -1;
-
 			k = global_opt(c, argc, argv, &i, help);
 			if (k < 0)
 				return cli_usage(c, "option %s needs a value", s);
@@ -272,35 +311,9 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 				continue;
 			if (s[1] != '-')
 				return cli_usage(c, "unknown option %s", s);
-			eq = strchr(s, '=');
-			nl = eq ? (size_t)(eq - s - 2) : strlen(s + 2);
-			for (int j = 0; j < CLI_MAX_OPTS && cmd->opts[j].name; j++)
-				if (strlen(cmd->opts[j].name) == nl &&
-				    strncmp(cmd->opts[j].name, s + 2, nl) == 0)
-					found = j;
-			if (found < 0)
-				return cli_usage(c, "unknown option %.*s", (int)nl + 2, s);
-			if (!cmd->opts[found].has_arg) {
-				if (eq)
-					return cli_usage(c, "option --%s takes no value",
-							 cmd->opts[found].name);
-				a->opt[found] = "";
-			} else if (eq) {
-				a->opt[found] = eq + 1;
-			} else if (cmd->opts[found].arg && cmd->opts[found].arg[0] == '[') {
-				a->opt[found] = "";     /* --opt[=VALUE] without a value */
-			} else if (i + 1 < argc) {
-				a->opt[found] = argv[++i];
-			} else {
-				return cli_usage(c, "option --%s needs a value",
-						 cmd->opts[found].name);
-			}
-			if (cmd->opts[found].has_arg) {
-				if (a->nrep[found] == CLI_MAX_REPEAT)
-					return cli_usage(c, "option --%s given too often",
-							 cmd->opts[found].name);
-				a->rep[found][a->nrep[found]++] = a->opt[found];
-			}
+			k = parse_opt(c, cmd, argc, argv, &i, a);
+			if (k != 0)
+				return k;
 			continue;
 		}
 		if (a->npos >= CLI_MAX_POS)
@@ -316,7 +329,6 @@ static int parse_cmd(struct cli *c, const struct cli_cmd *cmd, int argc, char **
 	return 0;
 }
 
-/* Words of a group name ("network qos") matched against argv. */
 /* What a verb printed is what a user or a script reads: when stdout did
  * not take all of it (a full disk, a closed descriptor), say so and fail,
  * whatever the verb returned. */
@@ -331,6 +343,8 @@ static void close_stdout(void)
 	}
 }
 
+/* Words of a group name ("network qos") matched against argv: how many,
+ * or -1. */
 static int group_match(const char *name, int argc, char **argv)
 {
 	int n = 0;
@@ -351,15 +365,109 @@ static int group_match(const char *name, int argc, char **argv)
 	return n;
 }
 
-int main(int argc, char **argv)
+/* The group whose name matches the most words of argv (the top level's
+ * "" matches none), *n those words; NULL when none matches. */
+static const struct cli_group *find_group(int argc, char **argv, int *n)
+{
+	const struct cli_group *group = NULL;
+	int best = -1;
+
+	for (const struct cli_group *g = cli_groups; g->name; g++) {
+		int k = group_match(g->name, argc, argv);
+
+		if (k > best) {
+			best = k;
+			group = g;
+		}
+	}
+	*n = best;
+	return group;
+}
+
+/* The group's help: on stdout when asked for, on stderr (a usage error)
+ * when the verb is missing. */
+static int group_help(const struct cli_group *group, bool asked)
+{
+	FILE *out = asked ? stdout : stderr;
+
+	if (group->name[0])
+		help_group(out, group);
+	else
+		help_main(out);
+	return asked ? CLI_OK : CLI_USAGE;
+}
+
+/* argv[0] is the verb of group: find it, parse its arguments, run it. */
+static int run_verb(struct cli *c, const struct cli_group *group, int argc, char **argv,
+		    bool help)
+{
+	const struct cli_cmd *cmd = NULL;
+	struct cli_args a;
+	int r;
+
+	for (const struct cli_cmd *k = group->cmds; k->name; k++)
+		if (strcmp(k->name, argv[0]) == 0)
+			cmd = k;
+	if (!cmd) {
+		/* "circuit network qos ..." when no such group exists yet. */
+		cir_log(CIR_LOG_ERROR, "unknown command \"%s%s%s\"", group->name,
+			group->name[0] ? " " : "", argv[0]);
+		return group_help(group, false);
+	}
+	c->cmd = cmd;
+	r = parse_cmd(c, cmd, argc - 1, argv + 1, &a, &help);
+	if (r != 0)
+		return r;
+	if (help) {
+		help_cmd(stdout, group, cmd);
+		return CLI_OK;
+	}
+	if (c->state_dir && *c->state_dir)
+		setenv(CIR_STORE_ENV, c->state_dir, 1);
+	cli_debug("state %s, plugins from %s", cir_store_root(c->state_dir), c->plugin_path);
+	return cmd->run(c, &a);
+}
+
+/* Input comes from users and runtimes: only the calls circuit and the
+ * plugins it runs in-process or executes need (lib/sandbox.h), before
+ * anything but the global options is read.  `lb` and `restore` may start
+ * haproxy, which inherits the filter: theirs adds what it needs
+ * (spec/security.md).  cmd is the first word after the global options. */
+static int sandbox(const char *cmd)
 {
 	struct cir_error err = CIR_ERROR_INIT;
+	bool serve = cmd && (strcmp(cmd, "lb") == 0 || strcmp(cmd, "restore") == 0);
+
+	if (cir_sandbox_apply(serve ? CIR_SANDBOX_CIRCUIT_SERVE : CIR_SANDBOX_CIRCUIT,
+			      CIR_SANDBOX_EXEC, &err) < 0) {
+		cir_log(CIR_LOG_ERROR, "%s", err.msg);
+		return CLI_FAIL;
+	}
+	return 0;
+}
+
+/* No command: the OCI hook (state on stdin), or help. */
+static int no_command(struct cli *c, bool help)
+{
+	struct cli_args a = { 0 };
+
+	if (help) {
+		help_main(stdout);
+		return CLI_OK;
+	}
+	if (isatty(STDIN_FILENO)) {
+		help_main(stderr);
+		return CLI_USAGE;
+	}
+	return cli_hook_run(c, &a);
+}
+
+int main(int argc, char **argv)
+{
 	struct cli c = { 0 };
-	struct cli_args a;
-	const struct cli_group *group = NULL;
-	const struct cli_cmd *cmd = NULL;
+	const struct cli_group *group;
 	bool help = false;
-	int i = 1, best = -1, r;
+	int i = 1, n, r;
 
 	cir_log_init(stderr, CIR_LOG_INFO);
 	atexit(close_stdout);
@@ -380,87 +488,32 @@ int main(int argc, char **argv)
 		if (r == 0)
 			break;
 	}
-	/* Input comes from users and runtimes: only the calls circuit and the
-	 * plugins it runs in-process or executes need (lib/sandbox.h), before
-	 * anything but the global options is read.  `lb` and `restore` may
-	 * start haproxy, which inherits the filter: theirs adds what it needs
-	 * (spec/security.md). */
-	if (cir_sandbox_apply(i < argc && (strcmp(argv[i], "lb") == 0 ||
-					   strcmp(argv[i], "restore") == 0)
-				      ? CIR_SANDBOX_CIRCUIT_SERVE : CIR_SANDBOX_CIRCUIT,
-			      CIR_SANDBOX_EXEC, &err) < 0) {
-		cir_log(CIR_LOG_ERROR, "%s", err.msg);
-		return CLI_FAIL;
-	}
+	r = sandbox(i < argc ? argv[i] : NULL);
+	if (r != 0)
+		return r;
 	if (c.state_dir && *c.state_dir) {
 		/* Plugins share the store: hand them the same root. */
 		setenv(CIR_STORE_ENV, c.state_dir, 1);
 	}
 	plugin_path_init(&c);
-	if (i >= argc) {
-		if (help) {
-			help_main(stdout);
-			return CLI_OK;
-		}
-		if (isatty(STDIN_FILENO)) {
-			help_main(stderr);
-			return CLI_USAGE;
-		}
-		memset(&a, 0, sizeof(a));
-		return cli_hook_run(&c, &a);
-	}
+	if (i >= argc)
+		return no_command(&c, help);
 	if (strcmp(argv[i], "help") == 0 && i + 1 == argc) {
 		help_main(stdout);
 		return CLI_OK;
 	}
-	for (const struct cli_group *g = cli_groups; g->name; g++) {
-		int n = group_match(g->name, argc - i, argv + i);
-
-		if (n > best) {
-			best = n;
-			group = g;
-		}
-	}
-	if (best < 0) {
+	group = find_group(argc - i, argv + i, &n);
+	if (!group) {
 		cir_log(CIR_LOG_ERROR, "unknown command \"%s\"", argv[i]);
 		help_main(stderr);
 		return CLI_USAGE;
 	}
-	i += best;
+	i += n;
 	c.group = group;
-	if (i >= argc || strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
-	    strcmp(argv[i], "help") == 0) {
-		if (!group->name[0]) {
-			help_main(i >= argc ? stderr : stdout);
-			return i >= argc ? CLI_USAGE : CLI_OK;
-		}
-		help_group(i >= argc ? stderr : stdout, group);
-		return i >= argc ? CLI_USAGE : CLI_OK;
-	}
-	for (const struct cli_cmd *k = group->cmds; k->name; k++)
-		if (strcmp(k->name, argv[i]) == 0)
-			cmd = k;
-	if (!cmd) {
-		/* "circuit network qos ..." when no such group exists yet. */
-		cir_log(CIR_LOG_ERROR, "unknown command \"%s%s%s\"", group->name,
-			group->name[0] ? " " : "", argv[i]);
-		if (group->name[0])
-			help_group(stderr, group);
-		else
-			help_main(stderr);
-		return CLI_USAGE;
-	}
-	c.cmd = cmd;
-	i++;
-	r = parse_cmd(&c, cmd, argc - i, argv + i, &a, &help);
-	if (r != 0)
-		return r;
-	if (help) {
-		help_cmd(stdout, group, cmd);
-		return CLI_OK;
-	}
-	if (c.state_dir && *c.state_dir)
-		setenv(CIR_STORE_ENV, c.state_dir, 1);
-	cli_debug("state %s, plugins from %s", cir_store_root(c.state_dir), c.plugin_path);
-	return cmd->run(&c, &a);
+	if (i >= argc)
+		return group_help(group, false);
+	if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+	    strcmp(argv[i], "help") == 0)
+		return group_help(group, true);
+	return run_verb(&c, group, argc - i, argv + i, help);
 }

@@ -277,50 +277,6 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 
 /* ---- callbacks ---- */
 
-struct restore_walk {
-	struct cir_netdb *db;
-	int changes;
-	int failures;
-};
-
-static int restore_network(const char *name, void *arg)
-{
-	struct restore_walk *w = arg;
-	struct cir_error e = CIR_ERROR_INIT;
-	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
-	int r;
-
-	if (cir_network_open(w->db, name, true, &n, &e) < 0)
-		return 0;        /* deleted meanwhile */
-	r = cir_qosnet_restore(&n, &e);
-	if (r < 0) {
-		cli_warn("network %s: qos: %s", name, e.msg);
-		w->failures++;
-		return 0;
-	}
-	if (r)
-		cli_info("restored qos for %s", name);
-	w->changes += r;
-	return 0;
-}
-
-int cli_qos_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err)
-{
-	struct restore_walk w = { db, 0, 0 };
-	struct cir_error e2 = CIR_ERROR_INIT;
-	int r;
-
-	r = cir_netdb_list(db, restore_network, &w, err);
-	if (r < 0)
-		return r;
-	r = cir_qos_ifb_gc(&e2);
-	if (r > 0)
-		w.changes += r;
-	if (w.failures)
-		return cir_err(err, EIO, "%d networks could not be restored", w.failures);
-	return w.changes;
-}
-
 int cli_qos_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err)
 {
 	int r = cir_qos_ifb_gc(err);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * qos_cli.h - "circuit network qos set|reset|show" and the callbacks the
- * rest of the CLI calls (restore, network delete, inspect, disconnect).
+ * rest of the CLI calls (network delete, inspect, disconnect).
  * (Not "qos.h": that name is lib/qos.h's, and hook/ comes first in the
  * include path of the files in hook/.)
  */
@@ -12,14 +12,6 @@
 
 /* The verbs of the "network qos" group. */
 extern const struct cli_cmd cli_qos_cmds[];
-
-/*
- * circuit restore: for every network, re-apply the recorded bridge shaping
- * and every running member's link shaping (its own or the network
- * default) where the kernel differs, and delete Circuit ifbs whose device
- * is gone.  Looks before it writes.  Returns the number of changes.
- */
-int cli_qos_restore(struct cli *c, struct cir_netdb *db, struct cir_error *err);
 
 /* Network n (locked) is being deleted: its members are already gone;
  * delete ifbs left without a device.  The record goes with the directory. */

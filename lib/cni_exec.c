@@ -130,84 +130,116 @@ fail:
 	return r;
 }
 
-/* Feed stdin_buf to fd_in while collecting fd_out, without deadlocking. */
-static int pump(int fd_in, const char *buf, size_t len, int fd_out, char **out, size_t *outlen)
+/* Both ends of a delegate's pipes: its stdin fed from buf, its stdout
+ * read into ob. */
+struct pump {
+	int in, out;                 /* -1 once closed */
+	const char *buf;
+	size_t len, off;
+	char *ob;
+	size_t n, cap;
+};
+
+static void pump_close(int *fd)
 {
-	size_t off = 0, n = 0, cap = 0;
-	char *ob = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The child's stdin is writable: write more, close it when all is
+ * written or the child does not read (EPIPE). */
+static void pump_write(struct pump *p)
+{
+	ssize_t k = write(p->in, p->buf + p->off, p->len - p->off);
+
+	if (k < 0 && errno != EINTR && errno != EAGAIN)
+		pump_close(&p->in);
+	else if (k > 0)
+		p->off += k;
+	if (p->off == p->len)
+		pump_close(&p->in);
+}
+
+/* The child's stdout is readable (or closed): read what is there.  -EIO
+ * when it says more than a result can be. */
+static int pump_read(struct pump *p)
+{
+	ssize_t k;
+
+	if (p->n + 4097 > p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16384;
+		char *nb;
+
+		if (cap > CIR_JSON_MAX * 2)
+			return -EIO;
+		nb = realloc(p->ob, cap);
+		if (!nb)
+			return -EIO;
+		p->ob = nb;
+		p->cap = cap;
+	}
+	k = read(p->out, p->ob + p->n, p->cap - p->n - 1);
+	if (k < 0 && errno == EINTR)
+		return 0;
+	if (k <= 0)
+		pump_close(&p->out);
+	else
+		p->n += k;
+	return 0;
+}
+
+static int pump_loop(struct pump *p)
+{
 	struct pollfd pf[2];
 
-	if (len == 0) {
-		close(fd_in);
-		fd_in = -1;
-	}
 	for (;;) {
-		int nf = 0, r;
+		int nf = 0, r = 0;
 
-		if (fd_in >= 0)
-			pf[nf++] = (struct pollfd){ .fd = fd_in, .events = POLLOUT };
-		if (fd_out >= 0)
-			pf[nf++] = (struct pollfd){ .fd = fd_out, .events = POLLIN };
+		if (p->in >= 0)
+			pf[nf++] = (struct pollfd){ .fd = p->in, .events = POLLOUT };
+		if (p->out >= 0)
+			pf[nf++] = (struct pollfd){ .fd = p->out, .events = POLLIN };
 		if (nf == 0)
-			break;
-		r = poll(pf, nf, -1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			goto fail;
-		for (int i = 0; i < nf; i++) {
-			if (pf[i].fd == fd_in && pf[i].revents) {
-				ssize_t k = write(fd_in, buf + off, len - off);
-
-				if (k < 0 && errno != EINTR && errno != EAGAIN) {
-					close(fd_in);   /* EPIPE: child does not read */
-					fd_in = -1;
-				} else if (k > 0) {
-					off += k;
-				}
-				if (fd_in >= 0 && off == len) {
-					close(fd_in);
-					fd_in = -1;
-				}
-			} else if (pf[i].fd == fd_out && pf[i].revents) {
-				ssize_t k;
-
-				if (n + 4097 > cap) {
-					char *nb;
-
-					cap = cap ? cap * 2 : 16384;
-					if (cap > CIR_JSON_MAX * 2)
-						goto fail;
-					nb = realloc(ob, cap);
-					if (!nb)
-						goto fail;
-					ob = nb;
-				}
-				k = read(fd_out, ob + n, cap - n - 1);
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k <= 0) {
-					close(fd_out);
-					fd_out = -1;
-				} else {
-					n += k;
-				}
-			}
+			return 0;
+		if (poll(pf, nf, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -EIO;
 		}
+		for (int i = 0; i < nf && r >= 0; i++) {
+			if (pf[i].fd == p->in && pf[i].revents)
+				pump_write(p);
+			else if (pf[i].fd == p->out && pf[i].revents)
+				r = pump_read(p);
+		}
+		if (r < 0)
+			return r;
 	}
-	if (!ob && !(ob = malloc(1)))
+}
+
+/* Feed buf to fd_in while collecting fd_out, without deadlocking; closes
+ * both.  *out (NUL-terminated, *outlen bytes) is the caller's to free. */
+static int pump(int fd_in, const char *buf, size_t len, int fd_out, char **out, size_t *outlen)
+{
+	struct pump p = { .in = fd_in, .out = fd_out, .buf = buf, .len = len };
+	int r;
+
+	if (len == 0)
+		pump_close(&p.in);
+	r = pump_loop(&p);
+	if (r >= 0 && !p.ob && !(p.ob = malloc(1)))
 		return -ENOMEM;
-	ob[n] = '\0';
-	*out = ob;
-	*outlen = n;
+	if (r < 0) {
+		pump_close(&p.in);
+		pump_close(&p.out);
+		free(p.ob);
+		return r;
+	}
+	p.ob[p.n] = '\0';
+	*out = p.ob;
+	*outlen = p.n;
 	return 0;
-fail:
-	if (fd_in >= 0)
-		close(fd_in);
-	if (fd_out >= 0)
-		close(fd_out);
-	free(ob);
-	return -EIO;
 }
 
 static const struct cir_cni_plugin *builtins[CIR_CNI_MAX_BUILTINS];

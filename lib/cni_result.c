@@ -255,63 +255,66 @@ static void emit_list(struct cir_jgen *g, const char *key, const char *base, siz
 	cir_jgen_arr_close(g);
 }
 
-void cir_cni_result_emit(struct cir_jgen *g, const struct cir_cni_result *res,
-			 const char *version)
+static void emit_ifaces(struct cir_jgen *g, const struct cir_cni_result *res,
+			const char *version)
+{
+	cir_jgen_key(g, "interfaces");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < res->n_ifaces; i++) {
+		const struct cir_cni_iface *f = &res->ifaces[i];
+
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "name", f->name);
+		if (f->mac[0])
+			cir_jgen_kstr(g, "mac", f->mac);
+		if (f->mtu && cir_cni_version_cmp(version, "1.0.0") >= 0)
+			cir_jgen_kint(g, "mtu", f->mtu);
+		if (f->sandbox[0])
+			cir_jgen_kstr(g, "sandbox", f->sandbox);
+		cir_jgen_map_close(g);
+	}
+	cir_jgen_arr_close(g);
+}
+
+static void emit_ips(struct cir_jgen *g, const struct cir_cni_result *res, const char *version)
 {
 	/* 0.3.x and 0.4.0 tag each IP with its family. */
 	bool tag_family = cir_cni_version_cmp(version, "1.0.0") < 0;
-	const struct cir_cni_dns *d = &res->dns;
 
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", version);
-	if (res->n_ifaces) {
-		cir_jgen_key(g, "interfaces");
-		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < res->n_ifaces; i++) {
-			const struct cir_cni_iface *f = &res->ifaces[i];
+	cir_jgen_key(g, "ips");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < res->n_ips; i++) {
+		const struct cir_cni_ip *ip = &res->ips[i];
 
-			cir_jgen_map_open(g);
-			cir_jgen_kstr(g, "name", f->name);
-			if (f->mac[0])
-				cir_jgen_kstr(g, "mac", f->mac);
-			if (f->mtu && cir_cni_version_cmp(version, "1.0.0") >= 0)
-				cir_jgen_kint(g, "mtu", f->mtu);
-			if (f->sandbox[0])
-				cir_jgen_kstr(g, "sandbox", f->sandbox);
-			cir_jgen_map_close(g);
-		}
-		cir_jgen_arr_close(g);
+		cir_jgen_map_open(g);
+		if (tag_family)
+			cir_jgen_kstr(g, "version", strchr(ip->address, ':') ? "6" : "4");
+		cir_jgen_kstr(g, "address", ip->address);
+		if (ip->gateway[0])
+			cir_jgen_kstr(g, "gateway", ip->gateway);
+		if (ip->iface >= 0)
+			cir_jgen_kint(g, "interface", ip->iface);
+		cir_jgen_map_close(g);
 	}
-	if (res->n_ips) {
-		cir_jgen_key(g, "ips");
-		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < res->n_ips; i++) {
-			const struct cir_cni_ip *ip = &res->ips[i];
+	cir_jgen_arr_close(g);
+}
 
-			cir_jgen_map_open(g);
-			if (tag_family)
-				cir_jgen_kstr(g, "version", strchr(ip->address, ':') ? "6" : "4");
-			cir_jgen_kstr(g, "address", ip->address);
-			if (ip->gateway[0])
-				cir_jgen_kstr(g, "gateway", ip->gateway);
-			if (ip->iface >= 0)
-				cir_jgen_kint(g, "interface", ip->iface);
-			cir_jgen_map_close(g);
-		}
-		cir_jgen_arr_close(g);
+static void emit_routes(struct cir_jgen *g, const struct cir_cni_result *res)
+{
+	cir_jgen_key(g, "routes");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < res->n_routes; i++) {
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "dst", res->routes[i].dst);
+		if (res->routes[i].gw[0])
+			cir_jgen_kstr(g, "gw", res->routes[i].gw);
+		cir_jgen_map_close(g);
 	}
-	if (res->n_routes) {
-		cir_jgen_key(g, "routes");
-		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < res->n_routes; i++) {
-			cir_jgen_map_open(g);
-			cir_jgen_kstr(g, "dst", res->routes[i].dst);
-			if (res->routes[i].gw[0])
-				cir_jgen_kstr(g, "gw", res->routes[i].gw);
-			cir_jgen_map_close(g);
-		}
-		cir_jgen_arr_close(g);
-	}
+	cir_jgen_arr_close(g);
+}
+
+static void emit_dns(struct cir_jgen *g, const struct cir_cni_dns *d)
+{
 	cir_jgen_key(g, "dns");
 	cir_jgen_map_open(g);
 	emit_list(g, "nameservers", &d->nameservers[0][0], sizeof(d->nameservers[0]),
@@ -321,6 +324,20 @@ void cir_cni_result_emit(struct cir_jgen *g, const struct cir_cni_result *res,
 	emit_list(g, "search", &d->search[0][0], sizeof(d->search[0]), d->n_search);
 	emit_list(g, "options", &d->options[0][0], sizeof(d->options[0]), d->n_options);
 	cir_jgen_map_close(g);
+}
+
+void cir_cni_result_emit(struct cir_jgen *g, const struct cir_cni_result *res,
+			 const char *version)
+{
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "cniVersion", version);
+	if (res->n_ifaces)
+		emit_ifaces(g, res, version);
+	if (res->n_ips)
+		emit_ips(g, res, version);
+	if (res->n_routes)
+		emit_routes(g, res);
+	emit_dns(g, &res->dns);
 	cir_jgen_map_close(g);
 }
 

@@ -193,36 +193,9 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 	}
 }
 
-int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
-			  struct cir_error *err)
+/* circuit-bridge's "ipam": circuit-ipam over nc's subnets. */
+static void gen_ipam(struct cir_jgen *g, const struct cir_netconf *nc)
 {
-	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	int r;
-
-	r = version_check(version, err);
-	if (r < 0)
-		return r;
-	r = cir_jgen_new(&g, true, err);
-	if (r < 0)
-		return r;
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "cniVersion", version ? version : CIR_NETCONF_CNI_VERSION);
-	cir_jgen_kstr(g, "name", nc->name);
-	cir_jgen_key(g, "plugins");
-	cir_jgen_arr_open(g);
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "type", CIR_NETCONF_BRIDGE_PLUGIN);
-	cir_jgen_kstr(g, "bridge", nc->bridge);
-	cir_jgen_kbool(g, "isGateway", true);
-	cir_jgen_kbool(g, "isDefaultGateway", true);
-	/* Members register with the masquerade too (lib/masq.h), so the
-	 * exported conflist masquerades on its own in any runtime; the CLI
-	 * holds the network's own reference from create to delete. */
-	cir_jgen_kbool(g, "ipMasq", nc->masquerade);
-	if (nc->masquerade && !nc->masquerade6)
-		cir_jgen_kbool(g, "ipMasq6", false);
-	if (nc->mtu)
-		cir_jgen_kint(g, "mtu", nc->mtu);
 	cir_jgen_key(g, "ipam");
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "type", CIR_NETCONF_IPAM_PLUGIN);
@@ -253,8 +226,31 @@ int cir_conflist_generate(const struct cir_netconf *nc, const char *version, cha
 		cir_jgen_arr_close(g);
 	}
 	cir_jgen_map_close(g);
+}
+
+/* The chain's first entry: circuit-bridge. */
+static void gen_bridge(struct cir_jgen *g, const struct cir_netconf *nc)
+{
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "type", CIR_NETCONF_BRIDGE_PLUGIN);
+	cir_jgen_kstr(g, "bridge", nc->bridge);
+	cir_jgen_kbool(g, "isGateway", true);
+	cir_jgen_kbool(g, "isDefaultGateway", true);
+	/* Members register with the masquerade too (lib/masq.h), so the
+	 * exported conflist masquerades on its own in any runtime; the CLI
+	 * holds the network's own reference from create to delete. */
+	cir_jgen_kbool(g, "ipMasq", nc->masquerade);
+	if (nc->masquerade && !nc->masquerade6)
+		cir_jgen_kbool(g, "ipMasq6", false);
+	if (nc->mtu)
+		cir_jgen_kint(g, "mtu", nc->mtu);
+	gen_ipam(g, nc);
 	cir_jgen_map_close(g);
-	/* Published ports: a no-op for an ADD that asks for none. */
+}
+
+/* Published ports: a no-op for an ADD that asks for none. */
+static void gen_portmap(struct cir_jgen *g)
+{
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "type", CIR_NETCONF_PORTMAP_PLUGIN);
 	cir_jgen_key(g, "capabilities");
@@ -262,6 +258,27 @@ int cir_conflist_generate(const struct cir_netconf *nc, const char *version, cha
 	cir_jgen_kbool(g, "portMappings", true);
 	cir_jgen_map_close(g);
 	cir_jgen_map_close(g);
+}
+
+int cir_conflist_generate(const struct cir_netconf *nc, const char *version, char **out,
+			  struct cir_error *err)
+{
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	int r;
+
+	r = version_check(version, err);
+	if (r < 0)
+		return r;
+	r = cir_jgen_new(&g, true, err);
+	if (r < 0)
+		return r;
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "cniVersion", version ? version : CIR_NETCONF_CNI_VERSION);
+	cir_jgen_kstr(g, "name", nc->name);
+	cir_jgen_key(g, "plugins");
+	cir_jgen_arr_open(g);
+	gen_bridge(g, nc);
+	gen_portmap(g);
 	cir_jgen_arr_close(g);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);

@@ -168,24 +168,39 @@ static int drop_if_last(struct masq_dir *m, const char *network, struct cir_erro
 	return cir_nft_masq_del(network, err);
 }
 
+/* network's users for a release: 1, or 0 when nothing is stored. */
+static int masq_open_existing(const char *data_dir, const char *network, struct masq_dir *m,
+			      struct cir_error *err)
+{
+	int r = masq_open(data_dir, network, false, m, err);
+
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
+/* Users left m (r says how that went): the chain goes with the last of
+ * them; m is closed. */
+static int masq_done(struct masq_dir *m, const char *network, int r, struct cir_error *err)
+{
+	if (r >= 0)
+		r = drop_if_last(m, network, err);
+	masq_close(m);
+	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+}
+
 int cir_masq_release(const char *data_dir, const char *network, const char *user,
 		     struct cir_error *err)
 {
 	struct masq_dir m;
 	int r;
 
-	r = masq_open(data_dir, network, false, &m, err);
-	if (r == -ENOENT) {
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r < 0)
+	r = masq_open_existing(data_dir, network, &m, err);
+	if (r <= 0)
 		return r;
-	r = cir_store_unlink(m.users, user, err);
-	if (r >= 0)
-		r = drop_if_last(&m, network, err);
-	masq_close(&m);
-	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+	return masq_done(&m, network, cir_store_unlink(m.users, user, err), err);
 }
 
 struct gc_walk {
@@ -210,19 +225,11 @@ int cir_masq_gc(const char *data_dir, const char *network,
 	struct masq_dir m;
 	int r;
 
-	r = masq_open(data_dir, network, false, &m, err);
-	if (r == -ENOENT) {
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r < 0)
+	r = masq_open_existing(data_dir, network, &m, err);
+	if (r <= 0)
 		return r;
 	w.users = m.users;
-	r = cir_store_list(m.users, gc_one, &w, err);
-	if (r >= 0)
-		r = drop_if_last(&m, network, err);
-	masq_close(&m);
-	return r < 0 ? cir_err_wrap(err, "masquerade %s", network) : 0;
+	return masq_done(&m, network, cir_store_list(m.users, gc_one, &w, err), err);
 }
 
 int cir_masq_network_forget(const struct cir_store *st, const char *network,

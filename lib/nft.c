@@ -516,28 +516,32 @@ static int chain_exists(const char *chain, const char *what, struct cir_error *e
 	return strstr(out, MASQ_STMT) ? 1 : 0;
 }
 
-int cir_nft_masq_del(const char *network, struct cir_error *err)
+/* The owner chain naming(name) names: removed (del) or looked for. */
+static int owner_chain_do(int (*naming)(const char *, char *, size_t, struct cir_error *),
+			  const char *name, bool del, const char *what, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char chain[CIR_NFT_CHAIN_SIZE];
+	int r = naming(name, chain, sizeof(chain), err);
 
-	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
 	if (r < 0)
 		return r;
+	return del ? chain_del(chain, what, err) : chain_exists(chain, what, err);
+}
+
+int cir_nft_masq_del(const char *network, struct cir_error *err)
+{
+	char what[CIR_NFT_CHAIN_SIZE + 32];
+
 	snprintf(what, sizeof(what), "remove masquerade for network %s", network);
-	return chain_del(chain, what, err);
+	return owner_chain_do(cir_nft_masq_chain, network, true, what, err);
 }
 
 int cir_nft_masq_exists(const char *network, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_masq_chain(network, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "masquerade for network %s", network);
-	return chain_exists(chain, what, err);
+	return owner_chain_do(cir_nft_masq_chain, network, false, what, err);
 }
 
 int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
@@ -568,26 +572,18 @@ int cir_nft_hairpin_add(const char *ifname, struct cir_error *err)
 
 int cir_nft_hairpin_del(const char *ifname, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "remove hairpin masquerade for bridge %s", ifname);
-	return chain_del(chain, what, err);
+	return owner_chain_do(cir_nft_hairpin_chain, ifname, true, what, err);
 }
 
 int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err)
 {
-	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 32];
-	int r;
+	char what[CIR_NFT_CHAIN_SIZE + 32];
 
-	r = cir_nft_hairpin_chain(ifname, chain, sizeof(chain), err);
-	if (r < 0)
-		return r;
 	snprintf(what, sizeof(what), "hairpin masquerade for bridge %s", ifname);
-	return chain_exists(chain, what, err);
+	return owner_chain_do(cir_nft_hairpin_chain, ifname, false, what, err);
 }
 
 /* ---- published ports ---- */
@@ -778,6 +774,49 @@ int cir_nft_portmap_add(const struct cir_nft_pm *v, size_t n, const struct cir_n
 	return nft_exec_create(ctx, full, what, err);
 }
 
+/* Everything circuit-portmap made, chains first (their rules refer to the
+ * maps), then the maps and sets. */
+#define PM_TEARDOWN                                                            \
+	"delete chain " TBL " portmap-pre\n"                                   \
+	"delete chain " TBL " portmap-out\n"                                   \
+	"delete chain " TBL " portmap-post\n"                                  \
+	"delete chain " TBL " portmap\n"                                       \
+	"delete map " TBL " pm4\ndelete map " TBL " pm4any\n"                  \
+	"delete map " TBL " pm6\ndelete map " TBL " pm6any\n"                  \
+	"delete set " TBL " pmhairpin4\ndelete set " TBL " pmhairpin6\n"       \
+	"delete set " TBL " pmbridges\n"
+
+/*
+ * Run cmds, delete commands one a line, in one transaction.  Should any of
+ * their objects be gone already (a flushed ruleset: ENOENT voids the whole
+ * transaction), run them one by one, skipping what is missing.
+ */
+static int nft_delete_each(struct nft_ctx *ctx, const char *cmds, const char *what,
+			   struct cir_error *err)
+{
+	int r = nft_exec(ctx, cmds, NULL, what, err);
+
+	if (r != -ENOENT)
+		return r;
+	cir_err_clear(err);
+	for (const char *line = cmds, *end; *line; line = *end ? end + 1 : end) {
+		_cleanup_free_ char *one = NULL;
+
+		end = line + strcspn(line, "\n");
+		one = strndup(line, (size_t)(end - line));
+		if (!one)
+			return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+		if (!*one)
+			continue;
+		r = nft_exec(ctx, one, NULL, what, err);
+		if (r == -ENOENT)
+			cir_err_clear(err);
+		else if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_nft_pm_bridge *br,
 			bool last, struct cir_error *err)
 {
@@ -793,44 +832,9 @@ int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_n
 	if (r < 0)
 		return r;
 	if (last) {
-		/* Chains first (their rules refer to the maps), then the maps;
-		 * the table goes when nothing else is left in it. */
-		r = nft_exec(ctx, "delete chain " TBL " portmap-pre\n"
-			     "delete chain " TBL " portmap-out\n"
-			     "delete chain " TBL " portmap-post\n"
-			     "delete chain " TBL " portmap\n"
-			     "delete map " TBL " pm4\ndelete map " TBL " pm4any\n"
-			     "delete map " TBL " pm6\ndelete map " TBL " pm6any\n"
-			     "delete set " TBL " pmhairpin4\ndelete set " TBL " pmhairpin6\n"
-			     "delete set " TBL " pmbridges\n",
-			     NULL, what, err);
-		if (r == -ENOENT) {
-			/* Partly gone already (a flushed ruleset): piece by piece. */
-			static const char *const objs[] = {
-				"chain " TBL " portmap-pre", "chain " TBL " portmap-out",
-				"chain " TBL " portmap-post", "chain " TBL " portmap",
-				"map " TBL " pm4", "map " TBL " pm4any", "map " TBL " pm6",
-				"map " TBL " pm6any", "set " TBL " pmhairpin4",
-				"set " TBL " pmhairpin6",
-				"set " TBL " pmbridges",
-			};
-
-			cir_err_clear(err);
-			r = 0;
-			for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]) && r >= 0; i++) {
-				char cmd[128];
-
-				snprintf(cmd, sizeof(cmd), "delete %s\n", objs[i]);
-				r = nft_exec(ctx, cmd, NULL, what, err);
-				if (r == -ENOENT) {
-					cir_err_clear(err);
-					r = 0;
-				}
-			}
-		}
-		if (r < 0)
-			return r;
-		return table_gc(ctx, err);
+		/* The table goes when nothing else is left in it. */
+		r = nft_delete_each(ctx, PM_TEARDOWN, what, err);
+		return r < 0 ? r : table_gc(ctx, err);
 	}
 	elems = pm_elements_cmd(strdup(""), "delete", v, n, br, err, &r);
 	if (r < 0)
@@ -839,24 +843,7 @@ int cir_nft_portmap_del(const struct cir_nft_pm *v, size_t n, const struct cir_n
 		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
 	if (!*elems)
 		return 0;
-	r = nft_exec(ctx, elems, NULL, what, err);
-	if (r != -ENOENT)
-		return r;
-	/* Some element (or the maps) already gone: the rest one by one. */
-	cir_err_clear(err);
-	for (char *line = elems, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		r = nft_exec(ctx, line, NULL, what, err);
-		if (r == -ENOENT) {
-			cir_err_clear(err);
-			r = 0;
-		}
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return nft_delete_each(ctx, elems, what, err);
 }
 
 int cir_nft_portmap_exists(const struct cir_nft_pm *v, size_t n, struct cir_error *err)

@@ -350,6 +350,16 @@ void cir_portmap_emit(struct cir_jgen *g, const struct cir_portmap *m)
 	cir_jgen_map_close(g);
 }
 
+/* "portMappings": [...] of n mappings into the open map. */
+static void emit_mappings(struct cir_jgen *g, const struct cir_portmap *m, size_t n)
+{
+	cir_jgen_key(g, "portMappings");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < n; i++)
+		cir_portmap_emit(g, &m[i]);
+	cir_jgen_arr_close(g);
+}
+
 int cir_publish_caps_json(const struct cir_publish *p, size_t np, char **out,
 			  struct cir_error *err)
 {
@@ -368,11 +378,7 @@ int cir_publish_caps_json(const struct cir_publish *p, size_t np, char **out,
 	if (r < 0)
 		return r;
 	cir_jgen_map_open(g);
-	cir_jgen_key(g, "portMappings");
-	cir_jgen_arr_open(g);
-	for (size_t i = 0; i < n; i++)
-		cir_portmap_emit(g, &m[i]);
-	cir_jgen_arr_close(g);
+	emit_mappings(g, m, n);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
 }
@@ -617,11 +623,7 @@ static int record_format(const struct cir_portmap_owner *o, const struct cir_por
 	cir_jgen_kstr(g, "address6", t->addr6.af ? cir_ip_format(&t->addr6, a, sizeof(a)) : "");
 	cir_jgen_kstr(g, "subnet4", t->net4.ip.af ? cir_cidr_format(&t->net4, a, sizeof(a)) : "");
 	cir_jgen_kstr(g, "subnet6", t->net6.ip.af ? cir_cidr_format(&t->net6, a, sizeof(a)) : "");
-	cir_jgen_key(g, "portMappings");
-	cir_jgen_arr_open(g);
-	for (size_t i = 0; i < n; i++)
-		cir_portmap_emit(g, &m[i]);
-	cir_jgen_arr_close(g);
+	emit_mappings(g, m, n);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
 }

@@ -51,20 +51,32 @@ static int link_info(struct nl_sock *sk, int ifindex, uint32_t *mtu, char name[C
 	return 0;
 }
 
-/* 1 when ifindex's root qdisc is Circuit's HTB 1:, 0 when not, or -errno. */
-static int root_is_ours(struct nl_sock *sk, int ifindex, struct cir_error *err)
+/* 1 when the qdisc under parent on ifindex is Circuit's (kind, handle), 0
+ * when not or none, or -errno.  *out (may be NULL) gets it. */
+static int qdisc_is_ours(struct nl_sock *sk, int ifindex, uint32_t parent, const char *kind,
+			 uint32_t handle, struct rtnl_qdisc **out, struct cir_error *err)
 {
 	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
-	const char *kind;
+	const char *k;
 	int r;
 
-	r = cir_tc_qdisc_find(sk, ifindex, TC_H_ROOT, &q, err);
+	r = cir_tc_qdisc_find(sk, ifindex, parent, &q, err);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
 		return r;
-	kind = rtnl_tc_get_kind(TC_CAST(q));
-	return kind && strcmp(kind, "htb") == 0 && rtnl_tc_get_handle(TC_CAST(q)) == ROOT_HANDLE;
+	k = rtnl_tc_get_kind(TC_CAST(q));
+	if (!k || strcmp(k, kind) != 0 || rtnl_tc_get_handle(TC_CAST(q)) != handle)
+		return 0;
+	if (out)
+		*out = TAKE_PTR(q);
+	return 1;
+}
+
+/* 1 when ifindex's root qdisc is Circuit's HTB 1:, 0 when not, or -errno. */
+static int root_is_ours(struct nl_sock *sk, int ifindex, struct cir_error *err)
+{
+	return qdisc_is_ours(sk, ifindex, TC_H_ROOT, "htb", ROOT_HANDLE, NULL, err);
 }
 
 /*
@@ -96,73 +108,62 @@ static int foreign_root_del(struct nl_sock *sk, int ifindex, struct cir_error *e
 static int leaf_is_netem(struct nl_sock *sk, int ifindex, struct rtnl_qdisc **out,
 			 struct cir_error *err)
 {
-	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
-	const char *kind;
-	int r;
-
-	r = cir_tc_qdisc_find(sk, ifindex, CLASS_ID, &q, err);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return r;
-	kind = rtnl_tc_get_kind(TC_CAST(q));
-	if (!kind || strcmp(kind, "netem") != 0 || rtnl_tc_get_handle(TC_CAST(q)) != NETEM_HANDLE)
-		return 0;
-	if (out)
-		*out = TAKE_PTR(q);
-	return 1;
+	return qdisc_is_ours(sk, ifindex, CLASS_ID, "netem", NETEM_HANDLE, out, err);
 }
 
-/* Build or update the tree on ifindex; q is validated and not empty. */
-static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struct cir_qos *q,
-		      struct cir_error *err)
+/* The two HTB classes of q.  A root HTB class cannot borrow, so ceil only
+ * works below a parent: 1:1 caps the device at ceil, leaf 1:10 guarantees
+ * rate. */
+static void tree_classes(const struct cir_qos *q, uint32_t mtu, struct cir_tc_htb_class *top,
+			 struct cir_tc_htb_class *leaf)
 {
 	uint64_t rate = (q->rate_kbit ? q->rate_kbit : CIR_QOS_UNLIMITED_KBIT) * CIR_QOS_KBIT_BYTES;
 	uint64_t ceil = q->ceil_kbit ? q->ceil_kbit * CIR_QOS_KBIT_BYTES : rate;
 	/* The ceil bucket never holds less than the rate bucket, or it would
 	 * cut a configured burst short. */
 	uint32_t cburst = cir_tc_burst_default(ceil, mtu);
-	/* A root HTB class cannot borrow, so ceil only works below a parent:
-	 * 1:1 caps the device at ceil, leaf 1:10 guarantees rate. */
-	struct cir_tc_htb_class top = {
+
+	if (q->burst_bytes > cburst)
+		cburst = q->burst_bytes;
+	*top = (struct cir_tc_htb_class){
 		.parent = ROOT_HANDLE,
 		.classid = TOP_ID,
 		.rate = ceil,
 		.ceil = ceil,
 		.mtu = mtu,
+		.burst = cburst,
+		.cburst = cburst,
 	};
-	struct cir_tc_htb_class leaf = {
+	*leaf = (struct cir_tc_htb_class){
 		.parent = TOP_ID,
 		.classid = CLASS_ID,
 		.rate = rate,
 		.ceil = ceil,
 		.burst = q->burst_bytes,
+		.cburst = cburst,
 		.mtu = mtu,
 	};
+}
+
+/* Our HTB root on ifindex: kept when it is there (HTB has no in-place
+ * change), else whatever root there is replaced by it. */
+static int tree_root(struct nl_sock *sk, int ifindex, struct cir_error *err)
+{
+	int r = root_is_ours(sk, ifindex, err);
+
+	if (r != 0)
+		return r < 0 ? r : 0;
+	r = foreign_root_del(sk, ifindex, err);
+	if (r < 0)
+		return r;
+	return cir_tc_htb_root_add(sk, ifindex, ROOT_HANDLE, DEFAULT_MINOR, err);
+}
+
+/* The leaf's netem as q says: set, or deleted when q has none. */
+static int tree_netem(struct nl_sock *sk, int ifindex, const struct cir_qos *q,
+		      struct cir_error *err)
+{
 	int r;
-
-	if (q->burst_bytes > cburst)
-		cburst = q->burst_bytes;
-	top.burst = top.cburst = leaf.cburst = cburst;
-
-	/* HTB has no in-place change: keep our root, replace anything else. */
-	r = root_is_ours(sk, ifindex, err);
-	if (r < 0)
-		return r;
-	if (r == 0) {
-		r = foreign_root_del(sk, ifindex, err);
-		if (r < 0)
-			return r;
-		r = cir_tc_htb_root_add(sk, ifindex, ROOT_HANDLE, DEFAULT_MINOR, err);
-		if (r < 0)
-			return r;
-	}
-	r = cir_tc_htb_class_set(sk, ifindex, &top, err);
-	if (r < 0)
-		return r;
-	r = cir_tc_htb_class_set(sk, ifindex, &leaf, err);
-	if (r < 0)
-		return r;
 
 	if (cir_qos_has_netem(q)) {
 		struct cir_tc_netem n = {
@@ -180,6 +181,24 @@ static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struc
 	if (r <= 0)
 		return r;
 	return cir_tc_qdisc_del(sk, ifindex, CLASS_ID, NETEM_HANDLE, err);
+}
+
+/* Build or update the tree on ifindex; q is validated and not empty. */
+static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struct cir_qos *q,
+		      struct cir_error *err)
+{
+	struct cir_tc_htb_class top, leaf;
+	int r;
+
+	tree_classes(q, mtu, &top, &leaf);
+	r = tree_root(sk, ifindex, err);
+	if (r >= 0)
+		r = cir_tc_htb_class_set(sk, ifindex, &top, err);
+	if (r >= 0)
+		r = cir_tc_htb_class_set(sk, ifindex, &leaf, err);
+	if (r >= 0)
+		r = tree_netem(sk, ifindex, q, err);
+	return r;
 }
 
 static int tree_read(struct nl_sock *sk, int ifindex, struct cir_qos *out, struct cir_error *err)

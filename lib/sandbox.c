@@ -385,27 +385,30 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned
 	     sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) / sizeof(struct scmp_arg_cmp), \
 	     (struct scmp_arg_cmp[]){ __VA_ARGS__ }, err)
 
-static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g,
-		 enum cir_sandbox_mode mode, struct cir_error *err)
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The plain calls of groups g; in log mode, the hard-denied ones refused. */
+static int allow_plain(scmp_filter_ctx ctx, unsigned int g, enum cir_sandbox_mode mode,
+		       struct cir_error *err)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]) && r >= 0; i++)
+	for (size_t i = 0; i < N_OF(calls) && r >= 0; i++)
 		if (calls[i].groups & g)
 			r = rule(ctx, SCMP_ACT_ALLOW, calls[i].name, 0, NULL, err);
-	if (r < 0)
-		return r;
-	if (mode == CIR_SANDBOX_LOG) {
-		for (size_t i = 0; i < sizeof(hard_denied) / sizeof(hard_denied[0]); i++) {
-			r = rule(ctx, SCMP_ACT_ERRNO(EPERM), hard_denied[i], 0, NULL, err);
-			if (r < 0)
-				return r;
-		}
-	}
-	/* isatty() (stdio, VERSION on a terminal); interface names by
-	 * index; a delegate: file descriptor flags and the socket ioctls
-	 * (SIOC*, 0x89xx: interfaces, ethtool), never a terminal's input
-	 * queue (TIOCSTI) or any other device's. */
+	for (size_t i = 0; mode == CIR_SANDBOX_LOG && i < N_OF(hard_denied) && r >= 0; i++)
+		r = rule(ctx, SCMP_ACT_ERRNO(EPERM), hard_denied[i], 0, NULL, err);
+	return r;
+}
+
+/* isatty() (stdio, VERSION on a terminal); interface names by index; a
+ * delegate: file descriptor flags and the socket ioctls (SIOC*, 0x89xx:
+ * interfaces, ethtool), never a terminal's input queue (TIOCSTI) or any
+ * other device's. */
+static int allow_ioctls(scmp_filter_ctx ctx, unsigned int g, struct cir_error *err)
+{
+	int r;
+
 	r = ALLOW("ioctl", SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	if (r >= 0 && (g & (G_CLI | G_DELEGATE))) {
 		r = ALLOW("ioctl", SCMP_A1(SCMP_CMP_EQ, SIOCGIFNAME));
@@ -414,12 +417,18 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 	}
 	if (r >= 0 && (g & G_DELEGATE)) {
 		r = ALLOW("ioctl", SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00, 0x8900));
-		for (size_t i = 0; r >= 0 && i < sizeof(fd_ioctls) / sizeof(fd_ioctls[0]); i++)
+		for (size_t i = 0; r >= 0 && i < N_OF(fd_ioctls); i++)
 			r = ALLOW("ioctl", SCMP_A1(SCMP_CMP_EQ, fd_ioctls[i]));
 	}
-	if (r < 0)
-		return r;
-	/* Executable mappings only where a library is loaded at run time. */
+	return r;
+}
+
+/* Executable mappings only where a library is loaded at run time; setns()
+ * into network namespaces only. */
+static int allow_memory_netns(scmp_filter_ctx ctx, unsigned int g, struct cir_error *err)
+{
+	int r;
+
 	if (g & (G_DLOPEN | G_DELEGATE)) {
 		r = rule(ctx, SCMP_ACT_ALLOW, "mmap", 0, NULL, err);
 		if (r >= 0)
@@ -429,93 +438,90 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		if (r >= 0)
 			r = ALLOW("mprotect", SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	}
-	if (r < 0)
-		return r;
-	if (g & G_NETNS) {
+	if (r >= 0 && (g & G_NETNS))
 		r = ALLOW("setns", SCMP_A1(SCMP_CMP_EQ, CLONE_NEWNET));
-		if (r < 0)
-			return r;
-	}
-	for (int proto = 0; proto < 32; proto++) {
+	return r;
+}
+
+/* socket(family, type) for a stream (and, with dgram, a datagram) socket. */
+static int allow_socket_types(scmp_filter_ctx ctx, int family, bool dgram,
+			      struct cir_error *err)
+{
+	int r;
+
+	r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
+		  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
+	if (r >= 0 && dgram)
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	return r;
+}
+
+/* Netlink by protocol; the runtime API's and if_indextoname()'s unix
+ * sockets; the agent's checks; etcd.  A delegate's are allow_delegate's. */
+static int allow_sockets(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g,
+			 struct cir_error *err)
+{
+	bool own = !(g & G_DELEGATE);
+	int r = 0;
+
+	for (int proto = 0; proto < 32 && r >= 0; proto++) {
 		unsigned int nl = (g & G_NETLINK) ? profiles[p].netlink : 0;
 
 		if (g & G_DELEGATE)
 			nl |= NL_ALL;
-		if (!(nl & NL(proto)))
-			continue;
-		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
-			  SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)proto));
-		if (r < 0)
-			return r;
+		if (nl & NL(proto))
+			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+				  SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)proto));
 	}
-	if ((g & G_LBAPI) && !(g & G_DELEGATE)) {
-		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
-			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-		if (r < 0)
-			return r;
-	}
-	if ((g & G_CLI) && !(g & G_DELEGATE)) {
+	if (r >= 0 && (g & G_LBAPI) && own)
+		r = allow_socket_types(ctx, AF_UNIX, false, err);
+	if (r >= 0 && (g & G_CLI) && own)
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
 			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; (g & G_CHECK) && !(g & G_DELEGATE) &&
-			   i < sizeof(check_families) / sizeof(check_families[0]); i++) {
-		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)check_families[i]),
-			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-		if (r >= 0)
-			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)check_families[i]),
-				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
-		if (r < 0)
-			return r;
-	}
-	if ((g & G_CLUSTER) && !(g & (G_DELEGATE | G_CHECK))) {
-		/* etcd: TCP over IPv4 or IPv6 (no raw, no UDP, no packet); with
-		 * G_CHECK the rules above already allow it. */
-		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET),
-			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-		if (r >= 0)
-			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_INET6),
-				  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM));
-		if (r < 0)
-			return r;
-	}
-	if (g & G_SERVE) {
-		/* haproxy: no_new_privs (it sets it itself), which capabilities
-		 * it has, and whether it may dump core; nothing else. */
-		static const int serve_prctls[] = { PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
-						    PR_CAPBSET_READ, PR_SET_DUMPABLE,
-						    PR_GET_DUMPABLE, PR_SET_NAME, PR_GET_NAME };
+	for (size_t i = 0; r >= 0 && (g & G_CHECK) && own && i < N_OF(check_families); i++)
+		r = allow_socket_types(ctx, check_families[i], true, err);
+	/* etcd: TCP over IPv4 or IPv6 (no raw, no UDP, no packet); with
+	 * G_CHECK the rules above already allow it. */
+	if (r >= 0 && (g & G_CLUSTER) && own && !(g & G_CHECK))
+		r = allow_socket_types(ctx, AF_INET, false, err);
+	if (r >= 0 && (g & G_CLUSTER) && own && !(g & G_CHECK))
+		r = allow_socket_types(ctx, AF_INET6, false, err);
+	return r;
+}
 
-		for (size_t i = 0; i < sizeof(serve_prctls) / sizeof(serve_prctls[0]); i++) {
-			bool dup = false;
+/* haproxy: no_new_privs (it sets it itself), which capabilities it has,
+ * and whether it may dump core; nothing else.  (What a delegate's prctls
+ * already allow is not added twice.) */
+static int allow_serve(scmp_filter_ctx ctx, unsigned int g, struct cir_error *err)
+{
+	static const int serve_prctls[] = { PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
+					    PR_CAPBSET_READ, PR_SET_DUMPABLE,
+					    PR_GET_DUMPABLE, PR_SET_NAME, PR_GET_NAME };
+	int r = 0;
 
-			for (size_t k = 0; (g & G_DELEGATE) && k < sizeof(prctls) / sizeof(prctls[0]); k++)
-				dup |= prctls[k] == serve_prctls[i];
-			if (dup)
-				continue;
+	for (size_t i = 0; r >= 0 && i < N_OF(serve_prctls); i++) {
+		bool dup = false;
+
+		for (size_t k = 0; (g & G_DELEGATE) && k < N_OF(prctls); k++)
+			dup |= prctls[k] == serve_prctls[i];
+		if (!dup)
 			r = ALLOW("prctl", SCMP_A0(SCMP_CMP_EQ, serve_prctls[i]));
-			if (r < 0)
-				return r;
-		}
 	}
-	if (g & G_CLUSTER) {
-		/* libcurl's wake-up pair of its transfer loop. */
-		r = ALLOW("socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
-		if (r < 0)
-			return r;
-	}
-	for (size_t i = 0; (g & G_DELEGATE) &&
-			   i < sizeof(delegate_families) / sizeof(delegate_families[0]); i++) {
+	return r;
+}
+
+/* A delegate's other socket families, its processes and threads (never
+ * new namespaces), its prctls. */
+static int allow_delegate(scmp_filter_ctx ctx, unsigned int g, struct cir_error *err)
+{
+	int r = 0;
+
+	for (size_t i = 0; (g & G_DELEGATE) && r >= 0 && i < N_OF(delegate_families); i++)
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)delegate_families[i]));
-		if (r < 0)
-			return r;
-	}
-	if (g & (G_SPAWN | G_DELEGATE)) {
-		/* Processes and threads, never new namespaces.  clone3 hides its
-		 * flags in memory a filter cannot read: ENOSYS makes glibc fall
-		 * back to clone(). */
+	if (r >= 0 && (g & (G_SPAWN | G_DELEGATE))) {
+		/* clone3 hides its flags in memory a filter cannot read:
+		 * ENOSYS makes glibc fall back to clone(). */
 		r = ALLOW("clone", SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0));
 		if (r >= 0)
 			r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err);
@@ -523,16 +529,35 @@ static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g
 		 * own soft limit.  Another process's limits: never. */
 		if (r >= 0)
 			r = ALLOW("prlimit64", SCMP_A0(SCMP_CMP_EQ, 0));
-		if (r < 0)
-			return r;
 	}
-	for (size_t i = 0; (g & G_DELEGATE) && i < sizeof(prctls) / sizeof(prctls[0]); i++) {
+	for (size_t i = 0; (g & G_DELEGATE) && r >= 0 && i < N_OF(prctls); i++)
 		r = ALLOW("prctl", SCMP_A0(SCMP_CMP_EQ, prctls[i]));
-		if (r < 0)
-			return r;
-	}
+	return r;
+}
+
+static int build(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsigned int g,
+		 enum cir_sandbox_mode mode, struct cir_error *err)
+{
+	int r;
+
+	r = allow_plain(ctx, g, mode, err);
+	if (r >= 0)
+		r = allow_ioctls(ctx, g, err);
+	if (r >= 0)
+		r = allow_memory_netns(ctx, g, err);
+	if (r >= 0)
+		r = allow_sockets(ctx, p, g, err);
+	if (r >= 0 && (g & G_SERVE))
+		r = allow_serve(ctx, g, err);
+	/* libcurl's wake-up pair of its transfer loop. */
+	if (r >= 0 && (g & G_CLUSTER))
+		r = ALLOW("socketpair", SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r >= 0)
+		r = allow_delegate(ctx, g, err);
 	/* abort() on a failed assertion. */
-	return ALLOW("tgkill", SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	if (r >= 0)
+		r = ALLOW("tgkill", SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	return r;
 }
 
 static int generate(scmp_filter_ctx *out, enum cir_sandbox_profile p, unsigned int flags,
@@ -612,17 +637,17 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 			size_t max)
 {
 	static const char *const filtered[] = { "ioctl", "mmap", "mprotect", "tgkill" };
-	const char *all[sizeof(calls) / sizeof(calls[0]) + 16];
+	const char *all[N_OF(calls) + 16];
 	unsigned int g;
 	size_t n = 0, out = 0;
 
 	if ((unsigned int)p >= CIR_SANDBOX_PROFILES)
 		return 0;
 	g = groups_of(p, flags);
-	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++)
+	for (size_t i = 0; i < N_OF(calls); i++)
 		if (calls[i].groups & g)
 			all[n++] = calls[i].name;
-	for (size_t i = 0; i < sizeof(filtered) / sizeof(filtered[0]); i++)
+	for (size_t i = 0; i < N_OF(filtered); i++)
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";

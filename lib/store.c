@@ -167,24 +167,16 @@ static int store_open(struct cir_store *st, const char *dir, bool create, struct
 	return 0;
 }
 
-int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err)
+/* dataDir's text: absolute, not too long, no "." or ".." component. */
+static int data_dir_path_check(const char *dir, struct cir_error *err)
 {
-	char parent[PATH_MAX];
-	_cleanup_close_ int fd = -1;
-	struct stat sb;
-	const char *p;
-	size_t n;
-
-	if (!dir || !*dir)
-		return 0;
-	n = strlen(dir);
 	if (dir[0] != '/')
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
 				    "dataDir %s: not an absolute path", dir);
-	if (n >= sizeof(parent))
+	if (strlen(dir) >= PATH_MAX)
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENAMETOOLONG,
 				    "dataDir: path too long");
-	for (p = dir; *p;) {
+	for (const char *p = dir; *p;) {
 		size_t l;
 
 		while (*p == '/')
@@ -195,22 +187,36 @@ int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err
 					    "dataDir %s: \".\" and \"..\" components are refused", dir);
 		p += l;
 	}
-	if (stat(dir, &sb) < 0) {
-		if (errno != ENOENT || !create)
-			return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
-		/* Only the last component is ever made: a config cannot have
-		 * root build a path of directories wherever it likes. */
-		memcpy(parent, dir, n + 1);
-		while (n > 1 && parent[n - 1] == '/')
-			parent[--n] = '\0';
-		*strrchr(parent, '/') = '\0';
-		if (stat(parent[0] ? parent : "/", &sb) < 0 || !S_ISDIR(sb.st_mode))
-			return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENOENT,
-					    "dataDir %s: its parent directory does not exist", dir);
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return 0;
+}
+
+/* Make dataDir, which is not there: only its last component is ever made,
+ * so a config cannot have root build a path of directories wherever it
+ * likes. */
+static int data_dir_make(const char *dir, struct cir_error *err)
+{
+	char parent[PATH_MAX];
+	size_t n = strlen(dir);
+	struct stat sb;
+
+	memcpy(parent, dir, n + 1);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	*strrchr(parent, '/') = '\0';
+	if (stat(parent[0] ? parent : "/", &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, ENOENT,
+				    "dataDir %s: its parent directory does not exist", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+/* dataDir is a real directory (no link), ours and private. */
+static int data_dir_owner_check(const char *dir, struct cir_error *err)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat sb;
+
 	if (fd < 0) {
 		char what[PATH_MAX + 16];
 		int e = errno;
@@ -230,6 +236,26 @@ int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err
 				    (unsigned int)sb.st_uid, (unsigned int)(sb.st_mode & 07777),
 				    (unsigned int)geteuid());
 	return 0;
+}
+
+int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err)
+{
+	struct stat sb;
+	int r;
+
+	if (!dir || !*dir)
+		return 0;
+	r = data_dir_path_check(dir, err);
+	if (r < 0)
+		return r;
+	if (stat(dir, &sb) < 0) {
+		if (errno != ENOENT || !create)
+			return cir_err(err, errno, "dataDir %s: %s", dir, strerror(errno));
+		r = data_dir_make(dir, err);
+		if (r < 0)
+			return r;
+	}
+	return data_dir_owner_check(dir, err);
 }
 
 bool cir_store_root_explicit(const char *dir)
