@@ -63,6 +63,24 @@ mbps() { # CLIENT-NS SERVER [-R]
 	o=$(timeout 60 ip netns exec "$1" iperf3 -c "$2" -t 6 -O 2 ${3:-} -J) || die "iperf3 $* failed"
 	python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))' <<<"$o"
 }
+# mbps_best RATE CLIENT-NS SERVER [-R]: the goodput through a shaper of RATE
+# Mbit/s, best of up to 3 runs.  A starved sender (the TCG guest on a loaded
+# host: 2.80 Mbit/s of 5 once at load average 46) only lowers goodput, so the
+# best run is the estimate of what the shaper lets through; a shaper set to a
+# lower rate fails every run, and every run is checked against the ceiling.
+mbps_best() {
+	local rate=$1 best=0 m i
+	shift
+	for i in 1 2 3; do
+		m=$(mbps "$@")
+		awk -v m="$m" -v r="$rate" 'BEGIN { exit !(m + 0 <= 1.10 * r) }' ||
+			die "iperf3 $*: $m Mbit/s through a $rate Mbit/s shaper"
+		best=$(awk -v m="$m" -v b="$best" 'BEGIN { print (m + 0 > b + 0) ? m : b }')
+		shaped "$best" "$rate" && break
+		echo "    run $i: $m Mbit/s, below the floor; again" >&2
+	done
+	echo "$best"
+}
 
 $C network create sandbox 10.254.1.0/24 >/dev/null
 ctr c1; p1=$pid
@@ -118,7 +136,7 @@ $C network qos set --container $p1 --rate 5mbit --delay 50ms sandbox >/dev/null
 assert_contains "$(tc qdisc show)" "delay 50ms" "netem under the htb"
 d=$(rtt c1 "$a2"); [ -n "$d" ] || die "no ping reply through rate+delay"
 delta=$(added "$base" "$d")
-in_m=$(mbps c1 "$a2" -R); out_m=$(mbps c1 "$a2")
+in_m=$(mbps_best 5 c1 "$a2" -R); out_m=$(mbps_best 5 c1 "$a2")
 echo "MEASURE qos-vm link rate_mbit=5 delay_ms=50 into_mbit=$in_m out_mbit=$out_m rtt_added_ms=$delta"
 shaped "$in_m" 5 || die "rate+delay into the container: $in_m Mbit/s"
 shaped "$out_m" 5 || die "rate+delay out of the container: $out_m Mbit/s"
