@@ -29,16 +29,15 @@ static int link_wait(struct nl_sock *sk, const char *bridge, struct cir_link_inf
 		int r = cir_link_get(sk, bridge, li, err);
 
 		if (r == 0 && strcmp(li->kind, OVS_LINK_KIND) != 0)
-			return cir_err(err, EEXIST, "ovs bridge %s: a %s link of that name exists",
-				       bridge, li->kind[0] ? li->kind : "non-OVS");
+			return cir_err(err, EEXIST, "a %s link of that name exists",
+				       li->kind[0] ? li->kind : "non-OVS");
 		if (r == 0)
 			return 0;
 		if (r != -ENODEV)
 			return r;
 		if (waited >= CIR_OVS_LINK_WAIT_MS)
-			return cir_err(err, ETIMEDOUT, "ovs bridge %s: no interface %s after %d ms "
-				       "(is ovs-vswitchd running?)", bridge, bridge,
-				       CIR_OVS_LINK_WAIT_MS);
+			return cir_err(err, ETIMEDOUT, "no interface %s after %d ms "
+				       "(is ovs-vswitchd running?)", bridge, CIR_OVS_LINK_WAIT_MS);
 		cir_err_clear(err);
 		sleep_ms(20);
 	}
