@@ -99,8 +99,8 @@ int cir_net_ensure(const struct cir_net_ctx *ctx, const struct cir_netconf *nc,
 		 * was wiped, this makes it again. */
 		r = cir_ovsdb_connect(&db, nc->ovsdb, err);
 		if (r >= 0)
-			r = cir_ovs_bridge_ensure(&db, sk, nc->bridge, nc->name, nc->mtu, &br,
-						  &created, err);
+			r = cir_ovs_bridge_ensure(&db, sk, nc->bridge, nc->name, nc->vlan, nc->mtu,
+						  &br, &created, err);
 		if (r < 0)
 			return r;
 	} else {

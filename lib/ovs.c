@@ -44,10 +44,11 @@ static int link_wait(struct nl_sock *sk, const char *bridge, struct cir_link_inf
 }
 
 int cir_ovs_bridge_ensure(struct cir_ovsdb *c, struct nl_sock *sk, const char *bridge,
-			  const char *network, unsigned int mtu, struct cir_link_info *li,
-			  bool *made, struct cir_error *err)
+			  const char *network, unsigned int tag, unsigned int mtu,
+			  struct cir_link_info *li, bool *made, struct cir_error *err)
 {
-	struct cir_ovsdb_names n = { .bridge = bridge, .network = network, .mtu = mtu };
+	struct cir_ovsdb_names n = { .bridge = bridge, .network = network, .mtu = mtu,
+				     .tag = tag };
 	bool created = false;
 	int r;
 

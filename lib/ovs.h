@@ -26,12 +26,14 @@
  * makes it; the root row is made when the database has none), and that
  * its internal interface is in the kernel (ovs-vswitchd makes it) and up;
  * *li describes it, *made (may be NULL) tells whether this call made the
- * bridge.  mtu 0 keeps the default.  -EEXIST when a link of that name
+ * bridge.  The internal port of a bridge this call makes is on VLAN tag
+ * (0 = untagged, a trunk).  mtu 0 keeps the default.  -EEXIST when a link of that name
  * exists that is not an OVS interface; -ETIMEDOUT when ovs-vswitchd does
  * not make the interface within CIR_OVS_LINK_WAIT_MS.
  */
 int cir_ovs_bridge_ensure(struct cir_ovsdb *c, struct nl_sock *sk, const char *bridge,
-			  const char *network, unsigned int mtu, struct cir_link_info *li,
+			  const char *network, unsigned int tag, unsigned int mtu,
+			  struct cir_link_info *li,
 			  bool *made, struct cir_error *err);
 
 /*

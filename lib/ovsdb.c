@@ -204,7 +204,7 @@ void cir_ovsdb_ops_bridge_add(struct cir_jgen *g, const struct cir_ovsdb_names *
 {
 	wait_none(g, "Bridge", "name", n->bridge, "==");
 	insert_iface(g, n->bridge, "internal", n->mtu, n->network, "gwif");
-	insert_port(g, n->bridge, 0, n->network, "gwif", "gwport");
+	insert_port(g, n->bridge, n->tag, n->network, "gwif", "gwport");
 	cir_jgen_map_open(g);
 	cir_jgen_kstr(g, "op", "insert");
 	cir_jgen_kstr(g, "table", "Bridge");

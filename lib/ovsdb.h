@@ -67,8 +67,9 @@ struct cir_ovsdb_names {
  * database name of "params") into g. */
 typedef void (*cir_ovsdb_ops_fn)(struct cir_jgen *g, const struct cir_ovsdb_names *n);
 
-/* Bridge n->bridge with its internal Port and Interface of the same name,
- * owned by n->network, added to the root row's bridges; guarded by a
+/* Bridge n->bridge with its internal Port and Interface of the same name
+ * (the Port on VLAN n->tag when non-zero, so the gateway is on the
+ * containers' VLAN), owned by n->network, added to the root row's bridges; guarded by a
  * "wait" that no such bridge exists (op 0 fails with "timed out" when it
  * does).  Results: 0 wait, 1-3 inserts, 4 the mutate (its count is 0 when
  * the Open_vSwitch table has no row). */

@@ -147,8 +147,8 @@ static int ovs_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 	s->a.sk = sk;
 	s->a.nsfd = nsfd;
 	s->a.sw_name = s->oc.bridge;
-	r = cir_ovs_bridge_ensure(&db, sk, s->oc.bridge, ctx->conf->name, s->oc.v.mtu, &s->a.sw,
-				  &s->br_made, err);
+	r = cir_ovs_bridge_ensure(&db, sk, s->oc.bridge, ctx->conf->name, s->oc.vlan, s->oc.v.mtu,
+				  &s->a.sw, &s->br_made, err);
 	if (r < 0)
 		return r;
 	r = cir_vethplug_add_veth(&s->a, err);
