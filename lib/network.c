@@ -241,7 +241,12 @@ static int net_teardown(const struct cir_net_ctx *ctx, struct cir_netdb *db,
 		r = cir_ovsdb_connect(&ovsdb, nc->ovsdb, err);
 		if (r >= 0)
 			r = cir_ovs_bridge_remove(&ovsdb, nc->bridge, nc->name, false, err);
-		if (r < 0)
+		/* No socket: no ovsdb-server, nothing it could be told (the
+		 * rollback of a create that never reached it, typically). */
+		if (r == -ENOENT)
+			net_debug(ctx, "network %s: ovs bridge %s: %s", nc->name, nc->bridge,
+				  err->msg);
+		else if (r < 0)
 			net_warn(ctx, "network %s: ovs bridge %s: %s (kept)", nc->name, nc->bridge,
 				 err->msg);
 		cir_err_clear(err);
