@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../plugins/bridge/bridge.h"
+#include "../plugins/ovs/plugin.h"
 #include "../plugins/lb/chain.h"
 #include "../plugins/portmap/plugin.h"
 #include "../plugins/qos/plugin.h"
@@ -474,6 +475,7 @@ int main(int argc, char **argv)
 	/* Circuit's own plugins run in-process when a chain names them (same
 	 * input and output as their executables, one fork+exec less each). */
 	cir_cni_builtin_register(&cir_bridge_plugin);
+	cir_cni_builtin_register(&cir_ovs_plugin);
 	cir_cni_builtin_register(&cir_ipam_plugin);
 	cir_cni_builtin_register(&cir_qos_plugin);
 	cir_cni_builtin_register(&cir_lb_plugin);

@@ -93,7 +93,8 @@ static int create_cluster(struct cli *c, const struct cli_args *a, const char *s
 				 cli_opt(a, "scope"));
 	if (!subnet || cli_opt(a, "subnet") || cli_opt(a, "gateway") || cli_opt(a, "mtu") ||
 	    cli_opt(a, "conflist") || cli_opt(a, "no-masquerade") ||
-	    cli_opt(a, "no-masquerade6"))
+	    cli_opt(a, "no-masquerade6") || cli_opt(a, "driver") || cli_opt(a, "vlan") ||
+	    cli_opt(a, "ovsdb-socket"))
 		return cli_usage(c, "--scope cluster takes NAME SUBNET and --vni, "
 				    "--block-size, --allow-reserved only (the MTU follows "
 				    "the underlay)");
@@ -101,6 +102,28 @@ static int create_cluster(struct cli *c, const struct cli_args *a, const char *s
 				   cli_opt(a, "block-size"), &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("%s created (cluster)", a->pos[0]);
+	return CLI_OK;
+}
+
+/* --driver bridge|ovs and the ovs options (spec/ovs.md). */
+static int create_driver(struct cli *c, const struct cli_args *a, struct cir_net_spec *spec)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	const char *driver = cli_opt(a, "driver"), *vlan = cli_opt(a, "vlan");
+	unsigned long long v;
+
+	if (driver && cir_net_driver_parse(driver, &spec->driver, &err) < 0)
+		return cli_usage(c, "invalid --%s", err.msg);
+	if (driver && spec->conflist)
+		return cli_usage(c, "--conflist takes no --driver: the chain names its plugins");
+	spec->ovsdb = cli_opt(a, "ovsdb-socket");
+	if ((vlan || spec->ovsdb) && spec->driver != CIR_NET_DRIVER_OVS)
+		return cli_usage(c, "--vlan and --ovsdb-socket need --driver ovs");
+	if (vlan) {
+		if (cli_parse_uint(vlan, 1, 4094, &v) < 0)
+			return cli_usage(c, "invalid --vlan \"%s\" (1..4094)", vlan);
+		spec->vlan = (unsigned int)v;
+	}
 	return CLI_OK;
 }
 
@@ -140,7 +163,7 @@ static int create_spec(struct cli *c, const struct cli_args *a, struct cir_net_s
 			return cli_usage(c, "invalid --mtu \"%s\" (68..65535)", mtu);
 		spec->mtu = (unsigned int)v;
 	}
-	return CLI_OK;
+	return create_driver(c, a, spec);
 }
 
 static int cmd_create(struct cli *c, const struct cli_args *a)
@@ -499,19 +522,24 @@ static int cmd_delete(struct cli *c, const struct cli_args *a)
 
 const struct cli_cmd cli_network_cmds[] = {
 	{ "create", "NAME SUBNET [--subnet SUBNET] [--gateway IP] [--no-masquerade] "
-	  "[--no-masquerade6] [--mtu N] | NAME --conflist FILE",
+	  "[--no-masquerade6] [--mtu N] [--driver bridge|ovs [--vlan N] [--ovsdb-socket PATH]] "
+	  "| NAME --conflist FILE",
 	  "create a network: bridge c-NAME, gateway, masquerade and a CNI conflist",
 	  "Examples:\n"
 	  "  circuit network create sandbox 10.254.1.0/24\n"
 	  "  circuit network create dual 10.254.3.0/24 --subnet fd00:1::/64\n"
 	  "  circuit network create db 10.254.2.0/24 --gateway 10.254.2.254 --mtu 1400\n"
 	  "  circuit network create lab --conflist /etc/cni/net.d/lab.conflist\n"
+	  "  circuit network create sw 10.254.4.0/24 --driver ovs --vlan 10\n"
 	  "A subnet must not overlap another network or an address on this host.\n"
 	  "--subnet adds a subnet of the other address family (dual stack): the\n"
 	  "bridge gets a gateway of each, each container an address of each and\n"
 	  "both default routes.\n"
 	  "With --conflist the chain may name any CNI plugins (bridge, host-local,\n"
 	  "portmap, bandwidth, firewall ...); the name on the command line wins.\n"
+	  "--driver ovs puts the network on an Open vSwitch bridge (circuit-ovs,\n"
+	  "spoken to over ovsdb-server's socket; ovs-vswitchd must run); --vlan\n"
+	  "tags every container's port.\n"
 	  "The conflist says cniVersion 1.0.0 (what podman 4 and containerd 1.6\n"
 	  "read); --cni-version V sets another, also on an imported one.\n"
 	  "--scope cluster records the network in the cluster's etcd: every host\n"
@@ -529,7 +557,11 @@ const struct cli_cmd cli_network_cmds[] = {
 	    { "scope", true, "SCOPE", "local (default) or cluster: a network across hosts" },
 	    { "vni", true, "N", "cluster: VXLAN network id (default from the name)" },
 	    { "block-size", true, "N", "cluster: prefix length of a host's address blocks "
-	      "(default 26, IPv6 122)" } },
+	      "(default 26, IPv6 122)" },
+	    { "driver", true, "DRIVER", "bridge (default: a Linux bridge) or ovs (Open vSwitch)" },
+	    { "vlan", true, "N", "ovs: VLAN tag of the containers' ports (1..4094)" },
+	    { "ovsdb-socket", true, "PATH", "ovs: ovsdb-server's socket "
+	      "(default /run/openvswitch/db.sock)" } },
 	  1, 2, cmd_create },
 	{ "ls", "[--format table|json]", "list networks",
 	  "Examples:\n  circuit network ls\n  circuit network ls --format json\n",

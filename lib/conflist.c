@@ -159,8 +159,20 @@ void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc)
 		if (!type)
 			continue;
 		if (!nc->bridge[0] && (strcmp(type, "bridge") == 0 ||
-				       strcmp(type, CIR_NETCONF_BRIDGE_PLUGIN) == 0)) {
+				       strcmp(type, CIR_NETCONF_BRIDGE_PLUGIN) == 0 ||
+				       strcmp(type, CIR_NETCONF_OVS_PLUGIN) == 0)) {
 			const char *br = cir_jnode_str(cir_jnode_get(p, "bridge"));
+			const char *sock = cir_jnode_str(cir_jnode_get(p, "ovsdbSocket"));
+
+			if (strcmp(type, CIR_NETCONF_OVS_PLUGIN) == 0) {
+				struct cir_error e = CIR_ERROR_INIT;
+
+				nc->driver = CIR_NET_DRIVER_OVS;
+				if (cir_json_u32(p, "vlan", 4094, &nc->vlan, &e) < 0)
+					nc->vlan = 0;
+				if (sock && strlen(sock) < sizeof(nc->ovsdb))
+					snprintf(nc->ovsdb, sizeof(nc->ovsdb), "%s", sock);
+			}
 
 			if (br && strlen(br) < sizeof(nc->bridge))
 				snprintf(nc->bridge, sizeof(nc->bridge), "%s", br);
@@ -232,8 +244,13 @@ static void gen_ipam(struct cir_jgen *g, const struct cir_netconf *nc)
 static void gen_bridge(struct cir_jgen *g, const struct cir_netconf *nc)
 {
 	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "type", CIR_NETCONF_BRIDGE_PLUGIN);
+	cir_jgen_kstr(g, "type", nc->driver == CIR_NET_DRIVER_OVS ? CIR_NETCONF_OVS_PLUGIN
+							 : CIR_NETCONF_BRIDGE_PLUGIN);
 	cir_jgen_kstr(g, "bridge", nc->bridge);
+	if (nc->driver == CIR_NET_DRIVER_OVS && nc->vlan)
+		cir_jgen_kint(g, "vlan", nc->vlan);
+	if (nc->driver == CIR_NET_DRIVER_OVS && nc->ovsdb[0])
+		cir_jgen_kstr(g, "ovsdbSocket", nc->ovsdb);
 	cir_jgen_kbool(g, "isGateway", true);
 	cir_jgen_kbool(g, "isDefaultGateway", true);
 	/* Members register with the masquerade too (lib/masq.h), so the

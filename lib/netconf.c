@@ -96,6 +96,25 @@ int cir_netdb_list(struct cir_netdb *db, int (*fn)(const char *name, void *arg),
 
 /* ---- records ---- */
 
+const char *cir_net_driver_name(enum cir_net_driver d)
+{
+	return d == CIR_NET_DRIVER_OVS ? "ovs" : "bridge";
+}
+
+int cir_net_driver_parse(const char *s, enum cir_net_driver *d, struct cir_error *err)
+{
+	char show[40];
+
+	if (strcmp(s, "bridge") == 0)
+		*d = CIR_NET_DRIVER_BRIDGE;
+	else if (strcmp(s, "ovs") == 0)
+		*d = CIR_NET_DRIVER_OVS;
+	else
+		return cir_err(err, EINVAL, "driver \"%s\": bridge or ovs",
+			       cir_err_shown(s, show, sizeof(show)));
+	return 0;
+}
+
 /* The record's keys; shown: created in RFC 3339 and mtu as given. */
 static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool shown,
 			 unsigned int mtu)
@@ -119,6 +138,13 @@ static void netconf_emit(struct cir_jgen *g, const struct cir_netconf *nc, bool 
 	cir_jgen_kbool(g, "masquerade6", nc->masquerade6);
 	cir_jgen_kbool(g, "managed", nc->managed);
 	cir_jgen_kbool(g, "hook", nc->hook);
+	if (nc->driver != CIR_NET_DRIVER_BRIDGE) {
+		cir_jgen_kstr(g, "driver", cir_net_driver_name(nc->driver));
+		if (nc->vlan)
+			cir_jgen_kint(g, "vlan", nc->vlan);
+		if (nc->ovsdb[0])
+			cir_jgen_kstr(g, "ovsdbSocket", nc->ovsdb);
+	}
 	if (nc->cluster) {
 		cir_jgen_kstr(g, "scope", "cluster");
 		cir_jgen_kint(g, "vni", nc->vni);
@@ -247,6 +273,7 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 {
 	struct cir_netconf c = { 0 };
 	const char *name = NULL, *subnet = NULL, *gw = NULL, *br = NULL, *scope = NULL;
+	const char *driver = NULL, *ovsdb = NULL;
 	uint64_t created = 0;
 	int r, m6;
 
@@ -262,7 +289,12 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
 	    cir_json_str(root, "scope", &scope, err) < 0 ||
 	    cir_json_u32(root, "vni", 16777215, &c.vni, err) < 0 ||
-	    cir_json_u32(root, "blockSize", 128, &c.block_size, err) < 0)
+	    cir_json_u32(root, "blockSize", 128, &c.block_size, err) < 0 ||
+	    cir_json_str(root, "driver", &driver, err) < 0 ||
+	    cir_json_u32(root, "vlan", 4094, &c.vlan, err) < 0 ||
+	    cir_json_str(root, "ovsdbSocket", &ovsdb, err) < 0)
+		return cir_err_wrap(err, "network record");
+	if (driver && cir_net_driver_parse(driver, &c.driver, err) < 0)
 		return cir_err_wrap(err, "network record");
 	if (scope && strcmp(scope, "cluster") != 0 && strcmp(scope, "local") != 0)
 		return cir_err(err, EINVAL, "network record: scope: want local or cluster");
@@ -278,6 +310,7 @@ int cir_netconf_parse(const struct cir_jnode *root, struct cir_netconf *nc,
 	    cir_netconf_copy_str(c.subnet, sizeof(c.subnet), subnet, "subnet", err) < 0 ||
 	    cir_netconf_copy_str(c.gateway, sizeof(c.gateway), gw, "gateway", err) < 0 ||
 	    cir_netconf_copy_str(c.bridge, sizeof(c.bridge), br, "bridge", err) < 0 ||
+	    cir_netconf_copy_str(c.ovsdb, sizeof(c.ovsdb), ovsdb, "ovsdbSocket", err) < 0 ||
 	    netconf_parse_subnets(root, subnet, gw, &c, err) < 0)
 		return cir_err_wrap(err, "network record");
 	c.created = (long long)created;

@@ -43,6 +43,7 @@
 
 /* Plugin types of the chain `circuit network create` writes. */
 #define CIR_NETCONF_BRIDGE_PLUGIN "circuit-bridge"
+#define CIR_NETCONF_OVS_PLUGIN "circuit-ovs"
 #define CIR_NETCONF_IPAM_PLUGIN "circuit-ipam"
 #define CIR_NETCONF_PORTMAP_PLUGIN "circuit-portmap"
 /* cniVersion of a generated conflist unless asked otherwise: the newest
@@ -53,6 +54,21 @@
 
 /* Subnets of one network: at most one per address family. */
 #define CIR_NETCONF_SUBNETS_MAX 2
+
+/* The main plugin of a network's chain (its switch), the record's
+ * "driver": "bridge" (circuit-bridge, a Linux bridge; the default, and
+ * what a record without the key means) or "ovs" (circuit-ovs, an Open
+ * vSwitch bridge; spec/ovs.md). */
+enum cir_net_driver {
+	CIR_NET_DRIVER_BRIDGE = 0,
+	CIR_NET_DRIVER_OVS,
+};
+/* "bridge", "ovs" */
+const char *cir_net_driver_name(enum cir_net_driver d);
+/* -EINVAL (one line) for another name. */
+int cir_net_driver_parse(const char *s, enum cir_net_driver *d, struct cir_error *err);
+/* Room for ovsdb-server's socket path (sun_path). */
+#define CIR_NETCONF_OVSDB_MAX 108
 
 /* A network record.  subnet and gateway are the first of subnets[] and
  * gateways[] (the keys records have always had); a dual-stack network has
@@ -79,6 +95,12 @@ struct cir_netconf {
 	bool cluster;
 	unsigned int vni;
 	unsigned int block_size;
+	/* The switch (generated chains): driver, and for "ovs" the ports'
+	 * VLAN tag (0 = none) and ovsdb-server's socket ("" = the default
+	 * CIR_OVSDB_SOCKET).  Kept in the record only for "ovs". */
+	enum cir_net_driver driver;
+	unsigned int vlan;
+	char ovsdb[CIR_NETCONF_OVSDB_MAX];
 };
 
 /* --publish values one member keeps, and their canonical text's size. */
@@ -277,11 +299,13 @@ int cir_conflist_normalize(const char *text, size_t len, const char *name, const
  * What a record needs from an imported conflist: subnets and gateways of
  * the first plugin with an ipam "subnet" or "ranges" (the first range of
  * each range set, one per family), bridge of the first
- * "bridge"/"circuit-bridge" plugin, mtu.  Fields not found stay "".
+ * "bridge"/"circuit-bridge"/"circuit-ovs" plugin (driver "ovs", its vlan
+ * and ovsdbSocket for the last), mtu.  Fields not found stay "".
  */
 void cir_conflist_describe(const struct cir_jnode *root, struct cir_netconf *nc);
 
-/* The chain `circuit network create` writes for nc: circuit-bridge
+/* The chain `circuit network create` writes for nc: circuit-bridge (or
+ * circuit-ovs with its "vlan" and "ovsdbSocket" for driver "ovs")
  * (gateways, default routes, ipMasq as the record says, "ipMasq6": false
  * without masquerade6) delegating to circuit-ipam: "subnet" for one subnet,
  * "ranges" with one range set per family for several, at cniVersion version

@@ -27,6 +27,7 @@
 #include "network_int.h"
 #include "nft.h"
 #include "nl.h"
+#include "ovs.h"
 #include "portmap.h"
 #include "qosnet.h"
 #include "sysctl.h"
@@ -91,10 +92,24 @@ int cir_net_ensure(const struct cir_net_ctx *ctx, const struct cir_netconf *nc,
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	cir_name_bridge_alias(nc->name, alias);
-	r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created, err);
-	if (r < 0)
-		return cir_err_wrap(err, "bridge %s", nc->bridge);
+	if (nc->driver == CIR_NET_DRIVER_OVS) {
+		_cleanup_ovsdb_ struct cir_ovsdb db = CIR_OVSDB_INIT;
+
+		/* An Open vSwitch bridge (spec/ovs.md): after its database
+		 * was wiped, this makes it again. */
+		r = cir_ovsdb_connect(&db, nc->ovsdb, err);
+		if (r >= 0)
+			r = cir_ovs_bridge_ensure(&db, sk, nc->bridge, nc->name, nc->vlan, nc->mtu,
+						  &br, &created, err);
+		if (r < 0)
+			return r;
+	} else {
+		cir_name_bridge_alias(nc->name, alias);
+		r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created,
+					   err);
+		if (r < 0)
+			return cir_err_wrap(err, "bridge %s", nc->bridge);
+	}
 	changes += created;
 	for (unsigned int i = 0; i < nc->n_subnets; i++) {
 		r = net_gateway(sk, nc, br.ifindex, nc->subnets[i], nc->gateways[i], err);
@@ -195,8 +210,13 @@ static int bridge_claim(struct cir_netdb *db, const struct cir_netconf *nc,
 	}
 	if (r < 0)
 		return r;
+	/* An OVS bridge of that name: its internal interface.  The OVS
+	 * driver adds to it (ownership is in its external_ids, which
+	 * network delete checks); any other link is someone else's. */
+	if (nc->driver == CIR_NET_DRIVER_OVS && strcmp(li.kind, "openvswitch") == 0)
+		return 0;
 	cir_name_bridge_alias(nc->name, alias);
-	if (strcmp(li.alias, alias) == 0)
+	if (nc->driver == CIR_NET_DRIVER_BRIDGE && strcmp(li.alias, alias) == 0)
 		return 0;
 	return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
 			    "bridge %s already exists and Circuit did not make it for network %s "
@@ -214,7 +234,23 @@ static int net_teardown(const struct cir_net_ctx *ctx, struct cir_netdb *db,
 	struct cir_link_info li;
 	int r;
 
-	if (nc->bridge[0] && nc->managed) {
+	if (nc->bridge[0] && nc->managed && nc->driver == CIR_NET_DRIVER_OVS) {
+		_cleanup_ovsdb_ struct cir_ovsdb ovsdb = CIR_OVSDB_INIT;
+
+		/* Only a bridge whose external_ids name this network. */
+		r = cir_ovsdb_connect(&ovsdb, nc->ovsdb, err);
+		if (r >= 0)
+			r = cir_ovs_bridge_remove(&ovsdb, nc->bridge, nc->name, false, err);
+		/* No socket: no ovsdb-server, nothing it could be told (the
+		 * rollback of a create that never reached it, typically). */
+		if (r == -ENOENT)
+			net_debug(ctx, "network %s: ovs bridge %s: %s", nc->name, nc->bridge,
+				  err->msg);
+		else if (r < 0)
+			net_warn(ctx, "network %s: ovs bridge %s: %s (kept)", nc->name, nc->bridge,
+				 err->msg);
+		cir_err_clear(err);
+	} else if (nc->bridge[0] && nc->managed) {
 		r = cir_nl_route_open(&sk, err);
 		if (r < 0)
 			return r;
@@ -395,6 +431,15 @@ static int spec_to_conf(const struct cir_net_spec *spec, struct cir_netconf *nc,
 			return r;
 	}
 	cir_name_bridge(nc->name, nc->bridge);
+	nc->driver = spec->driver;
+	nc->vlan = spec->vlan;
+	if (spec->ovsdb) {
+		if (strlen(spec->ovsdb) >= sizeof(nc->ovsdb) || spec->ovsdb[0] != '/' ||
+		    strstr(spec->ovsdb, "/../"))
+			return cir_err(err, EINVAL, "ovsdb socket: an absolute path without \"..\" "
+				       "of at most %zu bytes", sizeof(nc->ovsdb) - 1);
+		snprintf(nc->ovsdb, sizeof(nc->ovsdb), "%s", spec->ovsdb);
+	}
 	nc->mtu = spec->mtu;
 	nc->masquerade = !spec->no_masquerade;
 	nc->masquerade6 = nc->masquerade && !spec->no_masquerade6;

@@ -62,6 +62,9 @@ struct cir_net_spec {
 	const char *cni_version;     /* conflist cniVersion; NULL: CIR_NETCONF_CNI_VERSION for
 					ours, an imported chain's own */
 	bool hook;                   /* made by the OCI hook */
+	enum cir_net_driver driver;  /* the main plugin: bridge (default) or ovs */
+	unsigned int vlan;           /* ovs: the ports' VLAN tag, 0 = none */
+	const char *ovsdb;           /* ovs: ovsdb-server's socket, NULL = default */
 };
 
 /* Create a network (record, conflist, bridge, gateway, masquerade).  The

@@ -60,6 +60,7 @@ enum {
 	G_CLUSTER = 1u << 9,    /* circuit, circuit agent: etcd over HTTP (lib/etcd.c, libcurl) */
 	G_LBAPI = 1u << 10,     /* HAProxy's runtime API: a unix stream socket */
 	G_SERVE = 1u << 11,     /* haproxy, started by circuit, under its filter */
+	G_OVSDB = 1u << 12,     /* ovsdb-server's JSON-RPC: a unix stream socket */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -199,6 +200,12 @@ static const struct {
 	{ "sendto", G_LBAPI },
 	{ "recvfrom", G_LBAPI },
 	{ "poll", G_LBAPI },
+	/* -- G_OVSDB: lib/ovsdb.c's client of ovsdb-server (socket(): AF_UNIX
+	 * stream, below); send/recv are sendto/recvfrom -- */
+	{ "connect", G_OVSDB },
+	{ "sendto", G_OVSDB },
+	{ "recvfrom", G_OVSDB },
+	{ "poll", G_OVSDB },            /* the reply's deadline */
 	/* -- G_SERVE: haproxy, the data service of the haproxy backend,
 	 * executed by circuit lb / circuit restore: it inherits the filter
 	 * (measured: strace -f of haproxy -D with listeners, health checks,
@@ -286,15 +293,20 @@ static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
 	[CIR_SANDBOX_PORTMAP] = { "circuit-portmap",
 				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN,
 				  NL(NETLINK_ROUTE) | NL(NETLINK_NETFILTER) },
-	/* Runs the five plugins in-process; names interfaces in messages. */
+	/* Runs the six plugins in-process (circuit-ovs: ovsdb-server for the
+	 * network code too); names interfaces in messages. */
 	[CIR_SANDBOX_CIRCUIT] = { "circuit",
 				  G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
-				  G_CLUSTER,
+				  G_CLUSTER | G_OVSDB,
 				  NL_ALL },
 	[CIR_SANDBOX_CIRCUIT_SERVE] = { "circuit-serve",
 					G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_CLI |
-					G_CLUSTER | G_LBAPI | G_SERVE,
+					G_CLUSTER | G_LBAPI | G_SERVE | G_OVSDB,
 					NL_ALL },
+	/* circuit-bridge's, + ovsdb-server's unix socket (lib/ovsdb.c). */
+	[CIR_SANDBOX_OVS] = { "circuit-ovs",
+			      G_BASE | G_STORE | G_NETNS | G_NETLINK | G_DLOPEN | G_OVSDB,
+			      NL(NETLINK_ROUTE) | NL(NETLINK_NETFILTER) },
 	/* circuit agent, stacked on circuit's once the store is open: records,
 	 * IPVS weights (generic), conntrack flushes (netfilter), the checks'
 	 * TCP/UDP sockets; no setns, no libnftables, no plugin.  With
@@ -474,7 +486,7 @@ static int allow_sockets(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsign
 			r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
 				  SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)proto));
 	}
-	if (r >= 0 && (g & G_LBAPI) && own)
+	if (r >= 0 && (g & (G_LBAPI | G_OVSDB)) && own)
 		r = allow_socket_types(ctx, AF_UNIX, false, err);
 	if (r >= 0 && (g & G_CLI) && own)
 		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),

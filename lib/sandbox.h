@@ -39,6 +39,8 @@ enum cir_sandbox_profile {
 	CIR_SANDBOX_CIRCUIT_SERVE,   /* circuit lb, circuit restore: circuit's, + what
 				      * the haproxy data service it may start needs
 				      * (it inherits the filter) */
+	CIR_SANDBOX_OVS,             /* circuit-ovs: circuit-bridge's, + OVSDB's unix
+				      * socket */
 	CIR_SANDBOX_PROFILES
 };
 

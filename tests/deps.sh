@@ -24,6 +24,9 @@ PKGS="$PKGS libcurl4-openssl-dev etcd-server"
 # The haproxy backend of circuit lb (issue 15): t-lb-haproxy; Circuit starts
 # haproxy itself, on its own generated configuration.
 PKGS="$PKGS haproxy"
+# circuit-ovs (issue 15): ovsdb-server and ovs-vswitchd, started by v-ovs
+# inside the VM guest on a database of its own; never on the host.
+PKGS="$PKGS openvswitch-switch"
 # tests/demo.sh: build, ip and unshare, nft (masquerade), busybox ping.
 DEMO_PKGS="gcc make pkg-config libc6-dev
       libnl-3-dev libnl-route-3-dev libnl-genl-3-dev libyajl-dev libseccomp-dev
@@ -58,5 +61,10 @@ if [ -n "$missing" ]; then
 	esac
 	case " $missing " in
 	*" haproxy "*) systemctl disable --now haproxy.service || true ;;
+	esac
+	case " $missing " in
+	*" openvswitch-switch "*)
+		systemctl disable --now openvswitch-switch.service ovs-vswitchd.service \
+			ovsdb-server.service || true ;;
 	esac
 fi

@@ -8,17 +8,13 @@
 #include <stdbool.h>
 
 #include "cni.h"
+#include "vethplug.h"
 
 struct bridge_conf {
 	char bridge[CIR_IFNAMSIZ];
-	bool is_gateway;             /* gateway address on the bridge (default true) */
-	bool is_default_gateway;     /* default route in the container via it */
-	bool ip_masq;                /* outbound masquerade for the subnets */
-	bool ip_masq6;               /* ... IPv6 ones included (default with ip_masq) */
-	unsigned int mtu;            /* 0 = kernel default */
+	struct cir_vethplug_conf v;  /* the keys every veth main plugin reads */
 	bool hairpin;
 	bool promisc;
-	const char *data_dir;        /* state root override, may be NULL */
 };
 
 /* Parse and validate the plugin-specific keys of conf. */

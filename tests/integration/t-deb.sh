@@ -40,6 +40,7 @@ ok "lintian: no error$( [ -n "$lint" ] && echo "; $(echo "$lint" | tr '\n' ';')"
 contents=$(dpkg -c "$deb" | awk '{print $6, $7, $8}')
 for f in ./usr/bin/circuit ./usr/libexec/circuit/circuit-bridge ./usr/libexec/circuit/circuit-qos \
 	./usr/libexec/circuit/circuit-portmap ./usr/share/man/man8/circuit-portmap.8.gz \
+	./usr/libexec/circuit/circuit-ovs ./usr/share/man/man8/circuit-ovs.8.gz \
 	./usr/share/man/man8/circuit.8.gz ./usr/share/man/man8/circuit-lb.8.gz \
 	./usr/share/bash-completion/completions/circuit ./usr/share/circuit/circuit-hooks.json \
 	./lib/systemd/system/circuit-gc.timer ./lib/systemd/system/circuit-restore.service; do

@@ -2,7 +2,7 @@
 # make install / make uninstall into a DESTDIR (issue 12, item 2):
 #   exactly the expected files: circuit, the plugins, their links in
 #   CNI_BIN_DIR, example conflists and the OCI hooks.d file in
-#   share/circuit, five man pages, bash completion, three systemd units;
+#   share/circuit, seven man pages, bash completion, three systemd units;
 #   paths inside follow PREFIX; the man pages render with no groff warning;
 #   the completion completes; the installed circuit runs its installed
 #   plugins; uninstall leaves no file (and keeps a link that is not ours).
@@ -18,6 +18,7 @@ mk install PREFIX=/usr/local
 want="/opt/cni/bin/circuit-bridge
 /opt/cni/bin/circuit-ipam
 /opt/cni/bin/circuit-lb
+/opt/cni/bin/circuit-ovs
 /opt/cni/bin/circuit-portmap
 /opt/cni/bin/circuit-qos
 /usr/local/bin/circuit
@@ -28,6 +29,7 @@ want="/opt/cni/bin/circuit-bridge
 /usr/local/libexec/circuit/circuit-bridge
 /usr/local/libexec/circuit/circuit-ipam
 /usr/local/libexec/circuit/circuit-lb
+/usr/local/libexec/circuit/circuit-ovs
 /usr/local/libexec/circuit/circuit-portmap
 /usr/local/libexec/circuit/circuit-qos
 /usr/local/share/bash-completion/completions/circuit
@@ -41,11 +43,12 @@ want="/opt/cni/bin/circuit-bridge
 /usr/local/share/man/man8/circuit-bridge.8
 /usr/local/share/man/man8/circuit-ipam.8
 /usr/local/share/man/man8/circuit-lb.8
+/usr/local/share/man/man8/circuit-ovs.8
 /usr/local/share/man/man8/circuit-portmap.8
 /usr/local/share/man/man8/circuit-qos.8
 /usr/local/share/man/man8/circuit.8"
 assert_eq "$want" "$(files)" "installed files"
-for p in bridge ipam lb portmap qos; do
+for p in bridge ipam lb ovs portmap qos; do
 	l=$d/opt/cni/bin/circuit-$p
 	[ -L "$l" ] || die "$l is not a link"
 	assert_eq "/usr/local/libexec/circuit/circuit-$p" "$(readlink "$l")" "link circuit-$p"
@@ -80,7 +83,7 @@ for m in "$d"/usr/local/share/man/man8/*.8; do
 	w=$(MANWIDTH=80 man -l "$m" 2>/dev/null)
 	has '^NAME' <<<"$w" || die "$(basename "$m") renders no NAME"
 done
-ok "man pages: circuit(8) circuit-bridge(8) circuit-ipam(8) circuit-qos(8) circuit-lb(8) circuit-portmap(8), no warnings"
+ok "man pages: circuit(8) circuit-bridge(8) circuit-ipam(8) circuit-qos(8) circuit-lb(8) circuit-portmap(8) circuit-ovs(8), no warnings"
 
 # The installed binary finds its installed plugins (../libexec/circuit).
 assert_contains "$(env -u CNI_PATH "$d/usr/local/bin/circuit" version)" "CNI spec 1.1.0" "installed circuit"

@@ -208,7 +208,7 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 	if ((p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_LB || p == CIR_SANDBOX_CIRCUIT ||
 	     p == CIR_SANDBOX_CIRCUIT_SERVE || p == CIR_SANDBOX_AGENT || p == CIR_SANDBOX_PORTMAP ||
-	     (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+	     p == CIR_SANDBOX_OVS || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
 		return 43;
 	if (fd >= 0)
 		close(fd);
@@ -228,6 +228,14 @@ static int profile_checks(enum cir_sandbox_profile p, unsigned int flags)
 	if ((p == CIR_SANDBOX_AGENT || (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || (flags & CIR_SANDBOX_EXEC)) !=
 	    (fd >= 0))
 		return 52;
+	if (fd >= 0)
+		close(fd);
+	/* Unix stream sockets: HAProxy's runtime API (lb, serve), ovsdb-server
+	 * (circuit-ovs, circuit) and delegates only. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if ((p == CIR_SANDBOX_LB || p == CIR_SANDBOX_OVS || p == CIR_SANDBOX_CIRCUIT ||
+	     p == CIR_SANDBOX_CIRCUIT_SERVE || (flags & CIR_SANDBOX_EXEC)) != (fd >= 0))
+		return 53;
 	if (fd >= 0)
 		close(fd);
 	/* Executable memory only where libnftables is loaded. */
@@ -257,7 +265,8 @@ START_TEST(each_profile)
 	enum cir_sandbox_profile p = (enum cir_sandbox_profile)_i;
 
 	ck_assert_int_eq(in_sandbox(p, 0, CIR_SANDBOX_ENFORCE, profile_checks), 0);
-	if (p == CIR_SANDBOX_BRIDGE || (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || p == CIR_SANDBOX_AGENT)
+	if (p == CIR_SANDBOX_BRIDGE || p == CIR_SANDBOX_OVS ||
+	    (p == CIR_SANDBOX_CIRCUIT || p == CIR_SANDBOX_CIRCUIT_SERVE) || p == CIR_SANDBOX_AGENT)
 		ck_assert_int_eq(in_sandbox(p, CIR_SANDBOX_EXEC, CIR_SANDBOX_ENFORCE,
 					    profile_checks), 0);
 }
