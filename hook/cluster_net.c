@@ -28,6 +28,7 @@
 #include "netconf.h"
 #include "nl.h"
 #include "overlay.h"
+#include "cluster_alloc.h"
 
 int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
 			   const char *vni, const char *block, struct cir_error *err)
@@ -321,8 +322,11 @@ struct cli_cluster_sync {
 	struct cli *c;
 	struct cir_cluster_agent *a;
 	int64_t rev;                 /* last revision seen, 0 = list first */
+	int64_t wrev;                /* the watch stream: next revision to deliver */
+	struct cir_etcd_stream *w;   /* the watch stream, NULL = none running */
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	unsigned int checked_gen;    /* registration whose blocks were checked */
 	char failing[CIR_ERROR_MSG_MAX];
 	/* The last problem reported per network: one line per change. */
 	struct {
@@ -382,6 +386,12 @@ struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_
 	return s;
 }
 
+static void stream_end(struct cli_cluster_sync *s)
+{
+	cir_etcd_stream_close(s->w);
+	s->w = NULL;
+}
+
 static void sync_fail(struct cli_cluster_sync *s, const char *msg)
 {
 	/* One line per state change, not per retry. */
@@ -389,6 +399,7 @@ static void sync_fail(struct cli_cluster_sync *s, const char *msg)
 		cli_warn("cluster: data plane: %s (retrying)", msg);
 	snprintf(s->failing, sizeof(s->failing), "%s", msg);
 	s->rev = 0;
+	stream_end(s);
 }
 
 struct local_scan {
@@ -508,19 +519,89 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 		for (size_t k = 0; k < 2; k++)
 			if (strncmp(resp->kvs[i].key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
-	return s->dirty ? 1 : 0;
+	return 0;
 }
 
-void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
+static void check_report(void *arg, const char *network, const struct cir_cidr *b,
+			 const char *holder, unsigned int used)
+{
+	char bs[CIR_CIDR_STRLEN];
+
+	cir_cidr_format(b, bs, sizeof(bs));
+	if (!holder)
+		cli_info("cluster: network %s: block %s was free in etcd (this host's lease had "
+			 "expired): reclaimed, %u addresses in use here", network, bs, used);
+	else
+		cli_warn("cluster: network %s: block %s is held by host %s now: dropped here "
+			 "(%u addresses of it still in use here)", network, bs, holder, used);
+}
+
+struct check_scan {
+	struct cli_cluster_sync *s;
+	struct cir_netdb *db;
+	int r;
+	struct cir_error err;
+};
+
+static int check_one(const char *name, void *arg)
+{
+	struct check_scan *cs = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cluster *cl = cir_cluster_agent_cluster(cs->s->a);
+	bool cluster;
+	int r;
+
+	if (cir_network_open(cs->db, name, false, &n, &e) < 0)
+		return 0;
+	cluster = n.conf.cluster;
+	cir_network_close(&n);
+	if (!cluster)
+		return 0;
+	r = cir_cluster_blocks_check(cl, cs->s->c->state_dir, name, check_report, NULL, &e);
+	if (r < 0 && cs->r >= 0) {
+		cs->r = r;
+		cs->err = e;
+	}
+	return 0;
+}
+
+/* After every registration: the blocks this host lists against etcd's
+ * (a host back after its TTL lost them there). */
+static int blocks_check(struct cli_cluster_sync *s, struct cir_error *err)
+{
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	struct check_scan cs = { .s = s, .db = &db, .r = 0, .err = CIR_ERROR_INIT };
+	int r = cli_db_open(s->c, &db, err);
+
+	if (r < 0)
+		return r;
+	cir_netdb_list(&db, check_one, &cs, err);
+	cir_err_clear(err);
+	if (cs.r < 0) {
+		*err = cs.err;
+		return cir_err_wrap(err, "restart check of the blocks");
+	}
+	return 0;
+}
+
+void cli_cluster_sync_tick(struct cli_cluster_sync *s)
 {
 	struct cir_cluster *cl;
 	struct cir_error err = CIR_ERROR_INIT;
-	int64_t next = 0;
-	int r;
+	unsigned int gen;
 
 	if (!s || !cir_cluster_agent_registered(s->a))
 		return;
 	cl = cir_cluster_agent_cluster(s->a);
+	gen = cir_cluster_agent_generation(s->a);
+	if (gen != s->checked_gen) {
+		if (blocks_check(s, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		s->checked_gen = gen;
+	}
 	if (!s->rev || s->dirty || now_ms() >= s->next_list) {
 		s->dirty = false;
 		s->next_list = now_ms() + 10000;
@@ -531,20 +612,57 @@ void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
 		if (s->failing[0])
 			cli_info("cluster: data plane in step again");
 		s->failing[0] = '\0';
+		/* A new stream with every full list: a stream stalled without
+		 * a reset (a member's host gone) lasts 10 s at most. */
+		stream_end(s);
 	}
-	/* Changes since the last revision seen, for at most watch_ms: a
-	 * change made while the agent did something else is delivered at
-	 * once (history from rev + 1); the first relevant one ends the wait. */
-	cir_etcd_set_deadline(cl->etcd, 0);
-	r = cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, watch_ms, NULL, on_watch,
-			   s, &next, &err);
-	if (r < 0) {
-		sync_fail(s, err.msg);
+	if (!s->w) {
+		/* Changes since the last revision seen: made while no stream
+		 * ran, they come at once from etcd's history. */
+		s->wrev = s->rev + 1;
+		if (cir_etcd_stream_open(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, on_watch, s,
+					 &s->wrev, &s->w, &err) < 0)
+			sync_fail(s, err.msg);
+	}
+}
+
+size_t cli_cluster_sync_fds(struct cli_cluster_sync *s, struct pollfd *pfd, size_t max,
+			    long long *wake)
+{
+	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
+}
+
+void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd, size_t n)
+{
+	struct cir_cluster *cl;
+	struct cir_error err = CIR_ERROR_INIT;
+	int r;
+
+	if (!s || !s->w)
 		return;
+	cl = cir_cluster_agent_cluster(s->a);
+	r = cir_etcd_stream_step(s->w, pfd, n, &err);
+	if (s->wrev - 1 > s->rev)
+		s->rev = s->wrev - 1;
+	if (r != 0) {
+		bool was_up = cir_etcd_stream_established(s->w);
+
+		stream_end(s);
+		if (r < 0 && (!was_up || r == -ESTALE)) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		/* The server ended an established stream, or it broke (a
+		 * member stopped): again at once, from the next endpoint if
+		 * this one is gone. */
+		if (cir_etcd_stream_open(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, on_watch, s,
+					 &s->wrev, &s->w, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
 	}
-	if (next > s->rev + 1)
-		s->rev = next - 1;
-	if (s->dirty) {
+	if (s->dirty && cir_cluster_agent_registered(s->a)) {
+		/* A host or network changed: the data plane now. */
 		s->dirty = false;
 		s->next_list = now_ms() + 10000;
 		if (reconcile(s, cl, &err) < 0)
@@ -554,5 +672,7 @@ void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
 
 void cli_cluster_sync_free(struct cli_cluster_sync *s)
 {
+	if (s)
+		stream_end(s);
 	free(s);
 }
