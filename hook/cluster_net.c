@@ -327,6 +327,19 @@ struct cli_cluster_sync {
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
 	unsigned int checked_gen;    /* registration whose blocks were checked */
+	/* From the last reconcile, for the quick path of a host leaving: the
+	 * registered hosts' underlays and the overlays of the cluster's
+	 * networks. */
+	struct sync_host {
+		char name[CIR_CLUSTER_NAME_MAX + 1];
+		struct cir_ip ip;
+	} *hosts;
+	size_t nhosts;
+	char (*vx)[16];
+	size_t nvx;
+	/* Hosts whose key the watch saw deleted (their lease expired). */
+	char left[16][CIR_CLUSTER_NAME_MAX + 1];
+	size_t nleft;
 	char failing[CIR_ERROR_MSG_MAX];
 	/* The last problem reported per network: one line per change. */
 	struct {
@@ -484,6 +497,79 @@ static void reconcile_gone(struct cli_cluster_sync *s, struct cir_netdb *db,
 	}
 }
 
+/* Keep the hosts' underlays and the overlays' names for quick_leave(). */
+static void remember(struct cli_cluster_sync *s, const struct cir_cluster_host *h, size_t nh,
+		     const struct cir_cluster_net *nets, size_t nn)
+{
+	struct sync_host *nhv = calloc(nh ? nh : 1, sizeof(*nhv));
+	char (*nvx)[16] = calloc(nn ? nn : 1, sizeof(*nvx));
+	size_t k = 0;
+
+	if (!nhv || !nvx) {
+		free(nhv);
+		free(nvx);
+		return;         /* the quick path waits for the reconcile */
+	}
+	for (size_t i = 0; i < nh; i++) {
+		snprintf(nhv[k].name, sizeof(nhv[k].name), "%s", h[i].name);
+		if (cir_ip_parse(h[i].underlay, &nhv[k].ip, NULL) == 0)
+			k++;
+	}
+	for (size_t i = 0; i < nn; i++)
+		cir_overlay_name(nets[i].name, nvx[i]);
+	free(s->hosts);
+	free(s->vx);
+	s->hosts = nhv;
+	s->nhosts = k;
+	s->vx = nvx;
+	s->nvx = nn;
+}
+
+/* Hosts the watch saw leave: their FDB entries out of every overlay at
+ * once, before the full reconcile (which would remove them too). */
+static void quick_leave(struct cli_cluster_sync *s)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t nleft = s->nleft;
+
+	s->nleft = 0;
+	if (cir_nl_route_open(&sk, &e) < 0)
+		return;
+	for (size_t l = 0; l < nleft; l++) {
+		const struct cir_ip *ip = NULL;
+		unsigned int total = 0;
+
+		for (size_t i = 0; i < s->nhosts && !ip; i++)
+			if (strcmp(s->hosts[i].name, s->left[l]) == 0)
+				ip = &s->hosts[i].ip;
+		if (!ip || strcmp(s->left[l], cir_cluster_agent_cluster(s->a)->conf.host_name) == 0)
+			continue;
+		for (size_t v = 0; v < s->nvx; v++) {
+			unsigned int added = 0, removed = 0;
+			size_t k = 0;
+			int n = cir_overlay_peers(sk, s->vx[v], peers, CIR_OVERLAY_PEERS_MAX, &e);
+
+			if (n < 0) {
+				cir_err_clear(&e);
+				continue;       /* not made here (yet) */
+			}
+			for (int i = 0; i < n && (size_t)i < CIR_OVERLAY_PEERS_MAX; i++)
+				if (!cir_ip_eq(&peers[i], ip))
+					peers[k++] = peers[i];
+			if (k == (size_t)n)
+				continue;
+			if (cir_overlay_sync(sk, s->vx[v], peers, k, &added, &removed, &e) < 0)
+				cir_err_clear(&e);
+			total += removed;
+		}
+		if (total)
+			cli_info("cluster: host %s left (its lease expired): its FDB entries removed "
+				 "from %u overlays", s->left[l], total);
+	}
+}
+
 static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
 {
 	_cleanup_free_ struct cir_cluster_net *nets = NULL;
@@ -498,6 +584,7 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 	    cir_cluster_peers(cl, &h, &nh, &r2, err) < 0)
 		return -err->errnum;
 	np = peer_ips(cl, h, nh, peers, CIR_OVERLAY_PEERS_MAX);
+	remember(s, h, nh, nets, nn);
 	r = cli_db_open(s->c, &db, err);
 	if (r < 0)
 		return r;
@@ -515,10 +602,17 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
 					       CIR_CLUSTER_PREFIX "networks/" };
 
-	for (size_t i = 0; i < resp->nkvs; i++)
+	for (size_t i = 0; i < resp->nkvs; i++) {
+		const struct cir_etcd_kv *kv = &resp->kvs[i];
+
 		for (size_t k = 0; k < 2; k++)
-			if (strncmp(resp->kvs[i].key, watched[k], strlen(watched[k])) == 0)
+			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
+		if (kv->deleted && strncmp(kv->key, watched[0], strlen(watched[0])) == 0 &&
+		    s->nleft < sizeof(s->left) / sizeof(s->left[0]) &&
+		    strlen(kv->key + strlen(watched[0])) < sizeof(s->left[0]))
+			strcpy(s->left[s->nleft++], kv->key + strlen(watched[0]));
+	}
 	return 0;
 }
 
@@ -661,6 +755,8 @@ void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd
 			return;
 		}
 	}
+	if (s->nleft)
+		quick_leave(s);
 	if (s->dirty && cir_cluster_agent_registered(s->a)) {
 		/* A host or network changed: the data plane now. */
 		s->dirty = false;
@@ -672,7 +768,10 @@ void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd
 
 void cli_cluster_sync_free(struct cli_cluster_sync *s)
 {
-	if (s)
+	if (s) {
 		stream_end(s);
+		free(s->hosts);
+		free(s->vx);
+	}
 	free(s);
 }
