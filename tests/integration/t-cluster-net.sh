@@ -88,7 +88,7 @@ done
 assert_eq "${mac[1]}" "${mac[2]}" "gateway MAC h1/h2"
 assert_eq "${mac[1]}" "${mac[3]}" "gateway MAC h1/h3"
 case ${mac[1]} in 02:c1:*) ;; *) die "gateway MAC ${mac[1]} is not 02:c1:...";; esac
-ip netns exec h1 nft list table bridge circuit | has 'arp daddr ip 10\.128\.0\.1 drop' ||
+has 'arp daddr ip 10\.128\.0\.1 drop' <<<"$(ip netns exec h1 nft list table bridge circuit)" ||
 	die "gateway guard: $(ip netns exec h1 nft list table bridge circuit 2>&1)"
 ok "agents made blue on every host: vxlan 4242/4789/nolearning, peers, MTU 1450, one gateway MAC"
 
@@ -119,15 +119,15 @@ done
 ok "ping: every container reaches the others across hosts and its gateway"
 ip netns exec c3 busybox nc -l -p 7777 >"$tmp/tcp.out" &
 extra_pids+=($!)
-for _ in $(seq 50); do ip netns exec c3 cat /proc/net/tcp | has ':1E61 00000000:0000 0A' && break; sleep 0.1; done
-echo "across hosts" | ip netns exec c1 busybox nc -w 3 "${addr[c3]}" 7777
+for _ in $(seq 50); do has ':1E61 00000000:0000 0A' <<<"$(ip netns exec c3 cat /proc/net/tcp)" && break; sleep 0.1; done
+ip netns exec c1 busybox nc -w 3 "${addr[c3]}" 7777 <<<"across hosts" || die "nc c1 -> c3 ${addr[c3]}:7777 failed"
 for _ in $(seq 50); do [ -s "$tmp/tcp.out" ] && break; sleep 0.1; done
 assert_eq "across hosts" "$(cat "$tmp/tcp.out")" "TCP c1 -> c3"
 ok "TCP from h1's container to h3's"
 for n in 1 2 3; do
-	ip -n c$n neigh show 10.128.0.1 | has "lladdr ${mac[1]}" ||
+	has "lladdr ${mac[1]}" <<<"$(ip -n c$n neigh show 10.128.0.1)" ||
 		die "c$n resolves its gateway to $(ip -n c$n neigh show 10.128.0.1)"
-	bridge -n h$n fdb show dev vc-blue | has "${mac[1]}" &&
+	has "${mac[1]}" <<<"$(bridge -n h$n fdb show dev vc-blue)" &&
 		die "h$n learned the gateway MAC on the overlay: $(bridge -n h$n fdb show dev vc-blue)"
 done
 ok "the gateway: one MAC in every container, never learned from the overlay"
@@ -172,7 +172,7 @@ for n in 1 2 3; do
 	for i in $(seq 64); do json_get "$(cat "$tmp/add.$n.$i")" 'd["ips"][0]["address"]'; done >"$tmp/ips.$n"
 done
 assert_eq 192 "$(cat "$tmp"/ips.[123] | sort -u | wc -l)" "distinct addresses of 192 ADDs"
-for c in c1 c2 c3; do cat "$tmp"/ips.[123] | has "^${addr[$c]}/" && die "${addr[$c]} given twice"; done
+for c in c1 c2 c3; do has "^${addr[$c]}/" <<<"$(cat "$tmp"/ips.[123])" && die "${addr[$c]} given twice"; done
 # Each host's addresses lie in its own blocks.
 run on 1 "$C" cluster blocks blue --format json
 [ "$rc" = 0 ] || die "cluster blocks blue: exit $rc: $out"
@@ -237,7 +237,7 @@ assert_eq "$bb" "$(cat "$bfile")" "h2's blue blocks"
 assert_eq "" "$(cat "$tfile")" "h2's tiny blocks"
 ip netns exec e2 curl -s -m 5 -X POST -d "{\"key\":\"$(printf %s "$tkey" | base64 -w0)\"}" \
 	http://10.77.0.12:2379/v3/kv/deleterange >/dev/null || die "delete of $tkey"
-for _ in $(seq 50); do bridge -n h1 fdb show dev vc-blue | has 'dst 10\.77\.0\.2' && break; sleep 0.1; done
+for _ in $(seq 50); do has 'dst 10\.77\.0\.2' <<<"$(bridge -n h1 fdb show dev vc-blue)" && break; sleep 0.1; done
 ip netns exec c1 busybox ping -c 1 -W 2 "${addr[c2]}" >/dev/null || die "c1 cannot ping c2 after h2's restart"
 ok "restart after the TTL: h2 reclaimed $bb (free), dropped $tb (held by h1), c2 still reached"
 
@@ -262,8 +262,8 @@ while :; do
 		kv=$(ip netns exec e2 curl -s -m 2 -X POST -d "{\"key\":\"$ekey\"}" http://10.77.0.12:2379/v3/kv/range || true)
 		has '"kvs"' <<<"$kv" || kgone=$now
 	fi
-	if ! bridge -n h1 fdb show dev vc-blue | has 'dst 10\.77\.0\.3' &&
-	   ! bridge -n h2 fdb show dev vc-blue | has 'dst 10\.77\.0\.3'; then gone=$now; break; fi
+	if ! has 'dst 10\.77\.0\.3' <<<"$(bridge -n h1 fdb show dev vc-blue)" &&
+	   ! has 'dst 10\.77\.0\.3' <<<"$(bridge -n h2 fdb show dev vc-blue)"; then gone=$now; break; fi
 	[ "$(echo "$now - $killed > $TTL + 1" | bc)" = 1 ] && break
 	sleep 0.05
 done
