@@ -682,6 +682,7 @@ struct cir_cluster_agent {
 	atomic_uint gen;             /* registrations so far */
 	/* the lease thread's own */
 	long long next;              /* ms: next keep-alive or registration */
+	long long last_ok;           /* ms: start of the last keep-alive etcd answered */
 	int64_t ttl;
 	bool failing;                /* the last attempt failed (reported once) */
 };
@@ -723,6 +724,7 @@ static int agent_register(struct cir_cluster_agent *a, struct cir_error *err)
 	/* The lease was granted at about t0: the first keep-alive a third
 	 * of the TTL from then. */
 	a->next = t0 + a->ttl * 1000 / 3;
+	a->last_ok = t0;
 	atomic_fetch_add(&a->gen, 1);
 	atomic_store(&a->registered, true);
 	cir_ip_format(&a->kc->underlay, under, sizeof(under));
@@ -808,6 +810,7 @@ static void lease_step(struct cir_cluster_agent *a)
 				    " kept", cir_etcd_endpoint(a->kc->etcd), a->kc->lease);
 		a->failing = false;
 		a->ttl = ttl;
+		a->last_ok = start;
 		a->next = start + ttl * 1000 / 3;
 		return;
 	}
@@ -820,10 +823,12 @@ static void lease_step(struct cir_cluster_agent *a)
 		return;
 	}
 	if (!a->failing)
-		agent_event(a, true, "cluster: keep-alive failed (retrying every second): %s",
-			    err.msg);
+		agent_event(a, true, "cluster: keep-alive failed (retrying): %s", err.msg);
 	a->failing = true;
-	a->next = mono_ms() + 1000;
+	/* While the lease may still live, again at once (the client starts
+	 * at the next endpoint after a failure); once it must have expired,
+	 * every second. */
+	a->next = mono_ms() + (mono_ms() - a->last_ok < a->ttl * 1000 ? 100 : 1000);
 }
 
 static void *lease_main(void *arg)

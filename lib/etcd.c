@@ -980,6 +980,10 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 		}
 		tried_add(tried, sizeof(tried), &tlen, e->ep[i], what);
 	}
+	/* The next request starts at the endpoint after the first one tried:
+	 * one member that accepts but does not answer (overloaded, cut off)
+	 * cannot take every request's whole budget. */
+	e->cur = (e->cur + 1) % e->nep;
 	return cir_err(err, last, "etcd %s", tried[0] ? tried : "no endpoint answered in time");
 }
 
