@@ -246,8 +246,9 @@ ok "restart after the TTL: h2 reclaimed $bb (free), dropped $tb (held by h1), c2
 # agent's lease thread sends one every TTL/3, whatever its loop does), etcd
 # revokes expired leases on a 500 ms beat, and the DELETE of the host key
 # reaches every peer's watch stream at once, which reconciles then
-# (measured: the host key and the FDB entries gone together, 3.5-4.8 s
-# after the kill with a 5 s TTL).  Done while etcd's leader is stable: a
+# (measured: the host key and the FDB entries gone together, 3.5-5.2 s
+# after the kill with a 5 s TTL; the worst phase, a kill just after a
+# keep-alive, is TTL + 0.5 s + etcd's commit).  Done while etcd's leader is stable: a
 # new leader extends every lease by TTL + its election timeout (so a host
 # killed just before an election may stay up to ~TTL + 1 s + the election;
 # spec/cluster.md).
