@@ -37,16 +37,27 @@ struct cluster_part {
 };
 
 /* The cluster part (hook/cluster.c, hook/cluster_net.c, lib/cluster.c):
- * keep this host's lease alive, then the data plane of the cluster
- * networks; nothing when no cluster is configured. */
+ * the data plane of the cluster networks, in the loop (the lease has a
+ * thread of its own); nothing when no cluster is configured. */
 static void cluster_tick(void *arg)
 {
 	struct cluster_part *p = arg;
 
-	cir_cluster_agent_tick(p->lease);
-	/* Without checks to run the loop has nothing else to do: the watch
-	 * may take most of the second (changes seen at once). */
-	cli_cluster_sync_tick(p->sync, p->probes ? 300 : 850);
+	cli_cluster_sync_tick(p->sync);
+}
+
+static size_t cluster_fds(void *arg, struct pollfd *pfd, size_t max, long long *wake)
+{
+	struct cluster_part *p = arg;
+
+	return cli_cluster_sync_fds(p->sync, pfd, max, wake);
+}
+
+static void cluster_ready(void *arg, const struct pollfd *pfd, size_t n)
+{
+	struct cluster_part *p = arg;
+
+	cli_cluster_sync_ready(p->sync, pfd, n);
 }
 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
@@ -88,6 +99,10 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	o.tick = cluster_tick;
 	o.tick_arg = &part;
 	o.probes = &part.probes;
+	if (cluster) {
+		o.fds = cluster_fds;
+		o.ready = cluster_ready;
+	}
 	/* Narrow circuit's filter to the agent's (spec/security.md): execve
 	 * only when an exec check is configured now; one configured later
 	 * stops the agent with a message, and its service manager restarts it
@@ -98,6 +113,11 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	o.exec_allowed = r > 0;
 	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, (o.exec_allowed ? CIR_SANDBOX_EXEC : 0) |
 			      (cluster ? CIR_SANDBOX_CLUSTER : 0), &err) < 0) {
+		cli_cluster_sync_free(part.sync);
+		return cli_fail(c, &err);
+	}
+	/* The lease thread starts under the filter it inherits. */
+	if (cir_cluster_agent_run(cluster, &err) < 0) {
 		cli_cluster_sync_free(part.sync);
 		return cli_fail(c, &err);
 	}

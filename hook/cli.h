@@ -195,13 +195,18 @@ bool cli_cluster_configured(struct cli *c);
  * holds blocks of it). */
 int cli_cluster_net_delete(struct cli *c, const char *name, bool was_local,
 			   struct cir_error *err);
-/* The agent's data-plane part, called once a second after the lease's
- * tick: every cluster network made here, its peers as the registry says. */
+/* The agent's data-plane part, in the agent's loop: every cluster network
+ * made here, its peers as the registry says.  tick once a second (the
+ * restart check of the blocks after a registration, full lists, the watch
+ * stream (re)started); fds and ready around every poll of the loop drive
+ * the stream, and a change to hosts or networks is reconciled at once. */
 struct cli_cluster_sync;
+struct pollfd;
 struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_agent *a);
-/* watch_ms: how long the tick may wait for changes (it returns at the
- * first relevant one). */
-void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms);
+void cli_cluster_sync_tick(struct cli_cluster_sync *s);
+size_t cli_cluster_sync_fds(struct cli_cluster_sync *s, struct pollfd *pfd, size_t max,
+			    long long *wake);
+void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd, size_t n);
 void cli_cluster_sync_free(struct cli_cluster_sync *s);
 /* circuit agent (hook/agent.c) */
 int cli_agent_run(struct cli *c, const struct cli_args *a);

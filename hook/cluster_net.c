@@ -28,6 +28,7 @@
 #include "netconf.h"
 #include "nl.h"
 #include "overlay.h"
+#include "cluster_alloc.h"
 
 int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
 			   const char *vni, const char *block, struct cir_error *err)
@@ -319,8 +320,24 @@ struct cli_cluster_sync {
 	struct cli *c;
 	struct cir_cluster_agent *a;
 	int64_t rev;                 /* last revision seen, 0 = list first */
+	int64_t wrev;                /* the watch stream: next revision to deliver */
+	struct cir_etcd_stream *w;   /* the watch stream, NULL = none running */
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	unsigned int checked_gen;    /* registration whose blocks were checked */
+	/* From the last reconcile, for the quick path of a host leaving: the
+	 * registered hosts' underlays and the overlays of the cluster's
+	 * networks. */
+	struct sync_host {
+		char name[CIR_CLUSTER_NAME_MAX + 1];
+		struct cir_ip ip;
+	} *hosts;
+	size_t nhosts;
+	char (*vx)[16];
+	size_t nvx;
+	/* Hosts whose key the watch saw deleted (their lease expired). */
+	char left[16][CIR_CLUSTER_NAME_MAX + 1];
+	size_t nleft;
 	char failing[CIR_ERROR_MSG_MAX];
 	/* The last problem reported per network: one line per change. */
 	struct {
@@ -380,6 +397,12 @@ struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_
 	return s;
 }
 
+static void stream_end(struct cli_cluster_sync *s)
+{
+	cir_etcd_stream_close(s->w);
+	s->w = NULL;
+}
+
 static void sync_fail(struct cli_cluster_sync *s, const char *msg)
 {
 	/* One line per state change, not per retry. */
@@ -387,6 +410,7 @@ static void sync_fail(struct cli_cluster_sync *s, const char *msg)
 		cli_warn("cluster: data plane: %s (retrying)", msg);
 	snprintf(s->failing, sizeof(s->failing), "%s", msg);
 	s->rev = 0;
+	stream_end(s);
 }
 
 struct local_scan {
@@ -471,6 +495,79 @@ static void reconcile_gone(struct cli_cluster_sync *s, struct cir_netdb *db,
 	}
 }
 
+/* Keep the hosts' underlays and the overlays' names for quick_leave(). */
+static void remember(struct cli_cluster_sync *s, const struct cir_cluster_host *h, size_t nh,
+		     const struct cir_cluster_net *nets, size_t nn)
+{
+	struct sync_host *nhv = calloc(nh ? nh : 1, sizeof(*nhv));
+	char (*nvx)[16] = calloc(nn ? nn : 1, sizeof(*nvx));
+	size_t k = 0;
+
+	if (!nhv || !nvx) {
+		free(nhv);
+		free(nvx);
+		return;         /* the quick path waits for the reconcile */
+	}
+	for (size_t i = 0; i < nh; i++) {
+		snprintf(nhv[k].name, sizeof(nhv[k].name), "%s", h[i].name);
+		if (cir_ip_parse(h[i].underlay, &nhv[k].ip, NULL) == 0)
+			k++;
+	}
+	for (size_t i = 0; i < nn; i++)
+		cir_overlay_name(nets[i].name, nvx[i]);
+	free(s->hosts);
+	free(s->vx);
+	s->hosts = nhv;
+	s->nhosts = k;
+	s->vx = nvx;
+	s->nvx = nn;
+}
+
+/* Hosts the watch saw leave: their FDB entries out of every overlay at
+ * once, before the full reconcile (which would remove them too). */
+static void quick_leave(struct cli_cluster_sync *s)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t nleft = s->nleft;
+
+	s->nleft = 0;
+	if (cir_nl_route_open(&sk, &e) < 0)
+		return;
+	for (size_t l = 0; l < nleft; l++) {
+		const struct cir_ip *ip = NULL;
+		unsigned int total = 0;
+
+		for (size_t i = 0; i < s->nhosts && !ip; i++)
+			if (strcmp(s->hosts[i].name, s->left[l]) == 0)
+				ip = &s->hosts[i].ip;
+		if (!ip || strcmp(s->left[l], cir_cluster_agent_cluster(s->a)->conf.host_name) == 0)
+			continue;
+		for (size_t v = 0; v < s->nvx; v++) {
+			unsigned int added = 0, removed = 0;
+			size_t k = 0;
+			int n = cir_overlay_peers(sk, s->vx[v], peers, CIR_OVERLAY_PEERS_MAX, &e);
+
+			if (n < 0) {
+				cir_err_clear(&e);
+				continue;       /* not made here (yet) */
+			}
+			for (int i = 0; i < n && (size_t)i < CIR_OVERLAY_PEERS_MAX; i++)
+				if (!cir_ip_eq(&peers[i], ip))
+					peers[k++] = peers[i];
+			if (k == (size_t)n)
+				continue;
+			if (cir_overlay_sync(sk, s->vx[v], peers, k, &added, &removed, &e) < 0)
+				cir_err_clear(&e);
+			total += removed;
+		}
+		if (total)
+			cli_info("cluster: host %s left (its lease expired): its FDB entries removed "
+				 "from %u overlays", s->left[l], total);
+	}
+}
+
 static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
 {
 	_cleanup_free_ struct cir_cluster_net *nets = NULL;
@@ -485,6 +582,7 @@ static int reconcile(struct cli_cluster_sync *s, struct cir_cluster *cl, struct 
 	    cir_cluster_peers(cl, &h, &nh, &r2, err) < 0)
 		return -err->errnum;
 	np = peer_ips(cl, h, nh, peers, CIR_OVERLAY_PEERS_MAX);
+	remember(s, h, nh, nets, nn);
 	r = cli_db_open(s->c, &db, err);
 	if (r < 0)
 		return r;
@@ -502,23 +600,100 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
 					       CIR_CLUSTER_PREFIX "networks/" };
 
-	for (size_t i = 0; i < resp->nkvs; i++)
+	for (size_t i = 0; i < resp->nkvs; i++) {
+		const struct cir_etcd_kv *kv = &resp->kvs[i];
+
 		for (size_t k = 0; k < 2; k++)
-			if (strncmp(resp->kvs[i].key, watched[k], strlen(watched[k])) == 0)
+			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
-	return s->dirty ? 1 : 0;
+		if (kv->deleted && strncmp(kv->key, watched[0], strlen(watched[0])) == 0 &&
+		    s->nleft < sizeof(s->left) / sizeof(s->left[0]) &&
+		    strlen(kv->key + strlen(watched[0])) < sizeof(s->left[0]))
+			strcpy(s->left[s->nleft++], kv->key + strlen(watched[0]));
+	}
+	return 0;
 }
 
-void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
+static void check_report(void *arg, const char *network, const struct cir_cidr *b,
+			 const char *holder, unsigned int used)
+{
+	char bs[CIR_CIDR_STRLEN];
+
+	cir_cidr_format(b, bs, sizeof(bs));
+	if (!holder)
+		cli_info("cluster: network %s: block %s was free in etcd (this host's lease had "
+			 "expired): reclaimed, %u addresses in use here", network, bs, used);
+	else
+		cli_warn("cluster: network %s: block %s is held by host %s now: dropped here "
+			 "(%u addresses of it still in use here)", network, bs, holder, used);
+}
+
+struct check_scan {
+	struct cli_cluster_sync *s;
+	struct cir_netdb *db;
+	int r;
+	struct cir_error err;
+};
+
+static int check_one(const char *name, void *arg)
+{
+	struct check_scan *cs = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cluster *cl = cir_cluster_agent_cluster(cs->s->a);
+	bool cluster;
+	int r;
+
+	if (cir_network_open(cs->db, name, false, &n, &e) < 0)
+		return 0;
+	cluster = n.conf.cluster;
+	cir_network_close(&n);
+	if (!cluster)
+		return 0;
+	r = cir_cluster_blocks_check(cl, cs->s->c->state_dir, name, check_report, NULL, &e);
+	if (r < 0 && cs->r >= 0) {
+		cs->r = r;
+		cs->err = e;
+	}
+	return 0;
+}
+
+/* After every registration: the blocks this host lists against etcd's
+ * (a host back after its TTL lost them there). */
+static int blocks_check(struct cli_cluster_sync *s, struct cir_error *err)
+{
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	struct check_scan cs = { .s = s, .db = &db, .r = 0, .err = CIR_ERROR_INIT };
+	int r = cli_db_open(s->c, &db, err);
+
+	if (r < 0)
+		return r;
+	cir_netdb_list(&db, check_one, &cs, err);
+	cir_err_clear(err);
+	if (cs.r < 0) {
+		*err = cs.err;
+		return cir_err_wrap(err, "restart check of the blocks");
+	}
+	return 0;
+}
+
+void cli_cluster_sync_tick(struct cli_cluster_sync *s)
 {
 	struct cir_cluster *cl;
 	struct cir_error err = CIR_ERROR_INIT;
-	int64_t next = 0;
-	int r;
+	unsigned int gen;
 
 	if (!s || !cir_cluster_agent_registered(s->a))
 		return;
 	cl = cir_cluster_agent_cluster(s->a);
+	gen = cir_cluster_agent_generation(s->a);
+	if (gen != s->checked_gen) {
+		if (blocks_check(s, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		s->checked_gen = gen;
+	}
 	if (!s->rev || s->dirty || now_ms() >= s->next_list) {
 		s->dirty = false;
 		s->next_list = now_ms() + 10000;
@@ -529,20 +704,59 @@ void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
 		if (s->failing[0])
 			cli_info("cluster: data plane in step again");
 		s->failing[0] = '\0';
+		/* A new stream with every full list: a stream stalled without
+		 * a reset (a member's host gone) lasts 10 s at most. */
+		stream_end(s);
 	}
-	/* Changes since the last revision seen, for at most watch_ms: a
-	 * change made while the agent did something else is delivered at
-	 * once (history from rev + 1); the first relevant one ends the wait. */
-	cir_etcd_set_deadline(cl->etcd, 0);
-	r = cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, watch_ms, NULL, on_watch,
-			   s, &next, &err);
-	if (r < 0) {
-		sync_fail(s, err.msg);
+	if (!s->w) {
+		/* Changes since the last revision seen: made while no stream
+		 * ran, they come at once from etcd's history. */
+		s->wrev = s->rev + 1;
+		if (cir_etcd_stream_open(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, on_watch, s,
+					 &s->wrev, &s->w, &err) < 0)
+			sync_fail(s, err.msg);
+	}
+}
+
+size_t cli_cluster_sync_fds(struct cli_cluster_sync *s, struct pollfd *pfd, size_t max,
+			    long long *wake)
+{
+	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
+}
+
+void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd, size_t n)
+{
+	struct cir_cluster *cl;
+	struct cir_error err = CIR_ERROR_INIT;
+	int r;
+
+	if (!s || !s->w)
 		return;
+	cl = cir_cluster_agent_cluster(s->a);
+	r = cir_etcd_stream_step(s->w, pfd, n, &err);
+	if (s->wrev - 1 > s->rev)
+		s->rev = s->wrev - 1;
+	if (r != 0) {
+		bool was_up = cir_etcd_stream_established(s->w);
+
+		stream_end(s);
+		if (r < 0 && (!was_up || r == -ESTALE)) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		/* The server ended an established stream, or it broke (a
+		 * member stopped): again at once, from the next endpoint if
+		 * this one is gone. */
+		if (cir_etcd_stream_open(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, on_watch, s,
+					 &s->wrev, &s->w, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
 	}
-	if (next > s->rev + 1)
-		s->rev = next - 1;
-	if (s->dirty) {
+	if (s->nleft)
+		quick_leave(s);
+	if (s->dirty && cir_cluster_agent_registered(s->a)) {
+		/* A host or network changed: the data plane now. */
 		s->dirty = false;
 		s->next_list = now_ms() + 10000;
 		if (reconcile(s, cl, &err) < 0)
@@ -552,5 +766,10 @@ void cli_cluster_sync_tick(struct cli_cluster_sync *s, unsigned int watch_ms)
 
 void cli_cluster_sync_free(struct cli_cluster_sync *s)
 {
+	if (s) {
+		stream_end(s);
+		free(s->hosts);
+		free(s->vx);
+	}
 	free(s);
 }

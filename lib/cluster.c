@@ -2,12 +2,15 @@
 /*
  * cluster.c - cluster configuration (circuit.conf, environment), the
  * underlay address (RTM_GETROUTE), the host registry under a lease, and
- * the agent's keep-alive loop.  spec/cluster.md is the contract.
+ * the agent's lease thread.  spec/cluster.md is the contract.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -657,14 +660,30 @@ fail:
 
 /* ---- the agent ---- */
 
+/*
+ * The lease lives in a thread of its own, with its own session (its own
+ * etcd client and libcurl handle): nothing the agent's loop does (health
+ * checks, the watch, a reconcile waiting on netlink, libnftables or an
+ * unreachable etcd member) can delay a keep-alive.  The thread touches
+ * only a->kc, the lease record in the state directory, and the atomics
+ * below; the loop's session a->c is never used by it.
+ */
 struct cir_cluster_agent {
-	struct cir_cluster *c;
+	struct cir_cluster *c;       /* the loop's session */
+	struct cir_cluster *kc;      /* the lease thread's session */
 	cir_cluster_event_fn event;
 	void *arg;
+	pthread_t th;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	volatile sig_atomic_t stop;
+	atomic_bool registered;
+	atomic_uint gen;             /* registrations so far */
+	/* the lease thread's own */
 	long long next;              /* ms: next keep-alive or registration */
-	long long last_ok;           /* ms: last time etcd confirmed the lease */
+	long long last_ok;           /* ms: start of the last keep-alive etcd answered */
 	int64_t ttl;
-	bool registered;
 	bool failing;                /* the last attempt failed (reported once) */
 };
 
@@ -694,20 +713,24 @@ static int agent_register(struct cir_cluster_agent *a, struct cir_error *err)
 {
 	unsigned int moved = 0;
 	char under[CIR_IP_STRLEN];
+	long long t0 = mono_ms();
 	int r;
 
-	r = cir_cluster_register(a->c, &moved, err);
+	r = cir_cluster_register(a->kc, &moved, err);
 	if (r < 0)
 		return r;
-	a->registered = true;
 	a->failing = false;
-	a->ttl = a->c->conf.lease_ttl;
-	a->last_ok = mono_ms();
-	a->next = a->last_ok + a->ttl * 1000 / 3;
-	cir_ip_format(&a->c->underlay, under, sizeof(under));
+	a->ttl = a->kc->conf.lease_ttl;
+	/* The lease was granted at about t0: the first keep-alive a third
+	 * of the TTL from then. */
+	a->next = t0 + a->ttl * 1000 / 3;
+	a->last_ok = t0;
+	atomic_fetch_add(&a->gen, 1);
+	atomic_store(&a->registered, true);
+	cir_ip_format(&a->kc->underlay, under, sizeof(under));
 	agent_event(a, false, "cluster: host %s registered (underlay %s, lease %" PRIx64 ", TTL "
-		    "%" PRId64 " s, etcd %s, %u blocks taken over)", a->c->conf.host_name, under,
-		    a->c->lease, a->ttl, cir_etcd_endpoint(a->c->etcd), moved);
+		    "%" PRId64 " s, etcd %s, %u blocks taken over)", a->kc->conf.host_name, under,
+		    a->kc->lease, a->ttl, cir_etcd_endpoint(a->kc->etcd), moved);
 	return 0;
 }
 
@@ -722,6 +745,8 @@ int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_di
 		return cir_err(err, ENOMEM, "out of memory");
 	a->event = event;
 	a->arg = arg;
+	atomic_init(&a->registered, false);
+	atomic_init(&a->gen, 0);
 	r = cir_cluster_open(&a->c, state_dir, err);
 	if (r < 0)
 		return r;
@@ -729,15 +754,22 @@ int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_di
 		*out = NULL;
 		return 0;
 	}
+	r = cir_cluster_open(&a->kc, state_dir, err);
+	if (r < 0) {
+		cir_cluster_close(a->c);
+		return r;
+	}
+	cir_etcd_set_stop(a->kc->etcd, &a->stop);
 	r = agent_register(a, &e2);
 	if (r == -EEXIST || r == -EINVAL) {
 		*err = e2;
+		cir_cluster_close(a->kc);
 		cir_cluster_close(a->c);
 		return r;
 	}
 	if (r < 0) {
 		agent_event(a, true, "cluster: cannot register host %s (retrying): %s",
-			    a->c->conf.host_name, e2.msg);
+			    a->kc->conf.host_name, e2.msg);
 		a->failing = true;
 		a->next = mono_ms() + 1000;
 	}
@@ -745,55 +777,108 @@ int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_di
 	return 0;
 }
 
-void cir_cluster_agent_tick(struct cir_cluster_agent *a)
+/* One turn of the lease thread: keep-alive or registration when due.
+ * Returns with a->next set. */
+static void lease_step(struct cir_cluster_agent *a)
 {
 	struct cir_error err = CIR_ERROR_INIT;
-	long long now = mono_ms();
+	long long start = mono_ms();
 	int64_t ttl;
 	int r;
 
-	if (!a || now < a->next)
-		return;
-	if (!a->registered) {
+	if (!atomic_load(&a->registered)) {
 		r = agent_register(a, &err);
-		if (r < 0) {
+		if (r < 0 && !a->stop) {
 			if (!a->failing)
 				agent_event(a, true, "cluster: cannot register host %s (retrying): %s",
-					    a->c->conf.host_name, err.msg);
+					    a->kc->conf.host_name, err.msg);
 			a->failing = true;
 			a->next = mono_ms() + 1000;
 		}
 		return;
 	}
 	/* A keep-alive never waits longer than a third of the TTL, so that
-	 * the next one still comes in time. */
-	cir_etcd_set_deadline(a->c->etcd, (unsigned int)(a->ttl * 1000 / 3));
-	r = cir_etcd_lease_keepalive(a->c->etcd, a->c->lease, &ttl, &err);
-	cir_etcd_set_deadline(a->c->etcd, 0);
+	 * the next one still comes in time; they start TTL/3 apart. */
+	cir_etcd_set_deadline(a->kc->etcd, (unsigned int)(a->ttl * 1000 / 3));
+	r = cir_etcd_lease_keepalive(a->kc->etcd, a->kc->lease, &ttl, &err);
+	cir_etcd_set_deadline(a->kc->etcd, 0);
+	if (a->stop)
+		return;
 	if (r == 0) {
 		if (a->failing)
 			agent_event(a, false, "cluster: etcd %s reachable again, lease %" PRIx64
-				    " kept", cir_etcd_endpoint(a->c->etcd), a->c->lease);
+				    " kept", cir_etcd_endpoint(a->kc->etcd), a->kc->lease);
 		a->failing = false;
 		a->ttl = ttl;
-		a->last_ok = mono_ms();
-		a->next = a->last_ok + ttl * 1000 / 3;
+		a->last_ok = start;
+		a->next = start + ttl * 1000 / 3;
 		return;
 	}
 	if (r == -ENOENT) {
 		agent_event(a, true, "cluster: lease %" PRIx64 " of host %s expired: registering "
-			    "again", a->c->lease, a->c->conf.host_name);
-		a->registered = false;
+			    "again", a->kc->lease, a->kc->conf.host_name);
+		atomic_store(&a->registered, false);
 		a->failing = false;
 		a->next = 0;
-		cir_cluster_agent_tick(a);
 		return;
 	}
 	if (!a->failing)
-		agent_event(a, true, "cluster: keep-alive failed (retrying every second): %s",
-			    err.msg);
+		agent_event(a, true, "cluster: keep-alive failed (retrying): %s", err.msg);
 	a->failing = true;
-	a->next = mono_ms() + 1000;
+	/* While the lease may still live, again at once (the client starts
+	 * at the next endpoint after a failure); once it must have expired,
+	 * every second. */
+	a->next = mono_ms() + (mono_ms() - a->last_ok < a->ttl * 1000 ? 100 : 1000);
+}
+
+static void *lease_main(void *arg)
+{
+	struct cir_cluster_agent *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	while (!a->stop) {
+		long long now = mono_ms();
+
+		if (now < a->next) {
+			struct timespec ts = { .tv_sec = a->next / 1000,
+					       .tv_nsec = (a->next % 1000) * 1000000 };
+
+			pthread_cond_timedwait(&a->cv, &a->mu, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&a->mu);
+		lease_step(a);
+		pthread_mutex_lock(&a->mu);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+int cir_cluster_agent_run(struct cir_cluster_agent *a, struct cir_error *err)
+{
+	pthread_condattr_t ca;
+	sigset_t all, old;
+	int r;
+
+	if (!a || a->started)
+		return 0;
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&a->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Signals (SIGTERM) go to the loop's thread, never to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	r = pthread_create(&a->th, NULL, lease_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+		return cir_err(err, r, "cluster: cannot start the lease thread: %s", strerror(r));
+	}
+	a->started = true;
+	return 0;
 }
 
 struct cir_cluster *cir_cluster_agent_cluster(struct cir_cluster_agent *a)
@@ -803,13 +888,28 @@ struct cir_cluster *cir_cluster_agent_cluster(struct cir_cluster_agent *a)
 
 bool cir_cluster_agent_registered(const struct cir_cluster_agent *a)
 {
-	return a && a->registered;
+	return a && atomic_load(&((struct cir_cluster_agent *)a)->registered);
+}
+
+unsigned int cir_cluster_agent_generation(const struct cir_cluster_agent *a)
+{
+	return a ? atomic_load(&((struct cir_cluster_agent *)a)->gen) : 0;
 }
 
 void cir_cluster_agent_stop(struct cir_cluster_agent *a)
 {
 	if (!a)
 		return;
+	if (a->started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->th, NULL);
+		pthread_cond_destroy(&a->cv);
+		pthread_mutex_destroy(&a->mu);
+	}
+	cir_cluster_close(a->kc);
 	cir_cluster_close(a->c);
 	free(a);
 }

@@ -143,18 +143,26 @@ typedef void (*cir_cluster_event_fn)(void *arg, bool error, const char *msg);
 
 /*
  * Start: 0 with *out = NULL when no cluster is configured; else register
- * (a failure to reach etcd is reported through event and retried by
- * tick; a bad configuration or a name held by a live host is an error).
+ * (a failure to reach etcd is reported through event and retried by the
+ * lease thread; a bad configuration or a name held by a live host is an
+ * error).  Nothing runs in the background yet.
  */
 int cir_cluster_agent_start(struct cir_cluster_agent **out, const char *state_dir,
 			    cir_cluster_event_fn event, void *arg, struct cir_error *err);
-/* Keep the lease alive when due (every TTL/3), register again when it was
- * lost.  Call at least once a second.  Never fails: problems are events. */
-void cir_cluster_agent_tick(struct cir_cluster_agent *a);
-/* The agent's session (NULL without a cluster) and whether it holds a
- * live registration now. */
+/*
+ * Start the lease thread (call after the seccomp filter is installed: the
+ * thread inherits it): keep-alives every TTL/3 from the start of the last
+ * one, each bounded by TTL/3, whatever the caller's thread does; one
+ * second apart while etcd cannot be reached; registration again when the
+ * lease was lost.  Problems are events (from that thread).
+ */
+int cir_cluster_agent_run(struct cir_cluster_agent *a, struct cir_error *err);
+/* The loop's session (NULL without a cluster; never used by the lease
+ * thread), whether the host holds a live registration now, and how many
+ * registrations there were (a new one: blocks may have been lost). */
 struct cir_cluster *cir_cluster_agent_cluster(struct cir_cluster_agent *a);
 bool cir_cluster_agent_registered(const struct cir_cluster_agent *a);
+unsigned int cir_cluster_agent_generation(const struct cir_cluster_agent *a);
 /* Stop (the lease is left to expire, so that a restart takes it over). */
 void cir_cluster_agent_stop(struct cir_cluster_agent *a);
 static inline void cir_cluster_agent_stopp(struct cir_cluster_agent **a)
@@ -193,6 +201,15 @@ int cir_cluster_block_claim(struct cir_cluster *c, const char *network,
  */
 int cir_cluster_block_free(struct cir_cluster *c, const char *network,
 			   const struct cir_cidr *block, struct cir_error *err);
+
+/*
+ * Claim that very block for this host (create-if-absent on its lease):
+ * 1 it is this host's now (or was already), 0 another host holds it (its
+ * name in holder, "?" when its record is damaged).
+ */
+int cir_cluster_block_take(struct cir_cluster *c, const char *network,
+			   const struct cir_cidr *block, char *holder, size_t hsize,
+			   struct cir_error *err);
 
 /* Blocks of network (NULL = of every network), sorted (*out malloc'ed). */
 int cir_cluster_blocks(struct cir_cluster *c, const char *network,

@@ -24,6 +24,7 @@
 #include "cluster.h"
 #include "cluster_alloc.h"
 #include "cni.h"
+#include "store.h"
 
 #define DIR_NAME "cluster"
 #define BLOCKS_FILE "blocks"
@@ -274,4 +275,93 @@ int cir_cluster_release(struct cir_ipam *h, const char *cid, const char *ifname,
 	if (changed)
 		held_write(dfd, hb, &e2);
 	return r;
+}
+
+/* How many addresses of block b are reserved here. */
+static unsigned int block_count(struct cir_ipam *h, const struct cir_cidr *b)
+{
+	struct cir_ip ip, last;
+	unsigned int n = 0;
+
+	cir_cidr_network(b, &ip);
+	cir_cidr_broadcast(b, &last);
+	for (;;) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		char name[CIR_IP_STRLEN];
+
+		if (cir_store_exists(h->ips_fd, cir_ip_format(&ip, name, sizeof(name)), &e2) > 0)
+			n++;
+		if (cir_ip_eq(&ip, &last) || cir_ip_next(&ip, &ip) < 0)
+			return n;
+	}
+}
+
+int cir_cluster_blocks_check(struct cir_cluster *c, const char *state_dir, const char *network,
+			     void (*report)(void *arg, const char *network,
+					    const struct cir_cidr *block, const char *holder,
+					    unsigned int used),
+			     void *arg, struct cir_error *err)
+{
+	_cleanup_store_ struct cir_store st = CIR_STORE_INIT;
+	_cleanup_ipam_ struct cir_ipam h = CIR_IPAM_INIT;
+	_cleanup_close_ int dfd = -1, lock = -1;
+	_cleanup_free_ struct held *hb = calloc(1, sizeof(*hb));
+	_cleanup_free_ struct cir_cluster_block *have = NULL;
+	size_t n = 0;
+	int r, changed = 0;
+
+	if (!hb)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = cir_store_open_existing(&st, state_dir, err);
+	if (r >= 0)
+		r = cir_ipam_open_existing(&h, &st, network, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	lock = lock_dir(&h, &dfd, err);
+	if (lock < 0)
+		return cir_err_wrap(err, "network %s", network);
+	r = held_read(dfd, hb, err);
+	if (r < 0 || !hb->n)
+		return r < 0 ? cir_err_wrap(err, "network %s: blocks", network) : 0;
+	r = cir_cluster_blocks(c, network, &have, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < hb->n; i++) {
+		char holder[CIR_CLUSTER_NAME_MAX + 2] = "";
+		bool mine = false, other = false;
+
+		for (size_t k = 0; k < n; k++) {
+			if (have[k].block.prefix != hb->b[i].prefix ||
+			    !cir_ip_eq(&have[k].block.ip, &hb->b[i].ip))
+				continue;
+			mine = strcmp(have[k].host, c->conf.host_name) == 0;
+			other = !mine;
+			snprintf(holder, sizeof(holder), "%s", have[k].host);
+		}
+		if (mine)
+			continue;
+		if (!other) {
+			/* Free in etcd: this host's again, if nobody was faster. */
+			r = cir_cluster_block_take(c, network, &hb->b[i], holder, sizeof(holder),
+						   err);
+			if (r < 0)
+				return r;
+			if (r == 1) {
+				report(arg, network, &hb->b[i], NULL, block_count(&h, &hb->b[i]));
+				changed++;
+				continue;
+			}
+		}
+		report(arg, network, &hb->b[i], holder, block_count(&h, &hb->b[i]));
+		hb->b[i--] = hb->b[--hb->n];
+		changed++;
+		r = held_write(dfd, hb, err);
+		if (r < 0)
+			return cir_err_wrap(err, "network %s: blocks", network);
+	}
+	return changed;
 }

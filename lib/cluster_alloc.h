@@ -28,4 +28,22 @@ int cir_cluster_alloc(struct cir_ipam *h, const struct cir_ipam_range *rg, unsig
 int cir_cluster_release(struct cir_ipam *h, const char *cid, const char *ifname,
 			struct cir_error *err);
 
+/*
+ * The restart check of one cluster network (spec/cluster.md): the blocks
+ * this host lists for it (<state>/ipam/NETWORK/cluster/blocks, under the
+ * lock of that directory) against etcd.  A block etcd no longer has (the
+ * host came back after its TTL) is claimed again; one another host holds
+ * now is dropped from the list.  report is called for each change (holder
+ * NULL: reclaimed; else dropped, with the number of addresses of the block
+ * still reserved here).  Returns how many blocks were dropped or
+ * reclaimed, 0 when the network has no IPAM state here, -errno when etcd
+ * cannot say (the list is left as it was).
+ */
+struct cir_cluster;
+int cir_cluster_blocks_check(struct cir_cluster *c, const char *state_dir, const char *network,
+			     void (*report)(void *arg, const char *network,
+					    const struct cir_cidr *block, const char *holder,
+					    unsigned int used),
+			     void *arg, struct cir_error *err);
+
 #endif

@@ -314,6 +314,43 @@ out:
 	return r;
 }
 
+int cir_cluster_block_take(struct cir_cluster *c, const char *network,
+			   const struct cir_cidr *block, char *holder, size_t hsize,
+			   struct cir_error *err)
+{
+	struct cir_etcd_resp cur = { 0 };
+	_cleanup_free_ char *val = NULL;
+	char key[512];
+	size_t vlen = 0;
+	int r = net_check(network, err);
+
+	if (r < 0)
+		return r;
+	r = cir_cluster_lease(c, err);
+	if (r < 0)
+		return r;
+	block_key(key, sizeof(key), network, block);
+	r = block_value(c->conf.host_name, network, block, &val, &vlen, err);
+	if (r < 0)
+		return r;
+	r = cir_etcd_create(c->etcd, key, val, vlen, c->lease, &cur, err);
+	if (r == 0) {
+		struct cir_cluster_block b;
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		snprintf(holder, hsize, "?");
+		if (cur.nkvs && cir_cluster_block_parse(cur.kvs[0].key, cur.kvs[0].key_len,
+							cur.kvs[0].value, cur.kvs[0].value_len, &b,
+							&e2) == 0)
+			snprintf(holder, hsize, "%s", b.host);
+		/* Ours after all (a take-over raced with this): kept. */
+		if (strcmp(holder, c->conf.host_name) == 0)
+			r = 1;
+	}
+	cir_etcd_resp_free(&cur);
+	return r;
+}
+
 int cir_cluster_block_free(struct cir_cluster *c, const char *network,
 			   const struct cir_cidr *block, struct cir_error *err)
 {

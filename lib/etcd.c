@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct cir_etcd {
 	struct curl_slist *headers;
 	unsigned int connect_ms, timeout_ms;
 	long long op_deadline;       /* ms (monotonic), 0 = none */
+	volatile sig_atomic_t *stop; /* set: requests in flight give up (-ECANCELED) */
 	CURL *curl;
 };
 
@@ -51,6 +53,14 @@ static struct {
 	CURLcode (*easy_perform)(CURL *c);
 	CURLcode (*easy_getinfo)(CURL *c, CURLINFO info, ...);
 	const char *(*easy_strerror)(CURLcode cc);
+	/* the multi interface: the agent's watch stream, driven by its poll */
+	CURLM *(*multi_init)(void);
+	CURLMcode (*multi_cleanup)(CURLM *m);
+	CURLMcode (*multi_add_handle)(CURLM *m, CURL *c);
+	CURLMcode (*multi_remove_handle)(CURLM *m, CURL *c);
+	CURLMcode (*multi_setopt)(CURLM *m, CURLMoption opt, ...);
+	CURLMcode (*multi_socket_action)(CURLM *m, curl_socket_t s, int ev, int *running);
+	CURLMsg *(*multi_info_read)(CURLM *m, int *left);
 	bool loaded, ready;
 } cl;
 
@@ -78,7 +88,13 @@ static int curl_load(struct cir_error *err)
 	    !SYM(slist_free_all, "curl_slist_free_all") || !SYM(easy_init, "curl_easy_init") ||
 	    !SYM(easy_cleanup, "curl_easy_cleanup") || !SYM(easy_reset, "curl_easy_reset") ||
 	    !SYM(easy_setopt, "curl_easy_setopt") || !SYM(easy_perform, "curl_easy_perform") ||
-	    !SYM(easy_getinfo, "curl_easy_getinfo") || !SYM(easy_strerror, "curl_easy_strerror")) {
+	    !SYM(easy_getinfo, "curl_easy_getinfo") || !SYM(easy_strerror, "curl_easy_strerror") ||
+	    !SYM(multi_init, "curl_multi_init") || !SYM(multi_cleanup, "curl_multi_cleanup") ||
+	    !SYM(multi_add_handle, "curl_multi_add_handle") ||
+	    !SYM(multi_remove_handle, "curl_multi_remove_handle") ||
+	    !SYM(multi_setopt, "curl_multi_setopt") ||
+	    !SYM(multi_socket_action, "curl_multi_socket_action") ||
+	    !SYM(multi_info_read, "curl_multi_info_read")) {
 		dlclose(h);
 		return cir_err(err, ELIBBAD, "etcd: the libcurl loaded lacks a needed symbol");
 	}
@@ -654,6 +670,11 @@ void cir_etcd_set_deadline(struct cir_etcd *e, unsigned int ms)
 	e->op_deadline = ms ? now_ms() + ms : 0;
 }
 
+void cir_etcd_set_stop(struct cir_etcd *e, volatile sig_atomic_t *stop)
+{
+	e->stop = stop;
+}
+
 const char *cir_etcd_endpoint(const struct cir_etcd *e)
 {
 	return e->ep[e->cur];
@@ -670,6 +691,7 @@ struct sink {
 	int64_t *next_rev;
 	int cb_r;                    /* fn's result, or a parse error */
 	bool done;
+	bool got;                    /* a message arrived: the stream is established */
 	struct cir_error *err;
 	/* progress */
 	volatile sig_atomic_t *stop;
@@ -750,8 +772,10 @@ static size_t on_stream(char *p, size_t size, size_t nmemb, void *arg)
 		size_t l = (size_t)(nl - s->buf);
 		int rc = 0;
 
-		if (l > 0)
+		if (l > 0) {
+			s->got = true;
 			rc = watch_message(s, s->buf, l);
+		}
 		memmove(s->buf, nl + 1, s->len - l - 1);
 		s->len -= l + 1;
 		if (rc != 0) {
@@ -813,6 +837,82 @@ static int transport_errno(CURL *c, CURLcode cc, char *what, size_t wlen, const 
 	}
 }
 
+/* Set handle c up to POST body to endpoint i's path, writing into s (a
+ * stream when s->fn); total_ms 0 = no bound on the whole transfer. */
+static void easy_prepare(struct cir_etcd *e, CURL *c, size_t i, const char *path,
+			 const char *body, size_t blen, struct sink *s, long connect_ms,
+			 long total_ms, char *ebuf)
+{
+	char url[300];
+
+	snprintf(url, sizeof(url), "%s%s", e->ep[i], path);
+	s->len = 0;
+	s->too_big = false;
+	cl.easy_reset(c);
+	cl.easy_setopt(c, CURLOPT_URL, url);
+	cl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cl.easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+	cl.easy_setopt(c, CURLOPT_HTTPHEADER, e->headers);
+	cl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	cl.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	cl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	if (total_ms)
+		cl.easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+	cl.easy_setopt(c, CURLOPT_WRITEFUNCTION, s->fn ? on_stream : on_data);
+	cl.easy_setopt(c, CURLOPT_WRITEDATA, s);
+	cl.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CIR_ETCD_RESP_MAX);
+	if (s->stop || s->deadline) {
+		cl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		cl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		cl.easy_setopt(c, CURLOPT_XFERINFODATA, s);
+	}
+	if (e->cacert)
+		cl.easy_setopt(c, CURLOPT_CAINFO, e->cacert);
+	if (e->cert)
+		cl.easy_setopt(c, CURLOPT_SSLCERT, e->cert);
+	if (e->key)
+		cl.easy_setopt(c, CURLOPT_SSLKEY, e->key);
+}
+
+/* Record one endpoint's failure in tried[] ("EP: what; EP: what"). */
+static void tried_add(char *tried, size_t size, size_t *tlen, const char *ep, const char *what)
+{
+	if (*tlen < size) {
+		int w = snprintf(tried + *tlen, size - *tlen, "%s%s: %s", *tlen ? "; " : "", ep,
+				 what);
+
+		if (w > 0)
+			*tlen += (size_t)w;
+	}
+}
+
+/* A complete answer that is not 200: its text in what, its errno as the
+ * result; *final when the next endpoint would not answer otherwise. */
+static int http_failure(const struct sink *s, long status, char *what, size_t wlen, bool *final)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	struct cir_etcd_resp r = { 0 };
+	int last;
+
+	/* gRPC's error document, if the body is one. */
+	if (cir_etcd_parse(CIR_ETCD_PUT, s->buf ? s->buf : "", s->len, &r, &e2) == 0) {
+		cir_etcd_resp_free(&r);
+		snprintf(what, wlen, "HTTP %ld", status);
+		last = EIO;
+	} else if (e2.errnum != EBADMSG && e2.errnum != EFBIG) {
+		snprintf(what, wlen, "HTTP %ld: %s", status, e2.msg);
+		last = e2.errnum;
+	} else {
+		snprintf(what, wlen, "HTTP %ld", status);
+		last = EIO;
+	}
+	/* A server error, or this member cannot serve now (no leader, too
+	 * many requests): the next may. */
+	*final = status < 500 && last != EAGAIN;
+	return last;
+}
+
 /*
  * POST body to path on the endpoints in turn until one answers, within
  * the client's deadline (or none when s->fn: a watch).  Returns 0 with the
@@ -829,9 +929,11 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 	size_t tlen = 0;
 	int last = EIO;
 
+	if (!s->stop)
+		s->stop = e->stop;
 	for (size_t k = 0; k < e->nep; k++) {
 		size_t i = (e->cur + k) % e->nep;
-		char url[300], what[256], ebuf[CURL_ERROR_SIZE] = "";
+		char what[256], ebuf[CURL_ERROR_SIZE] = "";
 		long long left = deadline - now_ms();
 		long status = 0;
 		CURLcode cc;
@@ -842,35 +944,9 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 			else
 				break;
 		}
-		snprintf(url, sizeof(url), "%s%s", e->ep[i], path);
-		s->len = 0;
-		s->too_big = false;
-		cl.easy_reset(e->curl);
-		cl.easy_setopt(e->curl, CURLOPT_URL, url);
-		cl.easy_setopt(e->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-		cl.easy_setopt(e->curl, CURLOPT_NOSIGNAL, 1L);
-		cl.easy_setopt(e->curl, CURLOPT_ERRORBUFFER, ebuf);
-		cl.easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-		cl.easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-		cl.easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-		cl.easy_setopt(e->curl, CURLOPT_CONNECTTIMEOUT_MS,
-				 (long)(s->fn || left > e->connect_ms ? e->connect_ms : left));
-		if (!s->fn)
-			cl.easy_setopt(e->curl, CURLOPT_TIMEOUT_MS, (long)left);
-		cl.easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, s->fn ? on_stream : on_data);
-		cl.easy_setopt(e->curl, CURLOPT_WRITEDATA, s);
-		cl.easy_setopt(e->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)CIR_ETCD_RESP_MAX);
-		if (s->fn || s->stop) {
-			cl.easy_setopt(e->curl, CURLOPT_NOPROGRESS, 0L);
-			cl.easy_setopt(e->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-			cl.easy_setopt(e->curl, CURLOPT_XFERINFODATA, s);
-		}
-		if (e->cacert)
-			cl.easy_setopt(e->curl, CURLOPT_CAINFO, e->cacert);
-		if (e->cert)
-			cl.easy_setopt(e->curl, CURLOPT_SSLCERT, e->cert);
-		if (e->key)
-			cl.easy_setopt(e->curl, CURLOPT_SSLKEY, e->key);
+		easy_prepare(e, e->curl, i, path, body, blen, s,
+			     (long)(s->fn || left > e->connect_ms ? e->connect_ms : left),
+			     s->fn ? 0 : (long)left, ebuf);
 		cc = cl.easy_perform(e->curl);
 		cl.easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (s->fn && (s->done || s->timed_out || (s->stop && *s->stop))) {
@@ -891,37 +967,23 @@ static int post(struct cir_etcd *e, const char *path, const char *body, size_t b
 			e->cur = i;
 			return 0;
 		}
+		if (cc == CURLE_ABORTED_BY_CALLBACK && s->stop && *s->stop)
+			return cir_err(err, ECANCELED, "etcd %s: stopped", e->ep[i]);
 		if (cc == CURLE_OK) {
-			struct cir_error e2 = CIR_ERROR_INIT;
-			struct cir_etcd_resp r = { 0 };
+			bool final;
 
-			/* gRPC's error document, if the body is one. */
-			if (cir_etcd_parse(CIR_ETCD_PUT, s->buf ? s->buf : "", s->len, &r, &e2) == 0) {
-				cir_etcd_resp_free(&r);
-				snprintf(what, sizeof(what), "HTTP %ld", status);
-				last = EIO;
-			} else if (e2.errnum != EBADMSG && e2.errnum != EFBIG) {
-				snprintf(what, sizeof(what), "HTTP %ld: %s", status, e2.msg);
-				last = e2.errnum;
-			} else {
-				snprintf(what, sizeof(what), "HTTP %ld", status);
-				last = EIO;
-			}
-			/* A server error, or this member cannot serve now
-			 * (no leader, too many requests): the next may. */
-			if (status < 500 && last != EAGAIN)
+			last = http_failure(s, status, what, sizeof(what), &final);
+			if (final)
 				return cir_err(err, last, "etcd %s: %s", e->ep[i], what);
 		} else {
 			last = transport_errno(e->curl, cc, what, sizeof(what), ebuf);
 		}
-		if (tlen < sizeof(tried)) {
-			int w = snprintf(tried + tlen, sizeof(tried) - tlen, "%s%s: %s",
-					 tlen ? "; " : "", e->ep[i], what);
-
-			if (w > 0)
-				tlen += (size_t)w;
-		}
+		tried_add(tried, sizeof(tried), &tlen, e->ep[i], what);
 	}
+	/* The next request starts at the endpoint after the first one tried:
+	 * one member that accepts but does not answer (overloaded, cut off)
+	 * cannot take every request's whole budget. */
+	e->cur = (e->cur + 1) % e->nep;
 	return cir_err(err, last, "etcd %s", tried[0] ? tried : "no endpoint answered in time");
 }
 
@@ -1247,6 +1309,27 @@ static int watch_nop(void *arg, const struct cir_etcd_resp *resp, struct cir_err
 	return 0;
 }
 
+/* The body of a watch request: key (or prefix) from start_rev (0 = now). */
+static int watch_body(const char *key, bool prefix, int64_t start_rev, struct cir_jgen **g,
+		      const char **body, size_t *blen, struct cir_error *err)
+{
+	int r = new_gen(g, err);
+
+	if (r < 0)
+		return r;
+	cir_jgen_map_open(*g);
+	cir_jgen_key(*g, "create_request");
+	cir_jgen_map_open(*g);
+	r = gen_range(*g, key, prefix, err);
+	if (r < 0)
+		return r;
+	if (start_rev > 0)
+		gen_i64(*g, "start_revision", start_rev);
+	cir_jgen_map_close(*g);
+	cir_jgen_map_close(*g);
+	return cir_jgen_finish(*g, body, blen, err);
+}
+
 int cir_etcd_watch(struct cir_etcd *e, const char *key, bool prefix, int64_t start_rev,
 		   unsigned int max_ms, volatile sig_atomic_t *stop, cir_etcd_watch_fn fn,
 		   void *arg, int64_t *next_rev, struct cir_error *err)
@@ -1256,21 +1339,8 @@ int cir_etcd_watch(struct cir_etcd *e, const char *key, bool prefix, int64_t sta
 			  .err = err, .stop = stop };
 	const char *body;
 	size_t blen;
-	int r = new_gen(&g, err);
+	int r = watch_body(key, prefix, start_rev, &g, &body, &blen, err);
 
-	if (r < 0)
-		return r;
-	cir_jgen_map_open(g);
-	cir_jgen_key(g, "create_request");
-	cir_jgen_map_open(g);
-	r = gen_range(g, key, prefix, err);
-	if (r < 0)
-		return r;
-	if (start_rev > 0)
-		gen_i64(g, "start_revision", start_rev);
-	cir_jgen_map_close(g);
-	cir_jgen_map_close(g);
-	r = cir_jgen_finish(g, &body, &blen, err);
 	if (r < 0)
 		return r;
 	if (next_rev && *next_rev < start_rev)
@@ -1282,4 +1352,246 @@ int cir_etcd_watch(struct cir_etcd *e, const char *key, bool prefix, int64_t sta
 	if (r < 0)
 		return r;
 	return s.cb_r < 0 ? s.cb_r : 0;
+}
+
+/* ---- a watch stream driven by the caller's poll loop (multi interface) ---- */
+
+#define STREAM_SOCKS 8
+
+struct cir_etcd_stream {
+	struct cir_etcd *e;
+	CURLM *m;
+	CURL *h;
+	char *body;
+	size_t blen;
+	struct sink s;
+	struct cir_error serr;       /* what fn or the parser said */
+	char ebuf[CURL_ERROR_SIZE];
+	struct {
+		curl_socket_t fd;
+		int what;            /* CURL_POLL_IN, _OUT, _INOUT */
+	} sk[STREAM_SOCKS];
+	size_t nsk;
+	long long timer;             /* ms (monotonic) libcurl wants to run at, -1 none */
+	size_t k, i;                 /* endpoints tried, the current one */
+	bool added;
+	char tried[CIR_ERROR_MSG_MAX];
+	size_t tlen;
+};
+
+static int stream_socket(CURL *c, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	struct cir_etcd_stream *w = arg;
+	size_t i;
+
+	for (i = 0; i < w->nsk && w->sk[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < w->nsk)
+			w->sk[i] = w->sk[--w->nsk];
+		return 0;
+	}
+	if (i == w->nsk) {
+		if (w->nsk == STREAM_SOCKS)
+			return -1;      /* never: one transfer, one connection */
+		w->nsk++;
+	}
+	w->sk[i].fd = fd;
+	w->sk[i].what = what;
+	return 0;
+}
+
+static int stream_timer(CURLM *m, long ms, void *arg)
+{
+	struct cir_etcd_stream *w = arg;
+
+	w->timer = ms < 0 ? -1 : now_ms() + ms;
+	return 0;
+}
+
+/* Start the transfer on endpoint w->i. */
+static int stream_begin(struct cir_etcd_stream *w, struct cir_error *err)
+{
+	int running;
+
+	w->s.len = 0;
+	w->s.done = false;
+	w->s.cb_r = 0;
+	w->s.got = false;
+	w->ebuf[0] = '\0';
+	easy_prepare(w->e, w->h, w->i, "/v3/watch", w->body, w->blen, &w->s,
+		     (long)w->e->connect_ms, 0, w->ebuf);
+	if (cl.multi_add_handle(w->m, w->h) != CURLM_OK)
+		return cir_err(err, ENOMEM, "libcurl: cannot start a transfer");
+	w->added = true;
+	/* Connecting starts now (non-blocking); the rest follows poll. */
+	cl.multi_socket_action(w->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	return 0;
+}
+
+void cir_etcd_stream_close(struct cir_etcd_stream *w)
+{
+	if (!w)
+		return;
+	if (w->added)
+		cl.multi_remove_handle(w->m, w->h);
+	if (w->h)
+		cl.easy_cleanup(w->h);
+	if (w->m)
+		cl.multi_cleanup(w->m);
+	free(w->s.buf);
+	free(w->body);
+	free(w);
+}
+
+int cir_etcd_stream_open(struct cir_etcd *e, const char *key, bool prefix, int64_t start_rev,
+			 cir_etcd_watch_fn fn, void *arg, int64_t *next_rev,
+			 struct cir_etcd_stream **out, struct cir_error *err)
+{
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	struct cir_etcd_stream *w;
+	const char *body;
+	size_t blen;
+	int r = watch_body(key, prefix, start_rev, &g, &body, &blen, err);
+
+	if (r < 0)
+		return r;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return cir_err(err, ENOMEM, "out of memory");
+	w->e = e;
+	w->timer = -1;
+	w->i = e->cur;
+	w->s = (struct sink){ .e = e, .fn = fn ? fn : watch_nop, .arg = arg,
+			      .next_rev = next_rev, .err = &w->serr };
+	w->body = malloc(blen + 1);
+	w->m = cl.multi_init();
+	w->h = cl.easy_init();
+	if (!w->body || !w->m || !w->h) {
+		cir_etcd_stream_close(w);
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	memcpy(w->body, body, blen);
+	w->body[blen] = '\0';
+	w->blen = blen;
+	cl.multi_setopt(w->m, CURLMOPT_SOCKETFUNCTION, stream_socket);
+	cl.multi_setopt(w->m, CURLMOPT_SOCKETDATA, w);
+	cl.multi_setopt(w->m, CURLMOPT_TIMERFUNCTION, stream_timer);
+	cl.multi_setopt(w->m, CURLMOPT_TIMERDATA, w);
+	if (next_rev && *next_rev < start_rev)
+		*next_rev = start_rev;
+	r = stream_begin(w, err);
+	if (r < 0) {
+		cir_etcd_stream_close(w);
+		return r;
+	}
+	*out = w;
+	return 0;
+}
+
+size_t cir_etcd_stream_pollfds(const struct cir_etcd_stream *w, struct pollfd *pfd, size_t max,
+			       long long *wake_ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w->nsk && n < max; i++) {
+		pfd[n].fd = w->sk[i].fd;
+		pfd[n].events = (short)((w->sk[i].what & CURL_POLL_IN ? POLLIN : 0) |
+					(w->sk[i].what & CURL_POLL_OUT ? POLLOUT : 0));
+		pfd[n].revents = 0;
+		n++;
+	}
+	if (w->timer >= 0 && w->timer < *wake_ms)
+		*wake_ms = w->timer;
+	return n;
+}
+
+bool cir_etcd_stream_established(const struct cir_etcd_stream *w)
+{
+	return w->s.got;
+}
+
+/* The transfer ended with cc: 1 (the server closed the stream), -errno, or
+ * 0 when the next endpoint was started. */
+static int stream_done(struct cir_etcd_stream *w, CURLcode cc, struct cir_error *err)
+{
+	struct cir_etcd *e = w->e;
+	const char *ep = e->ep[w->i];
+	char what[256];
+	long status = 0;
+	int last;
+
+	cl.easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+	cl.multi_remove_handle(w->m, w->h);
+	w->added = false;
+	w->nsk = 0;
+	w->timer = -1;
+	if (w->s.done) {
+		e->cur = w->i;
+		if (w->s.cb_r < 0) {
+			*err = w->serr;
+			return cir_err_wrap(err, "etcd %s", ep);
+		}
+		return 1;       /* fn ended it */
+	}
+	if ((cc == CURLE_WRITE_ERROR && w->s.too_big) || cc == CURLE_FILESIZE_EXCEEDED)
+		return cir_err(err, EFBIG, "etcd %s: response larger than %u bytes", ep,
+			       CIR_ETCD_RESP_MAX);
+	if (cc == CURLE_WRITE_ERROR)
+		return cir_err(err, ENOMEM, "etcd %s: out of memory", ep);
+	if (cc == CURLE_OK && status == 200) {
+		e->cur = w->i;
+		return 1;
+	}
+	if (w->s.got) {
+		/* It was streaming: a break (a member stopped); the caller
+		 * resumes from *next_rev. */
+		transport_errno(w->h, cc, what, sizeof(what), w->ebuf);
+		return cir_err(err, ECONNRESET, "etcd %s: watch stream broken (%s)", ep,
+			       cc == CURLE_OK ? "closed" : what);
+	}
+	if (cc == CURLE_OK) {
+		bool final;
+
+		last = http_failure(&w->s, status, what, sizeof(what), &final);
+		if (final)
+			return cir_err(err, last, "etcd %s: %s", ep, what);
+	} else {
+		last = transport_errno(w->h, cc, what, sizeof(what), w->ebuf);
+	}
+	tried_add(w->tried, sizeof(w->tried), &w->tlen, ep, what);
+	if (++w->k >= e->nep)
+		return cir_err(err, last, "etcd %s", w->tried);
+	w->i = (w->i + 1) % e->nep;
+	return stream_begin(w, err);
+}
+
+int cir_etcd_stream_step(struct cir_etcd_stream *w, const struct pollfd *pfd, size_t n,
+			 struct cir_error *err)
+{
+	CURLMsg *msg;
+	int running, left;
+
+	for (size_t i = 0; i < n; i++) {
+		int ev = 0;
+
+		if (!pfd[i].revents)
+			continue;
+		if (pfd[i].revents & POLLIN)
+			ev |= CURL_CSELECT_IN;
+		if (pfd[i].revents & POLLOUT)
+			ev |= CURL_CSELECT_OUT;
+		if (pfd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+			ev |= CURL_CSELECT_ERR;
+		cl.multi_socket_action(w->m, pfd[i].fd, ev, &running);
+	}
+	if (w->timer >= 0 && now_ms() >= w->timer) {
+		w->timer = -1;
+		cl.multi_socket_action(w->m, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+	while ((msg = cl.multi_info_read(w->m, &left))) {
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == w->h)
+			return stream_done(w, msg->data.result, err);
+	}
+	return 0;
 }

@@ -66,6 +66,10 @@ static inline void cir_etcd_closep(struct cir_etcd **e)
  * of several requests stays within one budget); 0 lifts the bound. */
 void cir_etcd_set_deadline(struct cir_etcd *e, unsigned int ms);
 
+/* While *stop is set, requests in flight give up (-ECANCELED "stopped")
+ * within about a second; NULL: never. */
+void cir_etcd_set_stop(struct cir_etcd *e, volatile sig_atomic_t *stop);
+
 /* The endpoint that answered last (or the first one). */
 const char *cir_etcd_endpoint(const struct cir_etcd *e);
 
@@ -186,5 +190,33 @@ typedef int (*cir_etcd_watch_fn)(void *arg, const struct cir_etcd_resp *resp,
 int cir_etcd_watch(struct cir_etcd *e, const char *key, bool prefix, int64_t start_rev,
 		   unsigned int max_ms, volatile sig_atomic_t *stop, cir_etcd_watch_fn fn,
 		   void *arg, int64_t *next_rev, struct cir_error *err);
+
+/*
+ * The same watch as a stream the caller's poll loop drives (libcurl's
+ * multi interface): nothing blocks.  open starts connecting (endpoints
+ * in turn from the one that answered last, each connect bounded by
+ * connect_ms; no bound on the stream itself).  Before each poll, pollfds
+ * fills up to max descriptors and may lower *wake_ms (monotonic ms) to
+ * when libcurl's timers are due; after it, step gets the same entries with
+ * their revents (call it also when nothing is ready: timers) and calls fn
+ * with every message that carries events.  step returns 0 while the stream
+ * runs, 1 when it ended without error (the server closed it, or fn
+ * returned > 0), -errno when it failed: -ESTALE when start_rev was
+ * compacted, -ECONNRESET when an established stream broke, else the
+ * error naming every endpoint tried.  *next_rev (may be NULL) is kept at
+ * the revision to resume from.  Close it in any state.
+ */
+struct cir_etcd_stream;
+struct pollfd;
+int cir_etcd_stream_open(struct cir_etcd *e, const char *key, bool prefix, int64_t start_rev,
+			 cir_etcd_watch_fn fn, void *arg, int64_t *next_rev,
+			 struct cir_etcd_stream **out, struct cir_error *err);
+size_t cir_etcd_stream_pollfds(const struct cir_etcd_stream *w, struct pollfd *pfd, size_t max,
+			       long long *wake_ms);
+int cir_etcd_stream_step(struct cir_etcd_stream *w, const struct pollfd *pfd, size_t n,
+			 struct cir_error *err);
+/* Whether a message arrived (the watch was created on an endpoint). */
+bool cir_etcd_stream_established(const struct cir_etcd_stream *w);
+void cir_etcd_stream_close(struct cir_etcd_stream *w);
 
 #endif

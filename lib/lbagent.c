@@ -537,7 +537,7 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 
 	while (!*o->stop) {
 		long long now = now_ms(), wake;
-		size_t np = 0;
+		size_t np = 0, nx = 0;
 
 		if (now >= next_scan) {
 			struct cir_error e2 = CIR_ERROR_INIT;
@@ -581,8 +581,8 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 				probe_done(&a, p, false, why);
 			}
 		}
-		if (a.n > pcap) {
-			struct pollfd *nf = realloc(pfd, a.n * sizeof(*nf));
+		if (a.n + CIR_LBAGENT_EXTRA_FDS > pcap) {
+			struct pollfd *nf = realloc(pfd, (a.n + CIR_LBAGENT_EXTRA_FDS) * sizeof(*nf));
 			size_t *nw;
 
 			if (!nf) {
@@ -590,13 +590,13 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 				break;
 			}
 			pfd = nf;
-			nw = realloc(who, a.n * sizeof(*nw));
+			nw = realloc(who, (a.n + CIR_LBAGENT_EXTRA_FDS) * sizeof(*nw));
 			if (!nw) {
 				r = cir_err(err, ENOMEM, "out of memory");
 				break;
 			}
 			who = nw;
-			pcap = a.n;
+			pcap = a.n + CIR_LBAGENT_EXTRA_FDS;
 		}
 		wake = next_scan;
 		for (size_t i = 0; i < a.n; i++) {
@@ -620,8 +620,10 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 			pfd[np].revents = 0;
 			who[np++] = i;
 		}
+		if (o->fds)
+			nx = o->fds(o->tick_arg, pfd + np, CIR_LBAGENT_EXTRA_FDS, &wake);
 		now = now_ms();
-		if (poll(pfd, np, wake > now ? (int)(wake - now) : 0) < 0) {
+		if (poll(pfd, np + nx, wake > now ? (int)(wake - now) : 0) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = cir_err(err, errno, "poll: %s", strerror(errno));
@@ -630,6 +632,8 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 		for (size_t k = 0; k < np; k++)
 			if (pfd[k].revents)
 				probe_event(&a, &a.p[who[k]], pfd[k].revents);
+		if (o->ready)
+			o->ready(o->tick_arg, pfd + np, nx);
 	}
 	for (size_t i = 0; i < a.n; i++)
 		probe_close(&a.p[i]);

@@ -26,6 +26,8 @@
 #include "error.h"
 #include "lb.h"
 
+struct pollfd;
+
 struct cir_lbagent_opts {
 	/* Set (from a signal handler) to stop; checked every loop. */
 	volatile sig_atomic_t *stop;
@@ -45,7 +47,16 @@ struct cir_lbagent_opts {
 	/* Optional: set to the number of checks in flight or scheduled before
 	 * each tick, so that a tick may wait longer when there are none. */
 	size_t *probes;
+	/* Optional: more descriptors for the loop's one poll (the cluster's
+	 * watch stream), called from the loop's thread with tick_arg: fds
+	 * fills up to max entries (at most CIR_LBAGENT_EXTRA_FDS) and may
+	 * lower *wake (monotonic ms); ready gets the same entries back after
+	 * every poll with their revents (also when none is ready: timers). */
+	size_t (*fds)(void *tick_arg, struct pollfd *pfd, size_t max, long long *wake);
+	void (*ready)(void *tick_arg, const struct pollfd *pfd, size_t n);
 };
+
+#define CIR_LBAGENT_EXTRA_FDS 8
 
 /*
  * Run the checks until *o->stop.  Errors of one check or one store write

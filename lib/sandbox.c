@@ -61,6 +61,7 @@ enum {
 	G_LBAPI = 1u << 10,     /* HAProxy's runtime API: a unix stream socket */
 	G_SERVE = 1u << 11,     /* haproxy, started by circuit, under its filter */
 	G_OVSDB = 1u << 12,     /* ovsdb-server's JSON-RPC: a unix stream socket */
+	G_THREAD = 1u << 13,    /* circuit agent with a cluster: its lease thread */
 };
 
 /* Plain calls: allowed whatever their arguments. */
@@ -247,6 +248,10 @@ static const struct {
 	{ "membarrier", G_SERVE },
 	{ "sendmsg", G_SERVE },         /* -x: listening fds over the stats socket */
 	{ "recvmsg", G_SERVE },
+	/* -- G_THREAD: pthread_create() of the agent's lease thread (clone
+	 * itself: below, threads only) -- */
+	{ "set_robust_list", G_THREAD }, /* glibc, at the thread's start */
+	{ "rseq", G_THREAD },
 };
 
 /* Refused in every mode, log included: what no network plugin has a reason
@@ -346,6 +351,9 @@ static unsigned int groups_of(enum cir_sandbox_profile p, unsigned int flags)
 	 * also materialises networks (libnftables). */
 	if (flags & CIR_SANDBOX_CLUSTER)
 		g |= G_CLUSTER | G_DLOPEN;
+	/* The agent keeps its lease alive from a thread of its own. */
+	if (p == CIR_SANDBOX_AGENT && (flags & CIR_SANDBOX_CLUSTER))
+		g |= G_THREAD;
 	return g;
 }
 
@@ -542,6 +550,15 @@ static int allow_delegate(scmp_filter_ctx ctx, unsigned int g, struct cir_error 
 		if (r >= 0)
 			r = ALLOW("prlimit64", SCMP_A0(SCMP_CMP_EQ, 0));
 	}
+	if (r >= 0 && (g & G_THREAD)) {
+		/* A thread of this process: CLONE_THREAD and CLONE_VM set, no
+		 * namespace flag (a process is spawn's, above). */
+		r = ALLOW("clone", SCMP_A0(SCMP_CMP_MASKED_EQ,
+					   CLONE_NS_FLAGS | CLONE_THREAD | CLONE_VM,
+					   CLONE_THREAD | CLONE_VM));
+		if (r >= 0 && !(g & (G_SPAWN | G_DELEGATE)))
+			r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL, err);
+	}
 	for (size_t i = 0; (g & G_DELEGATE) && r >= 0 && i < N_OF(prctls); i++)
 		r = ALLOW("prctl", SCMP_A0(SCMP_CMP_EQ, prctls[i]));
 	return r;
@@ -663,7 +680,7 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = filtered[i];
 	if (g & G_NETNS)
 		all[n++] = "setns";
-	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK | G_CLUSTER | G_LBAPI))
+	if (g & (G_NETLINK | G_DELEGATE | G_CLI | G_CHECK | G_CLUSTER | G_LBAPI | G_OVSDB))
 		all[n++] = "socket";
 	if (g & G_CLUSTER)
 		all[n++] = "socketpair";
@@ -671,6 +688,8 @@ size_t cir_sandbox_list(enum cir_sandbox_profile p, unsigned int flags, const ch
 		all[n++] = "clone";
 		all[n++] = "prlimit64";
 	}
+	if (g & G_THREAD)
+		all[n++] = "clone";
 	if (g & (G_DELEGATE | G_SERVE))
 		all[n++] = "prctl";
 	qsort(all, n, sizeof(all[0]), cmp_str);

@@ -52,7 +52,7 @@ etcd_start() {
 	epid[$n]=$!
 }
 # etcd_healthy NS IP: that member answers /health with a leader elected.
-etcd_healthy() { ip netns exec "$1" curl -s -m 2 "http://$2:2379/health" 2>/dev/null | has '"health":"true"'; }
+etcd_healthy() { has '"health":"true"' <<<"$(ip netns exec "$1" curl -s -m 2 "http://$2:2379/health" 2>/dev/null)"; }
 # etcd_wait N NS IP: up to 60 s for member N.
 etcd_wait() {
 	for _ in $(seq 120); do etcd_healthy "$2" "$3" && return 0; sleep 0.5; done

@@ -37,7 +37,7 @@ ok "configuration errors"
 # --- libcurl is loaded only for the cluster (lib/etcd.c): no binary links
 # it, and without it only a cluster command fails, with one line
 for b in "$BIN"/*; do
-	ldd "$b" | has libcurl && die "$b links libcurl"
+	has libcurl <<<"$(ldd "$b")" && die "$b links libcurl"
 done
 # nocurl CMD...: run CMD with every libcurl flavour unreadable (a private
 # mount namespace, /dev/null over the libraries).
@@ -118,7 +118,7 @@ done
 # IPv6 and another size
 run on 1 "$C" cluster claim blue6 fd00:77::/112 --block-size 120
 assert_eq 0 "$rc" "claim v6: $out"
-echo "$out" | has '^fd00:77::([0-9a-f]*00)?/120$' || die "v6 block: $out"
+has '^fd00:77::([0-9a-f]*00)?/120$' <<<"$out" || die "v6 block: $out"
 run on 1 "$C" cluster claim tiny 10.129.0.0/26
 assert_eq 0 "$rc" "claim the only block: $out"
 run on 2 "$C" cluster claim tiny 10.129.0.0/26
