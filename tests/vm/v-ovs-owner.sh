@@ -15,12 +15,14 @@ C=$BIN/circuit
 . "$SRCDIR/tests/vm/ovs-lib.sh"
 # wait_mtu DEV N: DEV exists with MTU N within 10 s (ovs-vswitchd applies
 # the database asynchronously)
+# (the test's namespace is not sysfs's: ip, not /sys/class/net)
+mtu_of() { ip -o link show "$1" 2>/dev/null | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'; }
 wait_mtu() {
 	for _ in $(seq 100); do
-		[ "$(cat "/sys/class/net/$1/mtu" 2>/dev/null)" = "$2" ] && return 0
+		[ "$(mtu_of "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
-	die "$1: mtu $(cat "/sys/class/net/$1/mtu" 2>/dev/null), want $2"
+	die "$1: mtu $(mtu_of "$1"), want $2"
 }
 ids() { vsctl br-get-external-id "$1" | tr '\n' ' '; }
 
