@@ -101,8 +101,14 @@ int cir_net_ensure(const struct cir_net_ctx *ctx, const struct cir_netconf *nc,
 		if (r >= 0)
 			r = cir_ovs_bridge_ensure(&db, sk, nc->bridge, nc->name, nc->vlan, nc->mtu,
 						  &br, &created, err);
+		/* A bridge that was there already and carries this network's
+		 * mark follows the record: the gateway port's VLAN and MTU. */
+		if (r >= 0 && !created)
+			r = cir_ovs_bridge_converge(&db, nc->bridge, nc->name, nc->vlan, nc->mtu,
+						    err);
 		if (r < 0)
 			return r;
+		changes += r;
 	} else {
 		cir_name_bridge_alias(nc->name, alias);
 		r = cir_link_bridge_ensure(sk, nc->bridge, nc->mtu, false, alias, &br, &created,
@@ -179,6 +185,21 @@ static int bridge_named_elsewhere(struct cir_netdb *db, const char *bridge, cons
 	return 1;
 }
 
+/* An OVS bridge of nc's name in the database must carry nc's mark
+ * (external_ids:circuit-network); left untouched otherwise. */
+static int ovs_claim(const struct cir_netconf *nc, struct cir_error *err)
+{
+	_cleanup_ovsdb_ struct cir_ovsdb db = CIR_OVSDB_INIT;
+	int r;
+
+	r = cir_ovsdb_connect(&db, nc->ovsdb, err);
+	if (r >= 0)
+		r = cir_ovs_bridge_claim(&db, nc->bridge, nc->name, err);
+	if (r == -EEXIST)
+		err->code = CIR_CNI_EXISTS;
+	return r < 0 ? cir_err_wrap(err, "network %s", nc->name) : 0;
+}
+
 /*
  * May network nc (being created) own its bridge?  Not when another network
  * names it, nor when it exists already without Circuit's mark for this very
@@ -206,15 +227,16 @@ static int bridge_claim(struct cir_netdb *db, const struct cir_netconf *nc,
 	r = cir_link_get(sk, nc->bridge, &li, err);
 	if (r == -ENODEV) {
 		cir_err_clear(err);
-		return 0;
+		/* The database may hold the bridge without its interface
+		 * (ovs-vswitchd not running). */
+		return nc->driver == CIR_NET_DRIVER_OVS ? ovs_claim(nc, err) : 0;
 	}
 	if (r < 0)
 		return r;
-	/* An OVS bridge of that name: its internal interface.  The OVS
-	 * driver adds to it (ownership is in its external_ids, which
-	 * network delete checks); any other link is someone else's. */
+	/* An OVS bridge of that name: its internal interface (ovs_claim
+	 * decides); any other link is someone else's. */
 	if (nc->driver == CIR_NET_DRIVER_OVS && strcmp(li.kind, "openvswitch") == 0)
-		return 0;
+		return ovs_claim(nc, err);
 	cir_name_bridge_alias(nc->name, alias);
 	if (nc->driver == CIR_NET_DRIVER_BRIDGE && strcmp(li.alias, alias) == 0)
 		return 0;

@@ -98,6 +98,68 @@ int cir_ovs_bridge_ensure(struct cir_ovsdb *c, struct nl_sock *sk, const char *b
 	return 0;
 }
 
+/* Read bridge's row, its internal Port's and Interface's into *b (which
+ * points into *reply). */
+static int bridge_read(struct cir_ovsdb *c, const char *bridge, struct cir_json **reply,
+		       struct cir_ovsdb_bridge *b, struct cir_error *err)
+{
+	struct cir_ovsdb_names n = { .bridge = bridge };
+	int r;
+
+	r = cir_ovsdb_transact(c, cir_ovsdb_ops_bridge_read, &n, reply, err);
+	if (r >= 0)
+		r = cir_ovsdb_bridge_parse(cir_json_root(*reply), b, err);
+	return r < 0 ? cir_err_wrap(err, "ovs bridge %s", bridge) : 0;
+}
+
+int cir_ovs_bridge_claim(struct cir_ovsdb *c, const char *bridge, const char *network,
+			 struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *reply = NULL;
+	struct cir_ovsdb_bridge b;
+	char shown[CIR_ERR_SHOWN_MAX];
+	int r;
+
+	r = bridge_read(c, bridge, &reply, &b, err);
+	if (r < 0)
+		return r;
+	if (!b.exists || (b.owner && strcmp(b.owner, network) == 0))
+		return 0;
+	if (b.owner)
+		return cir_err(err, EEXIST, "ovs bridge %s already exists and is marked for "
+			       "network \"%s\", not %s", bridge,
+			       cir_err_shown(b.owner, shown, sizeof(shown)), network);
+	return cir_err(err, EEXIST, "ovs bridge %s already exists and Circuit did not make it "
+		       "(no external_ids:%s=%s): delete it, or set that mark to adopt it",
+		       bridge, CIR_OVSDB_OWNER_KEY, network);
+}
+
+int cir_ovs_bridge_converge(struct cir_ovsdb *c, const char *bridge, const char *network,
+			    unsigned int tag, unsigned int mtu, struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *reply = NULL, *done = NULL;
+	struct cir_ovsdb_names n = { .bridge = bridge, .network = network, .tag = tag,
+				     .mtu = mtu };
+	struct cir_ovsdb_bridge b;
+	int r;
+
+	if (tag > CIR_OVSDB_TAG_MAX)
+		return cir_err(err, EINVAL, "vlan tag %u: 1-%d", tag, CIR_OVSDB_TAG_MAX);
+	r = bridge_read(c, bridge, &reply, &b, err);
+	if (r < 0)
+		return r;
+	if (!b.exists || !b.owner || strcmp(b.owner, network) != 0)
+		return 0;
+	if ((!b.port || b.tag == tag) && (!b.iface || b.mtu == mtu))
+		return 0;
+	r = cir_ovsdb_transact(c, cir_ovsdb_ops_bridge_set, &n, &done, err);
+	if (r == -ESTALE) {             /* the mark went meanwhile: not ours now */
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? cir_err_wrap(err, "ovs bridge %s", bridge) : 1;
+}
+
 /* Read port's row and bridge's (either name may be NULL). */
 static int find(struct cir_ovsdb *c, const char *bridge, const char *port,
 		struct cir_json **reply, struct cir_error *err)

@@ -37,6 +37,26 @@ int cir_ovs_bridge_ensure(struct cir_ovsdb *c, struct nl_sock *sk, const char *b
 			  bool *made, struct cir_error *err);
 
 /*
+ * May network take OVS bridge `bridge` (network create)?  0 when no such
+ * bridge exists or it carries network's mark (external_ids:circuit-network,
+ * left by an earlier create of the same name); -EEXIST, the bridge
+ * untouched, when it is unmarked (made by hand or by another tool) or
+ * marked for another network.
+ */
+int cir_ovs_bridge_claim(struct cir_ovsdb *c, const char *bridge, const char *network,
+			 struct cir_error *err);
+
+/*
+ * Converge an existing bridge marked for network to the record: its
+ * internal Port on VLAN tag and its Interface's mtu_request mtu (0 empties
+ * either: untagged, OVS's default MTU).  1 when something was changed, 0
+ * when it already was so, or the bridge is absent or not network's (left
+ * alone).  One read, and one transaction only when something differs.
+ */
+int cir_ovs_bridge_converge(struct cir_ovsdb *c, const char *bridge, const char *network,
+			    unsigned int tag, unsigned int mtu, struct cir_error *err);
+
+/*
  * Remove bridge `bridge` when it is network's (its external_ids say so)
  * and, with only_empty, has no port but its internal one.  1 removed, 0
  * absent or kept (another owner, ports, or a port attached meanwhile).

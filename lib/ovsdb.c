@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,80 @@ void cir_ovsdb_ops_owned_ports(struct cir_jgen *g, const struct cir_ovsdb_names 
 	cir_jgen_arr_close(g);
 	columns(g, cols);
 	cir_jgen_map_close(g);
+}
+
+/* "key": the integer v, or the empty set ["set", []] (the column's
+ * "none") when v is 0. */
+static void kint_or_none(struct cir_jgen *g, const char *key, unsigned int v)
+{
+	cir_jgen_key(g, key);
+	if (v) {
+		cir_jgen_uint(g, v);
+		return;
+	}
+	cir_jgen_arr_open(g);
+	cir_jgen_str(g, "set");
+	cir_jgen_arr_open(g);
+	cir_jgen_arr_close(g);
+	cir_jgen_arr_close(g);
+}
+
+void cir_ovsdb_ops_bridge_read(struct cir_jgen *g, const struct cir_ovsdb_names *n)
+{
+	static const char *const bcols[] = { "_uuid", "external_ids", NULL };
+	static const char *const pcols[] = { "_uuid", "tag", NULL };
+	static const char *const icols[] = { "_uuid", "mtu_request", NULL };
+
+	select_op(g, "Bridge", "name", n->bridge, bcols);
+	select_op(g, "Port", "name", n->bridge, pcols);
+	select_op(g, "Interface", "name", n->bridge, icols);
+}
+
+static void update_op(struct cir_jgen *g, const char *table, const char *name, const char *col,
+		      unsigned int v)
+{
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "op", "update");
+	cir_jgen_kstr(g, "table", table);
+	where_eq(g, "name", name);
+	cir_jgen_key(g, "row");
+	cir_jgen_map_open(g);
+	kint_or_none(g, col, v);
+	cir_jgen_map_close(g);
+	cir_jgen_map_close(g);
+}
+
+void cir_ovsdb_ops_bridge_set(struct cir_jgen *g, const struct cir_ovsdb_names *n)
+{
+	static const char *const cols[] = { "_uuid", NULL };
+
+	/* The bridge must still carry this network's mark. */
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "op", "wait");
+	cir_jgen_kstr(g, "table", "Bridge");
+	cir_jgen_key(g, "where");
+	cir_jgen_arr_open(g);
+	cond_str(g, "name", "==", n->bridge);
+	cir_jgen_arr_open(g);
+	cir_jgen_str(g, "external_ids");
+	cir_jgen_str(g, "includes");
+	cir_jgen_arr_open(g);
+	cir_jgen_str(g, "map");
+	cir_jgen_arr_open(g);
+	pair(g, CIR_OVSDB_OWNER_KEY, n->network);
+	cir_jgen_arr_close(g);
+	cir_jgen_arr_close(g);
+	cir_jgen_arr_close(g);
+	cir_jgen_arr_close(g);
+	columns(g, cols);
+	cir_jgen_kstr(g, "until", "!=");
+	cir_jgen_key(g, "rows");
+	cir_jgen_arr_open(g);
+	cir_jgen_arr_close(g);
+	cir_jgen_kint(g, "timeout", 0);
+	cir_jgen_map_close(g);
+	update_op(g, "Port", n->bridge, "tag", n->tag);
+	update_op(g, "Interface", n->bridge, "mtu_request", n->mtu);
 }
 
 int cir_ovsdb_request(unsigned long long id, cir_ovsdb_ops_fn ops, const struct cir_ovsdb_names *n,
@@ -700,4 +775,54 @@ const char *cir_ovsdb_map_get(const struct cir_jnode *v, const char *key)
 			return cir_jnode_str(cir_jnode_at(p, 1));
 	}
 	return NULL;
+}
+
+/* An integer column of at most one value: the integer, or 0 for the empty
+ * set; -EBADMSG for anything else or a value above max. */
+static int opt_uint(const struct cir_jnode *row, const char *col, uint64_t max,
+		    unsigned int *out, struct cir_error *err)
+{
+	const struct cir_jnode *v = cir_jnode_get(row, col);
+	uint64_t u = 0;
+
+	*out = 0;
+	if (cir_jnode_type(v) == CIR_JNUMBER) {
+		if (cir_json_u64(row, col, max, &u, NULL) <= 0)
+			return cir_err(err, EBADMSG, "ovsdb: %s is not an integer 0-%llu", col,
+				       (unsigned long long)max);
+		*out = (unsigned int)u;
+		return 0;
+	}
+	if (is_tagged(v, "set") && cir_ovsdb_set_len(v) == 0)
+		return 0;
+	return cir_err(err, EBADMSG, "ovsdb: %s is neither an integer nor empty", col);
+}
+
+int cir_ovsdb_bridge_parse(const struct cir_jnode *reply, struct cir_ovsdb_bridge *b,
+			   struct cir_error *err)
+{
+	const struct cir_jnode *br, *port, *iface;
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	br = cir_jnode_at(cir_ovsdb_rows(cir_ovsdb_result(reply, 0)), 0);
+	port = cir_jnode_at(cir_ovsdb_rows(cir_ovsdb_result(reply, 1)), 0);
+	iface = cir_jnode_at(cir_ovsdb_rows(cir_ovsdb_result(reply, 2)), 0);
+	if (!br)
+		return 0;
+	b->exists = true;
+	b->owner = cir_ovsdb_map_get(cir_jnode_get(br, "external_ids"), CIR_OVSDB_OWNER_KEY);
+	if (port) {
+		b->port = true;
+		r = opt_uint(port, "tag", 4095, &b->tag, err);
+		if (r < 0)
+			return r;
+	}
+	if (iface) {
+		b->iface = true;
+		r = opt_uint(iface, "mtu_request", INT32_MAX, &b->mtu, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }

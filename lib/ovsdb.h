@@ -92,6 +92,16 @@ void cir_ovsdb_ops_bridge_del(struct cir_jgen *g, const struct cir_ovsdb_names *
 /* Read: the name of every Port owned by n->network. */
 void cir_ovsdb_ops_owned_ports(struct cir_jgen *g, const struct cir_ovsdb_names *n);
 
+/* Read: op 0 selects Bridge n->bridge's _uuid and external_ids, op 1 its
+ * internal Port's (the Port of the same name) _uuid and tag, op 2 its
+ * internal Interface's _uuid and mtu_request. */
+void cir_ovsdb_ops_bridge_read(struct cir_jgen *g, const struct cir_ovsdb_names *n);
+/* The internal Port of bridge n->bridge on VLAN n->tag and its Interface's
+ * mtu_request n->mtu (0: the column emptied, untagged / OVS's default),
+ * guarded by a "wait" that the bridge still carries n->network's mark
+ * (op 0 fails with "timed out" when it does not). */
+void cir_ovsdb_ops_bridge_set(struct cir_jgen *g, const struct cir_ovsdb_names *n);
+
 /* The whole request {"method":"transact","params":[DB, ops...],"id":id}
  * as a malloc'd document. */
 int cir_ovsdb_request(unsigned long long id, cir_ovsdb_ops_fn ops, const struct cir_ovsdb_names *n,
@@ -140,5 +150,20 @@ const struct cir_jnode *cir_ovsdb_set_at(const struct cir_jnode *v, size_t i);
 bool cir_ovsdb_set_has_uuid(const struct cir_jnode *v, const char *uuid);
 /* The string value of key in a map column ["map", [[k, v], ...]], or NULL. */
 const char *cir_ovsdb_map_get(const struct cir_jnode *v, const char *key);
+
+/* A bridge as cir_ovsdb_ops_bridge_read's reply describes it. */
+struct cir_ovsdb_bridge {
+	bool exists;                 /* the Bridge row */
+	const char *owner;           /* its external_ids:circuit-network (into the
+				      * reply), NULL when unmarked */
+	bool port, iface;            /* its internal Port / Interface rows exist */
+	unsigned int tag;            /* the Port's tag, 0 = none */
+	unsigned int mtu;            /* the Interface's mtu_request, 0 = none */
+};
+/* Fill *b from a checked reply of cir_ovsdb_ops_bridge_read (all false
+ * when the bridge does not exist); -EBADMSG when tag or mtu_request is
+ * neither an integer in range nor the empty set. */
+int cir_ovsdb_bridge_parse(const struct cir_jnode *reply, struct cir_ovsdb_bridge *b,
+			   struct cir_error *err);
 
 #endif

@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "ovs.h"
 #include "ovsdb.h"
 #include "unit.h"
 
@@ -186,6 +189,198 @@ START_TEST(notations)
 }
 END_TEST
 
+START_TEST(bridge_read_and_set_requests)
+{
+	struct cir_ovsdb_names n = { .bridge = "c-ovc", .network = "ovc", .tag = 12,
+				     .mtu = 1400 };
+	char *s = request(cir_ovsdb_ops_bridge_read, &n);
+
+	ck_assert_str_eq(s,
+		"{\"method\":\"transact\",\"params\":[\"Open_vSwitch\","
+		"{\"op\":\"select\",\"table\":\"Bridge\",\"where\":[[\"name\",\"==\",\"c-ovc\"]],"
+		"\"columns\":[\"_uuid\",\"external_ids\"]},"
+		"{\"op\":\"select\",\"table\":\"Port\",\"where\":[[\"name\",\"==\",\"c-ovc\"]],"
+		"\"columns\":[\"_uuid\",\"tag\"]},"
+		"{\"op\":\"select\",\"table\":\"Interface\",\"where\":[[\"name\",\"==\",\"c-ovc\"]],"
+		"\"columns\":[\"_uuid\",\"mtu_request\"]}],\"id\":7}");
+	free(s);
+	s = request(cir_ovsdb_ops_bridge_set, &n);
+	ck_assert_str_eq(s,
+		"{\"method\":\"transact\",\"params\":[\"Open_vSwitch\","
+		"{\"op\":\"wait\",\"table\":\"Bridge\",\"where\":[[\"name\",\"==\",\"c-ovc\"],"
+		"[\"external_ids\",\"includes\",[\"map\",[[\"circuit-network\",\"ovc\"]]]]],"
+		"\"columns\":[\"_uuid\"],\"until\":\"!=\",\"rows\":[],\"timeout\":0},"
+		"{\"op\":\"update\",\"table\":\"Port\",\"where\":[[\"name\",\"==\",\"c-ovc\"]],"
+		"\"row\":{\"tag\":12}},"
+		"{\"op\":\"update\",\"table\":\"Interface\",\"where\":[[\"name\",\"==\",\"c-ovc\"]],"
+		"\"row\":{\"mtu_request\":1400}}],\"id\":7}");
+	free(s);
+	/* 0: the column emptied (untagged, OVS's default MTU) */
+	n.tag = n.mtu = 0;
+	s = request(cir_ovsdb_ops_bridge_set, &n);
+	ck_assert_ptr_nonnull(strstr(s, "\"row\":{\"tag\":[\"set\",[]]}"));
+	ck_assert_ptr_nonnull(strstr(s, "\"row\":{\"mtu_request\":[\"set\",[]]}"));
+	free(s);
+}
+END_TEST
+
+static int parse_bridge(const char *reply, struct cir_json **j, struct cir_ovsdb_bridge *b,
+			struct cir_error *err)
+{
+	ck_assert_int_eq(cir_json_parse(reply, strlen(reply), j, err), 0);
+	return cir_ovsdb_bridge_parse(cir_json_root(*j), b, err);
+}
+
+START_TEST(bridge_parse)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+	struct cir_json *j = NULL;
+	struct cir_ovsdb_bridge b;
+
+	ck_assert_int_eq(parse_bridge("{\"result\":[{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]}",
+				      &j, &b, &err), 0);
+	ck_assert(!b.exists && !b.port && !b.iface && !b.owner);
+	cir_json_free(j);
+	ck_assert_int_eq(parse_bridge("{\"result\":["
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"b\"],"
+		"\"external_ids\":[\"map\",[[\"circuit-network\",\"ovc\"]]]}]},"
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"p\"],\"tag\":30}]},"
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"i\"],\"mtu_request\":1300}]}]}", &j, &b, &err), 0);
+	ck_assert(b.exists && b.port && b.iface);
+	ck_assert_str_eq(b.owner, "ovc");
+	ck_assert_uint_eq(b.tag, 30);
+	ck_assert_uint_eq(b.mtu, 1300);
+	cir_json_free(j);
+	/* made by hand: no mark, no tag, no mtu_request */
+	ck_assert_int_eq(parse_bridge("{\"result\":["
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"b\"],\"external_ids\":[\"map\",[]]}]},"
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"p\"],\"tag\":[\"set\",[]]}]},"
+		"{\"rows\":[{\"_uuid\":[\"uuid\",\"i\"],\"mtu_request\":[\"set\",[]]}]}]}",
+		&j, &b, &err), 0);
+	ck_assert(b.exists && b.port && b.iface && !b.owner);
+	ck_assert_uint_eq(b.tag, 0);
+	ck_assert_uint_eq(b.mtu, 0);
+	cir_json_free(j);
+	/* hostile values */
+	ck_assert_int_eq(parse_bridge("{\"result\":[{\"rows\":[{}]},"
+		"{\"rows\":[{\"tag\":\"10\"}]},{\"rows\":[]}]}", &j, &b, &err), -EBADMSG);
+	cir_json_free(j);
+	ck_assert_int_eq(parse_bridge("{\"result\":[{\"rows\":[{}]},"
+		"{\"rows\":[{\"tag\":5000}]},{\"rows\":[]}]}", &j, &b, &err), -EBADMSG);
+	cir_json_free(j);
+	ck_assert_int_eq(parse_bridge("{\"result\":[{\"rows\":[{}]},{\"rows\":[]},"
+		"{\"rows\":[{\"mtu_request\":[\"set\",[1,2]]}]}]}", &j, &b, &err), -EBADMSG);
+	cir_json_free(j);
+}
+END_TEST
+
+/*
+ * A fake ovsdb-server: the replies sit in the socket before the client
+ * sends anything (ids 1, 2, ... in order); afterwards the requests it sent
+ * are read back from the other end.
+ */
+struct fake {
+	struct cir_ovsdb c;
+	int peer;
+};
+
+static void fake_open(struct fake *f, const char *const *replies)
+{
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f->c = (struct cir_ovsdb)CIR_OVSDB_INIT;
+	f->c.fd = sv[0];
+	f->peer = sv[1];
+	for (; *replies; replies++)
+		ck_assert_int_eq(write(f->peer, *replies, strlen(*replies)),
+				 (ssize_t)strlen(*replies));
+}
+
+/* What the client sent, closing both ends. */
+static char *fake_close(struct fake *f)
+{
+	static char buf[8192];
+	ssize_t n;
+
+	cir_ovsdb_close(&f->c);
+	n = read(f->peer, buf, sizeof(buf) - 1);
+	close(f->peer);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+#define ROWS_BR(ids, tag, mtu) \
+	"{\"id\":1,\"error\":null,\"result\":[" \
+	"{\"rows\":[{\"_uuid\":[\"uuid\",\"b\"],\"external_ids\":[\"map\",[" ids "]]}]}," \
+	"{\"rows\":[{\"_uuid\":[\"uuid\",\"p\"],\"tag\":" tag "}]}," \
+	"{\"rows\":[{\"_uuid\":[\"uuid\",\"i\"],\"mtu_request\":" mtu "}]}]}"
+#define ABSENT "{\"id\":1,\"error\":null,\"result\":[{\"rows\":[]},{\"rows\":[]},{\"rows\":[]}]}"
+#define MARK(net) "[\"circuit-network\",\"" net "\"]"
+#define SET_OK "{\"id\":2,\"error\":null,\"result\":[{},{\"count\":1},{\"count\":1}]}"
+
+START_TEST(bridge_claim)
+{
+	static const char *const absent[] = { ABSENT, NULL };
+	static const char *const ours[] = { ROWS_BR(MARK("ovc"), "30", "1300"), NULL };
+	static const char *const bare[] = { ROWS_BR("", "[\"set\",[]]", "[\"set\",[]]"), NULL };
+	static const char *const other[] = { ROWS_BR(MARK("x\\u001b[2J"), "1", "1500"), NULL };
+	struct cir_error err = CIR_ERROR_INIT;
+	struct fake f;
+
+	fake_open(&f, absent);
+	ck_assert_int_eq(cir_ovs_bridge_claim(&f.c, "c-ovc", "ovc", &err), 0);
+	fake_close(&f);
+	fake_open(&f, ours);
+	ck_assert_int_eq(cir_ovs_bridge_claim(&f.c, "c-ovc", "ovc", &err), 0);
+	fake_close(&f);
+	fake_open(&f, bare);
+	ck_assert_int_eq(cir_ovs_bridge_claim(&f.c, "c-ovc", "ovc", &err), -EEXIST);
+	ck_assert_str_eq(err.msg, "ovs bridge c-ovc already exists and Circuit did not make it "
+			 "(no external_ids:circuit-network=ovc): delete it, or set that mark to "
+			 "adopt it");
+	/* only the read was sent: nothing changed */
+	ck_assert_ptr_null(strstr(fake_close(&f), "\"update\""));
+	fake_open(&f, other);
+	ck_assert_int_eq(cir_ovs_bridge_claim(&f.c, "c-ovc", "ovc", &err), -EEXIST);
+	ck_assert_ptr_null(strchr(err.msg, '\033'));
+	ck_assert_ptr_nonnull(strstr(err.msg, "is marked for network \"x"));
+	fake_close(&f);
+}
+END_TEST
+
+START_TEST(bridge_converge)
+{
+	static const char *const drift[] = { ROWS_BR(MARK("ovc"), "30", "1300"), SET_OK, NULL };
+	static const char *const same[] = { ROWS_BR(MARK("ovc"), "12", "1400"), NULL };
+	static const char *const bare[] = { ROWS_BR("", "30", "1300"), NULL };
+	static const char *const absent[] = { ABSENT, NULL };
+	struct cir_error err = CIR_ERROR_INIT;
+	struct fake f;
+	const char *sent;
+
+	fake_open(&f, drift);
+	ck_assert_int_eq(cir_ovs_bridge_converge(&f.c, "c-ovc", "ovc", 12, 1400, &err), 1);
+	sent = fake_close(&f);
+	ck_assert_ptr_nonnull(strstr(sent, "\"row\":{\"tag\":12}"));
+	ck_assert_ptr_nonnull(strstr(sent, "\"row\":{\"mtu_request\":1400}"));
+	/* already as recorded, not ours, absent: one read, no update */
+	fake_open(&f, same);
+	ck_assert_int_eq(cir_ovs_bridge_converge(&f.c, "c-ovc", "ovc", 12, 1400, &err), 0);
+	ck_assert_ptr_null(strstr(fake_close(&f), "\"update\""));
+	fake_open(&f, bare);
+	ck_assert_int_eq(cir_ovs_bridge_converge(&f.c, "c-ovc", "ovc", 12, 1400, &err), 0);
+	ck_assert_ptr_null(strstr(fake_close(&f), "\"update\""));
+	fake_open(&f, absent);
+	ck_assert_int_eq(cir_ovs_bridge_converge(&f.c, "c-ovc", "ovc", 12, 1400, &err), 0);
+	ck_assert_ptr_null(strstr(fake_close(&f), "\"update\""));
+	/* the record untagged: the tag goes */
+	fake_open(&f, drift);
+	ck_assert_int_eq(cir_ovs_bridge_converge(&f.c, "c-ovc", "ovc", 0, 1300, &err), 1);
+	ck_assert_ptr_nonnull(strstr(fake_close(&f), "\"row\":{\"tag\":[\"set\",[]]}"));
+}
+END_TEST
+
 static Suite *ovsdb_suite(void)
 {
 	Suite *s = suite_create("ovsdb");
@@ -198,6 +393,10 @@ static Suite *ovsdb_suite(void)
 	tcase_add_test(tc, framing);
 	tcase_add_test(tc, reply_errors);
 	tcase_add_test(tc, notations);
+	tcase_add_test(tc, bridge_read_and_set_requests);
+	tcase_add_test(tc, bridge_parse);
+	tcase_add_test(tc, bridge_claim);
+	tcase_add_test(tc, bridge_converge);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -12,46 +12,7 @@
 #    with the same addresses;
 #  - `network delete` removes the bridge from the database.
 C=$BIN/circuit
-command -v ovsdb-server >/dev/null && command -v ovs-vswitchd >/dev/null ||
-	skip "openvswitch-switch is not installed (tests/deps.sh all)"
-modprobe openvswitch || die "the guest kernel has no openvswitch module"
-run=$(mktemp -d /tmp/ovs.XXXXXX)
-export OVS_RUNDIR=$run OVS_DBDIR=$run OVS_LOGDIR=$run OVS_SYSCONFDIR=$run
-sock=$run/db.sock
-vsctl() { ovs-vsctl --no-wait --db="unix:$sock" "$@"; }
-ovs_start() {
-	ovsdb-tool create "$run/conf.db" /usr/share/openvswitch/vswitch.ovsschema
-	ovsdb-server "$run/conf.db" --remote="punix:$sock" --pidfile="$run/ovsdb-server.pid" \
-		--unixctl="$run/ovsdb-server.ctl" --log-file="$run/ovsdb-server.log" \
-		--detach --no-chdir
-	ovs-vswitchd "unix:$sock" --pidfile="$run/ovs-vswitchd.pid" \
-		--unixctl="$run/ovs-vswitchd.ctl" --log-file="$run/ovs-vswitchd.log" \
-		--detach --no-chdir
-}
-ovs_stop() {
-	local d p
-	for d in ovs-vswitchd ovsdb-server; do
-		[ -f "$run/$d.pid" ] || continue
-		p=$(cat "$run/$d.pid")
-		kill "$p" 2>/dev/null || true
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		rm -f "$run/$d.pid"
-	done
-}
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	ovs_stop
-	rm -rf "$run"
-}
-trap cleanup EXIT
-ctr() { mkns "$1"; ip netns exec "$1" sleep 1000 & pid=$!; pids+=("$pid"); netns_wait "$pid"; }
-# reach NS ADDR: a reply within a few tries (the first packets of a flow go
-# up to ovs-vswitchd, slow under TCG)
-reach() { ip netns exec "$1" busybox ping -c 3 -w 15 "$2" >/dev/null 2>&1; }
-# unreachable NS ADDR: no reply to 3 pings
-unreachable() { ! ip netns exec "$1" busybox ping -c 3 -w 4 "$2" >/dev/null 2>&1; }
-addr() { ip -n "$1" -o -4 addr show eth0 | awk '{print $4}'; }
+. "$SRCDIR/tests/vm/ovs-lib.sh"
 
 ovs_start
 ok "ovsdb-server and ovs-vswitchd on a fresh database ($(ovs-vswitchd --version | head -1))"
@@ -93,7 +54,7 @@ ok "DEL removes the port and the veth"
 
 # The database wiped: stop, new database, start.
 ovs_stop
-rm -f "$run/conf.db"
+rm -f "$ovsrun/conf.db"
 ovs_start
 assert_eq "" "$(vsctl list-br)" "bridges after the wipe"
 unreachable a "${ipb%/*}" || die "a still reaches b after the wipe"
