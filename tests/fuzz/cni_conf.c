@@ -3,7 +3,7 @@
  * cni_conf.c - a plugin's stdin: the CNI network configuration with its
  * prevResult, runtimeConfig, args and ipam section, parsed the way Circuit's
  * plugins parse it (cir_cni_conf_parse, then circuit-ipam, circuit-bridge,
- * circuit-qos, circuit-lb and circuit-portmap's own keys).  Checks: errors carry a message;
+ * circuit-qos, circuit-lb, circuit-portmap and circuit-ovs's own keys).  Checks: errors carry a message;
  * a parsed prevResult emits and parses back to the same struct in every
  * version that keeps its fields; a parsed ipam config is canonical and its
  * allocator walk stays inside its ranges; every dataDir goes through the
@@ -17,6 +17,7 @@
 #include "ipam.h"
 #include "ipam_cni.h"
 #include "lb/chain.h"
+#include "ovs/plugin.h"
 #include "portmap/plugin.h"
 #include "qos.h"
 #include "qos/plugin.h"
@@ -70,6 +71,7 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 	struct cir_ipam_cni_conf *ic = malloc(sizeof(*ic));
 	struct cir_error err = CIR_ERROR_INIT;
 	struct bridge_conf bc;
+	struct ovs_conf oc;
 	struct cir_qos_dirs qc;
 	struct lb_conf *lc = malloc(sizeof(*lc));
 	size_t n = 0;
@@ -103,7 +105,17 @@ static void plugin_keys(const struct cir_cni_conf *conf)
 	else
 		FUZZ_CHECK(bc.bridge[0] && strlen(bc.bridge) < CIR_IFNAMSIZ);
 	if (r >= 0)
-		data_dir(bc.data_dir);
+		data_dir(bc.v.data_dir);
+
+	cir_err_clear(&err);
+	r = ovs_conf_parse(conf, &oc, &err);
+	if (r < 0)
+		FUZZ_CHECK_ERR(r, &err);
+	else
+		FUZZ_CHECK(oc.bridge[0] && strlen(oc.bridge) < CIR_IFNAMSIZ && oc.vlan < 4095 &&
+			   (!oc.ovsdb || oc.ovsdb[0] == '/'));
+	if (r >= 0)
+		data_dir(oc.v.data_dir);
 
 	for (int i = 0; i < 2; i++) {
 		cir_err_clear(&err);
