@@ -31,13 +31,13 @@
 #include "ipvs.h"
 #include "lb.h"
 #include "lbbackend.h"
+#include "lbcache.h"
 #include "link.h"
 #include "nft.h"
 #include "nl.h"
 #include "sysctl.h"
 
 #define RECORD_SUFFIX ".json"
-#define RECORD_SMALL (64u << 10)
 
 CIR_DEFINE_CLEANUP(DIR, closedir)
 
@@ -865,173 +865,6 @@ int cir_lb_lock(struct cir_lb_db *db, struct cir_error *err)
 	return r < 0 ? cir_err_wrap(err, "lb lock") : r;
 }
 
-static int record_name(const char *name, char *buf, size_t len, struct cir_error *err)
-{
-	if (cir_name_check("service name", name, err) < 0)
-		return -err->errnum;
-	snprintf(buf, len, "%s%s", name, RECORD_SUFFIX);
-	return 0;
-}
-
-static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_service *out,
-		       struct cir_error *err)
-{
-	_cleanup_free_ char *buf = malloc(RECORD_SMALL);
-	_cleanup_json_ struct cir_json *j = NULL;
-	int r;
-
-	if (!buf)
-		return cir_err(err, ENOMEM, "out of memory");
-	if (db->fd < 0)
-		return -ENOENT;  /* a read-only db of an empty store */
-	r = cir_store_read(db->fd, file, buf, RECORD_SMALL, err);
-	if (r == -EFBIG) {
-		free(buf);
-		buf = malloc(CIR_JSON_MAX + 1);
-		if (!buf)
-			return cir_err(err, ENOMEM, "out of memory");
-		r = cir_store_read(db->fd, file, buf, CIR_JSON_MAX + 1, err);
-	}
-	if (r < 0)
-		return r;
-	db->records_read++;
-	r = cir_json_parse(buf, r, &j, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	r = cir_lb_service_parse(cir_json_root(j), out, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	return 0;
-}
-
-int cir_lb_get(struct cir_lb_db *db, const char *name, struct cir_lb_service *out,
-	       struct cir_error *err)
-{
-	struct cir_lb_service s = { 0 };
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = record_name(name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = record_read(db, file, &s, err);
-	if (r == -ENOENT)
-		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s not found", name);
-	if (r < 0)
-		return r;
-	if (strcmp(s.name, name) != 0) {
-		cir_lb_service_clear(&s);
-		return cir_err(err, EINVAL, "lb/%s: record names service %s", file, s.name);
-	}
-	cir_lb_service_clear(out);
-	*out = s;
-	return 0;
-}
-
-static int record_write(struct cir_lb_db *db, const struct cir_lb_service *s,
-			struct cir_error *err)
-{
-	_cleanup_free_ char *doc = NULL;
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = record_name(s->name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = cir_lb_service_format(s, true, &doc, err);
-	if (r < 0)
-		return r;
-	r = cir_store_write(db->fd, file, doc, strlen(doc), err);
-	return r < 0 ? cir_err_wrap(err, "service %s", s->name) : 0;
-}
-
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void names_free(struct names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
-}
-
-static int names_add(const char *file, void *arg)
-{
-	struct names *ns = arg;
-	size_t l = strlen(file), sl = strlen(RECORD_SUFFIX);
-
-	if (l <= sl || strcmp(file + l - sl, RECORD_SUFFIX) != 0)
-		return 0;
-	if (ns->n == ns->cap) {
-		size_t nc = ns->cap ? ns->cap * 2 : 32;
-		char **nv = realloc(ns->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		ns->v = nv;
-		ns->cap = nc;
-	}
-	ns->v[ns->n] = strndup(file, l - sl);
-	if (!ns->v[ns->n])
-		return -ENOMEM;
-	ns->n++;
-	return 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every service name, sorted. */
-static int list_names(struct cir_lb_db *db, struct names *ns, struct cir_error *err)
-{
-	int r;
-
-	*ns = (struct names){ 0 };
-	if (db->fd < 0)
-		return 0;       /* a read-only db of an empty store */
-	r = cir_store_list(db->fd, names_add, ns, err);
-	if (r == -ENOMEM)
-		r = cir_err(err, ENOMEM, "out of memory");
-	if (r < 0) {
-		names_free(ns);
-		return r;
-	}
-	if (ns->n)
-		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
-	return 0;
-}
-
-int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, void *arg),
-		void *arg, struct cir_error *err)
-{
-	_cleanup_(names_free) struct names ns = { 0 };
-	int r, count = 0;
-
-	r = list_names(db, &ns, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ns.n; i++) {
-		_cleanup_service_ struct cir_lb_service s = { 0 };
-
-		r = cir_lb_get(db, ns.v[i], &s, err);
-		if (r == -ENOENT)
-			continue;       /* deleted meanwhile */
-		if (r < 0)
-			return r;
-		r = fn(&s, arg);
-		if (r < 0)
-			return r;
-		count++;
-	}
-	return count;
-}
-
 /* ------------------------------------------------------------ the index */
 
 /*
@@ -1681,7 +1514,7 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 			cir_err_append(err, "; service %s was not changed", new->name);
 		return r;
 	}
-	r = record_write(db, new, err);
+	r = cir_lb_record_write(db, new, err);
 	if (r < 0) {
 		kernel_undo(db, old, new);
 		return r;
@@ -1857,7 +1690,7 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	lock = cir_lb_lock(db, err);
 	if (lock < 0)
 		return lock;
-	record_name(s->name, file, sizeof(file), err);
+	cir_lb_record_name(s->name, file, sizeof(file), err);
 	r = cir_store_exists(db->fd, file, err);
 	if (r < 0)
 		return r;
@@ -1892,7 +1725,7 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	for (size_t i = 0; r >= 0 && n.backend == CIR_LB_BACKEND_IPVS && i < n.n_targets; i++)
 		r = hairpin_ensure(&n.targets[i], err);
 	if (r >= 0)
-		r = record_write(db, &n, err);
+		r = cir_lb_record_write(db, &n, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;
 
@@ -1958,7 +1791,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
 	int r;
 
-	r = record_name(name, file, sizeof(file), err);
+	r = cir_lb_record_name(name, file, sizeof(file), err);
 	if (r < 0)
 		return r;
 	lock = cir_lb_lock(db, err);
@@ -1977,7 +1810,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	r = vip_release(db, &s, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s: release VIP", name);
-	r = cir_store_unlink(db->fd, file, err);
+	r = cir_lb_record_remove(db, name, err);
 	return r < 0 ? cir_err_wrap(err, "service %s", name) : 0;
 }
 
@@ -2298,13 +2131,13 @@ int cir_lb_gc(struct cir_lb_db *db, const char *network,
 	      struct cir_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	_cleanup_(names_free) struct names ns = { 0 };
+	_cleanup_(cir_lb_names_free) struct cir_lb_names ns = { 0 };
 	int r, total = 0, first = 0;
 
 	lock = cir_lb_lock(db, err);
 	if (lock < 0)
 		return lock;
-	r = list_names(db, &ns, err);
+	r = cir_lb_names_list(db, &ns, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ns.n; i++) {
@@ -2614,6 +2447,7 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_store_list(db->fd, has_records_fn, &nrec, err);
 	if (r < 0)
 		return r;
+	db->locked = true;      /* reading every record may rewrite lb/cache */
 	/* Every backend brings back its own records; one failing does not
 	 * stop the others.  (An empty store still lets haproxy's restore
 	 * remove a configuration left by a deleted store.) */
@@ -2629,6 +2463,7 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 			changes += r;
 		cir_err_clear(&e2);
 	}
+	db->locked = false;
 	return first ? first : changes;
 }
 
