@@ -1315,8 +1315,19 @@ static bool dest_same(const struct cir_ipvs_dest *a, const struct cir_ipvs_dest 
 	return a->weight == b->weight && a->fwd == b->fwd;
 }
 
+static int sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		      const struct cir_ipvs_service *known, struct cir_error *err);
+
 int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
 		struct cir_error *err)
+{
+	return sync_known(db, s, have_service, NULL, err);
+}
+
+/* cir_lb_sync, with the kernel's copy of the service (known, from a dump
+ * of all services: restore) instead of a service get when given. */
+static int sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		      const struct cir_ipvs_service *known, struct cir_error *err)
 {
 	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
 	struct cir_ipvs_service want, got;
@@ -1329,7 +1340,12 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 		return r;
 	cir_lb_service_to_ipvs(s, &want);
 	if (have_service < 0) {
-		r = cir_ipvs_service_get(h, &want, &got, err);
+		if (known) {
+			got = *known;
+			r = 0;
+		} else {
+			r = cir_ipvs_service_get(h, &want, &got, err);
+		}
 		if (r < 0 && r != -ENOENT)
 			return r;
 		have_service = r == 0;
@@ -2182,6 +2198,14 @@ struct restore_ctx {
 	size_t nqueued, capqueued;
 	bool overrun;
 	int batch_sent;
+	/* VIP addresses, added through one pipelined batch (tag = index
+	 * here); errno of each failure, 0 = added. */
+	struct cir_addr_batch *ab;
+	struct cir_ip *vips;
+	int *vip_err;
+	size_t nvips, capvips;
+	bool vip_overrun;
+	int ifindex;
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
@@ -2216,6 +2240,93 @@ static void restore_failed(uint32_t tag, int errnum, void *arg)
 		rc->overrun = true;
 	else if (tag < rc->nqueued)
 		rc->failed[tag] = true;
+}
+
+static void vip_failed(uint32_t tag, int errnum, void *arg)
+{
+	struct restore_ctx *rc = arg;
+
+	if (tag == UINT32_MAX)
+		rc->vip_overrun = true;
+	else if (tag < rc->nvips)
+		rc->vip_err[tag] = errnum;
+}
+
+/* The device and sysctls (once), and ip queued for the address batch.
+ * Returns the number of changes made so far. */
+static int restore_vip(struct restore_ctx *rc, const struct cir_ip *ip, struct cir_error *err)
+{
+	int r, n = 0;
+
+	if (!rc->ifindex) {
+		r = device_ensure(rc->db, &rc->ifindex, err);
+		if (r < 0)
+			return r;
+	}
+	if (!rc->db->sysctls_done) {
+		n = sysctls_ensure(err);
+		if (n < 0)
+			return n;
+		rc->db->sysctls_done = true;
+	}
+	if (!rc->ab) {
+		r = cir_addr_batch_new(rc->db->rt, &rc->ab, err);
+		if (r < 0)
+			return r;
+	}
+	if (rc->nvips == rc->capvips) {
+		size_t nc = rc->capvips ? rc->capvips * 2 : 256;
+		struct cir_ip *nv = realloc(rc->vips, nc * sizeof(*nv));
+		int *ne;
+
+		if (!nv)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->vips = nv;
+		ne = realloc(rc->vip_err, nc * sizeof(*ne));
+		if (!ne)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->vip_err = ne;
+		rc->capvips = nc;
+	}
+	rc->vips[rc->nvips] = *ip;
+	rc->vip_err[rc->nvips] = 0;
+	rc->nvips++;
+	r = cir_addr_batch_add(rc->ab, rc->ifindex, ip->af, ip->addr, cir_ip_bits(ip->af),
+			       (uint32_t)(rc->nvips - 1), vip_failed, rc, err);
+	return r < 0 ? cir_err_wrap(err, "device %s", CIR_LB_DEVICE) : n;
+}
+
+/* Send the queued VIPs; one that failed other than "exists" (or every one
+ * after an overrun) is added the slow way, which names the error. */
+static void restore_vips_finish(struct restore_ctx *rc)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r = 0;
+
+	if (rc->ab)
+		r = cir_addr_batch_flush(rc->ab, vip_failed, rc, &e2);
+	if (r < 0)
+		rc->vip_overrun = true;
+	for (size_t i = 0; i < rc->nvips; i++) {
+		cir_err_clear(&e2);
+		if (!rc->vip_overrun && rc->vip_err[i] == 0) {
+			rc->changes++;
+			continue;
+		}
+		if (!rc->vip_overrun && rc->vip_err[i] == EEXIST)
+			continue;
+		r = vip_ensure(rc->db, rc->ifindex, &rc->vips[i], &e2);
+		if (r > 0)
+			rc->changes += r;
+		if (r < 0 && !rc->first) {
+			char a[CIR_IP_STRLEN];
+
+			rc->first = r;
+			*rc->err = e2;
+			cir_err_wrap(rc->err, "restore VIP %s",
+				     cir_ip_format(&rc->vips[i], a, sizeof(a)));
+		}
+	}
 }
 
 /* Queue s (absent from the kernel): its service, then its dests. */
@@ -2314,8 +2425,9 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 {
 	struct restore_ctx *rc = arg;
 	struct cir_error e2 = CIR_ERROR_INIT;
+	const struct cir_ipvs_service *have;
 	struct cir_ipvs_service k;
-	int r, have = 0;
+	int r;
 
 	if (s->backend != CIR_LB_BACKEND_IPVS)
 		return 0;       /* its backend's restore */
@@ -2334,14 +2446,15 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 		rc->index_added += ib.added;
 	}
 	cir_lb_service_to_ipvs(s, &k);
-	have = rc->nhave && bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) != NULL;
-	r = vip_setup(rc->db, &s->vip.ip, &e2);
+	have = rc->nhave ? bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) : NULL;
+	r = restore_vip(rc, &s->vip.ip, &e2);
 	if (r >= 0) {
 		rc->changes += r;
-		/* A present service may have stale settings: let sync look.  An
-		 * absent one is added whole, pipelined with the others. */
+		/* A present service may have stale settings: let sync compare
+		 * it with its entry in the dump.  An absent one is added whole,
+		 * pipelined with the others. */
 		if (have)
-			r = cir_lb_sync(rc->db, s, -1, &e2);
+			r = sync_known(rc->db, s, -1, have, &e2);
 		else
 			r = restore_queue(rc, s, &e2);
 	}
@@ -2410,8 +2523,13 @@ static int ipvs_restore(struct cir_lb_db *db, struct cir_error *err)
 	rc.have = have;
 	rc.nhave = nhave;
 	r = cir_lb_list(db, restore_fn, &rc, err);
-	if (r >= 0)
+	if (r >= 0) {
+		restore_vips_finish(&rc);
 		restore_finish(&rc);
+	}
+	cir_addr_batch_free(rc.ab);
+	free(rc.vips);
+	free(rc.vip_err);
 	cir_ipvs_batch_free(rc.batch);
 	free(rc.queued);
 	free(rc.failed);
