@@ -1769,6 +1769,8 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 	r = index_release(db, s, &shared, &last, err);
 	if (r < 0)
 		return r;
+	if (last)
+		cir_lb_cache_drop(db);  /* the last service: leave no cache */
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;

@@ -176,6 +176,14 @@ int cir_lb_record_remove(struct cir_lb_db *db, const char *name, struct cir_erro
 	return cir_store_unlink(db->fd, file, err);
 }
 
+void cir_lb_cache_drop(struct cir_lb_db *db)
+{
+	if (db->fd < 0)
+		return;
+	unlinkat(db->fd, CIR_LBCACHE_FILE, 0);
+	unlinkat(db->fd, CIR_LBCACHE_LOG, 0);
+}
+
 void cir_lb_names_free(struct cir_lb_names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)

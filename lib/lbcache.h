@@ -51,6 +51,10 @@ int cir_lb_record_write(struct cir_lb_db *db, const struct cir_lb_service *s,
  * when removed, 0 when absent. */
 int cir_lb_record_remove(struct cir_lb_db *db, const char *name, struct cir_error *err);
 
+/* Remove lb/cache and its journal (the last service is being deleted).
+ * Lock held; best effort. */
+void cir_lb_cache_drop(struct cir_lb_db *db);
+
 /* The cache's codec, exported for the unit tests: encode s into a freshly
  * malloc'd buffer (*out, *len), and decode it back.  Decoding checks every
  * length and value it reads (-EINVAL). */
