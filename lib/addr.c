@@ -250,20 +250,32 @@ struct cir_addr_batch {
 	size_t len;
 	uint32_t seq[ADDR_BATCH_MAX_REQ];
 	uint32_t tag[ADDR_BATCH_MAX_REQ];
-	size_t n;
+	size_t n, max;          /* queued; most per send */
 	struct nlmsghdr *last;
 };
+
+/* Room one failure takes in the receive buffer (the kernel's skb for an
+ * error without the echo; measured about 850 bytes on 6.x). */
+#define ADDR_FAIL_TRUESIZE 1024
 
 int cir_addr_batch_new(struct nl_sock *sk, struct cir_addr_batch **out, struct cir_error *err)
 {
 	struct cir_addr_batch *b = calloc(1, sizeof(*b));
-	int one = 1;
+	socklen_t rl = sizeof(int);
+	int one = 1, rcvbuf = 0;
 
 	if (!b)
 		return cir_err(err, ENOMEM, "address batch: %s", strerror(ENOMEM));
 	b->sk = sk;
 	/* Failures without the request echoed (see lib/ipvs's batch). */
 	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	/* Every request of a send may fail (EEXIST: a restore with every VIP
+	 * in place): that many failures must fit the receive buffer, or they
+	 * and the ACK are dropped and the whole send is redone one by one. */
+	b->max = ADDR_BATCH_MAX_REQ;
+	if (getsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl) == 0 &&
+	    rcvbuf / ADDR_FAIL_TRUESIZE < (int)b->max)
+		b->max = rcvbuf / ADDR_FAIL_TRUESIZE > 16 ? (size_t)(rcvbuf / ADDR_FAIL_TRUESIZE) : 16;
 	*out = b;
 	return 0;
 }
@@ -291,13 +303,21 @@ int cir_addr_batch_flush(struct cir_addr_batch *b, void (*failed)(uint32_t, int,
 		b->len = b->n = 0;
 		return cir_err(err, e, "address batch: send: %s", strerror(e));
 	}
+	/* The kernel handles a netlink send synchronously: when send()
+	 * returns, every answer is queued, or was dropped by an overrun
+	 * (ENOBUFS; the ACK itself may be among them).  So read without
+	 * waiting: an empty queue before the ACK means it was lost. */
 	while (!done) {
-		ssize_t got = recv(fd, rbuf, sizeof(rbuf), 0);
+		ssize_t got = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
 		struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
 		size_t left;
 
 		if (got < 0 && errno == EINTR)
 			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			failed(UINT32_MAX, ENOBUFS, arg);
+			break;
+		}
 		if (got < 0 && errno == ENOBUFS) {
 			failed(UINT32_MAX, ENOBUFS, arg);
 			continue;
@@ -353,7 +373,7 @@ int cir_addr_batch_add(struct cir_addr_batch *b, int ifindex, int af, const void
 
 	if ((af != AF_INET && af != AF_INET6) || prefixlen > alen * 8 || ifindex <= 0)
 		return cir_err(err, EINVAL, "address batch: bad address");
-	if (b->len + ADDR_REQ_MAX > sizeof(b->buf) || b->n == ADDR_BATCH_MAX_REQ) {
+	if (b->len + ADDR_REQ_MAX > sizeof(b->buf) || b->n >= b->max) {
 		sent = cir_addr_batch_flush(b, failed, arg, err);
 		if (sent < 0)
 			return sent;
