@@ -893,13 +893,21 @@ int cir_ipvs_batch_flush(struct cir_ipvs_batch *b, void (*failed)(uint32_t, int,
 		b->len = b->n = 0;
 		return cir_err(err, e, "ipvs batch: send: %s", strerror(e));
 	}
+	/* The kernel handles a netlink send synchronously: when send()
+	 * returns, every answer is queued, or was dropped by an overrun
+	 * (ENOBUFS; the ACK itself may be among them).  So read without
+	 * waiting: an empty queue before the ACK means it was lost. */
 	while (!done) {
-		ssize_t got = recv(fd, rbuf, sizeof(rbuf), 0);
+		ssize_t got = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
 		struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
 		size_t left;
 
 		if (got < 0 && errno == EINTR)
 			continue;
+		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			failed(UINT32_MAX, ENOBUFS, arg);
+			break;
+		}
 		if (got < 0 && errno == ENOBUFS) {
 			/* Overrun: some failures were dropped. */
 			failed(UINT32_MAX, ENOBUFS, arg);

@@ -31,13 +31,13 @@
 #include "ipvs.h"
 #include "lb.h"
 #include "lbbackend.h"
+#include "lbcache.h"
 #include "link.h"
 #include "nft.h"
 #include "nl.h"
 #include "sysctl.h"
 
 #define RECORD_SUFFIX ".json"
-#define RECORD_SMALL (64u << 10)
 
 CIR_DEFINE_CLEANUP(DIR, closedir)
 
@@ -865,173 +865,6 @@ int cir_lb_lock(struct cir_lb_db *db, struct cir_error *err)
 	return r < 0 ? cir_err_wrap(err, "lb lock") : r;
 }
 
-static int record_name(const char *name, char *buf, size_t len, struct cir_error *err)
-{
-	if (cir_name_check("service name", name, err) < 0)
-		return -err->errnum;
-	snprintf(buf, len, "%s%s", name, RECORD_SUFFIX);
-	return 0;
-}
-
-static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_service *out,
-		       struct cir_error *err)
-{
-	_cleanup_free_ char *buf = malloc(RECORD_SMALL);
-	_cleanup_json_ struct cir_json *j = NULL;
-	int r;
-
-	if (!buf)
-		return cir_err(err, ENOMEM, "out of memory");
-	if (db->fd < 0)
-		return -ENOENT;  /* a read-only db of an empty store */
-	r = cir_store_read(db->fd, file, buf, RECORD_SMALL, err);
-	if (r == -EFBIG) {
-		free(buf);
-		buf = malloc(CIR_JSON_MAX + 1);
-		if (!buf)
-			return cir_err(err, ENOMEM, "out of memory");
-		r = cir_store_read(db->fd, file, buf, CIR_JSON_MAX + 1, err);
-	}
-	if (r < 0)
-		return r;
-	db->records_read++;
-	r = cir_json_parse(buf, r, &j, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	r = cir_lb_service_parse(cir_json_root(j), out, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	return 0;
-}
-
-int cir_lb_get(struct cir_lb_db *db, const char *name, struct cir_lb_service *out,
-	       struct cir_error *err)
-{
-	struct cir_lb_service s = { 0 };
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = record_name(name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = record_read(db, file, &s, err);
-	if (r == -ENOENT)
-		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s not found", name);
-	if (r < 0)
-		return r;
-	if (strcmp(s.name, name) != 0) {
-		cir_lb_service_clear(&s);
-		return cir_err(err, EINVAL, "lb/%s: record names service %s", file, s.name);
-	}
-	cir_lb_service_clear(out);
-	*out = s;
-	return 0;
-}
-
-static int record_write(struct cir_lb_db *db, const struct cir_lb_service *s,
-			struct cir_error *err)
-{
-	_cleanup_free_ char *doc = NULL;
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = record_name(s->name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = cir_lb_service_format(s, true, &doc, err);
-	if (r < 0)
-		return r;
-	r = cir_store_write(db->fd, file, doc, strlen(doc), err);
-	return r < 0 ? cir_err_wrap(err, "service %s", s->name) : 0;
-}
-
-struct names {
-	char **v;
-	size_t n, cap;
-};
-
-static void names_free(struct names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
-}
-
-static int names_add(const char *file, void *arg)
-{
-	struct names *ns = arg;
-	size_t l = strlen(file), sl = strlen(RECORD_SUFFIX);
-
-	if (l <= sl || strcmp(file + l - sl, RECORD_SUFFIX) != 0)
-		return 0;
-	if (ns->n == ns->cap) {
-		size_t nc = ns->cap ? ns->cap * 2 : 32;
-		char **nv = realloc(ns->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		ns->v = nv;
-		ns->cap = nc;
-	}
-	ns->v[ns->n] = strndup(file, l - sl);
-	if (!ns->v[ns->n])
-		return -ENOMEM;
-	ns->n++;
-	return 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every service name, sorted. */
-static int list_names(struct cir_lb_db *db, struct names *ns, struct cir_error *err)
-{
-	int r;
-
-	*ns = (struct names){ 0 };
-	if (db->fd < 0)
-		return 0;       /* a read-only db of an empty store */
-	r = cir_store_list(db->fd, names_add, ns, err);
-	if (r == -ENOMEM)
-		r = cir_err(err, ENOMEM, "out of memory");
-	if (r < 0) {
-		names_free(ns);
-		return r;
-	}
-	if (ns->n)
-		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
-	return 0;
-}
-
-int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, void *arg),
-		void *arg, struct cir_error *err)
-{
-	_cleanup_(names_free) struct names ns = { 0 };
-	int r, count = 0;
-
-	r = list_names(db, &ns, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ns.n; i++) {
-		_cleanup_service_ struct cir_lb_service s = { 0 };
-
-		r = cir_lb_get(db, ns.v[i], &s, err);
-		if (r == -ENOENT)
-			continue;       /* deleted meanwhile */
-		if (r < 0)
-			return r;
-		r = fn(&s, arg);
-		if (r < 0)
-			return r;
-		count++;
-	}
-	return count;
-}
-
 /* ------------------------------------------------------------ the index */
 
 /*
@@ -1482,8 +1315,19 @@ static bool dest_same(const struct cir_ipvs_dest *a, const struct cir_ipvs_dest 
 	return a->weight == b->weight && a->fwd == b->fwd;
 }
 
+static int sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		      const struct cir_ipvs_service *known, struct cir_error *err);
+
 int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
 		struct cir_error *err)
+{
+	return sync_known(db, s, have_service, NULL, err);
+}
+
+/* cir_lb_sync, with the kernel's copy of the service (known, from a dump
+ * of all services: restore) instead of a service get when given. */
+static int sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		      const struct cir_ipvs_service *known, struct cir_error *err)
 {
 	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
 	struct cir_ipvs_service want, got;
@@ -1496,7 +1340,12 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 		return r;
 	cir_lb_service_to_ipvs(s, &want);
 	if (have_service < 0) {
-		r = cir_ipvs_service_get(h, &want, &got, err);
+		if (known) {
+			got = *known;
+			r = 0;
+		} else {
+			r = cir_ipvs_service_get(h, &want, &got, err);
+		}
 		if (r < 0 && r != -ENOENT)
 			return r;
 		have_service = r == 0;
@@ -1681,7 +1530,7 @@ static int commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 			cir_err_append(err, "; service %s was not changed", new->name);
 		return r;
 	}
-	r = record_write(db, new, err);
+	r = cir_lb_record_write(db, new, err);
 	if (r < 0) {
 		kernel_undo(db, old, new);
 		return r;
@@ -1857,7 +1706,7 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	lock = cir_lb_lock(db, err);
 	if (lock < 0)
 		return lock;
-	record_name(s->name, file, sizeof(file), err);
+	cir_lb_record_name(s->name, file, sizeof(file), err);
 	r = cir_store_exists(db->fd, file, err);
 	if (r < 0)
 		return r;
@@ -1892,7 +1741,7 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	for (size_t i = 0; r >= 0 && n.backend == CIR_LB_BACKEND_IPVS && i < n.n_targets; i++)
 		r = hairpin_ensure(&n.targets[i], err);
 	if (r >= 0)
-		r = record_write(db, &n, err);
+		r = cir_lb_record_write(db, &n, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;
 
@@ -1920,6 +1769,8 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 	r = index_release(db, s, &shared, &last, err);
 	if (r < 0)
 		return r;
+	if (last)
+		cir_lb_cache_drop(db);  /* the last service: leave no cache */
 	r = db_route(db, &sk, err);
 	if (r < 0)
 		return r;
@@ -1958,7 +1809,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
 	int r;
 
-	r = record_name(name, file, sizeof(file), err);
+	r = cir_lb_record_name(name, file, sizeof(file), err);
 	if (r < 0)
 		return r;
 	lock = cir_lb_lock(db, err);
@@ -1977,7 +1828,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	r = vip_release(db, &s, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service %s: release VIP", name);
-	r = cir_store_unlink(db->fd, file, err);
+	r = cir_lb_record_remove(db, name, err);
 	return r < 0 ? cir_err_wrap(err, "service %s", name) : 0;
 }
 
@@ -2298,13 +2149,13 @@ int cir_lb_gc(struct cir_lb_db *db, const char *network,
 	      struct cir_error *err)
 {
 	_cleanup_close_ int lock = -1;
-	_cleanup_(names_free) struct names ns = { 0 };
+	_cleanup_(cir_lb_names_free) struct cir_lb_names ns = { 0 };
 	int r, total = 0, first = 0;
 
 	lock = cir_lb_lock(db, err);
 	if (lock < 0)
 		return lock;
-	r = list_names(db, &ns, err);
+	r = cir_lb_names_list(db, &ns, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < ns.n; i++) {
@@ -2349,6 +2200,14 @@ struct restore_ctx {
 	size_t nqueued, capqueued;
 	bool overrun;
 	int batch_sent;
+	/* VIP addresses, added through one pipelined batch (tag = index
+	 * here); errno of each failure, 0 = added. */
+	struct cir_addr_batch *ab;
+	struct cir_ip *vips;
+	int *vip_err;
+	size_t nvips, capvips;
+	bool vip_overrun;
+	int ifindex;
 	char bridges[64][CIR_IFNAMSIZ];
 	size_t nbridges;
 	int changes;
@@ -2383,6 +2242,93 @@ static void restore_failed(uint32_t tag, int errnum, void *arg)
 		rc->overrun = true;
 	else if (tag < rc->nqueued)
 		rc->failed[tag] = true;
+}
+
+static void vip_failed(uint32_t tag, int errnum, void *arg)
+{
+	struct restore_ctx *rc = arg;
+
+	if (tag == UINT32_MAX)
+		rc->vip_overrun = true;
+	else if (tag < rc->nvips)
+		rc->vip_err[tag] = errnum;
+}
+
+/* The device and sysctls (once), and ip queued for the address batch.
+ * Returns the number of changes made so far. */
+static int restore_vip(struct restore_ctx *rc, const struct cir_ip *ip, struct cir_error *err)
+{
+	int r, n = 0;
+
+	if (!rc->ifindex) {
+		r = device_ensure(rc->db, &rc->ifindex, err);
+		if (r < 0)
+			return r;
+	}
+	if (!rc->db->sysctls_done) {
+		n = sysctls_ensure(err);
+		if (n < 0)
+			return n;
+		rc->db->sysctls_done = true;
+	}
+	if (!rc->ab) {
+		r = cir_addr_batch_new(rc->db->rt, &rc->ab, err);
+		if (r < 0)
+			return r;
+	}
+	if (rc->nvips == rc->capvips) {
+		size_t nc = rc->capvips ? rc->capvips * 2 : 256;
+		struct cir_ip *nv = realloc(rc->vips, nc * sizeof(*nv));
+		int *ne;
+
+		if (!nv)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->vips = nv;
+		ne = realloc(rc->vip_err, nc * sizeof(*ne));
+		if (!ne)
+			return cir_err(err, ENOMEM, "out of memory");
+		rc->vip_err = ne;
+		rc->capvips = nc;
+	}
+	rc->vips[rc->nvips] = *ip;
+	rc->vip_err[rc->nvips] = 0;
+	rc->nvips++;
+	r = cir_addr_batch_add(rc->ab, rc->ifindex, ip->af, ip->addr, cir_ip_bits(ip->af),
+			       (uint32_t)(rc->nvips - 1), vip_failed, rc, err);
+	return r < 0 ? cir_err_wrap(err, "device %s", CIR_LB_DEVICE) : n;
+}
+
+/* Send the queued VIPs; one that failed other than "exists" (or every one
+ * after an overrun) is added the slow way, which names the error. */
+static void restore_vips_finish(struct restore_ctx *rc)
+{
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r = 0;
+
+	if (rc->ab)
+		r = cir_addr_batch_flush(rc->ab, vip_failed, rc, &e2);
+	if (r < 0)
+		rc->vip_overrun = true;
+	for (size_t i = 0; i < rc->nvips; i++) {
+		cir_err_clear(&e2);
+		if (!rc->vip_overrun && rc->vip_err[i] == 0) {
+			rc->changes++;
+			continue;
+		}
+		if (!rc->vip_overrun && rc->vip_err[i] == EEXIST)
+			continue;
+		r = vip_ensure(rc->db, rc->ifindex, &rc->vips[i], &e2);
+		if (r > 0)
+			rc->changes += r;
+		if (r < 0 && !rc->first) {
+			char a[CIR_IP_STRLEN];
+
+			rc->first = r;
+			*rc->err = e2;
+			cir_err_wrap(rc->err, "restore VIP %s",
+				     cir_ip_format(&rc->vips[i], a, sizeof(a)));
+		}
+	}
 }
 
 /* Queue s (absent from the kernel): its service, then its dests. */
@@ -2481,8 +2427,9 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 {
 	struct restore_ctx *rc = arg;
 	struct cir_error e2 = CIR_ERROR_INIT;
+	const struct cir_ipvs_service *have;
 	struct cir_ipvs_service k;
-	int r, have = 0;
+	int r;
 
 	if (s->backend != CIR_LB_BACKEND_IPVS)
 		return 0;       /* its backend's restore */
@@ -2501,14 +2448,15 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 		rc->index_added += ib.added;
 	}
 	cir_lb_service_to_ipvs(s, &k);
-	have = rc->nhave && bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) != NULL;
-	r = vip_setup(rc->db, &s->vip.ip, &e2);
+	have = rc->nhave ? bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) : NULL;
+	r = restore_vip(rc, &s->vip.ip, &e2);
 	if (r >= 0) {
 		rc->changes += r;
-		/* A present service may have stale settings: let sync look.  An
-		 * absent one is added whole, pipelined with the others. */
+		/* A present service may have stale settings: let sync compare
+		 * it with its entry in the dump.  An absent one is added whole,
+		 * pipelined with the others. */
 		if (have)
-			r = cir_lb_sync(rc->db, s, -1, &e2);
+			r = sync_known(rc->db, s, -1, have, &e2);
 		else
 			r = restore_queue(rc, s, &e2);
 	}
@@ -2577,8 +2525,13 @@ static int ipvs_restore(struct cir_lb_db *db, struct cir_error *err)
 	rc.have = have;
 	rc.nhave = nhave;
 	r = cir_lb_list(db, restore_fn, &rc, err);
-	if (r >= 0)
+	if (r >= 0) {
+		restore_vips_finish(&rc);
 		restore_finish(&rc);
+	}
+	cir_addr_batch_free(rc.ab);
+	free(rc.vips);
+	free(rc.vip_err);
 	cir_ipvs_batch_free(rc.batch);
 	free(rc.queued);
 	free(rc.failed);
@@ -2614,6 +2567,7 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 	r = cir_store_list(db->fd, has_records_fn, &nrec, err);
 	if (r < 0)
 		return r;
+	db->locked = true;      /* reading every record may rewrite lb/cache */
 	/* Every backend brings back its own records; one failing does not
 	 * stop the others.  (An empty store still lets haproxy's restore
 	 * remove a configuration left by a deleted store.) */
@@ -2629,6 +2583,7 @@ int cir_lb_db_restore(struct cir_lb_db *db, struct cir_error *err)
 			changes += r;
 		cir_err_clear(&e2);
 	}
+	db->locked = false;
 	return first ? first : changes;
 }
 

@@ -236,8 +236,10 @@ struct cir_lb_db {
 	bool may_spawn;                 /* a backend may start its data service
 					 * (haproxy): the CLI verbs and restore,
 					 * not the CNI plugin (spec/lb.md) */
+	bool locked;                    /* the caller holds lb/lock (restore):
+					 * cir_lb_list may rewrite lb/cache */
 };
-#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0, false }
+#define CIR_LB_DB_INIT { CIR_STORE_INIT, -1, NULL, NULL, 0, false, 0, false, false }
 
 /* Open (creating) <root>/lb, root as chosen by cir_store_root(dir).  db is
  * set only on success; close with cir_lb_db_close().  Acts on the kernel of

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "lb.h"
 #include "lbagent.h"
+#include "lbcache.h"
 #include "unit.h"
 
 START_TEST(addr_parse_ok)
@@ -128,6 +129,37 @@ START_TEST(record_roundtrip)
 	cir_lb_service_clear(&s);
 	cir_lb_service_clear(&s2);
 	cir_lb_service_clear(&s2);  /* idempotent */
+}
+END_TEST
+
+/* The record cache's codec (lib/lbcache): a service with checks, states
+ * and owners comes back equal (same JSON), and every truncation of its
+ * encoding is refused. */
+START_TEST(cache_codec)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_lb_service s = { 0 }, s2 = { 0 };
+	_cleanup_free_ char *doc = NULL, *doc2 = NULL, *buf = NULL;
+	size_t len = 0;
+
+	ck_assert_msg(parse_doc(good, &s, &e) == 0, "%s", e.msg);
+	s.mh_port = true;
+	s.check = (struct cir_lb_check){ CIR_LB_CHECK_HTTP, "/healthz", 204, 500, 300, 2, 3 };
+	s.targets[0].down = true;
+	s.targets[0].since = 1732540100;
+	snprintf(s.targets[0].error, sizeof(s.targets[0].error), "connect: refused");
+	s.targets[1].check = (struct cir_lb_check){ CIR_LB_CHECK_TCP, "", 0, 1000, 1000, 1, 1 };
+	ck_assert_int_eq(cir_lbcache_encode(&s, &buf, &len), 0);
+	ck_assert_int_eq(cir_lbcache_decode(buf, len, &s2), 0);
+	ck_assert_int_eq(cir_lb_service_format(&s, false, &doc, &e), 0);
+	ck_assert_int_eq(cir_lb_service_format(&s2, false, &doc2, &e), 0);
+	ck_assert_str_eq(doc, doc2);
+	for (size_t n = 0; n < len; n++)
+		ck_assert_int_eq(cir_lbcache_decode(buf, n, &s2), -EINVAL);
+	buf[0] = (char)0xff;    /* a name longer than allowed */
+	ck_assert_int_eq(cir_lbcache_decode(buf, len, &s2), -EINVAL);
+	cir_lb_service_clear(&s);
+	cir_lb_service_clear(&s2);
 }
 END_TEST
 
@@ -439,6 +471,7 @@ static Suite *lb_suite(void)
 	tcase_add_test(v, sched_proto_method);
 	tcase_add_test(v, service_check);
 	tcase_add_test(r, record_roundtrip);
+	tcase_add_test(r, cache_codec);
 	tcase_add_test(r, record_defaults);
 	tcase_add_test(r, record_bad);
 	tcase_add_test(r, to_ipvs);
