@@ -115,7 +115,7 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 
 # --- 1a. ADD/DEL inside a held block vs a local network, h1
 nsb=$tmp/ns.batch
-for i in $(seq 0 $((N - 1))); do echo "netns add kc$i"; echo "netns add kl$i"; made_ns+=(kc$i kl$i); done >"$nsb"
+for i in $(seq 0 $((N - 1))); do echo "netns add kc$i"; echo "netns add kl$i"; made_ns+=("kc$i" "kl$i"); done >"$nsb"
 ip -batch "$nsb"
 bench() { on "$1" env CNI_BENCH_RAW="$2" "$BIN/cni-bench" "$BIN:/usr/lib/cni" /run/netns "${@:3}"; }
 # Warm-up (page cache, first bridge port), then measured.
@@ -167,7 +167,7 @@ gbps() {
 	json_get "$j" 'round(d["end"]["sum_received"]["bits_per_second"] / 1e9, 2)'
 }
 ov=() ul=() sb=()
-for r in 1 2 3; do
+for _ in 1 2 3; do
 	ov+=("$(gbps c1 "${addr[c2]}")")
 	ul+=("$(gbps h1 10.77.0.2)")
 	sb+=("$(gbps c1b "${addr[c1]}")")
@@ -204,19 +204,19 @@ for j in $(seq 3 $((JOINS + 2))); do
 	cl_ns n$j
 	ip netns exec n$j sleep 3600 &
 	cpid=$!
-	extra_pids+=($cpid)
+	extra_pids+=("$cpid")
 	netns_wait $cpid
 	rm -f "$tmp/ready" "$tmp/go"
 	ip netns exec n$j python3 "$here/icmp-probe.py" "${addr[c1]}" "$tmp/ready" "$tmp/go" 30 >"$tmp/probe" &
 	ppid=$!
-	extra_pids+=($ppid)
+	extra_pids+=("$ppid")
 	for _ in $(seq 200); do [ -e "$tmp/ready" ] && break; sleep 0.05; done
 	[ -e "$tmp/ready" ] || die "the probe in n$j did not start"
 	t=$(date +%s.%N)
 	agent_start $j h$j "$tmp/circuit.conf"
 	fdbwatch $j >"$tmp/fdbw" &
 	wpid=$!
-	extra_pids+=($wpid)
+	extra_pids+=("$wpid")
 	cl_registered $j
 	treg=$(echo "($(date +%s.%N) - $t) * 1000" | bc)
 	t0=$(date +%s.%N)

@@ -88,7 +88,7 @@ ctr() {
 	cl_ns "$2"
 	ip netns exec "$2" sleep 3600 &
 	local pid=$!
-	extra_pids+=($pid)
+	extra_pids+=("$pid")
 	# Not before the sleep is in NAME: a process still in this namespace
 	# (not host N's) would be connected, its eth0 made here.
 	netns_wait $pid
