@@ -38,3 +38,4 @@ echo "ratio circuit/reference: ADD $(ratio $cam $ram)x, DEL $(ratio $cdm $rdm)x 
 "$(dirname "$0")/qos-bench.sh" "$BUILD"
 "$(dirname "$0")/scale-bench.sh" "$BUILD"
 "$(dirname "$0")/portmap-bench.sh" "$BUILD"
+"$(dirname "$0")/cluster-bench.sh" "$BUILD"

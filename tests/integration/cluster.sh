@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
-# Shared setup of the cluster tests (t-cluster-etcd, t-cluster-net), sourced
-# after lib.sh: an underlay bridge br0 in namespace "ul", nodes (namespaces
-# with a veth on it and an address in 10.77.0.0/24), a static etcd cluster
-# of Debian's etcd on nodes, `circuit agent`s, and one cleanup trap that
-# kills everything started here (agents, etcd members, the pids in
-# extra_pids) and deletes every namespace made here.
+# Shared setup of the cluster tests (t-cluster-etcd, t-cluster-net) and of
+# the cluster bench (tests/bench/cluster-bench.sh), sourced after lib.sh: an
+# underlay bridge br0 in namespace "ul", nodes (namespaces with a veth on it
+# and an address in 10.77.0.0/24), a static etcd cluster of Debian's etcd on
+# nodes, `circuit agent`s, commands and containers on a host, and one
+# cleanup trap that kills everything started here (agents, etcd members, the
+# pids in extra_pids) and deletes every namespace made here.  Host N is
+# namespace hN with host name hN, state directory $tmp/sN and the
+# configuration $tmp/circuit.conf (cl_conf writes it).
 C=$BIN/circuit
 command -v etcd >/dev/null || skip "no etcd binary (tests/deps.sh installs etcd-server)"
 tmp=$(mktemp -d /tmp/cluster.XXXXXX)
@@ -66,4 +69,31 @@ agent_start() {
 	ip netns exec "$2" env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$3" \
 		CIRCUIT_HOST_NAME=h$n "$C" agent >>"$tmp/a$n.log" 2>&1 &
 	apid[$n]=$!
+}
+# on N CMD...: run CMD on host N (namespace hN) with its state and name.
+on() (
+	n=$1; shift
+	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
+		CIRCUIT_HOST_NAME=h$n "$@"
+)
+# cl_registered N: up to 10 s for host N's agent to log its registration.
+cl_registered() {
+	for _ in $(seq 100); do grep -q "registered" "$tmp/a$1.log" && return 0; sleep 0.1; done
+	die "agent h$1: $(cat "$tmp/a$1.log")"
+}
+# ctr N NAME [NETWORK]: a container (sleep in namespace NAME) connected on
+# host N to NETWORK (default blue); its address in addr[NAME].
+declare -gA addr
+ctr() {
+	cl_ns "$2"
+	ip netns exec "$2" sleep 3600 &
+	local pid=$!
+	extra_pids+=("$pid")
+	# Not before the sleep is in NAME: a process still in this namespace
+	# (not host N's) would be connected, its eth0 made here.
+	netns_wait $pid
+	run on "$1" "$C" network connect $pid "${3:-blue}"
+	assert_eq 0 "$rc" "connect $2 on h$1: $out"
+	addr[$2]=$(ip -n "$2" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+	[ -n "${addr[$2]}" ] || die "$2 has no address"
 }

@@ -11,12 +11,7 @@
 # oversized, a negative TTL, a 2 MiB value, HTTP 500) are errors, never
 # crashes.
 . "$SRCDIR/tests/integration/cluster.sh"
-# on N CMD...: run on host N's namespace with its state and name.
-on() (
-	n=$1; shift
-	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
-		CIRCUIT_HOST_NAME=h$n "$@"
-)
+# on N CMD...: run on host N (tests/integration/cluster.sh).
 EP=http://10.77.0.1:2379,http://10.77.0.2:2379,http://10.77.0.3:2379
 # The configuration file (spec/cluster.md): endpoints and TTL from it.
 cl_conf "$tmp/circuit.conf" "$EP"

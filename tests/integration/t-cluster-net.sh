@@ -17,12 +17,6 @@
 . "$SRCDIR/tests/integration/cluster.sh"
 EP=http://10.77.0.11:2379,http://10.77.0.12:2379,http://10.77.0.13:2379
 cl_conf "$tmp/circuit.conf" "$EP"
-# on N CMD...: run CMD on host N with its state and name.
-on() (
-	n=$1; shift
-	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
-		CIRCUIT_HOST_NAME=h$n "$@"
-)
 
 cl_underlay
 init=e1=http://10.77.0.11:2380,e2=http://10.77.0.12:2380,e3=http://10.77.0.13:2380
@@ -33,10 +27,7 @@ done
 for n in 1 2 3; do cl_node h$n 10.77.0.$n; done
 for n in 1 2 3; do etcd_wait $n e$n 10.77.0.1$n; done
 for n in 1 2 3; do agent_start $n h$n "$tmp/circuit.conf"; done
-for n in 1 2 3; do
-	for _ in $(seq 100); do grep -q "registered" "$tmp/a$n.log" && break; sleep 0.1; done
-	grep -q "registered" "$tmp/a$n.log" || die "agent h$n: $(cat "$tmp/a$n.log")"
-done
+for n in 1 2 3; do cl_registered $n; done
 ok "etcd e1..e3 and agents h1..h3 up"
 
 # --- a local-only host keeps the seed's `network ls` (no SCOPE column)
@@ -93,18 +84,7 @@ has 'arp daddr ip 10\.128\.0\.1 drop' <<<"$(ip netns exec h1 nft list table brid
 ok "agents made blue on every host: vxlan 4242/4789/nolearning, peers, MTU 1450, one gateway MAC"
 
 # --- containers on every host
-# ctr N NAME: a container (sleep in namespace NAME) connected on host N; its
-# address in addr[NAME].
-declare -A addr
-ctr() {
-	cl_ns "$2"
-	ip netns exec "$2" sleep 3600 &
-	extra_pids+=($!)
-	run on "$1" "$C" network connect $! "${3:-blue}"
-	assert_eq 0 "$rc" "connect $2 on h$1: $out"
-	addr[$2]=$(ip -n "$2" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
-	[ -n "${addr[$2]}" ] || die "$2 has no address"
-}
+# ctr N NAME [NETWORK]: tests/integration/cluster.sh.
 for n in 1 2 3; do ctr $n c$n; done
 echo "addresses: c1 ${addr[c1]} c2 ${addr[c2]} c3 ${addr[c3]}"
 assert_contains "$(ip -n c1 link show eth0)" "mtu 1450" "container MTU"
