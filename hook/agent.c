@@ -11,8 +11,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "cluster.h"
+#include "cluster_sync.h"
 #include "lbagent.h"
-#include "nft.h"
 #include "sandbox.h"
 
 static volatile sig_atomic_t stop;
@@ -32,32 +32,32 @@ static void agent_event(void *arg, bool error, const char *msg)
 
 struct cluster_part {
 	struct cir_cluster_agent *lease;
-	struct cli_cluster_sync *sync;
+	struct cir_cluster_sync *sync;
 	size_t probes;               /* health checks the loop runs */
 };
 
-/* The cluster part (hook/cluster.c, hook/cluster_net.c, lib/cluster.c):
- * the data plane of the cluster networks, in the loop (the lease has a
- * thread of its own); nothing when no cluster is configured. */
+/* The cluster part (lib/cluster.c's lease, lib/cluster_sync.c): the data
+ * plane of the cluster networks, in the loop (the lease has a thread of
+ * its own); nothing when no cluster is configured. */
 static void cluster_tick(void *arg)
 {
 	struct cluster_part *p = arg;
 
-	cli_cluster_sync_tick(p->sync);
+	cir_cluster_sync_tick(p->sync);
 }
 
 static size_t cluster_fds(void *arg, struct pollfd *pfd, size_t max, long long *wake)
 {
 	struct cluster_part *p = arg;
 
-	return cli_cluster_sync_fds(p->sync, pfd, max, wake);
+	return cir_cluster_sync_fds(p->sync, pfd, max, wake);
 }
 
 static void cluster_ready(void *arg, const struct pollfd *pfd, size_t n)
 {
 	struct cluster_part *p = arg;
 
-	cli_cluster_sync_ready(p->sync, pfd, n);
+	cir_cluster_sync_ready(p->sync, pfd, n);
 }
 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
@@ -85,16 +85,10 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	if (cli_cluster_agent_start(c, &cluster, &err) < 0)
 		return cli_fail(c, &err);
 	if (cluster) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-
 		part.lease = cluster;
-		part.sync = cli_cluster_sync_new(c, cluster);
-		if (!part.sync)
+		if (cir_cluster_sync_new(cli_net_ctx(c), c->state_dir, cluster, &part.sync,
+					 &err) < 0)
 			return cli_fail(c, &err);
-		/* libnftables now: the agent's filter allows no new
-		 * executable mappings unless a cluster needs them. */
-		if (cir_nft_load(&e2) < 0)
-			cli_warn("cluster: %s", e2.msg);
 	}
 	o.tick = cluster_tick;
 	o.tick_arg = &part;
@@ -113,17 +107,17 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	o.exec_allowed = r > 0;
 	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, (o.exec_allowed ? CIR_SANDBOX_EXEC : 0) |
 			      (cluster ? CIR_SANDBOX_CLUSTER : 0), &err) < 0) {
-		cli_cluster_sync_free(part.sync);
+		cir_cluster_sync_free(part.sync);
 		return cli_fail(c, &err);
 	}
 	/* The lease thread starts under the filter it inherits. */
 	if (cir_cluster_agent_run(cluster, &err) < 0) {
-		cli_cluster_sync_free(part.sync);
+		cir_cluster_sync_free(part.sync);
 		return cli_fail(c, &err);
 	}
 	cli_info("agent running (health checks of load-balanced services)");
 	r = cir_lbagent_run(&db, &o, &err);
-	cli_cluster_sync_free(part.sync);
+	cir_cluster_sync_free(part.sync);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("agent stopped");
