@@ -169,10 +169,6 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 /* circuit host, circuit cluster (hook/cluster.c) */
 extern const struct cli_cmd cli_host_cmds[];
 extern const struct cli_cmd cli_cluster_cmds[];
-struct cir_cluster_agent;
-/* The agent's cluster part: 0 with *out = NULL when no cluster is configured. */
-int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
-			    struct cir_error *err);
 /* Cluster networks (hook/cluster_net.c). */
 /* network create NAME SUBNET --scope cluster [--vni N] [--block-size N]:
  * the record in etcd (every host sees it; made on a host when used). */

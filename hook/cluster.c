@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cluster.c - "circuit host ..." (the host registry) and "circuit cluster
- * ..." (address blocks of cluster networks), over lib/cluster, and the
- * agent's hook point (cli_cluster_agent_*).  spec/cluster.md.
+ * ..." (address blocks of cluster networks), over lib/cluster.
+ * spec/cluster.md.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -239,19 +239,3 @@ const struct cli_cmd cli_cluster_cmds[] = {
 	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 1, run_blocks },
 	{ NULL },
 };
-
-/* ---- the agent's hook point ---- */
-
-static void agent_event(void *arg, bool error, const char *msg)
-{
-	if (error)
-		cli_warn("%s", msg);
-	else
-		cli_info("%s", msg);
-}
-
-int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
-			    struct cir_error *err)
-{
-	return cir_cluster_agent_start(out, c->state_dir, agent_event, NULL, err);
-}

@@ -168,7 +168,8 @@ static void reconcile_one(struct cir_cluster_sync *s, struct cir_netdb *db,
 		}
 		r = cir_net_ensure(s->ctx, &n.conf, &e);
 		if (r >= 0)
-			r = cir_cluster_overlay_ensure(cl, &n.conf, peers, np, &added, &removed, &e);
+			r = cir_cluster_overlay_ensure(cl, &n.conf, peers, np, &added, &removed,
+						       &e);
 		cir_network_close(&n);
 	} else {
 		cir_err_clear(&e);
