@@ -100,6 +100,8 @@ ctr() {
 	cl_ns "$2"
 	ip netns exec "$2" sleep 3600 &
 	extra_pids+=($!)
+	# Until it has entered $2: a PID still in this namespace would connect it.
+	netns_wait $!
 	run on "$1" "$C" network connect $! "${3:-blue}"
 	assert_eq 0 "$rc" "connect $2 on h$1: $out"
 	addr[$2]=$(ip -n "$2" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
@@ -289,6 +291,7 @@ cl_ns c1t
 ip netns exec c1t sleep 3600 &
 extra_pids+=($!)
 tp=$!
+netns_wait $tp
 before=$(ip -n h1 -o link show | awk -F': ' '{print $2}' | sort; find "$tmp/s1" -type f ! -name lock | sort)
 t0=$(date +%s.%N)
 run on 1 "$C" network connect $tp tiny
