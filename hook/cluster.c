@@ -172,21 +172,10 @@ static int run_blocks(struct cli *c, const struct cli_args *a)
 	return CLI_OK;
 }
 
-static int print_event(void *arg, const struct cir_etcd_resp *r, struct cir_error *err)
+static void print_event(void *arg, bool joined, const char *name)
 {
-	size_t skip = strlen(CIR_CLUSTER_PREFIX "hosts/");
-
-	for (size_t i = 0; i < r->nkvs; i++) {
-		const struct cir_etcd_kv *kv = &r->kvs[i];
-		const char *name = kv->key + skip;
-
-		if (kv->key_len <= skip || strlen(kv->key) != kv->key_len ||
-		    !cir_cluster_name_valid(name))
-			continue;
-		printf("%s %s\n", kv->deleted ? "left" : "joined", name);
-	}
+	printf("%s %s\n", joined ? "joined" : "left", name);
 	fflush(stdout);
-	return 0;
 }
 
 static volatile sig_atomic_t never;
@@ -197,14 +186,13 @@ static int run_host_watch(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	unsigned long long secs = 0;
 	const char *f = cli_opt(a, "for");
-	int64_t next = 0;
 
 	if (f && cli_parse_uint(f, 1, 86400, &secs) < 0)
 		return cli_usage(c, "--for: want 1 to 86400 seconds, got \"%.32s\"", f);
 	if (open_cluster(c, &cl, &err) < 0)
 		return cli_fail(c, &err);
-	if (cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX "hosts/", true, 0,
-			   (unsigned int)secs * 1000, &never, print_event, NULL, &next, &err) < 0)
+	if (cir_cluster_hosts_watch(cl, (unsigned int)secs * 1000, &never, print_event, NULL,
+				    &err) < 0)
 		return cli_fail(c, &err);
 	return CLI_OK;
 }
