@@ -487,37 +487,16 @@ static int cmd_disconnect(struct cli *c, const struct cli_args *a)
 
 static int cmd_delete(struct cli *c, const struct cli_args *a)
 {
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_close_ int lock = -1;
 	int r;
-
-	bool cluster = false, local = false;
 
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = lock = cir_netdb_lock(&db, &err);
-	if (r >= 0) {
-		struct cir_network n = CIR_NETWORK_INIT;
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		local = cir_network_open(&db, a->pos[0], false, &n, &e2) == 0;
-		cluster = local && n.conf.cluster;
-		cir_network_close(&n);
-		r = cir_net_delete(cli_net_ctx(c), &db, a->pos[0], &err);
-	}
-	/* A cluster network: its overlay here and its record in etcd. */
-	if ((r >= 0 && cluster) ||
-	    (r == -ENOENT && !local && cir_cluster_configured(c->state_dir))) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		int r2 = cir_cluster_net_finish_delete(c->state_dir, a->pos[0], local, &e2);
-
-		if (r2 != -ENOENT || local) {
-			r = r2;
-			err = e2;
-		}
-	}
-	cir_netdb_close(&db);
+	if (r >= 0)
+		r = cir_cluster_net_delete_any(cli_net_ctx(c), c->state_dir, &db, a->pos[0], &err);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("%s deleted", a->pos[0]);

@@ -292,3 +292,26 @@ int cir_cluster_net_finish_delete(const char *state_dir, const char *name, bool 
 	}
 	return r;
 }
+
+int cir_cluster_net_delete_any(const struct cir_net_ctx *ctx, const char *state_dir,
+			       struct cir_netdb *db, const char *name, struct cir_error *err)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	bool local, cluster;
+	int r, r2;
+
+	local = cir_network_open(db, name, false, &n, &e2) == 0;
+	cluster = local && n.conf.cluster;
+	cir_network_close(&n);
+	r = cir_net_delete(ctx, db, name, err);
+	/* A cluster network: its overlay here and its record in etcd. */
+	if (!(r >= 0 && cluster) && !(r == -ENOENT && !local && cir_cluster_configured(state_dir)))
+		return r;
+	cir_err_clear(&e2);
+	r2 = cir_cluster_net_finish_delete(state_dir, name, local, &e2);
+	if (r2 == -ENOENT && !local)
+		return r;       /* neither here nor in the cluster: "not found" */
+	*err = e2;
+	return r2;
+}

@@ -82,4 +82,13 @@ int cir_cluster_net_catalog(const char *state_dir, struct cir_cluster_net **out,
 int cir_cluster_net_finish_delete(const char *state_dir, const char *name, bool was_local,
 				  struct cir_error *err);
 
+/*
+ * `network delete NAME` (the caller holds the global lock): cir_net_delete()
+ * here, then, for a cluster network (made here, or not here but a cluster
+ * is configured), cir_cluster_net_finish_delete().  -ENOENT with the local
+ * "not found" when neither has it.
+ */
+int cir_cluster_net_delete_any(const struct cir_net_ctx *ctx, const char *state_dir,
+			       struct cir_netdb *db, const char *name, struct cir_error *err);
+
 #endif
