@@ -11,8 +11,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "cluster.h"
+#include "cluster_sync.h"
 #include "lbagent.h"
-#include "nft.h"
 #include "sandbox.h"
 
 static volatile sig_atomic_t stop;
@@ -32,98 +32,113 @@ static void agent_event(void *arg, bool error, const char *msg)
 
 struct cluster_part {
 	struct cir_cluster_agent *lease;
-	struct cli_cluster_sync *sync;
+	struct cir_cluster_sync *sync;
 	size_t probes;               /* health checks the loop runs */
 };
 
-/* The cluster part (hook/cluster.c, hook/cluster_net.c, lib/cluster.c):
- * the data plane of the cluster networks, in the loop (the lease has a
- * thread of its own); nothing when no cluster is configured. */
+/* The sync first (it runs in this thread), then the lease. */
+static void cluster_part_end(struct cluster_part *p)
+{
+	cir_cluster_sync_free(p->sync);
+	cir_cluster_agent_stop(p->lease);
+}
+
+/* The cluster part (lib/cluster.c's lease, lib/cluster_sync.c): the data
+ * plane of the cluster networks, in the loop (the lease has a thread of
+ * its own); nothing when no cluster is configured. */
 static void cluster_tick(void *arg)
 {
 	struct cluster_part *p = arg;
 
-	cli_cluster_sync_tick(p->sync);
+	cir_cluster_sync_tick(p->sync);
 }
 
 static size_t cluster_fds(void *arg, struct pollfd *pfd, size_t max, long long *wake)
 {
 	struct cluster_part *p = arg;
 
-	return cli_cluster_sync_fds(p->sync, pfd, max, wake);
+	return cir_cluster_sync_fds(p->sync, pfd, max, wake);
 }
 
 static void cluster_ready(void *arg, const struct pollfd *pfd, size_t n)
 {
 	struct cluster_part *p = arg;
 
-	cli_cluster_sync_ready(p->sync, pfd, n);
+	cir_cluster_sync_ready(p->sync, pfd, n);
+}
+
+/* The load-balancing store the checks change, and IPVS (without it the
+ * checks change the store only). */
+static int agent_open_store(struct cli *c, struct cir_lb_db *db, struct cir_error *err)
+{
+	struct cir_ipvs *h;
+	int r = cir_lb_db_open(db, c->state_dir, err);
+
+	if (r < 0)
+		return cir_err_wrap(err, "state %s", cir_store_root(c->state_dir));
+	if (cir_lb_db_ipvs(db, &h, err) < 0)
+		cli_warn("checks change the store only: %s", err->msg);
+	cir_err_clear(err);
+	return 0;
+}
+
+/* The cluster part, when a cluster is configured: the registration
+ * (lib/cluster.c) and the data plane's sync in the loop's callbacks. */
+static int agent_cluster_start(struct cli *c, struct cluster_part *part,
+			       struct cir_lbagent_opts *o, struct cir_error *err)
+{
+	int r = cir_cluster_agent_start(&part->lease, c->state_dir, agent_event, NULL, err);
+
+	if (r >= 0 && part->lease)
+		r = cir_cluster_sync_new(cli_net_ctx(c), c->state_dir, part->lease, &part->sync,
+					 err);
+	if (r < 0)
+		return r;
+	o->tick = cluster_tick;
+	o->tick_arg = part;
+	o->probes = &part->probes;
+	if (part->lease) {
+		o->fds = cluster_fds;
+		o->ready = cluster_ready;
+	}
+	return 0;
+}
+
+/* Narrow circuit's filter to the agent's (spec/security.md): execve only
+ * when an exec check is configured now; one configured later stops the
+ * agent with a message, and its service manager restarts it with exec. */
+static int agent_sandbox(struct cir_lb_db *db, struct cir_lbagent_opts *o, bool cluster,
+			 struct cir_error *err)
+{
+	int r = cir_lbagent_needs_exec(db, err);
+
+	if (r < 0)
+		return r;
+	o->exec_allowed = r > 0;
+	return cir_sandbox_apply(CIR_SANDBOX_AGENT, (o->exec_allowed ? CIR_SANDBOX_EXEC : 0) |
+				 (cluster ? CIR_SANDBOX_CLUSTER : 0), err);
 }
 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
 {
-	_cleanup_(cir_cluster_agent_stopp) struct cir_cluster_agent *cluster = NULL;
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_(cluster_part_end) struct cluster_part part = { NULL, NULL, 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct cluster_part part = { NULL, NULL, 0 };
-	struct cir_ipvs *h;
 	int r;
 
 	/* No SA_RESTART: poll() returns EINTR and the loop sees stop. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	r = cir_lb_db_open(&db, c->state_dir, &err);
-	if (r < 0) {
-		cir_err_wrap(&err, "state %s", cir_store_root(c->state_dir));
+	if (agent_open_store(c, &db, &err) < 0 || agent_cluster_start(c, &part, &o, &err) < 0 ||
+	    agent_sandbox(&db, &o, part.lease != NULL, &err) < 0)
 		return cli_fail(c, &err);
-	}
-	if (cir_lb_db_ipvs(&db, &h, &err) < 0)
-		cli_warn("checks change the store only: %s", err.msg);
-	cir_err_clear(&err);
-	if (cli_cluster_agent_start(c, &cluster, &err) < 0)
-		return cli_fail(c, &err);
-	if (cluster) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		part.lease = cluster;
-		part.sync = cli_cluster_sync_new(c, cluster);
-		if (!part.sync)
-			return cli_fail(c, &err);
-		/* libnftables now: the agent's filter allows no new
-		 * executable mappings unless a cluster needs them. */
-		if (cir_nft_load(&e2) < 0)
-			cli_warn("cluster: %s", e2.msg);
-	}
-	o.tick = cluster_tick;
-	o.tick_arg = &part;
-	o.probes = &part.probes;
-	if (cluster) {
-		o.fds = cluster_fds;
-		o.ready = cluster_ready;
-	}
-	/* Narrow circuit's filter to the agent's (spec/security.md): execve
-	 * only when an exec check is configured now; one configured later
-	 * stops the agent with a message, and its service manager restarts it
-	 * with exec. */
-	r = cir_lbagent_needs_exec(&db, &err);
-	if (r < 0)
-		return cli_fail(c, &err);
-	o.exec_allowed = r > 0;
-	if (cir_sandbox_apply(CIR_SANDBOX_AGENT, (o.exec_allowed ? CIR_SANDBOX_EXEC : 0) |
-			      (cluster ? CIR_SANDBOX_CLUSTER : 0), &err) < 0) {
-		cli_cluster_sync_free(part.sync);
-		return cli_fail(c, &err);
-	}
 	/* The lease thread starts under the filter it inherits. */
-	if (cir_cluster_agent_run(cluster, &err) < 0) {
-		cli_cluster_sync_free(part.sync);
+	if (cir_cluster_agent_run(part.lease, &err) < 0)
 		return cli_fail(c, &err);
-	}
 	cli_info("agent running (health checks of load-balanced services)");
 	r = cir_lbagent_run(&db, &o, &err);
-	cli_cluster_sync_free(part.sync);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("agent stopped");

@@ -169,45 +169,19 @@ int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error
 /* circuit host, circuit cluster (hook/cluster.c) */
 extern const struct cli_cmd cli_host_cmds[];
 extern const struct cli_cmd cli_cluster_cmds[];
-struct cir_cluster_agent;
-/* The agent's cluster part: 0 with *out = NULL when no cluster is configured. */
-int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
-			    struct cir_error *err);
 /* Cluster networks (hook/cluster_net.c). */
 /* network create NAME SUBNET --scope cluster [--vni N] [--block-size N]:
  * the record in etcd (every host sees it; made on a host when used). */
 int cli_cluster_net_create(struct cli *c, const char *name, const char *subnet,
 			   const char *vni, const char *block, struct cir_error *err);
-/* cir_network_open(), but a network that is not here and is a cluster
- * network is made here first (have_lock: the caller holds the global
- * lock).  Without a cluster: exactly cir_network_open(). */
-int cli_network_open_any(struct cli *c, struct cir_netdb *db, bool have_lock, const char *name,
-			 bool lock, struct cir_network *n, struct cir_error *err);
 /* Rows of `network ls` (hook/output.h) for the cluster networks that
  * LISTED(ARG, name) says the local listing did not show; 1 when a cluster is
- * configured, 0 when not, -ENOMEM. */
+ * configured, 0 when not, -ENOMEM.  A network made here on first use,
+ * cluster_configured and the cluster's part of `network delete` are
+ * lib/cluster_local.h's; the agent's sync is lib/cluster_sync.h's. */
 struct cli_out;
 int cli_cluster_net_ls(struct cli *c, struct cli_out *o,
 		       bool (*listed)(void *arg, const char *name), void *arg);
-bool cli_cluster_configured(struct cli *c);
-/* After `network delete` of a cluster network (was_local: it was made
- * here): its overlay here, then its record in etcd (refused while a host
- * holds blocks of it). */
-int cli_cluster_net_delete(struct cli *c, const char *name, bool was_local,
-			   struct cir_error *err);
-/* The agent's data-plane part, in the agent's loop: every cluster network
- * made here, its peers as the registry says.  tick once a second (the
- * restart check of the blocks after a registration, full lists, the watch
- * stream (re)started); fds and ready around every poll of the loop drive
- * the stream, and a change to hosts or networks is reconciled at once. */
-struct cli_cluster_sync;
-struct pollfd;
-struct cli_cluster_sync *cli_cluster_sync_new(struct cli *c, struct cir_cluster_agent *a);
-void cli_cluster_sync_tick(struct cli_cluster_sync *s);
-size_t cli_cluster_sync_fds(struct cli_cluster_sync *s, struct pollfd *pfd, size_t max,
-			    long long *wake);
-void cli_cluster_sync_ready(struct cli_cluster_sync *s, const struct pollfd *pfd, size_t n);
-void cli_cluster_sync_free(struct cli_cluster_sync *s);
 /* circuit agent (hook/agent.c) */
 int cli_agent_run(struct cli *c, const struct cli_args *a);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cluster.c - "circuit host ..." (the host registry) and "circuit cluster
- * ..." (address blocks of cluster networks), over lib/cluster, and the
- * agent's hook point (cli_cluster_agent_*).  spec/cluster.md.
+ * ..." (address blocks of cluster networks), over lib/cluster.
+ * spec/cluster.md.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -119,10 +119,16 @@ static int run_release(struct cli *c, const struct cli_args *a)
 	return CLI_OK;
 }
 
+/* cluster blocks: the table's columns and their JSON keys. */
+static const struct cli_col block_cols[] = {
+	{ "NETWORK", "network" }, { "BLOCK", "block" }, { "HOST", "host" }, { NULL, NULL },
+};
+
 static int run_blocks(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	_cleanup_free_ struct cir_cluster_block *b = NULL;
+	_cleanup_out_ struct cli_out o = { 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	size_t n = 0;
 	bool json;
@@ -131,62 +137,25 @@ static int run_blocks(struct cli *c, const struct cli_args *a)
 	if (r)
 		return r;
 	if (open_cluster(c, &cl, &err) < 0 ||
-	    cir_cluster_blocks(cl, a->npos ? a->pos[0] : NULL, &b, &n, &err) < 0)
+	    cir_cluster_blocks(cl, a->npos ? a->pos[0] : NULL, &b, &n, &err) < 0 ||
+	    cli_out_begin(&o, json, block_cols, 0, &err) < 0)
 		return cli_fail(c, &err);
-	if (json) {
-		_cleanup_jgen_ struct cir_jgen *g = NULL;
+	for (size_t i = 0; i < n; i++) {
+		char s[CIR_CIDR_STRLEN];
 
-		if (cli_json_new(&g, &err) < 0)
-			return cli_fail(c, &err);
-		cir_jgen_arr_open(g);
-		for (size_t i = 0; i < n; i++) {
-			char s[CIR_CIDR_STRLEN];
-
-			cir_jgen_map_open(g);
-			cir_jgen_kstr(g, "network", b[i].network);
-			cir_jgen_kstr(g, "block", cir_cidr_format(&b[i].block, s, sizeof(s)));
-			cir_jgen_kstr(g, "host", b[i].host);
-			cir_jgen_map_close(g);
-		}
-		cir_jgen_arr_close(g);
-		return cli_json_print(g, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
+		cli_out_row(&o);
+		cli_print_str(&o, CLI_PRINT_ANY, "network", b[i].network);
+		cli_print_str(&o, CLI_PRINT_ANY, "block", cir_cidr_format(&b[i].block, s, sizeof(s)));
+		cli_print_str(&o, CLI_PRINT_ANY, "host", b[i].host);
+		cli_out_row_end(&o);
 	}
-	{
-		struct cli_table *t = cli_table_new();
-		bool ok = t && cli_table_row(t, "NETWORK", "BLOCK", "HOST", NULL) == 0;
-
-		for (size_t i = 0; ok && i < n; i++) {
-			char s[CIR_CIDR_STRLEN];
-
-			ok = cli_table_row(t, b[i].network, cir_cidr_format(&b[i].block, s, sizeof(s)),
-					   b[i].host, NULL) == 0;
-		}
-		if (ok)
-			cli_table_print(t, stdout);
-		cli_table_free(t);
-		if (!ok) {
-			cir_err(&err, ENOMEM, "out of memory");
-			return cli_fail(c, &err);
-		}
-	}
-	return CLI_OK;
+	return cli_out_end(&o, &err) < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 
-static int print_event(void *arg, const struct cir_etcd_resp *r, struct cir_error *err)
+static void print_event(void *arg, bool joined, const char *name)
 {
-	size_t skip = strlen(CIR_CLUSTER_PREFIX "hosts/");
-
-	for (size_t i = 0; i < r->nkvs; i++) {
-		const struct cir_etcd_kv *kv = &r->kvs[i];
-		const char *name = kv->key + skip;
-
-		if (kv->key_len <= skip || strlen(kv->key) != kv->key_len ||
-		    !cir_cluster_name_valid(name))
-			continue;
-		printf("%s %s\n", kv->deleted ? "left" : "joined", name);
-	}
+	printf("%s %s\n", joined ? "joined" : "left", name);
 	fflush(stdout);
-	return 0;
 }
 
 static volatile sig_atomic_t never;
@@ -197,14 +166,13 @@ static int run_host_watch(struct cli *c, const struct cli_args *a)
 	struct cir_error err = CIR_ERROR_INIT;
 	unsigned long long secs = 0;
 	const char *f = cli_opt(a, "for");
-	int64_t next = 0;
 
 	if (f && cli_parse_uint(f, 1, 86400, &secs) < 0)
 		return cli_usage(c, "--for: want 1 to 86400 seconds, got \"%.32s\"", f);
 	if (open_cluster(c, &cl, &err) < 0)
 		return cli_fail(c, &err);
-	if (cir_etcd_watch(cl->etcd, CIR_CLUSTER_PREFIX "hosts/", true, 0,
-			   (unsigned int)secs * 1000, &never, print_event, NULL, &next, &err) < 0)
+	if (cir_cluster_hosts_watch(cl, (unsigned int)secs * 1000, &never, print_event, NULL,
+				    &err) < 0)
 		return cli_fail(c, &err);
 	return CLI_OK;
 }
@@ -239,19 +207,3 @@ const struct cli_cmd cli_cluster_cmds[] = {
 	  { { "format", true, "FORMAT", "table (default) or json" } }, 0, 1, run_blocks },
 	{ NULL },
 };
-
-/* ---- the agent's hook point ---- */
-
-static void agent_event(void *arg, bool error, const char *msg)
-{
-	if (error)
-		cli_warn("%s", msg);
-	else
-		cli_info("%s", msg);
-}
-
-int cli_cluster_agent_start(struct cli *c, struct cir_cluster_agent **out,
-			    struct cir_error *err)
-{
-	return cir_cluster_agent_start(out, c->state_dir, agent_event, NULL, err);
-}

@@ -19,6 +19,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cluster_local.h"
 #include "ip.h"
 #include "oci.h"
 
@@ -59,7 +60,7 @@ static int hook_network(struct cli *c, struct cir_netdb *db, const struct cir_oc
 	char auto_subnet[CIR_CIDR_STRLEN];
 	int r;
 
-	r = cli_network_open_any(c, db, true, name, true, n, err);
+	r = cir_cluster_net_open_any(cli_net_ctx(c), c->state_dir, db, true, name, true, n, err);
 	if (r != -ENOENT)
 		return r;
 	cir_err_clear(err);

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cluster_local.h"
 #include "network.h"
 #include "nl.h"
 #include "output.h"
@@ -302,7 +303,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	if (r < 0)
 		return cli_fail(c, &err);
 	if (!json)
-		scope = cli_cluster_configured(c);
+		scope = cir_cluster_configured(c->state_dir);
 	r = cli_out_begin(&o, json, net_cols, scope ? 0 : 1u << NET_COL_SCOPE, &err);
 	if (r >= 0)
 		r = cir_netdb_list(&db, ls_one, &s, &err);
@@ -376,12 +377,13 @@ static int cmd_export(struct cli *c, const struct cli_args *a)
 	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
-	if (r == -ENOENT && cli_cluster_configured(c)) {
+	if (r == -ENOENT && cir_cluster_configured(c->state_dir)) {
 		/* A cluster network not made here yet: make it. */
 		cir_netdb_close(&db);
 		r = cli_db_open(c, &db, &err);
 		if (r >= 0)
-			r = cli_network_open_any(c, &db, false, a->pos[0], false, &n, &err);
+			r = cir_cluster_net_open_any(cli_net_ctx(c), c->state_dir, &db, false,
+						     a->pos[0], false, &n, &err);
 	}
 	/* Another version for another runtime: the same chain, re-emitted. */
 	if (r >= 0 && version)
@@ -437,7 +439,8 @@ static int cmd_connect(struct cli *c, const struct cli_args *a)
 	}
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
-		r = cli_network_open_any(c, &db, false, a->pos[1], true, &n, &err);
+		r = cir_cluster_net_open_any(cli_net_ctx(c), c->state_dir, &db, false, a->pos[1],
+					     true, &n, &err);
 	if (r >= 0)
 		r = cir_net_connect(cli_net_ctx(c), &n, &att, NULL, &err);
 	cir_network_close(&n);
@@ -484,36 +487,16 @@ static int cmd_disconnect(struct cli *c, const struct cli_args *a)
 
 static int cmd_delete(struct cli *c, const struct cli_args *a)
 {
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	struct cir_error err = CIR_ERROR_INIT;
-	struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_close_ int lock = -1;
 	int r;
-
-	bool cluster = false, local = false;
 
 	r = cli_db_open(c, &db, &err);
 	if (r >= 0)
 		r = lock = cir_netdb_lock(&db, &err);
-	if (r >= 0) {
-		struct cir_network n = CIR_NETWORK_INIT;
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		local = cir_network_open(&db, a->pos[0], false, &n, &e2) == 0;
-		cluster = local && n.conf.cluster;
-		cir_network_close(&n);
-		r = cir_net_delete(cli_net_ctx(c), &db, a->pos[0], &err);
-	}
-	/* A cluster network: its overlay here and its record in etcd. */
-	if ((r >= 0 && cluster) || (r == -ENOENT && !local && cli_cluster_configured(c))) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		int r2 = cli_cluster_net_delete(c, a->pos[0], local, &e2);
-
-		if (r2 != -ENOENT || local) {
-			r = r2;
-			err = e2;
-		}
-	}
-	cir_netdb_close(&db);
+	if (r >= 0)
+		r = cir_cluster_net_delete_any(cli_net_ctx(c), c->state_dir, &db, a->pos[0], &err);
 	if (r < 0)
 		return cli_fail(c, &err);
 	cli_info("%s deleted", a->pos[0]);

@@ -104,7 +104,7 @@ int cir_cluster_underlay(struct cir_cluster *c, struct cir_error *err);
  */
 int cir_cluster_lease(struct cir_cluster *c, struct cir_error *err);
 
-/* ---- the host registry ---- */
+/* ---- the host registry (cluster_hosts.c) ---- */
 
 struct cir_cluster_host {
 	char name[CIR_CLUSTER_NAME_MAX + 1];
@@ -122,6 +122,17 @@ int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size
  * one request), sorted; *rev the revision read at (may be NULL). */
 int cir_cluster_peers(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
 		      int64_t *rev, struct cir_error *err);
+
+/*
+ * Watch the registry from now for ms (0 = until *stop): fn(arg, joined,
+ * name) per change, joined true for a host registered or renewed, false
+ * for one whose key went (its lease expired).  Keys that do not name a
+ * valid host are skipped.  Errors as cir_etcd_watch().
+ */
+int cir_cluster_hosts_watch(struct cir_cluster *c, unsigned int ms,
+			    volatile sig_atomic_t *stop,
+			    void (*fn)(void *arg, bool joined, const char *name), void *arg,
+			    struct cir_error *err);
 
 /*
  * Register this host: grant a lease (conf.lease_ttl), take over the

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * network_int.h - shared by lib/network*.c only: the ctx's message line.
+ * network_int.h - shared by lib/network*.c and lib/cluster_{local,sync}.c
+ * only: the ctx's message line.
  */
 #ifndef CIR_NETWORK_INT_H
 #define CIR_NETWORK_INT_H

@@ -269,6 +269,7 @@ cl_ns c1t
 ip netns exec c1t sleep 3600 &
 extra_pids+=($!)
 tp=$!
+netns_wait $tp
 before=$(ip -n h1 -o link show | awk -F': ' '{print $2}' | sort; find "$tmp/s1" -type f ! -name lock | sort)
 t0=$(date +%s.%N)
 run on 1 "$C" network connect $tp tiny

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cluster_sync.c - the agent's data plane of the cluster networks
+ * (spec/cluster.md "The agent's sync"): every cluster network materialised
+ * here and its bridge, masquerade and overlay checked, the overlays' FDB
+ * as the host registry says, networks deleted from the cluster removed
+ * here once empty, the restart check of this host's blocks after every
+ * registration.  Driven by a full list every 10 s and by a watch stream
+ * on /circuit/v1/ between; lines through ctx->log.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+
+#include "cleanup.h"
+#include "cluster_alloc.h"
+#include "cluster_local.h"
+#include "cluster_sync.h"
+#include "network_int.h"
+#include "nft.h"
+#include "nl.h"
+#include "overlay.h"
+#include "store.h"
+
+#define sync_info(s, ...) cir_net_log((s)->ctx, CIR_LOG_INFO, __VA_ARGS__)
+#define sync_warn(s, ...) cir_net_log((s)->ctx, CIR_LOG_WARN, __VA_ARGS__)
+
+/* A full list this often (ms) at least: the safety net under the watch. */
+#define SYNC_LIST_MS 10000
+#define SYNC_WARNED_MAX 32
+#define SYNC_LEFT_MAX 16
+#define SYNC_GONE_MAX 64
+
+struct sync_host {
+	char name[CIR_CLUSTER_NAME_MAX + 1];
+	struct cir_ip ip;
+};
+
+struct cir_cluster_sync {
+	const struct cir_net_ctx *ctx;
+	const char *state_dir;
+	struct cir_cluster_agent *a;
+	int64_t rev;                 /* last revision seen, 0 = list first */
+	int64_t wrev;                /* the watch stream: next revision to deliver */
+	struct cir_etcd_stream *w;   /* the watch stream, NULL = none running */
+	long long next_list;         /* ms: next full list (a safety net) */
+	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	unsigned int checked_gen;    /* registration whose blocks were checked */
+	/* From the last reconcile, for the quick path of a host leaving: the
+	 * registered hosts' underlays and the overlays of the cluster's
+	 * networks. */
+	struct sync_host *hosts;
+	size_t nhosts;
+	char (*vx)[16];
+	size_t nvx;
+	/* Hosts whose key the watch saw deleted (their lease expired). */
+	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
+	size_t nleft;
+	char failing[CIR_ERROR_MSG_MAX];
+	/* The last problem reported per network: one line per change. */
+	struct {
+		char name[CIR_CNI_NAME_MAX + 1];
+		char msg[CIR_ERROR_MSG_MAX];
+	} warned[SYNC_WARNED_MAX];
+};
+
+/* ---- reporting: one line per change of state ---- */
+
+/* The slot of network name in s->warned, else a free one (new: true),
+ * else SYNC_WARNED_MAX. */
+static size_t warned_slot(struct cir_cluster_sync *s, const char *name, bool *new)
+{
+	size_t free_slot = SYNC_WARNED_MAX;
+
+	*new = false;
+	for (size_t i = 0; i < SYNC_WARNED_MAX; i++) {
+		if (!s->warned[i].name[0] && free_slot == SYNC_WARNED_MAX)
+			free_slot = i;
+		if (strcmp(s->warned[i].name, name) == 0)
+			return i;
+	}
+	*new = true;
+	return free_slot;
+}
+
+/* Report a network's problem once (msg NULL: it is fine again). */
+static void net_report(struct cir_cluster_sync *s, const char *name, const char *msg)
+{
+	bool new;
+	size_t i = warned_slot(s, name, &new);
+
+	if (new) {
+		if (!msg)
+			return;
+		if (i == SYNC_WARNED_MAX) {
+			sync_warn(s, "cluster: network %s: %s", name, msg);
+			return;
+		}
+		snprintf(s->warned[i].name, sizeof(s->warned[i].name), "%s", name);
+		s->warned[i].msg[0] = '\0';
+	}
+	if (!msg) {
+		sync_info(s, "cluster: network %s in step again", name);
+		s->warned[i].name[0] = '\0';
+		return;
+	}
+	if (strcmp(s->warned[i].msg, msg) != 0)
+		sync_warn(s, "cluster: network %s: %s (retrying)", name, msg);
+	snprintf(s->warned[i].msg, sizeof(s->warned[i].msg), "%s", msg);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void stream_end(struct cir_cluster_sync *s)
+{
+	cir_etcd_stream_close(s->w);
+	s->w = NULL;
+}
+
+static void sync_fail(struct cir_cluster_sync *s, const char *msg)
+{
+	/* One line per state change, not per retry. */
+	if (strcmp(s->failing, msg) != 0)
+		sync_warn(s, "cluster: data plane: %s (retrying)", msg);
+	snprintf(s->failing, sizeof(s->failing), "%s", msg);
+	s->rev = 0;
+	stream_end(s);
+}
+
+static int db_open(struct cir_cluster_sync *s, struct cir_netdb *db, struct cir_error *err)
+{
+	int r = cir_netdb_open(db, s->state_dir, err);
+
+	if (r < 0)
+		return cir_err_wrap(err, "state %s", cir_store_root(s->state_dir));
+	return 0;
+}
+
+/* ---- the reconcile: every network of the cluster here ---- */
+
+/* One network of the cluster here: made, or its bridge, masquerade and
+ * overlay checked; what changed reported. */
+static void reconcile_one(struct cir_cluster_sync *s, struct cir_netdb *db,
+			  struct cir_cluster *cl, const struct cir_cluster_net *cn,
+			  const struct cir_ip *peers, size_t np)
+{
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	unsigned int added = 0, removed = 0;
+	int r;
+
+	if (cir_network_open(db, cn->name, false, &n, &e) == 0) {
+		if (!n.conf.cluster) {
+			cir_network_close(&n);
+			return;     /* a local network of that name: left alone */
+		}
+		r = cir_net_ensure(s->ctx, &n.conf, &e);
+		if (r >= 0)
+			r = cir_cluster_overlay_ensure(cl, &n.conf, peers, np, &added, &removed,
+						       &e);
+		cir_network_close(&n);
+	} else {
+		cir_err_clear(&e);
+		r = cir_cluster_net_materialise(s->ctx, db, false, cl, cn, peers, np, &e);
+		if (r > 0)
+			sync_info(s, "cluster: network %s made on this host (VNI %u, %zu peers)",
+				  cn->name, cn->vni, np);
+	}
+	net_report(s, cn->name, r < 0 ? e.msg : NULL);
+	if (r >= 0 && (added || removed))
+		sync_info(s, "cluster: network %s: %u peers added, %u removed (%zu now)",
+			  cn->name, added, removed, np);
+}
+
+struct local_scan {
+	struct cir_netdb *db;
+	const struct cir_cluster_net *nets;
+	size_t n;
+	char gone[SYNC_GONE_MAX][CIR_CNI_NAME_MAX + 1];
+	size_t ngone;
+};
+
+/* Local cluster networks that the cluster no longer has, without members. */
+static int find_gone(const char *name, void *arg)
+{
+	struct local_scan *ls = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	bool known = false;
+
+	if (cir_network_open(ls->db, name, false, &n, &e) < 0)
+		return 0;
+	for (size_t i = 0; i < ls->n && !known; i++)
+		known = strcmp(ls->nets[i].name, name) == 0;
+	if (n.conf.cluster && !known && ls->ngone < SYNC_GONE_MAX &&
+	    cir_member_list(&n, NULL, NULL, &e) == 0)
+		snprintf(ls->gone[ls->ngone++], sizeof(ls->gone[0]), "%s", name);
+	cir_network_close(&n);
+	return 0;
+}
+
+/* Networks deleted from the cluster: gone here too once empty. */
+static void reconcile_gone(struct cir_cluster_sync *s, struct cir_netdb *db,
+			   const struct cir_cluster_net *nets, size_t nn, struct cir_error *err)
+{
+	_cleanup_free_ struct local_scan *ls = calloc(1, sizeof(*ls));
+
+	if (!ls)
+		return;
+	ls->db = db;
+	ls->nets = nets;
+	ls->n = nn;
+	cir_netdb_list(db, find_gone, ls, err);
+	for (size_t i = 0; i < ls->ngone; i++) {
+		struct cir_error e = CIR_ERROR_INIT;
+		_cleanup_close_ int lock = cir_netdb_lock(db, &e);
+
+		if (lock >= 0 && cir_net_delete(s->ctx, db, ls->gone[i], &e) >= 0 &&
+		    cir_cluster_net_finish_delete(s->state_dir, ls->gone[i], true, &e) >= 0)
+			sync_info(s, "cluster: network %s deleted from the cluster: removed here",
+				  ls->gone[i]);
+	}
+}
+
+/* Keep the hosts' underlays and the overlays' names for quick_leave(). */
+static void remember(struct cir_cluster_sync *s, const struct cir_cluster_host *h, size_t nh,
+		     const struct cir_cluster_net *nets, size_t nn)
+{
+	struct sync_host *nhv = calloc(nh ? nh : 1, sizeof(*nhv));
+	char (*nvx)[16] = calloc(nn ? nn : 1, sizeof(*nvx));
+	size_t k = 0;
+
+	if (!nhv || !nvx) {
+		free(nhv);
+		free(nvx);
+		return;         /* the quick path waits for the reconcile */
+	}
+	for (size_t i = 0; i < nh; i++) {
+		snprintf(nhv[k].name, sizeof(nhv[k].name), "%s", h[i].name);
+		if (cir_ip_parse(h[i].underlay, &nhv[k].ip, NULL) == 0)
+			k++;
+	}
+	for (size_t i = 0; i < nn; i++)
+		cir_overlay_name(nets[i].name, nvx[i]);
+	free(s->hosts);
+	free(s->vx);
+	s->hosts = nhv;
+	s->nhosts = k;
+	s->vx = nvx;
+	s->nvx = nn;
+}
+
+static int reconcile(struct cir_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_cluster_net *nets = NULL;
+	_cleanup_free_ struct cir_cluster_host *h = NULL;
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	size_t nn = 0, nh = 0, np;
+	int64_t r1 = 0, r2 = 0;
+	int r;
+
+	if (cir_cluster_underlay(cl, err) < 0 || cir_cluster_nets(cl, &nets, &nn, &r1, err) < 0 ||
+	    cir_cluster_peers(cl, &h, &nh, &r2, err) < 0)
+		return -err->errnum;
+	np = cir_cluster_peer_ips(cl, h, nh, peers, CIR_OVERLAY_PEERS_MAX);
+	remember(s, h, nh, nets, nn);
+	r = db_open(s, &db, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < nn; i++)
+		reconcile_one(s, &db, cl, &nets[i], peers, np);
+	reconcile_gone(s, &db, nets, nn, err);
+	cir_err_clear(err);
+	s->rev = r1 > r2 ? r1 : r2;
+	return 0;
+}
+
+/* ---- a host leaving: its FDB entries out at once ---- */
+
+/* ip out of overlay vx's FDB: how many entries went. */
+static unsigned int overlay_drop_peer(struct nl_sock *sk, const char *vx, const struct cir_ip *ip)
+{
+	static struct cir_ip peers[CIR_OVERLAY_PEERS_MAX];
+	struct cir_error e = CIR_ERROR_INIT;
+	unsigned int added = 0, removed = 0;
+	size_t k = 0;
+	int n = cir_overlay_peers(sk, vx, peers, CIR_OVERLAY_PEERS_MAX, &e);
+
+	if (n < 0)
+		return 0;       /* not made here (yet) */
+	for (int i = 0; i < n && (size_t)i < CIR_OVERLAY_PEERS_MAX; i++)
+		if (!cir_ip_eq(&peers[i], ip))
+			peers[k++] = peers[i];
+	if (k == (size_t)n)
+		return 0;
+	if (cir_overlay_sync(sk, vx, peers, k, &added, &removed, &e) < 0)
+		cir_err_clear(&e);
+	return removed;
+}
+
+/* The underlay host name had at the last reconcile; NULL when unknown
+ * or this host. */
+static const struct cir_ip *left_host_ip(struct cir_cluster_sync *s, const char *name)
+{
+	if (strcmp(name, cir_cluster_agent_cluster(s->a)->conf.host_name) == 0)
+		return NULL;
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (strcmp(s->hosts[i].name, name) == 0)
+			return &s->hosts[i].ip;
+	return NULL;
+}
+
+/* Hosts the watch saw leave: their FDB entries out of every overlay at
+ * once, before the full reconcile (which would remove them too). */
+static void quick_leave(struct cir_cluster_sync *s)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t nleft = s->nleft;
+
+	s->nleft = 0;
+	if (cir_nl_route_open(&sk, &e) < 0)
+		return;
+	for (size_t l = 0; l < nleft; l++) {
+		const struct cir_ip *ip = left_host_ip(s, s->left[l]);
+		unsigned int total = 0;
+
+		if (!ip)
+			continue;
+		for (size_t v = 0; v < s->nvx; v++)
+			total += overlay_drop_peer(sk, s->vx[v], ip);
+		if (total)
+			sync_info(s, "cluster: host %s left (its lease expired): its FDB entries "
+				  "removed from %u overlays", s->left[l], total);
+	}
+}
+
+/* ---- the watch stream ---- */
+
+static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_error *err)
+{
+	struct cir_cluster_sync *s = arg;
+	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
+					       CIR_CLUSTER_PREFIX "networks/" };
+
+	for (size_t i = 0; i < resp->nkvs; i++) {
+		const struct cir_etcd_kv *kv = &resp->kvs[i];
+
+		for (size_t k = 0; k < 2; k++)
+			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
+				s->dirty = true;
+		if (kv->deleted && strncmp(kv->key, watched[0], strlen(watched[0])) == 0 &&
+		    s->nleft < SYNC_LEFT_MAX &&
+		    strlen(kv->key + strlen(watched[0])) < sizeof(s->left[0]))
+			strcpy(s->left[s->nleft++], kv->key + strlen(watched[0]));
+	}
+	return 0;
+}
+
+/* A watch stream from the revision after the last one seen: changes made
+ * while none ran come at once from etcd's history. */
+static int stream_start(struct cir_cluster_sync *s, struct cir_cluster *cl,
+			struct cir_error *err)
+{
+	s->wrev = s->rev + 1;
+	return cir_etcd_stream_open(cl->etcd, CIR_CLUSTER_PREFIX, true, s->rev + 1, on_watch, s,
+				    &s->wrev, &s->w, err);
+}
+
+/* ---- the restart check of the blocks ---- */
+
+struct check_scan {
+	struct cir_cluster_sync *s;
+	struct cir_netdb *db;
+	int r;
+	struct cir_error err;
+};
+
+static void check_report(void *arg, const char *network, const struct cir_cidr *b,
+			 const char *holder, unsigned int used)
+{
+	struct cir_cluster_sync *s = arg;
+	char bs[CIR_CIDR_STRLEN];
+
+	cir_cidr_format(b, bs, sizeof(bs));
+	if (!holder)
+		sync_info(s, "cluster: network %s: block %s was free in etcd (this host's lease "
+			  "had expired): reclaimed, %u addresses in use here", network, bs, used);
+	else
+		sync_warn(s, "cluster: network %s: block %s is held by host %s now: dropped here "
+			  "(%u addresses of it still in use here)", network, bs, holder, used);
+}
+
+static int check_one(const char *name, void *arg)
+{
+	struct check_scan *cs = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cluster *cl = cir_cluster_agent_cluster(cs->s->a);
+	bool cluster;
+	int r;
+
+	if (cir_network_open(cs->db, name, false, &n, &e) < 0)
+		return 0;
+	cluster = n.conf.cluster;
+	cir_network_close(&n);
+	if (!cluster)
+		return 0;
+	r = cir_cluster_blocks_check(cl, cs->s->state_dir, name, check_report, cs->s, &e);
+	if (r < 0 && cs->r >= 0) {
+		cs->r = r;
+		cs->err = e;
+	}
+	return 0;
+}
+
+/* After every registration: the blocks this host lists against etcd's
+ * (a host back after its TTL lost them there). */
+static int blocks_check(struct cir_cluster_sync *s, struct cir_error *err)
+{
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	struct check_scan cs = { .s = s, .db = &db, .r = 0, .err = CIR_ERROR_INIT };
+	int r = db_open(s, &db, err);
+
+	if (r < 0)
+		return r;
+	cir_netdb_list(&db, check_one, &cs, err);
+	cir_err_clear(err);
+	if (cs.r < 0) {
+		*err = cs.err;
+		return cir_err_wrap(err, "restart check of the blocks");
+	}
+	return 0;
+}
+
+/* ---- the loop's entry points ---- */
+
+int cir_cluster_sync_new(const struct cir_net_ctx *ctx, const char *state_dir,
+			 struct cir_cluster_agent *a, struct cir_cluster_sync **out,
+			 struct cir_error *err)
+{
+	struct cir_cluster_sync *s = calloc(1, sizeof(*s));
+	struct cir_error e2 = CIR_ERROR_INIT;
+
+	if (!s)
+		return cir_err(err, ENOMEM, "out of memory");
+	s->ctx = ctx;
+	s->state_dir = state_dir;
+	s->a = a;
+	/* libnftables now: the agent's filter allows no new executable
+	 * mappings unless a cluster needs them. */
+	if (cir_nft_load(&e2) < 0)
+		sync_warn(s, "cluster: %s", e2.msg);
+	*out = s;
+	return 0;
+}
+
+/* A full list (none made yet, the watch saw a change, or 10 s went):
+ * 0, or -1 failed (reported). */
+static int tick_list(struct cir_cluster_sync *s, struct cir_cluster *cl)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+
+	s->dirty = false;
+	s->next_list = now_ms() + SYNC_LIST_MS;
+	if (reconcile(s, cl, &err) < 0) {
+		sync_fail(s, err.msg);
+		return -1;
+	}
+	if (s->failing[0])
+		sync_info(s, "cluster: data plane in step again");
+	s->failing[0] = '\0';
+	/* A new stream with every full list: a stream stalled without a
+	 * reset (a member's host gone) lasts 10 s at most. */
+	stream_end(s);
+	return 0;
+}
+
+void cir_cluster_sync_tick(struct cir_cluster_sync *s)
+{
+	struct cir_cluster *cl;
+	struct cir_error err = CIR_ERROR_INIT;
+	unsigned int gen;
+
+	if (!s || !cir_cluster_agent_registered(s->a))
+		return;
+	cl = cir_cluster_agent_cluster(s->a);
+	gen = cir_cluster_agent_generation(s->a);
+	if (gen != s->checked_gen) {
+		if (blocks_check(s, &err) < 0) {
+			sync_fail(s, err.msg);
+			return;
+		}
+		s->checked_gen = gen;
+	}
+	if ((!s->rev || s->dirty || now_ms() >= s->next_list) && tick_list(s, cl) < 0)
+		return;
+	/* Changes since the last revision seen: made while no stream ran,
+	 * they come at once from etcd's history. */
+	if (!s->w && stream_start(s, cl, &err) < 0)
+		sync_fail(s, err.msg);
+}
+
+size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size_t max,
+			    long long *wake)
+{
+	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
+}
+
+/* The stream ended (r != 0 from its step): again at once, unless it never
+ * came up or its revision is compacted (then the next tick lists).
+ * 0 running again, -1 failed (reported). */
+static int stream_restart(struct cir_cluster_sync *s, struct cir_cluster *cl, int r,
+			  struct cir_error *err)
+{
+	bool was_up = cir_etcd_stream_established(s->w);
+
+	stream_end(s);
+	if (r < 0 && (!was_up || r == -ESTALE)) {
+		sync_fail(s, err->msg);
+		return -1;
+	}
+	/* The server ended an established stream, or it broke (a member
+	 * stopped): again at once, from the next endpoint if this one is
+	 * gone. */
+	if (stream_start(s, cl, err) < 0) {
+		sync_fail(s, err->msg);
+		return -1;
+	}
+	return 0;
+}
+
+void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd, size_t n)
+{
+	struct cir_cluster *cl;
+	struct cir_error err = CIR_ERROR_INIT;
+	int r;
+
+	if (!s || !s->w)
+		return;
+	cl = cir_cluster_agent_cluster(s->a);
+	r = cir_etcd_stream_step(s->w, pfd, n, &err);
+	if (s->wrev - 1 > s->rev)
+		s->rev = s->wrev - 1;
+	if (r != 0 && stream_restart(s, cl, r, &err) < 0)
+		return;
+	if (s->nleft)
+		quick_leave(s);
+	if (s->dirty && cir_cluster_agent_registered(s->a)) {
+		/* A host or network changed: the data plane now. */
+		s->dirty = false;
+		s->next_list = now_ms() + SYNC_LIST_MS;
+		if (reconcile(s, cl, &err) < 0)
+			sync_fail(s, err.msg);
+	}
+}
+
+void cir_cluster_sync_free(struct cir_cluster_sync *s)
+{
+	if (s) {
+		stream_end(s);
+		free(s->hosts);
+		free(s->vx);
+	}
+	free(s);
+}

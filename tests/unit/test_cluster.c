@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_cluster.c - the parts of lib/cluster_local.c that need no etcd and
+ * no kernel: the overlay's peers from the registry, and what `network ls`
+ * and `network delete` see when no cluster is configured.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_local.h"
+#include "unit.h"
+
+static void host(struct cir_cluster_host *h, const char *name, const char *underlay)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->name, name);
+	strcpy(h->underlay, underlay);
+}
+
+START_TEST(peers_skip_self_and_bad)
+{
+	struct cir_cluster cl = { 0 };
+	struct cir_cluster_host h[5];
+	struct cir_ip out[4], want;
+
+	strcpy(cl.conf.host_name, "h1");
+	ck_assert_int_eq(cir_ip_parse("10.77.0.1", &cl.underlay, NULL), 0);
+	host(&h[0], "h1", "10.77.0.9");      /* this host by name */
+	host(&h[1], "old-h1", "10.77.0.1");  /* this host by underlay */
+	host(&h[2], "h2", "10.77.0.2");
+	host(&h[3], "h3", "not-an-address");
+	host(&h[4], "h4", "fd00::4");
+	ck_assert_uint_eq(cir_cluster_peer_ips(&cl, h, 5, out, 4), 2);
+	ck_assert_int_eq(cir_ip_parse("10.77.0.2", &want, NULL), 0);
+	ck_assert(cir_ip_eq(&out[0], &want));
+	ck_assert_int_eq(cir_ip_parse("fd00::4", &want, NULL), 0);
+	ck_assert(cir_ip_eq(&out[1], &want));
+	/* At most max. */
+	ck_assert_uint_eq(cir_cluster_peer_ips(&cl, h, 5, out, 1), 1);
+	ck_assert_uint_eq(cir_cluster_peer_ips(&cl, h, 0, out, 4), 0);
+}
+END_TEST
+
+/* No cluster configured: nothing listed, nothing to delete in etcd. */
+static void no_cluster(void)
+{
+	setenv(CIR_CLUSTER_CONF_ENV, "/nonexistent/circuit.conf", 1);
+	unsetenv(CIR_CLUSTER_ENV);
+}
+
+START_TEST(without_a_cluster)
+{
+	struct cir_cluster_net *v = (void *)1;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t n = 7;
+
+	no_cluster();
+	ck_assert(!cir_cluster_configured("/nonexistent/state"));
+	ck_assert_int_eq(cir_cluster_net_catalog("/nonexistent/state", &v, &n, &e), 0);
+	ck_assert_ptr_null(v);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(cir_cluster_net_finish_delete("/nonexistent/state", "blue", false, &e),
+			 -ENOENT);
+}
+END_TEST
+
+static Suite *cluster_suite(void)
+{
+	Suite *s = suite_create("cluster");
+	TCase *tc = tcase_create("local");
+
+	tcase_add_test(tc, peers_skip_self_and_bad);
+	tcase_add_test(tc, without_a_cluster);
+	suite_add_tcase(s, tc);
+	return s;
+}
+CIR_UNIT_SUITE(cluster_suite)
