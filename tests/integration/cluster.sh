@@ -73,7 +73,7 @@ agent_start() {
 # on N CMD...: run CMD on host N (namespace hN) with its state and name.
 on() (
 	n=$1; shift
-	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="$tmp/circuit.conf" \
+	exec ip netns exec h$n env CIRCUIT_STATE_DIR="$tmp/s$n" CIRCUIT_CONF="${CL_CONF:-$tmp/circuit.conf}" \
 		CIRCUIT_HOST_NAME=h$n "$@"
 )
 # cl_registered N: up to 10 s for host N's agent to log its registration.
