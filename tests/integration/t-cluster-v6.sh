@@ -17,11 +17,11 @@
 # for the gateway reaching a peer's vxlan while those for a remote
 # container do (nftables counters on h2's vxlan ingress).
 . "$SRCDIR/tests/integration/cluster.sh"
-EP=http://[fd77::11]:2379,http://[fd77::12]:2379,http://[fd77::13]:2379
+EP="http://[fd77::11]:2379,http://[fd77::12]:2379,http://[fd77::13]:2379"
 cl_conf "$tmp/circuit.conf" "$EP"
 
 cl_underlay
-init=e1=http://[fd77::11]:2380,e2=http://[fd77::12]:2380,e3=http://[fd77::13]:2380
+init="e1=http://[fd77::11]:2380,e2=http://[fd77::12]:2380,e3=http://[fd77::13]:2380"
 for n in 1 2 3; do
 	cl_node e$n fd77::1$n
 	etcd_start $n e$n fd77::1$n "$init"
@@ -108,8 +108,7 @@ done
 # pings NS ADDR [OPTION...]: one echo answered, of up to 3 (one lost on a
 # loaded machine is no failure; a broken path loses all three).
 pings() {
-	local i
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		ip netns exec "$1" busybox ping "${@:3}" -c 1 -W 2 "$2" >/dev/null && return 0
 	done
 	return 1
