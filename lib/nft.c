@@ -901,7 +901,7 @@ int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct c
 {
 	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
 	_cleanup_free_ char *cmd = NULL;
-	char g[INET6_ADDRSTRLEN], m[18];
+	char g[INET6_ADDRSTRLEN], m[18], t[33];
 	int r;
 
 	if (!network || !name_chars_ok(network, CIR_NFT_NETWORK_MAX) || !vxlan ||
@@ -910,6 +910,12 @@ int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct c
 	if (gw->af != AF_INET && gw->af != AF_INET6)
 		return cir_err(err, EINVAL, "overlay guard: bad gateway");
 	inet_ntop(gw->af, gw->addr, g, sizeof(g));
+	/* The target address of a neighbour solicitation or advertisement
+	 * is the 16 bytes after the ICMPv6 header's 8: matched as raw
+	 * transport payload, since nftables before 1.0.8 has no "icmpv6
+	 * taddr" (Debian 12's 1.0.6 answers "syntax error"). */
+	for (size_t i = 0; i < 16; i++)
+		snprintf(t + 2 * i, 3, "%02x", gw->addr[i]);
 	snprintf(m, sizeof(m), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
 		 mac[4], mac[5]);
 	r = nft_open(&ctx, "overlay guard", err);
@@ -944,8 +950,8 @@ int cir_nft_overlay_guard(const char *network, const char *vxlan, const struct c
 						 "nd-neighbor-advert } ip6 saddr %s drop\n"
 						 "add rule " OV_TABLE " ov-%s-%s %s \"%s\" icmpv6 type "
 						 "{ nd-neighbor-solicit, nd-neighbor-advert } "
-						 "icmpv6 target %s drop\n", network, hooks[i], port,
-						 vxlan, g, network, hooks[i], port, vxlan, g);
+						 "@th,64,128 0x%s drop\n", network, hooks[i], port,
+						 vxlan, g, network, hooks[i], port, vxlan, t);
 		}
 	}
 	if (!cmd)

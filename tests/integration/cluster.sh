@@ -31,22 +31,29 @@ cl_underlay() {
 	ip -n ul link add br0 type bridge
 	ip -n ul link set br0 up
 }
-# cl_node NS IP: a node on the underlay (its eth0 has IP/24).
+# cl_node NS IP: a node on the underlay (its eth0 has IP/24, or IP/64
+# without DAD for an IPv6 address).
 cl_node() {
 	local ns=$1 ip=$2 port=u${#made_ns[@]}
 	cl_ns "$ns"
 	ip -n ul link add "$port" type veth peer name eth0 netns "$ns"
 	ip -n ul link set "$port" master br0 up
-	ip -n "$ns" addr add "$ip/24" dev eth0
+	case $ip in
+	*:*) ip -n "$ns" addr add "$ip/64" dev eth0 nodad;;
+	*) ip -n "$ns" addr add "$ip/24" dev eth0;;
+	esac
 	ip -n "$ns" link set eth0 up
 }
 # cl_conf FILE ENDPOINTS: a circuit.conf with the endpoints and TTL.
 cl_conf() {
 	printf '# test cluster\ncluster = %s\nlease-ttl = %s\n' "$2" "$TTL" >"$1"
 }
+# cl_url IP: IP as a URL's host (an IPv6 address in brackets).
+cl_url() { case $1 in *:*) echo "[$1]";; *) echo "$1";; esac; }
 # etcd_start N NS IP INITIAL-CLUSTER: member eN (pid in epid[N]).
 etcd_start() {
-	local n=$1 ns=$2 ip=$3
+	local n=$1 ns=$2 ip
+	ip=$(cl_url "$3")
 	ip netns exec "$ns" etcd --name "e$n" --data-dir "$tmp/e$n" \
 		--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
 		--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
@@ -55,7 +62,7 @@ etcd_start() {
 	epid[$n]=$!
 }
 # etcd_healthy NS IP: that member answers /health with a leader elected.
-etcd_healthy() { has '"health":"true"' <<<"$(ip netns exec "$1" curl -s -m 2 "http://$2:2379/health" 2>/dev/null)"; }
+etcd_healthy() { has '"health":"true"' <<<"$(ip netns exec "$1" curl -s -m 2 "http://$(cl_url "$2"):2379/health" 2>/dev/null)"; }
 # etcd_wait N NS IP: up to 60 s for member N.
 etcd_wait() {
 	for _ in $(seq 120); do etcd_healthy "$2" "$3" && return 0; sleep 0.5; done
@@ -81,8 +88,9 @@ cl_registered() {
 	for _ in $(seq 100); do grep -q "registered" "$tmp/a$1.log" && return 0; sleep 0.1; done
 	die "agent h$1: $(cat "$tmp/a$1.log")"
 }
-# ctr N NAME [NETWORK]: a container (sleep in namespace NAME) connected on
-# host N to NETWORK (default blue); its address in addr[NAME].
+# ctr N NAME [NETWORK [-4|-6]]: a container (sleep in namespace NAME)
+# connected on host N to NETWORK (default blue); its address (IPv4 unless
+# -6) in addr[NAME].
 declare -gA addr
 ctr() {
 	cl_ns "$2"
@@ -94,6 +102,6 @@ ctr() {
 	netns_wait $pid
 	run on "$1" "$C" network connect $pid "${3:-blue}"
 	assert_eq 0 "$rc" "connect $2 on h$1: $out"
-	addr[$2]=$(ip -n "$2" -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+	addr[$2]=$(ip -n "$2" "${4:--4}" -o addr show eth0 scope global | awk '{print $4}' | cut -d/ -f1)
 	[ -n "${addr[$2]}" ] || die "$2 has no address"
 }
