@@ -80,11 +80,17 @@ static int cluster_netconf(const struct cir_cluster *cl, const struct cir_cluste
 	if (r < 0)
 		return r;
 	cir_name_bridge(nc->name, nc->bridge);
-	nc->mtu = umtu - (cl->underlay.af == AF_INET ? CIR_CLUSTER_VXLAN_OVERHEAD
-						      : CIR_CLUSTER_VXLAN_OVERHEAD + 20);
 	if (umtu < 68 + 70)
 		return cir_err(err, EINVAL, "network %s: underlay MTU %u is too small for VXLAN",
 			       cn->name, umtu);
+	nc->mtu = umtu - (cl->underlay.af == AF_INET ? CIR_CLUSTER_VXLAN_OVERHEAD
+						      : CIR_CLUSTER_VXLAN_OVERHEAD + 20);
+	/* An IPv6 subnet needs links of 1280 or more (RFC 8200): below it the
+	 * kernel refuses the gateway's address, so say why before making
+	 * anything. */
+	if (cn->subnet.ip.af == AF_INET6 && nc->mtu < 1280)
+		return cir_err(err, EINVAL, "network %s: overlay MTU %u (underlay %u - %u) is "
+			       "below IPv6's minimum 1280", cn->name, nc->mtu, umtu, umtu - nc->mtu);
 	nc->masquerade = true;
 	nc->masquerade6 = true;
 	nc->managed = true;

@@ -173,3 +173,20 @@ for n in 1 2 3; do
 	has dadfailed <<<"$a" && die "h$n's c-v6 failed DAD: $a"
 done
 ok "ND guard: no solicitation for fd00:77::1 reached h2's vxlan (d1, d3 resolved it at home), those for d2 did; one gateway MAC in every container"
+
+# --- an IPv6 subnet on a host whose overlay would be under 1280: one clear
+# line before anything is made (the kernel would refuse the gateway address)
+# (The MTU first: h3's agent makes a new network as soon as it sees it.)
+ip -n h3 link set eth0 mtu 1300
+run on 1 "$C" network create v6small fd00:78::/64 --scope cluster
+assert_eq 0 "$rc" "create v6small: $out"
+cl_ns x3
+ip netns exec x3 sleep 3600 &
+extra_pids+=($!)
+netns_wait $!
+run on 3 "$C" network connect $! v6small
+assert_eq 1 "$rc" "connect on an underlay of MTU 1300: $out"
+assert_contains "$out" "network v6small: overlay MTU 1230 (underlay 1300 - 70) is below IPv6's minimum 1280" "MTU too small"
+has 'c-v6small|vc-v6small' <<<"$(ip -n h3 -o link show)" && die "h3 made links for v6small: $(ip -n h3 -o link show)"
+[ -e "$tmp/s3/networks/v6small" ] && die "h3 recorded v6small"
+ok "IPv6 subnet over an overlay under 1280: refused in one line, nothing made"
