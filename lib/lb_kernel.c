@@ -231,35 +231,31 @@ int cir_lb_sync(struct cir_lb_db *db, const struct cir_lb_service *s, int have_s
 	return cir_lb_sync_known(db, s, have_service, NULL, err);
 }
 
-/* cir_lb_sync, with the kernel's copy of the service (known, from a dump
- * of all services: restore) instead of a service get when given. */
-int cir_lb_sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
-		      const struct cir_ipvs_service *known, struct cir_error *err)
+/* The service itself: edited when its scheduler, flags or timeout differ,
+ * made when absent.  *have_service: whether the kernel has it (< 0: not
+ * known yet, asked of the kernel, or read from known when given); set to
+ * what was found.  Returns the changes. */
+static int sync_service(struct cir_ipvs *h, const struct cir_lb_service *s,
+			const struct cir_ipvs_service *want, int *have_service,
+			const struct cir_ipvs_service *known, struct cir_error *err)
 {
-	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
-	struct cir_ipvs_service want, got;
-	struct cir_ipvs *h;
-	size_t ncur = 0;
+	struct cir_ipvs_service got;
 	int r, changes = 0;
 
-	r = cir_lb_db_ipvs(db, &h, err);
-	if (r < 0)
-		return r;
-	cir_lb_service_to_ipvs(s, &want);
-	if (have_service < 0) {
+	if (*have_service < 0) {
 		if (known) {
 			got = *known;
 			r = 0;
 		} else {
-			r = cir_ipvs_service_get(h, &want, &got, err);
+			r = cir_ipvs_service_get(h, want, &got, err);
 		}
 		if (r < 0 && r != -ENOENT)
 			return r;
-		have_service = r == 0;
-		if (have_service && (strcmp(got.sched, want.sched) != 0 ||
-				     (got.flags & SVC_FLAGS) != want.flags ||
-				     (want.flags && got.timeout != want.timeout))) {
-			r = cir_ipvs_service_edit(h, &want, err);
+		*have_service = r == 0;
+		if (*have_service && (strcmp(got.sched, want->sched) != 0 ||
+				      (got.flags & SVC_FLAGS) != want->flags ||
+				      (want->flags && got.timeout != want->timeout))) {
+			r = cir_ipvs_service_edit(h, want, err);
 			if (r == -ENOENT)
 				return sched_missing(s, err);
 			if (r < 0)
@@ -267,18 +263,22 @@ int cir_lb_sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int 
 			changes++;
 		}
 	}
-	if (!have_service) {
-		r = cir_ipvs_service_add(h, &want, err);
-		if (r == -ENOENT)
-			return sched_missing(s, err);
-		if (r < 0)
-			return r;
-		changes++;
-	} else {
-		r = cir_ipvs_dest_dump(h, &want, &cur, &ncur, err);
-		if (r < 0)
-			return r;
-	}
+	if (*have_service)
+		return changes;
+	r = cir_ipvs_service_add(h, want, err);
+	if (r == -ENOENT)
+		return sched_missing(s, err);
+	return r < 0 ? r : changes + 1;
+}
+
+/* Every target of s the kernel should have, added or edited against its
+ * dests cur[ncur].  Returns the changes. */
+static int sync_dests_add(struct cir_ipvs *h, const struct cir_lb_service *s,
+			  const struct cir_ipvs_service *want, const struct cir_ipvs_dest *cur,
+			  size_t ncur, struct cir_error *err)
+{
+	int r, changes = 0;
+
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct cir_ipvs_dest d;
 		size_t k;
@@ -287,32 +287,76 @@ int cir_lb_sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int 
 			continue;
 		cir_lb_target_to_ipvs(&s->targets[i], &d);
 		for (k = 0; k < ncur; k++)
-			if (cir_ipvs_dest_key_eq(&cur[k], &d, want.af))
+			if (cir_ipvs_dest_key_eq(&cur[k], &d, want->af))
 				break;
 		if (k < ncur && cir_lb_dest_same(&cur[k], &d))
 			continue;
-		r = k < ncur ? cir_ipvs_dest_edit(h, &want, &d, err)
-			     : cir_ipvs_dest_add(h, &want, &d, err);
+		r = k < ncur ? cir_ipvs_dest_edit(h, want, &d, err)
+			     : cir_ipvs_dest_add(h, want, &d, err);
 		if (r == -EEXIST)
-			r = cir_ipvs_dest_edit(h, &want, &d, err);
+			r = cir_ipvs_dest_edit(h, want, &d, err);
 		if (r < 0)
 			return r;
 		changes++;
 	}
+	return changes;
+}
+
+/* Every dest of cur[ncur] that s no longer keeps in the kernel, deleted.
+ * Returns the changes. */
+static int sync_dests_prune(struct cir_ipvs *h, const struct cir_lb_service *s,
+			    const struct cir_ipvs_service *want, const struct cir_ipvs_dest *cur,
+			    size_t ncur, struct cir_error *err)
+{
+	int r, changes = 0;
+
 	for (size_t k = 0; k < ncur; k++) {
 		struct cir_lb_target t = { 0 };
 		int j;
 
-		t.addr.ip.af = cur[k].af ? cur[k].af : want.af;
+		t.addr.ip.af = cur[k].af ? cur[k].af : want->af;
 		memcpy(t.addr.ip.addr, &cur[k].addr, t.addr.ip.af == AF_INET6 ? 16 : 4);
 		t.addr.port = cur[k].port;
 		j = cir_lb_target_find(s, &t.addr);
 		if (j >= 0 && cir_lb_target_in_kernel(s, &s->targets[j]))
 			continue;
-		r = cir_ipvs_dest_del(h, &want, &cur[k], err);
+		r = cir_ipvs_dest_del(h, want, &cur[k], err);
 		if (r < 0 && r != -ENOENT)
 			return r;
 		changes++;
 	}
 	return changes;
+}
+
+/* cir_lb_sync, with the kernel's copy of the service (known, from a dump
+ * of all services: restore) instead of a service get when given. */
+int cir_lb_sync_known(struct cir_lb_db *db, const struct cir_lb_service *s, int have_service,
+		      const struct cir_ipvs_service *known, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_ipvs_dest *cur = NULL;
+	struct cir_ipvs_service want;
+	struct cir_ipvs *h;
+	size_t ncur = 0;
+	int r, changes;
+
+	r = cir_lb_db_ipvs(db, &h, err);
+	if (r < 0)
+		return r;
+	cir_lb_service_to_ipvs(s, &want);
+	r = sync_service(h, s, &want, &have_service, known, err);
+	if (r < 0)
+		return r;
+	changes = r;
+	if (have_service) {
+		/* cur stays empty for a service just made. */
+		r = cir_ipvs_dest_dump(h, &want, &cur, &ncur, err);
+		if (r < 0)
+			return r;
+	}
+	r = sync_dests_add(h, s, &want, cur, ncur, err);
+	if (r < 0)
+		return r;
+	changes += r;
+	r = sync_dests_prune(h, s, &want, cur, ncur, err);
+	return r < 0 ? r : changes + r;
 }

@@ -190,64 +190,87 @@ void cir_lb_check_emit(struct cir_jgen *g, const struct cir_lb_check *c)
 	cir_jgen_map_close(g);
 }
 
+/* The record's own fields (all but check and targets) into *s; its
+ * "targets" array (NULL when absent) into *arr. */
+static int parse_service_fields(const struct cir_jnode *root, struct cir_lb_service *s,
+				const struct cir_jnode **arr, struct cir_error *err)
+{
+	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
+	const char *backend = "ipvs", *mode = "tcp";
+	uint64_t created = 0;
+
+	if (cir_json_str(root, "name", &name, err) < 0 ||
+	    cir_json_str(root, "protocol", &proto, err) < 0 ||
+	    cir_json_str(root, "scheduler", &sched, err) < 0 ||
+	    cir_json_u32(root, "persistent", UINT32_MAX, &s->persistent, err) < 0 ||
+	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
+	    cir_json_str(root, "backend", &backend, err) < 0 ||
+	    cir_json_str(root, "mode", &mode, err) < 0 ||
+	    cir_json_arr(root, "targets", arr, err) < 0)
+		return cir_err_wrap(err, "service record");
+	if (cir_lb_backend_parse(backend, &s->backend, err) < 0 ||
+	    cir_lb_mode_parse(mode, &s->mode, err) < 0)
+		return cir_err_wrap(err, "service record");
+	if (!name)
+		return cir_err(err, EINVAL, "service record: name is missing");
+	if (copy_str(s->name, sizeof(s->name), name, "name", err) < 0 ||
+	    copy_str(s->sched, sizeof(s->sched), sched, "scheduler", err) < 0 ||
+	    parse_ip_port(root, &s->vip, err) < 0 ||
+	    cir_lb_proto_parse(proto, &s->protocol, err) < 0)
+		return cir_err_wrap(err, "service record");
+	s->created = (long long)created;
+	if (cir_json_bool(root, "mh_fallback", &s->mh_fallback, err) < 0 ||
+	    cir_json_bool(root, "mh_port", &s->mh_port, err) < 0)
+		return cir_err_wrap(err, "service record");
+	return 0;
+}
+
+/* The targets array arr (may be NULL) into s->targets: each valid, none
+ * twice. */
+static int parse_targets(const struct cir_jnode *arr, struct cir_lb_service *s,
+			 struct cir_error *err)
+{
+	size_t n = arr ? cir_jnode_len(arr) : 0;
+
+	if (n > CIR_LB_TARGETS_MAX)
+		return cir_err(err, EINVAL, "service record %s: more than %d targets", s->name,
+			       CIR_LB_TARGETS_MAX);
+	if (n) {
+		s->targets = calloc(n, sizeof(*s->targets));
+		if (!s->targets)
+			return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (parse_target(cir_jnode_at(arr, i), s->vip.ip.af, &s->targets[i], err) < 0)
+			return cir_err_wrap(err, "service record %s: target %zu", s->name, i);
+		if (cir_lb_target_find(s, &s->targets[i].addr) >= 0)
+			return cir_err(err, EINVAL, "service record %s: target %zu is a duplicate",
+				       s->name, i);
+		s->n_targets = i + 1;
+	}
+	return 0;
+}
+
 int cir_lb_service_parse(const struct cir_jnode *root, struct cir_lb_service *out,
 			 struct cir_error *err)
 {
 	_cleanup_service_ struct cir_lb_service s = { 0 };
 	const struct cir_jnode *arr = NULL;
-	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
-	const char *backend = "ipvs", *mode = "tcp";
-	uint64_t created = 0;
-	size_t n;
 	int r;
 
 	if (cir_jnode_type(root) != CIR_JOBJECT)
 		return cir_err(err, EINVAL, "service record: expected an object");
-	if (cir_json_str(root, "name", &name, err) < 0 ||
-	    cir_json_str(root, "protocol", &proto, err) < 0 ||
-	    cir_json_str(root, "scheduler", &sched, err) < 0 ||
-	    cir_json_u32(root, "persistent", UINT32_MAX, &s.persistent, err) < 0 ||
-	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
-	    cir_json_str(root, "backend", &backend, err) < 0 ||
-	    cir_json_str(root, "mode", &mode, err) < 0 ||
-	    cir_json_arr(root, "targets", &arr, err) < 0)
-		return cir_err_wrap(err, "service record");
-	if (cir_lb_backend_parse(backend, &s.backend, err) < 0 ||
-	    cir_lb_mode_parse(mode, &s.mode, err) < 0)
-		return cir_err_wrap(err, "service record");
-	if (!name)
-		return cir_err(err, EINVAL, "service record: name is missing");
-	if (copy_str(s.name, sizeof(s.name), name, "name", err) < 0 ||
-	    copy_str(s.sched, sizeof(s.sched), sched, "scheduler", err) < 0 ||
-	    parse_ip_port(root, &s.vip, err) < 0 ||
-	    cir_lb_proto_parse(proto, &s.protocol, err) < 0)
-		return cir_err_wrap(err, "service record");
-	s.created = (long long)created;
-	if (cir_json_bool(root, "mh_fallback", &s.mh_fallback, err) < 0 ||
-	    cir_json_bool(root, "mh_port", &s.mh_port, err) < 0)
-		return cir_err_wrap(err, "service record");
+	r = parse_service_fields(root, &s, &arr, err);
+	if (r < 0)
+		return r;
 	if (cir_lb_service_check(&s, err) < 0)
 		return cir_err_wrap(err, "service record");
 	r = check_parse_json(root, &s.check, err);
 	if (r < 0)
 		return cir_err_wrap(err, "service record %s: check", s.name);
-	n = arr ? cir_jnode_len(arr) : 0;
-	if (n > CIR_LB_TARGETS_MAX)
-		return cir_err(err, EINVAL, "service record %s: more than %d targets", s.name,
-			       CIR_LB_TARGETS_MAX);
-	if (n) {
-		s.targets = calloc(n, sizeof(*s.targets));
-		if (!s.targets)
-			return cir_err(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (parse_target(cir_jnode_at(arr, i), s.vip.ip.af, &s.targets[i], err) < 0)
-			return cir_err_wrap(err, "service record %s: target %zu", s.name, i);
-		if (cir_lb_target_find(&s, &s.targets[i].addr) >= 0)
-			return cir_err(err, EINVAL, "service record %s: target %zu is a duplicate",
-				       s.name, i);
-		s.n_targets = i + 1;
-	}
+	r = parse_targets(arr, &s, err);
+	if (r < 0)
+		return r;
 	if (cir_lb_backend_ops(s.backend)->validate(&s, err) < 0)
 		return cir_err_wrap(err, "service record %s", s.name);
 	cir_lb_service_clear(out);

@@ -251,42 +251,49 @@ static void restore_finish(struct restore_ctx *rc)
 	(void)failures;
 }
 
-static int restore_fn(const struct cir_lb_service *s, void *arg)
+/* The first failure (r < 0, e2 its error) becomes restore's error. */
+static void restore_note(struct restore_ctx *rc, const struct cir_lb_service *s, int r,
+			 const struct cir_error *e2)
 {
-	struct restore_ctx *rc = arg;
-	struct cir_error e2 = CIR_ERROR_INIT;
+	if (r < 0 && !rc->first) {
+		rc->first = r;
+		*rc->err = *e2;
+		cir_err_wrap(rc->err, "restore service %s", s->name);
+	}
+}
+
+/* s's VIP, then its service: a present one may have stale settings (sync
+ * compares it with its entry in the dump), an absent one is added whole,
+ * pipelined with the others. */
+static int restore_service(struct restore_ctx *rc, const struct cir_lb_service *s,
+			   struct cir_error *e2)
+{
 	const struct cir_ipvs_service *have;
 	struct cir_ipvs_service k;
 	int r;
 
-	if (s->backend != CIR_LB_BACKEND_IPVS)
-		return 0;       /* its backend's restore */
-	/* The index is repaired from the records, which restore reads
-	 * anyway (records written by hand, a crash mid-create). */
-	r = cir_lb_index_add(rc->db, s, &e2);
-	if (r < 0 && !rc->first) {
-		rc->first = r;
-		*rc->err = e2;
-		cir_err_wrap(rc->err, "restore service %s", s->name);
-	}
-	cir_err_clear(&e2);
-	if (r > 0)
-		rc->index_added += r;
 	cir_lb_service_to_ipvs(s, &k);
 	have = rc->nhave ? bsearch(&k, rc->have, rc->nhave, sizeof(k), key_cmp) : NULL;
-	r = restore_vip(rc, &s->vip.ip, &e2);
-	if (r >= 0) {
-		rc->changes += r;
-		/* A present service may have stale settings: let sync compare
-		 * it with its entry in the dump.  An absent one is added whole,
-		 * pipelined with the others. */
-		if (have)
-			r = cir_lb_sync_known(rc->db, s, -1, have, &e2);
-		else
-			r = restore_queue(rc, s, &e2);
-	}
+	r = restore_vip(rc, &s->vip.ip, e2);
+	if (r < 0)
+		return r;
+	rc->changes += r;
+	if (have)
+		r = cir_lb_sync_known(rc->db, s, -1, have, e2);
+	else
+		r = restore_queue(rc, s, e2);
 	if (r >= 0)
 		rc->changes += r;
+	return r;
+}
+
+/* The hairpin of every bridge s's NAT'd targets sit on (each bridge once
+ * per restore). */
+static int restore_hairpins(struct restore_ctx *rc, const struct cir_lb_service *s,
+			    struct cir_error *e2)
+{
+	int r = 0;
+
 	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
 		const struct cir_lb_target *t = &s->targets[i];
 		size_t b;
@@ -298,18 +305,35 @@ static int restore_fn(const struct cir_lb_service *s, void *arg)
 				break;
 		if (b < rc->nbridges)
 			continue;
-		r = cir_lb_hairpin_ensure(t, &e2);
+		r = cir_lb_hairpin_ensure(t, e2);
 		if (r >= 0) {
 			rc->changes += r;
 			if (rc->nbridges < 64)
 				snprintf(rc->bridges[rc->nbridges++], CIR_IFNAMSIZ, "%s", t->bridge);
 		}
 	}
-	if (r < 0 && !rc->first) {
-		rc->first = r;
-		*rc->err = e2;
-		cir_err_wrap(rc->err, "restore service %s", s->name);
-	}
+	return r;
+}
+
+static int restore_fn(const struct cir_lb_service *s, void *arg)
+{
+	struct restore_ctx *rc = arg;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r;
+
+	if (s->backend != CIR_LB_BACKEND_IPVS)
+		return 0;       /* its backend's restore */
+	/* The index is repaired from the records, which restore reads
+	 * anyway (records written by hand, a crash mid-create). */
+	r = cir_lb_index_add(rc->db, s, &e2);
+	restore_note(rc, s, r, &e2);
+	cir_err_clear(&e2);
+	if (r > 0)
+		rc->index_added += r;
+	r = restore_service(rc, s, &e2);
+	if (r >= 0)
+		r = restore_hairpins(rc, s, &e2);
+	restore_note(rc, s, r, &e2);
 	return 0;
 }
 

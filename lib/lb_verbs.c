@@ -157,76 +157,107 @@ int cir_lb_commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		       struct cir_error *err);
 
-int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
+/* n: a checked copy of s, stamped with its creation time. */
+static int create_prepare(const struct cir_lb_service *s, struct cir_lb_service *n,
+			  struct cir_error *err)
 {
-	_cleanup_close_ int lock = -1;
-	_cleanup_service_ struct cir_lb_service n = { 0 };
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
-	char other[CIR_NAME_MAX + 1];
 	int r;
 
 	r = cir_lb_service_check(s, err);
 	if (r < 0)
 		return r;
-	r = cir_lb_service_copy(&n, s, 0, err);
+	r = cir_lb_service_copy(n, s, 0, err);
 	if (r < 0)
 		return r;
-	if (!n.created)
-		n.created = time(NULL);
-	for (size_t i = 0; i < n.n_targets; i++)
-		if (n.targets[i].addr.ip.af != n.vip.ip.af)
+	if (!n->created)
+		n->created = time(NULL);
+	for (size_t i = 0; i < n->n_targets; i++)
+		if (n->targets[i].addr.ip.af != n->vip.ip.af)
 			return cir_err(err, EINVAL, "service %s: target family differs from the VIP's",
 				       s->name);
-	lock = cir_lb_lock(db, err);
-	if (lock < 0)
-		return lock;
-	cir_lb_record_name(s->name, file, sizeof(file), err);
+	return 0;
+}
+
+/* With the lock held: n's name, its VIP key and (IPVS) its kernel service
+ * are free. */
+static int create_check_free(struct cir_lb_db *db, const struct cir_lb_service *n,
+			     struct cir_error *err)
+{
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
+	char other[CIR_NAME_MAX + 1];
+	int r;
+
+	cir_lb_record_name(n->name, file, sizeof(file), err);
 	r = cir_store_exists(db->fd, file, err);
 	if (r < 0)
 		return r;
 	if (r > 0)
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST, "service %s already exists",
-				    s->name);
+				    n->name);
 	r = cir_lb_index_ensure(db, err);
 	if (r < 0)
 		return r;
-	r = cir_lb_index_lookup(db, s, other, err);
+	r = cir_lb_index_lookup(db, n, other, err);
 	if (r < 0)
 		return r;
-	cir_lb_addr_format(&s->vip, a, sizeof(a));
+	cir_lb_addr_format(&n->vip, a, sizeof(a));
 	if (other[0])
 		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
 				    "service %s already uses %s %s", other,
-				    cir_lb_proto_name(s->protocol), a);
-	if (n.backend == CIR_LB_BACKEND_IPVS) {
-		r = cir_lb_ipvs_free(db, &n, err);
+				    cir_lb_proto_name(n->protocol), a);
+	if (n->backend == CIR_LB_BACKEND_IPVS)
+		return cir_lb_ipvs_free(db, n, err);
+	return 0;
+}
+
+/* With the lock held: n's key, its data plane (and hairpins), its record;
+ * on failure all of it undone. */
+static int create_apply(struct cir_lb_db *db, struct cir_lb_service *n, struct cir_error *err)
+{
+	int r;
+
+	for (size_t i = 0; i < n->n_targets; i++) {
+		r = cir_lb_bridge_of(db, &n->targets[i].addr.ip, n->targets[i].bridge, err);
 		if (r < 0)
-			return r;
+			return cir_err_wrap(err, "service %s", n->name);
 	}
-	for (size_t i = 0; i < n.n_targets; i++) {
-		r = cir_lb_bridge_of(db, &n.targets[i].addr.ip, n.targets[i].bridge, err);
-		if (r < 0)
-			return cir_err_wrap(err, "service %s", s->name);
-	}
-	r = cir_lb_index_reserve(db, &n, err);
+	r = cir_lb_index_reserve(db, n, err);
 	if (r < 0)
-		return cir_err_wrap(err, "service %s", s->name);
-	r = cir_lb_backend_ops(n.backend)->create(db, &n, err);
-	for (size_t i = 0; r >= 0 && n.backend == CIR_LB_BACKEND_IPVS && i < n.n_targets; i++)
-		r = cir_lb_hairpin_ensure(&n.targets[i], err);
+		return cir_err_wrap(err, "service %s", n->name);
+	r = cir_lb_backend_ops(n->backend)->create(db, n, err);
+	for (size_t i = 0; r >= 0 && n->backend == CIR_LB_BACKEND_IPVS && i < n->n_targets; i++)
+		r = cir_lb_hairpin_ensure(&n->targets[i], err);
 	if (r >= 0)
-		r = cir_lb_record_write(db, &n, err);
+		r = cir_lb_record_write(db, n, err);
 	if (r < 0) {
 		struct cir_error e2 = CIR_ERROR_INIT;
 
-		kernel_undo(db, NULL, &n);
-		if (n.backend != CIR_LB_BACKEND_IPVS)
-			vip_release(db, &n, &e2);
+		kernel_undo(db, NULL, n);
+		if (n->backend != CIR_LB_BACKEND_IPVS)
+			vip_release(db, n, &e2);
 		else
-			cir_lb_index_release(db, &n, NULL, NULL, &e2);
-		return cir_err_wrap(err, "service %s", s->name);
+			cir_lb_index_release(db, n, NULL, NULL, &e2);
+		return cir_err_wrap(err, "service %s", n->name);
 	}
 	return 0;
+}
+
+int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct cir_error *err)
+{
+	_cleanup_close_ int lock = -1;
+	_cleanup_service_ struct cir_lb_service n = { 0 };
+	int r;
+
+	r = create_prepare(s, &n, err);
+	if (r < 0)
+		return r;
+	lock = cir_lb_lock(db, err);
+	if (lock < 0)
+		return lock;
+	r = create_check_free(db, &n, err);
+	if (r < 0)
+		return r;
+	return create_apply(db, &n, err);
 }
 
 /* Drop s's index key; remove the VIP address from the device unless
