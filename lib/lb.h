@@ -23,6 +23,9 @@
  * and for every bridge a target sits behind, the hairpin masquerade of
  * lib/nft (a container calling a VIP whose chosen target is on its own
  * bridge).
+ *
+ * The implementation is split by concern over lib/lb*.c; lib/lb_int.h
+ * lists the files and what they share of each other.
  */
 #ifndef CIR_LB_H
 #define CIR_LB_H

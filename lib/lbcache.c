@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "lb_int.h"
 #include "lbcache.h"
 #include "store.h"
 
-#define RECORD_SUFFIX ".json"
 #define RECORD_SMALL (64u << 10)
 
 #define CACHE_MAGIC "CIRLBC\0\1"
@@ -41,12 +41,6 @@ _Static_assert(sizeof(struct cir_lb_service) == 496 && sizeof(struct cir_lb_targ
 	       "struct cir_lb_service/target changed: update lib/lbcache.c encode/decode");
 #endif
 #define CACHE_LAYOUT ((uint32_t)(sizeof(struct cir_lb_service) << 16 ^ sizeof(struct cir_lb_target)))
-
-static void service_clearp(struct cir_lb_service *s)
-{
-	cir_lb_service_clear(s);
-}
-#define _cleanup_service_ _cleanup_(service_clearp)
 
 /* ------------------------------------------------------------ records */
 

@@ -2,7 +2,7 @@
 /*
  * link.h - links, every kind Circuit looks up or makes: bridges, veth
  * pairs, ifb devices, and their attributes.  The one home of
- * RTM_*LINK requests in lib/ (lib/lb.c's dummy device aside).
+ * RTM_*LINK requests in lib/ (lib/lb_kernel.c's dummy device aside).
  * Each function acts through the given NETLINK_ROUTE socket, i.e. in the
  * namespace that socket was opened in.
  */

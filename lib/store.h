@@ -111,7 +111,7 @@ static inline int cir_store_open(struct cir_store *st, const char *dir, struct c
 int cir_store_data_dir_check(const char *dir, bool create, struct cir_error *err);
 
 /*
- * lib/lb.c's three openers, until it calls cir_store_openf itself; new
+ * lib/lb_index.c's three openers, until it calls cir_store_openf itself; new
  * code calls cir_store_openf.  open_existing: CIR_STORE_EXISTING, the root
  * only; open_sub: CIR_STORE_CREATE, returns the sub's fd; open_sub_ro:
  * CIR_STORE_READ_ONLY.
