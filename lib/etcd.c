@@ -415,123 +415,165 @@ static int parse_error_doc(const struct cir_jnode *o, struct cir_error *err)
 	return 1;
 }
 
+/* A range's kvs, count and more. */
+static int parse_range(const struct cir_jnode *o, struct cir_etcd_resp *r, struct cir_error *err)
+{
+	const struct cir_jnode *a = cir_jnode_get(o, "kvs");
+	int rc = 0;
+
+	if (a)
+		rc = parse_kvs(a, false, r, err);
+	if (rc >= 0)
+		rc = get_i64(o, "count", 0, INT64_MAX, &r->count, err);
+	if (rc >= 0)
+		rc = get_bool(o, "more", &r->more, err);
+	return rc;
+}
+
+/* A txn's outcome, and the kvs of its first range response (if any). */
+static int parse_txn(const struct cir_jnode *o, struct cir_etcd_resp *r, struct cir_error *err)
+{
+	const struct cir_jnode *a = cir_jnode_get(o, "responses");
+	int rc = get_bool(o, "succeeded", &r->succeeded, err);
+
+	if (rc >= 0 && a && cir_jnode_type(a) != CIR_JARRAY)
+		rc = cir_err(err, EBADMSG, "responses: expected an array");
+	for (size_t i = 0; rc >= 0 && a && i < cir_jnode_len(a); i++) {
+		const struct cir_jnode *x = cir_jnode_at(a, i), *rr, *kvs;
+
+		if (cir_jnode_type(x) != CIR_JOBJECT)
+			return cir_err(err, EBADMSG, "responses: expected objects");
+		rr = cir_jnode_get(x, "response_range");
+		if (!rr || r->kvs)
+			continue;       /* the first range only */
+		if (cir_jnode_type(rr) != CIR_JOBJECT)
+			return cir_err(err, EBADMSG, "response_range: expected an object");
+		kvs = cir_jnode_get(rr, "kvs");
+		if (kvs)
+			rc = parse_kvs(kvs, false, r, err);
+	}
+	return rc;
+}
+
+/* A grant: its error text, or the lease's ID and TTL (both required). */
+static int parse_grant(const struct cir_jnode *o, struct cir_etcd_resp *r, struct cir_error *err)
+{
+	const char *e = cir_jnode_str(cir_jnode_get(o, "error"));
+	char shown[200];
+	int rc;
+
+	if (e && *e)
+		return cir_err(err, EIO, "%s", cir_err_shown(e, shown, sizeof(shown)));
+	rc = get_i64(o, "ID", 1, INT64_MAX, &r->lease_id, err);
+	if (rc == 0)
+		rc = cir_err(err, EBADMSG, "ID: missing");
+	if (rc >= 0)
+		rc = get_i64(o, "TTL", 1, INT64_MAX / 1000, &r->ttl, err);
+	if (rc == 0)
+		rc = cir_err(err, EBADMSG, "TTL: missing");
+	return rc;
+}
+
+/* A keep-alive (ID, TTL) or a time-to-live answer (TTL -1 when expired,
+ * grantedTTL). */
+static int parse_lease(const struct cir_jnode *o, bool ttl_query, struct cir_etcd_resp *r,
+		       struct cir_error *err)
+{
+	int rc = get_i64(o, "ID", 0, INT64_MAX, &r->lease_id, err);
+
+	if (rc >= 0)
+		rc = get_i64(o, "TTL", ttl_query ? -1 : 0, INT64_MAX / 1000, &r->ttl, err);
+	if (rc >= 0 && ttl_query)
+		rc = get_i64(o, "grantedTTL", 0, INT64_MAX / 1000, &r->granted_ttl, err);
+	return rc;
+}
+
+/* One watch message: its flags, ids and events. */
+static int parse_watch(const struct cir_jnode *o, struct cir_etcd_resp *r, struct cir_error *err)
+{
+	const struct cir_jnode *a = cir_jnode_get(o, "events");
+	int rc = get_bool(o, "created", &r->created, err);
+
+	if (rc >= 0)
+		rc = get_bool(o, "canceled", &r->canceled, err);
+	if (rc >= 0)
+		rc = get_i64(o, "watch_id", 0, INT64_MAX, &r->watch_id, err);
+	if (rc >= 0)
+		rc = get_i64(o, "compact_revision", 0, INT64_MAX, &r->compact_revision, err);
+	if (rc >= 0 && a)
+		rc = parse_kvs(a, true, r, err);
+	return rc;
+}
+
+/* The fields of kind's answer after the header (put and revoke: none). */
+static int parse_body(enum cir_etcd_kind kind, const struct cir_jnode *o,
+		      struct cir_etcd_resp *r, struct cir_error *err)
+{
+	switch (kind) {
+	case CIR_ETCD_RANGE:
+		return parse_range(o, r, err);
+	case CIR_ETCD_TXN:
+		return parse_txn(o, r, err);
+	case CIR_ETCD_DELETE:
+		return get_i64(o, "deleted", 0, INT64_MAX, &r->deleted, err);
+	case CIR_ETCD_LEASE_GRANT:
+		return parse_grant(o, r, err);
+	case CIR_ETCD_LEASE_KEEPALIVE:
+		return parse_lease(o, false, r, err);
+	case CIR_ETCD_LEASE_TTL:
+		return parse_lease(o, true, r, err);
+	case CIR_ETCD_WATCH:
+		return parse_watch(o, r, err);
+	default:
+		return 0;
+	}
+}
+
+/* buf as a JSON object that is not an error document; for the streams
+ * (keepalive, watch), the "result" object each message wraps. */
+static int parse_envelope(enum cir_etcd_kind kind, const char *buf, size_t len,
+			  struct cir_json **j, const struct cir_jnode **o, struct cir_error *err)
+{
+	int rc;
+
+	if (len > CIR_ETCD_RESP_MAX)
+		return cir_err(err, EFBIG, "%s: response larger than %u bytes", kind_name[kind],
+			       CIR_ETCD_RESP_MAX);
+	rc = cir_json_parse_max(buf, len, CIR_ETCD_RESP_MAX, j, err);
+	if (rc < 0)
+		return cir_err(err, rc == -EFBIG ? EFBIG : EBADMSG, "%s: %s", kind_name[kind],
+			       err->msg);
+	*o = cir_json_root(*j);
+	if (cir_jnode_type(*o) != CIR_JOBJECT)
+		return cir_err(err, EBADMSG, "%s: response is not an object", kind_name[kind]);
+	if (parse_error_doc(*o, err))
+		return -err->errnum;
+	if (kind == CIR_ETCD_LEASE_KEEPALIVE || kind == CIR_ETCD_WATCH) {
+		*o = cir_jnode_get(*o, "result");
+		if (!*o || cir_jnode_type(*o) != CIR_JOBJECT)
+			return cir_err(err, EBADMSG, "%s: no result object", kind_name[kind]);
+		if (parse_error_doc(*o, err))
+			return -err->errnum;
+	}
+	return 0;
+}
+
 int cir_etcd_parse(enum cir_etcd_kind kind, const char *buf, size_t len,
 		   struct cir_etcd_resp *out, struct cir_error *err)
 {
 	_cleanup_json_ struct cir_json *j = NULL;
 	struct cir_etcd_resp r = { 0 };
-	const struct cir_jnode *o, *a;
+	const struct cir_jnode *o = NULL;
 	int rc;
 
 	if ((unsigned int)kind >= CIR_ETCD_KINDS)
 		return cir_err(err, EINVAL, "unknown response kind");
-	if (len > CIR_ETCD_RESP_MAX)
-		return cir_err(err, EFBIG, "%s: response larger than %u bytes", kind_name[kind],
-			       CIR_ETCD_RESP_MAX);
-	rc = cir_json_parse_max(buf, len, CIR_ETCD_RESP_MAX, &j, err);
+	rc = parse_envelope(kind, buf, len, &j, &o, err);
 	if (rc < 0)
-		return cir_err(err, rc == -EFBIG ? EFBIG : EBADMSG, "%s: %s", kind_name[kind],
-			       err->msg);
-	o = cir_json_root(j);
-	if (cir_jnode_type(o) != CIR_JOBJECT)
-		return cir_err(err, EBADMSG, "%s: response is not an object", kind_name[kind]);
-	if (parse_error_doc(o, err))
-		return -err->errnum;
-	/* Streams (keepalive, watch) wrap each message in "result". */
-	if (kind == CIR_ETCD_LEASE_KEEPALIVE || kind == CIR_ETCD_WATCH) {
-		o = cir_jnode_get(o, "result");
-		if (!o || cir_jnode_type(o) != CIR_JOBJECT)
-			return cir_err(err, EBADMSG, "%s: no result object", kind_name[kind]);
-		if (parse_error_doc(o, err))
-			return -err->errnum;
-	}
+		return rc;
 	rc = parse_header(o, &r, err);
-	switch (kind) {
-	case CIR_ETCD_RANGE:
-		a = cir_jnode_get(o, "kvs");
-		if (rc >= 0 && a)
-			rc = parse_kvs(a, false, &r, err);
-		if (rc >= 0)
-			rc = get_i64(o, "count", 0, INT64_MAX, &r.count, err);
-		if (rc >= 0)
-			rc = get_bool(o, "more", &r.more, err);
-		break;
-	case CIR_ETCD_TXN:
-		if (rc >= 0)
-			rc = get_bool(o, "succeeded", &r.succeeded, err);
-		a = cir_jnode_get(o, "responses");
-		if (rc >= 0 && a && cir_jnode_type(a) != CIR_JARRAY)
-			rc = cir_err(err, EBADMSG, "responses: expected an array");
-		for (size_t i = 0; rc >= 0 && a && i < cir_jnode_len(a); i++) {
-			const struct cir_jnode *x = cir_jnode_at(a, i), *rr, *kvs;
-
-			if (cir_jnode_type(x) != CIR_JOBJECT) {
-				rc = cir_err(err, EBADMSG, "responses: expected objects");
-				break;
-			}
-			rr = cir_jnode_get(x, "response_range");
-			if (!rr || r.kvs)
-				continue;       /* the first range only */
-			if (cir_jnode_type(rr) != CIR_JOBJECT) {
-				rc = cir_err(err, EBADMSG, "response_range: expected an object");
-				break;
-			}
-			kvs = cir_jnode_get(rr, "kvs");
-			if (kvs)
-				rc = parse_kvs(kvs, false, &r, err);
-		}
-		break;
-	case CIR_ETCD_DELETE:
-		if (rc >= 0)
-			rc = get_i64(o, "deleted", 0, INT64_MAX, &r.deleted, err);
-		break;
-	case CIR_ETCD_LEASE_GRANT:
-		if (rc >= 0) {
-			const char *e = cir_jnode_str(cir_jnode_get(o, "error"));
-			char shown[200];
-
-			if (e && *e)
-				rc = cir_err(err, EIO, "%s", cir_err_shown(e, shown, sizeof(shown)));
-		}
-		if (rc >= 0)
-			rc = get_i64(o, "ID", 1, INT64_MAX, &r.lease_id, err);
-		if (rc == 0)
-			rc = cir_err(err, EBADMSG, "ID: missing");
-		if (rc >= 0)
-			rc = get_i64(o, "TTL", 1, INT64_MAX / 1000, &r.ttl, err);
-		if (rc == 0)
-			rc = cir_err(err, EBADMSG, "TTL: missing");
-		break;
-	case CIR_ETCD_LEASE_KEEPALIVE:
-		if (rc >= 0)
-			rc = get_i64(o, "ID", 0, INT64_MAX, &r.lease_id, err);
-		if (rc >= 0)
-			rc = get_i64(o, "TTL", 0, INT64_MAX / 1000, &r.ttl, err);
-		break;
-	case CIR_ETCD_LEASE_TTL:
-		if (rc >= 0)
-			rc = get_i64(o, "ID", 0, INT64_MAX, &r.lease_id, err);
-		if (rc >= 0)
-			rc = get_i64(o, "TTL", -1, INT64_MAX / 1000, &r.ttl, err);
-		if (rc >= 0)
-			rc = get_i64(o, "grantedTTL", 0, INT64_MAX / 1000, &r.granted_ttl, err);
-		break;
-	case CIR_ETCD_WATCH:
-		if (rc >= 0)
-			rc = get_bool(o, "created", &r.created, err);
-		if (rc >= 0)
-			rc = get_bool(o, "canceled", &r.canceled, err);
-		if (rc >= 0)
-			rc = get_i64(o, "watch_id", 0, INT64_MAX, &r.watch_id, err);
-		if (rc >= 0)
-			rc = get_i64(o, "compact_revision", 0, INT64_MAX, &r.compact_revision, err);
-		a = cir_jnode_get(o, "events");
-		if (rc >= 0 && a)
-			rc = parse_kvs(a, true, &r, err);
-		break;
-	default:        /* put, revoke: the header only */
-		break;
-	}
+	if (rc >= 0)
+		rc = parse_body(kind, o, &r, err);
 	if (rc < 0) {
 		cir_etcd_resp_free(&r);
 		if (err->errnum == EBADMSG || err->errnum == EFBIG)
