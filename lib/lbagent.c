@@ -526,118 +526,153 @@ static int scan(struct agent *a, struct cir_error *err)
 	return 0;
 }
 
+/* The periodic rescan of the records: the probes follow them.  < 0 (in
+ * err) stops the agent: out of memory, or an exec check it cannot run. */
+static int agent_rescan(struct agent *a, long long now, long long *next_scan,
+			struct cir_error *err)
+{
+	const struct cir_lbagent_opts *o = a->o;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	int r = scan(a, &e2);
+
+	if (r == -ENOMEM) {
+		*err = e2;
+		return r;
+	}
+	if (r < 0)
+		event(a, true, "%s", e2.msg);
+	*next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
+	if (a->need_exec)
+		return cir_err(err, EPERM, "an exec check was configured after the agent started "
+			       "without exec (its seccomp filter): restart the agent");
+	if (o->probes)
+		*o->probes = a->n;
+	if (o->tick)
+		o->tick(o->tick_arg);
+	return 0;
+}
+
+/* Probes due start; probes past their deadline fail. */
+static void agent_timers(struct agent *a, long long now)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct probe *p = &a->p[i];
+
+		if (p->phase == EXITING)
+			exec_reap(a, p);
+		if (p->phase == IDLE && now >= p->due) {
+			probe_start(a, p);
+		} else if (p->phase != IDLE && now >= p->deadline) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "%s",
+				 p->phase == CONNECTING ? "connect: timed out" :
+				 p->phase == RUNNING || p->phase == EXITING ?
+				 "exec: timed out (killed)" :
+				 p->chk.type == CIR_LB_CHECK_UDP ? "udp: no reply in time" :
+				 "no response in time");
+			probe_done(a, p, false, why);
+		}
+	}
+}
+
+/* The poll set: room for every probe and the caller's extra fds. */
+struct pollset {
+	struct pollfd *pfd;
+	size_t *who;            /* pfd[k] is probe who[k] */
+	size_t cap;
+};
+
+static int pollset_fit(struct pollset *ps, size_t n, struct cir_error *err)
+{
+	struct pollfd *nf;
+	size_t *nw;
+
+	if (n <= ps->cap)
+		return 0;
+	nf = realloc(ps->pfd, n * sizeof(*nf));
+	if (!nf)
+		return cir_err(err, ENOMEM, "out of memory");
+	ps->pfd = nf;
+	nw = realloc(ps->who, n * sizeof(*nw));
+	if (!nw)
+		return cir_err(err, ENOMEM, "out of memory");
+	ps->who = nw;
+	ps->cap = n;
+	return 0;
+}
+
+/* The fds of the probes in flight, and in *wake the earliest due time or
+ * deadline (an exiting exec check: soon, to reap it).  Returns their count. */
+static size_t agent_fds(struct agent *a, struct pollset *ps, long long now, long long *wake)
+{
+	size_t np = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		struct probe *p = &a->p[i];
+
+		if (p->phase == IDLE) {
+			if (p->due < *wake)
+				*wake = p->due;
+			continue;
+		}
+		if (p->deadline < *wake)
+			*wake = p->deadline;
+		if (p->phase == EXITING) {
+			if (now + 10 < *wake)
+				*wake = now + 10;
+			continue;
+		}
+		ps->pfd[np].fd = p->fd;
+		ps->pfd[np].events = p->phase == CONNECTING ? POLLOUT : POLLIN;
+		ps->pfd[np].revents = 0;
+		ps->who[np++] = i;
+	}
+	return np;
+}
+
 int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, struct cir_error *err)
 {
 	struct agent a = { .db = db, .o = o };
-	_cleanup_free_ struct pollfd *pfd = NULL;
-	_cleanup_free_ size_t *who = NULL;
-	size_t pcap = 0;
+	struct pollset ps = { 0 };
 	long long next_scan = 0;
 	int r = 0;
 
 	while (!*o->stop) {
 		long long now = now_ms(), wake;
-		size_t np = 0, nx = 0;
+		size_t np, nx = 0;
 
 		if (now >= next_scan) {
-			struct cir_error e2 = CIR_ERROR_INIT;
-
-			r = scan(&a, &e2);
-			if (r == -ENOMEM) {
-				*err = e2;
-				break;
-			}
+			r = agent_rescan(&a, now, &next_scan, err);
 			if (r < 0)
-				event(&a, true, "%s", e2.msg);
-			r = 0;
-			next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
-			if (a.need_exec) {
-				r = cir_err(err, EPERM, "an exec check was configured after the "
-					    "agent started without exec (its seccomp filter): "
-					    "restart the agent");
 				break;
-			}
-			if (o->probes)
-				*o->probes = a.n;
-			if (o->tick)
-				o->tick(o->tick_arg);
 		}
-		for (size_t i = 0; i < a.n; i++) {
-			struct probe *p = &a.p[i];
-
-			if (p->phase == EXITING)
-				exec_reap(&a, p);
-			if (p->phase == IDLE && now >= p->due) {
-				probe_start(&a, p);
-			} else if (p->phase != IDLE && now >= p->deadline) {
-				char why[64];
-
-				snprintf(why, sizeof(why), "%s",
-					 p->phase == CONNECTING ? "connect: timed out" :
-					 p->phase == RUNNING || p->phase == EXITING ?
-					 "exec: timed out (killed)" :
-					 p->chk.type == CIR_LB_CHECK_UDP ? "udp: no reply in time" :
-					 "no response in time");
-				probe_done(&a, p, false, why);
-			}
-		}
-		if (a.n + CIR_LBAGENT_EXTRA_FDS > pcap) {
-			struct pollfd *nf = realloc(pfd, (a.n + CIR_LBAGENT_EXTRA_FDS) * sizeof(*nf));
-			size_t *nw;
-
-			if (!nf) {
-				r = cir_err(err, ENOMEM, "out of memory");
-				break;
-			}
-			pfd = nf;
-			nw = realloc(who, (a.n + CIR_LBAGENT_EXTRA_FDS) * sizeof(*nw));
-			if (!nw) {
-				r = cir_err(err, ENOMEM, "out of memory");
-				break;
-			}
-			who = nw;
-			pcap = a.n + CIR_LBAGENT_EXTRA_FDS;
-		}
+		agent_timers(&a, now);
+		r = pollset_fit(&ps, a.n + CIR_LBAGENT_EXTRA_FDS, err);
+		if (r < 0)
+			break;
 		wake = next_scan;
-		for (size_t i = 0; i < a.n; i++) {
-			struct probe *p = &a.p[i];
-
-			if (p->phase == IDLE) {
-				if (p->due < wake)
-					wake = p->due;
-				continue;
-			}
-			if (p->deadline < wake)
-				wake = p->deadline;
-			if (p->phase == EXITING) {
-				/* Reaped on the next turn: look again soon. */
-				if (now + 10 < wake)
-					wake = now + 10;
-				continue;
-			}
-			pfd[np].fd = p->fd;
-			pfd[np].events = p->phase == CONNECTING ? POLLOUT : POLLIN;
-			pfd[np].revents = 0;
-			who[np++] = i;
-		}
+		np = agent_fds(&a, &ps, now, &wake);
 		if (o->fds)
-			nx = o->fds(o->tick_arg, pfd + np, CIR_LBAGENT_EXTRA_FDS, &wake);
+			nx = o->fds(o->tick_arg, ps.pfd + np, CIR_LBAGENT_EXTRA_FDS, &wake);
 		now = now_ms();
-		if (poll(pfd, np + nx, wake > now ? (int)(wake - now) : 0) < 0) {
+		if (poll(ps.pfd, np + nx, wake > now ? (int)(wake - now) : 0) < 0) {
 			if (errno == EINTR)
 				continue;
 			r = cir_err(err, errno, "poll: %s", strerror(errno));
 			break;
 		}
 		for (size_t k = 0; k < np; k++)
-			if (pfd[k].revents)
-				probe_event(&a, &a.p[who[k]], pfd[k].revents);
+			if (ps.pfd[k].revents)
+				probe_event(&a, &a.p[ps.who[k]], ps.pfd[k].revents);
 		if (o->ready)
-			o->ready(o->tick_arg, pfd + np, nx);
+			o->ready(o->tick_arg, ps.pfd + np, nx);
 	}
 	for (size_t i = 0; i < a.n; i++)
 		probe_close(&a.p[i]);
 	free(a.p);
+	free(ps.pfd);
+	free(ps.who);
 	return r;
 }
 
