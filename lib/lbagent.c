@@ -321,112 +321,126 @@ static void probe_start(struct agent *a, struct probe *p)
 	p->phase = CONNECTING;
 }
 
-static void probe_event(struct agent *a, struct probe *p, short revents)
+/* A connect finished: a TCP check passes, an HTTP check sends its GET. */
+static void probe_connected(struct agent *a, struct probe *p, short revents)
 {
-	char why[128];
-	int soerr = 0;
+	char req[CIR_LB_CHECK_PATH_MAX + 128], host[CIR_LB_ADDR_STRLEN], why[128];
+	int soerr = 0, len;
 	socklen_t sl = sizeof(soerr);
 
-	if (p->phase == CONNECTING) {
-		if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
-			probe_done(a, p, false, why);
-			return;
-		}
-		if (!(revents & POLLOUT))
-			return;
-		if (p->chk.type == CIR_LB_CHECK_TCP) {
-			probe_done(a, p, true, NULL);
-			return;
-		}
-		{
-			char req[CIR_LB_CHECK_PATH_MAX + 128], host[CIR_LB_ADDR_STRLEN];
-			int len;
-
-			cir_lb_addr_format(&p->addr, host, sizeof(host));
-			len = snprintf(req, sizeof(req),
-				       "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: circuit-agent\r\n"
-				       "Connection: close\r\n\r\n", p->chk.path, host);
-			/* A fresh connection's send buffer takes it whole. */
-			if (send(p->fd, req, len, MSG_NOSIGNAL) != len) {
-				snprintf(why, sizeof(why), "send: %s", strerror(errno));
-				probe_done(a, p, false, why);
-				return;
-			}
-		}
-		p->phase = READING;
+	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (soerr) {
+		snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
+		probe_done(a, p, false, why);
 		return;
 	}
-	if (p->phase == RUNNING) {
-		char sink[512];
-		ssize_t got;
+	if (!(revents & POLLOUT))
+		return;
+	if (p->chk.type == CIR_LB_CHECK_TCP) {
+		probe_done(a, p, true, NULL);
+		return;
+	}
+	cir_lb_addr_format(&p->addr, host, sizeof(host));
+	len = snprintf(req, sizeof(req),
+		       "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: circuit-agent\r\n"
+		       "Connection: close\r\n\r\n", p->chk.path, host);
+	/* A fresh connection's send buffer takes it whole. */
+	if (send(p->fd, req, len, MSG_NOSIGNAL) != len) {
+		snprintf(why, sizeof(why), "send: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
+	}
+	p->phase = READING;
+}
 
-		/* Keep the first bytes (the error shown), drop the rest. */
+/* An exec check's output: the first bytes kept (the error shown), the rest
+ * dropped; at its end, the process is reaped. */
+static void exec_output(struct agent *a, struct probe *p)
+{
+	char sink[512];
+	ssize_t got;
+
+	if (p->len < sizeof(p->buf) - 1)
+		got = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
+	else
+		got = read(p->fd, sink, sizeof(sink));
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got > 0) {
 		if (p->len < sizeof(p->buf) - 1)
-			got = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
-		else
-			got = read(p->fd, sink, sizeof(sink));
-		if (got < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (got > 0) {
-			if (p->len < sizeof(p->buf) - 1)
-				p->len += got;
-			return;
-		}
-		close(p->fd);
-		p->fd = -1;
-		p->phase = EXITING;
-		exec_reap(a, p);
+			p->len += got;
 		return;
 	}
-	if (p->phase == READING && p->chk.type == CIR_LB_CHECK_UDP) {
-		ssize_t got = recv(p->fd, p->buf, sizeof(p->buf) - 1, 0);
+	close(p->fd);
+	p->fd = -1;
+	p->phase = EXITING;
+	exec_reap(a, p);
+}
 
-		if (got < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (got < 0 && errno == ECONNREFUSED) {
-			probe_done(a, p, false, "udp: port unreachable");
-			return;
-		}
-		if (got < 0) {
-			snprintf(why, sizeof(why), "udp receive: %s", strerror(errno));
-			probe_done(a, p, false, why);
-			return;
-		}
-		probe_done(a, p, true, NULL);
+/* A UDP check: any reply passes, a port unreachable fails. */
+static void udp_reply(struct agent *a, struct probe *p)
+{
+	ssize_t got = recv(p->fd, p->buf, sizeof(p->buf) - 1, 0);
+	char why[128];
+
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got < 0 && errno == ECONNREFUSED) {
+		probe_done(a, p, false, "udp: port unreachable");
 		return;
 	}
-	if (p->phase == READING) {
-		ssize_t got = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
-		int st;
-
-		if (got < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (got < 0) {
-			snprintf(why, sizeof(why), "read: %s", strerror(errno));
-			probe_done(a, p, false, why);
-			return;
-		}
-		p->len += got;
-		p->buf[p->len] = '\0';
-		if (got > 0 && !memchr(p->buf, '\n', p->len) && p->len < sizeof(p->buf) - 1)
-			return;
-		st = cir_lbagent_http_status(p->buf, p->len);
-		if (st < 0) {
-			probe_done(a, p, false, got == 0 && p->len == 0 ?
-				   "connection closed before a response" : "not an HTTP response");
-			return;
-		}
-		if (st != p->chk.expect) {
-			snprintf(why, sizeof(why), "GET %.64s: status %d, want %u", p->chk.path, st,
-				 p->chk.expect);
-			probe_done(a, p, false, why);
-			return;
-		}
-		probe_done(a, p, true, NULL);
+	if (got < 0) {
+		snprintf(why, sizeof(why), "udp receive: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
 	}
+	probe_done(a, p, true, NULL);
+}
+
+/* An HTTP check's answer, judged on its status line once that is in. */
+static void http_reply(struct agent *a, struct probe *p)
+{
+	ssize_t got = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
+	char why[128];
+	int st;
+
+	if (got < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (got < 0) {
+		snprintf(why, sizeof(why), "read: %s", strerror(errno));
+		probe_done(a, p, false, why);
+		return;
+	}
+	p->len += got;
+	p->buf[p->len] = '\0';
+	if (got > 0 && !memchr(p->buf, '\n', p->len) && p->len < sizeof(p->buf) - 1)
+		return;
+	st = cir_lbagent_http_status(p->buf, p->len);
+	if (st < 0) {
+		probe_done(a, p, false, got == 0 && p->len == 0 ?
+			   "connection closed before a response" : "not an HTTP response");
+		return;
+	}
+	if (st != p->chk.expect) {
+		snprintf(why, sizeof(why), "GET %.64s: status %d, want %u", p->chk.path, st,
+			 p->chk.expect);
+		probe_done(a, p, false, why);
+		return;
+	}
+	probe_done(a, p, true, NULL);
+}
+
+static void probe_event(struct agent *a, struct probe *p, short revents)
+{
+	if (p->phase == CONNECTING)
+		probe_connected(a, p, revents);
+	else if (p->phase == RUNNING)
+		exec_output(a, p);
+	else if (p->phase == READING && p->chk.type == CIR_LB_CHECK_UDP)
+		udp_reply(a, p);
+	else if (p->phase == READING)
+		http_reply(a, p);
 }
 
 static bool probe_is(const struct probe *p, const char *svc, const struct cir_lb_addr *ad)
