@@ -165,7 +165,8 @@ for i in $(seq 0 $(($(json_get "$list4" 'len(d["plugins"])') - 1))); do
 		<<<"$pc")
 done
 $C network delete n4 2>/dev/null
-trace() { find "$CIRCUIT_STATE_DIR" -path '*n4*' | sort; }
+# Below the state directory only (its random name may hold "n4").
+trace() { (cd "$CIRCUIT_STATE_DIR" && find . -path './*n4*' | sort); }
 assert_eq "" "$(trace)" "network delete left state"
 conf4=$(plugin_conf "$list4" 0)
 cni DEL $BIN/circuit-bridge pod4-id /run/netns/pod4 eth0 <<<"$conf4" >/dev/null ||
