@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "cluster_local.h"
+#include "cluster_members.h"
 #include "network.h"
 #include "nl.h"
 #include "output.h"
@@ -317,15 +318,52 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 	return r < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 
+struct inspect_scan {
+	struct cir_jgen *g;
+	const char *host;            /* a cluster network: this host's name */
+};
+
 static int inspect_member(const struct cir_member *m, void *arg)
 {
-	struct cir_jgen *g = arg;
+	struct inspect_scan *is = arg;
 
-	cir_jgen_map_open(g);
-	cir_member_emit(g, m);
-	cir_jgen_kbool(g, "running", cir_member_alive(m));
-	cir_jgen_map_close(g);
+	cir_jgen_map_open(is->g);
+	cir_member_emit(is->g, m);
+	cir_jgen_kbool(is->g, "running", cir_member_alive(m));
+	if (is->host)
+		cir_jgen_kstr(is->g, "host", is->host);
+	cir_jgen_map_close(is->g);
 	return 0;
+}
+
+/* A cluster network's members on the other hosts, from their keys in etcd
+ * (spec/cluster.md "Members across hosts"), after this host's own.  etcd
+ * unreachable: one warning, this host's members only. */
+static void inspect_remote(struct cir_jgen *g, struct cir_cluster *cl, const char *network)
+{
+	_cleanup_free_ struct cir_cluster_member *m = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t n = 0;
+
+	if (cir_cluster_members(cl, network, NULL, &m, &n, &e) < 0) {
+		cli_warn("network %s: members of other hosts unknown: %s", network, e.msg);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(m[i].host, cl->conf.host_name) == 0)
+			continue;
+		cir_jgen_map_open(g);
+		cir_jgen_kstr(g, "container", m[i].cid);
+		cir_jgen_kstr(g, "interface", m[i].ifname);
+		cir_jgen_kstr(g, "address", m[i].naddrs ? m[i].addrs[0] : "");
+		cir_jgen_key(g, "addresses");
+		cir_jgen_arr_open(g);
+		for (size_t k = 0; k < m[i].naddrs; k++)
+			cir_jgen_str(g, m[i].addrs[k]);
+		cir_jgen_arr_close(g);
+		cir_jgen_kstr(g, "host", m[i].host);
+		cir_jgen_map_close(g);
+	}
 }
 
 static int cmd_inspect(struct cli *c, const struct cli_args *a)
@@ -335,19 +373,35 @@ static int cmd_inspect(struct cli *c, const struct cli_args *a)
 	struct cir_network n = CIR_NETWORK_INIT;
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct inspect_scan is = { NULL, NULL };
 	int r;
 
 	r = cli_db_open_ro(c, &db, &err);
 	if (r >= 0)
 		r = cir_network_open(&db, a->pos[0], false, &n, &err);
+	/* A cluster network: every host's members (no cluster configured, or
+	 * a local network: no etcd, as before). */
+	if (r >= 0 && n.conf.cluster) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		if (cir_cluster_open(&cl, c->state_dir, &e2) < 0)
+			cli_warn("network %s: members of other hosts unknown: %s", a->pos[0],
+				 e2.msg);
+		else if (cl)
+			is.host = cl->conf.host_name;
+	}
 	if (r >= 0)
 		r = cli_json_new(&g, &err);
 	if (r >= 0) {
+		is.g = g;
 		cir_jgen_map_open(g);
 		cir_netconf_emit_shown(g, &n.conf, cir_net_shown_mtu(&sk, &n.conf));
 		cir_jgen_key(g, "members");
 		cir_jgen_arr_open(g);
-		r = cir_member_list(&n, inspect_member, g, &err);
+		r = cir_member_list(&n, inspect_member, &is, &err);
+		if (r >= 0 && cl)
+			inspect_remote(g, cl, n.conf.name);
 		cir_jgen_arr_close(g);
 		for (const struct cli_group *gr = cli_groups; r >= 0 && gr->name; gr++)
 			if (gr->network_inspect)

@@ -104,6 +104,10 @@ int cir_cluster_underlay(struct cir_cluster *c, struct cir_error *err);
  */
 int cir_cluster_lease(struct cir_cluster *c, struct cir_error *err);
 
+/* The lease the agent recorded in the state directory, unchecked (no
+ * request): 0 when none. */
+int64_t cir_cluster_lease_recorded(struct cir_cluster *c);
+
 /* ---- the host registry (cluster_hosts.c) ---- */
 
 struct cir_cluster_host {

@@ -58,6 +58,11 @@ static int64_t lease_recorded(struct cir_cluster *c)
 	return v;
 }
 
+int64_t cir_cluster_lease_recorded(struct cir_cluster *c)
+{
+	return lease_recorded(c);
+}
+
 static int lease_record(struct cir_cluster *c, int64_t lease, struct cir_error *err)
 {
 	struct cir_store st = CIR_STORE_INIT;

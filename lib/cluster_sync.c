@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "cluster_alloc.h"
 #include "cluster_local.h"
+#include "cluster_members.h"
 #include "cluster_sync.h"
 #include "network_int.h"
 #include "nft.h"
@@ -63,6 +64,7 @@ struct cir_cluster_sync {
 	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
 	size_t nleft;
 	char failing[CIR_ERROR_MSG_MAX];
+	char mfailing[CIR_ERROR_MSG_MAX];   /* the members' sync: last problem */
 	/* The last problem reported per network: one line per change. */
 	struct {
 		char name[CIR_CNI_NAME_MAX + 1];
@@ -468,6 +470,67 @@ int cir_cluster_sync_new(const struct cir_net_ctx *ctx, const char *state_dir,
 	return 0;
 }
 
+/* ---- this host's member keys (spec/cluster.md "Members across hosts") ---- */
+
+struct members_scan {
+	struct cir_cluster_sync *s;
+	struct cir_netdb *db;
+	struct cir_cluster *cl;
+	int r;
+	struct cir_error err;
+};
+
+static int members_one(const char *name, void *arg)
+{
+	struct members_scan *ms = arg;
+	struct cir_network n = CIR_NETWORK_INIT;
+	struct cir_error e = CIR_ERROR_INIT;
+	unsigned int put = 0, del = 0;
+	bool cluster;
+	int r;
+
+	if (ms->r < 0 || cir_network_open(ms->db, name, false, &n, &e) < 0)
+		return 0;
+	cluster = n.conf.cluster;
+	cir_network_close(&n);
+	if (!cluster)
+		return 0;
+	r = cir_cluster_members_sync(ms->cl, ms->s->state_dir, name, &put, &del, &e);
+	if (r < 0) {
+		ms->r = r;
+		ms->err = e;
+		cir_err_wrap(&ms->err, "network %s: members", name);
+		return 0;
+	}
+	if (put || del)
+		sync_info(ms->s, "cluster: network %s: members in etcd caught up (%u published, "
+			  "%u stale removed)", name, put, del);
+	return 0;
+}
+
+/* Put this host's members that etcd lacks (their ADD could not publish
+ * them, or the lease changed), delete its stale ones: one line per
+ * change of state when etcd cannot be reached. */
+static void members_sync(struct cir_cluster_sync *s, struct cir_cluster *cl)
+{
+	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
+	struct members_scan ms = { .s = s, .db = &db, .cl = cl, .r = 0,
+				   .err = CIR_ERROR_INIT };
+	struct cir_error e = CIR_ERROR_INIT;
+
+	cl->lease = cir_cluster_lease_recorded(cl);
+	if (db_open(s, &db, &e) < 0)
+		return;
+	cir_netdb_list(&db, members_one, &ms, &e);
+	if (ms.r < 0) {
+		if (strcmp(s->mfailing, ms.err.msg) != 0)
+			sync_warn(s, "cluster: %s (retrying)", ms.err.msg);
+		snprintf(s->mfailing, sizeof(s->mfailing), "%s", ms.err.msg);
+		return;
+	}
+	s->mfailing[0] = '\0';
+}
+
 /* A full list (none made yet, the watch saw a change, or 10 s went):
  * 0, or -1 failed (reported). */
 static int tick_list(struct cir_cluster_sync *s, struct cir_cluster *cl)
@@ -483,6 +546,7 @@ static int tick_list(struct cir_cluster_sync *s, struct cir_cluster *cl)
 	if (s->failing[0])
 		sync_info(s, "cluster: data plane in step again");
 	s->failing[0] = '\0';
+	members_sync(s, cl);
 	/* A new stream with every full list: a stream stalled without a
 	 * reset (a member's host gone) lasts 10 s at most. */
 	stream_end(s);

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "cluster_alloc.h"
+#include "cluster_members.h"
 #include "ipam_cni.h"
 #include "store.h"
 
@@ -323,6 +324,33 @@ static int fill_result(struct cir_cni_result *res, const struct cir_ipam_cni_con
 	return r < 0 ? r : 0;
 }
 
+/* A member of a cluster network published in etcd (spec/cluster.md
+ * "Members across hosts"), or its key deleted (a == NULL): best effort,
+ * within CIR_IPAM_MEMBER_MS, so that an ADD inside a held block succeeds
+ * while etcd is unreachable; one warning line on stderr (the plugin's
+ * diagnostics stream; stdout is the CNI result) and the agent's sync
+ * publishes it later. */
+#define CIR_IPAM_MEMBER_MS 1000u
+static void member_publish(const struct cir_cni_ctx *ctx, const char *network,
+			   const struct cir_ipam_result *a)
+{
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	int r = cir_cluster_open(&cl, NULL, &e);
+
+	if (r >= 0 && !cl)
+		return;
+	if (r >= 0)
+		r = a ? cir_cluster_member_put(cl, network, ctx->env->containerid,
+					       ctx->env->ifname, a, CIR_IPAM_MEMBER_MS, &e)
+		      : cir_cluster_member_del(cl, network, ctx->env->containerid,
+					       ctx->env->ifname, CIR_IPAM_MEMBER_MS, &e);
+	if (r < 0)
+		fprintf(stderr, "circuit-ipam: warning: network %s: member %s %s in etcd: %s "
+			"(the agent will catch up)\n", network, ctx->env->containerid,
+			a ? "not published" : "not removed", e.msg);
+}
+
 int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	struct cir_ipam_cni_conf c;
@@ -354,6 +382,8 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 			(void)cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, &e2);
 		}
 	}
+	if (r >= 0 && c.cluster_block)
+		member_publish(ctx, h.network, &a);
 	close_net(&st, &h);
 	return r < 0 ? r : 0;
 }
@@ -375,10 +405,13 @@ int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 	}
 	if (r < 0)
 		return r;
-	if (c.cluster_block)
+	if (c.cluster_block) {
 		r = cir_cluster_release(&h, ctx->env->containerid, ctx->env->ifname, err);
-	else
+		if (r > 0)
+			member_publish(ctx, h.network, NULL);
+	} else {
 		r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
+	}
 	close_net(&st, &h);
 	return r < 0 ? r : 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cluster_local.h"
+#include "cluster_members.h"
 #include "unit.h"
 
 static void host(struct cir_cluster_host *h, const char *name, const char *underlay)
@@ -65,6 +66,53 @@ START_TEST(without_a_cluster)
 }
 END_TEST
 
+/* Member keys read back from etcd: checked against their key, hostile
+ * values refused. */
+static int mparse(const char *key, const char *val, struct cir_cluster_member *m)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+
+	return cir_cluster_member_parse(key, strlen(key), val, strlen(val), m, &e);
+}
+
+START_TEST(member_records)
+{
+	struct cir_cluster_member m;
+	const char *k = CIR_CLUSTER_PREFIX "members/blue/h2/c2:eth0";
+
+	ck_assert_int_eq(mparse(k, "{\"container\":\"c2\",\"interface\":\"eth0\","
+				"\"addresses\":[\"10.128.3.65/16\"],\"host\":\"h2\"}", &m), 0);
+	ck_assert_str_eq(m.network, "blue");
+	ck_assert_str_eq(m.host, "h2");
+	ck_assert_str_eq(m.cid, "c2");
+	ck_assert_str_eq(m.ifname, "eth0");
+	ck_assert_uint_eq(m.naddrs, 1);
+	ck_assert_str_eq(m.addrs[0], "10.128.3.65/16");
+	/* The value must match its key. */
+	ck_assert_int_eq(mparse(k, "{\"container\":\"c3\",\"interface\":\"eth0\","
+				"\"addresses\":[],\"host\":\"h2\"}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, "{\"container\":\"c2\",\"interface\":\"eth0\","
+				"\"addresses\":[\"10.128.3.65/16\"],\"host\":\"h3\"}", &m),
+			 -EBADMSG);
+	ck_assert_int_eq(mparse(k, "{\"container\":\"c2\",\"interface\":\"eth0\","
+				"\"addresses\":[\"nope\"],\"host\":\"h2\"}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, "{\"container\":\"c2\",\"interface\":\"eth0\","
+				"\"addresses\":[1],\"host\":\"h2\"}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, "[]", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, "garbage", &m), -EBADMSG);
+	/* Bad keys. */
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue/h2/c2", "{}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue/h2/c2:", "{}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue/-h/c2:eth0", "{}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue/h2/../x:eth0", "{}", &m),
+			 -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue/h2/c2:eth0/x", "{}", &m),
+			 -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "members/blue", "{}", &m), -EBADMSG);
+	ck_assert_int_eq(mparse(CIR_CLUSTER_PREFIX "networks/blue", "{}", &m), -EBADMSG);
+}
+END_TEST
+
 static Suite *cluster_suite(void)
 {
 	Suite *s = suite_create("cluster");
@@ -72,6 +120,7 @@ static Suite *cluster_suite(void)
 
 	tcase_add_test(tc, peers_skip_self_and_bad);
 	tcase_add_test(tc, without_a_cluster);
+	tcase_add_test(tc, member_records);
 	suite_add_tcase(s, tc);
 	return s;
 }

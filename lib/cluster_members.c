@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cluster_members.c - member keys of cluster networks (cluster_members.h,
+ * spec/cluster.md "Members across hosts").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cluster_members.h"
+#include "json.h"
+#include "store.h"
+
+#define MEMBERS CIR_CLUSTER_PREFIX "members/"
+
+static int member_key(char *buf, size_t size, const char *network, const char *host,
+		      const char *cid, const char *ifname)
+{
+	int n;
+
+	if (host && cid)
+		n = snprintf(buf, size, "%s%s/%s/%s:%s", MEMBERS, network, host, cid, ifname);
+	else if (host)
+		n = snprintf(buf, size, "%s%s/%s/", MEMBERS, network, host);
+	else
+		n = snprintf(buf, size, "%s%s/", MEMBERS, network);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+static int member_value(const char *host, const char *cid, const char *ifname,
+			const struct cir_ipam_result *a, char **out, struct cir_error *err)
+{
+	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	int r = cir_jgen_new(&g, false, err);
+
+	if (r < 0)
+		return r;
+	cir_jgen_map_open(g);
+	cir_jgen_kstr(g, "container", cid);
+	cir_jgen_kstr(g, "interface", ifname);
+	cir_jgen_key(g, "addresses");
+	cir_jgen_arr_open(g);
+	for (size_t i = 0; i < a->n; i++) {
+		char s[CIR_CIDR_STRLEN];
+
+		cir_jgen_str(g, cir_cidr_format(&a->ips[i].addr, s, sizeof(s)));
+	}
+	cir_jgen_arr_close(g);
+	cir_jgen_kstr(g, "host", host);
+	cir_jgen_map_close(g);
+	return cir_jgen_finish_dup(g, out, err);
+}
+
+int cir_cluster_member_put(struct cir_cluster *c, const char *network, const char *cid,
+			   const char *ifname, const struct cir_ipam_result *a, unsigned int ms,
+			   struct cir_error *err)
+{
+	_cleanup_free_ char *val = NULL;
+	char key[CIR_ETCD_KEY_MAX];
+	int64_t lease = c->lease ? c->lease : cir_cluster_lease_recorded(c);
+	int r;
+
+	if (lease <= 0)
+		return cir_err(err, ENOLINK, "host %s has no lease: is `circuit agent` running?",
+			       c->conf.host_name);
+	if (member_key(key, sizeof(key), network, c->conf.host_name, cid, ifname) < 0)
+		return cir_err(err, ENAMETOOLONG, "member key too long");
+	r = member_value(c->conf.host_name, cid, ifname, a, &val, err);
+	if (r < 0)
+		return r;
+	if (ms)
+		cir_etcd_set_deadline(c->etcd, ms);
+	r = cir_etcd_put(c->etcd, key, val, strlen(val), lease, err);
+	if (ms)
+		cir_etcd_set_deadline(c->etcd, 0);
+	if (r == -ENOENT)
+		return cir_err(err, ENOLINK, "host %s: its lease expired: is `circuit agent` "
+			       "running?", c->conf.host_name);
+	return r < 0 ? r : 0;
+}
+
+int cir_cluster_member_del(struct cir_cluster *c, const char *network, const char *cid,
+			   const char *ifname, unsigned int ms, struct cir_error *err)
+{
+	char key[CIR_ETCD_KEY_MAX];
+	int r;
+
+	if (member_key(key, sizeof(key), network, c->conf.host_name, cid, ifname) < 0)
+		return cir_err(err, ENAMETOOLONG, "member key too long");
+	if (ms)
+		cir_etcd_set_deadline(c->etcd, ms);
+	r = cir_etcd_delete(c->etcd, key, false, err);
+	if (ms)
+		cir_etcd_set_deadline(c->etcd, 0);
+	return r < 0 ? r : 0;
+}
+
+/* Copy the next '/'-free component of *p into buf (size): -1 if empty or
+ * too long. */
+static int component(const char **p, char sep, char *buf, size_t size)
+{
+	const char *e = strchr(*p, sep);
+	size_t n = e ? (size_t)(e - *p) : strlen(*p);
+
+	if (!n || n >= size || (sep == '/' && !e))
+		return -1;
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	*p += n + (e ? 1 : 0);
+	return 0;
+}
+
+int cir_cluster_member_parse(const char *key, size_t klen, const char *value, size_t vlen,
+			     struct cir_cluster_member *out, struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	const struct cir_jnode *arr = NULL;
+	const char *p = key + strlen(MEMBERS), *s = NULL;
+	char ifkey[CIR_IFNAMSIZ];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (klen != strlen(key) || klen <= strlen(MEMBERS) || strncmp(key, MEMBERS, strlen(MEMBERS)) ||
+	    component(&p, '/', out->network, sizeof(out->network)) < 0 ||
+	    component(&p, '/', out->host, sizeof(out->host)) < 0 ||
+	    component(&p, ':', out->cid, sizeof(out->cid)) < 0 ||
+	    component(&p, '\0', out->ifname, sizeof(out->ifname)) < 0 ||
+	    cir_cni_check_network_name(out->network, &e2) < 0 ||
+	    !cir_cluster_name_valid(out->host) || cir_cni_check_containerid(out->cid, &e2) < 0 ||
+	    cir_cni_check_ifname(out->ifname, &e2) < 0)
+		return cir_err(err, EBADMSG, "member record: bad key");
+	r = cir_json_parse(value, vlen, &j, err);
+	if (r < 0)
+		return cir_err_wrap(err, "member %s", out->cid);
+	if (cir_json_str(cir_json_root(j), "host", &s, &e2) <= 0 || strcmp(s, out->host) ||
+	    cir_json_str(cir_json_root(j), "container", &s, &e2) <= 0 || strcmp(s, out->cid) ||
+	    cir_json_str(cir_json_root(j), "interface", &s, &e2) <= 0 ||
+	    strlen(s) >= sizeof(ifkey) || strcmp(s, out->ifname) ||
+	    cir_json_arr(cir_json_root(j), "addresses", &arr, &e2) <= 0)
+		return cir_err(err, EBADMSG, "member %s: record does not match its key", out->cid);
+	for (size_t i = 0; cir_jnode_at(arr, i); i++) {
+		const char *t = cir_jnode_str(cir_jnode_at(arr, i));
+		struct cir_cidr cidr;
+
+		if (!t || out->naddrs >= CIR_CLUSTER_MEMBER_ADDRS ||
+		    cir_cidr_parse(t, 0, &cidr, &e2) < 0)
+			return cir_err(err, EBADMSG, "member %s: bad addresses", out->cid);
+		cir_cidr_format(&cidr, out->addrs[out->naddrs++], CIR_CIDR_STRLEN);
+	}
+	return 0;
+}
+
+static int cmp_member(const void *a, const void *b)
+{
+	const struct cir_cluster_member *x = a, *y = b;
+	int d = strcmp(x->host, y->host);
+
+	if (!d)
+		d = strcmp(x->cid, y->cid);
+	return d ? d : strcmp(x->ifname, y->ifname);
+}
+
+int cir_cluster_members(struct cir_cluster *c, const char *network, const char *host,
+			struct cir_cluster_member **out, size_t *n, struct cir_error *err)
+{
+	struct cir_etcd_resp resp = { 0 };
+	_cleanup_free_ struct cir_cluster_member *v = NULL;
+	char key[CIR_ETCD_KEY_MAX];
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (member_key(key, sizeof(key), network, host, NULL, NULL) < 0)
+		return cir_err(err, ENAMETOOLONG, "member key too long");
+	r = cir_etcd_get(c->etcd, key, true, &resp, err);
+	if (r < 0)
+		return r;
+	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
+	if (!v) {
+		cir_etcd_resp_free(&resp);
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < resp.nkvs; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		const struct cir_etcd_kv *kv = &resp.kvs[i];
+
+		/* A damaged record is skipped, as the network records are. */
+		if (cir_cluster_member_parse(kv->key, kv->key_len, kv->value, kv->value_len,
+					     &v[k], &e2) == 0 && strcmp(v[k].network, network) == 0) {
+			v[k].lease = kv->lease;
+			k++;
+		}
+	}
+	cir_etcd_resp_free(&resp);
+	qsort(v, k, sizeof(*v), cmp_member);
+	*out = TAKE_PTR(v);
+	*n = k;
+	return 0;
+}
+
+/* ---- the agent's reconcile ---- */
+
+struct sync_scan {
+	struct cir_cluster *c;
+	const char *network;
+	struct cir_cluster_member *have;
+	size_t nhave;
+	bool *seen;
+	unsigned int put;
+	int r;
+	struct cir_error *err;
+};
+
+static bool same_addrs(const struct cir_cluster_member *m, const struct cir_ipam_result *a)
+{
+	if (m->naddrs != a->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		char s[CIR_CIDR_STRLEN];
+
+		if (strcmp(m->addrs[i], cir_cidr_format(&a->ips[i].addr, s, sizeof(s))))
+			return false;
+	}
+	return true;
+}
+
+static int sync_one(const char *cid, const char *ifname, const struct cir_ipam_result *a,
+		    void *data)
+{
+	struct sync_scan *s = data;
+	int r;
+
+	for (size_t i = 0; i < s->nhave; i++) {
+		const struct cir_cluster_member *m = &s->have[i];
+
+		if (strcmp(m->cid, cid) || strcmp(m->ifname, ifname))
+			continue;
+		s->seen[i] = true;
+		if (m->lease == s->c->lease && same_addrs(m, a))
+			return 0;
+		break;
+	}
+	r = cir_cluster_member_put(s->c, s->network, cid, ifname, a, 0, s->err);
+	if (r < 0)
+		return s->r = r;
+	s->put++;
+	return 0;
+}
+
+int cir_cluster_members_sync(struct cir_cluster *c, const char *state_dir, const char *network,
+			     unsigned int *put, unsigned int *del, struct cir_error *err)
+{
+	_cleanup_store_ struct cir_store st = CIR_STORE_INIT;
+	_cleanup_ipam_ struct cir_ipam h = CIR_IPAM_INIT;
+	_cleanup_free_ struct cir_cluster_member *have = NULL;
+	_cleanup_free_ bool *seen = NULL;
+	struct sync_scan s = { .c = c, .network = network, .err = err };
+	size_t n = 0;
+	int r;
+
+	*put = *del = 0;
+	if (c->lease <= 0)
+		return cir_err(err, ENOLINK, "host %s has no lease", c->conf.host_name);
+	r = cir_store_open_existing(&st, state_dir, err);
+	if (r >= 0)
+		r = cir_ipam_open_existing(&h, &st, network, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		r = 0;          /* no reservation here: every key of this host goes */
+	} else if (r < 0) {
+		return r;
+	}
+	r = cir_cluster_members(c, network, c->conf.host_name, &have, &n, err);
+	if (r < 0)
+		return r;
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	if (!seen)
+		return cir_err(err, ENOMEM, "out of memory");
+	s.have = have;
+	s.nhave = n;
+	s.seen = seen;
+	if (h.fd >= 0) {
+		r = cir_ipam_list(&h, sync_one, &s, err);
+		*put = s.put;
+		if (r < 0 || s.r < 0)
+			return r < 0 ? r : s.r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (seen[i])
+			continue;
+		r = cir_cluster_member_del(c, network, have[i].cid, have[i].ifname, 0, err);
+		if (r < 0)
+			return r;
+		(*del)++;
+	}
+	return 0;
+}
