@@ -308,7 +308,15 @@ assert_eq podman-web "$(curl -s --max-time 3 http://10.254.79.1:8085/)" "-p 8085
 assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8085/)" "-p 8085:80 via 127.0.0.1"
 assert_eq podman-web "$(curl -s --max-time 3 http://127.0.0.1:8086/)" "-p 127.0.0.1:8086:80"
 $P rm -f -t 0 "$cp" >/dev/null
-if nft list table inet circuit 2>/dev/null | has 'pm4|portmap'; then die "portmap objects left after podman rm"; fi
+# The kill makes conmon start `podman container cleanup` too, and the DEL runs
+# in whichever of the two takes the container first: once (CI, 1 in ~10 runs)
+# the table still held portmap objects when rm returned.  A leak stays; wait
+# up to 30 s for them to go, say how long it took, and show what was left.
+pm_left() { local t; t=$(nft list table inet circuit 2>/dev/null || true); has 'pm4|pm6|portmap' <<<"$t"; }
+t0=$(date +%s.%N)
+for _ in $(seq 300); do pm_left || break; sleep 0.1; done
+pm_left && die "portmap objects left after podman rm: $(nft list table inet circuit)"
+echo "MEASURE podman rm -p container: portmap objects gone $(echo "$(date +%s.%N) - $t0" | bc) s after rm returned"
 assert_eq "" "$(find "$CIRCUIT_STATE_DIR/portmap" -type f ! -name lock 2>/dev/null)" "portmap state left after podman rm"
 $BIN/circuit network delete pmnet >/dev/null
 ok "podman -p 8085:80 -p 127.0.0.1:8086:80 with the exported conflist: published by circuit-portmap, removed by podman rm"
