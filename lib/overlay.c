@@ -64,6 +64,15 @@ int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct c
 	r = cir_link_get(sk, o->bridge, &br, err);
 	if (r < 0)
 		return cir_err_wrap(err, "bridge %s", o->bridge);
+	/* The guard first (its rules name the vxlan, which need not exist
+	 * yet): the bridge starts IPv6 DAD of its link-local address, the
+	 * same on every host, when the vxlan port brings its carrier up.
+	 * With the guard installed after the port, a peer's solicitation
+	 * for that address could cross in between and fail DAD on both
+	 * hosts (seen once in CI: "dadfailed" on h2's c-v6). */
+	r = cir_nft_overlay_guard(o->network, o->vxlan, &o->gateway, o->mac, err);
+	if (r < 0)
+		return r;
 	/* The gateway MAC on the bridge, the same on every host. */
 	mac = nl_addr_build(AF_LLC, o->mac, 6);
 	if (!mac)
@@ -123,7 +132,7 @@ int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct c
 		if (r < 0)
 			return cir_err_wrap(err, "vxlan %s", o->vxlan);
 	}
-	return cir_nft_overlay_guard(o->network, o->vxlan, &o->gateway, o->mac, err);
+	return 0;
 }
 
 /* Add (NLM_F_APPEND) or delete the all-zero entry towards dst.  Built by
