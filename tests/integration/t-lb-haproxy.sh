@@ -2,7 +2,7 @@
 # kernel (HAProxy needs no IPVS).  Three busybox httpd backends in
 # namespaces, each serving its own name, and a client namespace routed
 # through this one: round-robin 10/10/10; a target removed live while a
-# rate-limited download from it is open (the download completes, new
+# download from it is held open (the download completes, new
 # requests avoid it); weights; an HTTP check taking a killed backend down
 # and back up (lb ls --details); restore after a reboot simulation (haproxy
 # killed, socket and generated configuration removed); deleting the last
@@ -11,10 +11,12 @@ command -v haproxy >/dev/null || skip "haproxy not installed (tests/deps.sh)"
 C=$BIN/circuit
 LB=$CIRCUIT_STATE_DIR/lb
 VIP=10.96.7.10
+tmp=$(mktemp -d /tmp/hap.XXXXXX)
 hp=()
 cleanup() {
 	kill "${hp[@]}" 2>/dev/null || true
 	for p in $(pgrep -f "haproxy -D -f $LB/haproxy.d" || true); do kill -9 "$p" 2>/dev/null || true; done
+	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -37,12 +39,12 @@ for i in 1 2 3; do
 	ip link set v$i up
 	ip -n b$i addr add 10.60.$i.2/24 dev eth0
 	ip -n b$i link set eth0 up
-	mkdir -p /tmp/www-hap$i
-	echo "b$i" >/tmp/www-hap$i/index.html
+	mkdir -p $tmp/www-hap$i
+	echo "b$i" >$tmp/www-hap$i/index.html
 done
 # b3 serves a file larger than the socket buffers between it and the
-# client, so its connection stays open while the client reads slowly.
-head -c 40000000 /dev/zero >/tmp/www-hap3/big
+# client, so its connection stays open while the client does not read.
+head -c 40000000 /dev/zero >$tmp/www-hap3/big
 mkns cl
 ip link add vc type veth peer name eth0 netns cl
 ip addr add 10.60.9.1/24 dev vc
@@ -51,7 +53,7 @@ ip -n cl addr add 10.60.9.2/24 dev eth0
 ip -n cl link set eth0 up
 ip -n cl route add default via 10.60.9.1
 serve() {
-	ip netns exec b$1 busybox httpd -f -p 8080 -h /tmp/www-hap$1 &
+	ip netns exec b$1 busybox httpd -f -p 8080 -h $tmp/www-hap$1 &
 	hp[$1]=$!
 	for _ in $(seq 50); do
 		curl -s --max-time 1 "http://10.60.$1.2:8080/" >/dev/null && return 0
@@ -60,7 +62,6 @@ serve() {
 	die "backend b$1 did not come up"
 }
 for i in 1 2 3; do serve $i; done
-trap 'cleanup; rm -rf /tmp/www-hap1 /tmp/www-hap2 /tmp/www-hap3 /tmp/hap-dl /tmp/hap-dl.out' EXIT
 
 # get N: N requests from the client namespace; prints "b1 b2 b3" counts
 get() {
@@ -85,30 +86,39 @@ assert_eq "$(printf '%-20s%-20s%-20s%-20s%s' NAME ADDR PROTOCOL SCHEDULER BACKEN
 $(printf '%-20s%-20s%-20s%-20s%s' web $VIP:80 tcp rr haproxy)" "$out" "lb ls"
 pid0=$(cat "$LB/haproxy.pid")
 
-# --- remove b3 live while a rate-limited download from it is open
-# (b1 and b2 at weight 0 take no new connection: the download goes to b3)
+# --- remove b3 live while a download from it is open
+# (b1 and b2 at weight 0 take no new connection: the download goes to b3).
+# The download is held open by its reader, not by a rate: curl writes into
+# a FIFO whose reader takes 64 KiB and then stops until the removal is
+# done, so 40 MB cannot finish early however fast or slow the machine is
+# (a 4 MB/s limit once ended before three CLI calls did, at load 25).
 "$C" lb add web 10.60.1.2:8080 --weight 0
 "$C" lb add web 10.60.2.2:8080 --weight 0
-ip netns exec cl curl -s --limit-rate 4M -o /tmp/hap-dl -w '%{http_code} %{size_download}' \
-	"http://$VIP/big" >/tmp/hap-dl.out &
+mkfifo "$tmp/dl.fifo"
+ip netns exec cl curl -s -o "$tmp/dl.fifo" -w '%{http_code} %{size_download}' \
+	"http://$VIP/big" >"$tmp/dl.out" &
 dl=$!
-# wait until the download is under way (bytes arrived)
-for _ in $(seq 50); do
-	[ -s /tmp/hap-dl ] && break
+{ head -c 65536 >/dev/null; : >"$tmp/dl.started"
+  while [ ! -e "$tmp/dl.go" ]; do sleep 0.1; done
+  cat >/dev/null; } <"$tmp/dl.fifo" &
+reader=$!
+# wait until the download is under way (its first 64 KiB read)
+for _ in $(seq 100); do
+	[ -e "$tmp/dl.started" ] && break
+	kill -0 $dl 2>/dev/null || break
 	sleep 0.1
 done
-[ -s /tmp/hap-dl ] || die "download did not start"
+[ -e "$tmp/dl.started" ] || { : >"$tmp/dl.go"; die "download did not start: $(cat "$tmp/dl.out")"; }
 "$C" lb add web 10.60.1.2:8080 --weight 1
 "$C" lb add web 10.60.2.2:8080 --weight 1
 "$C" lb remove web 10.60.3.2:8080
-# The proof needs the download open across the removal: checked right after
-# it, not after the 20 requests below (which took over the download's 10 s
-# once at load average 26).
-kill -0 $dl 2>/dev/null || die "download ended before the removal (too fast to prove anything)"
+kill -0 $dl 2>/dev/null || { : >"$tmp/dl.go"; die "download ended across the removal: $(cat "$tmp/dl.out")"; }
+: >"$tmp/dl.go"
+wait $reader
+wait $dl || die "download failed: $(cat "$tmp/dl.out")"
+assert_eq "200 40000000" "$(cat "$tmp/dl.out")" "download across the removal"
 got=$(get 20)
 assert_eq "10 10 0" "$got" "after remove"
-wait $dl || die "download failed"
-assert_eq "200 40000000" "$(cat /tmp/hap-dl.out)" "download across the removal"
 assert_eq "$pid0" "$(cat "$LB/haproxy.pid")" "same haproxy process (no reload)"
 ok "removed live: open download completed, new requests $got"
 
