@@ -233,123 +233,19 @@ int cir_route_has(struct nl_sock *sk, const char *dst, const char *gw, int ifind
 
 /* --------------------------------------------------------------- batch */
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-
 /* One request: header, ifaddrmsg, IFA_LOCAL and IFA_ADDRESS of 16 bytes. */
 #define ADDR_REQ_MAX (NLMSG_LENGTH(sizeof(struct ifaddrmsg)) + 2 * RTA_SPACE(16))
-#define ADDR_BATCH_MAX_REQ (CIR_ADDR_BATCH_BYTES / 40)
-
-struct cir_addr_batch {
-	struct nl_sock *sk;
-	char buf[CIR_ADDR_BATCH_BYTES];
-	size_t len;
-	uint32_t seq[ADDR_BATCH_MAX_REQ];
-	uint32_t tag[ADDR_BATCH_MAX_REQ];
-	size_t n, max;          /* queued; most per send */
-	struct nlmsghdr *last;
-};
-
 /* Room one failure takes in the receive buffer (the kernel's skb for an
- * error without the echo; measured about 850 bytes on 6.x). */
+ * error without the echo; measured about 850 bytes on 6.x): every request
+ * of a send may fail (EEXIST: a restore with every VIP in place), and
+ * failures that do not fit are dropped with the ACK, so the whole send is
+ * redone one by one. */
 #define ADDR_FAIL_TRUESIZE 1024
 
-int cir_addr_batch_new(struct nl_sock *sk, struct cir_addr_batch **out, struct cir_error *err)
+int cir_addr_batch_new(struct nl_sock *sk, struct cir_nl_batch **out, struct cir_error *err)
 {
-	struct cir_addr_batch *b = calloc(1, sizeof(*b));
-	socklen_t rl = sizeof(int);
-	int one = 1, rcvbuf = 0;
-
-	if (!b)
-		return cir_err(err, ENOMEM, "address batch: %s", strerror(ENOMEM));
-	b->sk = sk;
-	/* Failures without the request echoed (see lib/ipvs's batch). */
-	setsockopt(nl_socket_get_fd(sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	/* Every request of a send may fail (EEXIST: a restore with every VIP
-	 * in place): that many failures must fit the receive buffer, or they
-	 * and the ACK are dropped and the whole send is redone one by one. */
-	b->max = ADDR_BATCH_MAX_REQ;
-	if (getsockopt(nl_socket_get_fd(sk), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl) == 0 &&
-	    rcvbuf / ADDR_FAIL_TRUESIZE < (int)b->max)
-		b->max = rcvbuf / ADDR_FAIL_TRUESIZE > 16 ? (size_t)(rcvbuf / ADDR_FAIL_TRUESIZE) : 16;
-	*out = b;
-	return 0;
-}
-
-void cir_addr_batch_free(struct cir_addr_batch *b)
-{
-	free(b);
-}
-
-int cir_addr_batch_flush(struct cir_addr_batch *b, void (*failed)(uint32_t, int, void *),
-			 void *arg, struct cir_error *err)
-{
-	int fd = nl_socket_get_fd(b->sk), sent;
-	uint32_t want;
-	bool done = false;
-	static char rbuf[65536];
-
-	if (b->n == 0)
-		return 0;
-	b->last->nlmsg_flags |= NLM_F_ACK;
-	want = b->last->nlmsg_seq;
-	if (send(fd, b->buf, b->len, 0) < 0) {
-		int e = errno;
-
-		b->len = b->n = 0;
-		return cir_err(err, e, "address batch: send: %s", strerror(e));
-	}
-	/* The kernel handles a netlink send synchronously: when send()
-	 * returns, every answer is queued, or was dropped by an overrun
-	 * (ENOBUFS; the ACK itself may be among them).  So read without
-	 * waiting: an empty queue before the ACK means it was lost. */
-	while (!done) {
-		ssize_t got = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
-		struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
-		size_t left;
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			failed(UINT32_MAX, ENOBUFS, arg);
-			break;
-		}
-		if (got < 0 && errno == ENOBUFS) {
-			failed(UINT32_MAX, ENOBUFS, arg);
-			continue;
-		}
-		if (got < 0) {
-			int e = errno;
-
-			b->len = b->n = 0;
-			return cir_err(err, e, "address batch: receive: %s", strerror(e));
-		}
-		left = (size_t)got;
-		for (; NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
-			struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-			if (nlh->nlmsg_type != NLMSG_ERROR ||
-			    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(e->error)))
-				continue;
-			if (e->error) {
-				for (size_t i = 0; i < b->n; i++)
-					if (b->seq[i] == nlh->nlmsg_seq) {
-						failed(b->tag[i], -e->error, arg);
-						break;
-					}
-			}
-			if (nlh->nlmsg_seq == want)
-				done = true;
-		}
-	}
-	sent = (int)b->n;
-	b->len = b->n = 0;
-	b->last = NULL;
-	return sent;
+	return cir_nl_batch_new(sk, CIR_ADDR_BATCH_BYTES, CIR_ADDR_BATCH_BYTES / 40,
+				ADDR_FAIL_TRUESIZE, "address batch", out, err);
 }
 
 static void put_rta(struct nlmsghdr *nlh, unsigned short type, const void *data, size_t len)
@@ -362,40 +258,30 @@ static void put_rta(struct nlmsghdr *nlh, unsigned short type, const void *data,
 	nlh->nlmsg_len = NLMSG_ALIGN(nlh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
 }
 
-int cir_addr_batch_add(struct cir_addr_batch *b, int ifindex, int af, const void *addr,
-		       unsigned int prefixlen, uint32_t tag,
-		       void (*failed)(uint32_t, int, void *), void *arg, struct cir_error *err)
+int cir_addr_batch_add(struct cir_nl_batch *b, int ifindex, int af, const void *addr,
+		       unsigned int prefixlen, uint32_t tag, cir_nl_batch_failed failed,
+		       void *arg, struct cir_error *err)
 {
-	struct nlmsghdr *nlh;
+	union {
+		struct nlmsghdr h;
+		char buf[ADDR_REQ_MAX];
+	} req;
 	struct ifaddrmsg *ifa;
 	size_t alen = af == AF_INET6 ? 16 : 4;
-	int sent = 0;
 
 	if ((af != AF_INET && af != AF_INET6) || prefixlen > alen * 8 || ifindex <= 0)
 		return cir_err(err, EINVAL, "address batch: bad address");
-	if (b->len + ADDR_REQ_MAX > sizeof(b->buf) || b->n >= b->max) {
-		sent = cir_addr_batch_flush(b, failed, arg, err);
-		if (sent < 0)
-			return sent;
-	}
-	nlh = (struct nlmsghdr *)(b->buf + b->len);
-	memset(nlh, 0, ADDR_REQ_MAX);
-	nlh->nlmsg_len = NLMSG_LENGTH(sizeof(*ifa));
-	nlh->nlmsg_type = RTM_NEWADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
-	nlh->nlmsg_pid = nl_socket_get_local_port(b->sk);
-	nlh->nlmsg_seq = nl_socket_use_seq(b->sk);
-	ifa = NLMSG_DATA(nlh);
+	memset(&req, 0, sizeof(req));
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(*ifa));
+	req.h.nlmsg_type = RTM_NEWADDR;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL;
+	ifa = NLMSG_DATA(&req.h);
 	ifa->ifa_family = (unsigned char)af;
 	ifa->ifa_prefixlen = (unsigned char)prefixlen;
 	ifa->ifa_flags = af == AF_INET6 ? IFA_F_NODAD : 0;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned int)ifindex;
-	put_rta(nlh, IFA_LOCAL, addr, alen);
-	put_rta(nlh, IFA_ADDRESS, addr, alen);
-	b->last = nlh;
-	b->seq[b->n] = nlh->nlmsg_seq;
-	b->tag[b->n++] = tag;
-	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
-	return sent;
+	put_rta(&req.h, IFA_LOCAL, addr, alen);
+	put_rta(&req.h, IFA_ADDRESS, addr, alen);
+	return cir_nl_batch_add(b, &req.h, tag, failed, arg, err);
 }

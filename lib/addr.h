@@ -11,6 +11,7 @@
 #include <netlink/netlink.h>
 
 #include "error.h"
+#include "nlbatch.h"
 
 /*
  * Add "10.0.0.1/24" (or an IPv6 CIDR) to ifindex.  With exist_ok an
@@ -40,29 +41,22 @@ int cir_route_has(struct nl_sock *sk, const char *dst, const char *gw, int ifind
 		  struct cir_error *err);
 
 /*
- * Pipelined address additions (`circuit restore`'s VIPs), built like
- * lib/ipvs's batch: RTM_NEWADDR requests (NLM_F_CREATE | NLM_F_EXCL) packed
- * back to back into sends of up to CIR_ADDR_BATCH_BYTES, only the last of
- * each send asking for an ACK, failures answered without the request
- * echoed (NETLINK_CAP_ACK).  failed(tag, errnum, arg) is called for each
- * failure (EEXIST: the address was there); tag UINT32_MAX means failures
- * were lost to a receive buffer overrun.  af is AF_INET or AF_INET6, addr
- * 4 or 16 bytes in network order; an IPv6 address gets IFA_F_NODAD.
+ * Pipelined address additions (`circuit restore`'s VIPs) on lib/nlbatch:
+ * RTM_NEWADDR requests (NLM_F_CREATE | NLM_F_EXCL) in sends of up to
+ * CIR_ADDR_BATCH_BYTES.  failed(tag, errnum, arg) is called for each
+ * failure (EEXIST: the address was there; tag UINT32_MAX: failures lost,
+ * see nlbatch.h).  af is AF_INET or AF_INET6, addr 4 or 16 bytes in
+ * network order; an IPv6 address gets IFA_F_NODAD.
  */
-struct cir_addr_batch;
 #define CIR_ADDR_BATCH_BYTES 32768
 
-int cir_addr_batch_new(struct nl_sock *sk, struct cir_addr_batch **out, struct cir_error *err);
-void cir_addr_batch_free(struct cir_addr_batch *b);
+/* A batch for cir_addr_batch_add(); sent with cir_nl_batch_flush(), freed
+ * with cir_nl_batch_free(). */
+int cir_addr_batch_new(struct nl_sock *sk, struct cir_nl_batch **out, struct cir_error *err);
 /* Queue one address; sends the queue first when full.  Returns the number
  * of requests sent by this call (0 or a full send's count), or -errno. */
-int cir_addr_batch_add(struct cir_addr_batch *b, int ifindex, int af, const void *addr,
-		       unsigned int prefixlen, uint32_t tag,
-		       void (*failed)(uint32_t tag, int errnum, void *arg), void *arg,
-		       struct cir_error *err);
-/* Send what is queued and read its answers.  Returns the number sent. */
-int cir_addr_batch_flush(struct cir_addr_batch *b,
-			 void (*failed)(uint32_t tag, int errnum, void *arg), void *arg,
-			 struct cir_error *err);
+int cir_addr_batch_add(struct cir_nl_batch *b, int ifindex, int af, const void *addr,
+		       unsigned int prefixlen, uint32_t tag, cir_nl_batch_failed failed,
+		       void *arg, struct cir_error *err);
 
 #endif

@@ -822,151 +822,25 @@ int cir_ipvs_dest_dump(struct cir_ipvs *h, const struct cir_ipvs_service *svc,
 
 /* --------------------------------------------------------------- batch */
 
-#ifndef SOL_NETLINK
-#define SOL_NETLINK 270
-#endif
-#ifndef NETLINK_CAP_ACK
-#define NETLINK_CAP_ACK 10
-#endif
-
-/* Requests per send: a full buffer of the smallest request. */
-#define BATCH_MAX_REQ (CIR_IPVS_BATCH_BYTES / 48)
-
-struct cir_ipvs_batch {
-	struct cir_ipvs *h;
-	char buf[CIR_IPVS_BATCH_BYTES];
-	size_t len;
-	uint32_t seq[BATCH_MAX_REQ];
-	uint32_t tag[BATCH_MAX_REQ];
-	size_t n;
-	struct nlmsghdr *last;
-};
-
-int cir_ipvs_batch_new(struct cir_ipvs *h, struct cir_ipvs_batch **out, struct cir_error *err)
+int cir_ipvs_batch_new(struct cir_ipvs *h, struct cir_nl_batch **out, struct cir_error *err)
 {
-	struct cir_ipvs_batch *b = calloc(1, sizeof(*b));
-	int one = 1;
-
-	if (!b)
-		return cir_err(err, ENOMEM, "ipvs batch: %s", strerror(ENOMEM));
-	b->h = h;
-	/* Failures come back without the request echoed: small, so that a
-	 * send full of failures still fits the receive buffer.  Older kernels
-	 * without it echo; the overrun is then detected and reported. */
-	setsockopt(nl_socket_get_fd(h->sk), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
-	*out = b;
-	return 0;
+	/* As many requests as a full send of the smallest (48 bytes). */
+	return cir_nl_batch_new(h->sk, CIR_IPVS_BATCH_BYTES, CIR_IPVS_BATCH_BYTES / 48, 0,
+				"ipvs batch", out, err);
 }
 
-void cir_ipvs_batch_free(struct cir_ipvs_batch *b)
-{
-	free(b);
-}
-
-static void batch_fail(struct cir_ipvs_batch *b, uint32_t seq, int errnum,
-		       void (*failed)(uint32_t, int, void *), void *arg)
-{
-	for (size_t i = 0; i < b->n; i++)
-		if (b->seq[i] == seq) {
-			failed(b->tag[i], errnum, arg);
-			return;
-		}
-}
-
-int cir_ipvs_batch_flush(struct cir_ipvs_batch *b, void (*failed)(uint32_t, int, void *),
-			 void *arg, struct cir_error *err)
-{
-	int fd = nl_socket_get_fd(b->h->sk), sent;
-	uint32_t want;
-	bool done = false;
-	static char rbuf[65536];
-
-	if (b->n == 0)
-		return 0;
-	/* The last request asks for an ACK: once it (or its error) is read,
-	 * every failure before it has been read too (netlink keeps order). */
-	b->last->nlmsg_flags |= NLM_F_ACK;
-	want = b->last->nlmsg_seq;
-	if (send(fd, b->buf, b->len, 0) < 0) {
-		int e = errno;
-
-		b->len = b->n = 0;
-		return cir_err(err, e, "ipvs batch: send: %s", strerror(e));
-	}
-	/* The kernel handles a netlink send synchronously: when send()
-	 * returns, every answer is queued, or was dropped by an overrun
-	 * (ENOBUFS; the ACK itself may be among them).  So read without
-	 * waiting: an empty queue before the ACK means it was lost. */
-	while (!done) {
-		ssize_t got = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
-		struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
-		size_t left;
-
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			failed(UINT32_MAX, ENOBUFS, arg);
-			break;
-		}
-		if (got < 0 && errno == ENOBUFS) {
-			/* Overrun: some failures were dropped. */
-			failed(UINT32_MAX, ENOBUFS, arg);
-			continue;
-		}
-		if (got < 0) {
-			int e = errno;
-
-			b->len = b->n = 0;
-			return cir_err(err, e, "ipvs batch: receive: %s", strerror(e));
-		}
-		left = (size_t)got;
-		for (; NLMSG_OK(nlh, left); nlh = NLMSG_NEXT(nlh, left)) {
-			struct nlmsgerr *e = NLMSG_DATA(nlh);
-
-			if (nlh->nlmsg_type != NLMSG_ERROR ||
-			    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(e->error)))
-				continue;
-			if (e->error)
-				batch_fail(b, nlh->nlmsg_seq, -e->error, failed, arg);
-			if (nlh->nlmsg_seq == want)
-				done = true;
-		}
-	}
-	sent = (int)b->n;
-	b->len = b->n = 0;
-	b->last = NULL;
-	return sent;
-}
-
-int cir_ipvs_batch_add(struct cir_ipvs_batch *b, uint8_t cmd, const struct cir_ipvs_service *svc,
-		       const struct cir_ipvs_dest *dest, uint32_t tag,
-		       void (*failed)(uint32_t, int, void *), void *arg, struct cir_error *err)
+int cir_ipvs_batch_add(struct cir_ipvs *h, struct cir_nl_batch *b, uint8_t cmd,
+		       const struct cir_ipvs_service *svc, const struct cir_ipvs_dest *dest,
+		       uint32_t tag, cir_nl_batch_failed failed, void *arg, struct cir_error *err)
 {
 	_cleanup_nl_msg_ struct nl_msg *msg = NULL;
 	struct nlmsghdr *nlh;
-	size_t len;
-	int r, sent = 0;
+	int r;
 
-	r = cir_ipvs_msg_build(b->h->family, cmd, 0, svc, dest, &msg, err);
+	r = cir_ipvs_msg_build(h->family, cmd, 0, svc, dest, &msg, err);
 	if (r < 0)
 		return cir_err_wrap(err, "ipvs batch");
 	nlh = nlmsg_hdr(msg);
-	len = NLMSG_ALIGN(nlh->nlmsg_len);
-	if (len > sizeof(b->buf))
-		return cir_err(err, EMSGSIZE, "ipvs batch: request too large");
-	if (b->len + len > sizeof(b->buf) || b->n == BATCH_MAX_REQ) {
-		sent = cir_ipvs_batch_flush(b, failed, arg, err);
-		if (sent < 0)
-			return sent;
-	}
 	nlh->nlmsg_flags = NLM_F_REQUEST;
-	nlh->nlmsg_pid = nl_socket_get_local_port(b->h->sk);
-	nlh->nlmsg_seq = nl_socket_use_seq(b->h->sk);
-	memcpy(b->buf + b->len, nlh, nlh->nlmsg_len);
-	memset(b->buf + b->len + nlh->nlmsg_len, 0, len - nlh->nlmsg_len);
-	b->last = (struct nlmsghdr *)(b->buf + b->len);
-	b->seq[b->n] = nlh->nlmsg_seq;
-	b->tag[b->n++] = tag;
-	b->len += len;
-	return sent;
+	return cir_nl_batch_add(b, nlh, tag, failed, arg, err);
 }

@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 
 #include "error.h"
+#include "nlbatch.h"
 
 /* Older uapi headers name only the sh scheduler's bits; mh uses the same. */
 #ifndef IP_VS_SVC_F_SCHED_MH_FALLBACK
@@ -160,35 +161,24 @@ int cir_ipvs_dest_dump(struct cir_ipvs *h, const struct cir_ipvs_service *svc,
 
 /*
  * Pipelined changes, for programming many services at once (`circuit
- * restore`): requests are packed back to back into one send of up to
- * CIR_IPVS_BATCH_BYTES, only the last of each send asks for an ACK, and the
- * kernel (which handles them in order) answers only the failures, without
- * echoing the request (NETLINK_CAP_ACK).  One system call pair per ~200
- * requests instead of one per request.  Each request carries the caller's
- * tag; failed(tag, errnum, arg) is called for each failure (errnum is the
- * kernel's, ESRCH = no such service).  Tag UINT32_MAX means failures were
- * lost (receive buffer overrun): treat every tag of that send as failed.
+ * restore`) on lib/nlbatch: sends of up to CIR_IPVS_BATCH_BYTES, one
+ * system call pair per ~200 requests instead of one per request.
+ * failed(tag, errnum, arg) is called for each failure (errnum is the
+ * kernel's, ESRCH = no such service; tag UINT32_MAX: failures lost, see
+ * nlbatch.h).  Sent with cir_nl_batch_flush(), freed with
+ * cir_nl_batch_free().
  */
-struct cir_ipvs_batch;
 #define CIR_IPVS_BATCH_BYTES 32768
 
-int cir_ipvs_batch_new(struct cir_ipvs *h, struct cir_ipvs_batch **out, struct cir_error *err);
-void cir_ipvs_batch_free(struct cir_ipvs_batch *b);
+int cir_ipvs_batch_new(struct cir_ipvs *h, struct cir_nl_batch **out, struct cir_error *err);
 
 /* Queue command cmd (IPVS_CMD_NEW_SERVICE, _NEW_DEST, ...) for svc and
  * dest (NULL when cmd takes none); sends the queue first when full.
  * Returns the number of requests sent so far by this call (0 or a full
  * send's count), or -errno when a send failed. */
-int cir_ipvs_batch_add(struct cir_ipvs_batch *b, uint8_t cmd, const struct cir_ipvs_service *svc,
-		       const struct cir_ipvs_dest *dest, uint32_t tag,
-		       void (*failed)(uint32_t tag, int errnum, void *arg), void *arg,
-		       struct cir_error *err);
-
-/* Send what is queued and wait for its end.  Returns the number of
- * requests sent, or -errno. */
-int cir_ipvs_batch_flush(struct cir_ipvs_batch *b,
-			 void (*failed)(uint32_t tag, int errnum, void *arg), void *arg,
-			 struct cir_error *err);
+int cir_ipvs_batch_add(struct cir_ipvs *h, struct cir_nl_batch *b, uint8_t cmd,
+		       const struct cir_ipvs_service *svc, const struct cir_ipvs_dest *dest,
+		       uint32_t tag, cir_nl_batch_failed failed, void *arg, struct cir_error *err);
 
 /* Delete every service (and dest) in this namespace. */
 int cir_ipvs_flush(struct cir_ipvs *h, struct cir_error *err);

@@ -22,7 +22,8 @@ struct restore_ctx {
 	size_t nhave;
 	/* Services the kernel lacked, programmed through one pipelined batch
 	 * (tag = index here); failed ones are synced one by one after it. */
-	struct cir_ipvs_batch *batch;
+	struct cir_ipvs *ipvs;           /* the batch's handle */
+	struct cir_nl_batch *batch;
 	char (*queued)[CIR_NAME_MAX + 1];
 	bool *failed;
 	size_t nqueued, capqueued;
@@ -30,7 +31,7 @@ struct restore_ctx {
 	int batch_sent;
 	/* VIP addresses, added through one pipelined batch (tag = index
 	 * here); errno of each failure, 0 = added. */
-	struct cir_addr_batch *ab;
+	struct cir_nl_batch *ab;
 	struct cir_ip *vips;
 	int *vip_err;
 	size_t nvips, capvips;
@@ -134,7 +135,7 @@ static void restore_vips_finish(struct restore_ctx *rc)
 	int r = 0;
 
 	if (rc->ab)
-		r = cir_addr_batch_flush(rc->ab, vip_failed, rc, &e2);
+		r = cir_nl_batch_flush(rc->ab, vip_failed, rc, &e2);
 	if (r < 0)
 		rc->vip_overrun = true;
 	for (size_t i = 0; i < rc->nvips; i++) {
@@ -164,7 +165,6 @@ static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
 			 struct cir_error *err)
 {
 	struct cir_ipvs_service k;
-	struct cir_ipvs *h;
 	uint32_t tag;
 	int r;
 
@@ -183,10 +183,10 @@ static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
 		rc->capqueued = nc;
 	}
 	if (!rc->batch) {
-		r = cir_lb_db_ipvs(rc->db, &h, err);
+		r = cir_lb_db_ipvs(rc->db, &rc->ipvs, err);
 		if (r < 0)
 			return r;
-		r = cir_ipvs_batch_new(h, &rc->batch, err);
+		r = cir_ipvs_batch_new(rc->ipvs, &rc->batch, err);
 		if (r < 0)
 			return r;
 	}
@@ -195,8 +195,8 @@ static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
 	rc->failed[tag] = false;
 	rc->nqueued++;
 	cir_lb_service_to_ipvs(s, &k);
-	r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_SERVICE, &k, NULL, tag, restore_failed, rc,
-			       err);
+	r = cir_ipvs_batch_add(rc->ipvs, rc->batch, IPVS_CMD_NEW_SERVICE, &k, NULL, tag,
+			       restore_failed, rc, err);
 	if (r > 0)
 		rc->batch_sent += r;
 	for (size_t i = 0; r >= 0 && i < s->n_targets; i++) {
@@ -205,8 +205,8 @@ static int restore_queue(struct restore_ctx *rc, const struct cir_lb_service *s,
 		if (!cir_lb_target_in_kernel(s, &s->targets[i]))
 			continue;
 		cir_lb_target_to_ipvs(&s->targets[i], &d);
-		r = cir_ipvs_batch_add(rc->batch, IPVS_CMD_NEW_DEST, &k, &d, tag, restore_failed,
-				       rc, err);
+		r = cir_ipvs_batch_add(rc->ipvs, rc->batch, IPVS_CMD_NEW_DEST, &k, &d, tag,
+				       restore_failed, rc, err);
 		if (r > 0)
 			rc->batch_sent += r;
 	}
@@ -221,7 +221,7 @@ static void restore_finish(struct restore_ctx *rc)
 	int r = 0, failures = 0;
 
 	if (rc->batch) {
-		r = cir_ipvs_batch_flush(rc->batch, restore_failed, rc, &e2);
+		r = cir_nl_batch_flush(rc->batch, restore_failed, rc, &e2);
 		if (r > 0)
 			rc->batch_sent += r;
 	}
@@ -378,10 +378,10 @@ int cir_lb_ipvs_restore(struct cir_lb_db *db, struct cir_error *err)
 		restore_vips_finish(&rc);
 		restore_finish(&rc);
 	}
-	cir_addr_batch_free(rc.ab);
+	cir_nl_batch_free(rc.ab);
 	free(rc.vips);
 	free(rc.vip_err);
-	cir_ipvs_batch_free(rc.batch);
+	cir_nl_batch_free(rc.batch);
 	free(rc.queued);
 	free(rc.failed);
 	if (r < 0)
