@@ -125,6 +125,53 @@ int cir_etcd_delete(struct cir_etcd *e, const char *key, bool prefix, struct cir
 	return r;
 }
 
+int cir_etcd_range_prefix(struct cir_etcd *e, const char *prefix, cir_etcd_kv_fn fn, void *arg,
+			  int64_t *rev, struct cir_error *err)
+{
+	struct cir_etcd_resp resp = { 0 };
+	int r = cir_etcd_get(e, prefix, true, &resp, err);
+
+	for (size_t i = 0; r >= 0 && i < resp.nkvs; i++)
+		r = fn(arg, &resp.kvs[i], err);
+	if (r >= 0 && rev)
+		*rev = resp.revision;
+	cir_etcd_resp_free(&resp);
+	return r < 0 ? r : 0;
+}
+
+int cir_etcd_list(struct cir_etcd *e, const char *prefix, const struct cir_etcd_list *how,
+		  void *arg, void **out, size_t *n, int64_t *rev, struct cir_error *err)
+{
+	struct cir_etcd_resp resp = { 0 };
+	_cleanup_free_ char *v = NULL;
+	size_t k = 0;
+	int r = cir_etcd_get(e, prefix, true, &resp, err);
+
+	if (r < 0)
+		return r;
+	v = calloc(resp.nkvs ? resp.nkvs : 1, how->size);
+	if (!v) {
+		cir_etcd_resp_free(&resp);
+		return cir_err(err, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < resp.nkvs; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		void *rec = v + k * how->size;
+
+		memset(rec, 0, how->size);
+		if (how->parse(arg, &resp.kvs[i], rec, &e2) == 0)
+			k++;
+	}
+	if (rev)
+		*rev = resp.revision;
+	cir_etcd_resp_free(&resp);
+	if (how->cmp)
+		qsort(v, k, how->size, how->cmp);
+	*out = TAKE_PTR(v);
+	*n = k;
+	return 0;
+}
+
 static int gen_ops(struct cir_jgen *g, const char *k, const struct cir_etcd_op *op, size_t n,
 		   struct cir_error *err)
 {
