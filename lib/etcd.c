@@ -118,28 +118,16 @@ void cir_etcd_close(struct cir_etcd *e)
 	free(e);
 }
 
-int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct cir_error *err)
+/* o->endpoints ("URL[,URL...]") into e->ep. */
+static int endpoints_parse(struct cir_etcd *e, const char *list, struct cir_error *err)
 {
-	_cleanup_etcd_ struct cir_etcd *e = NULL;
-	const char *p;
-	int r;
-
-	if (!o->endpoints || !*o->endpoints)
-		return cir_err(err, EINVAL, "etcd: no endpoint");
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return cir_err(err, ENOMEM, "out of memory");
-	e->connect_ms = o->connect_ms ? o->connect_ms : CIR_ETCD_CONNECT_MS;
-	e->timeout_ms = o->timeout_ms ? o->timeout_ms : CIR_ETCD_TIMEOUT_MS;
-	if (e->connect_ms > e->timeout_ms)
-		e->connect_ms = e->timeout_ms;
-	for (p = o->endpoints; *p;) {
+	for (const char *p = list; *p;) {
 		size_t l = strcspn(p, ",");
 
 		/* A trailing slash is the same endpoint. */
 		size_t k = l && p[l - 1] == '/' ? l - 1 : l;
+		int r = endpoint_check(p, k, err);
 
-		r = endpoint_check(p, k, err);
 		if (r < 0)
 			return r;
 		if (e->nep == CIR_ETCD_ENDPOINTS_MAX)
@@ -155,11 +143,14 @@ int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct c
 	}
 	if (!e->nep)
 		return cir_err(err, EINVAL, "etcd: no endpoint");
-	if ((o->cacert && !(e->cacert = strdup(o->cacert))) ||
-	    (o->cert && !(e->cert = strdup(o->cert))) || (o->key && !(e->key = strdup(o->key))))
-		return cir_err(err, ENOMEM, "out of memory");
-	/* The first libcurl call of the process: load and initialise it. */
-	r = curl_load(err);
+	return 0;
+}
+
+/* The first libcurl call of the process: load and initialise it. */
+static int curl_ready(struct cir_error *err)
+{
+	int r = curl_load(err);
+
 	if (r < 0)
 		return r;
 	if (!cir_curl.ready) {
@@ -167,29 +158,66 @@ int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct c
 			return cir_err(err, EIO, "libcurl: initialisation failed");
 		cir_curl.ready = true;
 	}
-	if (o->token && *o->token) {
+	return 0;
+}
+
+static int header_add(struct cir_etcd *e, const char *line, struct cir_error *err)
+{
+	struct curl_slist *h = cir_curl.slist_append(e->headers, line);
+
+	if (!h)
+		return cir_err(err, ENOMEM, "out of memory");
+	e->headers = h;
+	return 0;
+}
+
+/* Every request's headers: the token (NULL = none), JSON. */
+static int headers_make(struct cir_etcd *e, const char *token, struct cir_error *err)
+{
+	int r = 0;
+
+	if (token && *token) {
 		_cleanup_free_ char *h = NULL;
 
-		if (strpbrk(o->token, "\r\n") || strlen(o->token) > 4096)
+		if (strpbrk(token, "\r\n") || strlen(token) > 4096)
 			return cir_err(err, EINVAL, "etcd token: not one line of at most 4096 bytes");
-		if (asprintf(&h, "Authorization: %s", o->token) < 0)
+		if (asprintf(&h, "Authorization: %s", token) < 0)
 			return cir_err(err, ENOMEM, "out of memory");
-		e->headers = cir_curl.slist_append(NULL, h);
-		if (!e->headers)
-			return cir_err(err, ENOMEM, "out of memory");
+		r = header_add(e, h, err);
 	}
-	{
-		struct curl_slist *h = cir_curl.slist_append(e->headers, "Content-Type: application/json");
+	if (r >= 0)
+		r = header_add(e, "Content-Type: application/json", err);
+	/* No "Expect: 100-continue" round trip on larger bodies. */
+	if (r >= 0)
+		r = header_add(e, "Expect:", err);
+	return r;
+}
 
-		if (!h)
-			return cir_err(err, ENOMEM, "out of memory");
-		e->headers = h;
-		/* No "Expect: 100-continue" round trip on larger bodies. */
-		h = cir_curl.slist_append(e->headers, "Expect:");
-		if (!h)
-			return cir_err(err, ENOMEM, "out of memory");
-		e->headers = h;
-	}
+int cir_etcd_open(struct cir_etcd **out, const struct cir_etcd_opts *o, struct cir_error *err)
+{
+	_cleanup_etcd_ struct cir_etcd *e = NULL;
+	int r;
+
+	if (!o->endpoints || !*o->endpoints)
+		return cir_err(err, EINVAL, "etcd: no endpoint");
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return cir_err(err, ENOMEM, "out of memory");
+	e->connect_ms = o->connect_ms ? o->connect_ms : CIR_ETCD_CONNECT_MS;
+	e->timeout_ms = o->timeout_ms ? o->timeout_ms : CIR_ETCD_TIMEOUT_MS;
+	if (e->connect_ms > e->timeout_ms)
+		e->connect_ms = e->timeout_ms;
+	r = endpoints_parse(e, o->endpoints, err);
+	if (r < 0)
+		return r;
+	if ((o->cacert && !(e->cacert = strdup(o->cacert))) ||
+	    (o->cert && !(e->cert = strdup(o->cert))) || (o->key && !(e->key = strdup(o->key))))
+		return cir_err(err, ENOMEM, "out of memory");
+	r = curl_ready(err);
+	if (r >= 0)
+		r = headers_make(e, o->token, err);
+	if (r < 0)
+		return r;
 	e->curl = cir_curl.easy_init();
 	if (!e->curl)
 		return cir_err(err, ENOMEM, "libcurl: out of memory");
@@ -346,8 +374,8 @@ void cir_etcd_tried_add(char *tried, size_t size, size_t *tlen, const char *ep,
 
 /* A complete answer that is not 200: its text in what, its errno as the
  * result; *final when the next endpoint would not answer otherwise. */
-int cir_etcd_http_failure(const struct cir_etcd_sink *s, long status, char *what, size_t wlen,
-			  bool *final)
+static int http_failure(const struct cir_etcd_sink *s, long status, char *what, size_t wlen,
+			bool *final)
 {
 	struct cir_error e2 = CIR_ERROR_INIT;
 	struct cir_etcd_resp r = { 0 };
@@ -371,22 +399,40 @@ int cir_etcd_http_failure(const struct cir_etcd_sink *s, long status, char *what
 	return last;
 }
 
-/*
- * POST body to path on the endpoints in turn until one answers, within
- * the client's deadline (or none when s->fn: a watch).  Returns 0 with the
- * body in s (HTTP 200), or -errno with err naming the endpoints tried.
- */
+int cir_etcd_xfer_fatal(CURLcode cc, const struct cir_etcd_sink *s, const char *ep,
+			struct cir_error *err)
+{
+	if ((cc == CURLE_WRITE_ERROR && s->too_big) || cc == CURLE_FILESIZE_EXCEEDED)
+		return cir_err(err, EFBIG, "etcd %s: response larger than %u bytes", ep,
+			       CIR_ETCD_RESP_MAX);
+	if (cc == CURLE_WRITE_ERROR)
+		return cir_err(err, ENOMEM, "etcd %s: out of memory", ep);
+	return 0;
+}
+
+int cir_etcd_xfer_failed(CURL *c, CURLcode cc, const struct cir_etcd_sink *s, long status,
+			 const char *ep, const char *ebuf, char *what, size_t wlen,
+			 struct cir_error *err)
+{
+	bool final;
+	int last;
+
+	if (cc != CURLE_OK)
+		return cir_etcd_transport_errno(c, cc, what, wlen, ebuf);
+	last = http_failure(s, status, what, wlen, &final);
+	return final ? cir_err(err, last, "etcd %s: %s", ep, what) : last;
+}
+
 int cir_etcd_post(struct cir_etcd *e, const char *path, const char *body, size_t blen,
 		  struct cir_etcd_sink *s, struct cir_error *err)
 {
-	long long start = cir_etcd_now_ms(), deadline = start + e->timeout_ms;
-
-	if (e->op_deadline && e->op_deadline < deadline)
-		deadline = e->op_deadline;
+	long long deadline = cir_etcd_now_ms() + e->timeout_ms;
 	char tried[CIR_ERROR_MSG_MAX] = "";
 	size_t tlen = 0;
 	int last = EIO;
 
+	if (e->op_deadline && e->op_deadline < deadline)
+		deadline = e->op_deadline;
 	if (!s->stop)
 		s->stop = e->stop;
 	for (size_t k = 0; k < e->nep; k++) {
@@ -395,12 +441,12 @@ int cir_etcd_post(struct cir_etcd *e, const char *path, const char *body, size_t
 		long long left = deadline - cir_etcd_now_ms();
 		long status = 0;
 		CURLcode cc;
+		int r;
 
 		if (left <= 0 && !s->fn) {
-			if (!k)
-				left = 1;
-			else
+			if (k)
 				break;
+			left = 1;
 		}
 		cir_etcd_easy_prepare(e, e->curl, i, path, body, blen, s,
 				      (long)(s->fn || left > e->connect_ms ? e->connect_ms : left),
@@ -409,33 +455,21 @@ int cir_etcd_post(struct cir_etcd *e, const char *path, const char *body, size_t
 		cir_curl.easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (s->fn && (s->done || s->timed_out || (s->stop && *s->stop))) {
 			e->cur = i;
-			if (s->cb_r < 0)
-				return cir_err_wrap(err, "etcd %s", e->ep[i]);
-			return 0;
+			return s->cb_r < 0 ? cir_err_wrap(err, "etcd %s", e->ep[i]) : 0;
 		}
-		if (cc == CURLE_WRITE_ERROR && s->too_big)
-			return cir_err(err, EFBIG, "etcd %s: response larger than %u bytes", e->ep[i],
-				       CIR_ETCD_RESP_MAX);
-		if (cc == CURLE_FILESIZE_EXCEEDED)
-			return cir_err(err, EFBIG, "etcd %s: response larger than %u bytes", e->ep[i],
-				       CIR_ETCD_RESP_MAX);
-		if (cc == CURLE_WRITE_ERROR)
-			return cir_err(err, ENOMEM, "etcd %s: out of memory", e->ep[i]);
+		r = cir_etcd_xfer_fatal(cc, s, e->ep[i], err);
+		if (r < 0)
+			return r;
 		if (cc == CURLE_OK && status == 200) {
 			e->cur = i;
 			return 0;
 		}
 		if (cc == CURLE_ABORTED_BY_CALLBACK && s->stop && *s->stop)
 			return cir_err(err, ECANCELED, "etcd %s: stopped", e->ep[i]);
-		if (cc == CURLE_OK) {
-			bool final;
-
-			last = cir_etcd_http_failure(s, status, what, sizeof(what), &final);
-			if (final)
-				return cir_err(err, last, "etcd %s: %s", e->ep[i], what);
-		} else {
-			last = cir_etcd_transport_errno(e->curl, cc, what, sizeof(what), ebuf);
-		}
+		last = cir_etcd_xfer_failed(e->curl, cc, s, status, e->ep[i], ebuf, what,
+					    sizeof(what), err);
+		if (last < 0)
+			return last;
 		cir_etcd_tried_add(tried, sizeof(tried), &tlen, e->ep[i], what);
 	}
 	/* The next request starts at the endpoint after the first one tried:

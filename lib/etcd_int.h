@@ -102,10 +102,16 @@ int cir_etcd_transport_errno(CURL *c, CURLcode cc, char *what, size_t wlen, cons
 /* Record one endpoint's failure in tried[] ("EP: what; EP: what"). */
 void cir_etcd_tried_add(char *tried, size_t size, size_t *tlen, const char *ep,
 			const char *what);
-/* A complete answer that is not 200: its text in what, its errno as the
- * result; *final when the next endpoint would not answer otherwise. */
-int cir_etcd_http_failure(const struct cir_etcd_sink *s, long status, char *what, size_t wlen,
-			  bool *final);
+/* A transfer's end that no other endpoint would change: -EFBIG (the
+ * response is too large) or -ENOMEM; else 0. */
+int cir_etcd_xfer_fatal(CURLcode cc, const struct cir_etcd_sink *s, const char *ep,
+			struct cir_error *err);
+/* Endpoint ep failed (no 200; status the HTTP one): its text in what and
+ * its errno (> 0: the next endpoint may answer), or -errno with err set
+ * when the next would not answer otherwise (a 4xx). */
+int cir_etcd_xfer_failed(CURL *c, CURLcode cc, const struct cir_etcd_sink *s, long status,
+			 const char *ep, const char *ebuf, char *what, size_t wlen,
+			 struct cir_error *err);
 /*
  * POST body to path on the endpoints in turn until one answers, within
  * the client's deadline (or none when s->fn: a watch).  Returns 0 with the

@@ -59,8 +59,9 @@ int cir_etcd_gen_range(struct cir_jgen *g, const char *key, bool prefix, struct 
 	return 0;
 }
 
-int cir_etcd_get(struct cir_etcd *e, const char *key, bool prefix, struct cir_etcd_resp *out,
-		 struct cir_error *err)
+/* A request of just a key or a prefix (range, deleterange). */
+static int key_call(struct cir_etcd *e, enum cir_etcd_kind kind, const char *path,
+		    const char *key, bool prefix, struct cir_etcd_resp *out, struct cir_error *err)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	int r = cir_etcd_gen_new(&g, err);
@@ -72,7 +73,13 @@ int cir_etcd_get(struct cir_etcd *e, const char *key, bool prefix, struct cir_et
 	if (r < 0)
 		return r;
 	cir_jgen_map_close(g);
-	return cir_etcd_call(e, CIR_ETCD_RANGE, "/v3/kv/range", g, out, err);
+	return cir_etcd_call(e, kind, path, g, out, err);
+}
+
+int cir_etcd_get(struct cir_etcd *e, const char *key, bool prefix, struct cir_etcd_resp *out,
+		 struct cir_error *err)
+{
+	return key_call(e, CIR_ETCD_RANGE, "/v3/kv/range", key, prefix, out, err);
 }
 
 static int check_value(size_t vlen, struct cir_error *err)
@@ -107,18 +114,9 @@ int cir_etcd_put(struct cir_etcd *e, const char *key, const void *value, size_t 
 
 int cir_etcd_delete(struct cir_etcd *e, const char *key, bool prefix, struct cir_error *err)
 {
-	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	struct cir_etcd_resp resp = { 0 };
-	int r = cir_etcd_gen_new(&g, err);
+	int r = key_call(e, CIR_ETCD_DELETE, "/v3/kv/deleterange", key, prefix, &resp, err);
 
-	if (r < 0)
-		return r;
-	cir_jgen_map_open(g);
-	r = cir_etcd_gen_range(g, key, prefix, err);
-	if (r < 0)
-		return r;
-	cir_jgen_map_close(g);
-	r = cir_etcd_call(e, CIR_ETCD_DELETE, "/v3/kv/deleterange", g, &resp, err);
 	if (r >= 0)
 		r = resp.deleted > INT32_MAX ? INT32_MAX : (int)resp.deleted;
 	cir_etcd_resp_free(&resp);

@@ -301,11 +301,9 @@ static int stream_done(struct cir_etcd_stream *w, CURLcode cc, struct cir_error 
 		}
 		return 1;       /* fn ended it */
 	}
-	if ((cc == CURLE_WRITE_ERROR && w->s.too_big) || cc == CURLE_FILESIZE_EXCEEDED)
-		return cir_err(err, EFBIG, "etcd %s: response larger than %u bytes", ep,
-			       CIR_ETCD_RESP_MAX);
-	if (cc == CURLE_WRITE_ERROR)
-		return cir_err(err, ENOMEM, "etcd %s: out of memory", ep);
+	last = cir_etcd_xfer_fatal(cc, &w->s, ep, err);
+	if (last < 0)
+		return last;
 	if (cc == CURLE_OK && status == 200) {
 		e->cur = w->i;
 		return 1;
@@ -317,15 +315,9 @@ static int stream_done(struct cir_etcd_stream *w, CURLcode cc, struct cir_error 
 		return cir_err(err, ECONNRESET, "etcd %s: watch stream broken (%s)", ep,
 			       cc == CURLE_OK ? "closed" : what);
 	}
-	if (cc == CURLE_OK) {
-		bool final;
-
-		last = cir_etcd_http_failure(&w->s, status, what, sizeof(what), &final);
-		if (final)
-			return cir_err(err, last, "etcd %s: %s", ep, what);
-	} else {
-		last = cir_etcd_transport_errno(w->h, cc, what, sizeof(what), w->ebuf);
-	}
+	last = cir_etcd_xfer_failed(w->h, cc, &w->s, status, ep, w->ebuf, what, sizeof(what), err);
+	if (last < 0)
+		return last;
 	cir_etcd_tried_add(w->tried, sizeof(w->tried), &w->tlen, ep, what);
 	if (++w->k >= e->nep)
 		return cir_err(err, last, "etcd %s", w->tried);
