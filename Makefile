@@ -19,7 +19,7 @@ CC      ?= cc
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 
 # libnftables is dlopen()ed on first use (lib/nft.c): only its headers here.
-# libcurl too (lib/etcd.c), only when a cluster is configured: no binary links it.
+# libcurl too (lib/etcd*.c), only when a cluster is configured: no binary links it.
 PKGS     := libnl-3.0 libnl-route-3.0 libnl-genl-3.0 yajl libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libnftables libcurl)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -ldl

@@ -57,6 +57,80 @@ struct conf_key {
 	unsigned int min, max;
 };
 
+/* One line [k0, e) (no newline): its key and value, blanks trimmed. */
+struct conf_line {
+	const char *k0, *k1, *v0, *v1;
+};
+
+/* 0 for a blank line or a comment, 1 for key = value (*l), -EINVAL. */
+static int conf_line_split(const char *k0, const char *e, unsigned int line,
+			   struct conf_line *l, struct cir_error *err)
+{
+	const char *eq;
+
+	while (k0 < e && (*k0 == ' ' || *k0 == '\t'))
+		k0++;
+	if (k0 == e || *k0 == '#' || (*k0 == '\r' && k0 + 1 == e))
+		return 0;
+	if (memchr(k0, '\0', (size_t)(e - k0)))
+		return cir_err(err, EINVAL, "circuit.conf:%u: NUL byte", line);
+	eq = memchr(k0, '=', (size_t)(e - k0));
+	if (!eq)
+		return cir_err(err, EINVAL, "circuit.conf:%u: want key = value", line);
+	l->k0 = k0;
+	l->k1 = eq;
+	while (l->k1 > k0 && (l->k1[-1] == ' ' || l->k1[-1] == '\t'))
+		l->k1--;
+	l->v0 = eq + 1;
+	l->v1 = e;
+	while (l->v0 < l->v1 && (*l->v0 == ' ' || *l->v0 == '\t'))
+		l->v0++;
+	while (l->v1 > l->v0 && (l->v1[-1] == ' ' || l->v1[-1] == '\t' || l->v1[-1] == '\r'))
+		l->v1--;
+	return 1;
+}
+
+/* A number key's value, within its bounds. */
+static int conf_number(const struct conf_key *k, const char *v0, const char *v1,
+		       unsigned int line, struct cir_error *err)
+{
+	char num[16];
+	char *ne;
+	unsigned long v;
+
+	if (v1 - v0 == 0 || v1 - v0 >= (long)sizeof(num) || *v0 < '0' || *v0 > '9')
+		return cir_err(err, EINVAL, "circuit.conf:%u: %s: want a number", line, k->name);
+	memcpy(num, v0, (size_t)(v1 - v0));
+	num[v1 - v0] = '\0';
+	errno = 0;
+	v = strtoul(num, &ne, 10);
+	if (*ne || errno || v < k->min || v > k->max)
+		return cir_err(err, EINVAL, "circuit.conf:%u: %s: want %u to %u", line, k->name,
+			       k->min, k->max);
+	*k->num = (unsigned int)v;
+	return 0;
+}
+
+/* Key k of c = the value of l. */
+static int conf_value_set(struct cir_cluster_conf *c, const struct conf_key *k,
+			  const struct conf_line *l, unsigned int line, struct cir_error *err)
+{
+	char *f = (char *)c + k->off;
+
+	for (const char *q = l->v0; q < l->v1; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			return cir_err(err, EINVAL, "circuit.conf:%u: %s: control character", line,
+				       k->name);
+	if (k->num)
+		return conf_number(k, l->v0, l->v1, line, err);
+	if ((size_t)(l->v1 - l->v0) >= k->size)
+		return cir_err(err, EINVAL, "circuit.conf:%u: %s: longer than %zu bytes", line,
+			       k->name, k->size - 1);
+	memcpy(f, l->v0, (size_t)(l->v1 - l->v0));
+	f[l->v1 - l->v0] = '\0';
+	return 0;
+}
+
 int cir_cluster_conf_parse(const char *text, size_t len, struct cir_cluster_conf *c,
 			   struct cir_error *err)
 {
@@ -76,68 +150,30 @@ int cir_cluster_conf_parse(const char *text, size_t len, struct cir_cluster_conf
 	if (len > CIR_CLUSTER_CONF_MAX)
 		return cir_err(err, EFBIG, "circuit.conf: larger than %u bytes", CIR_CLUSTER_CONF_MAX);
 	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *e = nl ? nl : end, *eq, *k0, *k1, *v0, *v1;
+		const char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
 		const struct conf_key *k = NULL;
 		char shown[CIR_ERR_SHOWN_MAX];
+		struct conf_line l = { NULL, NULL, NULL, NULL };
+		int r;
 
 		line++;
-		k0 = p;
+		r = conf_line_split(p, e, line, &l, err);
 		p = nl ? nl + 1 : end;
-		while (k0 < e && (*k0 == ' ' || *k0 == '\t'))
-			k0++;
-		if (k0 == e || *k0 == '#' || (*k0 == '\r' && k0 + 1 == e))
+		if (r < 0)
+			return r;
+		if (r == 0)
 			continue;
-		if (memchr(k0, '\0', (size_t)(e - k0)))
-			return cir_err(err, EINVAL, "circuit.conf:%u: NUL byte", line);
-		eq = memchr(k0, '=', (size_t)(e - k0));
-		if (!eq)
-			return cir_err(err, EINVAL, "circuit.conf:%u: want key = value", line);
-		k1 = eq;
-		while (k1 > k0 && (k1[-1] == ' ' || k1[-1] == '\t'))
-			k1--;
-		v0 = eq + 1;
-		v1 = e;
-		while (v0 < v1 && (*v0 == ' ' || *v0 == '\t'))
-			v0++;
-		while (v1 > v0 && (v1[-1] == ' ' || v1[-1] == '\t' || v1[-1] == '\r'))
-			v1--;
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strlen(keys[i].name) == (size_t)(k1 - k0) &&
-			    memcmp(keys[i].name, k0, (size_t)(k1 - k0)) == 0)
+			if (strlen(keys[i].name) == (size_t)(l.k1 - l.k0) &&
+			    memcmp(keys[i].name, l.k0, (size_t)(l.k1 - l.k0)) == 0)
 				k = &keys[i];
 		if (!k)
 			return cir_err(err, EINVAL, "circuit.conf:%u: unknown key \"%s\"", line,
-				       cir_err_shown_n(k0, (size_t)(k1 - k0), shown, sizeof(shown)));
-		for (const char *q = v0; q < v1; q++)
-			if ((unsigned char)*q < 0x20 || *q == 0x7f)
-				return cir_err(err, EINVAL, "circuit.conf:%u: %s: control character",
-					       line, k->name);
-		if (k->num) {
-			char num[16];
-			char *ne;
-			unsigned long v;
-
-			if (v1 - v0 == 0 || v1 - v0 >= (long)sizeof(num) || *v0 < '0' || *v0 > '9')
-				return cir_err(err, EINVAL, "circuit.conf:%u: %s: want a number",
-					       line, k->name);
-			memcpy(num, v0, (size_t)(v1 - v0));
-			num[v1 - v0] = '\0';
-			errno = 0;
-			v = strtoul(num, &ne, 10);
-			if (*ne || errno || v < k->min || v > k->max)
-				return cir_err(err, EINVAL, "circuit.conf:%u: %s: want %u to %u", line,
-					       k->name, k->min, k->max);
-			*k->num = (unsigned int)v;
-		} else {
-			char *f = (char *)c + k->off;
-
-			if ((size_t)(v1 - v0) >= k->size)
-				return cir_err(err, EINVAL, "circuit.conf:%u: %s: longer than %zu bytes",
-					       line, k->name, k->size - 1);
-			memcpy(f, v0, (size_t)(v1 - v0));
-			f[v1 - v0] = '\0';
-		}
+				       cir_err_shown_n(l.k0, (size_t)(l.k1 - l.k0), shown,
+						       sizeof(shown)));
+		r = conf_value_set(c, k, &l, line, err);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -154,52 +190,39 @@ static int copy_env(char *dst, size_t size, const char *var, struct cir_error *e
 	return 0;
 }
 
-int cir_cluster_conf_load(struct cir_cluster_conf *c, struct cir_error *err)
+/* circuit.conf at path into c (a missing file is no error). */
+static int conf_file_read(const char *path, struct cir_cluster_conf *c, struct cir_error *err)
 {
-	const char *path = getenv(CIR_CLUSTER_CONF_ENV);
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	struct stat st;
-	int r;
+	ssize_t n;
 
-	memset(c, 0, sizeof(*c));
-	c->lease_ttl = CIR_CLUSTER_TTL;
-	if (!path || !*path)
-		path = CIR_CLUSTER_CONF_PATH;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 && errno != ENOENT)
 		return cir_err(err, errno, "%s: %s", path, strerror(errno));
-	if (fd >= 0) {
-		ssize_t n;
-
-		if (fstat(fd, &st) < 0)
-			return cir_err(err, errno, "%s: %s", path, strerror(errno));
-		if (!S_ISREG(st.st_mode))
-			return cir_err(err, EINVAL, "%s: not a regular file", path);
-		if (st.st_size > (off_t)CIR_CLUSTER_CONF_MAX)
-			return cir_err(err, EFBIG, "%s: larger than %u bytes", path,
-				       CIR_CLUSTER_CONF_MAX);
-		buf = malloc(CIR_CLUSTER_CONF_MAX + 1);
-		if (!buf)
-			return cir_err(err, ENOMEM, "out of memory");
-		n = read(fd, buf, CIR_CLUSTER_CONF_MAX + 1);
-		if (n < 0)
-			return cir_err(err, errno, "%s: %s", path, strerror(errno));
-		r = cir_cluster_conf_parse(buf, (size_t)n, c, err);
-		if (r < 0)
-			return r;
-	}
-	r = copy_env(c->endpoints, sizeof(c->endpoints), CIR_CLUSTER_ENV, err);
-	if (r >= 0)
-		r = copy_env(c->host_name, sizeof(c->host_name), CIR_CLUSTER_HOST_ENV, err);
-	if (r >= 0)
-		r = copy_env(c->underlay, sizeof(c->underlay), CIR_CLUSTER_UNDERLAY_ENV, err);
-	if (r < 0)
-		return r;
-	/* No cluster: the host's name plays no part (a machine whose hostname
-	 * is not a valid cluster name, "(none)" in a VM, works as before). */
-	if (!c->endpoints[0] && !c->host_name[0])
+	if (fd < 0)
 		return 0;
+	if (fstat(fd, &st) < 0)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return cir_err(err, EINVAL, "%s: not a regular file", path);
+	if (st.st_size > (off_t)CIR_CLUSTER_CONF_MAX)
+		return cir_err(err, EFBIG, "%s: larger than %u bytes", path, CIR_CLUSTER_CONF_MAX);
+	buf = malloc(CIR_CLUSTER_CONF_MAX + 1);
+	if (!buf)
+		return cir_err(err, ENOMEM, "out of memory");
+	n = read(fd, buf, CIR_CLUSTER_CONF_MAX + 1);
+	if (n < 0)
+		return cir_err(err, errno, "%s: %s", path, strerror(errno));
+	return cir_cluster_conf_parse(buf, (size_t)n, c, err);
+}
+
+/* The host's name when none is configured: the system's, if valid. */
+static int conf_host_name(struct cir_cluster_conf *c, struct cir_error *err)
+{
+	char shown[CIR_ERR_SHOWN_MAX];
+
 	if (!c->host_name[0]) {
 		char h[HOST_NAME_MAX + 1] = "";
 
@@ -211,14 +234,36 @@ int cir_cluster_conf_load(struct cir_cluster_conf *c, struct cir_error *err)
 				       "(--host-name)", h, CIR_CLUSTER_NAME_MAX);
 		strcpy(c->host_name, h);
 	}
-	if (!cir_cluster_name_valid(c->host_name)) {
-		char shown[CIR_ERR_SHOWN_MAX];
-
+	if (!cir_cluster_name_valid(c->host_name))
 		return cir_err(err, EINVAL, "host name \"%s\": want 1 to %d of A-Z a-z 0-9 . - _, "
 			       "not starting with . or -",
 			       cir_err_shown(c->host_name, shown, sizeof(shown)), CIR_CLUSTER_NAME_MAX);
-	}
 	return 0;
+}
+
+int cir_cluster_conf_load(struct cir_cluster_conf *c, struct cir_error *err)
+{
+	const char *path = getenv(CIR_CLUSTER_CONF_ENV);
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->lease_ttl = CIR_CLUSTER_TTL;
+	if (!path || !*path)
+		path = CIR_CLUSTER_CONF_PATH;
+	r = conf_file_read(path, c, err);
+	if (r >= 0)
+		r = copy_env(c->endpoints, sizeof(c->endpoints), CIR_CLUSTER_ENV, err);
+	if (r >= 0)
+		r = copy_env(c->host_name, sizeof(c->host_name), CIR_CLUSTER_HOST_ENV, err);
+	if (r >= 0)
+		r = copy_env(c->underlay, sizeof(c->underlay), CIR_CLUSTER_UNDERLAY_ENV, err);
+	if (r < 0)
+		return r;
+	/* No cluster: the host's name plays no part (a machine whose hostname
+	 * is not a valid cluster name, "(none)" in a VM, works as before). */
+	if (!c->endpoints[0] && !c->host_name[0])
+		return 0;
+	return conf_host_name(c, err);
 }
 
 /* ---- the underlay address ---- */

@@ -101,22 +101,103 @@ static void block_range(const struct cir_ipam_range *rg, const struct cir_cidr *
 	out->end = e;
 }
 
+/* One ADD: what it asks for, and the blocks held. */
+struct alloc {
+	struct cir_ipam *h;
+	const struct cir_ipam_range *rg;
+	unsigned int block;              /* the blocks' prefix */
+	const char *cid, *ifname;
+	const struct cir_ip *req;        /* the address asked for (n_req 0 or 1) */
+	size_t n_req;
+	struct cir_ipam_result *out;
+	struct held *hb;
+};
+
 /* Try blocks idx[0..n) (at most CIR_IPAM_MAX_RANGES). */
-static int alloc_in(struct cir_ipam *h, const struct cir_ipam_range *rg, const struct held *hb,
-		    const size_t *idx, size_t n, const char *cid, const char *ifname,
-		    const struct cir_ip *req, size_t n_req, struct cir_ipam_result *out,
-		    struct cir_error *err)
+static int alloc_in(const struct alloc *a, const size_t *idx, size_t n, struct cir_error *err)
 {
 	struct cir_ipam_config cfg = { .n = 1 };
 	int r;
 
 	for (size_t i = 0; i < n; i++)
-		block_range(rg, &hb->b[idx[i]], &cfg.sets[0].r[i]);
+		block_range(a->rg, &a->hb->b[idx[i]], &cfg.sets[0].r[i]);
 	cfg.sets[0].n = n;
 	r = cir_ipam_config_check(&cfg, err);
 	if (r < 0)
 		return r;
-	return cir_ipam_alloc(h, &cfg, cid, ifname, req, n_req, out, err);
+	return cir_ipam_alloc(a->h, &cfg, a->cid, a->ifname, a->req, a->n_req, a->out, err);
+}
+
+/* Try the held blocks of the subnet at the size (and holding the address
+ * asked for), eight at a time.  -ENOSPC with err clear when all are full. */
+static int alloc_held(const struct alloc *a, struct cir_error *err)
+{
+	const struct held *hb = a->hb;
+	size_t idx[CIR_IPAM_MAX_RANGES], n = 0;
+	int r;
+
+	for (size_t i = 0; i < hb->n; i++) {
+		/* Blocks of another subnet (a network deleted and made again
+		 * with another) are not this network's. */
+		if (!cir_cidr_contains(&a->rg->subnet, &hb->b[i].ip) || hb->b[i].prefix != a->block)
+			continue;
+		if (a->n_req && !cir_cidr_contains(&hb->b[i], &a->req[0]))
+			continue;
+		idx[n++] = i;
+		if (n == CIR_IPAM_MAX_RANGES) {
+			r = alloc_in(a, idx, n, err);
+			if (r != -ENOSPC)
+				return r;
+			cir_err_clear(err);
+			n = 0;
+		}
+	}
+	if (n) {
+		r = alloc_in(a, idx, n, err);
+		if (r != -ENOSPC)
+			return r;
+		cir_err_clear(err);
+	}
+	return -ENOSPC;
+}
+
+/* Every held block is full: claim one (the only etcd round trip), record
+ * it, and allocate there. */
+static int alloc_claim(const struct alloc *a, int dfd, struct cir_error *err)
+{
+	_cleanup_cluster_ struct cir_cluster *c = NULL;
+	const char *network = a->h->network;
+	struct held *hb = a->hb;
+	struct cir_cidr nb;
+	size_t idx;
+	int r;
+
+	if (hb->n >= BLOCKS_MAX)
+		return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
+				    "network %s: this host holds %d blocks already", network,
+				    BLOCKS_MAX);
+	r = cir_cluster_open(&c, NULL, err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s", network);
+	if (!c)
+		return cir_err(err, ENOTCONN, "network %s is a cluster network, and no cluster "
+			       "is configured here", network);
+	r = cir_cluster_block_claim(c, network, &a->rg->subnet, a->block, &nb, err);
+	if (r < 0) {
+		if (r == -ENOSPC)
+			err->code = CIR_CNI_POOL_EXHAUSTED;
+		return cir_err_wrap(err, "network %s: new address block", network);
+	}
+	hb->b[hb->n++] = nb;
+	r = held_write(dfd, hb, err);
+	if (r < 0) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+
+		cir_cluster_block_free(c, network, &nb, &e2);
+		return cir_err_wrap(err, "network %s: blocks", network);
+	}
+	idx = hb->n - 1;
+	return alloc_in(a, &idx, 1, err);
 }
 
 static int lock_dir(struct cir_ipam *h, int *dfd, struct cir_error *err)
@@ -139,10 +220,8 @@ int cir_cluster_alloc(struct cir_ipam *h, const struct cir_ipam_range *rg, unsig
 		      size_t n_req, struct cir_ipam_result *out, struct cir_error *err)
 {
 	_cleanup_close_ int dfd = -1, lock = -1;
-	_cleanup_cluster_ struct cir_cluster *c = NULL;
 	_cleanup_free_ struct held *hb = calloc(1, sizeof(*hb));
-	struct cir_cidr nb;
-	size_t idx[CIR_IPAM_MAX_RANGES], n = 0;
+	const struct alloc a = { h, rg, block, cid, ifname, req, n_req, out, hb };
 	int r;
 
 	if (!hb)
@@ -156,62 +235,17 @@ int cir_cluster_alloc(struct cir_ipam *h, const struct cir_ipam_range *rg, unsig
 	r = held_read(dfd, hb, err);
 	if (r < 0)
 		return cir_err_wrap(err, "network %s: blocks", h->network);
-	/* Blocks of another subnet (a network deleted and made again with
-	 * another) are not this network's. */
-	for (size_t i = 0; i < hb->n; i++) {
-		if (!cir_cidr_contains(&rg->subnet, &hb->b[i].ip) || hb->b[i].prefix != block)
-			continue;
-		if (n_req && !cir_cidr_contains(&hb->b[i], &req[0]))
-			continue;
-		idx[n++] = i;
-		if (n == CIR_IPAM_MAX_RANGES) {
-			r = alloc_in(h, rg, hb, idx, n, cid, ifname, req, n_req, out, err);
-			if (r != -ENOSPC)
-				return r;
-			cir_err_clear(err);
-			n = 0;
-		}
-	}
-	if (n) {
-		r = alloc_in(h, rg, hb, idx, n, cid, ifname, req, n_req, out, err);
-		if (r != -ENOSPC)
-			return r;
-		cir_err_clear(err);
-	}
+	r = alloc_held(&a, err);
+	if (r != -ENOSPC)
+		return r;
 	if (n_req) {
-		char a[CIR_IP_STRLEN];
+		char s[CIR_IP_STRLEN];
 
 		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
 				    "network %s: requested address %s is not in an address block "
-				    "of this host", h->network, cir_ip_format(&req[0], a, sizeof(a)));
+				    "of this host", h->network, cir_ip_format(&req[0], s, sizeof(s)));
 	}
-	if (hb->n >= BLOCKS_MAX)
-		return cir_err_code(err, CIR_CNI_POOL_EXHAUSTED, ENOSPC,
-				    "network %s: this host holds %d blocks already", h->network,
-				    BLOCKS_MAX);
-	/* Every held block is full: claim one (the only etcd round trip). */
-	r = cir_cluster_open(&c, NULL, err);
-	if (r < 0)
-		return cir_err_wrap(err, "network %s", h->network);
-	if (!c)
-		return cir_err(err, ENOTCONN, "network %s is a cluster network, and no cluster "
-			       "is configured here", h->network);
-	r = cir_cluster_block_claim(c, h->network, &rg->subnet, block, &nb, err);
-	if (r < 0) {
-		if (r == -ENOSPC)
-			err->code = CIR_CNI_POOL_EXHAUSTED;
-		return cir_err_wrap(err, "network %s: new address block", h->network);
-	}
-	hb->b[hb->n++] = nb;
-	r = held_write(dfd, hb, err);
-	if (r < 0) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		cir_cluster_block_free(c, h->network, &nb, &e2);
-		return cir_err_wrap(err, "network %s: blocks", h->network);
-	}
-	idx[0] = hb->n - 1;
-	return alloc_in(h, rg, hb, idx, 1, cid, ifname, NULL, 0, out, err);
+	return alloc_claim(&a, dfd, err);
 }
 
 /* Does block b hold any reserved address? */
@@ -296,6 +330,37 @@ static unsigned int block_count(struct cir_ipam *h, const struct cir_cidr *b)
 	}
 }
 
+/* Who holds block b by etcd's have[0..n): 1 this host (me), 2 another
+ * (its name in holder), 0 nobody. */
+static int block_holder(const struct cir_cluster_block *have, size_t n, const struct cir_cidr *b,
+			const char *me, char *holder, size_t hsize)
+{
+	int who = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (have[k].block.prefix != b->prefix || !cir_ip_eq(&have[k].block.ip, &b->ip))
+			continue;
+		who = strcmp(have[k].host, me) == 0 ? 1 : 2;
+		snprintf(holder, hsize, "%s", have[k].host);
+	}
+	return who;
+}
+
+/* The IPAM state of network under state_dir: 0 when there is none. */
+static int check_open(struct cir_store *st, struct cir_ipam *h, const char *state_dir,
+		      const char *network, struct cir_error *err)
+{
+	int r = cir_store_open_existing(st, state_dir, err);
+
+	if (r >= 0)
+		r = cir_ipam_open_existing(h, st, network, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 0;
+	}
+	return r < 0 ? r : 1;
+}
+
 int cir_cluster_blocks_check(struct cir_cluster *c, const char *state_dir, const char *network,
 			     void (*report)(void *arg, const char *network,
 					    const struct cir_cidr *block, const char *holder,
@@ -312,14 +377,8 @@ int cir_cluster_blocks_check(struct cir_cluster *c, const char *state_dir, const
 
 	if (!hb)
 		return cir_err(err, ENOMEM, "out of memory");
-	r = cir_store_open_existing(&st, state_dir, err);
-	if (r >= 0)
-		r = cir_ipam_open_existing(&h, &st, network, err);
-	if (r == -ENOENT) {
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r < 0)
+	r = check_open(&st, &h, state_dir, network, err);
+	if (r <= 0)
 		return r;
 	lock = lock_dir(&h, &dfd, err);
 	if (lock < 0)
@@ -332,19 +391,12 @@ int cir_cluster_blocks_check(struct cir_cluster *c, const char *state_dir, const
 		return r;
 	for (size_t i = 0; i < hb->n; i++) {
 		char holder[CIR_CLUSTER_NAME_MAX + 2] = "";
-		bool mine = false, other = false;
+		int who = block_holder(have, n, &hb->b[i], c->conf.host_name, holder,
+				       sizeof(holder));
 
-		for (size_t k = 0; k < n; k++) {
-			if (have[k].block.prefix != hb->b[i].prefix ||
-			    !cir_ip_eq(&have[k].block.ip, &hb->b[i].ip))
-				continue;
-			mine = strcmp(have[k].host, c->conf.host_name) == 0;
-			other = !mine;
-			snprintf(holder, sizeof(holder), "%s", have[k].host);
-		}
-		if (mine)
+		if (who == 1)
 			continue;
-		if (!other) {
+		if (who == 0) {
 			/* Free in etcd: this host's again, if nobody was faster. */
 			r = cir_cluster_block_take(c, network, &hb->b[i], holder, sizeof(holder),
 						   err);

@@ -137,33 +137,38 @@ static int cmp_host(const void *a, const void *b)
 		      ((const struct cir_cluster_host *)b)->name);
 }
 
+/* A damaged record is skipped, not fatal: one bad host must not hide the
+ * others. */
+static int host_kv(void *arg, const struct cir_etcd_kv *kv, void *rec, struct cir_error *err)
+{
+	return host_parse(kv, rec, err);
+}
+
+/* Every host's record, by name. */
+static int hosts_list(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
+		      int64_t *rev, struct cir_error *err)
+{
+	static const struct cir_etcd_list how = { sizeof(struct cir_cluster_host), host_kv,
+						  cmp_host };
+	void *v = NULL;
+	int r = cir_etcd_list(c->etcd, HOSTS, &how, NULL, &v, n, rev, err);
+
+	if (r >= 0)
+		*out = v;
+	return r;
+}
+
 int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
 		      struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
 	_cleanup_free_ struct cir_cluster_host *v = NULL;
 	_cleanup_free_ struct cir_cluster_block *b = NULL;
 	size_t k = 0, nb = 0;
 	int r;
 
-	r = cir_etcd_get(c->etcd, HOSTS, true, &resp, err);
-	if (r < 0)
-		return r;
-	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
-	if (!v) {
-		cir_etcd_resp_free(&resp);
-		return cir_err(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		/* A damaged record is skipped, not fatal: one bad host must
-		 * not hide the others. */
-		if (host_parse(&resp.kvs[i], &v[k], &e2) == 0)
-			k++;
-	}
-	cir_etcd_resp_free(&resp);
-	r = cir_cluster_blocks(c, NULL, &b, &nb, err);
+	r = hosts_list(c, &v, &k, NULL, err);
+	if (r >= 0)
+		r = cir_cluster_blocks(c, NULL, &b, &nb, err);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < k; i++) {
@@ -176,7 +181,6 @@ int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size
 		if (v[i].lease && cir_etcd_lease_ttl(c->etcd, v[i].lease, &ttl, NULL, &e2) == 0)
 			v[i].ttl = ttl;
 	}
-	qsort(v, k, sizeof(*v), cmp_host);
 	*out = TAKE_PTR(v);
 	*n = k;
 	return 0;
@@ -185,32 +189,7 @@ int cir_cluster_hosts(struct cir_cluster *c, struct cir_cluster_host **out, size
 int cir_cluster_peers(struct cir_cluster *c, struct cir_cluster_host **out, size_t *n,
 		      int64_t *rev, struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
-	_cleanup_free_ struct cir_cluster_host *v = NULL;
-	size_t k = 0;
-	int r;
-
-	r = cir_etcd_get(c->etcd, HOSTS, true, &resp, err);
-	if (r < 0)
-		return r;
-	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
-	if (!v) {
-		cir_etcd_resp_free(&resp);
-		return cir_err(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-
-		if (host_parse(&resp.kvs[i], &v[k], &e2) == 0)
-			k++;
-	}
-	if (rev)
-		*rev = resp.revision;
-	cir_etcd_resp_free(&resp);
-	qsort(v, k, sizeof(*v), cmp_host);
-	*out = TAKE_PTR(v);
-	*n = k;
-	return 0;
+	return hosts_list(c, out, n, rev, err);
 }
 
 /* Who holds host name key now: -EEXIST when a live host other than our

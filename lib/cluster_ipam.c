@@ -107,55 +107,38 @@ static int cmp_block(const void *a, const void *b)
 	return c ? c : cir_ip_cmp(&x->block.ip, &y->block.ip);
 }
 
-/* Range prefix into parsed blocks (damaged records skipped). */
-static int blocks_get(struct cir_cluster *c, const char *prefix, struct cir_cluster_block **out,
-		      size_t *n, struct cir_error *err)
+/* A block's record (damaged ones skipped). */
+static int block_kv(void *arg, const struct cir_etcd_kv *kv, void *rec, struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
-	_cleanup_free_ struct cir_cluster_block *v = NULL;
-	size_t k = 0;
-	int r = cir_etcd_get(c->etcd, prefix, true, &resp, err);
+	struct cir_cluster_block *b = rec;
+	int r = cir_cluster_block_parse(kv->key, kv->key_len, kv->value, kv->value_len, b, err);
 
-	if (r < 0)
-		return r;
-	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
-	if (!v) {
-		cir_etcd_resp_free(&resp);
-		return cir_err(err, ENOMEM, "out of memory");
+	if (r == 0) {
+		b->lease = kv->lease;
+		b->mod_rev = kv->mod_rev;
 	}
-	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		const struct cir_etcd_kv *kv = &resp.kvs[i];
-
-		if (cir_cluster_block_parse(kv->key, kv->key_len, kv->value, kv->value_len, &v[k],
-					    &e2) == 0) {
-			v[k].lease = kv->lease;
-			v[k].mod_rev = kv->mod_rev;
-			k++;
-		}
-	}
-	cir_etcd_resp_free(&resp);
-	qsort(v, k, sizeof(*v), cmp_block);
-	*out = TAKE_PTR(v);
-	*n = k;
-	return 0;
+	return r;
 }
 
 int cir_cluster_blocks(struct cir_cluster *c, const char *network,
 		       struct cir_cluster_block **out, size_t *n, struct cir_error *err)
 {
+	static const struct cir_etcd_list how = { sizeof(struct cir_cluster_block), block_kv,
+						  cmp_block };
 	char prefix[256];
+	void *v = NULL;
+	int r = network ? net_check(network, err) : 0;
 
-	if (network) {
-		int r = net_check(network, err);
-
-		if (r < 0)
-			return r;
+	if (r < 0)
+		return r;
+	if (network)
 		snprintf(prefix, sizeof(prefix), "%s%s/", BLOCKS, network);
-	} else {
+	else
 		snprintf(prefix, sizeof(prefix), "%s", BLOCKS);
-	}
-	return blocks_get(c, prefix, out, n, err);
+	r = cir_etcd_list(c->etcd, prefix, &how, NULL, &v, n, NULL, err);
+	if (r >= 0)
+		*out = v;
+	return r;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -201,117 +184,163 @@ static uint64_t block_index(const struct cir_cidr *subnet, unsigned int p,
 	return v;
 }
 
-int cir_cluster_block_claim(struct cir_cluster *c, const char *network,
-			    const struct cir_cidr *subnet, unsigned int prefix,
-			    struct cir_cidr *out, struct cir_error *err)
+/* One claim's state across its rounds. */
+struct claim {
+	struct cir_cluster *c;
+	const char *network;
+	const struct cir_cidr *subnet;
+	char sn[CIR_CIDR_STRLEN];
+	unsigned int prefix;             /* of the blocks */
+	uint64_t count;                  /* candidates, numbered 0 .. count - 1 */
+	struct cir_cluster_block *have;  /* the network's blocks, as last read */
+	size_t n;
+	uint64_t *taken;                 /* candidates among them, sorted */
+	size_t nt;
+};
+
+static void claim_clear(struct claim *cl)
 {
-	_cleanup_free_ struct cir_cluster_block *have = NULL;
-	_cleanup_free_ uint64_t *taken = NULL;
-	char sn[CIR_CIDR_STRLEN], prefix_key[256];
-	unsigned int bits = cir_ip_bits(subnet->ip.af), span;
+	free(cl->have);
+	free(cl->taken);
+}
 
-	uint64_t count;
-	size_t n = 0, nt = 0;
-	int r;
+/* The block size (prefix, 0 = the default) and how many candidates. */
+static int claim_size(struct claim *cl, unsigned int prefix, struct cir_error *err)
+{
+	const struct cir_cidr *subnet = cl->subnet;
+	unsigned int bits = cir_ip_bits(subnet->ip.af), span, host, lim;
 
-	r = net_check(network, err);
-	if (r < 0)
-		return r;
-	cir_cidr_format(subnet, sn, sizeof(sn));
 	if (!prefix)
 		prefix = subnet->ip.af == AF_INET ? CIR_CLUSTER_BLOCK4 : CIR_CLUSTER_BLOCK6;
 	if (prefix < subnet->prefix || prefix > bits - 2)
 		return cir_err(err, EINVAL, "network %s: block size /%u does not fit %s (want /%u "
-			       "to /%u)", network, prefix, sn, subnet->prefix, bits - 2);
+			       "to /%u)", cl->network, prefix, cl->sn, subnet->prefix, bits - 2);
 	span = prefix - subnet->prefix;
 	/* Candidates are numbered so that index << host bits fits cir_ip_add. */
-	{
-		unsigned int host = bits - prefix, lim = host >= 62 ? 0 : 62 - host;
+	host = bits - prefix;
+	lim = host >= 62 ? 0 : 62 - host;
+	cl->count = (uint64_t)1 << (span < lim ? span : lim);
+	cl->prefix = prefix;
+	return 0;
+}
 
-		count = (uint64_t)1 << (span < lim ? span : lim);
+/* Read the network's blocks and number the candidates they take;
+ * -ENOSPC when they take every one. */
+static int claim_read(struct claim *cl, struct cir_error *err)
+{
+	int r;
+
+	free(cl->have);
+	cl->have = NULL;
+	r = cir_cluster_blocks(cl->c, cl->network, &cl->have, &cl->n, err);
+	if (r < 0)
+		return r;
+	free(cl->taken);
+	cl->taken = calloc(cl->n ? cl->n : 1, sizeof(*cl->taken));
+	if (!cl->taken)
+		return cir_err(err, ENOMEM, "out of memory");
+	cl->nt = 0;
+	for (size_t i = 0; i < cl->n; i++) {
+		const struct cir_cidr *b = &cl->have[i].block;
+
+		/* Blocks of another size or outside the subnet still block
+		 * what they overlap: compare by overlap (claim_free). */
+		if (b->ip.af == cl->subnet->ip.af && cir_cidr_contains(cl->subnet, &b->ip) &&
+		    b->prefix == cl->prefix)
+			cl->taken[cl->nt++] = block_index(cl->subnet, cl->prefix, b);
 	}
+	qsort(cl->taken, cl->nt, sizeof(*cl->taken), cmp_u64);
+	if ((uint64_t)cl->nt >= cl->count)
+		return cir_err(err, ENOSPC, "network %s: every /%u block of %s is taken",
+			       cl->network, cl->prefix, cl->sn);
+	return 0;
+}
+
+/* Whether candidate i (*b) is free by what was read. */
+static bool claim_free(const struct claim *cl, uint64_t i, struct cir_cidr *b)
+{
+	if (bsearch(&i, cl->taken, cl->nt, sizeof(*cl->taken), cmp_u64))
+		return false;
+	if (block_at(cl->subnet, cl->prefix, i, b) < 0)
+		return false;
+	for (size_t k = 0; k < cl->n; k++)
+		if (cl->have[k].block.ip.af == b->ip.af && cir_cidr_overlap(&cl->have[k].block, b))
+			return false;
+	return true;
+}
+
+/* Create block b's record if absent: 1 ours, 0 another host was faster. */
+static int claim_try(struct claim *cl, const struct cir_cidr *b, struct cir_error *err)
+{
+	struct cir_cluster *c = cl->c;
+	_cleanup_free_ char *val = NULL;
+	char key[512];
+	size_t vlen = 0;
+	int r;
+
+	block_key(key, sizeof(key), cl->network, b);
+	r = block_value(c->conf.host_name, cl->network, b, &val, &vlen, err);
+	if (r < 0)
+		return r;
+	return cir_etcd_create(c->etcd, key, val, vlen, c->lease, NULL, err);
+}
+
+/* One round over the candidates from a random start (it spreads concurrent
+ * claims over the subnet), up to 16 conflicts: 1 claimed (*out), 0 when
+ * others were faster (read again), -ENOSPC when nothing is free. */
+static int claim_round(struct claim *cl, struct cir_cidr *out, struct cir_error *err)
+{
+	uint64_t start = rand64() % cl->count;
+	int conflicts = 0;
+
+	for (uint64_t step = 0; step < cl->count && conflicts < 16; step++) {
+		struct cir_cidr b;
+		int r;
+
+		if (!claim_free(cl, (start + step) % cl->count, &b))
+			continue;
+		r = claim_try(cl, &b, err);
+		if (r == 1)
+			*out = b;
+		if (r != 0)
+			return r;
+		conflicts++;    /* another host was faster: the next one */
+	}
+	if (conflicts == 0)
+		return cir_err(err, ENOSPC, "network %s: every /%u block of %s is taken",
+			       cl->network, cl->prefix, cl->sn);
+	return 0;
+}
+
+int cir_cluster_block_claim(struct cir_cluster *c, const char *network,
+			    const struct cir_cidr *subnet, unsigned int prefix,
+			    struct cir_cidr *out, struct cir_error *err)
+{
+	_cleanup_(claim_clear) struct claim cl = { .c = c, .network = network, .subnet = subnet };
+	int r = net_check(network, err);
+
+	if (r < 0)
+		return r;
+	cir_cidr_format(subnet, cl.sn, sizeof(cl.sn));
+	r = claim_size(&cl, prefix, err);
+	if (r < 0)
+		return r;
 	/* One budget for the whole claim, however many round trips. */
 	cir_etcd_set_deadline(c->etcd, c->conf.timeout_ms ? c->conf.timeout_ms
 							  : CIR_ETCD_TIMEOUT_MS);
 	r = cir_cluster_lease(c, err);
-	if (r < 0)
-		goto out;
-	snprintf(prefix_key, sizeof(prefix_key), "%s%s/", BLOCKS, network);
-	for (int round = 0; round < 4; round++) {
-		uint64_t start;
-		int conflicts = 0;
-
-		free(have);
-		have = NULL;
-		r = blocks_get(c, prefix_key, &have, &n, err);
-		if (r < 0)
-			goto out;
-		free(taken);
-		taken = calloc(n ? n : 1, sizeof(*taken));
-		if (!taken) {
-			r = cir_err(err, ENOMEM, "out of memory");
-			goto out;
-		}
-		nt = 0;
-		for (size_t i = 0; i < n; i++) {
-			/* Blocks of another size or outside the subnet still
-			 * block what they overlap: compare by overlap below. */
-			if (have[i].block.ip.af == subnet->ip.af &&
-			    cir_cidr_contains(subnet, &have[i].block.ip) &&
-			    have[i].block.prefix == prefix)
-				taken[nt++] = block_index(subnet, prefix, &have[i].block);
-		}
-		qsort(taken, nt, sizeof(*taken), cmp_u64);
-		if ((uint64_t)nt >= count) {
-			r = cir_err(err, ENOSPC, "network %s: every /%u block of %s is taken",
-				    network, prefix, sn);
-			goto out;
-		}
-		/* A random start spreads concurrent claims over the subnet;
-		 * then the next free index from there on. */
-		start = rand64() % count;
-		for (uint64_t step = 0; step < count && conflicts < 16; step++) {
-			uint64_t i = (start + step) % count;
-			struct cir_cidr b;
-			_cleanup_free_ char *val = NULL;
-			char key[512];
-			size_t vlen = 0;
-			bool overlaps = false;
-
-			if (bsearch(&i, taken, nt, sizeof(*taken), cmp_u64))
-				continue;
-			if (block_at(subnet, prefix, i, &b) < 0)
-				continue;
-			for (size_t k = 0; k < n && !overlaps; k++)
-				overlaps = have[k].block.ip.af == b.ip.af &&
-					   cir_cidr_overlap(&have[k].block, &b);
-			if (overlaps)
-				continue;
-			block_key(key, sizeof(key), network, &b);
-			r = block_value(c->conf.host_name, network, &b, &val, &vlen, err);
-			if (r < 0)
-				goto out;
-			r = cir_etcd_create(c->etcd, key, val, vlen, c->lease, NULL, err);
-			if (r < 0)
-				goto out;
-			if (r == 1) {
-				*out = b;
-				r = 0;
-				goto out;
-			}
-			conflicts++;    /* another host was faster: the next one */
-		}
-		if (conflicts == 0) {
-			r = cir_err(err, ENOSPC, "network %s: every /%u block of %s is taken",
-				    network, prefix, sn);
-			goto out;
-		}
+	for (int round = 0; r >= 0 && round < 4; round++) {
+		r = claim_read(&cl, err);
+		if (r >= 0)
+			r = claim_round(&cl, out, err);
+		if (r == 1)
+			break;
+		if (r >= 0 && round == 3)
+			r = cir_err(err, EAGAIN, "network %s: no block claimed after 4 rounds of "
+				    "conflicts: try again", network);
 	}
-	r = cir_err(err, EAGAIN, "network %s: no block claimed after 4 rounds of conflicts: "
-		    "try again", network);
-out:
 	cir_etcd_set_deadline(c->etcd, 0);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int cir_cluster_block_take(struct cir_cluster *c, const char *network,
@@ -389,36 +418,39 @@ int cir_cluster_block_free(struct cir_cluster *c, const char *network,
 	return r < 0 ? r : 1;
 }
 
+struct reclaim {
+	struct cir_cluster *c;
+	const char *name;
+	int64_t lease;
+	int moved;
+};
+
+/* One block of host rc->name held on another lease: onto rc->lease, if
+ * nobody changed it since it was read. */
+static int reclaim_kv(void *arg, const struct cir_etcd_kv *kv, struct cir_error *err)
+{
+	struct reclaim *rc = arg;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	struct cir_cluster_block b;
+	struct cir_etcd_cmp cmp = { .key = kv->key, .target = CIR_ETCD_CMP_MOD, .rev = kv->mod_rev };
+	struct cir_etcd_op put = { .kind = CIR_ETCD_OP_PUT, .key = kv->key, .value = kv->value,
+				   .vlen = kv->value_len, .lease = rc->lease };
+	int r;
+
+	if (cir_cluster_block_parse(kv->key, kv->key_len, kv->value, kv->value_len, &b, &e2) < 0 ||
+	    strcmp(b.host, rc->name) != 0 || kv->lease == rc->lease)
+		return 0;
+	r = cir_etcd_txn(rc->c->etcd, &cmp, 1, &put, 1, NULL, 0, NULL, err);
+	if (r == 1)
+		rc->moved++;
+	return r;
+}
+
 int cir_cluster_blocks_reclaim(struct cir_cluster *c, const char *name, int64_t lease,
 			       struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
-	int r, moved = 0;
+	struct reclaim rc = { c, name, lease, 0 };
+	int r = cir_etcd_range_prefix(c->etcd, BLOCKS, reclaim_kv, &rc, NULL, err);
 
-	r = cir_etcd_get(c->etcd, BLOCKS, true, &resp, err);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < resp.nkvs && r >= 0; i++) {
-		const struct cir_etcd_kv *kv = &resp.kvs[i];
-		struct cir_error e2 = CIR_ERROR_INIT;
-		struct cir_cluster_block b;
-
-		if (cir_cluster_block_parse(kv->key, kv->key_len, kv->value, kv->value_len, &b,
-					    &e2) < 0 ||
-		    strcmp(b.host, name) != 0 || kv->lease == lease)
-			continue;
-		{
-			struct cir_etcd_cmp cmp = { .key = kv->key, .target = CIR_ETCD_CMP_MOD,
-						    .rev = kv->mod_rev };
-			struct cir_etcd_op put = { .kind = CIR_ETCD_OP_PUT, .key = kv->key,
-						   .value = kv->value, .vlen = kv->value_len,
-						   .lease = lease };
-
-			r = cir_etcd_txn(c->etcd, &cmp, 1, &put, 1, NULL, 0, NULL, err);
-			if (r == 1)
-				moved++;
-		}
-	}
-	cir_etcd_resp_free(&resp);
-	return r < 0 ? r : moved;
+	return r < 0 ? r : rc.moved;
 }

@@ -163,43 +163,35 @@ static int cmp_member(const void *a, const void *b)
 	return d ? d : strcmp(x->ifname, y->ifname);
 }
 
+/* A damaged record is skipped, as the network records are. */
+static int member_kv(void *arg, const struct cir_etcd_kv *kv, void *rec, struct cir_error *err)
+{
+	struct cir_cluster_member *m = rec;
+	int r = cir_cluster_member_parse(kv->key, kv->key_len, kv->value, kv->value_len, m, err);
+
+	if (r != 0 || strcmp(m->network, arg) != 0)
+		return r ? r : 1;
+	m->lease = kv->lease;
+	return 0;
+}
+
 int cir_cluster_members(struct cir_cluster *c, const char *network, const char *host,
 			struct cir_cluster_member **out, size_t *n, struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
-	_cleanup_free_ struct cir_cluster_member *v = NULL;
+	static const struct cir_etcd_list how = { sizeof(struct cir_cluster_member), member_kv,
+						  cmp_member };
 	char key[CIR_ETCD_KEY_MAX];
-	size_t k = 0;
+	void *v = NULL;
 	int r;
 
 	*out = NULL;
 	*n = 0;
 	if (member_key(key, sizeof(key), network, host, NULL, NULL) < 0)
 		return cir_err(err, ENAMETOOLONG, "member key too long");
-	r = cir_etcd_get(c->etcd, key, true, &resp, err);
-	if (r < 0)
-		return r;
-	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
-	if (!v) {
-		cir_etcd_resp_free(&resp);
-		return cir_err(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		const struct cir_etcd_kv *kv = &resp.kvs[i];
-
-		/* A damaged record is skipped, as the network records are. */
-		if (cir_cluster_member_parse(kv->key, kv->key_len, kv->value, kv->value_len,
-					     &v[k], &e2) == 0 && strcmp(v[k].network, network) == 0) {
-			v[k].lease = kv->lease;
-			k++;
-		}
-	}
-	cir_etcd_resp_free(&resp);
-	qsort(v, k, sizeof(*v), cmp_member);
-	*out = TAKE_PTR(v);
-	*n = k;
-	return 0;
+	r = cir_etcd_list(c->etcd, key, &how, (void *)network, &v, n, NULL, err);
+	if (r >= 0)
+		*out = v;
+	return r;
 }
 
 /* ---- the agent's reconcile ---- */

@@ -238,40 +238,27 @@ static int cmp_net(const void *a, const void *b)
 		      ((const struct cir_cluster_net *)b)->name);
 }
 
+/* A damaged record is skipped: one bad network must not hide the others. */
+static int net_kv(void *arg, const struct cir_etcd_kv *kv, void *rec, struct cir_error *err)
+{
+	struct cir_cluster_net *n = rec;
+	int r = cir_cluster_net_parse(kv->key, kv->key_len, kv->value, kv->value_len, n, err);
+
+	if (r == 0)
+		n->mod_rev = kv->mod_rev;
+	return r;
+}
+
 int cir_cluster_nets(struct cir_cluster *c, struct cir_cluster_net **out, size_t *n,
 		     int64_t *rev, struct cir_error *err)
 {
-	struct cir_etcd_resp resp = { 0 };
-	_cleanup_free_ struct cir_cluster_net *v = NULL;
-	size_t k = 0;
-	int r = cir_etcd_get(c->etcd, NETS, true, &resp, err);
+	static const struct cir_etcd_list how = { sizeof(struct cir_cluster_net), net_kv, cmp_net };
+	void *v = NULL;
+	int r = cir_etcd_list(c->etcd, NETS, &how, NULL, &v, n, rev, err);
 
-	if (r < 0)
-		return r;
-	v = calloc(resp.nkvs ? resp.nkvs : 1, sizeof(*v));
-	if (!v) {
-		cir_etcd_resp_free(&resp);
-		return cir_err(err, ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
-		const struct cir_etcd_kv *kv = &resp.kvs[i];
-
-		/* A damaged record is skipped: one bad network must not hide
-		 * the others. */
-		if (cir_cluster_net_parse(kv->key, kv->key_len, kv->value, kv->value_len, &v[k],
-					  &e2) == 0) {
-			v[k].mod_rev = kv->mod_rev;
-			k++;
-		}
-	}
-	if (rev)
-		*rev = resp.revision;
-	cir_etcd_resp_free(&resp);
-	qsort(v, k, sizeof(*v), cmp_net);
-	*out = TAKE_PTR(v);
-	*n = k;
-	return 0;
+	if (r >= 0)
+		*out = v;
+	return r;
 }
 
 int cir_cluster_net_delete(struct cir_cluster *c, const char *name, struct cir_error *err)

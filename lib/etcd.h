@@ -130,6 +130,34 @@ int cir_etcd_put(struct cir_etcd *e, const char *key, const void *value, size_t 
 /* Delete key (or the prefix).  Returns how many keys went (>= 0). */
 int cir_etcd_delete(struct cir_etcd *e, const char *key, bool prefix, struct cir_error *err);
 
+/* ---- every key under a prefix: the one way to read a set of records ---- */
+
+/* Called with each kv under a prefix, in key order; < 0 ends the walk
+ * with that error. */
+typedef int (*cir_etcd_kv_fn)(void *arg, const struct cir_etcd_kv *kv, struct cir_error *err);
+/* Range every key under prefix (one read) and call fn with each kv; *rev
+ * (may be NULL) gets the revision read at.  Errors as cir_etcd_get() or
+ * fn's. */
+int cir_etcd_range_prefix(struct cir_etcd *e, const char *prefix, cir_etcd_kv_fn fn, void *arg,
+			  int64_t *rev, struct cir_error *err);
+
+/* How cir_etcd_list() makes records of kvs. */
+struct cir_etcd_list {
+	size_t size;                 /* of one record */
+	/* Fill rec (zeroed) from kv: 0 keeps it, anything else skips the kv
+	 * (a damaged record must not hide the others; err is scratch). */
+	int (*parse)(void *arg, const struct cir_etcd_kv *kv, void *rec, struct cir_error *err);
+	int (*cmp)(const void *a, const void *b);   /* the order, NULL = key order */
+};
+/*
+ * Every key under prefix as an array of records made by how (arg passed to
+ * its parse): *out malloc'ed (never NULL; free() it), *n records, *rev (may
+ * be NULL) the revision read at -- all set only on success.  Errors as
+ * cir_etcd_get(), -ENOMEM.
+ */
+int cir_etcd_list(struct cir_etcd *e, const char *prefix, const struct cir_etcd_list *how,
+		  void *arg, void **out, size_t *n, int64_t *rev, struct cir_error *err);
+
 /* A compare of a transaction: target(key) == value. */
 enum cir_etcd_target { CIR_ETCD_CMP_CREATE, CIR_ETCD_CMP_MOD, CIR_ETCD_CMP_VALUE,
 		       CIR_ETCD_CMP_LEASE };
