@@ -67,57 +67,56 @@ bool cir_jnode_bool(const struct cir_jnode *n)
 	return n && n->type == CIR_JBOOL && n->b;
 }
 
-static const struct cir_jnode *member(const struct cir_jnode *obj, const char *key)
-{
-	const struct cir_jnode *v = cir_jnode_get(obj, key);
-
-	if (v && v->type == CIR_JNULL)
-		return NULL;
-	return v;
-}
-
 static int type_err(struct cir_error *err, const char *key, const char *want)
 {
 	return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL, "%s: expected %s", key, want);
 }
 
+/* Member key of obj into *v when it is of type t: 1; 0 when absent or
+ * null; -EINVAL naming key and want when of another type. */
+static int typed(const struct cir_jnode *obj, const char *key, enum cir_jtype t,
+		 const char *want, const struct cir_jnode **v, struct cir_error *err)
+{
+	*v = cir_jnode_get(obj, key);
+	if (!*v || (*v)->type == CIR_JNULL)
+		return 0;
+	if ((*v)->type != t)
+		return type_err(err, key, want);
+	return 1;
+}
+
 int cir_json_str(const struct cir_jnode *obj, const char *key, const char **out,
 		 struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
+	int r = typed(obj, key, CIR_JSTRING, "a string", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JSTRING)
-		return type_err(err, key, "a string");
-	*out = v->s;
-	return 1;
+	if (r > 0)
+		*out = v->s;
+	return r;
 }
 
 int cir_json_bool(const struct cir_jnode *obj, const char *key, bool *out, struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
+	int r = typed(obj, key, CIR_JBOOL, "a boolean", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JBOOL)
-		return type_err(err, key, "a boolean");
-	*out = v->b;
-	return 1;
+	if (r > 0)
+		*out = v->b;
+	return r;
 }
 
 int cir_json_u64(const struct cir_jnode *obj, const char *key, uint64_t max, uint64_t *out,
 		 struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
 	const char *r;
 	char *end;
 	unsigned long long x;
+	int t = typed(obj, key, CIR_JNUMBER, "a number", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JNUMBER)
-		return type_err(err, key, "a number");
+	if (t <= 0)
+		return t;
 	r = v->s;
 	/* Accept plain non-negative integers only (also beyond int64). */
 	if (!r || r[0] < '0' || r[0] > '9')
@@ -147,14 +146,13 @@ int cir_json_u32(const struct cir_jnode *obj, const char *key, uint32_t max, uin
 int cir_json_double(const struct cir_jnode *obj, const char *key, double *out,
 		    struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
 	double d;
 	char *end;
+	int r = typed(obj, key, CIR_JNUMBER, "a number", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JNUMBER)
-		return type_err(err, key, "a number");
+	if (r <= 0)
+		return r;
 	d = strtod(v->s, &end);
 	if (*end != '\0' || !isfinite(d))
 		return type_err(err, key, "a number");
@@ -165,25 +163,21 @@ int cir_json_double(const struct cir_jnode *obj, const char *key, double *out,
 int cir_json_obj(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
 		 struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
+	int r = typed(obj, key, CIR_JOBJECT, "an object", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JOBJECT)
-		return type_err(err, key, "an object");
-	*out = v;
-	return 1;
+	if (r > 0)
+		*out = v;
+	return r;
 }
 
 int cir_json_arr(const struct cir_jnode *obj, const char *key, const struct cir_jnode **out,
 		 struct cir_error *err)
 {
-	const struct cir_jnode *v = member(obj, key);
+	const struct cir_jnode *v;
+	int r = typed(obj, key, CIR_JARRAY, "an array", &v, err);
 
-	if (!v)
-		return 0;
-	if (v->type != CIR_JARRAY)
-		return type_err(err, key, "an array");
-	*out = v;
-	return 1;
+	if (r > 0)
+		*out = v;
+	return r;
 }
