@@ -8,7 +8,7 @@
  * Messages are built by hand on a NETLINK_NETFILTER socket of the caller's
  * network namespace; building and parsing need no socket (tested alone).
  * Uses: stale UDP entries of a published port that comes or goes
- * (lib/portmap.c), UDP entries of a removed IPVS target.
+ * (lib/portmap_kernel.c), UDP entries of a removed IPVS target.
  */
 #ifndef CIR_CONNTRACK_H
 #define CIR_CONNTRACK_H

@@ -585,86 +585,107 @@ static bool journalled(const struct cache *c, const char *name)
 	return c->nnames && bsearch(&name, c->names, c->nnames, sizeof(*c->names), cmp_str);
 }
 
+/* The journal, indexed (c->log_present when it exists).  < 0 when it is
+ * unreadable or too long: then there is no cache. */
+static int journal_load(struct cir_lb_db *db, struct cache *c)
+{
+	int r = slurp(db->fd, CIR_LBCACHE_LOG, LOG_MAX, &c->log, &c->log_len, &c->log_st);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	c->log_present = true;
+	return journal_index(c);
+}
+
+/* The entry at *p (of *left bytes) into e, after prev (NULL for the
+ * first): its length, stamp and name checked, names sorted and unique as
+ * written.  *p and *left move past it. */
+static int entry_parse(const unsigned char **p, size_t *left, struct entry *e,
+		       const struct entry *prev)
+{
+	uint32_t elen;
+	uint16_t nl;
+
+	if (*left < sizeof(elen))
+		return -EINVAL;
+	memcpy(&elen, *p, sizeof(elen));
+	*p += sizeof(elen);
+	*left -= sizeof(elen);
+	if (elen > *left || elen < sizeof(e->st) + sizeof(nl))
+		return -EINVAL;
+	memcpy(&e->st, *p, sizeof(e->st));
+	e->body = *p + sizeof(e->st);
+	e->body_len = elen - sizeof(e->st);
+	memcpy(&nl, e->body, sizeof(nl));
+	if (nl == 0 || nl > CIR_NAME_MAX || sizeof(nl) + nl > e->body_len)
+		return -EINVAL;
+	e->name = (const char *)e->body + sizeof(nl);
+	e->name_len = nl;
+	if (prev) {
+		size_t m = prev->name_len < nl ? prev->name_len : nl;
+		int cmp = memcmp(prev->name, e->name, m);
+
+		if (cmp > 0 || (cmp == 0 && prev->name_len >= nl))
+			return -EINVAL;
+	}
+	*p += elen;
+	*left -= elen;
+	return 0;
+}
+
+/* The snapshot lb/cache of len bytes in c->buf: its header and every
+ * entry checked into c->e.  -EINVAL (or -ENOMEM) when it cannot be used. */
+static int snapshot_parse(struct cache *c, size_t len)
+{
+	struct header h;
+	const unsigned char *p;
+	size_t left;
+
+	if (len < sizeof(h))
+		return -EINVAL;
+	memcpy(&h, c->buf, sizeof(h));
+	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.layout != CACHE_LAYOUT ||
+	    h.payload != len - sizeof(h) ||
+	    h.count > h.payload / (sizeof(uint32_t) + sizeof(struct stamp)))
+		return -EINVAL;
+	p = (const unsigned char *)c->buf + sizeof(h);
+	left = len - sizeof(h);
+	if (fnv1a(p, left) != h.sum)
+		return -EINVAL;
+	c->e = calloc(h.count ? h.count : 1, sizeof(*c->e));
+	if (!c->e)
+		return -ENOMEM;
+	for (size_t i = 0; i < h.count; i++)
+		if (entry_parse(&p, &left, &c->e[i], i > 0 ? &c->e[i - 1] : NULL) < 0)
+			return -EINVAL;
+	if (left)
+		return -EINVAL;
+	c->n = h.count;
+	return 0;
+}
+
 /* The journal first, then the snapshot: a snapshot replaced after the
  * journal was opened is newer than the journal's start (spec/lb.md).  Any
  * fault leaves the cache empty: every record is then read as JSON. */
 static void cache_load(struct cir_lb_db *db, struct cache *c)
 {
-	struct header h;
 	struct stat sb;
-	const unsigned char *p;
-	size_t len = 0, left;
-	int r;
+	size_t len = 0;
 
 	*c = (struct cache){ 0 };
-	if (db->fd < 0)
+	if (db->fd < 0 || journal_load(db, c) < 0)
 		return;
-	r = slurp(db->fd, CIR_LBCACHE_LOG, LOG_MAX, &c->log, &c->log_len, &c->log_st);
-	if (r == 0) {
-		c->log_present = true;
-		if (journal_index(c) < 0)
-			return;
-	} else if (r != -ENOENT) {
-		return;         /* unreadable or too long: no cache */
-	}
 	if (slurp(db->fd, CIR_LBCACHE_FILE, CACHE_MAX, &c->buf, &len, &sb) < 0)
 		return;
-	if (len < sizeof(h))
-		goto bad;
-	memcpy(&h, c->buf, sizeof(h));
-	if (memcmp(h.magic, CACHE_MAGIC, sizeof(h.magic)) != 0 || h.layout != CACHE_LAYOUT ||
-	    h.payload != len - sizeof(h) ||
-	    h.count > h.payload / (sizeof(uint32_t) + sizeof(struct stamp)))
-		goto bad;
-	p = (const unsigned char *)c->buf + sizeof(h);
-	left = len - sizeof(h);
-	if (fnv1a(p, left) != h.sum)
-		goto bad;
-	c->e = calloc(h.count ? h.count : 1, sizeof(*c->e));
-	if (!c->e)
-		goto bad;
-	for (size_t i = 0; i < h.count; i++) {
-		struct entry *e = &c->e[i];
-		uint32_t elen;
-		uint16_t nl;
-
-		if (left < sizeof(elen))
-			goto bad;
-		memcpy(&elen, p, sizeof(elen));
-		p += sizeof(elen);
-		left -= sizeof(elen);
-		if (elen > left || elen < sizeof(e->st) + sizeof(nl))
-			goto bad;
-		memcpy(&e->st, p, sizeof(e->st));
-		e->body = p + sizeof(e->st);
-		e->body_len = elen - sizeof(e->st);
-		memcpy(&nl, e->body, sizeof(nl));
-		if (nl == 0 || nl > CIR_NAME_MAX || sizeof(nl) + nl > e->body_len)
-			goto bad;
-		e->name = (const char *)e->body + sizeof(nl);
-		e->name_len = nl;
-		/* Sorted and unique, as written. */
-		if (i > 0) {
-			const struct entry *q = &c->e[i - 1];
-			size_t m = q->name_len < nl ? q->name_len : nl;
-			int cmp = memcmp(q->name, e->name, m);
-
-			if (cmp > 0 || (cmp == 0 && q->name_len >= nl))
-				goto bad;
-		}
-		p += elen;
-		left -= elen;
+	if (snapshot_parse(c, len) < 0) {
+		free(c->buf);
+		free(c->e);
+		c->buf = NULL;
+		c->e = NULL;
+		c->n = 0;
 	}
-	if (left)
-		goto bad;
-	c->n = h.count;
-	return;
-bad:
-	free(c->buf);
-	free(c->e);
-	c->buf = NULL;
-	c->e = NULL;
-	c->n = 0;
 }
 
 /* Compare a cache entry's name with a NUL-terminated name. */
@@ -736,6 +757,60 @@ static void put_entry(struct enc *out, const struct stamp *st, const void *body,
 	put(out, body, len);
 }
 
+/* The cache entry of name, if any: c's entries are in name order, as
+ * the names listed; *k moves on from the last one found. */
+static const struct entry *entry_find(const struct cache *c, size_t *k, const char *name)
+{
+	while (*k < c->n && entry_cmp(&c->e[*k], name) < 0)
+		(*k)++;
+	return *k < c->n && entry_cmp(&c->e[*k], name) == 0 ? &c->e[*k] : NULL;
+}
+
+/* Service name into s: from its cache entry e when the record's stamp
+ * still matches and the journal does not name it, else from its JSON
+ * record (*stale then).  Its entry is appended to out either way.  0 with
+ * s filled, 1 when the record went meanwhile, < 0 on error. */
+static int list_one(struct cir_lb_db *db, const struct cache *c, const struct entry *e,
+		    const char *name, struct enc *out, struct cir_lb_service *s, bool *stale,
+		    struct cir_error *err)
+{
+	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
+	_cleanup_free_ char *body = NULL;
+	size_t blen = 0;
+	struct stamp st;
+	struct stat sb;
+	int r;
+
+	r = cir_lb_record_name(name, file, sizeof(file), err);
+	if (r < 0)
+		return r;
+	/* The stamp before the read: a record replaced in between is
+	 * stored with the older stamp, and read again next time. */
+	if (fstatat(db->fd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+		*stale = true;
+		return 1;       /* deleted meanwhile */
+	}
+	stamp_of(&sb, &st);
+	if (e && memcmp(&e->st, &st, sizeof(st)) == 0 && !journalled(c, name) &&
+	    cir_lbcache_decode(e->body, e->body_len, s) == 0) {
+		put_entry(out, &st, e->body, e->body_len);
+		return 0;
+	}
+	*stale = true;
+	r = cir_lb_get(db, name, s, err);
+	if (r == -ENOENT) {
+		cir_err_clear(err);
+		return 1;       /* deleted meanwhile */
+	}
+	if (r < 0)
+		return r;
+	if (cir_lbcache_encode(s, &body, &blen) < 0)
+		out->oom = true;
+	else
+		put_entry(out, &st, body, blen);
+	return 0;
+}
+
 int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, void *arg),
 		void *arg, struct cir_error *err)
 {
@@ -755,47 +830,13 @@ int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, 
 	put(&out, &h0, sizeof(h0));
 	for (size_t i = 0; i < ns.n; i++) {
 		_cleanup_service_ struct cir_lb_service s = { 0 };
-		char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-		const struct entry *e = NULL;
-		struct stamp st;
-		struct stat sb;
+		const struct entry *e = entry_find(&c, &k, ns.v[i]);
 
-		while (k < c.n && entry_cmp(&c.e[k], ns.v[i]) < 0)
-			k++;
-		if (k < c.n && entry_cmp(&c.e[k], ns.v[i]) == 0)
-			e = &c.e[k];
-		r = cir_lb_record_name(ns.v[i], file, sizeof(file), err);
-		if (r < 0)
-			goto out;
-		/* The stamp before the read: a record replaced in between is
-		 * stored with the older stamp, and read again next time. */
-		if (fstatat(db->fd, file, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-			stale = true;
-			continue;       /* deleted meanwhile */
-		}
-		stamp_of(&sb, &st);
-		if (e && memcmp(&e->st, &st, sizeof(st)) == 0 &&
-		    !journalled(&c, ns.v[i]) &&
-		    cir_lbcache_decode(e->body, e->body_len, &s) == 0) {
-			put_entry(&out, &st, e->body, e->body_len);
-		} else {
-			_cleanup_free_ char *body = NULL;
-			size_t blen = 0;
-
-			stale = true;
-			r = cir_lb_get(db, ns.v[i], &s, err);
-			if (r == -ENOENT) {
-				cir_err_clear(err);
-				continue;       /* deleted meanwhile */
-			}
-			if (r < 0)
-				goto out;
-			if (cir_lbcache_encode(&s, &body, &blen) < 0)
-				out.oom = true;
-			else
-				put_entry(&out, &st, body, blen);
-		}
-		r = fn(&s, arg);
+		r = list_one(db, &c, e, ns.v[i], &out, &s, &stale, err);
+		if (r == 1)
+			continue;
+		if (r >= 0)
+			r = fn(&s, arg);
 		if (r < 0)
 			goto out;
 		count++;

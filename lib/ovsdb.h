@@ -8,7 +8,7 @@
  * an ops function, answers the server's "echo" requests while it waits, and
  * returns the reply with that id once every operation succeeded.  The op
  * builders and reply readers are exported for the unit tests; nothing here
- * prints, and the JSON goes through lib/json.c only.
+ * prints, and the JSON goes through lib/json*.c only.
  */
 #ifndef CIR_OVSDB_H
 #define CIR_OVSDB_H

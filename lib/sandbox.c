@@ -195,7 +195,7 @@ static const struct {
 	{ "chdir", G_DELEGATE },
 	{ "fchdir", G_DELEGATE },
 	{ "fadvise64", G_DELEGATE },    /* coreutils reading a file */
-	/* -- G_LBAPI: lib/haproxy.c's client of the runtime API (socket():
+	/* -- G_LBAPI: lib/haproxy_api.c's client of the runtime API (socket():
 	 * AF_UNIX stream, below) -- */
 	{ "connect", G_LBAPI },
 	{ "sendto", G_LBAPI },

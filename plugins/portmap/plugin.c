@@ -10,7 +10,7 @@
  * compares record and kernel with the mappings asked for.  GC releases the
  * network's attachments missing from cni.dev/valid-attachments (with
  * Circuit's keep-live rule: only those whose namespace is gone).  All the
- * work is in lib/portmap.c; nothing here enters the container's namespace.
+ * work is in lib/portmap*.c; nothing here enters the container's namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
