@@ -13,6 +13,9 @@
  *   lb_verbs.c    applying a change (commit, rollback) and the verbs
  *   lb_owner.c    targets owned by CNI attachments (detach, verify, gc)
  *   lb_restore.c  restore: every record back into the kernel
+ *   lbcache_records.c  the records on disk (lb/<name>.json), journalled
+ *   lbcache.c     the record cache (lb/cache, lb/cache.log)
+ *   lbcache_codec.c    a cache entry's encoding
  */
 #ifndef CIR_LB_INT_H
 #define CIR_LB_INT_H
@@ -114,5 +117,16 @@ int cir_lb_commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 
 /* IPVS's restore (with the lock held): every IPVS record into the kernel. */
 int cir_lb_ipvs_restore(struct cir_lb_db *db, struct cir_error *err);
+
+/* ---- lbcache_codec.c: the buffer the cache is written into */
+
+struct cir_lbcache_buf {
+	char *buf;
+	size_t len, cap;
+	bool oom;               /* set once a growth failed; later puts do nothing */
+};
+
+/* Append n bytes of p to e, growing it. */
+void cir_lbcache_put(struct cir_lbcache_buf *e, const void *p, size_t n);
 
 #endif

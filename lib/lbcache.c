@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * lbcache.c - the load-balancer records (lb/<name>.json: read, written,
- * removed, listed) and the record cache that lets a reader of every
- * service skip the JSON (lb/cache + lb/cache.log; the contract is in
- * lbcache.h and spec/lb.md, "The record cache").
+ * lbcache.c - the record cache that lets a reader of every service skip
+ * the JSON (lb/cache + lb/cache.log; the contract is in lbcache.h and
+ * spec/lb.md, "The record cache"): loaded, checked against the records'
+ * stamps and the journal, rewritten by a reader (cir_lb_list).  The
+ * records themselves are lib/lbcache_records.c's, the entries' codec
+ * lib/lbcache_codec.c's.
  *
  * lb/cache: a header (magic, layout, count, payload length, FNV-1a 64 of
  * the payload) and one entry per service in name order: its length, the
@@ -25,442 +27,14 @@
 #include "lbcache.h"
 #include "store.h"
 
-#define RECORD_SMALL (64u << 10)
-
 #define CACHE_MAGIC "CIRLBC\0\1"
 /* A journal longer than this: the cache is ignored until rewritten. */
 #define LOG_MAX (1u << 20)
 /* A cache larger than this is not read (and not written). */
 #define CACHE_MAX (1u << 30)
-
-/* The encoder below names every field of these structs: a field added to
- * them must be added to encode() and decode() (and the layout number moves,
- * so that an old cache is dropped).  The sizes catch a field forgotten. */
-#if __SIZEOF_POINTER__ == 8
-_Static_assert(sizeof(struct cir_lb_service) == 496 && sizeof(struct cir_lb_target) == 808,
-	       "struct cir_lb_service/target changed: update lib/lbcache.c encode/decode");
-#endif
+/* Moves when struct cir_lb_service or cir_lb_target changes size (see
+ * lib/lbcache_codec.c): an old cache is then dropped. */
 #define CACHE_LAYOUT ((uint32_t)(sizeof(struct cir_lb_service) << 16 ^ sizeof(struct cir_lb_target)))
-
-/* ------------------------------------------------------------ records */
-
-int cir_lb_record_name(const char *name, char *buf, size_t len, struct cir_error *err)
-{
-	if (cir_name_check("service name", name, err) < 0)
-		return -err->errnum;
-	snprintf(buf, len, "%s%s", name, RECORD_SUFFIX);
-	return 0;
-}
-
-static int record_read(struct cir_lb_db *db, const char *file, struct cir_lb_service *out,
-		       struct cir_error *err)
-{
-	_cleanup_free_ char *buf = malloc(RECORD_SMALL);
-	_cleanup_json_ struct cir_json *j = NULL;
-	int r;
-
-	if (!buf)
-		return cir_err(err, ENOMEM, "out of memory");
-	if (db->fd < 0)
-		return -ENOENT;  /* a read-only db of an empty store */
-	r = cir_store_read(db->fd, file, buf, RECORD_SMALL, err);
-	if (r == -EFBIG) {
-		free(buf);
-		buf = malloc(CIR_JSON_MAX + 1);
-		if (!buf)
-			return cir_err(err, ENOMEM, "out of memory");
-		r = cir_store_read(db->fd, file, buf, CIR_JSON_MAX + 1, err);
-	}
-	if (r < 0)
-		return r;
-	db->records_read++;
-	r = cir_json_parse(buf, r, &j, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	r = cir_lb_service_parse(cir_json_root(j), out, err);
-	if (r < 0)
-		return cir_err_wrap(err, "lb/%s", file);
-	return 0;
-}
-
-int cir_lb_get(struct cir_lb_db *db, const char *name, struct cir_lb_service *out,
-	       struct cir_error *err)
-{
-	struct cir_lb_service s = { 0 };
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = cir_lb_record_name(name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = record_read(db, file, &s, err);
-	if (r == -ENOENT)
-		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "service %s not found", name);
-	if (r < 0)
-		return r;
-	if (strcmp(s.name, name) != 0) {
-		cir_lb_service_clear(&s);
-		return cir_err(err, EINVAL, "lb/%s: record names service %s", file, s.name);
-	}
-	cir_lb_service_clear(out);
-	*out = s;
-	return 0;
-}
-
-/* Before a record changes: its name into the journal, so that no cache
- * entry of it is trusted again.  Nothing to do without a cache. */
-static int journal(struct cir_lb_db *db, const char *name, struct cir_error *err)
-{
-	_cleanup_close_ int fd = -1;
-	char line[CIR_NAME_MAX + 2];
-	struct stat sb;
-	size_t len;
-	ssize_t w;
-
-	if (fstatat(db->fd, CIR_LBCACHE_FILE, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return cir_err(err, errno, "lb cache: %s", strerror(errno));
-	}
-	len = (size_t)snprintf(line, sizeof(line), "%s\n", name);
-	fd = openat(db->fd, CIR_LBCACHE_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-		    0600);
-	if (fd < 0)
-		return cir_err(err, errno, "lb cache journal: %s", strerror(errno));
-	do
-		w = write(fd, line, len);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		return cir_err(err, errno, "lb cache journal: %s", strerror(errno));
-	if ((size_t)w != len)
-		return cir_err(err, EIO, "lb cache journal: short write");
-	return 0;
-}
-
-int cir_lb_record_write(struct cir_lb_db *db, const struct cir_lb_service *s,
-			struct cir_error *err)
-{
-	_cleanup_free_ char *doc = NULL;
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = cir_lb_record_name(s->name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = cir_lb_service_format(s, true, &doc, err);
-	if (r < 0)
-		return r;
-	r = journal(db, s->name, err);
-	if (r >= 0)
-		r = cir_store_write(db->fd, file, doc, strlen(doc), err);
-	return r < 0 ? cir_err_wrap(err, "service %s", s->name) : 0;
-}
-
-int cir_lb_record_remove(struct cir_lb_db *db, const char *name, struct cir_error *err)
-{
-	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
-	int r;
-
-	r = cir_lb_record_name(name, file, sizeof(file), err);
-	if (r < 0)
-		return r;
-	r = journal(db, name, err);
-	if (r < 0)
-		return r;
-	return cir_store_unlink(db->fd, file, err);
-}
-
-void cir_lb_cache_drop(struct cir_lb_db *db)
-{
-	if (db->fd < 0)
-		return;
-	unlinkat(db->fd, CIR_LBCACHE_FILE, 0);
-	unlinkat(db->fd, CIR_LBCACHE_LOG, 0);
-}
-
-void cir_lb_names_free(struct cir_lb_names *ns)
-{
-	for (size_t i = 0; i < ns->n; i++)
-		free(ns->v[i]);
-	free(ns->v);
-	ns->v = NULL;
-	ns->n = ns->cap = 0;
-}
-
-static int names_add(const char *file, void *arg)
-{
-	struct cir_lb_names *ns = arg;
-	size_t l = strlen(file), sl = strlen(RECORD_SUFFIX);
-
-	if (l <= sl || strcmp(file + l - sl, RECORD_SUFFIX) != 0)
-		return 0;
-	if (ns->n == ns->cap) {
-		size_t nc = ns->cap ? ns->cap * 2 : 32;
-		char **nv = realloc(ns->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		ns->v = nv;
-		ns->cap = nc;
-	}
-	ns->v[ns->n] = strndup(file, l - sl);
-	if (!ns->v[ns->n])
-		return -ENOMEM;
-	ns->n++;
-	return 0;
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int cir_lb_names_list(struct cir_lb_db *db, struct cir_lb_names *ns, struct cir_error *err)
-{
-	int r;
-
-	*ns = (struct cir_lb_names){ 0 };
-	if (db->fd < 0)
-		return 0;       /* a read-only db of an empty store */
-	r = cir_store_list(db->fd, names_add, ns, err);
-	if (r == -ENOMEM)
-		r = cir_err(err, ENOMEM, "out of memory");
-	if (r < 0) {
-		cir_lb_names_free(ns);
-		return r;
-	}
-	if (ns->n)
-		qsort(ns->v, ns->n, sizeof(*ns->v), cmp_names);
-	return 0;
-}
-
-/* ------------------------------------------------------------ codec */
-
-struct enc {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct enc *e, const void *p, size_t n)
-{
-	if (e->oom)
-		return;
-	if (e->len + n > e->cap) {
-		size_t nc = e->cap ? e->cap : 4096;
-		char *nb;
-
-		while (nc < e->len + n)
-			nc *= 2;
-		nb = realloc(e->buf, nc);
-		if (!nb) {
-			e->oom = true;
-			return;
-		}
-		e->buf = nb;
-		e->cap = nc;
-	}
-	memcpy(e->buf + e->len, p, n);
-	e->len += n;
-}
-
-#define PUT(e, type, v) do { type v_ = (type)(v); put((e), &v_, sizeof(v_)); } while (0)
-
-static void put_str(struct enc *e, const char *s)
-{
-	size_t n = strlen(s);
-
-	PUT(e, uint16_t, n);
-	put(e, s, n);
-}
-
-static void put_addr(struct enc *e, const struct cir_lb_addr *a)
-{
-	PUT(e, uint8_t, a->ip.af == AF_INET6 ? 6 : a->ip.af == AF_INET ? 4 : 0);
-	put(e, a->ip.addr, sizeof(a->ip.addr));
-	PUT(e, uint16_t, a->port);
-}
-
-static void put_check(struct enc *e, const struct cir_lb_check *c)
-{
-	PUT(e, uint8_t, c->type);
-	put_str(e, c->path);
-	PUT(e, uint16_t, c->expect);
-	PUT(e, uint32_t, c->interval_ms);
-	PUT(e, uint32_t, c->timeout_ms);
-	PUT(e, uint32_t, c->rise);
-	PUT(e, uint32_t, c->fall);
-}
-
-static void encode(struct enc *e, const struct cir_lb_service *s)
-{
-	put_str(e, s->name);
-	PUT(e, uint8_t, s->backend);
-	PUT(e, uint8_t, s->mode);
-	put_addr(e, &s->vip);
-	PUT(e, uint16_t, s->protocol);
-	put_str(e, s->sched);
-	PUT(e, uint32_t, s->persistent);
-	PUT(e, uint8_t, (s->mh_fallback ? 1 : 0) | (s->mh_port ? 2 : 0));
-	PUT(e, int64_t, s->created);
-	put_check(e, &s->check);
-	PUT(e, uint32_t, s->n_targets);
-	for (size_t i = 0; i < s->n_targets; i++) {
-		const struct cir_lb_target *t = &s->targets[i];
-
-		put_addr(e, &t->addr);
-		PUT(e, uint32_t, t->weight);
-		PUT(e, uint8_t, t->down);
-		put_str(e, t->error);
-		PUT(e, int64_t, t->since);
-		put_check(e, &t->check);
-		PUT(e, uint8_t, t->method);
-		put_str(e, t->bridge);
-		put_str(e, t->owner.network);
-		put_str(e, t->owner.cid);
-		put_str(e, t->owner.ifname);
-	}
-}
-
-int cir_lbcache_encode(const struct cir_lb_service *s, char **out, size_t *len)
-{
-	struct enc e = { 0 };
-
-	encode(&e, s);
-	if (e.oom) {
-		free(e.buf);
-		return -ENOMEM;
-	}
-	*out = e.buf;
-	*len = e.len;
-	return 0;
-}
-
-struct dec {
-	const unsigned char *p;
-	size_t left;
-	bool bad;
-};
-
-static void get(struct dec *d, void *out, size_t n)
-{
-	if (d->bad || d->left < n) {
-		d->bad = true;
-		memset(out, 0, n);
-		return;
-	}
-	memcpy(out, d->p, n);
-	d->p += n;
-	d->left -= n;
-}
-
-#define GET(d, type, dst) do { type v_; get((d), &v_, sizeof(v_)); (dst) = v_; } while (0)
-
-/* A string into dst (size bytes): too long or holding a NUL is bad. */
-static void get_str(struct dec *d, char *dst, size_t size)
-{
-	uint16_t n;
-
-	GET(d, uint16_t, n);
-	if (d->bad || n >= size || d->left < n || memchr(d->p, '\0', n)) {
-		d->bad = true;
-		dst[0] = '\0';
-		return;
-	}
-	memcpy(dst, d->p, n);
-	dst[n] = '\0';
-	d->p += n;
-	d->left -= n;
-}
-
-static void get_addr(struct dec *d, struct cir_lb_addr *a)
-{
-	uint8_t fam;
-
-	GET(d, uint8_t, fam);
-	a->ip.af = fam == 6 ? AF_INET6 : fam == 4 ? AF_INET : 0;
-	if (!a->ip.af)
-		d->bad = true;
-	get(d, a->ip.addr, sizeof(a->ip.addr));
-	GET(d, uint16_t, a->port);
-}
-
-static void get_check(struct dec *d, struct cir_lb_check *c)
-{
-	uint8_t type;
-
-	GET(d, uint8_t, type);
-	if (type > CIR_LB_CHECK_EXEC)
-		d->bad = true;
-	c->type = (enum cir_lb_check_type)type;
-	get_str(d, c->path, sizeof(c->path));
-	GET(d, uint16_t, c->expect);
-	GET(d, uint32_t, c->interval_ms);
-	GET(d, uint32_t, c->timeout_ms);
-	GET(d, uint32_t, c->rise);
-	GET(d, uint32_t, c->fall);
-}
-
-int cir_lbcache_decode(const void *buf, size_t len, struct cir_lb_service *out)
-{
-	_cleanup_service_ struct cir_lb_service s = { 0 };
-	struct dec d = { .p = buf, .left = len };
-	uint8_t u8, flags;
-	uint32_t n;
-
-	get_str(&d, s.name, sizeof(s.name));
-	GET(&d, uint8_t, u8);
-	if (u8 >= CIR_LB_BACKENDS)
-		d.bad = true;
-	s.backend = (enum cir_lb_backend)u8;
-	GET(&d, uint8_t, u8);
-	if (u8 > CIR_LB_MODE_HTTP)
-		d.bad = true;
-	s.mode = (enum cir_lb_mode)u8;
-	get_addr(&d, &s.vip);
-	GET(&d, uint16_t, s.protocol);
-	get_str(&d, s.sched, sizeof(s.sched));
-	GET(&d, uint32_t, s.persistent);
-	GET(&d, uint8_t, flags);
-	s.mh_fallback = flags & 1;
-	s.mh_port = flags & 2;
-	GET(&d, int64_t, s.created);
-	get_check(&d, &s.check);
-	GET(&d, uint32_t, n);
-	if (d.bad || n > CIR_LB_TARGETS_MAX || !cir_name_valid(s.name))
-		return -EINVAL;
-	if (n) {
-		s.targets = calloc(n, sizeof(*s.targets));
-		if (!s.targets)
-			return -ENOMEM;
-		s.n_targets = n;
-	}
-	for (size_t i = 0; i < n && !d.bad; i++) {
-		struct cir_lb_target *t = &s.targets[i];
-
-		get_addr(&d, &t->addr);
-		GET(&d, uint32_t, t->weight);
-		GET(&d, uint8_t, u8);
-		t->down = u8 != 0;
-		get_str(&d, t->error, sizeof(t->error));
-		GET(&d, int64_t, t->since);
-		get_check(&d, &t->check);
-		GET(&d, uint8_t, u8);
-		t->method = (enum cir_ipvs_fwd)u8;
-		get_str(&d, t->bridge, sizeof(t->bridge));
-		get_str(&d, t->owner.network, sizeof(t->owner.network));
-		get_str(&d, t->owner.cid, sizeof(t->owner.cid));
-		get_str(&d, t->owner.ifname, sizeof(t->owner.ifname));
-	}
-	if (d.bad || d.left)
-		return -EINVAL;
-	cir_lb_service_clear(out);
-	*out = s;
-	s = (struct cir_lb_service){ 0 };
-	return 0;
-}
-
-/* ------------------------------------------------------------ the cache */
 
 struct stamp {
 	uint64_t ino, size;
@@ -719,7 +293,7 @@ static int try_lock(struct cir_lb_db *db)
  * one read at the start (no writer came between): otherwise leave it to
  * the next reader.  Best effort: a failure leaves the old state, which is
  * still correct. */
-static void cache_store(struct cir_lb_db *db, const struct cache *c, struct enc *out,
+static void cache_store(struct cir_lb_db *db, const struct cache *c, struct cir_lbcache_buf *out,
 			uint32_t count)
 {
 	_cleanup_close_ int lock = -1;
@@ -750,11 +324,14 @@ static void cache_store(struct cir_lb_db *db, const struct cache *c, struct enc 
 }
 
 /* One entry: its length, the stamp, the encoded service. */
-static void put_entry(struct enc *out, const struct stamp *st, const void *body, size_t len)
+static void put_entry(struct cir_lbcache_buf *out, const struct stamp *st, const void *body,
+		      size_t len)
 {
-	PUT(out, uint32_t, sizeof(*st) + len);
-	put(out, st, sizeof(*st));
-	put(out, body, len);
+	uint32_t n = (uint32_t)(sizeof(*st) + len);
+
+	cir_lbcache_put(out, &n, sizeof(n));
+	cir_lbcache_put(out, st, sizeof(*st));
+	cir_lbcache_put(out, body, len);
 }
 
 /* The cache entry of name, if any: c's entries are in name order, as
@@ -771,7 +348,7 @@ static const struct entry *entry_find(const struct cache *c, size_t *k, const ch
  * record (*stale then).  Its entry is appended to out either way.  0 with
  * s filled, 1 when the record went meanwhile, < 0 on error. */
 static int list_one(struct cir_lb_db *db, const struct cache *c, const struct entry *e,
-		    const char *name, struct enc *out, struct cir_lb_service *s, bool *stale,
+		    const char *name, struct cir_lbcache_buf *out, struct cir_lb_service *s, bool *stale,
 		    struct cir_error *err)
 {
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1];
@@ -816,7 +393,7 @@ int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, 
 {
 	_cleanup_(cir_lb_names_free) struct cir_lb_names ns = { 0 };
 	_cleanup_(cache_free) struct cache c = { 0 };
-	struct enc out = { 0 };
+	struct cir_lbcache_buf out = { 0 };
 	struct header h0 = { 0 };
 	bool stale;
 	size_t k = 0;
@@ -827,7 +404,7 @@ int cir_lb_list(struct cir_lb_db *db, int (*fn)(const struct cir_lb_service *s, 
 		return r;
 	cache_load(db, &c);
 	stale = c.log_present || c.n != ns.n;
-	put(&out, &h0, sizeof(h0));
+	cir_lbcache_put(&out, &h0, sizeof(h0));
 	for (size_t i = 0; i < ns.n; i++) {
 		_cleanup_service_ struct cir_lb_service s = { 0 };
 		const struct entry *e = entry_find(&c, &k, ns.v[i]);
