@@ -75,9 +75,11 @@ $(BUILD)/%.o: %.c
 # the same file (CIR_SANDBOX_GEN): an exec then loads a ready BPF program
 # instead of spending about a millisecond in libseccomp.
 SANDBOX_BPF := $(BUILD)/gen/sandbox_bpf.h
-$(BUILD)/sandbox-gen: lib/sandbox.c lib/sandbox.h lib/error.c lib/error.h lib/utf8.c lib/cleanup.h
+$(BUILD)/sandbox-gen: lib/sandbox.c lib/sandbox_tables.c lib/sandbox.h lib/sandbox_int.h lib/error.c \
+		      lib/error.h lib/utf8.c lib/cleanup.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -DCIR_SANDBOX_GEN -o $@ lib/sandbox.c lib/error.c lib/utf8.c $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -DCIR_SANDBOX_GEN -o $@ lib/sandbox.c lib/sandbox_tables.c \
+		lib/error.c lib/utf8.c $(LDLIBS)
 
 $(SANDBOX_BPF): $(BUILD)/sandbox-gen
 	@mkdir -p $(dir $@)
