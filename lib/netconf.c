@@ -430,70 +430,96 @@ void cir_network_close(struct cir_network *n)
 	*n = (struct cir_network)CIR_NETWORK_INIT;
 }
 
-int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct cir_network *n,
-		     struct cir_error *err)
+/* The network's directory into x->fd, and its lock into x->lock when
+ * asked; "network NAME not found" (CIR_CNI_NOT_FOUND) when absent. */
+static int open_dir(struct cir_netdb *db, const char *name, bool lock, struct cir_network *x,
+		    struct cir_error *err)
 {
-	struct cir_network x = CIR_NETWORK_INIT;
-	_cleanup_json_ struct cir_json *j = NULL;
-	char rec[RECORD_MAX];
-	int r;
-
 	if (!cir_name_valid(name))
 		return cir_name_check("network name", name, err);
 	if (db->ro && lock)
 		return cir_err(err, EROFS, "network %s: cannot lock a read-only store", name);
 	if (db->fd < 0 && db->ro)
 		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
-	x.fd = cir_store_dir(db->fd, name, false, err);
-	if (x.fd == -ENOENT)
+	x->fd = cir_store_dir(db->fd, name, false, err);
+	if (x->fd == -ENOENT)
 		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
-	if (x.fd < 0)
-		return x.fd;
+	if (x->fd < 0)
+		return x->fd;
 	if (lock) {
-		x.lock = cir_store_lock(x.fd, err);
-		if (x.lock < 0) {
-			r = x.lock;
-			x.lock = -1;
-			goto fail;
-		}
+		int l = cir_store_lock(x->fd, err);
+
+		if (l < 0)
+			return l;
+		x->lock = l;
 	}
-	r = cir_store_read(x.fd, CIR_NETCONF_RECORD, rec, sizeof(rec), err);
-	if (r == -ENOENT) {
-		r = cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
-		goto fail;
-	}
+	return 0;
+}
+
+/* The record into x->conf.  A record copied or damaged into another
+ * network's directory must not make this network act on that one's
+ * bridge and state: its name must be the directory's. */
+static int read_record(struct cir_network *x, const char *name, struct cir_error *err)
+{
+	_cleanup_json_ struct cir_json *j = NULL;
+	char rec[RECORD_MAX];
+	int r;
+
+	r = cir_store_read(x->fd, CIR_NETCONF_RECORD, rec, sizeof(rec), err);
+	if (r == -ENOENT)
+		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT, "network %s not found", name);
 	if (r < 0)
-		goto fail;
+		return r;
 	r = cir_json_parse(rec, r, &j, err);
 	if (r >= 0)
-		r = cir_netconf_parse(cir_json_root(j), &x.conf, err);
-	/* A record copied or damaged into another network's directory must
-	 * not make this network act on that one's bridge and state. */
-	if (r >= 0 && strcmp(x.conf.name, name) != 0)
-		r = cir_err(err, EINVAL, "record names network %s", x.conf.name);
-	if (r < 0) {
+		r = cir_netconf_parse(cir_json_root(j), &x->conf, err);
+	if (r >= 0 && strcmp(x->conf.name, name) != 0)
+		r = cir_err(err, EINVAL, "record names network %s", x->conf.name);
+	if (r < 0)
 		cir_err_wrap(err, "network %s", name);
-		goto fail;
-	}
-	r = cir_store_read_doc(x.fd, CIR_NETCONF_CONFLIST, &x.conflist_raw, err);
+	return r < 0 ? r : 0;
+}
+
+/* The conflist, raw and parsed; then the members' directory (made when
+ * missing, absent in a read-only store: no members). */
+static int read_conflist_members(struct cir_netdb *db, struct cir_network *x, const char *name,
+				 struct cir_error *err)
+{
+	int r;
+
+	r = cir_store_read_doc(x->fd, CIR_NETCONF_CONFLIST, &x->conflist_raw, err);
 	if (r >= 0)
-		r = cir_json_parse(x.conflist_raw, r, &x.conflist, err);
+		r = cir_json_parse(x->conflist_raw, r, &x->conflist, err);
 	if (r < 0) {
 		cir_err_wrap(err, "network %s: conflist", name);
-		goto fail;
+		return r;
 	}
-	x.members_fd = cir_store_dir(x.fd, CIR_NETCONF_MEMBERS, !db->ro, err);
-	if (x.members_fd == -ENOENT && db->ro) {
+	r = cir_store_dir(x->fd, CIR_NETCONF_MEMBERS, !db->ro, err);
+	if (r == -ENOENT && db->ro) {
 		cir_err_clear(err);     /* no members: cir_member_list() sees none */
-		x.members_fd = -1;
-	} else if (x.members_fd < 0) {
-		r = x.members_fd;
-		x.members_fd = -1;
-		goto fail;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	x->members_fd = r;
+	return 0;
+}
+
+int cir_network_open(struct cir_netdb *db, const char *name, bool lock, struct cir_network *n,
+		     struct cir_error *err)
+{
+	struct cir_network x = CIR_NETWORK_INIT;
+	int r;
+
+	r = open_dir(db, name, lock, &x, err);
+	if (r >= 0)
+		r = read_record(&x, name, err);
+	if (r >= 0)
+		r = read_conflist_members(db, &x, name, err);
+	if (r < 0) {
+		cir_network_close(&x);
+		return r;
 	}
 	*n = x;
 	return 0;
-fail:
-	cir_network_close(&x);
-	return r;
 }

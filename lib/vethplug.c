@@ -156,12 +156,89 @@ static int ctr_route(struct nl_sock *sk, const char *dst, const char *gw, int if
 	return r < 0 ? r : 1;
 }
 
+/* The IPAM addresses on the container's interface; with IPv4 only, no
+ * IPv6 link-local address either, so the new interface sends no DAD, MLD
+ * reports or router solicitations, which the bridge floods into every
+ * other container (spec/circuit-bridge.md). */
+static int ctr_addresses(struct nl_sock *sk, const struct ctr_setup *s, int ifindex,
+			 struct cir_error *err)
+{
+	bool v6 = false;
+	int r;
+
+	for (size_t i = 0; i < s->ipam->n_ips; i++) {
+		r = cir_addr_add(sk, ifindex, s->ipam->ips[i].address, false, err);
+		if (r < 0)
+			return r;
+		if (strchr(s->ipam->ips[i].address, ':'))
+			v6 = true;
+	}
+	if (!v6) {
+		r = cir_link_set_ipv6_link_local(sk, ifindex, false, err);
+		if (r < 0)
+			return cir_err_wrap(err, "link %s", s->ifname);
+	}
+	return 0;
+}
+
+/* The interface up, and the namespace's loopback if it is not yet. */
+static int ctr_up(struct nl_sock *sk, const struct ctr_setup *s, int ifindex,
+		  struct cir_error *err)
+{
+	struct cir_link_info lo;
+	int r;
+
+	r = cir_link_set_up(sk, ifindex, true, err);
+	if (r < 0)
+		return cir_err_wrap(err, "link %s", s->ifname);
+	if (cir_link_get(sk, "lo", &lo, err) == 0 && !lo.up) {
+		r = cir_link_set_up(sk, lo.ifindex, true, err);
+		if (r < 0)
+			return cir_err_wrap(err, "loopback");
+	}
+	return 0;
+}
+
+/* The IPAM routes, then (is_default_gateway) a default route per family
+ * via its gateway; s->route_set and s->default_set say which were added. */
+static int ctr_routes(struct nl_sock *sk, struct ctr_setup *s, int ifindex,
+		      struct cir_error *err)
+{
+	int r;
+
+	for (size_t i = 0; i < s->ipam->n_routes; i++) {
+		const struct cir_cni_route *rt = &s->ipam->routes[i];
+		const char *gw = rt->gw;
+
+		/* A route without a gateway goes via the address's gateway. */
+		if (!gw[0] && s->ipam->n_ips)
+			gw = s->ipam->ips[0].gateway;
+		r = ctr_route(sk, rt->dst, gw, ifindex, err);
+		if (r < 0)
+			return r;
+		s->route_set[i] = r > 0;
+	}
+	if (!s->bc->is_default_gateway)
+		return 0;
+	for (size_t i = 0; i < s->ipam->n_ips; i++) {
+		const struct cir_cni_ip *ip = &s->ipam->ips[i];
+
+		if (!ip->gateway[0])
+			continue;
+		r = ctr_route(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0", ip->gateway,
+			      ifindex, err);
+		if (r < 0)
+			return r;
+		s->default_set[i] = r > 0;
+	}
+	return 0;
+}
+
 static int ctr_configure(void *arg, struct cir_error *err)
 {
 	struct ctr_setup *s = arg;
 	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info lo, li;
-	bool v6 = false;
+	struct cir_link_info li;
 	int r;
 
 	r = cir_nl_route_open(&sk, err);
@@ -172,55 +249,12 @@ static int ctr_configure(void *arg, struct cir_error *err)
 		return r;
 	s->ifindex = li.ifindex;
 	snprintf(s->mac, sizeof(s->mac), "%s", li.mac);
-	for (size_t i = 0; i < s->ipam->n_ips; i++) {
-		r = cir_addr_add(sk, li.ifindex, s->ipam->ips[i].address, false, err);
-		if (r < 0)
-			return r;
-		if (strchr(s->ipam->ips[i].address, ':'))
-			v6 = true;
-	}
-	/* IPv4 only: no IPv6 link-local address, so the new interface sends
-	 * no DAD, MLD reports or router solicitations, which the bridge
-	 * floods into every other container (spec/circuit-bridge.md). */
-	if (!v6) {
-		r = cir_link_set_ipv6_link_local(sk, li.ifindex, false, err);
-		if (r < 0)
-			return cir_err_wrap(err, "link %s", s->ifname);
-	}
-	r = cir_link_set_up(sk, li.ifindex, true, err);
-	if (r < 0)
-		return cir_err_wrap(err, "link %s", s->ifname);
-	if (cir_link_get(sk, "lo", &lo, err) == 0 && !lo.up) {
-		r = cir_link_set_up(sk, lo.ifindex, true, err);
-		if (r < 0)
-			return cir_err_wrap(err, "loopback");
-	}
-	for (size_t i = 0; i < s->ipam->n_routes; i++) {
-		const struct cir_cni_route *rt = &s->ipam->routes[i];
-		const char *gw = rt->gw;
-
-		/* A route without a gateway goes via the address's gateway. */
-		if (!gw[0] && s->ipam->n_ips)
-			gw = s->ipam->ips[0].gateway;
-		r = ctr_route(sk, rt->dst, gw, li.ifindex, err);
-		if (r < 0)
-			return r;
-		s->route_set[i] = r > 0;
-	}
-	if (s->bc->is_default_gateway) {
-		for (size_t i = 0; i < s->ipam->n_ips; i++) {
-			const struct cir_cni_ip *ip = &s->ipam->ips[i];
-
-			if (!ip->gateway[0])
-				continue;
-			r = ctr_route(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0",
-				      ip->gateway, li.ifindex, err);
-			if (r < 0)
-				return r;
-			s->default_set[i] = r > 0;
-		}
-	}
-	return 0;
+	r = ctr_addresses(sk, s, li.ifindex, err);
+	if (r >= 0)
+		r = ctr_up(sk, s, li.ifindex, err);
+	if (r >= 0)
+		r = ctr_routes(sk, s, li.ifindex, err);
+	return r < 0 ? r : 0;
 }
 
 static int sw_gateways(struct nl_sock *sk, const char *sw, int br_ifindex,
