@@ -2,8 +2,8 @@
 /*
  * vethplug.c - the parts of a veth main plugin that do not depend on its
  * switch (circuit-bridge, circuit-ovs): config keys, IPAM, the veth pair,
- * the container's side, result, masquerade, CHECK and GC of all that.
- * See vethplug.h.
+ * the container's side (lib/vethplug_ctr.c, sharing lib/vethplug_int.h),
+ * result, masquerade, CHECK and GC of all that.  See vethplug.h.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -26,6 +26,7 @@
 #include "nl.h"
 #include "sysctl.h"
 #include "vethplug.h"
+#include "vethplug_int.h"
 
 int cir_vethplug_conf_parse(const struct cir_cni_conf *conf, struct cir_vethplug_conf *v,
 			    struct cir_error *err)
@@ -127,136 +128,6 @@ static void masq_user(const struct cir_cni_env *env, char *buf, size_t len)
 	snprintf(buf, len, "%s:%s", env->containerid, env->ifname);
 }
 
-/* ---- container side ---- */
-
-struct ctr_setup {
-	const char *ifname;
-	const struct cir_cni_result *ipam;
-	const struct cir_vethplug_conf *bc;
-	char mac[24];
-	int ifindex;
-	/* Routes another interface already owns (a container on two
-	 * networks has one default route) are skipped and not reported. */
-	bool route_set[CIR_CNI_MAX_ROUTES];
-	bool default_set[CIR_CNI_MAX_IPS];
-};
-
-/* Add a route this fresh interface cannot already have: EEXIST means
- * another interface of the container owns that destination.  1 added,
- * 0 owned elsewhere. */
-static int ctr_route(struct nl_sock *sk, const char *dst, const char *gw, int ifindex,
-		     struct cir_error *err)
-{
-	int r = cir_route_add(sk, dst, gw, ifindex, false, err);
-
-	if (r == -EEXIST) {
-		cir_err_clear(err);
-		return 0;
-	}
-	return r < 0 ? r : 1;
-}
-
-/* The IPAM addresses on the container's interface; with IPv4 only, no
- * IPv6 link-local address either, so the new interface sends no DAD, MLD
- * reports or router solicitations, which the bridge floods into every
- * other container (spec/circuit-bridge.md). */
-static int ctr_addresses(struct nl_sock *sk, const struct ctr_setup *s, int ifindex,
-			 struct cir_error *err)
-{
-	bool v6 = false;
-	int r;
-
-	for (size_t i = 0; i < s->ipam->n_ips; i++) {
-		r = cir_addr_add(sk, ifindex, s->ipam->ips[i].address, false, err);
-		if (r < 0)
-			return r;
-		if (strchr(s->ipam->ips[i].address, ':'))
-			v6 = true;
-	}
-	if (!v6) {
-		r = cir_link_set_ipv6_link_local(sk, ifindex, false, err);
-		if (r < 0)
-			return cir_err_wrap(err, "link %s", s->ifname);
-	}
-	return 0;
-}
-
-/* The interface up, and the namespace's loopback if it is not yet. */
-static int ctr_up(struct nl_sock *sk, const struct ctr_setup *s, int ifindex,
-		  struct cir_error *err)
-{
-	struct cir_link_info lo;
-	int r;
-
-	r = cir_link_set_up(sk, ifindex, true, err);
-	if (r < 0)
-		return cir_err_wrap(err, "link %s", s->ifname);
-	if (cir_link_get(sk, "lo", &lo, err) == 0 && !lo.up) {
-		r = cir_link_set_up(sk, lo.ifindex, true, err);
-		if (r < 0)
-			return cir_err_wrap(err, "loopback");
-	}
-	return 0;
-}
-
-/* The IPAM routes, then (is_default_gateway) a default route per family
- * via its gateway; s->route_set and s->default_set say which were added. */
-static int ctr_routes(struct nl_sock *sk, struct ctr_setup *s, int ifindex,
-		      struct cir_error *err)
-{
-	int r;
-
-	for (size_t i = 0; i < s->ipam->n_routes; i++) {
-		const struct cir_cni_route *rt = &s->ipam->routes[i];
-		const char *gw = rt->gw;
-
-		/* A route without a gateway goes via the address's gateway. */
-		if (!gw[0] && s->ipam->n_ips)
-			gw = s->ipam->ips[0].gateway;
-		r = ctr_route(sk, rt->dst, gw, ifindex, err);
-		if (r < 0)
-			return r;
-		s->route_set[i] = r > 0;
-	}
-	if (!s->bc->is_default_gateway)
-		return 0;
-	for (size_t i = 0; i < s->ipam->n_ips; i++) {
-		const struct cir_cni_ip *ip = &s->ipam->ips[i];
-
-		if (!ip->gateway[0])
-			continue;
-		r = ctr_route(sk, strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0", ip->gateway,
-			      ifindex, err);
-		if (r < 0)
-			return r;
-		s->default_set[i] = r > 0;
-	}
-	return 0;
-}
-
-static int ctr_configure(void *arg, struct cir_error *err)
-{
-	struct ctr_setup *s = arg;
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info li;
-	int r;
-
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = cir_link_get(sk, s->ifname, &li, err);
-	if (r < 0)
-		return r;
-	s->ifindex = li.ifindex;
-	snprintf(s->mac, sizeof(s->mac), "%s", li.mac);
-	r = ctr_addresses(sk, s, li.ifindex, err);
-	if (r >= 0)
-		r = ctr_up(sk, s, li.ifindex, err);
-	if (r >= 0)
-		r = ctr_routes(sk, s, li.ifindex, err);
-	return r < 0 ? r : 0;
-}
-
 static int sw_gateways(struct nl_sock *sk, const char *sw, int br_ifindex,
 			   const struct cir_cni_result *ipam, struct cir_error *err)
 {
@@ -306,7 +177,7 @@ static bool reclaim_leftover(struct nl_sock *sk, const char *host)
  * and the routes the container got. */
 static int result_fill(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *bc,
 		       const char *sw, const struct cir_link_info *br, const char *host,
-		       const struct cir_link_info *hv, const struct ctr_setup *cs,
+		       const struct cir_link_info *hv, const struct cir_vethplug_ctr *cs,
 		       const struct cir_cni_result *ipam, struct cir_error *err)
 {
 	const struct cir_cni_env *env = ctx->env;
@@ -378,7 +249,7 @@ int cir_vethplug_add_ipam(struct cir_vethplug_add *a, struct cir_error *err)
 
 int cir_vethplug_add_addresses(struct cir_vethplug_add *a, struct cir_error *err)
 {
-	struct ctr_setup cs = { .ifname = a->ctx->env->ifname, .ipam = &a->ipam, .bc = a->v };
+	struct cir_vethplug_ctr cs = { .ifname = a->ctx->env->ifname, .ipam = &a->ipam, .bc = a->v };
 	char subnets[4 * CIR_CIDR_STRLEN];
 	char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
 	int r;
@@ -388,7 +259,7 @@ int cir_vethplug_add_addresses(struct cir_vethplug_add *a, struct cir_error *err
 		if (r < 0)
 			return r;
 	}
-	r = cir_netns_run(a->nsfd, ctr_configure, &cs, err);
+	r = cir_netns_run(a->nsfd, cir_vethplug_ctr_configure, &cs, err);
 	if (r < 0)
 		return cir_err_wrap(err, "container %s", a->ctx->env->ifname);
 	r = result_fill(a->ctx, a->v, a->sw_name, &a->sw, a->host, &a->hv, &cs, &a->ipam, err);
@@ -445,69 +316,6 @@ int cir_vethplug_del_release(struct cir_cni_ctx *ctx, const struct cir_vethplug_
 	return 0;
 }
 
-struct ctr_check {
-	const char *ifname;
-	const struct cir_cni_result *prev;
-	int ci;
-	bool default_route;          /* the network promises a default route */
-};
-
-static int ctr_verify(void *arg, struct cir_error *err)
-{
-	struct ctr_check *c = arg;
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info li;
-	int r;
-
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = cir_link_get(sk, c->ifname, &li, err);
-	if (r < 0)
-		return cir_err_wrap(err, "container");
-	if (!li.up)
-		return cir_err(err, ENETDOWN, "container interface %s is down", c->ifname);
-	for (size_t i = 0; i < c->prev->n_ips; i++) {
-		const struct cir_cni_ip *ip = &c->prev->ips[i];
-
-		if (ip->iface >= 0 && ip->iface != c->ci)
-			continue;
-		r = cir_addr_has(sk, li.ifindex, ip->address, err);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return cir_err(err, EADDRNOTAVAIL, "container interface %s lost address %s",
-				       c->ifname, ip->address);
-	}
-	for (size_t i = 0; i < c->prev->n_routes; i++) {
-		const struct cir_cni_route *rt = &c->prev->routes[i];
-
-		r = cir_route_has(sk, rt->dst, rt->gw, li.ifindex, err);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return cir_err(err, ENOENT, "container route to %s is missing", rt->dst);
-	}
-	/* isDefaultGateway promises a default route of each family the
-	 * container has an address of.  The result lists it only when this
-	 * interface made it (another network's interface may own it), so
-	 * the cached result alone cannot tell it is gone: look. */
-	for (size_t i = 0; c->default_route && i < c->prev->n_ips; i++) {
-		const struct cir_cni_ip *ip = &c->prev->ips[i];
-		const char *dst = strchr(ip->address, ':') ? "::/0" : "0.0.0.0/0";
-
-		if (!ip->gateway[0] || (ip->iface >= 0 && ip->iface != c->ci))
-			continue;
-		r = cir_route_has(sk, dst, NULL, 0, err);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return cir_err(err, ENOENT, "container has no default route (%s via %s "
-				       "is promised by isDefaultGateway)", dst, ip->gateway);
-	}
-	return 0;
-}
-
 int cir_vethplug_check_start(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	if (!ctx->conf->has_prev_result)
@@ -522,7 +330,7 @@ int cir_vethplug_check_container(struct cir_cni_ctx *ctx, const struct cir_vethp
 	const struct cir_cni_env *env = ctx->env;
 	const struct cir_cni_result *prev = &ctx->conf->prev_result;
 	_cleanup_close_ int nsfd = -1;
-	struct ctr_check cc = { 0 };
+	struct cir_vethplug_ctr_check cc = { 0 };
 	char masq[4 * CIR_CIDR_STRLEN];
 	int r;
 
@@ -536,7 +344,7 @@ int cir_vethplug_check_container(struct cir_cni_ctx *ctx, const struct cir_vethp
 	for (size_t i = 0; i < prev->n_ifaces; i++)
 		if (strcmp(prev->ifaces[i].name, env->ifname) == 0 && prev->ifaces[i].sandbox[0])
 			cc.ci = (int)i;
-	r = cir_netns_run(nsfd, ctr_verify, &cc, err);
+	r = cir_netns_run(nsfd, cir_vethplug_ctr_verify, &cc, err);
 	if (r < 0)
 		return r;
 	if (v->ip_masq && masq_subnets(v, prev, masq, sizeof(masq), err) > 0) {
