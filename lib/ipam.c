@@ -343,6 +343,19 @@ int cir_ipam_alloc(struct cir_ipam *h, const struct cir_ipam_config *cfg_in, con
 	return 0;
 }
 
+/* key[KEY_MAX] built from (cid, ifname), then the network's lock taken:
+ * the lock's descriptor, or -errno. */
+static int key_lock(struct cir_ipam *h, const char *cid, const char *ifname, char *key,
+		    struct cir_error *err)
+{
+	int r = cir_ipam_key(cid, ifname, key, err);
+
+	if (r < 0)
+		return r;
+	r = cir_store_lock(h->fd, err);
+	return r < 0 ? cir_err_wrap(err, "network %s", h->network) : r;
+}
+
 int cir_ipam_release(struct cir_ipam *h, const char *cid, const char *ifname,
 		     struct cir_error *err)
 {
@@ -350,12 +363,9 @@ int cir_ipam_release(struct cir_ipam *h, const char *cid, const char *ifname,
 	char key[KEY_MAX];
 	int r;
 
-	r = cir_ipam_key(cid, ifname, key, err);
-	if (r < 0)
-		return r;
-	lock = cir_store_lock(h->fd, err);
+	lock = key_lock(h, cid, ifname, key, err);
 	if (lock < 0)
-		return cir_err_wrap(err, "network %s", h->network);
+		return lock;
 	r = cir_ipam_release_locked(h, key, err);
 	if (r < 0)
 		return cir_err_wrap(err, "network %s: release %s", h->network, key);
@@ -370,12 +380,9 @@ int cir_ipam_get(struct cir_ipam *h, const char *cid, const char *ifname,
 	struct cir_ipam_result res;
 	int r;
 
-	r = cir_ipam_key(cid, ifname, key, err);
-	if (r < 0)
-		return r;
-	lock = cir_store_lock(h->fd, err);
+	lock = key_lock(h, cid, ifname, key, err);
 	if (lock < 0)
-		return cir_err_wrap(err, "network %s", h->network);
+		return lock;
 	r = cir_ipam_record_read(h, key, &res, err);
 	if (r == -ENOENT)
 		return cir_err_code(err, CIR_CNI_NOT_FOUND, ENOENT,

@@ -236,20 +236,32 @@ struct svc_list {
 	size_t n, cap;
 };
 
+/* v (n elements of size bytes used, *cap allocated) with room for one
+ * more: v itself, or v grown (*cap updated), or NULL (v unchanged). */
+static void *list_room(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t c;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : 8;
+	nv = reallocarray(v, c, size);
+	if (nv)
+		*cap = c;
+	return nv;
+}
+
 static int collect_service(const struct nlmsghdr *nlh, void *arg, struct cir_error *err)
 {
 	struct svc_list *l = arg;
+	struct cir_ipvs_service *v;
 	int r;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct cir_ipvs_service *v = reallocarray(l->v, cap, sizeof(*v));
-
-		if (!v)
-			return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
-		l->v = v;
-		l->cap = cap;
-	}
+	v = list_room(l->v, l->n, &l->cap, sizeof(*v));
+	if (!v)
+		return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
+	l->v = v;
 	r = cir_ipvs_service_parse(nlh, &l->v[l->n], err);
 	if (r < 0)
 		return r;
@@ -351,17 +363,13 @@ struct dest_list {
 static int collect_dest(const struct nlmsghdr *nlh, void *arg, struct cir_error *err)
 {
 	struct dest_list *l = arg;
+	struct cir_ipvs_dest *v;
 	int r;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-		struct cir_ipvs_dest *v = reallocarray(l->v, cap, sizeof(*v));
-
-		if (!v)
-			return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
-		l->v = v;
-		l->cap = cap;
-	}
+	v = list_room(l->v, l->n, &l->cap, sizeof(*v));
+	if (!v)
+		return cir_err(err, ENOMEM, "%s", strerror(ENOMEM));
+	l->v = v;
 	r = cir_ipvs_dest_parse(nlh, l->af, &l->v[l->n], err);
 	if (r < 0)
 		return r;
