@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * output.c - a table or JSON from the same print calls (output.h).
+ *
+ * Rows, lists and subs open and close on one stack; each level keeps where
+ * it shows (its own w masked by its parents'), so a field printed inside a
+ * level the table leaves out never reaches a cell.  A table row's detail
+ * lines wait in lines[], in the order their subs opened, until the row ends.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,23 +45,26 @@ static void fail(struct cli_out *o, int r)
 		o->failed = r;
 }
 
-/* The open list or sub (NULL: the row itself). */
+/* The open row, list or sub (NULL: none). */
 static struct cli_out_level *level(struct cli_out *o)
 {
 	/* Past CLI_OUT_DEPTH (a failed output already): shown nowhere. */
-	static struct cli_out_level nowhere;
+	static struct cli_out_level nowhere = { .kind = CLI_OUT_LIST };
 
 	if (o->depth > CLI_OUT_DEPTH)
 		return &nowhere;
 	return o->depth ? &o->lv[o->depth - 1] : NULL;
 }
 
-/* Where a field printed now goes. */
+/* Where a field printed now goes: nowhere directly in a list, only JSON
+ * outside every row (the keys of cli_out_begin_map's map). */
 static enum cli_print where(struct cli_out *o, enum cli_print w)
 {
 	const struct cli_out_level *l = level(o);
 
-	return l ? w & l->w : w;
+	if (!l)
+		return w & CLI_PRINT_JSON;
+	return l->kind == CLI_OUT_LIST ? 0 : w & l->w;
 }
 
 static void lines_free(struct cli_out *o)
@@ -83,15 +91,17 @@ static int line_reserve(struct cli_out *o, size_t *slot)
 	return 0;
 }
 
-int cli_out_begin(struct cli_out *o, bool json, const struct cli_col *cols, unsigned int hide,
-		  struct cir_error *err)
+static int begin(struct cli_out *o, bool json, bool map, const struct cli_col *cols,
+		 unsigned int hide, struct cir_error *err)
 {
 	int r;
 
-	*o = (struct cli_out){ .cols = cols, .hide = hide };
+	*o = (struct cli_out){ .cols = cols, .hide = hide, .map = map };
 	if (json) {
 		r = cli_json_new(&o->g, err);
-		if (r >= 0)
+		if (r >= 0 && map)
+			cir_jgen_map_open(o->g);
+		else if (r >= 0)
 			cir_jgen_arr_open(o->g);
 		return r;
 	}
@@ -101,28 +111,95 @@ int cli_out_begin(struct cli_out *o, bool json, const struct cli_col *cols, unsi
 	return 0;
 }
 
-void cli_out_row(struct cli_out *o)
+int cli_out_begin(struct cli_out *o, bool json, const struct cli_col *cols, unsigned int hide,
+		  struct cir_error *err)
 {
+	return begin(o, json, false, cols, hide, err);
+}
+
+int cli_out_begin_map(struct cli_out *o, bool json, const struct cli_col *cols,
+		      unsigned int hide, struct cir_error *err)
+{
+	return begin(o, json, true, cols, hide, err);
+}
+
+/* Open a level where w and its parent say; NULL when there is no room
+ * (the output fails). */
+static struct cli_out_level *push(struct cli_out *o, enum cli_out_kind kind, enum cli_print w)
+{
+	const struct cli_out_level *p = level(o);
+	struct cli_out_level *l;
+
+	if (p)
+		w &= p->w;
+	if (o->depth >= CLI_OUT_DEPTH) {
+		fail(o, -EOVERFLOW);
+		o->depth++;
+		return NULL;
+	}
+	l = &o->lv[o->depth++];
+	*l = (struct cli_out_level){ .kind = kind, .w = w };
+	return l;
+}
+
+/* Close the open level: its cells freed. */
+static void pop(struct cli_out *o)
+{
+	struct cli_out_level *l = o->depth && o->depth <= CLI_OUT_DEPTH ? level(o) : NULL;
+
+	for (int i = 0; l && i < CLI_OUT_FIELDS; i++) {
+		free(l->cell[i]);
+		l->cell[i] = NULL;
+	}
+	if (o->depth)
+		o->depth--;
+}
+
+/* A JSON map or array opens, under key unless NULL. */
+static void json_open(struct cli_out *o, const struct cli_out_level *l, const char *key,
+		      bool arr)
+{
+	if (!l || !o->g || !(l->w & CLI_PRINT_JSON))
+		return;
+	if (key)
+		cir_jgen_key(o->g, key);
+	if (arr)
+		cir_jgen_arr_open(o->g);
+	else
+		cir_jgen_map_open(o->g);
+}
+
+void cli_out_row_as(struct cli_out *o, enum cli_print w, const char *key)
+{
+	struct cli_out_level *l = push(o, CLI_OUT_ROW, w);
+
 	memset(o->set, 0, sizeof(o->set));
 	lines_free(o);
-	if (o->g)
-		cir_jgen_map_open(o->g);
+	json_open(o, l, key, false);
+}
+
+void cli_out_row(struct cli_out *o)
+{
+	cli_out_row_as(o, CLI_PRINT_ANY, NULL);
 }
 
 /* The row's line, then its detail lines in the order their subs opened. */
 int cli_out_row_end(struct cli_out *o)
 {
+	const struct cli_out_level *l = level(o);
+	enum cli_print w = l ? l->w : 0;
 	int r = 0;
 
-	if (o->g) {
+	pop(o);
+	if (o->g && (w & CLI_PRINT_JSON))
 		cir_jgen_map_close(o->g);
-		return 0;
-	}
-	r = table_row(o, false);
-	for (size_t i = 0; r >= 0 && i < o->n_lines; i++) {
-		const char *line = o->lines[i] ? o->lines[i] : "";
+	if (o->t && (w & CLI_PRINT_TABLE)) {
+		r = table_row(o, false);
+		for (size_t i = 0; r >= 0 && i < o->n_lines; i++) {
+			const char *line = o->lines[i] ? o->lines[i] : "";
 
-		r = cli_table_rowv(o->t, &line, 1);
+			r = cli_table_rowv(o->t, &line, 1);
+		}
 	}
 	lines_free(o);
 	if (r < 0)
@@ -130,56 +207,30 @@ int cli_out_row_end(struct cli_out *o)
 	return r;
 }
 
-/* Open a level: NULL when there is no room (the output fails). */
-static struct cli_out_level *level_push(struct cli_out *o, enum cli_print w)
-{
-	struct cli_out_level *l;
-
-	w = where(o, w);
-	if (o->depth >= CLI_OUT_DEPTH) {
-		fail(o, -EOVERFLOW);
-		o->depth++;
-		return NULL;
-	}
-	l = &o->lv[o->depth++];
-	*l = (struct cli_out_level){ .w = w };
-	return l;
-}
-
 void cli_out_list(struct cli_out *o, enum cli_print w, const char *key)
 {
-	struct cli_out_level *l = level_push(o, w);
-
-	if (l && o->g && (l->w & CLI_PRINT_JSON)) {
-		cir_jgen_key(o->g, key);
-		cir_jgen_arr_open(o->g);
-	}
+	json_open(o, push(o, CLI_OUT_LIST, w), key, true);
 }
 
 void cli_out_list_end(struct cli_out *o)
 {
-	struct cli_out_level *l = level(o);
+	const struct cli_out_level *l = level(o);
 
 	if (l && o->g && (l->w & CLI_PRINT_JSON))
 		cir_jgen_arr_close(o->g);
-	if (o->depth)
-		o->depth--;
+	pop(o);
 }
 
 void cli_out_sub(struct cli_out *o, enum cli_print w, const char *key, const char *indent,
 		 const struct cli_field *line)
 {
-	struct cli_out_level *l = level_push(o, w);
+	struct cli_out_level *l = push(o, CLI_OUT_SUB, w);
 
 	if (!l)
 		return;
 	l->line = line;
 	l->indent = indent;
-	if (o->g && (l->w & CLI_PRINT_JSON)) {
-		if (key)
-			cir_jgen_key(o->g, key);
-		cir_jgen_map_open(o->g);
-	}
+	json_open(o, l, key, false);
 	if (o->t && (l->w & CLI_PRINT_TABLE) && line_reserve(o, &l->slot) < 0) {
 		fail(o, -ENOMEM);
 		l->w &= ~CLI_PRINT_TABLE;
@@ -209,22 +260,17 @@ static char *line_join(const struct cli_out_level *l)
 
 int cli_out_sub_end(struct cli_out *o)
 {
-	struct cli_out_level *l = level(o);
+	const struct cli_out_level *l = level(o);
 	int r = 0;
 
 	if (l && o->g && (l->w & CLI_PRINT_JSON))
 		cir_jgen_map_close(o->g);
-	if (l && o->t && (l->w & CLI_PRINT_TABLE)) {
+	if (l && o->t && (l->w & CLI_PRINT_TABLE) && l->kind == CLI_OUT_SUB) {
 		o->lines[l->slot] = line_join(l);
 		if (!o->lines[l->slot])
 			r = -ENOMEM;
 	}
-	for (int i = 0; l && i < CLI_OUT_FIELDS; i++) {
-		free(l->cell[i]);
-		l->cell[i] = NULL;
-	}
-	if (o->depth)
-		o->depth--;
+	pop(o);
 	if (r < 0)
 		fail(o, r);
 	return r;
@@ -237,7 +283,7 @@ static void cell(struct cli_out *o, const char *key, const char *s)
 	struct cli_out_level *l = level(o);
 	int i = -1;
 
-	if (l && l->line) {
+	if (l && l->kind == CLI_OUT_SUB) {
 		for (int k = 0; k < CLI_OUT_FIELDS && l->line[k].pre; k++)
 			if (strcmp(l->line[k].key, key) == 0)
 				i = k;
@@ -249,9 +295,7 @@ static void cell(struct cli_out *o, const char *key, const char *s)
 			fail(o, -ENOMEM);
 		return;
 	}
-	if (l)
-		return;
-	i = o->t ? col_of(o, key) : -1;
+	i = l && l->kind == CLI_OUT_ROW && o->t ? col_of(o, key) : -1;
 	if (i < 0)
 		return;
 	snprintf(o->cell[i], sizeof(o->cell[i]), "%s", s);
@@ -297,12 +341,8 @@ struct cir_jgen *cli_out_jgen(struct cli_out *o)
 
 void cli_out_free(struct cli_out *o)
 {
-	for (int d = 0; d < o->depth && d < CLI_OUT_DEPTH; d++)
-		for (int i = 0; i < CLI_OUT_FIELDS; i++) {
-			free(o->lv[d].cell[i]);
-			o->lv[d].cell[i] = NULL;
-		}
-	o->depth = 0;
+	while (o->depth)
+		pop(o);
 	lines_free(o);
 	free(o->lines);
 	o->lines = NULL;
@@ -318,11 +358,14 @@ int cli_out_end(struct cli_out *o, struct cir_error *err)
 	int r = 0;
 
 	if (o->failed == -EOVERFLOW) {
-		r = cir_err(err, EOVERFLOW, "output: more than %d nested lists", CLI_OUT_DEPTH);
+		r = cir_err(err, EOVERFLOW, "output: more than %d nested levels", CLI_OUT_DEPTH);
 	} else if (o->failed) {
 		r = cir_err(err, -o->failed, "out of memory");
 	} else if (o->g) {
-		cir_jgen_arr_close(o->g);
+		if (o->map)
+			cir_jgen_map_close(o->g);
+		else
+			cir_jgen_arr_close(o->g);
 		r = cli_json_print(o->g, err);
 	} else if (o->t) {
 		cli_table_print(o->t, stdout);

@@ -40,7 +40,9 @@
  * line "  -> 10.0.0.2:80 weight=1": the indent, then each field of the
  * layout that was printed as pre + value + post, in the layout's order.
  * The w of a list or sub says where it shows at all (CLI_PRINT_JSON: a
- * table leaves it out, fields and nested subs included).
+ * table leaves it out, fields and nested subs included).  Outside a row, in
+ * the map of cli_out_begin_map(), a list holds rows: "members": [ ... ] in
+ * JSON, and their lines in the table.
  */
 #ifndef CIR_HOOK_OUTPUT_H
 #define CIR_HOOK_OUTPUT_H
@@ -71,15 +73,18 @@ struct cli_field {
 
 #define CLI_OUT_COLS 8
 #define CLI_OUT_CELL 256
-#define CLI_OUT_DEPTH 6              /* lists and subs open at once */
+#define CLI_OUT_DEPTH 6              /* rows, lists and subs open at once */
 #define CLI_OUT_FIELDS 12            /* fields of a detail line's layout */
 
-/* An open list or sub. */
+enum cli_out_kind { CLI_OUT_ROW, CLI_OUT_LIST, CLI_OUT_SUB };
+
+/* An open row, list or sub. */
 struct cli_out_level {
+	enum cli_out_kind kind;
 	enum cli_print w;            /* where it shows: its own w and its parents' */
-	const struct cli_field *line; /* a sub's layout; NULL: a list */
+	const struct cli_field *line; /* a sub's layout */
 	const char *indent;
-	size_t slot;                 /* its line in lines[] */
+	size_t slot;                 /* a sub's line in lines[] */
 	char *cell[CLI_OUT_FIELDS];
 };
 
@@ -88,6 +93,7 @@ struct cli_out {
 	unsigned int hide;           /* bit i: column i not shown in the table */
 	struct cli_table *t;         /* table output, or */
 	struct cir_jgen *g;          /* JSON output */
+	bool map;                    /* JSON: one map, not an array of rows */
 	char cell[CLI_OUT_COLS][CLI_OUT_CELL];
 	bool set[CLI_OUT_COLS];
 	int failed;                  /* -ENOMEM from a table row */
@@ -101,9 +107,19 @@ struct cli_out {
  * of the table.  -ENOMEM. */
 int cli_out_begin(struct cli_out *o, bool json, const struct cli_col *cols, unsigned int hide,
 		  struct cir_error *err);
-/* One record: a JSON map opens; the table collects its cells. */
+/* The same with one JSON map around everything instead of an array: its
+ * keys are the fields printed outside rows (JSON only), the keyed rows
+ * (cli_out_row_as) and lists of rows. */
+int cli_out_begin_map(struct cli_out *o, bool json, const struct cli_col *cols,
+		      unsigned int hide, struct cir_error *err);
+/* One record: a JSON map opens; the table collects its cells.  The end
+ * prints the table's line and its detail lines; -ENOMEM, also kept for
+ * cli_out_end. */
 void cli_out_row(struct cli_out *o);
 int cli_out_row_end(struct cli_out *o);
+/* A row that shows where w says (CLI_PRINT_TABLE: a table row with no
+ * JSON), as the JSON map under key (NULL: the next item of an array). */
+void cli_out_row_as(struct cli_out *o, enum cli_print w, const char *key);
 /* A field.  text: the table's form of the value (NULL = decimal, or
  * "true"/"false"). */
 void cli_print_str(struct cli_out *o, enum cli_print w, const char *key, const char *s);
