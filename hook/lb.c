@@ -224,7 +224,7 @@ static void ls_target(struct cli_out *o, enum cli_print w, const struct cir_lb_s
 		      bool live)
 {
 	char addr[CIR_LB_ADDR_STRLEN];
-	bool ipvs = s->backend == CIR_LB_BACKEND_IPVS;
+	const char *state;
 	enum cli_print counted = d ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 
 	cli_out_sub(o, w, NULL, "  ", ls_target_line);
@@ -239,12 +239,8 @@ static void ls_target(struct cli_out *o, enum cli_print w, const struct cir_lb_s
 	}
 	if (t->check.type != CIR_LB_CHECK_NONE)
 		ls_check(o, w, "     ", &t->check);
-	/* IPVS: the agent's verdict; another data plane: its own (the
-	 * table shows no data plane state for IPVS). */
-	if (ipvs && cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-		cli_print_str(o, CLI_PRINT_ANY, "state", t->down ? "down" : "up");
-	else if (d && d->state[0])
-		cli_print_str(o, ipvs ? CLI_PRINT_JSON : CLI_PRINT_ANY, "state", d->state);
+	if ((state = cir_lb_target_shown_state(s, t, d)))
+		cli_print_str(o, CLI_PRINT_ANY, "state", state);
 	if (t->error[0])
 		cli_print_str(o, CLI_PRINT_ANY, "last_error", t->error);
 	if (live) {
