@@ -133,28 +133,41 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 
 /* ---- ls ---- */
 
-/* lb ls: a service per row; JSON adds what the table leaves out, and
- * --details adds the table's detail lines (hook/output.h). */
+/* lb ls (hook/output.h): a service per row, JSON adds what the table
+ * leaves out; --details adds the table's detail lines.  A new field is a
+ * column here (if the table shows it) and a cli_print_* call in
+ * ls_service. */
 static const struct cli_col ls_cols[] = {
-	{ "NAME", "name" },       { "ADDR", "address" },    { "PROTOCOL", "protocol" },
-	{ "SCHEDULER", "scheduler" }, { "BACKEND", "backend" }, { NULL, NULL },
+	{ "NAME", "name" },
+	{ "ADDR", "address" },
+	{ "PROTOCOL", "protocol" },
+	{ "SCHEDULER", "scheduler" },
+	{ "BACKEND", "backend" },
+	{ NULL, NULL },
 };
 
 /* "  check http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
 static const struct cli_field ls_check_line[] = {
-	{ "check ", "spec", "" },        { " expect=", "expect", "" },
-	{ " interval=", "interval", "ms" }, { " timeout=", "timeout", "ms" },
-	{ " rise=", "rise", "" },         { " fall=", "fall", "" },
+	{ "check ", "spec", "" },
+	{ " expect=", "expect", "" },
+	{ " interval=", "interval", "ms" },
+	{ " timeout=", "timeout", "ms" },
+	{ " rise=", "rise", "" },
+	{ " fall=", "fall", "" },
 	{ NULL, NULL, NULL },
 };
 
 /* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
  * [state=S] [last-error="E"]" */
 static const struct cli_field ls_target_line[] = {
-	{ "-> ", "address", "" },       { " weight=", "weight", "" },
-	{ " method=", "method", "" },   { " active=", "active", "" },
-	{ " inactive=", "inactive", "" }, { " ", "programmed", "" },
-	{ " state=", "state", "" },     { " last-error=\"", "last_error", "\"" },
+	{ "-> ", "address", "" },
+	{ " weight=", "weight", "" },
+	{ " method=", "method", "" },
+	{ " active=", "active", "" },
+	{ " inactive=", "inactive", "" },
+	{ " ", "programmed", "" },      /* "not-programmed" */
+	{ " state=", "state", "" },
+	{ " last-error=\"", "last_error", "\"" },
 	{ NULL, NULL, NULL },
 };
 
