@@ -177,8 +177,11 @@ static void emit_one(struct cir_jgen *g, const char *key, const struct cir_qos *
  * per member; JSON is one map with the same parts (their settings in
  * lib/qosnet's own form). */
 static const struct cli_col show_cols[] = {
-	{ "TARGET", "target" }, { "INTERFACE", "interface" }, { "CONFIGURED", "configured" },
-	{ "KERNEL", "kernel" }, { NULL, NULL },
+	{ "TARGET", "target" },
+	{ "INTERFACE", "interface" },
+	{ "CONFIGURED", "configured" },
+	{ "KERNEL", "kernel" },
+	{ NULL, NULL },
 };
 
 static int show_member(const struct cir_qos_member_state *m, void *arg)
@@ -195,7 +198,7 @@ static int show_member(const struct cir_qos_member_state *m, void *arg)
 	else
 		snprintf(krn, sizeof(krn), "(no link)");
 	cli_out_row(o);
-	cli_print_str(o, CLI_PRINT_ANY, "container", m->cid);
+	cli_print_str(o, CLI_PRINT_JSON, "container", m->cid);
 	cli_print_str(o, CLI_PRINT_TABLE, "target", m->cid);
 	cli_print_str(o, CLI_PRINT_TABLE, "interface", m->iface);
 	cli_print_str(o, CLI_PRINT_JSON, "interface", m->has_link ? m->iface : "");
