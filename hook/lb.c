@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
 #include "ipvs.h"
 #include "lb.h"
 #include "lbbackend.h"
@@ -132,201 +133,180 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 
 /* ---- ls ---- */
 
+/* lb ls (hook/output.h): a service per row, JSON adds what the table
+ * leaves out; --details adds the table's detail lines.  A new field is a
+ * column here (if the table shows it) and a cli_print_* call in
+ * ls_service. */
+static const struct cli_col ls_cols[] = {
+	{ "NAME", "name" },
+	{ "ADDR", "address" },
+	{ "PROTOCOL", "protocol" },
+	{ "SCHEDULER", "scheduler" },
+	{ "BACKEND", "backend" },
+	{ NULL, NULL },
+};
+
+/* "  check http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
+static const struct cli_field ls_check_line[] = {
+	{ "check ", "spec", "" },
+	{ " expect=", "expect", "" },
+	{ " interval=", "interval", "ms" },
+	{ " timeout=", "timeout", "ms" },
+	{ " rise=", "rise", "" },
+	{ " fall=", "fall", "" },
+	{ NULL, NULL, NULL },
+};
+
+/* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
+ * [state=S] [last-error="E"]" */
+static const struct cli_field ls_target_line[] = {
+	{ "-> ", "address", "" },
+	{ " weight=", "weight", "" },
+	{ " method=", "method", "" },
+	{ " active=", "active", "" },
+	{ " inactive=", "inactive", "" },
+	{ " ", "programmed", "" },      /* "not-programmed" */
+	{ " state=", "state", "" },
+	{ " last-error=\"", "last_error", "\"" },
+	{ NULL, NULL, NULL },
+};
+
 struct ls_ctx {
 	struct cir_lb_db *db;
-	struct cli_table *t;
-	struct cir_jgen *g;
+	struct cli_out *o;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
 	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
-/* The data plane's view of s (lb ls --details): *live says whether it
- * could be asked; st[i] for s->targets[i]. */
-static int live_status(struct ls_ctx *x, const struct cir_lb_service *s, bool *live,
-		       bool *present, struct cir_lb_target_status *st, struct cir_error *err)
-{
-	int r;
-
-	*live = false;
-	*present = false;
-	if (s->backend == CIR_LB_BACKEND_IPVS && !x->kernel)
-		return 0;
-	r = cir_lb_backend_ops(s->backend)->status(x->db, s, present, st, err);
-	if (r < 0)
-		return r;
-	*live = true;
-	return 0;
-}
-
-/* "<prefix>http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
-static void check_line(const char *prefix, const struct cir_lb_check *ck, char *line,
-		       size_t len)
-{
-	char spec[CIR_LB_CHECK_PATH_MAX + 8], ex[32] = "";
-
-	if (ck->type == CIR_LB_CHECK_HTTP)
-		snprintf(ex, sizeof(ex), " expect=%u", ck->expect);
-	snprintf(line, len, "%s%s%s interval=%ums timeout=%ums rise=%u fall=%u", prefix,
-		 cir_lb_check_format(ck, spec, sizeof(spec)), ex, ck->interval_ms, ck->timeout_ms,
-		 ck->rise, ck->fall);
-}
-
-/* What the data plane says of s (--details), into st[], *live and
- * *present, with a warning where it cannot tell or s is not there. */
+/* What the data plane says of s (--details), into st[], *live (it could
+ * be asked) and *present, with a warning where it cannot tell or s is not
+ * there. */
 static void ls_live(struct ls_ctx *x, const struct cir_lb_service *s,
 		    struct cir_lb_target_status *st, bool *live, bool *present)
 {
 	struct cir_error err = CIR_ERROR_INIT;
+	bool ipvs = s->backend == CIR_LB_BACKEND_IPVS;
 
-	if (!x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
-		cli_warn("no live counters: %s", x->no_kernel);
+	*live = false;
+	*present = false;
+	if (ipvs && !x->kernel) {
+		if (x->no_kernel[0])
+			cli_warn("no live counters: %s", x->no_kernel);
 		x->no_kernel[0] = '\0';
+		return;
 	}
-	if (live_status(x, s, live, present, st, &err) < 0)
+	if (cir_lb_backend_ops(s->backend)->status(x->db, s, present, st, &err) < 0) {
 		cli_warn("service %s: %s", s->name, err.msg);
-	else if (*live && !*present && s->backend == CIR_LB_BACKEND_IPVS)
+		return;
+	}
+	*live = true;
+	if (!*present && ipvs)
 		cli_warn("service %s is not in the kernel's IPVS table (run circuit restore)",
 			 s->name);
-	else if (*live && !*present)
+	else if (!*present)
 		cli_warn("service %s is not in %s (run circuit restore)", s->name,
 			 cir_lb_backend_name(s->backend));
 }
 
-/* One target's map; d is its live status (NULL: not programmed, or not
- * asked), live whether the data plane was asked. */
-static void ls_json_target(struct cir_jgen *g, const struct cir_lb_service *s,
-			   const struct cir_lb_target *t, const struct cir_lb_target_status *d,
-			   bool live)
+/* A check: the records' own "check" map in JSON, a detail line in the
+ * table. */
+static void ls_check(struct cli_out *o, enum cli_print w, const char *indent,
+		     const struct cir_lb_check *ck)
+{
+	struct cir_jgen *g = w & CLI_PRINT_JSON ? cli_out_jgen(o) : NULL;
+	char spec[CIR_LB_CHECK_PATH_MAX + 8];
+
+	if (g)
+		cir_lb_check_emit(g, ck);
+	cli_out_sub(o, w & CLI_PRINT_TABLE, NULL, indent, ls_check_line);
+	cli_print_str(o, CLI_PRINT_TABLE, "spec", cir_lb_check_format(ck, spec, sizeof(spec)));
+	if (ck->type == CIR_LB_CHECK_HTTP)
+		cli_print_int(o, CLI_PRINT_TABLE, "expect", ck->expect, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "interval", ck->interval_ms, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "timeout", ck->timeout_ms, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "rise", ck->rise, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "fall", ck->fall, NULL);
+	cli_out_sub_end(o);
+}
+
+/* One target; d is its live status (NULL: not programmed, or not asked),
+ * live whether the data plane was asked. */
+static void ls_target(struct cli_out *o, enum cli_print w, const struct cir_lb_service *s,
+		      const struct cir_lb_target *t, const struct cir_lb_target_status *d,
+		      bool live)
 {
 	char addr[CIR_LB_ADDR_STRLEN];
+	const char *state;
+	enum cli_print counted = d ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "address", cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
-	cir_jgen_kint(g, "weight", t->weight);
-	cir_jgen_kstr(g, "method", cir_lb_method_name(t->method));
+	cli_out_sub(o, w, NULL, "  ", ls_target_line);
+	cli_print_str(o, CLI_PRINT_ANY, "address",
+		      cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
+	cli_print_int(o, CLI_PRINT_ANY, "weight", t->weight, NULL);
+	cli_print_str(o, CLI_PRINT_ANY, "method", cir_lb_method_name(t->method));
 	if (t->owner.cid[0]) {
-		cir_jgen_kstr(g, "network", t->owner.network);
-		cir_jgen_kstr(g, "container", t->owner.cid);
-		cir_jgen_kstr(g, "interface", t->owner.ifname);
+		cli_print_str(o, CLI_PRINT_JSON, "network", t->owner.network);
+		cli_print_str(o, CLI_PRINT_JSON, "container", t->owner.cid);
+		cli_print_str(o, CLI_PRINT_JSON, "interface", t->owner.ifname);
 	}
 	if (t->check.type != CIR_LB_CHECK_NONE)
-		cir_lb_check_emit(g, &t->check);
-	if (s->backend == CIR_LB_BACKEND_IPVS &&
-	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-		cir_jgen_kstr(g, "state", t->down ? "down" : "up");
-	else if (d && d->state[0])
-		cir_jgen_kstr(g, "state", d->state);
+		ls_check(o, w, "     ", &t->check);
+	if ((state = cir_lb_target_shown_state(s, t, d)))
+		cli_print_str(o, CLI_PRINT_ANY, "state", state);
 	if (t->error[0])
-		cir_jgen_kstr(g, "last_error", t->error);
+		cli_print_str(o, CLI_PRINT_ANY, "last_error", t->error);
 	if (live) {
-		cir_jgen_kbool(g, "programmed", d != NULL);
-		cir_jgen_kint(g, "active", d ? d->active : 0);
-		cir_jgen_kint(g, "inactive", d ? d->inactive : 0);
+		cli_print_bool(o, CLI_PRINT_JSON, "programmed", d != NULL);
+		if (!d)
+			cli_print_str(o, CLI_PRINT_TABLE, "programmed", "not-programmed");
+		cli_print_int(o, counted, "active", d ? d->active : 0, NULL);
+		cli_print_int(o, counted, "inactive", d ? d->inactive : 0, NULL);
 	}
-	cir_jgen_map_close(g);
+	cli_out_sub_end(o);
 }
 
-/* lb ls --json: one service's map. */
-static void ls_json(struct cir_jgen *g, const struct cir_lb_service *s,
-		    const struct cir_lb_target_status *st, bool live, bool present)
+/* One service: its row, its check and its targets (the table's detail
+ * lines with --details only). */
+static int ls_service(struct cli_out *o, bool details, const struct cir_lb_service *s,
+		      const struct cir_lb_target_status *st, bool live, bool present)
 {
-	char addr[CIR_LB_ADDR_STRLEN];
-
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "name", s->name);
-	cir_jgen_kstr(g, "address", cir_lb_addr_format(&s->vip, addr, sizeof(addr)));
-	cir_jgen_kstr(g, "protocol", cir_lb_proto_name(s->protocol));
-	cir_jgen_kstr(g, "scheduler", s->sched);
-	cir_jgen_kstr(g, "backend", cir_lb_backend_name(s->backend));
-	if (s->backend == CIR_LB_BACKEND_HAPROXY)
-		cir_jgen_kstr(g, "mode", cir_lb_mode_name(s->mode));
-	cir_jgen_kint(g, "persistent", s->persistent);
-	if (strcmp(s->sched, "mh") == 0) {
-		cir_jgen_kbool(g, "mh_fallback", s->mh_fallback);
-		cir_jgen_kbool(g, "mh_port", s->mh_port);
-	}
-	if (s->check.type != CIR_LB_CHECK_NONE)
-		cir_lb_check_emit(g, &s->check);
-	if (live)
-		cir_jgen_kbool(g, "programmed", present);
-	cir_jgen_key(g, "targets");
-	cir_jgen_arr_open(g);
-	for (size_t i = 0; i < s->n_targets; i++)
-		ls_json_target(g, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
-			       live);
-	cir_jgen_arr_close(g);
-	cir_jgen_map_close(g);
-}
-
-/* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
- * [state=S] [last-error="E"]" */
-static void ls_target_line(const struct cir_lb_service *s, const struct cir_lb_target *t,
-			   const struct cir_lb_target_status *d, bool live, char *line,
-			   size_t len)
-{
-	char addr[CIR_LB_ADDR_STRLEN];
-	size_t l;
-
-	cir_lb_addr_format(&t->addr, addr, sizeof(addr));
-	if (!live)
-		snprintf(line, len, "  -> %s weight=%u method=%s", addr, t->weight,
-			 cir_lb_method_name(t->method));
-	else if (d)
-		snprintf(line, len, "  -> %s weight=%u method=%s active=%u inactive=%u", addr,
-			 t->weight, cir_lb_method_name(t->method), d->active, d->inactive);
-	else
-		snprintf(line, len, "  -> %s weight=%u method=%s not-programmed", addr,
-			 t->weight, cir_lb_method_name(t->method));
-	l = strlen(line);
-	if (s->backend == CIR_LB_BACKEND_IPVS &&
-	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-		snprintf(line + l, len - l, " state=%s", t->down ? "down" : "up");
-	else if (s->backend != CIR_LB_BACKEND_IPVS && d && d->state[0])
-		snprintf(line + l, len - l, " state=%s", d->state);
-	l = strlen(line);
-	if (t->error[0])
-		snprintf(line + l, len - l, " last-error=\"%s\"", t->error);
-}
-
-/* lb ls: the service's row; with --details its check and a row per target
- * (and its check). */
-static int ls_table(struct ls_ctx *x, const struct cir_lb_service *s,
-		    const struct cir_lb_target_status *st, bool live)
-{
+	enum cli_print dw = details ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 	char addr[CIR_LB_ADDR_STRLEN], sched[64];
-	int r;
+	bool hap = s->backend == CIR_LB_BACKEND_HAPROXY;
+	size_t l;
 
 	snprintf(sched, sizeof(sched), "%s%s%s", s->sched, s->mh_fallback ? " mh-fallback" : "",
 		 s->mh_port ? " mh-port" : "");
-	if (s->persistent) {
-		size_t l = strlen(sched);
-
+	l = strlen(sched);
+	if (s->persistent)
 		snprintf(sched + l, sizeof(sched) - l, " persistent %u", s->persistent);
+	cli_out_row(o);
+	cli_print_str(o, CLI_PRINT_ANY, "name", s->name);
+	cli_print_str(o, CLI_PRINT_ANY, "address", cir_lb_addr_format(&s->vip, addr, sizeof(addr)));
+	cli_print_str(o, CLI_PRINT_ANY, "protocol", cir_lb_proto_name(s->protocol));
+	cli_print_str(o, CLI_PRINT_JSON, "scheduler", s->sched);
+	cli_print_str(o, CLI_PRINT_TABLE, "scheduler", sched);
+	cli_print_str(o, CLI_PRINT_JSON, "backend", cir_lb_backend_name(s->backend));
+	cli_print_str(o, CLI_PRINT_TABLE, "backend", hap && s->mode == CIR_LB_MODE_HTTP
+			      ? "haproxy http" : cir_lb_backend_name(s->backend));
+	if (hap)
+		cli_print_str(o, CLI_PRINT_JSON, "mode", cir_lb_mode_name(s->mode));
+	cli_print_int(o, CLI_PRINT_JSON, "persistent", s->persistent, NULL);
+	if (strcmp(s->sched, "mh") == 0) {
+		cli_print_bool(o, CLI_PRINT_JSON, "mh_fallback", s->mh_fallback);
+		cli_print_bool(o, CLI_PRINT_JSON, "mh_port", s->mh_port);
 	}
-	r = cli_table_row(x->t, s->name, cir_lb_addr_format(&s->vip, addr, sizeof(addr)),
-			  cir_lb_proto_name(s->protocol), sched,
-			  s->backend == CIR_LB_BACKEND_HAPROXY && s->mode == CIR_LB_MODE_HTTP
-				  ? "haproxy http" : cir_lb_backend_name(s->backend), NULL);
-	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
-		char line[CIR_LB_CHECK_PATH_MAX + 128];
-
-		check_line("  check ", &s->check, line, sizeof(line));
-		r = cli_table_row(x->t, line, NULL);
-	}
-	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
-		const struct cir_lb_target *t = &s->targets[i];
-		char line[512];
-
-		ls_target_line(s, t, live && st[i].programmed ? &st[i] : NULL, live, line,
-			       sizeof(line));
-		r = cli_table_row(x->t, line, NULL);
-		if (r >= 0 && t->check.type != CIR_LB_CHECK_NONE) {
-			check_line("     check ", &t->check, line, sizeof(line));
-			r = cli_table_row(x->t, line, NULL);
-		}
-	}
-	return r < 0 ? -ENOMEM : 0;
+	if (s->check.type != CIR_LB_CHECK_NONE)
+		ls_check(o, dw, "  ", &s->check);
+	if (live)
+		cli_print_bool(o, CLI_PRINT_JSON, "programmed", present);
+	cli_out_list(o, dw, "targets");
+	for (size_t i = 0; i < s->n_targets; i++)
+		ls_target(o, dw, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
+			  live);
+	cli_out_list_end(o);
+	return cli_out_row_end(o);
 }
 
 static int ls_one(const struct cir_lb_service *s, void *arg)
@@ -339,20 +319,16 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 		return -ENOMEM;
 	if (x->details)
 		ls_live(x, s, st, &live, &present);
-	if (x->g) {
-		ls_json(x->g, s, st, x->details && live, present);
-		return 0;
-	}
-	return ls_table(x, s, st, live);
+	return ls_service(x->o, x->details, s, st, live, present);
 }
 
 static int cmd_ls(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
-	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	_cleanup_out_ struct cli_out o = { 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	const char *fmt = cli_opt(a, "format");
-	struct ls_ctx x = { .db = &db, .details = cli_opt(a, "details") != NULL };
+	struct ls_ctx x = { .db = &db, .o = &o, .details = cli_opt(a, "details") != NULL };
 	struct cir_ipvs *h;
 	int r;
 
@@ -367,31 +343,13 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		x.kernel = r >= 0;
 		cir_err_clear(&err);
 	}
-	if (fmt && strcmp(fmt, "json") == 0) {
-		r = cli_json_new(&g, &err);
-		if (r < 0)
-			return cli_fail(c, &err);
-		x.g = g;
-		cir_jgen_arr_open(g);
-		r = cir_lb_list(&db, ls_one, &x, &err);
-		cir_jgen_arr_close(g);
-		if (r >= 0)
-			r = cli_json_print(g, &err);
-		return r < 0 ? cli_fail(c, &err) : CLI_OK;
-	}
-	x.t = cli_table_new();
-	if (!x.t) {
-		cir_err(&err, ENOMEM, "out of memory");
-		return cli_fail(c, &err);
-	}
-	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", "BACKEND", NULL);
+	r = cli_out_begin(&o, fmt && strcmp(fmt, "json") == 0, ls_cols, 0, &err);
 	if (r >= 0)
 		r = cir_lb_list(&db, ls_one, &x, &err);
 	if (r == -ENOMEM)
 		r = cir_err(&err, ENOMEM, "out of memory");
 	if (r >= 0)
-		cli_table_print(x.t, stdout);
-	cli_table_free(x.t);
+		r = cli_out_end(&o, &err);
 	return r < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 
