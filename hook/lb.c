@@ -15,8 +15,11 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cluster.h"
+#include "cluster_local.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "lb_cluster.h"
 #include "lbbackend.h"
 #include "nft.h"
 
@@ -85,6 +88,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
 	const char *pers = cli_opt(a, "persistent");
 	const char *backend = cli_opt(a, "backend"), *mode = cli_opt(a, "mode");
+	const char *scope = cli_opt(a, "scope");
 	unsigned long long v;
 	int r;
 
@@ -124,6 +128,18 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--mode: %s", err.msg);
 	if (cir_lb_backend_ops(s.backend)->validate(&s, &err) < 0)
 		return cli_usage(c, "--backend %s: %s", cir_lb_backend_name(s.backend), err.msg);
+	if (scope && strcmp(scope, "local") != 0 && strcmp(scope, "cluster") != 0)
+		return cli_usage(c, "--scope: want local or cluster, got \"%.32s\"", scope);
+	if (scope && strcmp(scope, "cluster") == 0) {
+		if (s.backend != CIR_LB_BACKEND_IPVS)
+			return cli_usage(c, "--scope cluster works with the ipvs backend only, "
+					 "not --backend %s", cir_lb_backend_name(s.backend));
+		if (cli_lb_cluster_create(c, &s, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s created in the cluster (every host's circuit agent "
+			 "programs it)", s.name);
+		return CLI_OK;
+	}
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s created", s.name);
@@ -138,6 +154,8 @@ struct ls_ctx {
 	struct cir_jgen *g;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
+	bool scope;                  /* a cluster is configured: a SCOPE column */
+	bool away;                   /* this row: a cluster service with no copy here */
 	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
@@ -229,7 +247,8 @@ static void ls_json_target(struct cir_jgen *g, const struct cir_lb_service *s,
 
 /* lb ls --json: one service's map. */
 static void ls_json(struct cir_jgen *g, const struct cir_lb_service *s,
-		    const struct cir_lb_target_status *st, bool live, bool present)
+		    const struct cir_lb_target_status *st, bool live, bool present, bool scope,
+		    bool away)
 {
 	char addr[CIR_LB_ADDR_STRLEN];
 
@@ -250,6 +269,10 @@ static void ls_json(struct cir_jgen *g, const struct cir_lb_service *s,
 		cir_lb_check_emit(g, &s->check);
 	if (live)
 		cir_jgen_kbool(g, "programmed", present);
+	if (scope) {
+		cir_jgen_kstr(g, "scope", s->cluster ? "cluster" : "local");
+		cir_jgen_kbool(g, "local", !away);
+	}
 	cir_jgen_key(g, "targets");
 	cir_jgen_arr_open(g);
 	for (size_t i = 0; i < s->n_targets; i++)
@@ -307,7 +330,8 @@ static int ls_table(struct ls_ctx *x, const struct cir_lb_service *s,
 	r = cli_table_row(x->t, s->name, cir_lb_addr_format(&s->vip, addr, sizeof(addr)),
 			  cir_lb_proto_name(s->protocol), sched,
 			  s->backend == CIR_LB_BACKEND_HAPROXY && s->mode == CIR_LB_MODE_HTTP
-				  ? "haproxy http" : cir_lb_backend_name(s->backend), NULL);
+				  ? "haproxy http" : cir_lb_backend_name(s->backend),
+			  !x->scope ? NULL : s->cluster ? "cluster" : "local", NULL);
 	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
 		char line[CIR_LB_CHECK_PATH_MAX + 128];
 
@@ -337,13 +361,40 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 	if (!st)
 		return -ENOMEM;
-	if (x->details)
+	/* A cluster service with no copy here has nothing live to ask. */
+	if (x->details && !x->away)
 		ls_live(x, s, st, &live, &present);
 	if (x->g) {
-		ls_json(x->g, s, st, x->details && live, present);
+		ls_json(x->g, s, st, x->details && live, present, x->scope, x->away);
 		return 0;
 	}
 	return ls_table(x, s, st, live);
+}
+
+/* With a cluster configured: the cluster's services this host has no copy
+ * of yet (its agent programs them), after the local listing. */
+static int ls_cluster(struct cli *c, struct ls_ctx *x)
+{
+	struct cir_lb_service *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!x->scope || cli_lb_cluster_catalog(c, &v, &n) <= 0)
+		return 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		struct cir_lb_service here = { 0 };
+		bool copy = cir_lb_get(x->db, v[i].name, &here, &e2) >= 0 && here.cluster;
+
+		cir_lb_service_clear(&here);
+		if (copy)
+			continue;
+		x->away = true;
+		r = ls_one(&v[i], x);
+		x->away = false;
+	}
+	cir_lb_cluster_list_free(v, n);
+	return r;
 }
 
 static int cmd_ls(struct cli *c, const struct cli_args *a)
@@ -360,6 +411,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--format: want table or json, got \"%s\"", fmt);
 	if (db_open_ro(c, &db, &err) < 0)
 		return cli_fail(c, &err);
+	x.scope = cir_cluster_configured(c->state_dir);
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);
 		if (r < 0)
@@ -374,6 +426,8 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		x.g = g;
 		cir_jgen_arr_open(g);
 		r = cir_lb_list(&db, ls_one, &x, &err);
+		if (r >= 0)
+			r = ls_cluster(c, &x);
 		cir_jgen_arr_close(g);
 		if (r >= 0)
 			r = cli_json_print(g, &err);
@@ -384,9 +438,12 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		cir_err(&err, ENOMEM, "out of memory");
 		return cli_fail(c, &err);
 	}
-	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", "BACKEND", NULL);
+	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", "BACKEND",
+			  x.scope ? "SCOPE" : NULL, NULL);
 	if (r >= 0)
 		r = cir_lb_list(&db, ls_one, &x, &err);
+	if (r >= 0)
+		r = ls_cluster(c, &x);
 	if (r == -ENOMEM)
 		r = cir_err(&err, ENOMEM, "out of memory");
 	if (r >= 0)
@@ -400,6 +457,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 static int cmd_add(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_target t = { 0 };
 	const char *w = cli_opt(a, "weight"), *m = cli_opt(a, "method");
@@ -419,7 +477,13 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 	r = parse_check(c, a, &t.check);
 	if (r != CLI_OK)
 		return r;
-	if (db_open(c, &db, &err) < 0 || cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_target_add(cl, a->pos[0], &t, &err) >= 0) {
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 ||
+	    cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s updated", a->pos[0]);
 	return CLI_OK;
@@ -428,10 +492,12 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 static int cmd_remove(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_addr addr;
 	const char *drain = cli_opt(a, "drain");
 	uint32_t tmo = 300 * 1000, left = 0;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
@@ -439,6 +505,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "%s", err.msg);
 	if (drain && *drain && cir_lb_duration_parse(drain, &tmo, &err) < 0)
 		return cli_usage(c, "--drain: %s", err.msg);
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	if (r > 0 && drain)
+		return cli_usage(c, "--drain is for local services: give the target of cluster "
+				 "service %s --weight 0 with lb add first, then remove it", a->pos[0]);
+	if (r > 0) {
+		if (cir_lb_cluster_target_remove(cl, a->pos[0], &addr, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
 	if (drain) {
 		if (db_open(c, &db, &err) < 0 ||
 		    cir_lb_target_drain(&db, a->pos[0], &addr, tmo, &left, &err) < 0)
@@ -459,11 +537,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 static int cmd_delete(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
-	if (db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_delete(cl, a->pos[0], &err) >= 0) {
+		cli_info("service %s removed from the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s removed", a->pos[0]);
 	return CLI_OK;
@@ -486,7 +571,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	{ "create", "NAME ADDR:PORT [--scheduler|--sched S] [--mh-fallback] [--mh-port] "
 	  "[--protocol tcp|udp] [--persistent SEC] "
 	  "[--check tcp|http:/PATH|udp[:PAYLOAD]|exec:/PATH] [--interval D] [--timeout D] "
-	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http]",
+	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http] "
+	  "[--scope local|cluster]",
 	  "create a load-balanced service (IPVS virtual server or HAProxy proxy) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
@@ -511,7 +597,10 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  "passes again.\n"
 	  "The VIP is put on the dummy device " CIR_LB_DEVICE " so that it answers from\n"
 	  "this host, from namespaces routed through it and from containers.\n"
-	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n",
+	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n"
+	  "--scope cluster records the service in the cluster's etcd (ipvs only): every\n"
+	  "host's circuit agent programs it, lb add/remove/delete work on it from any\n"
+	  "host (spec/cluster.md).\n",
 	  { { "scheduler", true, "S", "IPVS scheduler (default rr)" },
 	    { "sched", true, "S", "the same as --scheduler" },
 	    { "mh-fallback", false, NULL, "mh: skip a target with weight 0 (down, draining)" },
@@ -526,7 +615,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	    { "fall", true, "N", "failures that take a target out (default 3)" },
 	    { "expect-status", true, "N", "HTTP status wanted (default 200)" },
 	    { "backend", true, "B", "ipvs (default) or haproxy" },
-	    { "mode", true, "M", "haproxy: tcp (default) or http" } },
+	    { "mode", true, "M", "haproxy: tcp (default) or http" },
+	    { "scope", true, "SCOPE", "local (default) or cluster: every host's agent programs it" } },
 	  2, 2, cmd_create },
 	{ "ls", "[--details] [--format table|json]", "list load-balanced services",
 	  "With --details each target follows its service with its weight, method and\n"
