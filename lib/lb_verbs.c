@@ -362,6 +362,11 @@ int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_l
 	if (r < 0)
 		return r;
 	cir_lb_addr_format(&t->addr, a, sizeof(a));
+	/* A cluster service's copy follows etcd's record (its agent would
+	 * undo a target added here). */
+	if (old.cluster)
+		return cir_err(err, EINVAL, "service %s is a cluster service: add its targets with "
+			       "circuit lb add (on any host)", name);
 	if (t->addr.ip.af != old.vip.ip.af)
 		return cir_err(err, EINVAL, "service %s: target %s: address family differs from "
 			       "the service's", name, a);
