@@ -239,7 +239,7 @@ int cir_lb_cluster_list(struct cir_cluster *cl, struct cir_lb_service **out, siz
 		return cir_err(err, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < resp.nkvs; i++) {
-		struct cir_error e2 = CIR_ERROR_INIT;
+		struct cir_error e2 = CIR_ERROR_INIT, e3 = CIR_ERROR_INIT;
 		const struct cir_etcd_kv *kv = &resp.kvs[i];
 
 		if (cir_lb_cluster_parse(kv->key, kv->key_len, kv->value, kv->value_len, &v[k],
@@ -248,9 +248,11 @@ int cir_lb_cluster_list(struct cir_cluster *cl, struct cir_lb_service **out, siz
 			continue;
 		}
 		/* A damaged record is skipped, never taken for an absent one:
-		 * its name (when it is one) keeps this host's copy. */
+		 * its name (when it is a valid one: it is logged) keeps this
+		 * host's copy. */
 		if (b && kv->key_len > pl && kv->key_len - pl <= CIR_NAME_MAX &&
-		    !memchr(kv->key, 0, kv->key_len)) {
+		    !memchr(kv->key, 0, kv->key_len) &&
+		    cir_name_check("service name", kv->key + pl, &e3) == 0) {
 			snprintf(b[kb].name, sizeof(b[kb].name), "%s", kv->key + pl);
 			snprintf(b[kb].msg, sizeof(b[kb].msg), "%s", e2.msg);
 			kb++;
