@@ -16,8 +16,11 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "output.h"
+#include "cluster.h"
+#include "cluster_local.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "lb_cluster.h"
 #include "lbbackend.h"
 #include "nft.h"
 
@@ -86,6 +89,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
 	const char *pers = cli_opt(a, "persistent");
 	const char *backend = cli_opt(a, "backend"), *mode = cli_opt(a, "mode");
+	const char *scope = cli_opt(a, "scope");
 	unsigned long long v;
 	int r;
 
@@ -125,6 +129,18 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--mode: %s", err.msg);
 	if (cir_lb_backend_ops(s.backend)->validate(&s, &err) < 0)
 		return cli_usage(c, "--backend %s: %s", cir_lb_backend_name(s.backend), err.msg);
+	if (scope && strcmp(scope, "local") != 0 && strcmp(scope, "cluster") != 0)
+		return cli_usage(c, "--scope: want local or cluster, got \"%.32s\"", scope);
+	if (scope && strcmp(scope, "cluster") == 0) {
+		if (s.backend != CIR_LB_BACKEND_IPVS)
+			return cli_usage(c, "--scope cluster works with the ipvs backend only, "
+					 "not --backend %s", cir_lb_backend_name(s.backend));
+		if (cli_lb_cluster_create(c, &s, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s created in the cluster (every host's circuit agent "
+			 "programs it)", s.name);
+		return CLI_OK;
+	}
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s created", s.name);
@@ -143,6 +159,8 @@ static const struct cli_col ls_cols[] = {
 	{ "PROTOCOL", "protocol" },
 	{ "SCHEDULER", "scheduler" },
 	{ "BACKEND", "backend" },
+#define LS_COL_SCOPE 5
+	{ "SCOPE", "scope" },
 	{ NULL, NULL },
 };
 
@@ -176,6 +194,8 @@ struct ls_ctx {
 	struct cli_out *o;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
+	bool scope;                  /* a cluster is configured: a SCOPE column */
+	bool away;                   /* this row: a cluster service with no copy here */
 	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
@@ -267,11 +287,13 @@ static void ls_target(struct cli_out *o, enum cli_print w, const struct cir_lb_s
 }
 
 /* One service: its row, its check and its targets (the table's detail
- * lines with --details only). */
-static int ls_service(struct cli_out *o, bool details, const struct cir_lb_service *s,
+ * lines with --details only); with a cluster configured its scope, and in
+ * JSON whether this host has a copy. */
+static int ls_service(struct ls_ctx *x, const struct cir_lb_service *s,
 		      const struct cir_lb_target_status *st, bool live, bool present)
 {
-	enum cli_print dw = details ? CLI_PRINT_ANY : CLI_PRINT_JSON;
+	struct cli_out *o = x->o;
+	enum cli_print dw = x->details ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 	char addr[CIR_LB_ADDR_STRLEN], sched[64];
 	bool hap = s->backend == CIR_LB_BACKEND_HAPROXY;
 	size_t l;
@@ -301,6 +323,10 @@ static int ls_service(struct cli_out *o, bool details, const struct cir_lb_servi
 		ls_check(o, dw, "  ", &s->check);
 	if (live)
 		cli_print_bool(o, CLI_PRINT_JSON, "programmed", present);
+	if (x->scope) {
+		cli_print_str(o, CLI_PRINT_ANY, "scope", s->cluster ? "cluster" : "local");
+		cli_print_bool(o, CLI_PRINT_JSON, "local", !x->away);
+	}
 	cli_out_list(o, dw, "targets");
 	for (size_t i = 0; i < s->n_targets; i++)
 		ls_target(o, dw, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
@@ -317,9 +343,36 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 	if (!st)
 		return -ENOMEM;
-	if (x->details)
+	/* A cluster service with no copy here has nothing live to ask. */
+	if (x->details && !x->away)
 		ls_live(x, s, st, &live, &present);
-	return ls_service(x->o, x->details, s, st, live, present);
+	return ls_service(x, s, st, live, present);
+}
+
+/* With a cluster configured: the cluster's services this host has no copy
+ * of yet (its agent programs them), after the local listing. */
+static int ls_cluster(struct cli *c, struct ls_ctx *x)
+{
+	struct cir_lb_service *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!x->scope || cli_lb_cluster_catalog(c, &v, &n) <= 0)
+		return 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		struct cir_lb_service here = { 0 };
+		bool copy = cir_lb_get(x->db, v[i].name, &here, &e2) >= 0 && here.cluster;
+
+		cir_lb_service_clear(&here);
+		if (copy)
+			continue;
+		x->away = true;
+		r = ls_one(&v[i], x);
+		x->away = false;
+	}
+	cir_lb_cluster_list_free(v, n);
+	return r;
 }
 
 static int cmd_ls(struct cli *c, const struct cli_args *a)
@@ -336,6 +389,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--format: want table or json, got \"%s\"", fmt);
 	if (db_open_ro(c, &db, &err) < 0)
 		return cli_fail(c, &err);
+	x.scope = cir_cluster_configured(c->state_dir);
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);
 		if (r < 0)
@@ -343,9 +397,13 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		x.kernel = r >= 0;
 		cir_err_clear(&err);
 	}
-	r = cli_out_begin(&o, fmt && strcmp(fmt, "json") == 0, ls_cols, 0, &err);
+	/* The SCOPE column only with a cluster configured. */
+	r = cli_out_begin(&o, fmt && strcmp(fmt, "json") == 0, ls_cols, x.scope ? 0 : 1u << LS_COL_SCOPE,
+			  &err);
 	if (r >= 0)
 		r = cir_lb_list(&db, ls_one, &x, &err);
+	if (r >= 0)
+		r = ls_cluster(c, &x);
 	if (r == -ENOMEM)
 		r = cir_err(&err, ENOMEM, "out of memory");
 	if (r >= 0)
@@ -358,6 +416,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 static int cmd_add(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_target t = { 0 };
 	const char *w = cli_opt(a, "weight"), *m = cli_opt(a, "method");
@@ -377,7 +436,13 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 	r = parse_check(c, a, &t.check);
 	if (r != CLI_OK)
 		return r;
-	if (db_open(c, &db, &err) < 0 || cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_target_add(cl, a->pos[0], &t, &err) >= 0) {
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 ||
+	    cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s updated", a->pos[0]);
 	return CLI_OK;
@@ -386,10 +451,12 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 static int cmd_remove(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_addr addr;
 	const char *drain = cli_opt(a, "drain");
 	uint32_t tmo = 300 * 1000, left = 0;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
@@ -397,6 +464,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "%s", err.msg);
 	if (drain && *drain && cir_lb_duration_parse(drain, &tmo, &err) < 0)
 		return cli_usage(c, "--drain: %s", err.msg);
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	if (r > 0 && drain)
+		return cli_usage(c, "--drain is for local services: give the target of cluster "
+				 "service %s --weight 0 with lb add first, then remove it", a->pos[0]);
+	if (r > 0) {
+		if (cir_lb_cluster_target_remove(cl, a->pos[0], &addr, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
 	if (drain) {
 		if (db_open(c, &db, &err) < 0 ||
 		    cir_lb_target_drain(&db, a->pos[0], &addr, tmo, &left, &err) < 0)
@@ -417,11 +496,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 static int cmd_delete(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
-	if (db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_delete(cl, a->pos[0], &err) >= 0) {
+		cli_info("service %s removed from the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s removed", a->pos[0]);
 	return CLI_OK;
@@ -444,7 +530,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	{ "create", "NAME ADDR:PORT [--scheduler|--sched S] [--mh-fallback] [--mh-port] "
 	  "[--protocol tcp|udp] [--persistent SEC] "
 	  "[--check tcp|http:/PATH|udp[:PAYLOAD]|exec:/PATH] [--interval D] [--timeout D] "
-	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http]",
+	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http] "
+	  "[--scope local|cluster]",
 	  "create a load-balanced service (IPVS virtual server or HAProxy proxy) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
@@ -469,7 +556,10 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  "passes again.\n"
 	  "The VIP is put on the dummy device " CIR_LB_DEVICE " so that it answers from\n"
 	  "this host, from namespaces routed through it and from containers.\n"
-	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n",
+	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n"
+	  "--scope cluster records the service in the cluster's etcd (ipvs only): every\n"
+	  "host's circuit agent programs it, lb add/remove/delete work on it from any\n"
+	  "host (spec/cluster.md).\n",
 	  { { "scheduler", true, "S", "IPVS scheduler (default rr)" },
 	    { "sched", true, "S", "the same as --scheduler" },
 	    { "mh-fallback", false, NULL, "mh: skip a target with weight 0 (down, draining)" },
@@ -484,7 +574,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	    { "fall", true, "N", "failures that take a target out (default 3)" },
 	    { "expect-status", true, "N", "HTTP status wanted (default 200)" },
 	    { "backend", true, "B", "ipvs (default) or haproxy" },
-	    { "mode", true, "M", "haproxy: tcp (default) or http" } },
+	    { "mode", true, "M", "haproxy: tcp (default) or http" },
+	    { "scope", true, "SCOPE", "local (default) or cluster: every host's agent programs it" } },
 	  2, 2, cmd_create },
 	{ "ls", "[--details] [--format table|json]", "list load-balanced services",
 	  "With --details each target follows its service with its weight, method and\n"

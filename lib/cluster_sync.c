@@ -52,6 +52,7 @@ struct cir_cluster_sync {
 	struct cir_etcd_stream *w;   /* the watch stream, NULL = none running */
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	bool services;               /* the watch saw services/ change (lb_cluster.h) */
 	unsigned int checked_gen;    /* registration whose blocks were checked */
 	/* From the last reconcile, for the quick path of a host leaving: the
 	 * registered hosts' underlays and the overlays of the cluster's
@@ -364,6 +365,9 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 		for (size_t k = 0; k < 2; k++)
 			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
+		if (strncmp(kv->key, CIR_CLUSTER_PREFIX "services/",
+			    strlen(CIR_CLUSTER_PREFIX "services/")) == 0)
+			s->services = true;
 		if (kv->deleted && strncmp(kv->key, watched[0], strlen(watched[0])) == 0 &&
 		    s->nleft < SYNC_LEFT_MAX &&
 		    strlen(kv->key + strlen(watched[0])) < sizeof(s->left[0]))
@@ -630,6 +634,15 @@ void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd
 		if (reconcile(s, cl, &err) < 0)
 			sync_fail(s, err.msg);
 	}
+}
+
+bool cir_cluster_sync_services_changed(struct cir_cluster_sync *s)
+{
+	bool was = s && s->services;
+
+	if (s)
+		s->services = false;
+	return was;
 }
 
 void cir_cluster_sync_free(struct cir_cluster_sync *s)

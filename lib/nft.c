@@ -586,6 +586,122 @@ int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err)
 	return owner_chain_do(cir_nft_hairpin_chain, ifname, false, what, err);
 }
 
+/* ---- the source address of cluster services on a bridge ---- */
+
+static void mac_text(const unsigned char m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static int lbsnat_chain(const char *ifname, char *buf, size_t len, struct cir_error *err)
+{
+	if (!ifname || !name_chars_ok(ifname, IFNAME_MAX) || !strcmp(ifname, ".") ||
+	    !strcmp(ifname, ".."))
+		return cir_err(err, EINVAL, "bridge name %s: want 1-%d characters of [A-Za-z0-9_.-]",
+			       ifname ? "is invalid" : "missing", IFNAME_MAX);
+	if ((size_t)snprintf(buf, len, CIR_NFT_LBSNAT_PREFIX "%s", ifname) >= len)
+		return cir_err(err, ENOSPC, "chain name for bridge %s: buffer too small", ifname);
+	return 0;
+}
+
+int cir_nft_lbsnat_set(const char *ifname, const struct cir_ip *addr, const struct cir_ip *vips,
+		       size_t n, const struct cir_nft_lbmac *mac, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 48], a[CIR_IP_STRLEN];
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL, *set = strdup("");
+	const char *fam = addr->af == AF_INET6 ? "ip6" : "ip";
+	int r;
+
+	r = lbsnat_chain(ifname, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "source address of cluster services on bridge %s", ifname);
+	for (size_t i = 0; i < n && set; i++) {
+		char v[CIR_IP_STRLEN];
+
+		if (vips[i].af != addr->af)
+			return cir_err(err, EINVAL, "%s: VIP family differs from the address's", what);
+		set = cmd_append(set, "%s%s", i ? ", " : "", cir_ip_format(&vips[i], v, sizeof(v)));
+	}
+	if (!set)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	cir_ip_format(addr, a, sizeof(a));
+	r = nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	/* Before the masquerades (srcnat): the first NAT of a connection is
+	 * the one it keeps. */
+	cmd = cmd_append(strdup(""), "add table " TBL " { comment \"owned by circuit: do not edit\"; }\n");
+	cmd = cmd_append(cmd, "add counter " TBL " " CIR_NFT_ANCHOR "\n");
+	cmd = cmd_append(cmd, "add chain " TBL " %s { type nat hook postrouting priority srcnat - 1; "
+			 "policy accept; }\n", chain);
+	cmd = cmd_append(cmd, "flush chain " TBL " %s\n", chain);
+	if (n)
+		cmd = cmd_append(cmd, "add rule " TBL " %s oifname \"%s\" ct original %s daddr { %s } "
+				 "counter name \"" CIR_NFT_ANCHOR "\" snat %s to %s comment "
+				 "\"circuit cluster services %s\"\n", chain, ifname, fam, set, fam,
+				 cir_ip_format(addr, a, sizeof(a)), ifname);
+	if (mac) {
+		char gm[18], hm[18];
+
+		if (!name_chars_ok(mac->vxlan, IFNAME_MAX) || addr->af != AF_INET)
+			return cir_err(err, EINVAL, "%s: bad vxlan name or address family", what);
+		mac_text(mac->gateway, gm);
+		mac_text(mac->host, hm);
+		/* The bridge speaks with the gateway MAC, which the peers'
+		 * guards drop from the overlay: this address's frames leave
+		 * the vxlan port with a MAC of their own, and frames to that
+		 * MAC come back to the bridge (spec/cluster.md). */
+		cmd = cmd_append(cmd, "add table bridge " CIR_NFT_TABLE "\n"
+				 "add chain bridge " CIR_NFT_TABLE " lb-%s-out { type filter hook "
+				 "output priority -1; }\nflush chain bridge " CIR_NFT_TABLE " lb-%s-out\n"
+				 "add chain bridge " CIR_NFT_TABLE " lb-%s-pre { type filter hook "
+				 "prerouting priority -1; }\nflush chain bridge " CIR_NFT_TABLE
+				 " lb-%s-pre\n", mac->vxlan, mac->vxlan, mac->vxlan, mac->vxlan);
+		cmd = cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-out oifname \"%s\" "
+				 "ether saddr %s ip saddr %s ether saddr set %s\n", mac->vxlan,
+				 mac->vxlan, gm, a, hm);
+		cmd = cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-out oifname \"%s\" "
+				 "ether saddr %s arp saddr ip %s ether saddr set %s arp saddr ether "
+				 "set %s\n", mac->vxlan, mac->vxlan, gm, a, hm, hm);
+		cmd = cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-pre iifname \"%s\" "
+				 "ether daddr %s ether daddr set %s meta pkttype set host\n",
+				 mac->vxlan, mac->vxlan, hm, gm);
+	}
+	if (!cmd)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	return nft_exec_create(ctx, cmd, what, err);
+}
+
+int cir_nft_lbsnat_del(const char *ifname, const char *vxlan, struct cir_error *err)
+{
+	char what[CIR_NFT_CHAIN_SIZE + 48];
+	int r;
+
+	snprintf(what, sizeof(what), "remove source address of cluster services on bridge %s",
+		 ifname);
+	r = owner_chain_do(lbsnat_chain, ifname, true, what, err);
+	if (r >= 0 && vxlan && name_chars_ok(vxlan, IFNAME_MAX)) {
+		_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+		char cmd[256];
+
+		r = nft_open(&ctx, what, err);
+		if (r < 0)
+			return r;
+		for (int i = 0; i < 2 && r >= 0; i++) {
+			snprintf(cmd, sizeof(cmd), "delete chain bridge " CIR_NFT_TABLE " lb-%s-%s\n",
+				 vxlan, i ? "pre" : "out");
+			r = nft_exec(ctx, cmd, NULL, what, err);
+			if (r == -ENOENT) {
+				cir_err_clear(err);
+				r = 0;
+			}
+		}
+	}
+	return r;
+}
+
 /* ---- published ports ---- */
 
 static const char *pm_proto(uint8_t proto)
