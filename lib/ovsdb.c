@@ -6,7 +6,6 @@
  * See ovsdb.h and spec/ovs.md.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,9 +45,8 @@ void cir_ovsdb_close(struct cir_ovsdb *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	free(c->buf);
-	c->buf = NULL;
-	c->len = c->cap = 0;
+	free(c->in.buf);
+	c->in = (struct cir_stream_buf){ 0 };
 }
 
 int cir_ovsdb_request(unsigned long long id, cir_ovsdb_ops_fn ops, const struct cir_ovsdb_names *n,
@@ -177,21 +175,6 @@ int cir_ovsdb_reply_check(const struct cir_jnode *reply, unsigned long long id, 
 	return 0;
 }
 
-static int send_all(int fd, const char *p, size_t n, struct cir_error *err)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cir_err(err, errno, "ovsdb: send: %s", strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -200,52 +183,32 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Read until c->buf holds a complete message; return its length. */
+/* Read until c->in holds a complete message; return its length. */
 static ssize_t read_message(struct cir_ovsdb *c, long long deadline, struct cir_error *err)
 {
 	for (;;) {
-		ssize_t m = cir_ovsdb_frame(c->buf ? c->buf : "", c->len);
-		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		ssize_t m = cir_ovsdb_frame(c->in.buf ? c->in.buf : "", c->in.len);
 		long long left;
-		ssize_t got;
-		int pr;
 
 		if (m < 0)
 			return cir_err(err, EBADMSG, "ovsdb: the server sent something else than "
 				       "a JSON object");
 		if (m > 0)
 			return m;
-		if (c->len >= CIR_OVSDB_MSG_MAX)
+		if (c->in.len >= CIR_OVSDB_MSG_MAX)
 			return cir_err(err, EMSGSIZE, "ovsdb: reply larger than %u bytes",
 				       CIR_OVSDB_MSG_MAX);
-		if (c->cap - c->len < 4096) {
-			size_t nc = c->cap ? c->cap * 2 : 16384;
-			char *p = realloc(c->buf, nc);
-
-			if (!p)
-				return cir_err(err, ENOMEM, "out of memory");
-			c->buf = p;
-			c->cap = nc;
-		}
 		left = deadline - now_ms();
 		if (left <= 0)
 			return cir_err(err, ETIMEDOUT, "ovsdb: no reply within %d ms",
 				       c->timeout_ms);
-		pr = poll(&pfd, 1, (int)left);
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr < 0)
-			return cir_err(err, errno, "ovsdb: poll: %s", strerror(errno));
-		if (pr == 0)
-			continue;
-		got = recv(c->fd, c->buf + c->len, c->cap - c->len - 1, 0);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return cir_err(err, errno, "ovsdb: recv: %s", strerror(errno));
-		if (got == 0)
+		m = cir_stream_recv(c->fd, &c->in, (int)left, SIZE_MAX, "ovsdb", err);
+		if (m == -ETIMEDOUT)
+			cir_err_clear(err);     /* the deadline says it */
+		else if (m < 0)
+			return m;
+		else if (m == 0)
 			return cir_err(err, ECONNRESET, "ovsdb: the server closed the connection");
-		c->len += (size_t)got;
 	}
 }
 
@@ -270,7 +233,7 @@ static int echo_reply(struct cir_ovsdb *c, const struct cir_jnode *req, struct c
 	cir_jgen_node(g, cir_jnode_get(req, "id"));
 	cir_jgen_map_close(g);
 	r = cir_jgen_finish(g, &buf, &len, err);
-	return r < 0 ? r : send_all(c->fd, buf, len, err);
+	return r < 0 ? r : cir_stream_send(c->fd, buf, len, "ovsdb", err);
 }
 
 /* How many operations the request's params hold (after the db name). */
@@ -299,7 +262,7 @@ int cir_ovsdb_transact(struct cir_ovsdb *c, cir_ovsdb_ops_fn ops, const struct c
 	if (r < 0)
 		return r;
 	n_ops = ops_count(req, err);
-	r = send_all(c->fd, req, strlen(req), err);
+	r = cir_stream_send(c->fd, req, strlen(req), "ovsdb", err);
 	if (r < 0)
 		return r;
 	deadline = now_ms() + c->timeout_ms;
@@ -312,9 +275,9 @@ int cir_ovsdb_transact(struct cir_ovsdb *c, cir_ovsdb_ops_fn ops, const struct c
 
 		if (m < 0)
 			return (int)m;
-		r = cir_json_parse_max(c->buf, (size_t)m, CIR_OVSDB_MSG_MAX, &j, err);
-		memmove(c->buf, c->buf + m, c->len - (size_t)m);
-		c->len -= (size_t)m;
+		r = cir_json_parse_max(c->in.buf, (size_t)m, CIR_OVSDB_MSG_MAX, &j, err);
+		memmove(c->in.buf, c->in.buf + m, c->in.len - (size_t)m);
+		c->in.len -= (size_t)m;
 		if (r < 0)
 			return cir_err_wrap(err, "ovsdb reply");
 		root = cir_json_root(j);
