@@ -22,6 +22,28 @@
 #include "nl.h"
 #include "vethplug_int.h"
 
+int cir_vethplug_switch_name(const struct cir_cni_conf *conf, char out[CIR_IFNAMSIZ],
+			     struct cir_error *err)
+{
+	const char *br = NULL;
+	int r;
+
+	r = cir_json_str(conf->root, "bridge", &br, err);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		cir_name_bridge(conf->name, out);
+		return 0;
+	}
+	r = cir_cni_check_ifname(br, err);
+	if (r < 0) {
+		err->code = CIR_CNI_INVALID_CONFIG;
+		return cir_err_wrap(err, "bridge");
+	}
+	snprintf(out, CIR_IFNAMSIZ, "%s", br);
+	return 0;
+}
+
 int cir_vethplug_conf_parse(const struct cir_cni_conf *conf, struct cir_vethplug_conf *v,
 			    struct cir_error *err)
 {

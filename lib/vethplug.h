@@ -31,6 +31,11 @@ struct cir_vethplug_conf {
 	const char *data_dir;        /* state root override, may be NULL */
 };
 
+/* The switch's name: the config's "bridge" (an interface name; CNI code 7
+ * otherwise), or the network's derived one (cir_name_bridge). */
+int cir_vethplug_switch_name(const struct cir_cni_conf *conf, char out[CIR_IFNAMSIZ],
+			     struct cir_error *err);
+
 /* Parse isGateway, isDefaultGateway, ipMasq, ipMasq6, mtu, dataDir; an
  * ipam type is required.  CNI code 7 for bad values. */
 int cir_vethplug_conf_parse(const struct cir_cni_conf *conf, struct cir_vethplug_conf *v,
@@ -134,6 +139,8 @@ struct cir_vethplug_switch {
  * circuit-ipam is asked when keep-live).  STATUS: CNI code 50 when IPAM is
  * not available.
  */
+typedef int (*cir_vethplug_verb_fn)(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+				   struct cir_error *err);
 int cir_vethplug_add(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
 		     struct cir_error *err);
 int cir_vethplug_del(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,

@@ -12,40 +12,24 @@
  * the bridge, and veths this network's DEL left detached.
  */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <netlink/netlink.h>
 
 #include "bridge.h"
-#include "cleanup.h"
 #include "link.h"
 #include "names.h"
-#include "netns.h"
-#include "nl.h"
 
 int bridge_conf_parse(const struct cir_cni_conf *conf, struct bridge_conf *bc,
 		      struct cir_error *err)
 {
 	const struct cir_jnode *root = conf->root;
-	const char *br = NULL;
 	int r;
 
 	memset(bc, 0, sizeof(*bc));
-	r = cir_json_str(root, "bridge", &br, err);
+	r = cir_vethplug_switch_name(conf, bc->bridge, err);
 	if (r < 0)
 		return r;
-	if (r > 0) {
-		r = cir_cni_check_ifname(br, err);
-		if (r < 0) {
-			err->code = CIR_CNI_INVALID_CONFIG;
-			return cir_err_wrap(err, "bridge");
-		}
-		snprintf(bc->bridge, sizeof(bc->bridge), "%s", br);
-	} else {
-		cir_name_bridge(conf->name, bc->bridge);
-	}
 	if (cir_json_bool(root, "hairpinMode", &bc->hairpin, err) < 0 ||
 	    cir_json_bool(root, "promiscMode", &bc->promisc, err) < 0)
 		return -err->errnum;
@@ -170,44 +154,38 @@ static int bridge_open(const struct cir_cni_conf *conf, struct bridge_sw *b,
 	return bridge_conf_parse(conf, &b->bc, err);
 }
 
-static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+/* A verb of lib/vethplug.c on this plugin's switch. */
+static int bridge_run(struct cir_cni_ctx *ctx, cir_vethplug_verb_fn verb, struct cir_error *err)
 {
 	struct bridge_sw b;
 	int r = bridge_open(ctx->conf, &b, err);
 
-	return r < 0 ? r : cir_vethplug_add(ctx, &b.sw, err);
+	return r < 0 ? r : verb(ctx, &b.sw, err);
+}
+
+static int bridge_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	return bridge_run(ctx, cir_vethplug_add, err);
 }
 
 static int bridge_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct bridge_sw b;
-	int r = bridge_open(ctx->conf, &b, err);
-
-	return r < 0 ? r : cir_vethplug_del(ctx, &b.sw, err);
+	return bridge_run(ctx, cir_vethplug_del, err);
 }
 
 static int bridge_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct bridge_sw b;
-	int r = bridge_open(ctx->conf, &b, err);
-
-	return r < 0 ? r : cir_vethplug_check(ctx, &b.sw, err);
+	return bridge_run(ctx, cir_vethplug_check, err);
 }
 
 static int bridge_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct bridge_sw b;
-	int r = bridge_open(ctx->conf, &b, err);
-
-	return r < 0 ? r : cir_vethplug_gc(ctx, &b.sw, err);
+	return bridge_run(ctx, cir_vethplug_gc, err);
 }
 
 static int bridge_status(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	struct bridge_sw b;
-	int r = bridge_open(ctx->conf, &b, err);
-
-	return r < 0 ? r : cir_vethplug_status(ctx, &b.sw, err);
+	return bridge_run(ctx, cir_vethplug_status, err);
 }
 
 const struct cir_cni_plugin cir_bridge_plugin = {

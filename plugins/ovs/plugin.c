@@ -11,8 +11,6 @@
  * lib/ovsdb.c); ovs-vswitchd makes them real.  See spec/ovs.md.
  */
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -20,9 +18,6 @@
 
 #include "cleanup.h"
 #include "link.h"
-#include "names.h"
-#include "netns.h"
-#include "nl.h"
 #include "ovs.h"
 #include "plugin.h"
 
@@ -41,24 +36,13 @@ static int check_socket_path(const char *p, struct cir_error *err)
 int ovs_conf_parse(const struct cir_cni_conf *conf, struct ovs_conf *oc, struct cir_error *err)
 {
 	const struct cir_jnode *root = conf->root;
-	const char *br = NULL;
 	uint32_t vlan = 0;
 	int r;
 
 	memset(oc, 0, sizeof(*oc));
-	r = cir_json_str(root, "bridge", &br, err);
+	r = cir_vethplug_switch_name(conf, oc->bridge, err);
 	if (r < 0)
 		return r;
-	if (r > 0) {
-		r = cir_cni_check_ifname(br, err);
-		if (r < 0) {
-			err->code = CIR_CNI_INVALID_CONFIG;
-			return cir_err_wrap(err, "bridge");
-		}
-		snprintf(oc->bridge, sizeof(oc->bridge), "%s", br);
-	} else {
-		cir_name_bridge(conf->name, oc->bridge);
-	}
 	r = cir_json_u32(root, "vlan", CIR_OVSDB_TAG_MAX, &vlan, err);
 	if (r < 0) {
 		err->code = CIR_CNI_INVALID_CONFIG;
@@ -236,44 +220,38 @@ static void ovs_close(struct ovs_sw *o)
 }
 #define _cleanup_ovs_sw_ _cleanup_(ovs_close)
 
-static int ovs_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+/* A verb of lib/vethplug.c on this plugin's switch. */
+static int ovs_run(struct cir_cni_ctx *ctx, cir_vethplug_verb_fn verb, struct cir_error *err)
 {
 	_cleanup_ovs_sw_ struct ovs_sw o = { .db = CIR_OVSDB_INIT };
 	int r = ovs_open(ctx->conf, &o, err);
 
-	return r < 0 ? r : cir_vethplug_add(ctx, &o.sw, err);
+	return r < 0 ? r : verb(ctx, &o.sw, err);
+}
+
+static int ovs_add(struct cir_cni_ctx *ctx, struct cir_error *err)
+{
+	return ovs_run(ctx, cir_vethplug_add, err);
 }
 
 static int ovs_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	_cleanup_ovs_sw_ struct ovs_sw o = { .db = CIR_OVSDB_INIT };
-	int r = ovs_open(ctx->conf, &o, err);
-
-	return r < 0 ? r : cir_vethplug_del(ctx, &o.sw, err);
+	return ovs_run(ctx, cir_vethplug_del, err);
 }
 
 static int ovs_check(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	_cleanup_ovs_sw_ struct ovs_sw o = { .db = CIR_OVSDB_INIT };
-	int r = ovs_open(ctx->conf, &o, err);
-
-	return r < 0 ? r : cir_vethplug_check(ctx, &o.sw, err);
+	return ovs_run(ctx, cir_vethplug_check, err);
 }
 
 static int ovs_gc(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	_cleanup_ovs_sw_ struct ovs_sw o = { .db = CIR_OVSDB_INIT };
-	int r = ovs_open(ctx->conf, &o, err);
-
-	return r < 0 ? r : cir_vethplug_gc(ctx, &o.sw, err);
+	return ovs_run(ctx, cir_vethplug_gc, err);
 }
 
 static int ovs_status(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
-	_cleanup_ovs_sw_ struct ovs_sw o = { .db = CIR_OVSDB_INIT };
-	int r = ovs_open(ctx->conf, &o, err);
-
-	return r < 0 ? r : cir_vethplug_status(ctx, &o.sw, err);
+	return ovs_run(ctx, cir_vethplug_status, err);
 }
 
 const struct cir_cni_plugin cir_ovs_plugin = {
