@@ -23,6 +23,7 @@
 #include "cluster_local.h"
 #include "cluster_members.h"
 #include "cluster_sync.h"
+#include "link.h"
 #include "network_int.h"
 #include "nft.h"
 #include "nl.h"
@@ -37,6 +38,7 @@
 #define SYNC_WARNED_MAX 32
 #define SYNC_LEFT_MAX 16
 #define SYNC_GONE_MAX 64
+#define SYNC_FDIRTY_MAX 16
 
 struct sync_host {
 	char name[CIR_CLUSTER_NAME_MAX + 1];
@@ -61,6 +63,14 @@ struct cir_cluster_sync {
 	size_t nhosts;
 	char (*vx)[16];
 	size_t nvx;
+	struct cir_cluster_net *nets;   /* the cluster's networks, same order */
+	/* Networks whose member keys on other hosts changed (the watch):
+	 * their containers' FDB entries are due; all of them on overflow or
+	 * after a failure. */
+	char fdirty[SYNC_FDIRTY_MAX][CIR_CNI_NAME_MAX + 1];
+	size_t nfdirty;
+	bool fdirty_all;
+	char ffailing[CIR_ERROR_MSG_MAX];   /* the FDB entries: last problem */
 	/* Hosts whose key the watch saw deleted (their lease expired). */
 	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
 	size_t nleft;
@@ -243,13 +253,17 @@ static void remember(struct cir_cluster_sync *s, const struct cir_cluster_host *
 {
 	struct sync_host *nhv = calloc(nh ? nh : 1, sizeof(*nhv));
 	char (*nvx)[16] = calloc(nn ? nn : 1, sizeof(*nvx));
+	struct cir_cluster_net *nnets = calloc(nn ? nn : 1, sizeof(*nnets));
 	size_t k = 0;
 
-	if (!nhv || !nvx) {
+	if (!nhv || !nvx || !nnets) {
 		free(nhv);
 		free(nvx);
+		free(nnets);
 		return;         /* the quick path waits for the reconcile */
 	}
+	if (nn)
+		memcpy(nnets, nets, nn * sizeof(*nnets));
 	for (size_t i = 0; i < nh; i++) {
 		snprintf(nhv[k].name, sizeof(nhv[k].name), "%s", h[i].name);
 		if (cir_ip_parse(h[i].underlay, &nhv[k].ip, NULL) == 0)
@@ -259,10 +273,151 @@ static void remember(struct cir_cluster_sync *s, const struct cir_cluster_host *
 		cir_overlay_name(nets[i].name, nvx[i]);
 	free(s->hosts);
 	free(s->vx);
+	free(s->nets);
 	s->hosts = nhv;
 	s->nhosts = k;
 	s->vx = nvx;
+	s->nets = nnets;
 	s->nvx = nn;
+}
+
+/* ---- the containers' FDB entries (spec/cluster.md "Per-container FDB
+ * entries") ---- */
+
+/* The underlay of registered host name at the last reconcile; NULL when
+ * unknown (not registered: its keys go with its lease). */
+static const struct cir_ip *host_ip(const struct cir_cluster_sync *s, const char *name)
+{
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (strcmp(s->hosts[i].name, name) == 0)
+			return &s->hosts[i].ip;
+	return NULL;
+}
+
+/* Network cn's vxlan entries as its member keys say: one per container of
+ * another registered host whose key carries a MAC, towards that host's
+ * underlay.  Never this host's members, never the gateway MAC (the same on
+ * every host), one entry per MAC (the first key in host, container order
+ * wins).  A network not made here: nothing. */
+static int fdb_one(struct cir_cluster_sync *s, struct nl_sock *sk, struct cir_cluster *cl,
+		   const struct cir_cluster_net *cn, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_cluster_member *m = NULL;
+	_cleanup_free_ struct cir_overlay_fdb *want = NULL;
+	const char *self = cl->conf.host_name;
+	unsigned int added = 0, removed = 0;
+	size_t n = 0, k = 0;
+	char vx[16];
+	int r;
+
+	cir_overlay_name(cn->name, vx);
+	if (cir_link_get(sk, vx, NULL, err) < 0) {
+		cir_err_clear(err);
+		return 0;
+	}
+	r = cir_cluster_members(cl, cn->name, NULL, &m, &n, err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s: members", cn->name);
+	want = calloc(n ? n : 1, sizeof(*want));
+	if (!want)
+		return cir_err(err, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct cir_ip *ip;
+		unsigned char mac[6];
+		bool dup = false;
+
+		if (strcmp(m[i].host, self) == 0 || !cir_cluster_mac_parse(m[i].mac, mac) ||
+		    memcmp(mac, cn->mac, 6) == 0)
+			continue;
+		ip = host_ip(s, m[i].host);
+		if (!ip || (cl->underlay.af && cir_ip_eq(ip, &cl->underlay)))
+			continue;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = memcmp(want[j].mac, mac, 6) == 0;
+		if (dup)
+			continue;
+		memcpy(want[k].mac, mac, 6);
+		want[k].dst = *ip;
+		k++;
+	}
+	r = cir_overlay_fdb_sync(sk, vx, want, k, &added, &removed, err);
+	if (r == -ENODEV) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return cir_err_wrap(err, "network %s: container FDB entries", cn->name);
+	if (added || removed)
+		sync_info(s, "cluster: network %s: %u container FDB entries added, %u removed "
+			  "(%zu now)", cn->name, added, removed, k);
+	return 0;
+}
+
+/* The networks due (all: every network of the last reconcile).  A failure
+ * (etcd unreachable) leaves the entries as they are and every network due
+ * again at the next tick; one line per change of state. */
+static void fdb_due(struct cir_cluster_sync *s, struct cir_cluster *cl, bool all)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t nd = s->nfdirty;
+	char (*due)[CIR_CNI_NAME_MAX + 1] = s->fdirty;
+	int r = 0;
+
+	all = all || s->fdirty_all;
+	s->nfdirty = 0;
+	s->fdirty_all = false;
+	if (!all && !nd)
+		return;
+	r = cir_nl_route_open(&sk, &e);
+	for (size_t i = 0; r >= 0 && i < s->nvx; i++) {
+		bool take = all;
+
+		for (size_t j = 0; j < nd && !take; j++)
+			take = strcmp(due[j], s->nets[i].name) == 0;
+		if (take)
+			r = fdb_one(s, sk, cl, &s->nets[i], &e);
+	}
+	if (r < 0) {
+		s->fdirty_all = true;
+		if (strcmp(s->ffailing, e.msg) != 0)
+			sync_warn(s, "cluster: %s (retrying)", e.msg);
+		snprintf(s->ffailing, sizeof(s->ffailing), "%s", e.msg);
+		return;
+	}
+	if (s->ffailing[0])
+		sync_info(s, "cluster: container FDB entries in step again");
+	s->ffailing[0] = '\0';
+}
+
+/* A member key changed (the watch): its network's entries are due, unless
+ * it is one of this host's. */
+static void fdb_mark(struct cir_cluster_sync *s, const char *key)
+{
+	static const char pfx[] = CIR_CLUSTER_PREFIX "members/";
+	const char *net = key + strlen(pfx), *host, *end;
+	const char *self = cir_cluster_agent_cluster(s->a)->conf.host_name;
+	size_t nl;
+
+	host = strchr(net, '/');
+	if (!host)
+		return;
+	nl = (size_t)(host - net);
+	host++;
+	end = strchr(host, '/');
+	if (!nl || nl > CIR_CNI_NAME_MAX || !end ||
+	    ((size_t)(end - host) == strlen(self) && strncmp(host, self, strlen(self)) == 0))
+		return;
+	for (size_t i = 0; i < s->nfdirty; i++)
+		if (strlen(s->fdirty[i]) == nl && strncmp(s->fdirty[i], net, nl) == 0)
+			return;
+	if (s->nfdirty == SYNC_FDIRTY_MAX) {
+		s->fdirty_all = true;
+		return;
+	}
+	memcpy(s->fdirty[s->nfdirty], net, nl);
+	s->fdirty[s->nfdirty][nl] = '\0';
+	s->nfdirty++;
 }
 
 static int reconcile(struct cir_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
@@ -287,6 +442,9 @@ static int reconcile(struct cir_cluster_sync *s, struct cir_cluster *cl, struct 
 		reconcile_one(s, &db, cl, &nets[i], peers, np);
 	reconcile_gone(s, &db, nets, nn, err);
 	cir_err_clear(err);
+	/* Every network's container entries, after its overlay (and with
+	 * the hosts just listed). */
+	fdb_due(s, cl, true);
 	s->rev = r1 > r2 ? r1 : r2;
 	return 0;
 }
@@ -358,10 +516,13 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 	struct cir_cluster_sync *s = arg;
 	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
 					       CIR_CLUSTER_PREFIX "networks/" };
+	static const char members[] = CIR_CLUSTER_PREFIX "members/";
 
 	for (size_t i = 0; i < resp->nkvs; i++) {
 		const struct cir_etcd_kv *kv = &resp->kvs[i];
 
+		if (strncmp(kv->key, members, strlen(members)) == 0)
+			fdb_mark(s, kv->key);
 		for (size_t k = 0; k < 2; k++)
 			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
@@ -576,6 +737,7 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s)
 	}
 	if ((!s->rev || s->dirty || now_ms() >= s->next_list) && tick_list(s, cl) < 0)
 		return;
+	fdb_due(s, cl, false);
 	/* Changes since the last revision seen: made while no stream ran,
 	 * they come at once from etcd's history. */
 	if (!s->w && stream_start(s, cl, &err) < 0)
@@ -634,6 +796,9 @@ void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd
 		if (reconcile(s, cl, &err) < 0)
 			sync_fail(s, err.msg);
 	}
+	/* Containers joined or left another host: their entries now. */
+	if ((s->nfdirty || s->fdirty_all) && s->rev && cir_cluster_agent_registered(s->a))
+		fdb_due(s, cl, false);
 }
 
 bool cir_cluster_sync_services_changed(struct cir_cluster_sync *s)
@@ -651,6 +816,7 @@ void cir_cluster_sync_free(struct cir_cluster_sync *s)
 		stream_end(s);
 		free(s->hosts);
 		free(s->vx);
+		free(s->nets);
 	}
 	free(s);
 }

@@ -279,8 +279,10 @@ struct profile {
 #define NL_ALL (NL(NETLINK_ROUTE) | NL(NETLINK_GENERIC) | NL(NETLINK_NETFILTER))
 
 static const struct profile profiles[CIR_SANDBOX_PROFILES] = {
-	/* The store (spec/store.md), nothing else: no socket, no netns. */
-	[CIR_SANDBOX_IPAM] = { "circuit-ipam", G_BASE | G_STORE, 0 },
+	/* The store (spec/store.md), nothing else: no socket, no netns.  A
+	 * cluster network's adds netlink route (G_NETLINK in groups_of): the
+	 * MAC of the interface it publishes, from the host veth's peer. */
+	[CIR_SANDBOX_IPAM] = { "circuit-ipam", G_BASE | G_STORE, NL(NETLINK_ROUTE) },
 	/* Links, addresses, routes (route); masquerade and hairpin rules
 	 * through libnftables (netfilter). */
 	[CIR_SANDBOX_BRIDGE] = { "circuit-bridge",
@@ -351,6 +353,8 @@ static unsigned int groups_of(enum cir_sandbox_profile p, unsigned int flags)
 	 * also materialises networks (libnftables). */
 	if (flags & CIR_SANDBOX_CLUSTER)
 		g |= G_CLUSTER | G_DLOPEN;
+	if (p == CIR_SANDBOX_IPAM && (flags & CIR_SANDBOX_CLUSTER))
+		g |= G_NETLINK;
 	/* The agent keeps its lease alive from a thread of its own. */
 	if (p == CIR_SANDBOX_AGENT && (flags & CIR_SANDBOX_CLUSTER))
 		g |= G_THREAD;
