@@ -153,6 +153,35 @@ START_TEST(service_records)
 	ck_assert_int_eq(sparse(CIR_CLUSTER_PREFIX "networks/web", "{}", &s), -EBADMSG);
 	ck_assert_int_eq(sparse(CIR_LB_CLUSTER_KEYS, "{}", &s), -EBADMSG);
 	ck_assert_uint_eq(s.n_targets, 0);
+/* The MAC of a member (spec/cluster.md "Per-container FDB entries"):
+ * optional, one spelling, unicast only. */
+START_TEST(member_mac)
+{
+	struct cir_cluster_member m;
+	const char *k = CIR_CLUSTER_PREFIX "members/blue/h2/c2:eth0";
+	unsigned char b[6];
+
+#define MV(mac) "{\"container\":\"c2\",\"interface\":\"eth0\",\"addresses\":[],\"host\":\"h2\"" \
+		mac "}"
+	ck_assert_int_eq(mparse(k, MV(""), &m), 0);
+	ck_assert_str_eq(m.mac, "");
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0A:1b:2c:3d:4e:5f\""), &m), 0);
+	ck_assert_str_eq(m.mac, "0a:1b:2c:3d:4e:5f");
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"01:00:5e:00:00:01\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"ff:ff:ff:ff:ff:ff\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"00:00:00:00:00:00\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a:1b:2c:3d:4e\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a:1b:2c:3d:4e:5f:\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a-1b-2c-3d-4e-5f\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0g:1b:2c:3d:4e:5f\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":42"), &m), -EBADMSG);
+#undef MV
+	ck_assert(cir_cluster_mac_parse("02:c1:00:00:00:01", b));
+	ck_assert_uint_eq(b[0], 0x02);
+	ck_assert_uint_eq(b[5], 0x01);
+	ck_assert(!cir_cluster_mac_parse("", b));
+	ck_assert(!cir_cluster_mac_parse(NULL, b));
+	ck_assert(!cir_cluster_mac_parse(" 2:c1:00:00:00:01", b));
 }
 END_TEST
 
@@ -165,6 +194,7 @@ static Suite *cluster_suite(void)
 	tcase_add_test(tc, without_a_cluster);
 	tcase_add_test(tc, member_records);
 	tcase_add_test(tc, service_records);
+	tcase_add_test(tc, member_mac);
 	suite_add_tcase(s, tc);
 	return s;
 }
