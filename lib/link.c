@@ -97,8 +97,8 @@ int cir_link_peer_mac(struct nl_sock *sk, const char *name, unsigned char mac[6]
 	int r;
 
 	r = rtnl_link_get_kernel(sk, 0, name, &l);
-	if (r < 0) {
-		r = cir_nl_errno(r);
+	if (r < 0 || !l) {
+		r = r < 0 ? cir_nl_errno(r) : ENODEV;
 		if (r == ENOENT || r == ENODEV)
 			return cir_err(err, ENODEV, "link %s not found", name);
 		return cir_err(err, r, "link %s: %s", name, strerror(r));
@@ -131,6 +131,10 @@ int cir_link_peer_mac(struct nl_sock *sk, const char *name, unsigned char mac[6]
 		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, peer_addr_one, &pa);
 		r = nl_recvmsgs(sk, cb);
 		nl_cb_put(cb);
+		/* The answer and its ACK come apart: the ACK read too, or the
+		 * socket's next request would take it for its own answer. */
+		if (r >= 0)
+			r = nl_wait_for_ack(sk);
 	}
 	if (r < 0) {
 		r = cir_nl_errno(r);
