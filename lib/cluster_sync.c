@@ -39,6 +39,10 @@
 #define SYNC_LEFT_MAX 16
 #define SYNC_GONE_MAX 64
 #define SYNC_FDIRTY_MAX 16
+/* The watch's member changes make one range per network at most this
+ * often (ms): a burst of ADDs (3 x 64 concurrent in t-cluster-net) is a
+ * few ranges per agent, not one per container. */
+#define SYNC_FDB_GAP_MS 200
 
 struct sync_host {
 	char name[CIR_CLUSTER_NAME_MAX + 1];
@@ -70,6 +74,7 @@ struct cir_cluster_sync {
 	char fdirty[SYNC_FDIRTY_MAX][CIR_CNI_NAME_MAX + 1];
 	size_t nfdirty;
 	bool fdirty_all;
+	long long fdb_next;          /* ms: the watch's next FDB update, at the earliest */
 	char ffailing[CIR_ERROR_MSG_MAX];   /* the FDB entries: last problem */
 	/* Hosts whose key the watch saw deleted (their lease expired). */
 	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
@@ -747,6 +752,9 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s)
 size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size_t max,
 			    long long *wake)
 {
+	/* Member changes waiting for their gap: wake up for them. */
+	if (s && s->w && (s->nfdirty || s->fdirty_all) && s->fdb_next < *wake)
+		*wake = s->fdb_next;
 	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
 }
 
@@ -796,9 +804,13 @@ void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd
 		if (reconcile(s, cl, &err) < 0)
 			sync_fail(s, err.msg);
 	}
-	/* Containers joined or left another host: their entries now. */
-	if ((s->nfdirty || s->fdirty_all) && s->rev && cir_cluster_agent_registered(s->a))
+	/* Containers joined or left another host: their entries now, or
+	 * when the gap since the last update is over (a burst). */
+	if ((s->nfdirty || s->fdirty_all) && s->rev && cir_cluster_agent_registered(s->a) &&
+	    now_ms() >= s->fdb_next) {
 		fdb_due(s, cl, false);
+		s->fdb_next = now_ms() + SYNC_FDB_GAP_MS;
+	}
 }
 
 bool cir_cluster_sync_services_changed(struct cir_cluster_sync *s)
