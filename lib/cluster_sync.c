@@ -75,6 +75,11 @@ struct cir_cluster_sync {
 	size_t nfdirty;
 	bool fdirty_all;
 	long long fdb_next;          /* ms: the watch's next FDB update, at the earliest */
+	/* Other hosts' member keys that carry a MAC (from the last range of
+	 * their network, and the watch's PUTs since): only their DELETE, or
+	 * a PUT with a MAC, changes an entry. */
+	char **fkeys;
+	size_t nfkeys, capfkeys;
 	char ffailing[CIR_ERROR_MSG_MAX];   /* the FDB entries: last problem */
 	/* Hosts whose key the watch saw deleted (their lease expired). */
 	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
@@ -299,6 +304,51 @@ static const struct cir_ip *host_ip(const struct cir_cluster_sync *s, const char
 	return NULL;
 }
 
+/* ---- the member keys with a MAC (s->fkeys) ---- */
+
+static bool fkey_has(const struct cir_cluster_sync *s, const char *key)
+{
+	for (size_t i = 0; i < s->nfkeys; i++)
+		if (strcmp(s->fkeys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Out of memory: forgotten, the next full list finds it again. */
+static void fkey_add(struct cir_cluster_sync *s, const char *key)
+{
+	char *k;
+
+	if (fkey_has(s, key))
+		return;
+	if (s->nfkeys == s->capfkeys) {
+		size_t cap = s->capfkeys ? s->capfkeys * 2 : 64;
+		char **v = reallocarray(s->fkeys, cap, sizeof(*v));
+
+		if (!v)
+			return;
+		s->fkeys = v;
+		s->capfkeys = cap;
+	}
+	k = strdup(key);
+	if (k)
+		s->fkeys[s->nfkeys++] = k;
+}
+
+/* Forget the keys under prefix (a network's, before its range). */
+static void fkey_drop(struct cir_cluster_sync *s, const char *prefix)
+{
+	size_t k = 0, n = strlen(prefix);
+
+	for (size_t i = 0; i < s->nfkeys; i++) {
+		if (strncmp(s->fkeys[i], prefix, n) == 0)
+			free(s->fkeys[i]);
+		else
+			s->fkeys[k++] = s->fkeys[i];
+	}
+	s->nfkeys = k;
+}
+
 /* Network cn's vxlan entries as its member keys say: one per container of
  * another registered host whose key carries a MAC, towards that host's
  * underlay.  Never this host's members, never the gateway MAC (the same on
@@ -312,7 +362,7 @@ static int fdb_one(struct cir_cluster_sync *s, struct nl_sock *sk, struct cir_cl
 	const char *self = cl->conf.host_name;
 	unsigned int added = 0, removed = 0;
 	size_t n = 0, k = 0;
-	char vx[16];
+	char vx[16], key[CIR_ETCD_KEY_MAX];
 	int r;
 
 	cir_overlay_name(cn->name, vx);
@@ -326,13 +376,19 @@ static int fdb_one(struct cir_cluster_sync *s, struct nl_sock *sk, struct cir_cl
 	want = calloc(n ? n : 1, sizeof(*want));
 	if (!want)
 		return cir_err(err, ENOMEM, "out of memory");
+	snprintf(key, sizeof(key), "%smembers/%s/", CIR_CLUSTER_PREFIX, cn->name);
+	fkey_drop(s, key);
 	for (size_t i = 0; i < n; i++) {
 		const struct cir_ip *ip;
 		unsigned char mac[6];
 		bool dup = false;
 
-		if (strcmp(m[i].host, self) == 0 || !cir_cluster_mac_parse(m[i].mac, mac) ||
-		    memcmp(mac, cn->mac, 6) == 0)
+		if (strcmp(m[i].host, self) == 0 || !cir_cluster_mac_parse(m[i].mac, mac))
+			continue;
+		snprintf(key, sizeof(key), "%smembers/%s/%s/%s:%s", CIR_CLUSTER_PREFIX, cn->name,
+			 m[i].host, m[i].cid, m[i].ifname);
+		fkey_add(s, key);
+		if (memcmp(mac, cn->mac, 6) == 0)
 			continue;
 		ip = host_ip(s, m[i].host);
 		if (!ip || (cl->underlay.af && cir_ip_eq(ip, &cl->underlay)))
@@ -395,8 +451,8 @@ static void fdb_due(struct cir_cluster_sync *s, struct cir_cluster *cl, bool all
 	s->ffailing[0] = '\0';
 }
 
-/* A member key changed (the watch): its network's entries are due, unless
- * it is one of this host's. */
+/* A member key of another host changed (the watch): its network's
+ * entries are due. */
 static void fdb_mark(struct cir_cluster_sync *s, const char *key)
 {
 	static const char pfx[] = CIR_CLUSTER_PREFIX "members/";
@@ -516,6 +572,34 @@ static void quick_leave(struct cir_cluster_sync *s)
 
 /* ---- the watch stream ---- */
 
+/* A member key in the watch: only a change that can move an entry marks
+ * its network (a DELETE of a key known to carry a MAC, a PUT with one),
+ * so that a burst of keys without a MAC (IPAM-only ADDs) costs no range.
+ * This host's keys never do (fdb_mark). */
+static void fdb_event(struct cir_cluster_sync *s, const struct cir_etcd_kv *kv)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cluster_member m;
+	const char *self = cir_cluster_agent_cluster(s->a)->conf.host_name;
+
+	if (kv->deleted) {
+		if (fkey_has(s, kv->key))
+			fdb_mark(s, kv->key);
+		return;
+	}
+	if (cir_cluster_member_parse(kv->key, kv->key_len, kv->value, kv->value_len, &m, &e) < 0 ||
+	    !m.mac[0]) {
+		/* Damaged, or without its MAC now: an entry may have to go. */
+		if (fkey_has(s, kv->key))
+			fdb_mark(s, kv->key);
+		return;
+	}
+	if (strcmp(m.host, self) == 0)
+		return;
+	fkey_add(s, kv->key);
+	fdb_mark(s, kv->key);
+}
+
 static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_error *err)
 {
 	struct cir_cluster_sync *s = arg;
@@ -527,7 +611,7 @@ static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_erro
 		const struct cir_etcd_kv *kv = &resp->kvs[i];
 
 		if (strncmp(kv->key, members, strlen(members)) == 0)
-			fdb_mark(s, kv->key);
+			fdb_event(s, kv);
 		for (size_t k = 0; k < 2; k++)
 			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
@@ -829,6 +913,9 @@ void cir_cluster_sync_free(struct cir_cluster_sync *s)
 		free(s->hosts);
 		free(s->vx);
 		free(s->nets);
+		for (size_t i = 0; i < s->nfkeys; i++)
+			free(s->fkeys[i]);
+		free(s->fkeys);
 	}
 	free(s);
 }
