@@ -153,6 +153,9 @@ START_TEST(service_records)
 	ck_assert_int_eq(sparse(CIR_CLUSTER_PREFIX "networks/web", "{}", &s), -EBADMSG);
 	ck_assert_int_eq(sparse(CIR_LB_CLUSTER_KEYS, "{}", &s), -EBADMSG);
 	ck_assert_uint_eq(s.n_targets, 0);
+}
+END_TEST
+
 /* The MAC of a member (spec/cluster.md "Per-container FDB entries"):
  * optional, one spelling, unicast only. */
 START_TEST(member_mac)
