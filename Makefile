@@ -109,9 +109,12 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(LIBA)
+# The CLI's output layer is unit-tested too (tests/unit/test_output.c).
+UNIT_HOOK_OBJ := $(BUILD)/hook/output.o $(BUILD)/hook/cli.o
+
+$(BUILD)/bin/unit-tests: $(UNIT_OBJ) $(UNIT_HOOK_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(UNIT_HOOK_OBJ) $(LIBA) $(LDLIBS) $(CHECK_LIBS)
 
 # Install what is missing from Debian's packages (needs root): `make deps`
 # everything the suite uses, `make deps DEPS=demo` what the demo needs.

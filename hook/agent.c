@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "cluster.h"
 #include "cluster_sync.h"
+#include "lb_cluster.h"
 #include "lbagent.h"
 #include "sandbox.h"
 
@@ -33,12 +35,19 @@ static void agent_event(void *arg, bool error, const char *msg)
 struct cluster_part {
 	struct cir_cluster_agent *lease;
 	struct cir_cluster_sync *sync;
+	struct cir_lb_cluster_sync *services;   /* this host's copies of cluster services */
+	long long services_next;     /* ms: the next full pass (0 = at once) */
 	size_t probes;               /* health checks the loop runs */
 };
+
+/* A full pass over the cluster's services this often at least (ms): the
+ * safety net under the watch, as the networks' sync has. */
+#define SERVICES_LIST_MS 10000
 
 /* The sync first (it runs in this thread), then the lease. */
 static void cluster_part_end(struct cluster_part *p)
 {
+	cir_lb_cluster_sync_free(p->services);
 	cir_cluster_sync_free(p->sync);
 	cir_cluster_agent_stop(p->lease);
 }
@@ -46,11 +55,34 @@ static void cluster_part_end(struct cluster_part *p)
 /* The cluster part (lib/cluster.c's lease, lib/cluster_sync.c): the data
  * plane of the cluster networks, in the loop (the lease has a thread of
  * its own); nothing when no cluster is configured. */
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The cluster's services onto this host (lib/lb_cluster.c): when the
+ * watch saw them change, every 10 s, and every tick while etcd fails. */
+static void services_sync(struct cluster_part *p, bool tick)
+{
+	bool changed = cir_cluster_sync_services_changed(p->sync);
+
+	if (!p->services || (!changed && (!tick || mono_ms() < p->services_next)))
+		return;
+	if (cir_lb_cluster_sync_run(p->services, cir_cluster_agent_cluster(p->lease)) < 0)
+		p->services_next = 0;
+	else
+		p->services_next = mono_ms() + SERVICES_LIST_MS;
+}
+
 static void cluster_tick(void *arg)
 {
 	struct cluster_part *p = arg;
 
 	cir_cluster_sync_tick(p->sync);
+	services_sync(p, true);
 }
 
 static size_t cluster_fds(void *arg, struct pollfd *pfd, size_t max, long long *wake)
@@ -65,6 +97,7 @@ static void cluster_ready(void *arg, const struct pollfd *pfd, size_t n)
 	struct cluster_part *p = arg;
 
 	cir_cluster_sync_ready(p->sync, pfd, n);
+	services_sync(p, false);
 }
 
 /* The load-balancing store the checks change, and IPVS (without it the
@@ -84,7 +117,7 @@ static int agent_open_store(struct cli *c, struct cir_lb_db *db, struct cir_erro
 
 /* The cluster part, when a cluster is configured: the registration
  * (lib/cluster.c) and the data plane's sync in the loop's callbacks. */
-static int agent_cluster_start(struct cli *c, struct cluster_part *part,
+static int agent_cluster_start(struct cli *c, struct cir_lb_db *db, struct cluster_part *part,
 			       struct cir_lbagent_opts *o, struct cir_error *err)
 {
 	int r = cir_cluster_agent_start(&part->lease, c->state_dir, agent_event, NULL, err);
@@ -92,6 +125,11 @@ static int agent_cluster_start(struct cli *c, struct cluster_part *part,
 	if (r >= 0 && part->lease)
 		r = cir_cluster_sync_new(cli_net_ctx(c), c->state_dir, part->lease, &part->sync,
 					 err);
+	if (r >= 0 && part->lease) {
+		part->services = cir_lb_cluster_sync_new(db, agent_event, NULL);
+		if (!part->services)
+			r = cir_err(err, ENOMEM, "out of memory");
+	}
 	if (r < 0)
 		return r;
 	o->tick = cluster_tick;
@@ -122,7 +160,7 @@ static int agent_sandbox(struct cir_lb_db *db, struct cir_lbagent_opts *o, bool 
 int cli_agent_run(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
-	_cleanup_(cluster_part_end) struct cluster_part part = { NULL, NULL, 0 };
+	_cleanup_(cluster_part_end) struct cluster_part part = { NULL, NULL, NULL, 0, 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lbagent_opts o = { .stop = &stop, .scan_ms = 1000, .event = agent_event };
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -131,7 +169,7 @@ int cli_agent_run(struct cli *c, const struct cli_args *a)
 	/* No SA_RESTART: poll() returns EINTR and the loop sees stop. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (agent_open_store(c, &db, &err) < 0 || agent_cluster_start(c, &part, &o, &err) < 0 ||
+	if (agent_open_store(c, &db, &err) < 0 || agent_cluster_start(c, &db, &part, &o, &err) < 0 ||
 	    agent_sandbox(&db, &o, part.lease != NULL, &err) < 0)
 		return cli_fail(c, &err);
 	/* The lease thread starts under the filter it inherits. */

@@ -166,6 +166,17 @@ extern const struct cli_cmd cli_top_cmds[];
 /* circuit lb (hook/lb.c) */
 extern const struct cli_cmd cli_lb_cmds[];
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
+/* Cluster services (hook/lb_cluster.c): lb create --scope cluster (etcd
+ * only: every host's agent programs it); the scope of service name (0
+ * local, 1 the cluster's with *cl open; a local record decides without
+ * etcd, no cluster configured = local); the cluster's services for lb ls
+ * (0 with none when no cluster is configured or etcd fails: a warning). */
+struct cir_lb_service;
+struct cir_cluster;
+int cli_lb_cluster_create(struct cli *c, const struct cir_lb_service *s, struct cir_error *err);
+int cli_lb_scope(struct cli *c, const char *name, struct cir_cluster **cl,
+		 struct cir_error *err);
+int cli_lb_cluster_catalog(struct cli *c, struct cir_lb_service **out, size_t *n);
 /* circuit host, circuit cluster (hook/cluster.c) */
 extern const struct cli_cmd cli_host_cmds[];
 extern const struct cli_cmd cli_cluster_cmds[];

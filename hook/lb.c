@@ -15,8 +15,12 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
+#include "cluster.h"
+#include "cluster_local.h"
 #include "ipvs.h"
 #include "lb.h"
+#include "lb_cluster.h"
 #include "lbbackend.h"
 #include "nft.h"
 
@@ -85,6 +89,7 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 	const char *sched = cli_opt(a, "scheduler"), *proto = cli_opt(a, "protocol");
 	const char *pers = cli_opt(a, "persistent");
 	const char *backend = cli_opt(a, "backend"), *mode = cli_opt(a, "mode");
+	const char *scope = cli_opt(a, "scope");
 	unsigned long long v;
 	int r;
 
@@ -124,6 +129,18 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--mode: %s", err.msg);
 	if (cir_lb_backend_ops(s.backend)->validate(&s, &err) < 0)
 		return cli_usage(c, "--backend %s: %s", cir_lb_backend_name(s.backend), err.msg);
+	if (scope && strcmp(scope, "local") != 0 && strcmp(scope, "cluster") != 0)
+		return cli_usage(c, "--scope: want local or cluster, got \"%.32s\"", scope);
+	if (scope && strcmp(scope, "cluster") == 0) {
+		if (s.backend != CIR_LB_BACKEND_IPVS)
+			return cli_usage(c, "--scope cluster works with the ipvs backend only, "
+					 "not --backend %s", cir_lb_backend_name(s.backend));
+		if (cli_lb_cluster_create(c, &s, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s created in the cluster (every host's circuit agent "
+			 "programs it)", s.name);
+		return CLI_OK;
+	}
 	if (db_open(c, &db, &err) < 0 || cir_lb_create(&db, &s, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s created", s.name);
@@ -132,201 +149,190 @@ static int cmd_create(struct cli *c, const struct cli_args *a)
 
 /* ---- ls ---- */
 
+/* lb ls (hook/output.h): a service per row, JSON adds what the table
+ * leaves out; --details adds the table's detail lines.  A new field is a
+ * column here (if the table shows it) and a cli_print_* call in
+ * ls_service. */
+static const struct cli_col ls_cols[] = {
+	{ "NAME", "name" },
+	{ "ADDR", "address" },
+	{ "PROTOCOL", "protocol" },
+	{ "SCHEDULER", "scheduler" },
+	{ "BACKEND", "backend" },
+#define LS_COL_SCOPE 5
+	{ "SCOPE", "scope" },
+	{ NULL, NULL },
+};
+
+/* "  check http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
+static const struct cli_field ls_check_line[] = {
+	{ "check ", "spec", "" },
+	{ " expect=", "expect", "" },
+	{ " interval=", "interval", "ms" },
+	{ " timeout=", "timeout", "ms" },
+	{ " rise=", "rise", "" },
+	{ " fall=", "fall", "" },
+	{ NULL, NULL, NULL },
+};
+
+/* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
+ * [state=S] [last-error="E"]" */
+static const struct cli_field ls_target_line[] = {
+	{ "-> ", "address", "" },
+	{ " weight=", "weight", "" },
+	{ " method=", "method", "" },
+	{ " active=", "active", "" },
+	{ " inactive=", "inactive", "" },
+	{ " ", "programmed", "" },      /* "not-programmed" */
+	{ " state=", "state", "" },
+	{ " last-error=\"", "last_error", "\"" },
+	{ NULL, NULL, NULL },
+};
+
 struct ls_ctx {
 	struct cir_lb_db *db;
-	struct cli_table *t;
-	struct cir_jgen *g;
+	struct cli_out *o;
 	bool details;
 	bool kernel;                 /* IPVS answered: live counters */
+	bool scope;                  /* a cluster is configured: a SCOPE column */
+	bool away;                   /* this row: a cluster service with no copy here */
 	char no_kernel[CIR_ERROR_MSG_MAX]; /* why not, said once for the first IPVS service */
 };
 
-/* The data plane's view of s (lb ls --details): *live says whether it
- * could be asked; st[i] for s->targets[i]. */
-static int live_status(struct ls_ctx *x, const struct cir_lb_service *s, bool *live,
-		       bool *present, struct cir_lb_target_status *st, struct cir_error *err)
-{
-	int r;
-
-	*live = false;
-	*present = false;
-	if (s->backend == CIR_LB_BACKEND_IPVS && !x->kernel)
-		return 0;
-	r = cir_lb_backend_ops(s->backend)->status(x->db, s, present, st, err);
-	if (r < 0)
-		return r;
-	*live = true;
-	return 0;
-}
-
-/* "<prefix>http:/x expect=200 interval=2000ms timeout=1000ms rise=2 fall=3" */
-static void check_line(const char *prefix, const struct cir_lb_check *ck, char *line,
-		       size_t len)
-{
-	char spec[CIR_LB_CHECK_PATH_MAX + 8], ex[32] = "";
-
-	if (ck->type == CIR_LB_CHECK_HTTP)
-		snprintf(ex, sizeof(ex), " expect=%u", ck->expect);
-	snprintf(line, len, "%s%s%s interval=%ums timeout=%ums rise=%u fall=%u", prefix,
-		 cir_lb_check_format(ck, spec, sizeof(spec)), ex, ck->interval_ms, ck->timeout_ms,
-		 ck->rise, ck->fall);
-}
-
-/* What the data plane says of s (--details), into st[], *live and
- * *present, with a warning where it cannot tell or s is not there. */
+/* What the data plane says of s (--details), into st[], *live (it could
+ * be asked) and *present, with a warning where it cannot tell or s is not
+ * there. */
 static void ls_live(struct ls_ctx *x, const struct cir_lb_service *s,
 		    struct cir_lb_target_status *st, bool *live, bool *present)
 {
 	struct cir_error err = CIR_ERROR_INIT;
+	bool ipvs = s->backend == CIR_LB_BACKEND_IPVS;
 
-	if (!x->kernel && x->no_kernel[0] && s->backend == CIR_LB_BACKEND_IPVS) {
-		cli_warn("no live counters: %s", x->no_kernel);
+	*live = false;
+	*present = false;
+	if (ipvs && !x->kernel) {
+		if (x->no_kernel[0])
+			cli_warn("no live counters: %s", x->no_kernel);
 		x->no_kernel[0] = '\0';
+		return;
 	}
-	if (live_status(x, s, live, present, st, &err) < 0)
+	if (cir_lb_backend_ops(s->backend)->status(x->db, s, present, st, &err) < 0) {
 		cli_warn("service %s: %s", s->name, err.msg);
-	else if (*live && !*present && s->backend == CIR_LB_BACKEND_IPVS)
+		return;
+	}
+	*live = true;
+	if (!*present && ipvs)
 		cli_warn("service %s is not in the kernel's IPVS table (run circuit restore)",
 			 s->name);
-	else if (*live && !*present)
+	else if (!*present)
 		cli_warn("service %s is not in %s (run circuit restore)", s->name,
 			 cir_lb_backend_name(s->backend));
 }
 
-/* One target's map; d is its live status (NULL: not programmed, or not
- * asked), live whether the data plane was asked. */
-static void ls_json_target(struct cir_jgen *g, const struct cir_lb_service *s,
-			   const struct cir_lb_target *t, const struct cir_lb_target_status *d,
-			   bool live)
+/* A check: the records' own "check" map in JSON, a detail line in the
+ * table. */
+static void ls_check(struct cli_out *o, enum cli_print w, const char *indent,
+		     const struct cir_lb_check *ck)
+{
+	struct cir_jgen *g = w & CLI_PRINT_JSON ? cli_out_jgen(o) : NULL;
+	char spec[CIR_LB_CHECK_PATH_MAX + 8];
+
+	if (g)
+		cir_lb_check_emit(g, ck);
+	cli_out_sub(o, w & CLI_PRINT_TABLE, NULL, indent, ls_check_line);
+	cli_print_str(o, CLI_PRINT_TABLE, "spec", cir_lb_check_format(ck, spec, sizeof(spec)));
+	if (ck->type == CIR_LB_CHECK_HTTP)
+		cli_print_int(o, CLI_PRINT_TABLE, "expect", ck->expect, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "interval", ck->interval_ms, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "timeout", ck->timeout_ms, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "rise", ck->rise, NULL);
+	cli_print_int(o, CLI_PRINT_TABLE, "fall", ck->fall, NULL);
+	cli_out_sub_end(o);
+}
+
+/* One target; d is its live status (NULL: not programmed, or not asked),
+ * live whether the data plane was asked. */
+static void ls_target(struct cli_out *o, enum cli_print w, const struct cir_lb_service *s,
+		      const struct cir_lb_target *t, const struct cir_lb_target_status *d,
+		      bool live)
 {
 	char addr[CIR_LB_ADDR_STRLEN];
+	const char *state;
+	enum cli_print counted = d ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "address", cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
-	cir_jgen_kint(g, "weight", t->weight);
-	cir_jgen_kstr(g, "method", cir_lb_method_name(t->method));
+	cli_out_sub(o, w, NULL, "  ", ls_target_line);
+	cli_print_str(o, CLI_PRINT_ANY, "address",
+		      cir_lb_addr_format(&t->addr, addr, sizeof(addr)));
+	cli_print_int(o, CLI_PRINT_ANY, "weight", t->weight, NULL);
+	cli_print_str(o, CLI_PRINT_ANY, "method", cir_lb_method_name(t->method));
 	if (t->owner.cid[0]) {
-		cir_jgen_kstr(g, "network", t->owner.network);
-		cir_jgen_kstr(g, "container", t->owner.cid);
-		cir_jgen_kstr(g, "interface", t->owner.ifname);
+		cli_print_str(o, CLI_PRINT_JSON, "network", t->owner.network);
+		cli_print_str(o, CLI_PRINT_JSON, "container", t->owner.cid);
+		cli_print_str(o, CLI_PRINT_JSON, "interface", t->owner.ifname);
 	}
 	if (t->check.type != CIR_LB_CHECK_NONE)
-		cir_lb_check_emit(g, &t->check);
-	if (s->backend == CIR_LB_BACKEND_IPVS &&
-	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-		cir_jgen_kstr(g, "state", t->down ? "down" : "up");
-	else if (d && d->state[0])
-		cir_jgen_kstr(g, "state", d->state);
+		ls_check(o, w, "     ", &t->check);
+	if ((state = cir_lb_target_shown_state(s, t, d)))
+		cli_print_str(o, CLI_PRINT_ANY, "state", state);
 	if (t->error[0])
-		cir_jgen_kstr(g, "last_error", t->error);
+		cli_print_str(o, CLI_PRINT_ANY, "last_error", t->error);
 	if (live) {
-		cir_jgen_kbool(g, "programmed", d != NULL);
-		cir_jgen_kint(g, "active", d ? d->active : 0);
-		cir_jgen_kint(g, "inactive", d ? d->inactive : 0);
+		cli_print_bool(o, CLI_PRINT_JSON, "programmed", d != NULL);
+		if (!d)
+			cli_print_str(o, CLI_PRINT_TABLE, "programmed", "not-programmed");
+		cli_print_int(o, counted, "active", d ? d->active : 0, NULL);
+		cli_print_int(o, counted, "inactive", d ? d->inactive : 0, NULL);
 	}
-	cir_jgen_map_close(g);
+	cli_out_sub_end(o);
 }
 
-/* lb ls --json: one service's map. */
-static void ls_json(struct cir_jgen *g, const struct cir_lb_service *s,
-		    const struct cir_lb_target_status *st, bool live, bool present)
+/* One service: its row, its check and its targets (the table's detail
+ * lines with --details only); with a cluster configured its scope, and in
+ * JSON whether this host has a copy. */
+static int ls_service(struct ls_ctx *x, const struct cir_lb_service *s,
+		      const struct cir_lb_target_status *st, bool live, bool present)
 {
-	char addr[CIR_LB_ADDR_STRLEN];
-
-	cir_jgen_map_open(g);
-	cir_jgen_kstr(g, "name", s->name);
-	cir_jgen_kstr(g, "address", cir_lb_addr_format(&s->vip, addr, sizeof(addr)));
-	cir_jgen_kstr(g, "protocol", cir_lb_proto_name(s->protocol));
-	cir_jgen_kstr(g, "scheduler", s->sched);
-	cir_jgen_kstr(g, "backend", cir_lb_backend_name(s->backend));
-	if (s->backend == CIR_LB_BACKEND_HAPROXY)
-		cir_jgen_kstr(g, "mode", cir_lb_mode_name(s->mode));
-	cir_jgen_kint(g, "persistent", s->persistent);
-	if (strcmp(s->sched, "mh") == 0) {
-		cir_jgen_kbool(g, "mh_fallback", s->mh_fallback);
-		cir_jgen_kbool(g, "mh_port", s->mh_port);
-	}
-	if (s->check.type != CIR_LB_CHECK_NONE)
-		cir_lb_check_emit(g, &s->check);
-	if (live)
-		cir_jgen_kbool(g, "programmed", present);
-	cir_jgen_key(g, "targets");
-	cir_jgen_arr_open(g);
-	for (size_t i = 0; i < s->n_targets; i++)
-		ls_json_target(g, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
-			       live);
-	cir_jgen_arr_close(g);
-	cir_jgen_map_close(g);
-}
-
-/* "  -> ADDR weight=W method=M [active=A inactive=I|not-programmed]
- * [state=S] [last-error="E"]" */
-static void ls_target_line(const struct cir_lb_service *s, const struct cir_lb_target *t,
-			   const struct cir_lb_target_status *d, bool live, char *line,
-			   size_t len)
-{
-	char addr[CIR_LB_ADDR_STRLEN];
-	size_t l;
-
-	cir_lb_addr_format(&t->addr, addr, sizeof(addr));
-	if (!live)
-		snprintf(line, len, "  -> %s weight=%u method=%s", addr, t->weight,
-			 cir_lb_method_name(t->method));
-	else if (d)
-		snprintf(line, len, "  -> %s weight=%u method=%s active=%u inactive=%u", addr,
-			 t->weight, cir_lb_method_name(t->method), d->active, d->inactive);
-	else
-		snprintf(line, len, "  -> %s weight=%u method=%s not-programmed", addr,
-			 t->weight, cir_lb_method_name(t->method));
-	l = strlen(line);
-	if (s->backend == CIR_LB_BACKEND_IPVS &&
-	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
-		snprintf(line + l, len - l, " state=%s", t->down ? "down" : "up");
-	else if (s->backend != CIR_LB_BACKEND_IPVS && d && d->state[0])
-		snprintf(line + l, len - l, " state=%s", d->state);
-	l = strlen(line);
-	if (t->error[0])
-		snprintf(line + l, len - l, " last-error=\"%s\"", t->error);
-}
-
-/* lb ls: the service's row; with --details its check and a row per target
- * (and its check). */
-static int ls_table(struct ls_ctx *x, const struct cir_lb_service *s,
-		    const struct cir_lb_target_status *st, bool live)
-{
+	struct cli_out *o = x->o;
+	enum cli_print dw = x->details ? CLI_PRINT_ANY : CLI_PRINT_JSON;
 	char addr[CIR_LB_ADDR_STRLEN], sched[64];
-	int r;
+	bool hap = s->backend == CIR_LB_BACKEND_HAPROXY;
+	size_t l;
 
 	snprintf(sched, sizeof(sched), "%s%s%s", s->sched, s->mh_fallback ? " mh-fallback" : "",
 		 s->mh_port ? " mh-port" : "");
-	if (s->persistent) {
-		size_t l = strlen(sched);
-
+	l = strlen(sched);
+	if (s->persistent)
 		snprintf(sched + l, sizeof(sched) - l, " persistent %u", s->persistent);
+	cli_out_row(o);
+	cli_print_str(o, CLI_PRINT_ANY, "name", s->name);
+	cli_print_str(o, CLI_PRINT_ANY, "address", cir_lb_addr_format(&s->vip, addr, sizeof(addr)));
+	cli_print_str(o, CLI_PRINT_ANY, "protocol", cir_lb_proto_name(s->protocol));
+	cli_print_str(o, CLI_PRINT_JSON, "scheduler", s->sched);
+	cli_print_str(o, CLI_PRINT_TABLE, "scheduler", sched);
+	cli_print_str(o, CLI_PRINT_JSON, "backend", cir_lb_backend_name(s->backend));
+	cli_print_str(o, CLI_PRINT_TABLE, "backend", hap && s->mode == CIR_LB_MODE_HTTP
+			      ? "haproxy http" : cir_lb_backend_name(s->backend));
+	if (hap)
+		cli_print_str(o, CLI_PRINT_JSON, "mode", cir_lb_mode_name(s->mode));
+	cli_print_int(o, CLI_PRINT_JSON, "persistent", s->persistent, NULL);
+	if (strcmp(s->sched, "mh") == 0) {
+		cli_print_bool(o, CLI_PRINT_JSON, "mh_fallback", s->mh_fallback);
+		cli_print_bool(o, CLI_PRINT_JSON, "mh_port", s->mh_port);
 	}
-	r = cli_table_row(x->t, s->name, cir_lb_addr_format(&s->vip, addr, sizeof(addr)),
-			  cir_lb_proto_name(s->protocol), sched,
-			  s->backend == CIR_LB_BACKEND_HAPROXY && s->mode == CIR_LB_MODE_HTTP
-				  ? "haproxy http" : cir_lb_backend_name(s->backend), NULL);
-	if (r >= 0 && x->details && s->check.type != CIR_LB_CHECK_NONE) {
-		char line[CIR_LB_CHECK_PATH_MAX + 128];
-
-		check_line("  check ", &s->check, line, sizeof(line));
-		r = cli_table_row(x->t, line, NULL);
+	if (s->check.type != CIR_LB_CHECK_NONE)
+		ls_check(o, dw, "  ", &s->check);
+	if (live)
+		cli_print_bool(o, CLI_PRINT_JSON, "programmed", present);
+	if (x->scope) {
+		cli_print_str(o, CLI_PRINT_ANY, "scope", s->cluster ? "cluster" : "local");
+		cli_print_bool(o, CLI_PRINT_JSON, "local", !x->away);
 	}
-	for (size_t i = 0; r >= 0 && x->details && i < s->n_targets; i++) {
-		const struct cir_lb_target *t = &s->targets[i];
-		char line[512];
-
-		ls_target_line(s, t, live && st[i].programmed ? &st[i] : NULL, live, line,
-			       sizeof(line));
-		r = cli_table_row(x->t, line, NULL);
-		if (r >= 0 && t->check.type != CIR_LB_CHECK_NONE) {
-			check_line("     check ", &t->check, line, sizeof(line));
-			r = cli_table_row(x->t, line, NULL);
-		}
-	}
-	return r < 0 ? -ENOMEM : 0;
+	cli_out_list(o, dw, "targets");
+	for (size_t i = 0; i < s->n_targets; i++)
+		ls_target(o, dw, s, &s->targets[i], live && st[i].programmed ? &st[i] : NULL,
+			  live);
+	cli_out_list_end(o);
+	return cli_out_row_end(o);
 }
 
 static int ls_one(const struct cir_lb_service *s, void *arg)
@@ -337,22 +343,45 @@ static int ls_one(const struct cir_lb_service *s, void *arg)
 
 	if (!st)
 		return -ENOMEM;
-	if (x->details)
+	/* A cluster service with no copy here has nothing live to ask. */
+	if (x->details && !x->away)
 		ls_live(x, s, st, &live, &present);
-	if (x->g) {
-		ls_json(x->g, s, st, x->details && live, present);
+	return ls_service(x, s, st, live, present);
+}
+
+/* With a cluster configured: the cluster's services this host has no copy
+ * of yet (its agent programs them), after the local listing. */
+static int ls_cluster(struct cli *c, struct ls_ctx *x)
+{
+	struct cir_lb_service *v = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!x->scope || cli_lb_cluster_catalog(c, &v, &n) <= 0)
 		return 0;
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct cir_error e2 = CIR_ERROR_INIT;
+		struct cir_lb_service here = { 0 };
+		bool copy = cir_lb_get(x->db, v[i].name, &here, &e2) >= 0 && here.cluster;
+
+		cir_lb_service_clear(&here);
+		if (copy)
+			continue;
+		x->away = true;
+		r = ls_one(&v[i], x);
+		x->away = false;
 	}
-	return ls_table(x, s, st, live);
+	cir_lb_cluster_list_free(v, n);
+	return r;
 }
 
 static int cmd_ls(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
-	_cleanup_jgen_ struct cir_jgen *g = NULL;
+	_cleanup_out_ struct cli_out o = { 0 };
 	struct cir_error err = CIR_ERROR_INIT;
 	const char *fmt = cli_opt(a, "format");
-	struct ls_ctx x = { .db = &db, .details = cli_opt(a, "details") != NULL };
+	struct ls_ctx x = { .db = &db, .o = &o, .details = cli_opt(a, "details") != NULL };
 	struct cir_ipvs *h;
 	int r;
 
@@ -360,6 +389,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "--format: want table or json, got \"%s\"", fmt);
 	if (db_open_ro(c, &db, &err) < 0)
 		return cli_fail(c, &err);
+	x.scope = cir_cluster_configured(c->state_dir);
 	if (x.details) {
 		r = cir_lb_db_ipvs(&db, &h, &err);
 		if (r < 0)
@@ -367,31 +397,17 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 		x.kernel = r >= 0;
 		cir_err_clear(&err);
 	}
-	if (fmt && strcmp(fmt, "json") == 0) {
-		r = cli_json_new(&g, &err);
-		if (r < 0)
-			return cli_fail(c, &err);
-		x.g = g;
-		cir_jgen_arr_open(g);
-		r = cir_lb_list(&db, ls_one, &x, &err);
-		cir_jgen_arr_close(g);
-		if (r >= 0)
-			r = cli_json_print(g, &err);
-		return r < 0 ? cli_fail(c, &err) : CLI_OK;
-	}
-	x.t = cli_table_new();
-	if (!x.t) {
-		cir_err(&err, ENOMEM, "out of memory");
-		return cli_fail(c, &err);
-	}
-	r = cli_table_row(x.t, "NAME", "ADDR", "PROTOCOL", "SCHEDULER", "BACKEND", NULL);
+	/* The SCOPE column only with a cluster configured. */
+	r = cli_out_begin(&o, fmt && strcmp(fmt, "json") == 0, ls_cols, x.scope ? 0 : 1u << LS_COL_SCOPE,
+			  &err);
 	if (r >= 0)
 		r = cir_lb_list(&db, ls_one, &x, &err);
+	if (r >= 0)
+		r = ls_cluster(c, &x);
 	if (r == -ENOMEM)
 		r = cir_err(&err, ENOMEM, "out of memory");
 	if (r >= 0)
-		cli_table_print(x.t, stdout);
-	cli_table_free(x.t);
+		r = cli_out_end(&o, &err);
 	return r < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 
@@ -400,6 +416,7 @@ static int cmd_ls(struct cli *c, const struct cli_args *a)
 static int cmd_add(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_target t = { 0 };
 	const char *w = cli_opt(a, "weight"), *m = cli_opt(a, "method");
@@ -419,7 +436,13 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 	r = parse_check(c, a, &t.check);
 	if (r != CLI_OK)
 		return r;
-	if (db_open(c, &db, &err) < 0 || cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_target_add(cl, a->pos[0], &t, &err) >= 0) {
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 ||
+	    cir_lb_target_add(&db, a->pos[0], &t, &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s updated", a->pos[0]);
 	return CLI_OK;
@@ -428,10 +451,12 @@ static int cmd_add(struct cli *c, const struct cli_args *a)
 static int cmd_remove(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
 	struct cir_lb_addr addr;
 	const char *drain = cli_opt(a, "drain");
 	uint32_t tmo = 300 * 1000, left = 0;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
@@ -439,6 +464,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 		return cli_usage(c, "%s", err.msg);
 	if (drain && *drain && cir_lb_duration_parse(drain, &tmo, &err) < 0)
 		return cli_usage(c, "--drain: %s", err.msg);
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r < 0)
+		return cli_fail(c, &err);
+	if (r > 0 && drain)
+		return cli_usage(c, "--drain is for local services: give the target of cluster "
+				 "service %s --weight 0 with lb add first, then remove it", a->pos[0]);
+	if (r > 0) {
+		if (cir_lb_cluster_target_remove(cl, a->pos[0], &addr, &err) < 0)
+			return cli_fail(c, &err);
+		cli_info("service %s updated in the cluster", a->pos[0]);
+		return CLI_OK;
+	}
 	if (drain) {
 		if (db_open(c, &db, &err) < 0 ||
 		    cir_lb_target_drain(&db, a->pos[0], &addr, tmo, &left, &err) < 0)
@@ -459,11 +496,18 @@ static int cmd_remove(struct cli *c, const struct cli_args *a)
 static int cmd_delete(struct cli *c, const struct cli_args *a)
 {
 	_cleanup_(cir_lb_db_close) struct cir_lb_db db = CIR_LB_DB_INIT;
+	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error err = CIR_ERROR_INIT;
+	int r;
 
 	if (cir_name_check("service name", a->pos[0], &err) < 0)
 		return cli_usage(c, "%s", err.msg);
-	if (db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
+	r = cli_lb_scope(c, a->pos[0], &cl, &err);
+	if (r > 0 && cir_lb_cluster_delete(cl, a->pos[0], &err) >= 0) {
+		cli_info("service %s removed from the cluster", a->pos[0]);
+		return CLI_OK;
+	}
+	if (r != 0 || db_open(c, &db, &err) < 0 || cir_lb_delete(&db, a->pos[0], &err) < 0)
 		return cli_fail(c, &err);
 	cli_info("service %s removed", a->pos[0]);
 	return CLI_OK;
@@ -486,7 +530,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	{ "create", "NAME ADDR:PORT [--scheduler|--sched S] [--mh-fallback] [--mh-port] "
 	  "[--protocol tcp|udp] [--persistent SEC] "
 	  "[--check tcp|http:/PATH|udp[:PAYLOAD]|exec:/PATH] [--interval D] [--timeout D] "
-	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http]",
+	  "[--rise N] [--fall N] [--expect-status N] [--backend ipvs|haproxy] [--mode tcp|http] "
+	  "[--scope local|cluster]",
 	  "create a load-balanced service (IPVS virtual server or HAProxy proxy) on a VIP",
 	  "Examples:\n"
 	  "  circuit lb create demo 192.168.100.235:80\n"
@@ -511,7 +556,10 @@ const struct cli_cmd cli_lb_cmds[] = {
 	  "passes again.\n"
 	  "The VIP is put on the dummy device " CIR_LB_DEVICE " so that it answers from\n"
 	  "this host, from namespaces routed through it and from containers.\n"
-	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n",
+	  "Schedulers: rr (default) wrr lc wlc lblc lblcr dh sh sed nq mh fo ovf twos.\n"
+	  "--scope cluster records the service in the cluster's etcd (ipvs only): every\n"
+	  "host's circuit agent programs it, lb add/remove/delete work on it from any\n"
+	  "host (spec/cluster.md).\n",
 	  { { "scheduler", true, "S", "IPVS scheduler (default rr)" },
 	    { "sched", true, "S", "the same as --scheduler" },
 	    { "mh-fallback", false, NULL, "mh: skip a target with weight 0 (down, draining)" },
@@ -526,7 +574,8 @@ const struct cli_cmd cli_lb_cmds[] = {
 	    { "fall", true, "N", "failures that take a target out (default 3)" },
 	    { "expect-status", true, "N", "HTTP status wanted (default 200)" },
 	    { "backend", true, "B", "ipvs (default) or haproxy" },
-	    { "mode", true, "M", "haproxy: tcp (default) or http" } },
+	    { "mode", true, "M", "haproxy: tcp (default) or http" },
+	    { "scope", true, "SCOPE", "local (default) or cluster: every host's agent programs it" } },
 	  2, 2, cmd_create },
 	{ "ls", "[--details] [--format table|json]", "list load-balanced services",
 	  "With --details each target follows its service with its weight, method and\n"

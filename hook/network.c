@@ -362,6 +362,8 @@ static void inspect_remote(struct cir_jgen *g, struct cir_cluster *cl, const cha
 			cir_jgen_str(g, m[i].addrs[k]);
 		cir_jgen_arr_close(g);
 		cir_jgen_kstr(g, "host", m[i].host);
+		if (m[i].mac[0])
+			cir_jgen_kstr(g, "mac", m[i].mac);
 		cir_jgen_map_close(g);
 	}
 }

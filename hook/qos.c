@@ -25,6 +25,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "output.h"
 #include "qos_cli.h"
 #include "qosnet.h"
 
@@ -168,30 +169,27 @@ static void emit_one(struct cir_jgen *g, const char *key, const struct cir_qos *
 {
 	struct cir_qos_dirs d = { *q, *q };
 
-	cir_qosnet_emit_settings(g, key, &d);
+	if (g)
+		cir_qosnet_emit_settings(g, key, &d);
 }
 
-struct show {
-	struct cli_table *t;     /* table output, or */
-	struct cir_jgen *g;      /* JSON output */
+/* qos show: the table's rows are the network's bridge, the default and one
+ * per member; JSON is one map with the same parts (their settings in
+ * lib/qosnet's own form). */
+static const struct cli_col show_cols[] = {
+	{ "TARGET", "target" },
+	{ "INTERFACE", "interface" },
+	{ "CONFIGURED", "configured" },
+	{ "KERNEL", "kernel" },
+	{ NULL, NULL },
 };
 
 static int show_member(const struct cir_qos_member_state *m, void *arg)
 {
-	struct show *s = arg;
+	struct cli_out *o = arg;
+	struct cir_jgen *g;
 	char cfg[400], krn[400];
 
-	if (s->g) {
-		cir_jgen_map_open(s->g);
-		cir_jgen_kstr(s->g, "container", m->cid);
-		cir_jgen_kstr(s->g, "interface", m->has_link ? m->iface : "");
-		cir_jgen_kstr(s->g, "source", m->own ? "container" : "default");
-		cir_qosnet_emit_settings(s->g, "configured", m->want);
-		emit_one(s->g, "kernel_in", &m->in);
-		emit_one(s->g, "kernel_out", &m->out);
-		cir_jgen_map_close(s->g);
-		return 0;
-	}
 	fmt_link(&m->want->ingress, &m->want->egress, cfg, sizeof(cfg));
 	if (!m->own && !cir_qos_dirs_is_empty(m->want))
 		strncat(cfg, " (default)", sizeof(cfg) - strlen(cfg) - 1);
@@ -199,10 +197,23 @@ static int show_member(const struct cir_qos_member_state *m, void *arg)
 		fmt_link(&m->in, &m->out, krn, sizeof(krn));
 	else
 		snprintf(krn, sizeof(krn), "(no link)");
-	return cli_table_row(s->t, m->cid, m->iface, cfg, krn, NULL);
+	cli_out_row(o);
+	cli_print_str(o, CLI_PRINT_JSON, "container", m->cid);
+	cli_print_str(o, CLI_PRINT_TABLE, "target", m->cid);
+	cli_print_str(o, CLI_PRINT_TABLE, "interface", m->iface);
+	cli_print_str(o, CLI_PRINT_JSON, "interface", m->has_link ? m->iface : "");
+	cli_print_str(o, CLI_PRINT_JSON, "source", m->own ? "container" : "default");
+	cli_print_str(o, CLI_PRINT_TABLE, "configured", cfg);
+	cli_print_str(o, CLI_PRINT_TABLE, "kernel", krn);
+	if ((g = cli_out_jgen(o))) {
+		cir_qosnet_emit_settings(g, "configured", m->want);
+		emit_one(g, "kernel_in", &m->in);
+		emit_one(g, "kernel_out", &m->out);
+	}
+	return cli_out_row_end(o);
 }
 
-static int show_rows(struct cir_network *n, const struct cir_qosnet *st, struct show *s,
+static int show_rows(struct cir_network *n, const struct cir_qosnet *st, struct cli_out *o,
 		     struct cir_error *err)
 {
 	char cfg[400], krn[400], bridge_if[CIR_IFNAMSIZ];
@@ -210,34 +221,35 @@ static int show_rows(struct cir_network *n, const struct cir_qosnet *st, struct 
 	int r;
 
 	cir_qosnet_bridge_state(n, st, bridge_if, &have);
-	if (s->t) {
-		fmt(&st->net, cfg, sizeof(cfg));
-		fmt(&have, krn, sizeof(krn));
-		if (cli_table_row(s->t, "network", bridge_if, cfg, krn, NULL) < 0)
-			return cir_err(err, ENOMEM, "out of memory");
-		fmt_link(&st->chain.def.ingress, &st->chain.def.egress, cfg, sizeof(cfg));
-		if (cli_table_row(s->t, "default", "(every member)", cfg, "-", NULL) < 0)
-			return cir_err(err, ENOMEM, "out of memory");
-	} else {
-		cir_jgen_kstr(s->g, "network", n->conf.name);
-		cir_jgen_key(s->g, "bridge");
-		cir_jgen_map_open(s->g);
-		cir_jgen_kstr(s->g, "interface", n->conf.bridge);
-		emit_one(s->g, "configured", &st->net);
-		emit_one(s->g, "kernel", &have);
-		cir_jgen_map_close(s->g);
-		cir_qosnet_emit_settings(s->g, "default", &st->chain.def);
-		cir_jgen_key(s->g, "members");
-		cir_jgen_arr_open(s->g);
-	}
-	r = cir_qosnet_members_state(n, st, show_member, s, err);
+	cli_print_str(o, CLI_PRINT_JSON, "network", n->conf.name);
+	fmt(&st->net, cfg, sizeof(cfg));
+	fmt(&have, krn, sizeof(krn));
+	cli_out_row_as(o, CLI_PRINT_ANY, "bridge");
+	cli_print_str(o, CLI_PRINT_TABLE, "target", "network");
+	cli_print_str(o, CLI_PRINT_TABLE, "interface", bridge_if);
+	cli_print_str(o, CLI_PRINT_JSON, "interface", n->conf.bridge);
+	cli_print_str(o, CLI_PRINT_TABLE, "configured", cfg);
+	emit_one(cli_out_jgen(o), "configured", &st->net);
+	cli_print_str(o, CLI_PRINT_TABLE, "kernel", krn);
+	emit_one(cli_out_jgen(o), "kernel", &have);
+	if (cli_out_row_end(o) < 0)
+		return cir_err(err, ENOMEM, "out of memory");
+	fmt_link(&st->chain.def.ingress, &st->chain.def.egress, cfg, sizeof(cfg));
+	cli_out_row_as(o, CLI_PRINT_TABLE, NULL);
+	cli_print_str(o, CLI_PRINT_TABLE, "target", "default");
+	cli_print_str(o, CLI_PRINT_TABLE, "interface", "(every member)");
+	cli_print_str(o, CLI_PRINT_TABLE, "configured", cfg);
+	cli_print_str(o, CLI_PRINT_TABLE, "kernel", "-");
+	if (cli_out_row_end(o) < 0)
+		return cir_err(err, ENOMEM, "out of memory");
+	if (cli_out_jgen(o))
+		cir_qosnet_emit_settings(cli_out_jgen(o), "default", &st->chain.def);
+	cli_out_list(o, CLI_PRINT_ANY, "members");
+	r = cir_qosnet_members_state(n, st, show_member, o, err);
+	cli_out_list_end(o);
 	if (r == -ENOMEM)
 		return cir_err(err, ENOMEM, "out of memory");
-	if (r < 0)
-		return r;
-	if (s->g)
-		cir_jgen_arr_close(s->g);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int cmd_show(struct cli *c, const struct cli_args *a)
@@ -246,32 +258,19 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	_cleanup_network_ struct cir_network n = CIR_NETWORK_INIT;
 	_cleanup_qosnet_ struct cir_qosnet st = { 0 };
-	_cleanup_jgen_ struct cir_jgen *g = NULL;
-	_cleanup_table_ struct cli_table *t = NULL;
+	_cleanup_out_ struct cli_out o = { 0 };
 	const char *f = cli_opt(a, "format");
 	int r;
 
 	if (f && strcmp(f, "table") != 0 && strcmp(f, "json") != 0)
 		return cli_usage(c, "unknown --format \"%s\" (table or json)", f);
 	r = qos_open(c, a->pos[0], true, &db, &n, &st, &err);
-	if (r >= 0 && f && strcmp(f, "json") == 0) {
-		r = cli_json_new(&g, &err);
-		if (r >= 0) {
-			cir_jgen_map_open(g);
-			r = show_rows(&n, &st, &(struct show){ .g = g }, &err);
-			cir_jgen_map_close(g);
-		}
-		if (r >= 0)
-			r = cli_json_print(g, &err);
-	} else if (r >= 0) {
-		t = cli_table_new();
-		if (!t || cli_table_row(t, "TARGET", "INTERFACE", "CONFIGURED", "KERNEL", NULL) < 0)
-			r = cir_err(&err, ENOMEM, "out of memory");
-		if (r >= 0)
-			r = show_rows(&n, &st, &(struct show){ .t = t }, &err);
-		if (r >= 0)
-			cli_table_print(t, stdout);
-	}
+	if (r >= 0)
+		r = cli_out_begin_map(&o, f && strcmp(f, "json") == 0, show_cols, 0, &err);
+	if (r >= 0)
+		r = show_rows(&n, &st, &o, &err);
+	if (r >= 0)
+		r = cli_out_end(&o, &err);
 	return r < 0 ? cli_fail(c, &err) : CLI_OK;
 }
 

@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netlink/socket.h>
+
 #include "cleanup.h"
 #include "cluster_members.h"
 #include "json.h"
+#include "link.h"
+#include "names.h"
+#include "nl.h"
 #include "store.h"
 
 #define MEMBERS CIR_CLUSTER_PREFIX "members/"
@@ -29,8 +34,63 @@ static int member_key(char *buf, size_t size, const char *network, const char *h
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+bool cir_cluster_mac_parse(const char *s, unsigned char out[6])
+{
+	unsigned char m[6];
+
+	if (!s || strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		unsigned int v = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char ch = s[i * 3 + k];
+
+			v <<= 4;
+			if (ch >= '0' && ch <= '9')
+				v |= (unsigned int)(ch - '0');
+			else if (ch >= 'a' && ch <= 'f')
+				v |= (unsigned int)(ch - 'a' + 10);
+			else if (ch >= 'A' && ch <= 'F')
+				v |= (unsigned int)(ch - 'A' + 10);
+			else
+				return false;
+		}
+		if (i < 5 && s[i * 3 + 2] != ':')
+			return false;
+		m[i] = (unsigned char)v;
+	}
+	if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+		return false;
+	memcpy(out, m, 6);
+	return true;
+}
+
+int cir_cluster_member_mac(struct nl_sock *sk, const char *cid, const char *ifname,
+			   char out[18], struct cir_error *err)
+{
+	_cleanup_nl_sock_ struct nl_sock *own = NULL;
+	char host[CIR_IFNAMSIZ];
+	unsigned char m[6];
+	int r;
+
+	if (!sk) {
+		r = cir_nl_route_open(&own, err);
+		if (r < 0)
+			return r;
+		sk = own;
+	}
+	cir_name_host_veth(cid, ifname, host);
+	r = cir_link_peer_mac(sk, host, m, err);
+	if (r < 0)
+		return r;
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	return 0;
+}
+
 static int member_value(const char *host, const char *cid, const char *ifname,
-			const struct cir_ipam_result *a, char **out, struct cir_error *err)
+			const struct cir_ipam_result *a, const char *mac, char **out,
+			struct cir_error *err)
 {
 	_cleanup_jgen_ struct cir_jgen *g = NULL;
 	int r = cir_jgen_new(&g, false, err);
@@ -49,13 +109,15 @@ static int member_value(const char *host, const char *cid, const char *ifname,
 	}
 	cir_jgen_arr_close(g);
 	cir_jgen_kstr(g, "host", host);
+	if (mac && *mac)
+		cir_jgen_kstr(g, "mac", mac);
 	cir_jgen_map_close(g);
 	return cir_jgen_finish_dup(g, out, err);
 }
 
 int cir_cluster_member_put(struct cir_cluster *c, const char *network, const char *cid,
-			   const char *ifname, const struct cir_ipam_result *a, unsigned int ms,
-			   struct cir_error *err)
+			   const char *ifname, const struct cir_ipam_result *a, const char *mac,
+			   unsigned int ms, struct cir_error *err)
 {
 	_cleanup_free_ char *val = NULL;
 	char key[CIR_ETCD_KEY_MAX];
@@ -67,7 +129,7 @@ int cir_cluster_member_put(struct cir_cluster *c, const char *network, const cha
 			       c->conf.host_name);
 	if (member_key(key, sizeof(key), network, c->conf.host_name, cid, ifname) < 0)
 		return cir_err(err, ENAMETOOLONG, "member key too long");
-	r = member_value(c->conf.host_name, cid, ifname, a, &val, err);
+	r = member_value(c->conf.host_name, cid, ifname, a, mac, &val, err);
 	if (r < 0)
 		return r;
 	if (ms)
@@ -141,6 +203,20 @@ int cir_cluster_member_parse(const char *key, size_t klen, const char *value, si
 	    strlen(s) >= sizeof(ifkey) || strcmp(s, out->ifname) ||
 	    cir_json_arr(cir_json_root(j), "addresses", &arr, &e2) <= 0)
 		return cir_err(err, EBADMSG, "member %s: record does not match its key", out->cid);
+	/* The MAC is optional (records written before it was, or by a
+	 * circuit-ipam that could not read it); present, it must be a
+	 * unicast address, kept in one spelling. */
+	r = cir_json_str(cir_json_root(j), "mac", &s, &e2);
+	if (r < 0)
+		return cir_err(err, EBADMSG, "member %s: bad mac", out->cid);
+	if (r > 0) {
+		unsigned char m[6];
+
+		if (!cir_cluster_mac_parse(s, m))
+			return cir_err(err, EBADMSG, "member %s: bad mac", out->cid);
+		snprintf(out->mac, sizeof(out->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+			 m[2], m[3], m[4], m[5]);
+	}
 	for (size_t i = 0; cir_jnode_at(arr, i); i++) {
 		const char *t = cir_jnode_str(cir_jnode_at(arr, i));
 		struct cir_cidr cidr;
@@ -198,6 +274,7 @@ int cir_cluster_members(struct cir_cluster *c, const char *network, const char *
 
 struct sync_scan {
 	struct cir_cluster *c;
+	struct nl_sock *sk;          /* NULL: MACs unknown */
 	const char *network;
 	struct cir_cluster_member *have;
 	size_t nhave;
@@ -224,19 +301,27 @@ static int sync_one(const char *cid, const char *ifname, const struct cir_ipam_r
 		    void *data)
 {
 	struct sync_scan *s = data;
+	struct cir_error e2 = CIR_ERROR_INIT;
+	char mac[18] = "";
 	int r;
 
+	/* Unknown (no veth of that name: another plugin's interface) stays
+	 * unknown; a key that has one keeps it. */
+	if (s->sk && cir_cluster_member_mac(s->sk, cid, ifname, mac, &e2) < 0)
+		mac[0] = '\0';
 	for (size_t i = 0; i < s->nhave; i++) {
 		const struct cir_cluster_member *m = &s->have[i];
 
 		if (strcmp(m->cid, cid) || strcmp(m->ifname, ifname))
 			continue;
 		s->seen[i] = true;
-		if (m->lease == s->c->lease && same_addrs(m, a))
+		if (!mac[0])
+			snprintf(mac, sizeof(mac), "%s", m->mac);
+		if (m->lease == s->c->lease && same_addrs(m, a) && strcmp(m->mac, mac) == 0)
 			return 0;
 		break;
 	}
-	r = cir_cluster_member_put(s->c, s->network, cid, ifname, a, 0, s->err);
+	r = cir_cluster_member_put(s->c, s->network, cid, ifname, a, mac, 0, s->err);
 	if (r < 0)
 		return s->r = r;
 	s->put++;
@@ -250,6 +335,8 @@ int cir_cluster_members_sync(struct cir_cluster *c, const char *state_dir, const
 	_cleanup_ipam_ struct cir_ipam h = CIR_IPAM_INIT;
 	_cleanup_free_ struct cir_cluster_member *have = NULL;
 	_cleanup_free_ bool *seen = NULL;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error e2 = CIR_ERROR_INIT;
 	struct sync_scan s = { .c = c, .network = network, .err = err };
 	size_t n = 0;
 	int r;
@@ -275,6 +362,8 @@ int cir_cluster_members_sync(struct cir_cluster *c, const char *state_dir, const
 	s.have = have;
 	s.nhave = n;
 	s.seen = seen;
+	if (cir_nl_route_open(&sk, &e2) == 0)
+		s.sk = sk;
 	if (h.fd >= 0) {
 		r = cir_ipam_list(&h, sync_one, &s, err);
 		*put = s.put;

@@ -23,6 +23,7 @@
 #include "cluster_local.h"
 #include "cluster_members.h"
 #include "cluster_sync.h"
+#include "link.h"
 #include "network_int.h"
 #include "nft.h"
 #include "nl.h"
@@ -37,6 +38,11 @@
 #define SYNC_WARNED_MAX 32
 #define SYNC_LEFT_MAX 16
 #define SYNC_GONE_MAX 64
+#define SYNC_FDIRTY_MAX 16
+/* The watch's member changes make one range per network at most this
+ * often (ms): a burst of ADDs (3 x 64 concurrent in t-cluster-net) is a
+ * few ranges per agent, not one per container. */
+#define SYNC_FDB_GAP_MS 200
 
 struct sync_host {
 	char name[CIR_CLUSTER_NAME_MAX + 1];
@@ -52,6 +58,7 @@ struct cir_cluster_sync {
 	struct cir_etcd_stream *w;   /* the watch stream, NULL = none running */
 	long long next_list;         /* ms: next full list (a safety net) */
 	bool dirty;                  /* the watch saw hosts/ or networks/ change */
+	bool services;               /* the watch saw services/ change (lb_cluster.h) */
 	unsigned int checked_gen;    /* registration whose blocks were checked */
 	/* From the last reconcile, for the quick path of a host leaving: the
 	 * registered hosts' underlays and the overlays of the cluster's
@@ -60,6 +67,20 @@ struct cir_cluster_sync {
 	size_t nhosts;
 	char (*vx)[16];
 	size_t nvx;
+	struct cir_cluster_net *nets;   /* the cluster's networks, same order */
+	/* Networks whose member keys on other hosts changed (the watch):
+	 * their containers' FDB entries are due; all of them on overflow or
+	 * after a failure. */
+	char fdirty[SYNC_FDIRTY_MAX][CIR_CNI_NAME_MAX + 1];
+	size_t nfdirty;
+	bool fdirty_all;
+	long long fdb_next;          /* ms: the watch's next FDB update, at the earliest */
+	/* Other hosts' member keys that carry a MAC (from the last range of
+	 * their network, and the watch's PUTs since): only their DELETE, or
+	 * a PUT with a MAC, changes an entry. */
+	char **fkeys;
+	size_t nfkeys, capfkeys;
+	char ffailing[CIR_ERROR_MSG_MAX];   /* the FDB entries: last problem */
 	/* Hosts whose key the watch saw deleted (their lease expired). */
 	char left[SYNC_LEFT_MAX][CIR_CLUSTER_NAME_MAX + 1];
 	size_t nleft;
@@ -242,13 +263,17 @@ static void remember(struct cir_cluster_sync *s, const struct cir_cluster_host *
 {
 	struct sync_host *nhv = calloc(nh ? nh : 1, sizeof(*nhv));
 	char (*nvx)[16] = calloc(nn ? nn : 1, sizeof(*nvx));
+	struct cir_cluster_net *nnets = calloc(nn ? nn : 1, sizeof(*nnets));
 	size_t k = 0;
 
-	if (!nhv || !nvx) {
+	if (!nhv || !nvx || !nnets) {
 		free(nhv);
 		free(nvx);
+		free(nnets);
 		return;         /* the quick path waits for the reconcile */
 	}
+	if (nn)
+		memcpy(nnets, nets, nn * sizeof(*nnets));
 	for (size_t i = 0; i < nh; i++) {
 		snprintf(nhv[k].name, sizeof(nhv[k].name), "%s", h[i].name);
 		if (cir_ip_parse(h[i].underlay, &nhv[k].ip, NULL) == 0)
@@ -258,10 +283,202 @@ static void remember(struct cir_cluster_sync *s, const struct cir_cluster_host *
 		cir_overlay_name(nets[i].name, nvx[i]);
 	free(s->hosts);
 	free(s->vx);
+	free(s->nets);
 	s->hosts = nhv;
 	s->nhosts = k;
 	s->vx = nvx;
+	s->nets = nnets;
 	s->nvx = nn;
+}
+
+/* ---- the containers' FDB entries (spec/cluster.md "Per-container FDB
+ * entries") ---- */
+
+/* The underlay of registered host name at the last reconcile; NULL when
+ * unknown (not registered: its keys go with its lease). */
+static const struct cir_ip *host_ip(const struct cir_cluster_sync *s, const char *name)
+{
+	for (size_t i = 0; i < s->nhosts; i++)
+		if (strcmp(s->hosts[i].name, name) == 0)
+			return &s->hosts[i].ip;
+	return NULL;
+}
+
+/* ---- the member keys with a MAC (s->fkeys) ---- */
+
+static bool fkey_has(const struct cir_cluster_sync *s, const char *key)
+{
+	for (size_t i = 0; i < s->nfkeys; i++)
+		if (strcmp(s->fkeys[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* Out of memory: forgotten, the next full list finds it again. */
+static void fkey_add(struct cir_cluster_sync *s, const char *key)
+{
+	char *k;
+
+	if (fkey_has(s, key))
+		return;
+	if (s->nfkeys == s->capfkeys) {
+		size_t cap = s->capfkeys ? s->capfkeys * 2 : 64;
+		char **v = reallocarray(s->fkeys, cap, sizeof(*v));
+
+		if (!v)
+			return;
+		s->fkeys = v;
+		s->capfkeys = cap;
+	}
+	k = strdup(key);
+	if (k)
+		s->fkeys[s->nfkeys++] = k;
+}
+
+/* Forget the keys under prefix (a network's, before its range). */
+static void fkey_drop(struct cir_cluster_sync *s, const char *prefix)
+{
+	size_t k = 0, n = strlen(prefix);
+
+	for (size_t i = 0; i < s->nfkeys; i++) {
+		if (strncmp(s->fkeys[i], prefix, n) == 0)
+			free(s->fkeys[i]);
+		else
+			s->fkeys[k++] = s->fkeys[i];
+	}
+	s->nfkeys = k;
+}
+
+/* Network cn's vxlan entries as its member keys say: one per container of
+ * another registered host whose key carries a MAC, towards that host's
+ * underlay.  Never this host's members, never the gateway MAC (the same on
+ * every host), one entry per MAC (the first key in host, container order
+ * wins).  A network not made here: nothing. */
+static int fdb_one(struct cir_cluster_sync *s, struct nl_sock *sk, struct cir_cluster *cl,
+		   const struct cir_cluster_net *cn, struct cir_error *err)
+{
+	_cleanup_free_ struct cir_cluster_member *m = NULL;
+	_cleanup_free_ struct cir_overlay_fdb *want = NULL;
+	const char *self = cl->conf.host_name;
+	unsigned int added = 0, removed = 0;
+	size_t n = 0, k = 0;
+	char vx[16], key[CIR_ETCD_KEY_MAX];
+	int r;
+
+	cir_overlay_name(cn->name, vx);
+	if (cir_link_get(sk, vx, NULL, err) < 0) {
+		cir_err_clear(err);
+		return 0;
+	}
+	r = cir_cluster_members(cl, cn->name, NULL, &m, &n, err);
+	if (r < 0)
+		return cir_err_wrap(err, "network %s: members", cn->name);
+	want = calloc(n ? n : 1, sizeof(*want));
+	if (!want)
+		return cir_err(err, ENOMEM, "out of memory");
+	snprintf(key, sizeof(key), "%smembers/%s/", CIR_CLUSTER_PREFIX, cn->name);
+	fkey_drop(s, key);
+	for (size_t i = 0; i < n; i++) {
+		const struct cir_ip *ip;
+		unsigned char mac[6];
+		bool dup = false;
+
+		if (strcmp(m[i].host, self) == 0 || !cir_cluster_mac_parse(m[i].mac, mac))
+			continue;
+		snprintf(key, sizeof(key), "%smembers/%s/%s/%s:%s", CIR_CLUSTER_PREFIX, cn->name,
+			 m[i].host, m[i].cid, m[i].ifname);
+		fkey_add(s, key);
+		if (memcmp(mac, cn->mac, 6) == 0)
+			continue;
+		ip = host_ip(s, m[i].host);
+		if (!ip || (cl->underlay.af && cir_ip_eq(ip, &cl->underlay)))
+			continue;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = memcmp(want[j].mac, mac, 6) == 0;
+		if (dup)
+			continue;
+		memcpy(want[k].mac, mac, 6);
+		want[k].dst = *ip;
+		k++;
+	}
+	r = cir_overlay_fdb_sync(sk, vx, want, k, &added, &removed, err);
+	if (r == -ENODEV) {
+		cir_err_clear(err);
+		return 0;
+	}
+	if (r < 0)
+		return cir_err_wrap(err, "network %s: container FDB entries", cn->name);
+	if (added || removed)
+		sync_info(s, "cluster: network %s: %u container FDB entries added, %u removed "
+			  "(%zu now)", cn->name, added, removed, k);
+	return 0;
+}
+
+/* The networks due (all: every network of the last reconcile).  A failure
+ * (etcd unreachable) leaves the entries as they are and every network due
+ * again at the next tick; one line per change of state. */
+static void fdb_due(struct cir_cluster_sync *s, struct cir_cluster *cl, bool all)
+{
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error e = CIR_ERROR_INIT;
+	size_t nd = s->nfdirty;
+	char (*due)[CIR_CNI_NAME_MAX + 1] = s->fdirty;
+	int r = 0;
+
+	all = all || s->fdirty_all;
+	s->nfdirty = 0;
+	s->fdirty_all = false;
+	if (!all && !nd)
+		return;
+	r = cir_nl_route_open(&sk, &e);
+	for (size_t i = 0; r >= 0 && i < s->nvx; i++) {
+		bool take = all;
+
+		for (size_t j = 0; j < nd && !take; j++)
+			take = strcmp(due[j], s->nets[i].name) == 0;
+		if (take)
+			r = fdb_one(s, sk, cl, &s->nets[i], &e);
+	}
+	if (r < 0) {
+		s->fdirty_all = true;
+		if (strcmp(s->ffailing, e.msg) != 0)
+			sync_warn(s, "cluster: %s (retrying)", e.msg);
+		snprintf(s->ffailing, sizeof(s->ffailing), "%s", e.msg);
+		return;
+	}
+	if (s->ffailing[0])
+		sync_info(s, "cluster: container FDB entries in step again");
+	s->ffailing[0] = '\0';
+}
+
+/* A member key of another host changed (the watch): its network's
+ * entries are due. */
+static void fdb_mark(struct cir_cluster_sync *s, const char *key)
+{
+	static const char pfx[] = CIR_CLUSTER_PREFIX "members/";
+	const char *net = key + strlen(pfx), *host, *end;
+	const char *self = cir_cluster_agent_cluster(s->a)->conf.host_name;
+	size_t nl;
+
+	host = strchr(net, '/');
+	if (!host)
+		return;
+	nl = (size_t)(host - net);
+	host++;
+	end = strchr(host, '/');
+	if (!nl || nl > CIR_CNI_NAME_MAX || !end ||
+	    ((size_t)(end - host) == strlen(self) && strncmp(host, self, strlen(self)) == 0))
+		return;
+	for (size_t i = 0; i < s->nfdirty; i++)
+		if (strlen(s->fdirty[i]) == nl && strncmp(s->fdirty[i], net, nl) == 0)
+			return;
+	if (s->nfdirty == SYNC_FDIRTY_MAX) {
+		s->fdirty_all = true;
+		return;
+	}
+	memcpy(s->fdirty[s->nfdirty], net, nl);
+	s->fdirty[s->nfdirty][nl] = '\0';
+	s->nfdirty++;
 }
 
 static int reconcile(struct cir_cluster_sync *s, struct cir_cluster *cl, struct cir_error *err)
@@ -286,6 +503,9 @@ static int reconcile(struct cir_cluster_sync *s, struct cir_cluster *cl, struct 
 		reconcile_one(s, &db, cl, &nets[i], peers, np);
 	reconcile_gone(s, &db, nets, nn, err);
 	cir_err_clear(err);
+	/* Every network's container entries, after its overlay (and with
+	 * the hosts just listed). */
+	fdb_due(s, cl, true);
 	s->rev = r1 > r2 ? r1 : r2;
 	return 0;
 }
@@ -352,18 +572,52 @@ static void quick_leave(struct cir_cluster_sync *s)
 
 /* ---- the watch stream ---- */
 
+/* A member key in the watch: only a change that can move an entry marks
+ * its network (a DELETE of a key known to carry a MAC, a PUT with one),
+ * so that a burst of keys without a MAC (IPAM-only ADDs) costs no range.
+ * This host's keys never do (fdb_mark). */
+static void fdb_event(struct cir_cluster_sync *s, const struct cir_etcd_kv *kv)
+{
+	struct cir_error e = CIR_ERROR_INIT;
+	struct cir_cluster_member m;
+	const char *self = cir_cluster_agent_cluster(s->a)->conf.host_name;
+
+	if (kv->deleted) {
+		if (fkey_has(s, kv->key))
+			fdb_mark(s, kv->key);
+		return;
+	}
+	if (cir_cluster_member_parse(kv->key, kv->key_len, kv->value, kv->value_len, &m, &e) < 0 ||
+	    !m.mac[0]) {
+		/* Damaged, or without its MAC now: an entry may have to go. */
+		if (fkey_has(s, kv->key))
+			fdb_mark(s, kv->key);
+		return;
+	}
+	if (strcmp(m.host, self) == 0)
+		return;
+	fkey_add(s, kv->key);
+	fdb_mark(s, kv->key);
+}
+
 static int on_watch(void *arg, const struct cir_etcd_resp *resp, struct cir_error *err)
 {
 	struct cir_cluster_sync *s = arg;
 	static const char *const watched[] = { CIR_CLUSTER_PREFIX "hosts/",
 					       CIR_CLUSTER_PREFIX "networks/" };
+	static const char members[] = CIR_CLUSTER_PREFIX "members/";
 
 	for (size_t i = 0; i < resp->nkvs; i++) {
 		const struct cir_etcd_kv *kv = &resp->kvs[i];
 
+		if (strncmp(kv->key, members, strlen(members)) == 0)
+			fdb_event(s, kv);
 		for (size_t k = 0; k < 2; k++)
 			if (strncmp(kv->key, watched[k], strlen(watched[k])) == 0)
 				s->dirty = true;
+		if (strncmp(kv->key, CIR_CLUSTER_PREFIX "services/",
+			    strlen(CIR_CLUSTER_PREFIX "services/")) == 0)
+			s->services = true;
 		if (kv->deleted && strncmp(kv->key, watched[0], strlen(watched[0])) == 0 &&
 		    s->nleft < SYNC_LEFT_MAX &&
 		    strlen(kv->key + strlen(watched[0])) < sizeof(s->left[0]))
@@ -572,6 +826,7 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s)
 	}
 	if ((!s->rev || s->dirty || now_ms() >= s->next_list) && tick_list(s, cl) < 0)
 		return;
+	fdb_due(s, cl, false);
 	/* Changes since the last revision seen: made while no stream ran,
 	 * they come at once from etcd's history. */
 	if (!s->w && stream_start(s, cl, &err) < 0)
@@ -581,6 +836,9 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s)
 size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size_t max,
 			    long long *wake)
 {
+	/* Member changes waiting for their gap: wake up for them. */
+	if (s && s->w && (s->nfdirty || s->fdirty_all) && s->fdb_next < *wake)
+		*wake = s->fdb_next;
 	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
 }
 
@@ -630,6 +888,22 @@ void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd
 		if (reconcile(s, cl, &err) < 0)
 			sync_fail(s, err.msg);
 	}
+	/* Containers joined or left another host: their entries now, or
+	 * when the gap since the last update is over (a burst). */
+	if ((s->nfdirty || s->fdirty_all) && s->rev && cir_cluster_agent_registered(s->a) &&
+	    now_ms() >= s->fdb_next) {
+		fdb_due(s, cl, false);
+		s->fdb_next = now_ms() + SYNC_FDB_GAP_MS;
+	}
+}
+
+bool cir_cluster_sync_services_changed(struct cir_cluster_sync *s)
+{
+	bool was = s && s->services;
+
+	if (s)
+		s->services = false;
+	return was;
 }
 
 void cir_cluster_sync_free(struct cir_cluster_sync *s)
@@ -638,6 +912,10 @@ void cir_cluster_sync_free(struct cir_cluster_sync *s)
 		stream_end(s);
 		free(s->hosts);
 		free(s->vx);
+		free(s->nets);
+		for (size_t i = 0; i < s->nfkeys; i++)
+			free(s->fkeys[i]);
+		free(s->fkeys);
 	}
 	free(s);
 }

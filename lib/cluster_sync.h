@@ -18,6 +18,7 @@
 #ifndef CIR_CLUSTER_SYNC_H
 #define CIR_CLUSTER_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cluster.h"
@@ -42,6 +43,9 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s);
 size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size_t max,
 			    long long *wake);
 void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd, size_t n);
+/* Whether the watch saw a key under /circuit/v1/services/ change since the
+ * last call (the agent's sync of cluster services, lib/lb_cluster.h). */
+bool cir_cluster_sync_services_changed(struct cir_cluster_sync *s);
 /* NULL is fine. */
 void cir_cluster_sync_free(struct cir_cluster_sync *s);
 

@@ -5,7 +5,6 @@
  * answer), the whole answer read with a timeout.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +14,17 @@
 
 #include "cleanup.h"
 #include "haproxy_int.h"
+#include "stream.h"
 
 /* Longest answer read from the runtime API (show stat of many services). */
 #define ANSWER_MAX (16u << 20)
+/* Its name in errors. */
+#define API "haproxy runtime API"
+
+static void stream_buf_free(struct cir_stream_buf *b)
+{
+	free(b->buf);
+}
 
 /* ------------------------------------------------------------ runtime API */
 
@@ -47,64 +54,25 @@ static int api_connect(struct cir_lb_db *db, struct cir_error *err)
 /* All of cmd, then its newline. */
 static int api_send(int fd, const char *cmd, struct cir_error *err)
 {
-	size_t cl = strlen(cmd);
+	int r = cir_stream_send(fd, cmd, strlen(cmd), API, err);
 
-	while (cl > 0) {
-		ssize_t w = send(fd, cmd, cl, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return cir_err(err, errno, "haproxy runtime API: send: %s", strerror(errno));
-		cmd += w;
-		cl -= (size_t)w;
-	}
-	if (send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
-		return cir_err(err, errno, "haproxy runtime API: send: %s", strerror(errno));
-	return 0;
+	return r < 0 ? r : cir_stream_send(fd, "\n", 1, API, err);
 }
 
 /* Everything up to HAProxy's close, at most ANSWER_MAX, into *out
  * (malloc'd, NUL terminated); 10 s without a byte is a timeout. */
 static int api_read(int fd, char **out, struct cir_error *err)
 {
-	_cleanup_free_ char *ans = NULL;
-	size_t len = 0, cap = 0;
-	int r;
+	_cleanup_(stream_buf_free) struct cir_stream_buf b = { 0 };
+	ssize_t n;
 
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			size_t nc = cap ? cap * 2 : 8192;
-			char *na;
-
-			if (nc > ANSWER_MAX)
-				return cir_err(err, EFBIG, "haproxy runtime API: answer too long");
-			na = realloc(ans, nc);
-			if (!na)
-				return cir_err(err, ENOMEM, "out of memory");
-			ans = na;
-			cap = nc;
-		}
-		r = poll(&p, 1, 10000);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return cir_err(err, r == 0 ? ETIMEDOUT : errno,
-				       "haproxy runtime API: no answer");
-		n = recv(fd, ans + len, cap - len - 1, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
+	do {
+		n = cir_stream_recv(fd, &b, 10000, ANSWER_MAX, API, err);
 		if (n < 0)
-			return cir_err(err, errno, "haproxy runtime API: recv: %s", strerror(errno));
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	ans[len] = '\0';
-	*out = TAKE_PTR(ans);
+			return (int)n;
+	} while (n > 0);
+	b.buf[b.len] = '\0';
+	*out = TAKE_PTR(b.buf);
 	return 0;
 }
 

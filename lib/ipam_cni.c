@@ -336,13 +336,22 @@ static void member_publish(const struct cir_cni_ctx *ctx, const char *network,
 {
 	_cleanup_cluster_ struct cir_cluster *cl = NULL;
 	struct cir_error e = CIR_ERROR_INIT;
+	char mac[18] = "";
 	int r = cir_cluster_open(&cl, NULL, &e);
 
 	if (r >= 0 && !cl)
 		return;
+	/* The interface's MAC, for the peers' FDB entries: the container end
+	 * of circuit-bridge's veth, made before its IPAM runs.  Unknown (no
+	 * such veth: another main plugin) is left out. */
+	if (r >= 0 && a && cir_cluster_member_mac(NULL, ctx->env->containerid, ctx->env->ifname,
+						  mac, &e) < 0) {
+		cir_err_clear(&e);
+		mac[0] = '\0';
+	}
 	if (r >= 0)
 		r = a ? cir_cluster_member_put(cl, network, ctx->env->containerid,
-					       ctx->env->ifname, a, CIR_IPAM_MEMBER_MS, &e)
+					       ctx->env->ifname, a, mac, CIR_IPAM_MEMBER_MS, &e)
 		      : cir_cluster_member_del(cl, network, ctx->env->containerid,
 					       ctx->env->ifname, CIR_IPAM_MEMBER_MS, &e);
 	if (r < 0)

@@ -417,6 +417,15 @@ const struct cir_lb_check *cir_lb_target_check(const struct cir_lb_service *s,
 	return t->check.type != CIR_LB_CHECK_NONE ? &t->check : &s->check;
 }
 
+const char *cir_lb_target_shown_state(const struct cir_lb_service *s, const struct cir_lb_target *t,
+				 const struct cir_lb_target_status *d)
+{
+	if (s->backend == CIR_LB_BACKEND_IPVS &&
+	    cir_lb_target_check(s, t)->type != CIR_LB_CHECK_NONE)
+		return t->down ? "down" : "up";
+	return d && d->state[0] ? d->state : NULL;
+}
+
 int cir_lb_target_find(const struct cir_lb_service *s, const struct cir_lb_addr *a)
 {
 	for (size_t i = 0; i < s->n_targets; i++)

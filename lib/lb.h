@@ -127,6 +127,9 @@ struct cir_lb_service {
 					 * (IP_VS_SVC_F_SCHED_MH_FALLBACK) */
 	bool mh_port;                   /* mh: hash the source port too
 					 * (IP_VS_SVC_F_SCHED_MH_PORT) */
+	bool cluster;                   /* record key "scope": "cluster": the
+					 * agent's copy of a cluster service
+					 * (spec/cluster.md); absent = local */
 	long long created;              /* unix seconds */
 	struct cir_lb_check check;      /* type NONE = no checks */
 	struct cir_lb_target *targets;  /* malloc'd, n_targets long */
@@ -293,6 +296,22 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
  * programmed there) only loses the record.
  */
 int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err);
+
+/*
+ * This host's copy of cluster service want (want->cluster set; its
+ * targets' health, bridges and owners are ignored): created when absent,
+ * changed to want's settings and targets when they differ (each kept
+ * target keeps its health state here), made anew when its VIP, port,
+ * protocol or backend changed.  Returns 2 when it was made (anew), 1 when
+ * it changed, 0 when it already matched.  -EEXIST when a local service has the name (or the
+ * VIP), and the errors of cir_lb_create (-EPROTONOSUPPORT without IPVS).
+ * For `circuit agent` (lib/lb_cluster.c).
+ */
+int cir_lb_adopt(struct cir_lb_db *db, const struct cir_lb_service *want, struct cir_error *err);
+
+/* Delete this host's copy of cluster service name: 1 deleted, 0 when
+ * there is none (or name is a local service, which is left alone). */
+int cir_lb_drop_cluster(struct cir_lb_db *db, const char *name, struct cir_error *err);
 
 /*
  * Add target t to service name, or update its weight, method and owner

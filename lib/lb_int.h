@@ -13,6 +13,8 @@
  *   lb_verbs.c    applying a change (commit, rollback) and the verbs
  *   lb_owner.c    targets owned by CNI attachments (detach, verify, gc)
  *   lb_restore.c  restore: every record back into the kernel
+ *   lb_cluster.c  cluster services: records in etcd, the agent's copies
+ *                 (lib/lb_cluster.h)
  *   lbcache_records.c  the records on disk (lb/<name>.json), journalled
  *   lbcache.c     the record cache (lb/cache, lb/cache.log)
  *   lbcache_codec.c    a cache entry's encoding

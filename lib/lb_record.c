@@ -196,7 +196,7 @@ static int parse_service_fields(const struct cir_jnode *root, struct cir_lb_serv
 				const struct cir_jnode **arr, struct cir_error *err)
 {
 	const char *name = NULL, *proto = "tcp", *sched = CIR_LB_DEFAULT_SCHED;
-	const char *backend = "ipvs", *mode = "tcp";
+	const char *backend = "ipvs", *mode = "tcp", *scope = "local";
 	uint64_t created = 0;
 
 	if (cir_json_str(root, "name", &name, err) < 0 ||
@@ -206,8 +206,12 @@ static int parse_service_fields(const struct cir_jnode *root, struct cir_lb_serv
 	    cir_json_u64(root, "created", INT64_MAX, &created, err) < 0 ||
 	    cir_json_str(root, "backend", &backend, err) < 0 ||
 	    cir_json_str(root, "mode", &mode, err) < 0 ||
+	    cir_json_str(root, "scope", &scope, err) < 0 ||
 	    cir_json_arr(root, "targets", arr, err) < 0)
 		return cir_err_wrap(err, "service record");
+	if (strcmp(scope, "local") != 0 && strcmp(scope, "cluster") != 0)
+		return cir_err(err, EINVAL, "service record: scope: want local or cluster");
+	s->cluster = strcmp(scope, "cluster") == 0;
 	if (cir_lb_backend_parse(backend, &s->backend, err) < 0 ||
 	    cir_lb_mode_parse(mode, &s->mode, err) < 0)
 		return cir_err_wrap(err, "service record");
@@ -295,6 +299,8 @@ void cir_lb_service_emit(struct cir_jgen *g, const struct cir_lb_service *s)
 		cir_jgen_kstr(g, "backend", cir_lb_backend_name(s->backend));
 	if (s->mode != CIR_LB_MODE_TCP)
 		cir_jgen_kstr(g, "mode", cir_lb_mode_name(s->mode));
+	if (s->cluster)
+		cir_jgen_kstr(g, "scope", "cluster");
 	if (s->mh_fallback)
 		cir_jgen_kbool(g, "mh_fallback", true);
 	if (s->mh_port)

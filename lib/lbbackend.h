@@ -76,4 +76,12 @@ extern const struct cir_lb_backend_ops cir_lb_haproxy_ops;
 /* The ops of backend b (never NULL for a valid b). */
 const struct cir_lb_backend_ops *cir_lb_backend_ops(enum cir_lb_backend b);
 
+/* Target t's state as `lb ls` shows it (its health): where Circuit's agent checks it
+ * (IPVS, a check applies) the agent's verdict, "up" or "down"; else the
+ * data plane's own (d->state; d NULL: not asked or not programmed); NULL
+ * when neither says. */
+const char *cir_lb_target_shown_state(const struct cir_lb_service *s,
+				      const struct cir_lb_target *t,
+				      const struct cir_lb_target_status *d);
+
 #endif

@@ -82,7 +82,7 @@ static void encode(struct cir_lbcache_buf *e, const struct cir_lb_service *s)
 	PUT(e, uint16_t, s->protocol);
 	put_str(e, s->sched);
 	PUT(e, uint32_t, s->persistent);
-	PUT(e, uint8_t, (s->mh_fallback ? 1 : 0) | (s->mh_port ? 2 : 0));
+	PUT(e, uint8_t, (s->mh_fallback ? 1 : 0) | (s->mh_port ? 2 : 0) | (s->cluster ? 4 : 0));
 	PUT(e, int64_t, s->created);
 	put_check(e, &s->check);
 	PUT(e, uint32_t, s->n_targets);
@@ -205,6 +205,7 @@ int cir_lbcache_decode(const void *buf, size_t len, struct cir_lb_service *out)
 	GET(&d, uint8_t, flags);
 	s.mh_fallback = flags & 1;
 	s.mh_port = flags & 2;
+	s.cluster = flags & 4;
 	GET(&d, int64_t, s.created);
 	get_check(&d, &s.check);
 	GET(&d, uint32_t, n);

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <linux/rtnetlink.h>
 #include <netlink/addr.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
@@ -57,6 +59,92 @@ int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out
 	}
 	if (out)
 		fill_info(l, out);
+	return 0;
+}
+
+struct peer_addr {
+	int ifindex;
+	unsigned char mac[6];
+	bool found;
+};
+
+static int peer_addr_one(struct nl_msg *m, void *arg)
+{
+	struct peer_addr *pa = arg;
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	struct nlattr *tb[IFLA_MAX + 1];
+	struct ifinfomsg *ifi;
+
+	if (h->nlmsg_type != RTM_NEWLINK || nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+		return NL_OK;
+	ifi = nlmsg_data(h);
+	if (ifi->ifi_index != pa->ifindex || !tb[IFLA_ADDRESS] || nla_len(tb[IFLA_ADDRESS]) != 6)
+		return NL_OK;
+	memcpy(pa->mac, nla_data(tb[IFLA_ADDRESS]), 6);
+	pa->found = true;
+	return NL_OK;
+}
+
+int cir_link_peer_mac(struct nl_sock *sk, const char *name, unsigned char mac[6],
+		      struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *l = NULL;
+	_cleanup_nl_msg_ struct nl_msg *m = NULL;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct peer_addr pa = { 0 };
+	int32_t nsid = -1;
+	const char *kind;
+	int r;
+
+	r = rtnl_link_get_kernel(sk, 0, name, &l);
+	if (r < 0 || !l) {
+		r = r < 0 ? cir_nl_errno(r) : ENODEV;
+		if (r == ENOENT || r == ENODEV)
+			return cir_err(err, ENODEV, "link %s not found", name);
+		return cir_err(err, r, "link %s: %s", name, strerror(r));
+	}
+	kind = rtnl_link_get_type(l);
+	if (!kind || strcmp(kind, "veth") != 0)
+		return cir_err(err, EINVAL, "link %s is not a veth", name);
+	pa.ifindex = rtnl_link_get_link(l);
+	if (pa.ifindex <= 0)
+		return cir_err(err, ENODEV, "veth %s has no peer", name);
+	/* No netnsid: the peer is in this namespace.  The kernel gives the
+	 * peer's namespace an id in ours when it reports the veth. */
+	if (rtnl_link_get_link_netnsid(l, &nsid) < 0)
+		nsid = -1;
+	/* By hand: libnl's link lookup cannot ask in another namespace. */
+	ifi.ifi_index = pa.ifindex;
+	m = nlmsg_alloc_simple(RTM_GETLINK, 0);
+	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    (nsid >= 0 && nla_put_s32(m, IFLA_TARGET_NETNSID, nsid) < 0))
+		return cir_err(err, ENOMEM, "out of memory");
+	r = nl_send_auto(sk, m);
+	if (r >= 0) {
+		struct nl_cb *orig = nl_socket_get_cb(sk);
+		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
+
+		if (orig)
+			nl_cb_put(orig);
+		if (!cb)
+			return cir_err(err, ENOMEM, "out of memory");
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, peer_addr_one, &pa);
+		r = nl_recvmsgs(sk, cb);
+		nl_cb_put(cb);
+		/* The answer and its ACK come apart: the ACK read too, or the
+		 * socket's next request would take it for its own answer. */
+		if (r >= 0)
+			r = nl_wait_for_ack(sk);
+	}
+	if (r < 0) {
+		r = cir_nl_errno(r);
+		if (r == ENOENT || r == ENODEV)
+			return cir_err(err, ENODEV, "veth %s: peer not found", name);
+		return cir_err(err, r, "veth %s: peer: %s", name, strerror(r));
+	}
+	if (!pa.found)
+		return cir_err(err, ENODEV, "veth %s: peer has no MAC address", name);
+	memcpy(mac, pa.mac, 6);
 	return 0;
 }
 

@@ -32,6 +32,16 @@ struct cir_link_info {
 int cir_link_get(struct nl_sock *sk, const char *name, struct cir_link_info *out,
 		 struct cir_error *err);
 
+/*
+ * The MAC address of the peer of veth `name` (a link of the socket's
+ * namespace), wherever that peer lives: asked by ifindex in the peer's
+ * namespace through its netnsid (IFLA_LINK_NETNSID, IFLA_TARGET_NETNSID),
+ * without entering it.  -ENODEV when the link or its peer is absent,
+ * -EINVAL when name is not a veth.
+ */
+int cir_link_peer_mac(struct nl_sock *sk, const char *name, unsigned char mac[6],
+		      struct cir_error *err);
+
 /* Look a link up by index.  -ENODEV when absent. */
 int cir_link_get_index(struct nl_sock *sk, int ifindex, struct cir_link_info *out,
 		       struct cir_error *err);

@@ -114,15 +114,21 @@ int cir_nft_masq_chain(const char *network, char *buf, size_t len, struct cir_er
 	return 0;
 }
 
-int cir_nft_hairpin_chain(const char *ifname, char *buf, size_t len, struct cir_error *err)
+int cir_nft_bridge_chain(const char *prefix, const char *ifname, char *buf, size_t len,
+			 struct cir_error *err)
 {
 	if (!ifname || !cir_nft_name_ok(ifname, IFNAME_MAX) || !strcmp(ifname, ".") ||
 	    !strcmp(ifname, ".."))
 		return cir_err(err, EINVAL, "bridge name %s: want 1-%d characters of [A-Za-z0-9_.-]",
 			       ifname ? "is invalid" : "missing", IFNAME_MAX);
-	if ((size_t)snprintf(buf, len, CIR_NFT_HAIRPIN_PREFIX "%s", ifname) >= len)
+	if ((size_t)snprintf(buf, len, "%s%s", prefix, ifname) >= len)
 		return cir_err(err, ENOSPC, "chain name for bridge %s: buffer too small", ifname);
 	return 0;
+}
+
+int cir_nft_hairpin_chain(const char *ifname, char *buf, size_t len, struct cir_error *err)
+{
+	return cir_nft_bridge_chain(CIR_NFT_HAIRPIN_PREFIX, ifname, buf, len, err);
 }
 
 int cir_nft_cidr_normalize(const char *cidr, char *buf, size_t len, int *family,

@@ -43,6 +43,7 @@
 #define CIR_NFT_ANCHOR "masqueraded"
 #define CIR_NFT_MASQ_PREFIX "masq-"
 #define CIR_NFT_HAIRPIN_PREFIX "hairpin-"
+#define CIR_NFT_LBSNAT_PREFIX "lbsnat-"
 
 /* Longest network name accepted (chain names stay far below the kernel's
  * 256-byte NFT_CHAIN_MAXNAMELEN). */
@@ -125,6 +126,29 @@ int cir_nft_hairpin_del(const char *ifname, struct cir_error *err);
 
 /* 1 when bridge @ifname's hairpin chain exists with its rule, 0 when not. */
 int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err);
+
+/*
+ * Cluster services (spec/cluster.md "Cluster services"): connections to
+ * one of vips[0..n) (their original destination) that leave through
+ * bridge @ifname get source address @addr, this host's own address on the
+ * cluster network, so that a target on another host answers this host
+ * and not the anycast gateway.  A chain of its own ("lbsnat-<bridge>",
+ * postrouting, priority srcnat - 1: before the masquerades), rewritten
+ * whole; n == 0 leaves it empty.  With mac (IPv4 only), the bridge family
+ * gets chains lb-<vxlan>-out and -pre: addr's IP and ARP frames leave the
+ * vxlan port with source mac->host instead of the gateway MAC (which the
+ * peers' overlay guards drop), and frames to mac->host that come in from
+ * the vxlan port go to the bridge itself.  _del removes all of it
+ * (idempotent).
+ */
+struct cir_nft_lbmac {
+	const char *vxlan;              /* the overlay's port on the bridge */
+	unsigned char gateway[6];       /* the bridge's MAC (the gateway's) */
+	unsigned char host[6];          /* the MAC that addr's frames use on the overlay */
+};
+int cir_nft_lbsnat_set(const char *ifname, const struct cir_ip *addr, const struct cir_ip *vips,
+		       size_t n, const struct cir_nft_lbmac *mac, struct cir_error *err);
+int cir_nft_lbsnat_del(const char *ifname, const char *vxlan, struct cir_error *err);
 
 /* ---- published ports (lib/portmap.h) ----
  *

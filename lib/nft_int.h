@@ -34,6 +34,10 @@ CIR_DEFINE_CLEANUP(struct nft_ctx, cir_nft_ctx_free)
 /* 1-max characters of [A-Za-z0-9_.-]. */
 bool cir_nft_name_ok(const char *s, size_t max);
 
+/* A chain named prefix + bridge ifname (checked) into buf. */
+int cir_nft_bridge_chain(const char *prefix, const char *ifname, char *buf, size_t len,
+			 struct cir_error *err);
+
 /* A context with buffered output and errors (libnftables loaded first). */
 int cir_nft_open(struct nft_ctx **out, const char *what, struct cir_error *err);
 

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * nft_masq.c - the owner chains of the "inet circuit" table: a network's
- * masquerade (cir_nft_masq_*) and a bridge's hairpin masquerade
- * (cir_nft_hairpin_*).  A chain is rewritten only when its rules differ
- * (owner_current) and deleted with the table when it is the last
- * (chain_del); the libnftables context and the table are lib/nft.c's.
+ * masquerade (cir_nft_masq_*), a bridge's hairpin masquerade
+ * (cir_nft_hairpin_*) and the source address of cluster services on a
+ * bridge (cir_nft_lbsnat_*, with its chains in the bridge family).  A
+ * chain is rewritten only when its rules differ (owner_current) and
+ * deleted with the table when it is the last (chain_del); the libnftables
+ * context and the table are lib/nft.c's.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cleanup.h"
 #include "nft.h"
@@ -247,4 +250,134 @@ int cir_nft_hairpin_exists(const char *ifname, struct cir_error *err)
 
 	snprintf(what, sizeof(what), "hairpin masquerade for bridge %s", ifname);
 	return owner_chain_do(cir_nft_hairpin_chain, ifname, false, what, err);
+}
+
+/* ---- the source address of cluster services on a bridge ---- */
+
+static void mac_text(const unsigned char m[6], char out[18])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static int lbsnat_chain(const char *ifname, char *buf, size_t len, struct cir_error *err)
+{
+	return cir_nft_bridge_chain(CIR_NFT_LBSNAT_PREFIX, ifname, buf, len, err);
+}
+
+/* "v1, v2, ..." of vips into *out, each of addr's family. */
+static int lbsnat_vips(const struct cir_ip *addr, const struct cir_ip *vips, size_t n,
+		       const char *what, char **out, struct cir_error *err)
+{
+	char *set = strdup("");
+
+	for (size_t i = 0; i < n && set; i++) {
+		char v[CIR_IP_STRLEN];
+
+		if (vips[i].af != addr->af) {
+			free(set);
+			return cir_err(err, EINVAL, "%s: VIP family differs from the address's", what);
+		}
+		set = cir_nft_cmd_append(set, "%s%s", i ? ", " : "",
+					 cir_ip_format(&vips[i], v, sizeof(v)));
+	}
+	if (!set)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	*out = set;
+	return 0;
+}
+
+/* The bridge speaks with the gateway MAC, which the peers' guards drop
+ * from the overlay: the frames of address a leave the vxlan port with a
+ * MAC of their own, and frames to that MAC come back to the bridge
+ * (spec/cluster.md). */
+static char *lbsnat_mac_cmd(char *cmd, const struct cir_nft_lbmac *mac, const char *a)
+{
+	char gm[18], hm[18];
+
+	mac_text(mac->gateway, gm);
+	mac_text(mac->host, hm);
+	cmd = cir_nft_cmd_append(cmd, "add table bridge " CIR_NFT_TABLE "\n"
+				 "add chain bridge " CIR_NFT_TABLE " lb-%s-out { type filter hook "
+				 "output priority -1; }\nflush chain bridge " CIR_NFT_TABLE " lb-%s-out\n"
+				 "add chain bridge " CIR_NFT_TABLE " lb-%s-pre { type filter hook "
+				 "prerouting priority -1; }\nflush chain bridge " CIR_NFT_TABLE
+				 " lb-%s-pre\n", mac->vxlan, mac->vxlan, mac->vxlan, mac->vxlan);
+	cmd = cir_nft_cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-out oifname \"%s\" "
+				 "ether saddr %s ip saddr %s ether saddr set %s\n", mac->vxlan,
+				 mac->vxlan, gm, a, hm);
+	cmd = cir_nft_cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-out oifname \"%s\" "
+				 "ether saddr %s arp saddr ip %s ether saddr set %s arp saddr ether "
+				 "set %s\n", mac->vxlan, mac->vxlan, gm, a, hm, hm);
+	return cir_nft_cmd_append(cmd, "add rule bridge " CIR_NFT_TABLE " lb-%s-pre iifname \"%s\" "
+				  "ether daddr %s ether daddr set %s meta pkttype set host\n",
+				  mac->vxlan, mac->vxlan, hm, gm);
+}
+
+int cir_nft_lbsnat_set(const char *ifname, const struct cir_ip *addr, const struct cir_ip *vips,
+		       size_t n, const struct cir_nft_lbmac *mac, struct cir_error *err)
+{
+	char chain[CIR_NFT_CHAIN_SIZE], what[CIR_NFT_CHAIN_SIZE + 48], a[CIR_IP_STRLEN];
+	_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+	_cleanup_free_ char *cmd = NULL, *set = NULL;
+	const char *fam = addr->af == AF_INET6 ? "ip6" : "ip";
+	int r;
+
+	r = lbsnat_chain(ifname, chain, sizeof(chain), err);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "source address of cluster services on bridge %s", ifname);
+	r = lbsnat_vips(addr, vips, n, what, &set, err);
+	if (r < 0)
+		return r;
+	cir_ip_format(addr, a, sizeof(a));
+	r = cir_nft_open(&ctx, what, err);
+	if (r < 0)
+		return r;
+	/* Before the masquerades (srcnat): the first NAT of a connection is
+	 * the one it keeps. */
+	cmd = cir_nft_cmd_table();
+	cmd = cir_nft_cmd_append(cmd, "add chain " TBL " %s { type nat hook postrouting priority "
+				 "srcnat - 1; policy accept; }\n", chain);
+	cmd = cir_nft_cmd_append(cmd, "flush chain " TBL " %s\n", chain);
+	if (n)
+		cmd = cir_nft_cmd_append(cmd, "add rule " TBL " %s oifname \"%s\" ct original %s "
+					 "daddr { %s } counter name \"" CIR_NFT_ANCHOR "\" snat %s to "
+					 "%s comment \"circuit cluster services %s\"\n", chain, ifname,
+					 fam, set, fam, a, ifname);
+	if (mac) {
+		if (!cir_nft_name_ok(mac->vxlan, IFNAME_MAX) || addr->af != AF_INET)
+			return cir_err(err, EINVAL, "%s: bad vxlan name or address family", what);
+		cmd = lbsnat_mac_cmd(cmd, mac, a);
+	}
+	if (!cmd)
+		return cir_err(err, ENOMEM, "%s: %s", what, strerror(ENOMEM));
+	return cir_nft_exec_create(ctx, cmd, what, err);
+}
+
+int cir_nft_lbsnat_del(const char *ifname, const char *vxlan, struct cir_error *err)
+{
+	char what[CIR_NFT_CHAIN_SIZE + 48];
+	int r;
+
+	snprintf(what, sizeof(what), "remove source address of cluster services on bridge %s",
+		 ifname);
+	r = owner_chain_do(lbsnat_chain, ifname, true, what, err);
+	if (r >= 0 && vxlan && cir_nft_name_ok(vxlan, IFNAME_MAX)) {
+		_cleanup_nft_ctx_ struct nft_ctx *ctx = NULL;
+		char cmd[256];
+
+		r = cir_nft_open(&ctx, what, err);
+		if (r < 0)
+			return r;
+		for (int i = 0; i < 2 && r >= 0; i++) {
+			snprintf(cmd, sizeof(cmd), "delete chain bridge " CIR_NFT_TABLE " lb-%s-%s\n",
+				 vxlan, i ? "pre" : "out");
+			r = cir_nft_exec(ctx, cmd, NULL, what, err);
+			if (r == -ENOENT) {
+				cir_err_clear(err);
+				r = 0;
+			}
+		}
+	}
+	return r;
 }

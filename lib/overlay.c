@@ -135,24 +135,28 @@ int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct c
 	return 0;
 }
 
-/* Add (NLM_F_APPEND) or delete the all-zero entry towards dst.  Built by
- * hand: libnl leaves NDA_DST out of an AF_BRIDGE neighbour message, and a
- * vxlan's all-zero entry needs it (the kernel answers EINVAL). */
-static int fdb_change(struct nl_sock *sk, int ifindex, const struct cir_ip *dst, bool add,
-		      struct cir_error *err)
+/* Add or delete vxlan ifindex's entry mac -> dst (NTF_SELF, permanent).
+ * The all-zero MAC is a peer: appended beside the others (NLM_F_APPEND);
+ * a container's MAC has one destination, replaced if it moved
+ * (NLM_F_REPLACE).  Built by hand: libnl leaves NDA_DST out of an
+ * AF_BRIDGE neighbour message, and a vxlan entry needs it (the kernel
+ * answers EINVAL). */
+static int fdb_change(struct nl_sock *sk, int ifindex, const unsigned char mac[6],
+		      const struct cir_ip *dst, bool add, struct cir_error *err)
 {
 	static const unsigned char z[6];
 	_cleanup_nl_msg_ struct nl_msg *m = NULL;
 	struct ndmsg nd = { .ndm_family = AF_BRIDGE, .ndm_ifindex = ifindex,
 			    .ndm_state = NUD_NOARP | NUD_PERMANENT, .ndm_flags = NTF_SELF };
+	bool zero = memcmp(mac, z, 6) == 0;
 	int r;
 
 	m = nlmsg_alloc_simple(add ? RTM_NEWNEIGH : RTM_DELNEIGH,
-			       add ? NLM_F_CREATE | NLM_F_APPEND : 0);
+			       add ? NLM_F_CREATE | (zero ? NLM_F_APPEND : NLM_F_REPLACE) : 0);
 	if (!m)
 		return cir_err(err, ENOMEM, "out of memory");
 	if (nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0 ||
-	    nla_put(m, NDA_LLADDR, sizeof(z), z) < 0 ||
+	    nla_put(m, NDA_LLADDR, 6, mac) < 0 ||
 	    nla_put(m, NDA_DST, dst->af == AF_INET ? 4 : 16, dst->addr) < 0)
 		return cir_err(err, EMSGSIZE, "fdb entry: message too small");
 	r = nl_send_auto(sk, m);
@@ -236,6 +240,8 @@ int cir_overlay_peers(struct nl_sock *sk, const char *vxlan, struct cir_ip *out,
 	return (int)pd.n;
 }
 
+static const unsigned char zero_mac[6];
+
 int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip *peers,
 		     size_t n, unsigned int *added, unsigned int *removed, struct cir_error *err)
 {
@@ -259,7 +265,7 @@ int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip 
 			want = cir_ip_eq(&have[i], &peers[k]);
 		if (want)
 			continue;
-		r = fdb_change(sk, vx.ifindex, &have[i], false, err);
+		r = fdb_change(sk, vx.ifindex, zero_mac, &have[i], false, err);
 		if (r < 0)
 			return r;
 		(*removed)++;
@@ -271,7 +277,147 @@ int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip 
 			has = cir_ip_eq(&have[i], &peers[k]);
 		if (has)
 			continue;
-		r = fdb_change(sk, vx.ifindex, &peers[k], true, err);
+		r = fdb_change(sk, vx.ifindex, zero_mac, &peers[k], true, err);
+		if (r < 0)
+			return r;
+		(*added)++;
+	}
+	return 0;
+}
+
+/* ---- the containers' entries (spec/cluster.md "Per-container FDB entries") ---- */
+
+struct mac_dump {
+	int ifindex;
+	struct cir_overlay_fdb *v;
+	size_t n, cap;
+	bool nomem;
+};
+
+static int mac_dump_one(struct nl_msg *m, void *arg)
+{
+	struct mac_dump *md = arg;
+	struct nlmsghdr *h = nlmsg_hdr(m);
+	struct nlattr *tb[NDA_MAX + 1];
+	struct cir_overlay_fdb *e;
+	struct ndmsg *nd;
+	unsigned int len;
+
+	if (h->nlmsg_type != RTM_NEWNEIGH || nlmsg_parse(h, sizeof(*nd), tb, NDA_MAX, NULL) < 0)
+		return NL_OK;
+	nd = nlmsg_data(h);
+	/* The vxlan's own entries (NTF_SELF) with a destination; not the
+	 * bridge's (NTF_MASTER) on that port, nor the all-zero peers. */
+	if (nd->ndm_family != AF_BRIDGE || nd->ndm_ifindex != md->ifindex ||
+	    !(nd->ndm_flags & NTF_SELF) || (nd->ndm_flags & NTF_MASTER) || !tb[NDA_LLADDR] ||
+	    nla_len(tb[NDA_LLADDR]) != 6 || memcmp(nla_data(tb[NDA_LLADDR]), zero_mac, 6) == 0 ||
+	    !tb[NDA_DST])
+		return NL_OK;
+	len = (unsigned int)nla_len(tb[NDA_DST]);
+	if (len != 4 && len != 16)
+		return NL_OK;
+	if (md->n == md->cap) {
+		size_t cap = md->cap ? md->cap * 2 : 64;
+		struct cir_overlay_fdb *v = reallocarray(md->v, cap, sizeof(*v));
+
+		if (!v) {
+			md->nomem = true;
+			return NL_OK;
+		}
+		md->v = v;
+		md->cap = cap;
+	}
+	e = &md->v[md->n++];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->mac, nla_data(tb[NDA_LLADDR]), 6);
+	e->dst.af = len == 4 ? AF_INET : AF_INET6;
+	memcpy(e->dst.addr, nla_data(tb[NDA_DST]), len);
+	return NL_OK;
+}
+
+int cir_overlay_macs(struct nl_sock *sk, const char *vxlan, struct cir_overlay_fdb **out,
+		     size_t *n, struct cir_error *err)
+{
+	_cleanup_nl_msg_ struct nl_msg *m = NULL;
+	struct ndmsg nd = { .ndm_family = AF_BRIDGE };
+	struct mac_dump md = { 0 };
+	struct cir_link_info vx;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = cir_link_get(sk, vxlan, &vx, err);
+	if (r < 0)
+		return r;
+	md.ifindex = vx.ifindex;
+	m = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
+	if (!m || nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = nl_send_auto(sk, m);
+	if (r >= 0) {
+		struct nl_cb *orig = nl_socket_get_cb(sk);
+		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
+
+		if (orig)
+			nl_cb_put(orig);
+		if (!cb) {
+			free(md.v);
+			return cir_err(err, ENOMEM, "out of memory");
+		}
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, mac_dump_one, &md);
+		r = nl_recvmsgs(sk, cb);
+		nl_cb_put(cb);
+	}
+	if (r < 0 || md.nomem) {
+		free(md.v);
+		return r < 0 ? cir_nl_err(err, r, "list fdb entries")
+			     : cir_err(err, ENOMEM, "out of memory");
+	}
+	*out = md.v;
+	*n = md.n;
+	return 0;
+}
+
+int cir_overlay_fdb_sync(struct nl_sock *sk, const char *vxlan, const struct cir_overlay_fdb *want,
+			 size_t n, unsigned int *added, unsigned int *removed,
+			 struct cir_error *err)
+{
+	_cleanup_free_ struct cir_overlay_fdb *have = NULL;
+	struct cir_link_info vx;
+	size_t nh = 0;
+	int r;
+
+	*added = *removed = 0;
+	r = cir_link_get(sk, vxlan, &vx, err);
+	if (r < 0)
+		return r;
+	r = cir_overlay_macs(sk, vxlan, &have, &nh, err);
+	if (r < 0)
+		return r;
+	/* Entries not wanted (or towards another host) first: a MAC that
+	 * moved is then added afresh below. */
+	for (size_t i = 0; i < nh; i++) {
+		bool keep = false;
+
+		for (size_t k = 0; k < n && !keep; k++)
+			keep = memcmp(have[i].mac, want[k].mac, 6) == 0 &&
+			       cir_ip_eq(&have[i].dst, &want[k].dst);
+		if (keep)
+			continue;
+		r = fdb_change(sk, vx.ifindex, have[i].mac, &have[i].dst, false, err);
+		if (r < 0)
+			return r;
+		(*removed)++;
+	}
+	for (size_t k = 0; k < n; k++) {
+		bool has = false;
+
+		for (size_t i = 0; i < nh && !has; i++)
+			has = memcmp(have[i].mac, want[k].mac, 6) == 0 &&
+			      cir_ip_eq(&have[i].dst, &want[k].dst);
+		if (has)
+			continue;
+		r = fdb_change(sk, vx.ifindex, want[k].mac, &want[k].dst, true, err);
 		if (r < 0)
 			return r;
 		(*added)++;

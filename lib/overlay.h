@@ -50,6 +50,26 @@ int cir_overlay_peers(struct nl_sock *sk, const char *vxlan, struct cir_ip *out,
 int cir_overlay_sync(struct nl_sock *sk, const char *vxlan, const struct cir_ip *peers,
 		     size_t n, unsigned int *added, unsigned int *removed, struct cir_error *err);
 
+/* One container's entry on a vxlan: frames to mac go to dst only. */
+struct cir_overlay_fdb {
+	unsigned char mac[6];
+	struct cir_ip dst;
+};
+
+/* vxlan's own non-zero FDB entries with a destination (the containers'
+ * entries: learning is off, so only what the agent wrote), *out
+ * malloc'ed. */
+int cir_overlay_macs(struct nl_sock *sk, const char *vxlan, struct cir_overlay_fdb **out,
+		     size_t *n, struct cir_error *err);
+
+/* Make vxlan's container entries exactly want[0..n) (MACs unique): an
+ * entry not wanted or towards another destination is deleted, a missing
+ * one added (NLM_F_REPLACE); only the difference is changed.  -ENODEV
+ * when the vxlan does not exist. */
+int cir_overlay_fdb_sync(struct nl_sock *sk, const char *vxlan, const struct cir_overlay_fdb *want,
+			 size_t n, unsigned int *added, unsigned int *removed,
+			 struct cir_error *err);
+
 /* The MTU of the link holding this host's underlay address local. */
 int cir_overlay_underlay_mtu(struct nl_sock *sk, const struct cir_ip *local, unsigned int *mtu,
 			     struct cir_error *err);

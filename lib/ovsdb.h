@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "json.h"
+#include "stream.h"
 
 #define CIR_OVSDB_SOCKET "/run/openvswitch/db.sock"
 #define CIR_OVSDB_DB "Open_vSwitch"
@@ -37,8 +38,7 @@ struct cir_ovsdb {
 	int fd;
 	unsigned long long id;       /* id of the last request */
 	int timeout_ms;
-	char *buf;                   /* bytes read past the last message */
-	size_t len, cap;
+	struct cir_stream_buf in;    /* bytes read past the last message */
 };
 #define CIR_OVSDB_INIT { .fd = -1, .timeout_ms = CIR_OVSDB_TIMEOUT_MS }
 

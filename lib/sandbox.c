@@ -78,6 +78,8 @@ static unsigned int groups_of(enum cir_sandbox_profile p, unsigned int flags)
 	 * also materialises networks (libnftables). */
 	if (flags & CIR_SANDBOX_CLUSTER)
 		g |= G_CLUSTER | G_DLOPEN;
+	if (p == CIR_SANDBOX_IPAM && (flags & CIR_SANDBOX_CLUSTER))
+		g |= G_NETLINK;
 	/* The agent keeps its lease alive from a thread of its own. */
 	if (p == CIR_SANDBOX_AGENT && (flags & CIR_SANDBOX_CLUSTER))
 		g |= G_THREAD;

@@ -219,8 +219,10 @@ _Static_assert(N_OF(cir_sandbox_calls) <= CIR_SANDBOX_CALLS_MAX,
 const size_t cir_sandbox_n_hard_denied = N_OF(cir_sandbox_hard_denied);
 
 const struct cir_sandbox_profile_def cir_sandbox_profiles[CIR_SANDBOX_PROFILES] = {
-	/* The store (spec/store.md), nothing else: no socket, no netns. */
-	[CIR_SANDBOX_IPAM] = { "circuit-ipam", G_BASE | G_STORE, 0 },
+	/* The store (spec/store.md), nothing else: no socket, no netns.  A
+	 * cluster network's adds netlink route (G_NETLINK in groups_of): the
+	 * MAC of the interface it publishes, from the host veth's peer. */
+	[CIR_SANDBOX_IPAM] = { "circuit-ipam", G_BASE | G_STORE, NL(NETLINK_ROUTE) },
 	/* Links, addresses, routes (route); masquerade and hairpin rules
 	 * through libnftables (netfilter). */
 	[CIR_SANDBOX_BRIDGE] = { "circuit-bridge",

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * vethplug.c - the parts of a veth main plugin that do not depend on its
- * switch (circuit-bridge, circuit-ovs): config keys, IPAM, the veth pair,
- * the container's side (lib/vethplug_ctr.c, sharing lib/vethplug_int.h),
- * result, masquerade, CHECK and GC of all that.  See vethplug.h.
+ * vethplug.c - a veth main plugin's verbs (circuit-bridge, circuit-ovs):
+ * config keys, IPAM, the veth pair, rollback, DEL, CHECK, GC and STATUS,
+ * each one sequence around its switch's operations.  The container's side
+ * is lib/vethplug_ctr.c.  See vethplug.h.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +13,36 @@
 
 #include <netlink/netlink.h>
 
-#include "addr.h"
 #include "cleanup.h"
-#include "ip.h"
 #include "ipam_cni.h"
 #include "link.h"
 #include "masq.h"
 #include "names.h"
 #include "netns.h"
-#include "nft.h"
 #include "nl.h"
-#include "sysctl.h"
-#include "vethplug.h"
 #include "vethplug_int.h"
+
+int cir_vethplug_switch_name(const struct cir_cni_conf *conf, char out[CIR_IFNAMSIZ],
+			     struct cir_error *err)
+{
+	const char *br = NULL;
+	int r;
+
+	r = cir_json_str(conf->root, "bridge", &br, err);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		cir_name_bridge(conf->name, out);
+		return 0;
+	}
+	r = cir_cni_check_ifname(br, err);
+	if (r < 0) {
+		err->code = CIR_CNI_INVALID_CONFIG;
+		return cir_err_wrap(err, "bridge");
+	}
+	snprintf(out, CIR_IFNAMSIZ, "%s", br);
+	return 0;
+}
 
 int cir_vethplug_conf_parse(const struct cir_cni_conf *conf, struct cir_vethplug_conf *v,
 			    struct cir_error *err)
@@ -74,8 +90,8 @@ static void exec_env(const struct cir_cni_env *env, struct cir_cni_exec_env *x)
  * built-in (circuit-ipam, registered by main.c and by `circuit`) in-process
  * unless CIRCUIT_EXEC_PLUGINS=1, and executes any other type from CNI_PATH.
  */
-int cir_vethplug_ipam(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
-		      struct cir_error *err)
+static int ipam_run(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_cni_result *res,
+		    struct cir_error *err)
 {
 	struct cir_cni_exec_env x;
 	char show[CIR_ERR_SHOWN_MAX];
@@ -92,71 +108,7 @@ int cir_vethplug_ipam(struct cir_cni_ctx *ctx, enum cir_cni_cmd cmd, struct cir_
 			    cir_err_shown(ctx->conf->ipam_type, show, sizeof(show)));
 }
 
-/*
- * The subnets of the addresses in ips, as one comma-separated list for
- * cir_masq_acquire() (IPv6 ones only with ipMasq6), in the order of the
- * result.  Returns how many (0: nothing to masquerade).
- */
-static int masq_subnets(const struct cir_vethplug_conf *bc, const struct cir_cni_result *ips,
-			char *out, size_t len, struct cir_error *err)
-{
-	size_t off = 0;
-	int n = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < ips->n_ips; i++) {
-		struct cir_cidr c, net;
-		char buf[CIR_CIDR_STRLEN];
-
-		if (cir_cidr_parse(ips->ips[i].address, 0, &c, err) < 0)
-			return -err->errnum;
-		if (c.ip.af == AF_INET6 && !bc->ip_masq6)
-			continue;
-		net = c;
-		cir_cidr_network(&c, &net.ip);
-		cir_cidr_format(&net, buf, sizeof(buf));
-		if (off + strlen(buf) + 2 > len)
-			return cir_err(err, ENOSPC, "too many subnets to masquerade");
-		off += (size_t)snprintf(out + off, len - off, "%s%s", n ? "," : "", buf);
-		n++;
-	}
-	return n;
-}
-
-static void masq_user(const struct cir_cni_env *env, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s:%s", env->containerid, env->ifname);
-}
-
-static int sw_gateways(struct nl_sock *sk, const char *sw, int br_ifindex,
-			   const struct cir_cni_result *ipam, struct cir_error *err)
-{
-	int r;
-
-	for (size_t i = 0; i < ipam->n_ips; i++) {
-		const struct cir_cni_ip *ip = &ipam->ips[i];
-		struct cir_cidr c;
-		char gw[CIR_CIDR_STRLEN];
-
-		if (!ip->gateway[0])
-			continue;
-		r = cir_cidr_parse(ip->address, 0, &c, err);
-		if (r < 0)
-			return r;
-		snprintf(gw, sizeof(gw), "%s/%u", ip->gateway, c.prefix);
-		/* Concurrent ADDs race to add the same gateway: EEXIST is fine. */
-		r = cir_addr_add(sk, br_ifindex, gw, true, err);
-		if (r < 0)
-			return cir_err_wrap(err, "%s", sw);
-		if (c.ip.af == AF_INET)
-			r = cir_sysctl_ip_forward_enable(err);
-		else
-			r = cir_sysctl_ip6_forward_enable(err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
+/* ---- ADD ---- */
 
 /*
  * A host veth left detached and down by a DEL whose container namespace
@@ -173,41 +125,7 @@ static bool reclaim_leftover(struct nl_sock *sk, const char *host)
 	return cir_link_delete(sk, host, NULL) >= 0;
 }
 
-/* The ADD result: switch interface, host veth, container interface; IPs on the last,
- * and the routes the container got. */
-static int result_fill(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *bc,
-		       const char *sw, const struct cir_link_info *br, const char *host,
-		       const struct cir_link_info *hv, const struct cir_vethplug_ctr *cs,
-		       const struct cir_cni_result *ipam, struct cir_error *err)
-{
-	const struct cir_cni_env *env = ctx->env;
-	struct cir_cni_result *res = ctx->result;
-	int r, ci = -1;
-
-	r = cir_cni_result_add_iface(res, sw, br->mac, 0, NULL, err);
-	if (r >= 0)
-		r = cir_cni_result_add_iface(res, host, hv->mac, 0, NULL, err);
-	if (r >= 0)
-		r = ci = cir_cni_result_add_iface(res, env->ifname, cs->mac, 0, env->netns, err);
-	for (size_t i = 0; r >= 0 && i < ipam->n_ips; i++)
-		r = cir_cni_result_add_ip(res, ipam->ips[i].address,
-					  bc->is_gateway ? ipam->ips[i].gateway : "", ci, err);
-	for (size_t i = 0; r >= 0 && i < ipam->n_routes; i++)
-		if (cs->route_set[i])
-			r = cir_cni_result_add_route(res, ipam->routes[i].dst, ipam->routes[i].gw,
-						     err);
-	for (size_t i = 0; r >= 0 && bc->is_default_gateway && i < ipam->n_ips; i++)
-		if (ipam->ips[i].gateway[0] && cs->default_set[i])
-			r = cir_cni_result_add_route(res, strchr(ipam->ips[i].address, ':')
-								  ? "::/0" : "0.0.0.0/0",
-						     ipam->ips[i].gateway, err);
-	if (r < 0)
-		return r;
-	res->dns = ipam->dns;
-	return 0;
-}
-
-int cir_vethplug_add_veth(struct cir_vethplug_add *a, struct cir_error *err)
+static int add_veth(struct cir_vethplug_add *a, struct cir_error *err)
 {
 	const struct cir_cni_env *env = a->ctx->env;
 	int r;
@@ -233,11 +151,11 @@ int cir_vethplug_add_veth(struct cir_vethplug_add *a, struct cir_error *err)
 	return cir_link_get(a->sk, a->host, &a->hv, err);
 }
 
-int cir_vethplug_add_ipam(struct cir_vethplug_add *a, struct cir_error *err)
+static int add_ipam(struct cir_vethplug_add *a, struct cir_error *err)
 {
 	int r;
 
-	r = cir_vethplug_ipam(a->ctx, CIR_CNI_CMD_ADD, &a->ipam, err);
+	r = ipam_run(a->ctx, CIR_CNI_CMD_ADD, &a->ipam, err);
 	if (r < 0)
 		return r;
 	a->ipam_done = true;
@@ -247,42 +165,75 @@ int cir_vethplug_add_ipam(struct cir_vethplug_add *a, struct cir_error *err)
 	return 0;
 }
 
-int cir_vethplug_add_addresses(struct cir_vethplug_add *a, struct cir_error *err)
-{
-	struct cir_vethplug_ctr cs = { .ifname = a->ctx->env->ifname, .ipam = &a->ipam, .bc = a->v };
-	char subnets[4 * CIR_CIDR_STRLEN];
-	char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
-	int r;
-
-	if (a->v->is_gateway) {
-		r = sw_gateways(a->sk, a->sw_name, a->sw.ifindex, &a->ipam, err);
-		if (r < 0)
-			return r;
-	}
-	r = cir_netns_run(a->nsfd, cir_vethplug_ctr_configure, &cs, err);
-	if (r < 0)
-		return cir_err_wrap(err, "container %s", a->ctx->env->ifname);
-	r = result_fill(a->ctx, a->v, a->sw_name, &a->sw, a->host, &a->hv, &cs, &a->ipam, err);
-	if (r < 0 || !a->v->ip_masq)
-		return r;
-	masq_user(a->ctx->env, user, sizeof(user));
-	r = masq_subnets(a->v, &a->ipam, subnets, sizeof(subnets), err);
-	if (r > 0)
-		r = cir_masq_acquire(a->v->data_dir, a->ctx->conf->name, user, subnets, false, err);
-	return r < 0 ? r : 0;
-}
-
-void cir_vethplug_add_undo(struct cir_vethplug_add *a)
+/* A failed ADD leaves nothing behind. */
+static void add_undo(struct cir_vethplug_switch *sw, struct cir_vethplug_add *a)
 {
 	struct cir_error e2 = CIR_ERROR_INIT;
 
+	if (a->attached && sw->ops->detach)
+		sw->ops->detach(sw, a);
 	if (a->ipam_done)
-		cir_vethplug_ipam(a->ctx, CIR_CNI_CMD_DEL, NULL, &e2);
+		ipam_run(a->ctx, CIR_CNI_CMD_DEL, NULL, &e2);
 	if (a->veth_made)
 		cir_link_delete(a->sk, a->host, &e2);
+	if (a->sw_made && sw->ops->remove)
+		sw->ops->remove(sw, a);
 }
 
-bool cir_vethplug_netns_gone(const char *path)
+/* The steps after the switch exists. */
+static int add_steps(struct cir_vethplug_switch *sw, struct cir_vethplug_add *a,
+		     struct cir_error *err)
+{
+	int r;
+
+	r = add_veth(a, err);
+	if (r < 0)
+		return r;
+	r = sw->ops->attach(sw, a, err);
+	if (r < 0)
+		return r;
+	a->attached = true;
+	r = add_ipam(a, err);
+	if (r < 0)
+		return r;
+	return cir_vethplug_add_addresses(a, err);
+}
+
+int cir_vethplug_add(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+		     struct cir_error *err)
+{
+	_cleanup_free_ struct cir_vethplug_add *a = calloc(1, sizeof(*a));
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	_cleanup_close_ int nsfd = -1;
+	int r;
+
+	if (!a)
+		return cir_err(err, ENOMEM, "out of memory");
+	r = cir_netns_open(ctx->env->netns, &nsfd, err);
+	if (r < 0) {
+		err->code = CIR_CNI_INVALID_ENV;
+		return r;
+	}
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	a->ctx = ctx;
+	a->v = sw->v;
+	a->sk = sk;
+	a->nsfd = nsfd;
+	a->sw_name = sw->name;
+	r = sw->ops->ensure(sw, a, err);
+	if (r < 0)
+		return r;
+	r = add_steps(sw, a, err);
+	if (r < 0)
+		add_undo(sw, a);
+	return r < 0 ? r : 0;
+}
+
+/* ---- DEL, CHECK ---- */
+
+static bool netns_gone(const char *path)
 {
 	struct cir_error e = CIR_ERROR_INIT;
 	int fd = -1, r;
@@ -297,18 +248,19 @@ bool cir_vethplug_netns_gone(const char *path)
 	return r == -ENOENT || r == -ESRCH;
 }
 
-int cir_vethplug_del_release(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *v,
-			     struct cir_error *err)
+/* DEL after the link is handled: IPAM release and the masquerade user. */
+static int del_release(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *v,
+		       struct cir_error *err)
 {
 	int r;
 
-	r = cir_vethplug_ipam(ctx, CIR_CNI_CMD_DEL, NULL, err);
+	r = ipam_run(ctx, CIR_CNI_CMD_DEL, NULL, err);
 	if (r < 0)
 		return r;
 	if (v->ip_masq) {
 		char user[CIR_CNI_ID_MAX + CIR_IFNAMSIZ + 2];
 
-		masq_user(ctx->env, user, sizeof(user));
+		cir_vethplug_masq_user(ctx->env, user, sizeof(user));
 		r = cir_masq_release(v->data_dir, ctx->conf->name, user, err);
 		if (r < 0)
 			return r;
@@ -316,47 +268,85 @@ int cir_vethplug_del_release(struct cir_cni_ctx *ctx, const struct cir_vethplug_
 	return 0;
 }
 
-int cir_vethplug_check_start(struct cir_cni_ctx *ctx, struct cir_error *err)
-{
-	if (!ctx->conf->has_prev_result)
-		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
-				    "CHECK needs prevResult");
-	return cir_vethplug_ipam(ctx, CIR_CNI_CMD_CHECK, NULL, err);
-}
-
-int cir_vethplug_check_container(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *v,
-				 struct cir_error *err)
+/*
+ * DEL: the port off the switch, the host veth (it takes its peer with it,
+ * wherever that lives), the address and the masquerade user; it never
+ * needs the container's namespace.  A switch's port_del failure (its
+ * server down) does not keep the address: it is returned last.
+ */
+int cir_vethplug_del(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+		     struct cir_error *err)
 {
 	const struct cir_cni_env *env = ctx->env;
-	const struct cir_cni_result *prev = &ctx->conf->prev_result;
-	_cleanup_close_ int nsfd = -1;
-	struct cir_vethplug_ctr_check cc = { 0 };
-	char masq[4 * CIR_CIDR_STRLEN];
-	int r;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_error e_port = CIR_ERROR_INIT;
+	char host[CIR_IFNAMSIZ];
+	int r, r_port = 0;
 
-	r = cir_netns_open(env->netns, &nsfd, err);
+	cir_name_host_veth(env->containerid, env->ifname, host);
+	if (sw->ops->port_del)
+		r_port = sw->ops->port_del(sw, ctx, host, &e_port);
+	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	cc.ifname = env->ifname;
-	cc.prev = prev;
-	cc.ci = -1;
-	cc.default_route = v->is_default_gateway;
-	for (size_t i = 0; i < prev->n_ifaces; i++)
-		if (strcmp(prev->ifaces[i].name, env->ifname) == 0 && prev->ifaces[i].sandbox[0])
-			cc.ci = (int)i;
-	r = cir_netns_run(nsfd, cir_vethplug_ctr_verify, &cc, err);
+	if (sw->ops->del_lazy && netns_gone(env->netns)) {
+		/* The container's namespace is gone (a runc poststop): the
+		 * kernel deletes the pair as it destroys that namespace, in
+		 * the background.  Deleting it here would only wait for the
+		 * same RCU grace periods (~15 ms).  Detach it from the switch
+		 * and take it down so that it carries nothing meanwhile; a
+		 * leftover is reclaimed by the next ADD of its name or GC. */
+		char mark[CIR_NAME_BRIDGE_ALIAS_MAX];
+
+		cir_name_released_alias(ctx->conf->name, mark);
+		r = cir_link_detach_down(sk, host, mark, err);
+	} else {
+		r = cir_link_delete(sk, host, err);
+	}
+	if (r < 0 && r != -ENODEV)
+		return r;
+	r = del_release(ctx, sw->v, err);
 	if (r < 0)
 		return r;
-	if (v->ip_masq && masq_subnets(v, prev, masq, sizeof(masq), err) > 0) {
-		r = cir_nft_masq_exists(ctx->conf->name, err);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return cir_err(err, ENOENT, "masquerade for network %s is missing",
-				       ctx->conf->name);
+	if (r_port < 0) {
+		*err = e_port;
+		return r_port;
 	}
 	return 0;
 }
+
+int cir_vethplug_check(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+		       struct cir_error *err)
+{
+	const struct cir_cni_env *env = ctx->env;
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_link_info swl, hv;
+	char host[CIR_IFNAMSIZ];
+	int r;
+
+	if (!ctx->conf->has_prev_result)
+		return cir_err_code(err, CIR_CNI_INVALID_CONFIG, EINVAL,
+				    "CHECK needs prevResult");
+	r = ipam_run(ctx, CIR_CNI_CMD_CHECK, NULL, err);
+	if (r < 0)
+		return r;
+	r = cir_nl_route_open(&sk, err);
+	if (r < 0)
+		return r;
+	r = cir_link_get(sk, sw->name, &swl, err);
+	if (r < 0)
+		return cir_err_wrap(err, "%s", sw->ops->what);
+	cir_name_host_veth(env->containerid, env->ifname, host);
+	r = cir_link_get(sk, host, &hv, err);
+	if (r < 0)
+		return cir_err_wrap(err, "host veth");
+	r = sw->ops->port_check(sw, &swl, host, &hv, err);
+	if (r < 0)
+		return r;
+	return cir_vethplug_check_container(ctx, sw->v, err);
+}
+
+/* ---- GC, STATUS ---- */
 
 static int gc_collect(const char *cid, const char *ifname, void *arg)
 {
@@ -375,7 +365,7 @@ static int gc_collect(const char *cid, const char *ifname, void *arg)
 	return 0;
 }
 
-int cir_vethplug_gc_start(struct cir_cni_ctx *ctx, struct cir_vethplug_gc *gc,
+static int gc_start(struct cir_cni_ctx *ctx, struct cir_vethplug_gc *gc,
 			  struct cir_error *err)
 {
 	int r;
@@ -385,7 +375,7 @@ int cir_vethplug_gc_start(struct cir_cni_ctx *ctx, struct cir_vethplug_gc *gc,
 	/* A delegate that does not know the keep-live rule would release
 	 * other runtimes' addresses: only circuit-ipam is asked then. */
 	if (r >= 0 && (!gc->keep_live || strcmp(ctx->conf->ipam_type, CIR_IPAM_PLUGIN) == 0))
-		r = cir_vethplug_ipam(ctx, CIR_CNI_CMD_GC, NULL, err);
+		r = ipam_run(ctx, CIR_CNI_CMD_GC, NULL, err);
 	return r < 0 ? r : 0;
 }
 
@@ -418,25 +408,49 @@ static bool masq_keep(const char *user, void *arg)
 	return v->keep_live && v->sk && cir_link_get(v->sk, host, NULL, NULL) == 0;
 }
 
-int cir_vethplug_gc_masq(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *v,
-			 struct cir_vethplug_gc *gc, struct cir_error *err)
+static int gc_masq(struct cir_cni_ctx *ctx, const struct cir_vethplug_conf *v,
+		   struct cir_vethplug_gc *gc, struct cir_error *err)
 {
 	if (!v->ip_masq)
 		return 0;
 	return cir_masq_gc(v->data_dir, ctx->conf->name, masq_keep, gc, err);
 }
 
-void cir_vethplug_gc_free(struct cir_vethplug_gc *gc)
+static void gc_free(struct cir_vethplug_gc *gc)
 {
 	free(gc->names);
 	gc->names = NULL;
 	gc->n = gc->cap = 0;
 }
 
-int cir_vethplug_status(struct cir_cni_ctx *ctx, struct cir_error *err)
+int cir_vethplug_gc(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+		    struct cir_error *err)
 {
-	int r = cir_vethplug_ipam(ctx, CIR_CNI_CMD_STATUS, NULL, err);
+	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
+	struct cir_vethplug_gc gc = { 0 };
+	int r;
 
+	r = gc_start(ctx, &gc, err);
+	if (r >= 0)
+		r = cir_nl_route_open(&sk, err);
+	gc.sk = sk;
+	if (r >= 0)
+		r = sw->ops->gc_ports(sw, ctx, &gc, err);
+	/* Keep-live: a user whose host veth exists stays. */
+	if (r >= 0)
+		r = gc_masq(ctx, sw->v, &gc, err);
+	gc_free(&gc);
+	return r < 0 ? r : 0;
+}
+
+int cir_vethplug_status(struct cir_cni_ctx *ctx, struct cir_vethplug_switch *sw,
+			struct cir_error *err)
+{
+	int r = sw->ops->status ? sw->ops->status(sw, err) : 0;
+
+	if (r < 0)
+		return r;
+	r = ipam_run(ctx, CIR_CNI_CMD_STATUS, NULL, err);
 	if (r < 0)
 		err->code = CIR_CNI_NOT_AVAILABLE;
 	return r;

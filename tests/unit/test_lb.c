@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "lb.h"
 #include "lbagent.h"
+#include "lbbackend.h"
 #include "lbcache.h"
 #include "unit.h"
 
@@ -459,6 +460,29 @@ START_TEST(record_check_state)
 }
 END_TEST
 
+/* lb ls's state: the agent's verdict for a checked IPVS target, else the
+ * data plane's own. */
+START_TEST(target_health)
+{
+	struct cir_lb_target t[2] = { [0] = { .down = true } };
+	struct cir_lb_service s = { .backend = CIR_LB_BACKEND_IPVS, .targets = t,
+				    .n_targets = 2 };
+	struct cir_lb_target_status d = { .programmed = true, .state = "maint" };
+
+	ck_assert_ptr_null(cir_lb_target_shown_state(&s, &t[0], NULL));
+	t[1].check.type = CIR_LB_CHECK_TCP;
+	ck_assert_ptr_null(cir_lb_target_shown_state(&s, &t[0], NULL));
+	ck_assert_str_eq(cir_lb_target_shown_state(&s, &t[1], &d), "up");
+	s.check.type = CIR_LB_CHECK_HTTP;
+	ck_assert_str_eq(cir_lb_target_shown_state(&s, &t[0], &d), "down");
+	s.backend = CIR_LB_BACKEND_HAPROXY;
+	ck_assert_str_eq(cir_lb_target_shown_state(&s, &t[0], &d), "maint");
+	ck_assert_ptr_null(cir_lb_target_shown_state(&s, &t[0], NULL));
+	d.state[0] = '\0';
+	ck_assert_ptr_null(cir_lb_target_shown_state(&s, &t[1], &d));
+}
+END_TEST
+
 static Suite *lb_suite(void)
 {
 	Suite *s = suite_create("lb");
@@ -477,6 +501,7 @@ static Suite *lb_suite(void)
 	tcase_add_test(r, to_ipvs);
 	tcase_add_test(v, check_values);
 	tcase_add_test(r, record_check_state);
+	tcase_add_test(v, target_health);
 	tcase_add_test(st, store_get_list);
 	suite_add_tcase(s, v);
 	suite_add_tcase(s, r);

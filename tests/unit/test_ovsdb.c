@@ -98,6 +98,27 @@ START_TEST(bridge_del_waits_on_ports_as_read)
 }
 END_TEST
 
+START_TEST(root_add_and_owned_ports_requests)
+{
+	struct cir_ovsdb_names n = { .network = "ova" };
+	char *s = request(cir_ovsdb_ops_root_add, &n);
+
+	ck_assert_str_eq(s,
+		"{\"method\":\"transact\",\"params\":[\"Open_vSwitch\","
+		"{\"op\":\"wait\",\"table\":\"Open_vSwitch\",\"where\":[],"
+		"\"columns\":[\"_uuid\"],\"until\":\"==\",\"rows\":[],\"timeout\":0},"
+		"{\"op\":\"insert\",\"table\":\"Open_vSwitch\",\"row\":{}}],\"id\":7}");
+	free(s);
+	s = request(cir_ovsdb_ops_owned_ports, &n);
+	ck_assert_str_eq(s,
+		"{\"method\":\"transact\",\"params\":[\"Open_vSwitch\","
+		"{\"op\":\"select\",\"table\":\"Port\",\"where\":[[\"external_ids\","
+		"\"includes\",[\"map\",[[\"circuit-network\",\"ova\"]]]]],"
+		"\"columns\":[\"_uuid\",\"name\"]}],\"id\":7}");
+	free(s);
+}
+END_TEST
+
 START_TEST(names_are_escaped)
 {
 	/* A hostile name stays a JSON string: no injection into the request. */
@@ -389,6 +410,7 @@ static Suite *ovsdb_suite(void)
 	tcase_add_test(tc, bridge_add_request);
 	tcase_add_test(tc, port_add_untagged_and_del_request);
 	tcase_add_test(tc, bridge_del_waits_on_ports_as_read);
+	tcase_add_test(tc, root_add_and_owned_ports_requests);
 	tcase_add_test(tc, names_are_escaped);
 	tcase_add_test(tc, framing);
 	tcase_add_test(tc, reply_errors);
