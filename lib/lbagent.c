@@ -4,7 +4,9 @@
  * (one per service x target with a check), re-read from the store every
  * scan_ms, each probe idle until due, then connecting (non-blocking), then
  * for HTTP sending one GET and reading the status line.  Every probe's
- * socket is in one poll() set; nothing blocks but poll.
+ * socket is in one poll() set; nothing blocks but poll.  This file: the
+ * table, its scans, the timers and the loop; one probe's I/O is
+ * lbagent_probe.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,38 +26,9 @@
 #include <netinet/in.h>
 
 #include "cleanup.h"
-#include "lbagent.h"
+#include "lbagent_int.h"
 
-/* tcp/http: CONNECTING, then (http) READING; udp: READING (the reply);
- * exec: RUNNING (reading its output), then EXITING (output closed, not yet
- * reaped). */
-enum phase { IDLE, CONNECTING, READING, RUNNING, EXITING };
-
-struct probe {
-	char svc[CIR_NAME_MAX + 1];
-	struct cir_lb_addr addr;
-	struct cir_lb_check chk;
-	bool down;                      /* as the store has it */
-	unsigned int passes, fails;     /* in a row */
-	enum phase phase;
-	int fd;
-	pid_t pid;                      /* exec: the running program */
-	long long due, deadline;        /* monotonic ms */
-	char buf[128];
-	size_t len;
-	bool seen;
-};
-
-struct agent {
-	struct cir_lb_db *db;
-	const struct cir_lbagent_opts *o;
-	struct probe *p;
-	size_t n, cap;
-	size_t cursor;                  /* where the next scan match is likely */
-	bool need_exec;                 /* a scan met an exec check it may not run */
-};
-
-static long long now_ms(void)
+long long cir_lbp_now_ms(void)
 {
 	struct timespec t;
 
@@ -63,9 +36,7 @@ static long long now_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
-static void event(struct agent *a, bool error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void event(struct agent *a, bool error, const char *fmt, ...)
+void cir_lbp_event(struct agent *a, bool error, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -76,371 +47,6 @@ static void event(struct agent *a, bool error, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	a->o->event(a->o->arg, error, msg);
-}
-
-int cir_lbagent_http_status(const char *buf, size_t len)
-{
-	int st = 0;
-
-	if (len < 12 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ')
-		return -EBADMSG;
-	for (int i = 9; i < 12; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return -EBADMSG;
-		st = st * 10 + (buf[i] - '0');
-	}
-	if (len > 12 && buf[12] != ' ' && buf[12] != '\r' && buf[12] != '\n')
-		return -EBADMSG;
-	return st;
-}
-
-static void probe_close(struct probe *p)
-{
-	if (p->fd >= 0)
-		close(p->fd);
-	p->fd = -1;
-	if (p->pid > 0) {
-		/* Its own process group: the program and what it started. */
-		kill(-p->pid, SIGKILL);
-		kill(p->pid, SIGKILL);
-		waitpid(p->pid, NULL, 0);
-	}
-	p->pid = 0;
-	p->phase = IDLE;
-	p->len = 0;
-}
-
-/* One check ended: count it, and change the target's state in the store
- * (and so the kernel's weight) when a run reaches rise or fall. */
-static void probe_done(struct agent *a, struct probe *p, bool pass, const char *why)
-{
-	struct cir_error err = CIR_ERROR_INIT;
-	char as[CIR_LB_ADDR_STRLEN];
-	bool flip;
-	int r;
-
-	probe_close(p);
-	p->due = now_ms() + p->chk.interval_ms;
-	if (pass) {
-		p->passes++;
-		p->fails = 0;
-		flip = p->down && p->passes >= p->chk.rise;
-	} else {
-		p->fails++;
-		p->passes = 0;
-		flip = !p->down && p->fails >= p->chk.fall;
-	}
-	if (!flip)
-		return;
-	cir_lb_addr_format(&p->addr, as, sizeof(as));
-	r = cir_lb_target_health(a->db, p->svc, &p->addr, !p->down, pass ? NULL : why, &err);
-	if (r < 0) {
-		/* Retried at the next check: the runs are kept. */
-		event(a, true, "service %s: target %s: %s", p->svc, as, err.msg);
-		return;
-	}
-	p->down = !p->down;
-	if (p->down)
-		event(a, false, "service %s: target %s down after %u failed checks: %s", p->svc,
-		      as, p->fails, why);
-	else
-		event(a, false, "service %s: target %s up after %u passed checks", p->svc, as,
-		      p->passes);
-}
-
-/* The exec check's program must be root's own: a regular file owned by
- * root, not writable by group or others (spec/security.md). */
-static int exec_trusted(const char *path, char *why, size_t len)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		snprintf(why, len, "exec %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    !(st.st_mode & S_IXUSR)) {
-		snprintf(why, len, "exec %s: not a root-owned executable file writable only by "
-			 "root", path);
-		return -1;
-	}
-	return 0;
-}
-
-/* Run the exec check's program with the target in its environment; its
- * stdout and stderr come back on a pipe (the first line is the error). */
-static void exec_start(struct agent *a, struct probe *p)
-{
-	char addr[CIR_IP_STRLEN], tgt[CIR_LB_ADDR_STRLEN], why[CIR_LB_CHECK_PATH_MAX + 96];
-	char e_addr[CIR_IP_STRLEN + 32], e_port[48], e_tgt[CIR_LB_ADDR_STRLEN + 32];
-	char e_svc[CIR_NAME_MAX + 32];
-	char *const argv[] = { p->chk.path, NULL };
-	char *const envp[] = { e_addr, e_port, e_tgt, e_svc,
-			       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			       NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	int pfd[2], r;
-	pid_t pid;
-
-	if (exec_trusted(p->chk.path, why, sizeof(why)) < 0) {
-		probe_done(a, p, false, why);
-		return;
-	}
-	cir_ip_format(&p->addr.ip, addr, sizeof(addr));
-	cir_lb_addr_format(&p->addr, tgt, sizeof(tgt));
-	snprintf(e_addr, sizeof(e_addr), "CIRCUIT_TARGET_ADDRESS=%s", addr);
-	snprintf(e_port, sizeof(e_port), "CIRCUIT_TARGET_PORT=%u", p->addr.port);
-	snprintf(e_tgt, sizeof(e_tgt), "CIRCUIT_TARGET=%s", tgt);
-	snprintf(e_svc, sizeof(e_svc), "CIRCUIT_SERVICE=%s", p->svc);
-	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0) {
-		snprintf(why, sizeof(why), "exec: pipe: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 2);
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGINT);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-				 POSIX_SPAWN_SETPGROUP);
-	r = posix_spawn(&pid, p->chk.path, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(pfd[1]);
-	if (r != 0) {
-		close(pfd[0]);
-		snprintf(why, sizeof(why), "exec %s: %s", p->chk.path, strerror(r));
-		probe_done(a, p, false, why);
-		return;
-	}
-	p->pid = pid;
-	p->fd = pfd[0];
-	p->deadline = now_ms() + p->chk.timeout_ms;
-	p->phase = RUNNING;
-}
-
-/* The program ended (output closed): reap it when it has exited. */
-static void exec_reap(struct agent *a, struct probe *p)
-{
-	char why[192], *nl;
-	int st = 0;
-	pid_t r = waitpid(p->pid, &st, WNOHANG);
-
-	if (r == 0)
-		return;         /* closed its output but runs on: EXITING */
-	p->pid = 0;
-	if (r < 0) {
-		snprintf(why, sizeof(why), "exec: wait: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		probe_done(a, p, true, NULL);
-		return;
-	}
-	p->buf[p->len] = '\0';
-	if ((nl = strchr(p->buf, '\n')))
-		*nl = '\0';
-	for (char *c = p->buf; *c; c++)
-		if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
-			*c = '?';
-	if (WIFEXITED(st))
-		snprintf(why, sizeof(why), "exit status %d%s%.80s", WEXITSTATUS(st),
-			 p->buf[0] ? ": " : "", p->buf);
-	else
-		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(st));
-	probe_done(a, p, false, why);
-}
-
-static void probe_start(struct agent *a, struct probe *p)
-{
-	struct sockaddr_storage ss = { 0 };
-	socklen_t sl;
-	int fd;
-
-	if (p->chk.type == CIR_LB_CHECK_EXEC) {
-		exec_start(a, p);
-		return;
-	}
-	if (p->addr.ip.af == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(p->addr.port);
-		memcpy(&s6->sin6_addr, p->addr.ip.addr, 16);
-		sl = sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(p->addr.port);
-		memcpy(&s4->sin_addr, p->addr.ip.addr, 4);
-		sl = sizeof(*s4);
-	}
-	fd = socket(p->addr.ip.af, (p->chk.type == CIR_LB_CHECK_UDP ? SOCK_DGRAM : SOCK_STREAM) |
-		    SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		probe_done(a, p, false, strerror(errno));
-		return;
-	}
-	p->fd = fd;
-	p->deadline = now_ms() + p->chk.timeout_ms;
-	if (p->chk.type == CIR_LB_CHECK_UDP) {
-		char why[96];
-		size_t len = strlen(p->chk.path);
-
-		/* Connected: an ICMP port unreachable comes back as
-		 * ECONNREFUSED on the next receive. */
-		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 ||
-		    send(fd, p->chk.path, len, 0) != (ssize_t)len) {
-			snprintf(why, sizeof(why), "udp send: %s", strerror(errno));
-			probe_done(a, p, false, why);
-			return;
-		}
-		p->phase = READING;
-		return;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		char why[96];
-
-		snprintf(why, sizeof(why), "connect: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	p->phase = CONNECTING;
-}
-
-/* A connect finished: a TCP check passes, an HTTP check sends its GET. */
-static void probe_connected(struct agent *a, struct probe *p, short revents)
-{
-	char req[CIR_LB_CHECK_PATH_MAX + 128], host[CIR_LB_ADDR_STRLEN], why[128];
-	int soerr = 0, len;
-	socklen_t sl = sizeof(soerr);
-
-	if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-		soerr = errno;
-	if (soerr) {
-		snprintf(why, sizeof(why), "connect: %s", strerror(soerr));
-		probe_done(a, p, false, why);
-		return;
-	}
-	if (!(revents & POLLOUT))
-		return;
-	if (p->chk.type == CIR_LB_CHECK_TCP) {
-		probe_done(a, p, true, NULL);
-		return;
-	}
-	cir_lb_addr_format(&p->addr, host, sizeof(host));
-	len = snprintf(req, sizeof(req),
-		       "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: circuit-agent\r\n"
-		       "Connection: close\r\n\r\n", p->chk.path, host);
-	/* A fresh connection's send buffer takes it whole. */
-	if (send(p->fd, req, len, MSG_NOSIGNAL) != len) {
-		snprintf(why, sizeof(why), "send: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	p->phase = READING;
-}
-
-/* An exec check's output: the first bytes kept (the error shown), the rest
- * dropped; at its end, the process is reaped. */
-static void exec_output(struct agent *a, struct probe *p)
-{
-	char sink[512];
-	ssize_t got;
-
-	if (p->len < sizeof(p->buf) - 1)
-		got = read(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len);
-	else
-		got = read(p->fd, sink, sizeof(sink));
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (got > 0) {
-		if (p->len < sizeof(p->buf) - 1)
-			p->len += got;
-		return;
-	}
-	close(p->fd);
-	p->fd = -1;
-	p->phase = EXITING;
-	exec_reap(a, p);
-}
-
-/* A UDP check: any reply passes, a port unreachable fails. */
-static void udp_reply(struct agent *a, struct probe *p)
-{
-	ssize_t got = recv(p->fd, p->buf, sizeof(p->buf) - 1, 0);
-	char why[128];
-
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (got < 0 && errno == ECONNREFUSED) {
-		probe_done(a, p, false, "udp: port unreachable");
-		return;
-	}
-	if (got < 0) {
-		snprintf(why, sizeof(why), "udp receive: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	probe_done(a, p, true, NULL);
-}
-
-/* An HTTP check's answer, judged on its status line once that is in. */
-static void http_reply(struct agent *a, struct probe *p)
-{
-	ssize_t got = recv(p->fd, p->buf + p->len, sizeof(p->buf) - 1 - p->len, 0);
-	char why[128];
-	int st;
-
-	if (got < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (got < 0) {
-		snprintf(why, sizeof(why), "read: %s", strerror(errno));
-		probe_done(a, p, false, why);
-		return;
-	}
-	p->len += got;
-	p->buf[p->len] = '\0';
-	if (got > 0 && !memchr(p->buf, '\n', p->len) && p->len < sizeof(p->buf) - 1)
-		return;
-	st = cir_lbagent_http_status(p->buf, p->len);
-	if (st < 0) {
-		probe_done(a, p, false, got == 0 && p->len == 0 ?
-			   "connection closed before a response" : "not an HTTP response");
-		return;
-	}
-	if (st != p->chk.expect) {
-		snprintf(why, sizeof(why), "GET %.64s: status %d, want %u", p->chk.path, st,
-			 p->chk.expect);
-		probe_done(a, p, false, why);
-		return;
-	}
-	probe_done(a, p, true, NULL);
-}
-
-static void probe_event(struct agent *a, struct probe *p, short revents)
-{
-	if (p->phase == CONNECTING)
-		probe_connected(a, p, revents);
-	else if (p->phase == RUNNING)
-		exec_output(a, p);
-	else if (p->phase == READING && p->chk.type == CIR_LB_CHECK_UDP)
-		udp_reply(a, p);
-	else if (p->phase == READING)
-		http_reply(a, p);
 }
 
 static bool probe_is(const struct probe *p, const char *svc, const struct cir_lb_addr *ad)
@@ -500,12 +106,12 @@ static int scan_fn(const struct cir_lb_service *s, void *arg)
 			p->addr = t->addr;
 			p->fd = -1;
 			/* Spread the first checks over one interval. */
-			p->due = now_ms() + (a->n * 37) % (ck->interval_ms + 1);
+			p->due = cir_lbp_now_ms() + (a->n * 37) % (ck->interval_ms + 1);
 		}
 		if (memcmp(&p->chk, ck, sizeof(p->chk)) != 0) {
 			/* A changed check: the running one is stale. */
 			if (p->phase != IDLE)
-				probe_close(p);
+				cir_lbp_probe_close(p);
 			p->chk = *ck;
 			p->passes = p->fails = 0;
 		}
@@ -531,7 +137,7 @@ static int scan(struct agent *a, struct cir_error *err)
 		return r;
 	for (size_t i = 0; i < a->n; i++) {
 		if (!a->p[i].seen) {
-			probe_close(&a->p[i]);
+			cir_lbp_probe_close(&a->p[i]);
 			continue;
 		}
 		a->p[k++] = a->p[i];
@@ -554,7 +160,7 @@ static int agent_rescan(struct agent *a, long long now, long long *next_scan,
 		return r;
 	}
 	if (r < 0)
-		event(a, true, "%s", e2.msg);
+		cir_lbp_event(a, true, "%s", e2.msg);
 	*next_scan = now + (o->scan_ms ? o->scan_ms : 1000);
 	if (a->need_exec)
 		return cir_err(err, EPERM, "an exec check was configured after the agent started "
@@ -573,9 +179,9 @@ static void agent_timers(struct agent *a, long long now)
 		struct probe *p = &a->p[i];
 
 		if (p->phase == EXITING)
-			exec_reap(a, p);
+			cir_lbp_exec_reap(a, p);
 		if (p->phase == IDLE && now >= p->due) {
-			probe_start(a, p);
+			cir_lbp_probe_start(a, p);
 		} else if (p->phase != IDLE && now >= p->deadline) {
 			char why[64];
 
@@ -585,7 +191,7 @@ static void agent_timers(struct agent *a, long long now)
 				 "exec: timed out (killed)" :
 				 p->chk.type == CIR_LB_CHECK_UDP ? "udp: no reply in time" :
 				 "no response in time");
-			probe_done(a, p, false, why);
+			cir_lbp_probe_done(a, p, false, why);
 		}
 	}
 }
@@ -653,7 +259,7 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 	int r = 0;
 
 	while (!*o->stop) {
-		long long now = now_ms(), wake;
+		long long now = cir_lbp_now_ms(), wake;
 		size_t np, nx = 0;
 
 		if (now >= next_scan) {
@@ -669,7 +275,7 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 		np = agent_fds(&a, &ps, now, &wake);
 		if (o->fds)
 			nx = o->fds(o->tick_arg, ps.pfd + np, CIR_LBAGENT_EXTRA_FDS, &wake);
-		now = now_ms();
+		now = cir_lbp_now_ms();
 		if (poll(ps.pfd, np + nx, wake > now ? (int)(wake - now) : 0) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -678,12 +284,12 @@ int cir_lbagent_run(struct cir_lb_db *db, const struct cir_lbagent_opts *o, stru
 		}
 		for (size_t k = 0; k < np; k++)
 			if (ps.pfd[k].revents)
-				probe_event(&a, &a.p[ps.who[k]], ps.pfd[k].revents);
+				cir_lbp_probe_event(&a, &a.p[ps.who[k]], ps.pfd[k].revents);
 		if (o->ready)
 			o->ready(o->tick_arg, ps.pfd + np, nx);
 	}
 	for (size_t i = 0; i < a.n; i++)
-		probe_close(&a.p[i]);
+		cir_lbp_probe_close(&a.p[i]);
 	free(a.p);
 	free(ps.pfd);
 	free(ps.who);

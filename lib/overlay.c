@@ -54,10 +54,63 @@ static struct nl_addr *ip_addr(const struct cir_ip *ip)
 	return nl_addr_build(ip->af, ip->addr, ip->af == AF_INET ? 4 : 16);
 }
 
-int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct cir_error *err)
+/* The gateway MAC (the same on every host) and the MTU on the bridge. */
+static int bridge_gateway_mac(struct nl_sock *sk, const struct cir_overlay *o, int ifindex,
+			      struct cir_error *err)
+{
+	_cleanup_rtnl_link_ struct rtnl_link *orig = rtnl_link_alloc(), *chg = rtnl_link_alloc();
+	_cleanup_nl_addr_ struct nl_addr *mac = nl_addr_build(AF_LLC, o->mac, 6);
+	int r;
+
+	if (!orig || !chg || !mac)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_ifindex(orig, ifindex);
+	rtnl_link_set_addr(chg, mac);
+	if (o->mtu)
+		rtnl_link_set_mtu(chg, o->mtu);
+	r = rtnl_link_change(sk, orig, chg, 0);
+	return r < 0 ? cir_nl_err(err, r, "bridge: set the gateway MAC") : 0;
+}
+
+/* The vxlan link of the network's VNI: kept when there, made when not;
+ * anything else under its name is replaced. */
+static int vxlan_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct cir_error *err)
 {
 	_cleanup_rtnl_link_ struct rtnl_link *l = NULL, *cur = NULL;
-	_cleanup_nl_addr_ struct nl_addr *local = NULL, *mac = NULL;
+	_cleanup_nl_addr_ struct nl_addr *local = NULL;
+	uint32_t id = 0;
+	int r;
+
+	r = rtnl_link_get_kernel(sk, 0, o->vxlan, &cur);
+	if (r < 0 && r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV)
+		return cir_nl_err(err, r, "vxlan link");
+	if (r >= 0 && rtnl_link_is_vxlan(cur) && rtnl_link_vxlan_get_id(cur, &id) >= 0 &&
+	    id == o->vni)
+		return 0;
+	if (r >= 0) {
+		r = cir_link_delete(sk, o->vxlan, err);
+		if (r < 0)
+			return r;
+	}
+	l = rtnl_link_vxlan_alloc();
+	local = ip_addr(&o->local);
+	if (!l || !local)
+		return cir_err(err, ENOMEM, "out of memory");
+	rtnl_link_set_name(l, o->vxlan);
+	if (rtnl_link_vxlan_set_id(l, o->vni) < 0 || rtnl_link_vxlan_set_local(l, local) < 0 ||
+	    rtnl_link_vxlan_set_port(l, CIR_OVERLAY_PORT) < 0 ||
+	    rtnl_link_vxlan_set_learning(l, 0) < 0)
+		return cir_err(err, EINVAL, "vxlan %s: bad attributes", o->vxlan);
+	if (o->mtu)
+		rtnl_link_set_mtu(l, o->mtu);
+	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	if (r < 0 && r != -NLE_EXIST)
+		return cir_nl_err(err, r, "create vxlan link");
+	return 0;
+}
+
+int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct cir_error *err)
+{
 	struct cir_link_info br, vx;
 	int r;
 
@@ -73,57 +126,12 @@ int cir_overlay_ensure(struct nl_sock *sk, const struct cir_overlay *o, struct c
 	r = cir_nft_overlay_guard(o->network, o->vxlan, &o->gateway, o->mac, err);
 	if (r < 0)
 		return r;
-	/* The gateway MAC on the bridge, the same on every host. */
-	mac = nl_addr_build(AF_LLC, o->mac, 6);
-	if (!mac)
-		return cir_err(err, ENOMEM, "out of memory");
-	{
-		_cleanup_rtnl_link_ struct rtnl_link *orig = rtnl_link_alloc(), *chg = rtnl_link_alloc();
-
-		if (!orig || !chg)
-			return cir_err(err, ENOMEM, "out of memory");
-		rtnl_link_set_ifindex(orig, br.ifindex);
-		rtnl_link_set_addr(chg, mac);
-		if (o->mtu)
-			rtnl_link_set_mtu(chg, o->mtu);
-		r = rtnl_link_change(sk, orig, chg, 0);
-		if (r < 0)
-			return cir_nl_err(err, r, "bridge: set the gateway MAC");
-	}
-	r = rtnl_link_get_kernel(sk, 0, o->vxlan, &cur);
-	if (r >= 0) {
-		uint32_t id = 0;
-
-		/* Ours only if it is a vxlan of this VNI: anything else under
-		 * the name is replaced. */
-		if (!rtnl_link_is_vxlan(cur) || rtnl_link_vxlan_get_id(cur, &id) < 0 ||
-		    id != o->vni) {
-			r = cir_link_delete(sk, o->vxlan, err);
-			if (r < 0)
-				return r;
-			rtnl_link_put(cur);
-			cur = NULL;
-		}
-	} else if (r != -NLE_OBJ_NOTFOUND && r != -NLE_NODEV) {
-		return cir_nl_err(err, r, "vxlan link");
-	}
-	if (!cur) {
-		l = rtnl_link_vxlan_alloc();
-		local = ip_addr(&o->local);
-		if (!l || !local)
-			return cir_err(err, ENOMEM, "out of memory");
-		rtnl_link_set_name(l, o->vxlan);
-		if (rtnl_link_vxlan_set_id(l, o->vni) < 0 ||
-		    rtnl_link_vxlan_set_local(l, local) < 0 ||
-		    rtnl_link_vxlan_set_port(l, CIR_OVERLAY_PORT) < 0 ||
-		    rtnl_link_vxlan_set_learning(l, 0) < 0)
-			return cir_err(err, EINVAL, "vxlan %s: bad attributes", o->vxlan);
-		if (o->mtu)
-			rtnl_link_set_mtu(l, o->mtu);
-		r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
-		if (r < 0 && r != -NLE_EXIST)
-			return cir_nl_err(err, r, "create vxlan link");
-	}
+	r = bridge_gateway_mac(sk, o, br.ifindex, err);
+	if (r < 0)
+		return r;
+	r = vxlan_ensure(sk, o, err);
+	if (r < 0)
+		return r;
 	r = cir_link_get(sk, o->vxlan, &vx, err);
 	if (r < 0)
 		return cir_err_wrap(err, "vxlan %s", o->vxlan);
