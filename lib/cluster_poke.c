@@ -68,19 +68,18 @@ int cir_cluster_poke_bind(const char *state_dir, struct cir_error *err)
 	if (fd < 0)
 		return cir_err(err, errno, "poke socket: %s", strerror(errno));
 	/* A stale file from an agent that did not exit cleanly.  One agent
-	 * per state directory (its lease) is the caller's contract. */
-	if (unlink(sun.sun_path) < 0 && errno != ENOENT) {
+	 * per state directory (its lease) is the caller's contract.  (These
+	 * run under circuit's filter: unlinkat, not unlink; fchmod, not
+	 * umask or chmod.) */
+	if (unlinkat(AT_FDCWD, sun.sun_path, 0) < 0 && errno != ENOENT) {
 		r = cir_err(err, errno, "poke socket: unlink %s: %s", sun.sun_path,
 			    strerror(errno));
 		close(fd);
 		return r;
 	}
-	/* 0600 from the start: no window where another user could send. */
-	mode_t old = umask(0177);
-
-	r = bind(fd, (struct sockaddr *)&sun, len);
-	umask(old);
-	if (r < 0 || chmod(sun.sun_path, 0600) < 0) {
+	/* The socket inode's mode is the file's at bind (less the umask):
+	 * 0600 from the start, no window where another user could send. */
+	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sun, len) < 0) {
 		r = cir_err(err, errno, "poke socket: bind %s: %s", sun.sun_path,
 			    strerror(errno));
 		close(fd);
@@ -106,20 +105,29 @@ int cir_cluster_poke_recv(int fd, char name[CIR_CNI_NAME_MAX + 1])
 {
 	char buf[CIR_CNI_NAME_MAX + 2];
 
-	for (;;) {
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
 
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0
-			       : errno == EINTR ? 0 : -errno;
-		/* Longer than a name (truncated), empty, or not a name:
-		 * dropped. */
-		if (n == 0 || (size_t)n > CIR_CNI_NAME_MAX)
-			continue;
-		buf[n] = '\0';
-		if (strlen(buf) != (size_t)n || !cir_name_valid(buf))
-			continue;
-		memcpy(name, buf, (size_t)n + 1);
-		return 1;
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	/* Longer than a name (truncated), empty, or not a name: dropped. */
+	if (n == 0 || (size_t)n > CIR_CNI_NAME_MAX)
+		return -EBADMSG;
+	buf[n] = '\0';
+	if (strlen(buf) != (size_t)n || !cir_name_valid(buf))
+		return -EBADMSG;
+	memcpy(name, buf, (size_t)n + 1);
+	return 1;
+}
+
+unsigned int cir_cluster_poke_qlen(void)
+{
+	unsigned int q = 0;
+	FILE *f = fopen("/proc/sys/net/unix/max_dgram_qlen", "re");
+
+	if (f) {
+		if (fscanf(f, "%u", &q) != 1)
+			q = 0;
+		fclose(f);
 	}
+	return q ? q : 10;
 }

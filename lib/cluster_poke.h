@@ -23,10 +23,12 @@
 
 /*
  * Send network to the agent of the state at state_dir, never blocking
- * (MSG_DONTWAIT).  0 sent; else -errno and nothing sent: -ENOENT or
- * -ECONNREFUSED (no agent listens), -EAGAIN (its queue is full),
- * -ENAMETOOLONG (the path does not fit sun_path), -EINVAL (bad name);
- * the caller then writes the key itself.
+ * (MSG_DONTWAIT).  0 sent; -EAGAIN: its queue is full (the agent lives;
+ * it reads the whole queue at once and, having read a full queue, syncs
+ * every network: cir_cluster_poke_qlen); else -errno and nothing sent:
+ * -ENOENT or -ECONNREFUSED (no agent listens), -ENAMETOOLONG (the path
+ * does not fit sun_path), -EINVAL (bad name), then the caller writes the
+ * key itself.
  */
 int cir_cluster_poke_send(const char *state_dir, const char *network);
 
@@ -41,9 +43,17 @@ int cir_cluster_poke_bind(const char *state_dir, struct cir_error *err);
 void cir_cluster_poke_unbind(int fd, const char *state_dir);
 
 /*
- * One datagram from fd into name (valid names only: others are read and
- * dropped).  1 one name read, 0 nothing queued, -errno on error.
+ * One datagram from fd into name: 1 a name read, -EBADMSG one that is no
+ * valid name read and dropped, 0 nothing queued, other -errno on error.
  */
 int cir_cluster_poke_recv(int fd, char name[CIR_CNI_NAME_MAX + 1]);
+
+/*
+ * The queue length of a datagram socket made now in this network
+ * namespace (net.unix.max_dgram_qlen, 10 when unreadable): a sender gets
+ * EAGAIN only when that many datagrams wait, so a reader that reads that
+ * many in one go must assume it missed some.
+ */
+unsigned int cir_cluster_poke_qlen(void);
 
 #endif

@@ -99,6 +99,7 @@ struct cir_cluster_sync {
 	char poked[SYNC_POKE_MAX][CIR_CNI_NAME_MAX + 1];
 	size_t npoked;
 	bool poked_all;
+	unsigned int poke_qlen;      /* a read of this many: some were refused */
 	long long poke_next;         /* ms: the next poked members sync, at the earliest */
 	/* The last problem reported per network: one line per change. */
 	struct {
@@ -737,6 +738,7 @@ int cir_cluster_sync_new(const struct cir_net_ctx *ctx, const char *state_dir,
 	cir_err_clear(&e2);
 	/* Bound now, before the filter; without it circuit-ipam writes the
 	 * member keys itself (its fallback). */
+	s->poke_qlen = cir_cluster_poke_qlen();
 	s->poke_fd = cir_cluster_poke_bind(state_dir, &e2);
 	if (s->poke_fd < 0)
 		sync_warn(s, "cluster: %s (circuit-ipam publishes members itself)", e2.msg);
@@ -880,13 +882,23 @@ size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size
 	return n + (s->w ? cir_etcd_stream_pollfds(s->w, pfd + n, max - n, wake) : 0);
 }
 
-/* Read every queued poke into s->poked. */
+/* Read every queued poke into s->poked.  A full queue read means some
+ * sender may have got EAGAIN (its network unknown here): every network
+ * then (circuit-ipam does not write the key itself on EAGAIN). */
 static void poke_read(struct cir_cluster_sync *s)
 {
 	char name[CIR_CNI_NAME_MAX + 1];
+	unsigned int got = 0;
 	size_t i;
+	int r;
 
-	while (cir_cluster_poke_recv(s->poke_fd, name) > 0) {
+	while ((r = cir_cluster_poke_recv(s->poke_fd, name)) != 0) {
+		if (r != -EBADMSG && r < 0)
+			break;
+		if (++got >= s->poke_qlen)
+			s->poked_all = true;
+		if (r < 0)
+			continue;
 		for (i = 0; i < s->npoked && strcmp(s->poked[i], name) != 0; i++)
 			;
 		if (i < s->npoked)

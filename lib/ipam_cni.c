@@ -362,13 +362,16 @@ static void member_publish(const struct cir_cni_ctx *ctx, const char *network,
 }
 
 /* After the IPAM lock is released: this host's agent is poked
- * (cluster_poke.h) and runs the network's members sync itself; without
- * one listening (no socket, refused, its queue full, any error) the key
- * is written here as before. */
+ * (cluster_poke.h) and runs the network's members sync itself.  Its queue
+ * full (EAGAIN, a burst of ADDs) is delivered too: the agent syncs every
+ * network after reading a full queue.  Without one listening (no socket,
+ * refused, any other error) the key is written here as before. */
 static void member_changed(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_conf *c,
 			   const char *network, const struct cir_ipam_result *a)
 {
-	if (cir_cluster_poke_send(c->data_dir, network) == 0)
+	int r = cir_cluster_poke_send(c->data_dir, network);
+
+	if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK)
 		return;
 	member_publish(ctx, network, a);
 }

@@ -137,6 +137,7 @@ static const struct {
 	{ "connect", G_CHECK | G_CLUSTER | G_DELEGATE }, /* a check's TCP connect, UDP peer;
 							   * an etcd endpoint */
 	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
+	{ "fchmod", G_CLUSTER },        /* the agent's poke socket: 0600 before bind (cluster_poke.c) */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
 	{ "getsockname", G_NETLINK | G_CLUSTER }, /* and libcurl's TCP socket */
