@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cluster_alloc.h"
 #include "cluster_local.h"
 #include "cluster_members.h"
+#include "cluster_poke.h"
 #include "cluster_sync.h"
 #include "link.h"
 #include "network_int.h"
@@ -43,6 +45,10 @@
  * often (ms): a burst of ADDs (3 x 64 concurrent in t-cluster-net) is a
  * few ranges per agent, not one per container. */
 #define SYNC_FDB_GAP_MS 200
+/* circuit-ipam's pokes (cluster_poke.h) run the members sync of their
+ * networks at most this often (ms): a burst of ADDs is a few syncs. */
+#define SYNC_POKE_GAP_MS 20
+#define SYNC_POKE_MAX 16
 
 struct sync_host {
 	char name[CIR_CLUSTER_NAME_MAX + 1];
@@ -86,6 +92,15 @@ struct cir_cluster_sync {
 	size_t nleft;
 	char failing[CIR_ERROR_MSG_MAX];
 	char mfailing[CIR_ERROR_MSG_MAX];   /* the members' sync: last problem */
+	/* The poke socket (-1: none) and the networks poked since the last
+	 * members sync (all of them on overflow). */
+	int poke_fd;
+	bool poke_polled;            /* poke_fd is pfd[0] of the loop's set */
+	char poked[SYNC_POKE_MAX][CIR_CNI_NAME_MAX + 1];
+	size_t npoked;
+	bool poked_all;
+	unsigned int poke_qlen;      /* a read of this many: some were refused */
+	long long poke_next;         /* ms: the next poked members sync, at the earliest */
 	/* The last problem reported per network: one line per change. */
 	struct {
 		char name[CIR_CNI_NAME_MAX + 1];
@@ -720,6 +735,13 @@ int cir_cluster_sync_new(const struct cir_net_ctx *ctx, const char *state_dir,
 	 * mappings unless a cluster needs them. */
 	if (cir_nft_load(&e2) < 0)
 		sync_warn(s, "cluster: %s", e2.msg);
+	cir_err_clear(&e2);
+	/* Bound now, before the filter; without it circuit-ipam writes the
+	 * member keys itself (its fallback). */
+	s->poke_qlen = cir_cluster_poke_qlen();
+	s->poke_fd = cir_cluster_poke_bind(state_dir, &e2);
+	if (s->poke_fd < 0)
+		sync_warn(s, "cluster: %s (circuit-ipam publishes members itself)", e2.msg);
 	*out = s;
 	return 0;
 }
@@ -765,7 +787,7 @@ static int members_one(const char *name, void *arg)
 /* Put this host's members that etcd lacks (their ADD could not publish
  * them, or the lease changed), delete its stale ones: one line per
  * change of state when etcd cannot be reached. */
-static void members_sync(struct cir_cluster_sync *s, struct cir_cluster *cl)
+static void members_sync(struct cir_cluster_sync *s, struct cir_cluster *cl, bool poked)
 {
 	_cleanup_netdb_ struct cir_netdb db = CIR_NETDB_INIT;
 	struct members_scan ms = { .s = s, .db = &db, .cl = cl, .r = 0,
@@ -775,7 +797,12 @@ static void members_sync(struct cir_cluster_sync *s, struct cir_cluster *cl)
 	cl->lease = cir_cluster_lease_recorded(cl);
 	if (db_open(s, &db, &e) < 0)
 		return;
-	cir_netdb_list(&db, members_one, &ms, &e);
+	/* The poked networks only, unless they overflowed. */
+	if (poked && !s->poked_all)
+		for (size_t i = 0; i < s->npoked; i++)
+			members_one(s->poked[i], &ms);
+	else
+		cir_netdb_list(&db, members_one, &ms, &e);
 	if (ms.r < 0) {
 		if (strcmp(s->mfailing, ms.err.msg) != 0)
 			sync_warn(s, "cluster: %s (retrying)", ms.err.msg);
@@ -800,7 +827,7 @@ static int tick_list(struct cir_cluster_sync *s, struct cir_cluster *cl)
 	if (s->failing[0])
 		sync_info(s, "cluster: data plane in step again");
 	s->failing[0] = '\0';
-	members_sync(s, cl);
+	members_sync(s, cl, false);
 	/* A new stream with every full list: a stream stalled without a
 	 * reset (a member's host gone) lasts 10 s at most. */
 	stream_end(s);
@@ -836,10 +863,70 @@ void cir_cluster_sync_tick(struct cir_cluster_sync *s)
 size_t cir_cluster_sync_fds(struct cir_cluster_sync *s, struct pollfd *pfd, size_t max,
 			    long long *wake)
 {
+	size_t n = 0;
+
+	if (!s)
+		return 0;
+	/* The poke socket first: cir_cluster_sync_ready finds it at pfd[0]. */
+	s->poke_polled = s->poke_fd >= 0 && max > 0;
+	if (s->poke_polled) {
+		pfd[0] = (struct pollfd){ .fd = s->poke_fd, .events = POLLIN };
+		n = 1;
+	}
+	/* Pokes waiting for their gap: wake up for them. */
+	if ((s->npoked || s->poked_all) && s->poke_next < *wake)
+		*wake = s->poke_next;
 	/* Member changes waiting for their gap: wake up for them. */
-	if (s && s->w && (s->nfdirty || s->fdirty_all) && s->fdb_next < *wake)
+	if (s->w && (s->nfdirty || s->fdirty_all) && s->fdb_next < *wake)
 		*wake = s->fdb_next;
-	return s && s->w ? cir_etcd_stream_pollfds(s->w, pfd, max, wake) : 0;
+	return n + (s->w ? cir_etcd_stream_pollfds(s->w, pfd + n, max - n, wake) : 0);
+}
+
+/* Read every queued poke into s->poked.  A full queue read means some
+ * sender may have got EAGAIN (its network unknown here): every network
+ * then (circuit-ipam does not write the key itself on EAGAIN). */
+static void poke_read(struct cir_cluster_sync *s)
+{
+	char name[CIR_CNI_NAME_MAX + 1];
+	unsigned int got = 0;
+	size_t i;
+	int r;
+
+	while ((r = cir_cluster_poke_recv(s->poke_fd, name)) != 0) {
+		if (r != -EBADMSG && r < 0)
+			break;
+		if (++got >= s->poke_qlen)
+			s->poked_all = true;
+		if (r < 0)
+			continue;
+		for (i = 0; i < s->npoked && strcmp(s->poked[i], name) != 0; i++)
+			;
+		if (i < s->npoked)
+			continue;
+		if (s->npoked < SYNC_POKE_MAX)
+			memcpy(s->poked[s->npoked++], name, sizeof(name));
+		else
+			s->poked_all = true;
+	}
+}
+
+/* The poked networks' members sync, when the gap is over; before the
+ * registration the first full list syncs every network anyway. */
+static void poke_run(struct cir_cluster_sync *s)
+{
+	if (!s->npoked && !s->poked_all)
+		return;
+	if (!cir_cluster_agent_registered(s->a)) {
+		s->npoked = 0;
+		s->poked_all = false;
+		return;
+	}
+	if (now_ms() < s->poke_next)
+		return;
+	members_sync(s, cir_cluster_agent_cluster(s->a), true);
+	s->npoked = 0;
+	s->poked_all = false;
+	s->poke_next = now_ms() + SYNC_POKE_GAP_MS;
 }
 
 /* The stream ended (r != 0 from its step): again at once, unless it never
@@ -871,7 +958,16 @@ void cir_cluster_sync_ready(struct cir_cluster_sync *s, const struct pollfd *pfd
 	struct cir_error err = CIR_ERROR_INIT;
 	int r;
 
-	if (!s || !s->w)
+	if (!s)
+		return;
+	if (s->poke_polled && n > 0) {
+		if (pfd[0].revents)
+			poke_read(s);
+		pfd++;
+		n--;
+	}
+	poke_run(s);
+	if (!s->w)
 		return;
 	cl = cir_cluster_agent_cluster(s->a);
 	r = cir_etcd_stream_step(s->w, pfd, n, &err);
@@ -910,6 +1006,7 @@ void cir_cluster_sync_free(struct cir_cluster_sync *s)
 {
 	if (s) {
 		stream_end(s);
+		cir_cluster_poke_unbind(s->poke_fd, s->state_dir);
 		free(s->hosts);
 		free(s->vx);
 		free(s->nets);

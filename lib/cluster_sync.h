@@ -11,7 +11,10 @@
  * after a registration, full lists every 10 s, the watch stream
  * (re)started); fds and ready around every poll of the loop drive the
  * watch stream, and a change to hosts/ or networks/ is reconciled at once
- * (a host whose lease expired first leaves every overlay's FDB).  Every
+ * (a host whose lease expired first leaves every overlay's FDB).  The
+ * member poke's socket (cluster_poke.h, bound by cir_cluster_sync_new) is
+ * pfd[0] of the set fds fills; a poked network's members sync runs at
+ * once, a burst at most every 20 ms.  Every
  * line it has to say (one per change of state, not per retry) goes to
  * ctx->log (lib/network.h); it never prints.
  */

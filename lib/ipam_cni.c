@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "cluster_alloc.h"
 #include "cluster_members.h"
+#include "cluster_poke.h"
 #include "ipam_cni.h"
 #include "store.h"
 
@@ -360,6 +361,21 @@ static void member_publish(const struct cir_cni_ctx *ctx, const char *network,
 			a ? "not published" : "not removed", e.msg);
 }
 
+/* After the IPAM lock is released: this host's agent is poked
+ * (cluster_poke.h) and runs the network's members sync itself.  Its queue
+ * full (EAGAIN, a burst of ADDs) is delivered too: the agent syncs every
+ * network after reading a full queue.  Without one listening (no socket,
+ * refused, any other error) the key is written here as before. */
+static void member_changed(const struct cir_cni_ctx *ctx, const struct cir_ipam_cni_conf *c,
+			   const char *network, const struct cir_ipam_result *a)
+{
+	int r = cir_cluster_poke_send(c->data_dir, network);
+
+	if (r == 0 || r == -EAGAIN || r == -EWOULDBLOCK)
+		return;
+	member_publish(ctx, network, a);
+}
+
 int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 {
 	struct cir_ipam_cni_conf c;
@@ -391,9 +407,9 @@ int cir_ipam_cni_add(struct cir_cni_ctx *ctx, struct cir_error *err)
 			(void)cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, &e2);
 		}
 	}
-	if (r >= 0 && c.cluster_block)
-		member_publish(ctx, h.network, &a);
 	close_net(&st, &h);
+	if (r >= 0 && c.cluster_block)
+		member_changed(ctx, &c, h.network, &a);
 	return r < 0 ? r : 0;
 }
 
@@ -416,12 +432,12 @@ int cir_ipam_cni_del(struct cir_cni_ctx *ctx, struct cir_error *err)
 		return r;
 	if (c.cluster_block) {
 		r = cir_cluster_release(&h, ctx->env->containerid, ctx->env->ifname, err);
-		if (r > 0)
-			member_publish(ctx, h.network, NULL);
 	} else {
 		r = cir_ipam_release(&h, ctx->env->containerid, ctx->env->ifname, err);
 	}
 	close_net(&st, &h);
+	if (c.cluster_block && r > 0)
+		member_changed(ctx, &c, h.network, NULL);
 	return r < 0 ? r : 0;
 }
 

@@ -236,6 +236,12 @@ static int allow_sockets(scmp_filter_ctx ctx, enum cir_sandbox_profile p, unsign
 		r = allow_socket_types(ctx, AF_INET, false, err);
 	if (r >= 0 && (g & G_CLUSTER) && own && !(g & G_CHECK))
 		r = allow_socket_types(ctx, AF_INET6, false, err);
+	/* The member poke to this host's agent (lib/cluster_poke.c): an
+	 * AF_UNIX datagram, sendto (above); the agent binds it before its
+	 * filter and reads it with recvfrom. */
+	if (r >= 0 && (g & G_CLUSTER) && own)
+		r = ALLOW("socket", SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+			  SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
 	return r;
 }
 

@@ -80,6 +80,7 @@ const struct cir_sandbox_call cir_sandbox_calls[] = {
 	{ "connect", G_CHECK | G_CLUSTER | G_DELEGATE }, /* a check's TCP connect, UDP peer;
 							   * an etcd endpoint */
 	{ "getpeername", G_CLUSTER },   /* libcurl: the connected peer's address */
+	{ "fchmod", G_CLUSTER },        /* the agent's poke socket: 0600 before bind (cluster_poke.c) */
 	/* -- G_NETLINK: libnl, libmnl (socket() itself is filtered below) -- */
 	{ "bind", G_NETLINK },          /* netlink port id */
 	{ "getsockname", G_NETLINK | G_CLUSTER }, /* and libcurl's TCP socket */
