@@ -165,6 +165,8 @@ extern const struct cli_cmd cli_top_cmds[];
 
 /* circuit lb (hook/lb.c) */
 extern const struct cli_cmd cli_lb_cmds[];
+/* circuit lb ls (hook/lb_ls.c) */
+int cli_lb_ls(struct cli *c, const struct cli_args *a);
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
 /* Cluster services (hook/lb_cluster.c): lb create --scope cluster (etcd
  * only: every host's agent programs it); the scope of service name (0
