@@ -162,9 +162,15 @@ const struct cir_net_ctx *cli_net_ctx(struct cli *c);
 /* Command tables of the verb groups. */
 extern const struct cli_cmd cli_network_cmds[];
 extern const struct cli_cmd cli_top_cmds[];
+/* circuit network ls, inspect, export (hook/network_show.c) */
+int cli_network_ls(struct cli *c, const struct cli_args *a);
+int cli_network_inspect(struct cli *c, const struct cli_args *a);
+int cli_network_export(struct cli *c, const struct cli_args *a);
 
 /* circuit lb (hook/lb.c) */
 extern const struct cli_cmd cli_lb_cmds[];
+/* circuit lb ls (hook/lb_ls.c) */
+int cli_lb_ls(struct cli *c, const struct cli_args *a);
 int cli_lb_network_delete(struct cli *c, struct cir_network *n, struct cir_error *err);
 /* Cluster services (hook/lb_cluster.c): lb create --scope cluster (etcd
  * only: every host's agent programs it); the scope of service name (0

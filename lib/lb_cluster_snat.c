@@ -152,6 +152,40 @@ static void host_cidr(const struct cir_ip *ip, char *buf, size_t len)
 	snprintf(buf, len, "%s/%d", cir_ip_format(ip, a, sizeof(a)), ip->af == AF_INET6 ? 128 : 32);
 }
 
+/* The text that tells whether the bridge's SNAT rule changed: this
+ * host's cidr, then every VIP of w; NULL when out of memory. */
+static char *snat_rule_text(const char *cidr, const struct snat_want *w)
+{
+	char a[CIR_IP_STRLEN];
+	char *rule = strdup(cidr);
+
+	for (size_t i = 0; rule && i < w->n; i++) {
+		char *p = NULL;
+
+		if (asprintf(&p, "%s %s", rule, cir_ip_format(&w->vips[i], a, sizeof(a))) < 0)
+			p = NULL;
+		free(rule);
+		rule = p;
+	}
+	return rule;
+}
+
+/* The SNAT rule of network nc's bridge: w's VIPs from this host's addr. */
+static int snat_rule_set(const struct cir_netconf *nc, const struct snat_want *w,
+			 const struct cir_ip *addr, struct cir_error *err)
+{
+	char vx[16];
+	struct cir_nft_lbmac mac = { .vxlan = vx };
+
+	cir_overlay_name(nc->name, vx);
+	cir_cluster_net_mac(nc->name, mac.gateway);
+	/* Its own MAC: locally administered, unique as the address. */
+	mac.host[0] = 0x02;
+	mac.host[1] = 0xc3;
+	memcpy(mac.host + 2, addr->addr, 4);
+	return cir_nft_lbsnat_set(w->bridge, addr, w->vips, w->n, &mac, err);
+}
+
 static int snat_apply(struct cir_lb_cluster_sync *s, const struct cir_netconf *nc,
 		      const struct snat_want *w, struct cir_error *err)
 {
@@ -178,32 +212,13 @@ static int snat_apply(struct cir_lb_cluster_sync *s, const struct cir_netconf *n
 		r = cir_addr_add(sk, info.ifindex, cidr, true, err);
 	if (r < 0)
 		return cir_err_wrap(err, "bridge %s: address %s", w->bridge, cidr);
-	rule = strdup(cidr);
-	for (size_t i = 0; rule && i < w->n; i++) {
-		char *p = NULL;
-
-		if (asprintf(&p, "%s %s", rule, cir_ip_format(&w->vips[i], a, sizeof(a))) < 0)
-			p = NULL;
-		free(rule);
-		rule = p;
-	}
+	rule = snat_rule_text(cidr, w);
 	if (!rule)
 		return cir_err(err, ENOMEM, "out of memory");
 	slot = snat_slot(s, w->bridge);
 	if (slot < SNAT_BRIDGES_MAX && s->snat[slot].rule && strcmp(s->snat[slot].rule, rule) == 0)
 		return 0;
-	{
-		char vx[16];
-		struct cir_nft_lbmac mac = { .vxlan = vx };
-
-		cir_overlay_name(nc->name, vx);
-		cir_cluster_net_mac(nc->name, mac.gateway);
-		/* Its own MAC: locally administered, unique as the address. */
-		mac.host[0] = 0x02;
-		mac.host[1] = 0xc3;
-		memcpy(mac.host + 2, addr.addr, 4);
-		r = cir_nft_lbsnat_set(w->bridge, &addr, w->vips, w->n, &mac, err);
-	}
+	r = snat_rule_set(nc, w, &addr, err);
 	if (r < 0)
 		return r;
 	if (slot < SNAT_BRIDGES_MAX) {

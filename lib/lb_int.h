@@ -11,6 +11,7 @@
  *                 hairpin) and the IPVS sync of one service
  *   lb_ipvs.c     the IPVS backend (lib/lbbackend.h)
  *   lb_verbs.c    applying a change (commit, rollback) and the verbs
+ *   lb_adopt.c    a cluster service's copy (adopt, drop)
  *   lb_owner.c    targets owned by CNI attachments (detach, verify, gc)
  *   lb_restore.c  restore: every record back into the kernel
  *   lb_cluster.c  cluster services: records in etcd, the agent's copies
@@ -114,6 +115,22 @@ int cir_lb_ipvs_free(struct cir_lb_db *db, const struct cir_lb_service *s,
  * old.  With kernel_optional, a kernel without IPVS only changes the record. */
 int cir_lb_commit(struct cir_lb_db *db, const struct cir_lb_service *old,
 		  const struct cir_lb_service *new, bool kernel_optional, struct cir_error *err);
+
+/* The steps of create, shared with lb_adopt.c.  n: a checked copy of s,
+ * stamped with its creation time. */
+int cir_lbv_create_prepare(const struct cir_lb_service *s, struct cir_lb_service *n,
+			   struct cir_error *err);
+/* With the lock held: n's name, its VIP key and (IPVS) its kernel service
+ * are free. */
+int cir_lbv_create_check_free(struct cir_lb_db *db, const struct cir_lb_service *n,
+			      struct cir_error *err);
+/* With the lock held: n's key, its data plane (and hairpins), its record;
+ * on failure all of it undone. */
+int cir_lbv_create_apply(struct cir_lb_db *db, struct cir_lb_service *n,
+			 struct cir_error *err);
+/* With the lock held: service s (as read) leaves the kernel and the store. */
+int cir_lbv_delete_locked(struct cir_lb_db *db, const struct cir_lb_service *s,
+			  struct cir_error *err);
 
 /* ---- lb_restore.c */
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * lb_verbs.c - the verbs: create, delete, target add/remove/health/drain.
+ * lb_verbs.c - the verbs: create, delete, target add/remove/health/drain
+ * (a cluster service's copy: lb_adopt.c).
  *
  * Every verb is: take lb/lock, read the record, change a copy, make the
  * kernel match the copy (cir_lb_commit through the service's backend),
@@ -158,8 +159,8 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 		       struct cir_error *err);
 
 /* n: a checked copy of s, stamped with its creation time. */
-static int create_prepare(const struct cir_lb_service *s, struct cir_lb_service *n,
-			  struct cir_error *err)
+int cir_lbv_create_prepare(const struct cir_lb_service *s, struct cir_lb_service *n,
+			   struct cir_error *err)
 {
 	int r;
 
@@ -180,8 +181,8 @@ static int create_prepare(const struct cir_lb_service *s, struct cir_lb_service 
 
 /* With the lock held: n's name, its VIP key and (IPVS) its kernel service
  * are free. */
-static int create_check_free(struct cir_lb_db *db, const struct cir_lb_service *n,
-			     struct cir_error *err)
+int cir_lbv_create_check_free(struct cir_lb_db *db, const struct cir_lb_service *n,
+			      struct cir_error *err)
 {
 	char file[CIR_NAME_MAX + sizeof(RECORD_SUFFIX) + 1], a[CIR_LB_ADDR_STRLEN];
 	char other[CIR_NAME_MAX + 1];
@@ -212,7 +213,8 @@ static int create_check_free(struct cir_lb_db *db, const struct cir_lb_service *
 
 /* With the lock held: n's key, its data plane (and hairpins), its record;
  * on failure all of it undone. */
-static int create_apply(struct cir_lb_db *db, struct cir_lb_service *n, struct cir_error *err)
+int cir_lbv_create_apply(struct cir_lb_db *db, struct cir_lb_service *n,
+			 struct cir_error *err)
 {
 	int r;
 
@@ -248,16 +250,16 @@ int cir_lb_create(struct cir_lb_db *db, const struct cir_lb_service *s, struct c
 	_cleanup_service_ struct cir_lb_service n = { 0 };
 	int r;
 
-	r = create_prepare(s, &n, err);
+	r = cir_lbv_create_prepare(s, &n, err);
 	if (r < 0)
 		return r;
 	lock = cir_lb_lock(db, err);
 	if (lock < 0)
 		return lock;
-	r = create_check_free(db, &n, err);
+	r = cir_lbv_create_check_free(db, &n, err);
 	if (r < 0)
 		return r;
-	return create_apply(db, &n, err);
+	return cir_lbv_create_apply(db, &n, err);
 }
 
 /* Drop s's index key; remove the VIP address from the device unless
@@ -308,8 +310,8 @@ static int vip_release(struct cir_lb_db *db, const struct cir_lb_service *s,
 }
 
 /* With the lock held: service s (as read) leaves the kernel and the store. */
-static int delete_locked(struct cir_lb_db *db, const struct cir_lb_service *s,
-			 struct cir_error *err)
+int cir_lbv_delete_locked(struct cir_lb_db *db, const struct cir_lb_service *s,
+			  struct cir_error *err)
 {
 	int r;
 
@@ -343,7 +345,7 @@ int cir_lb_delete(struct cir_lb_db *db, const char *name, struct cir_error *err)
 	r = cir_lb_get(db, name, &s, err);
 	if (r < 0)
 		return r;
-	return delete_locked(db, &s, err);
+	return cir_lbv_delete_locked(db, &s, err);
 }
 
 int cir_lb_target_add(struct cir_lb_db *db, const char *name, const struct cir_lb_target *t,
@@ -523,128 +525,5 @@ int cir_lb_target_drain(struct cir_lb_db *db, const char *name, const struct cir
 	if (active_left)
 		*active_left = active;
 	r = cir_lb_target_remove(db, name, a, true, err);
-	return r < 0 ? r : 1;
-}
-
-/* ------------------------------------------- a cluster service's copy */
-
-static bool check_eq(const struct cir_lb_check *a, const struct cir_lb_check *b)
-{
-	return a->type == b->type && strcmp(a->path, b->path) == 0 && a->expect == b->expect &&
-	       a->interval_ms == b->interval_ms && a->timeout_ms == b->timeout_ms &&
-	       a->rise == b->rise && a->fall == b->fall;
-}
-
-/* Whether a and b agree on everything the cluster's record decides (the
- * service's settings, each target's weight, method and check), whatever
- * the health states, bridges and owners this host keeps. */
-static bool settings_same(const struct cir_lb_service *a, const struct cir_lb_service *b)
-{
-	if (a->backend != b->backend || a->mode != b->mode || a->protocol != b->protocol ||
-	    a->vip.port != b->vip.port || !cir_ip_eq(&a->vip.ip, &b->vip.ip) ||
-	    strcmp(a->sched, b->sched) != 0 || a->persistent != b->persistent ||
-	    a->mh_fallback != b->mh_fallback || a->mh_port != b->mh_port ||
-	    a->cluster != b->cluster || !check_eq(&a->check, &b->check) ||
-	    a->n_targets != b->n_targets)
-		return false;
-	for (size_t i = 0; i < a->n_targets; i++) {
-		const struct cir_lb_target *t = &a->targets[i];
-		int k = cir_lb_target_find(b, &t->addr);
-
-		if (k < 0 || t->weight != b->targets[k].weight ||
-		    t->method != b->targets[k].method || !check_eq(&t->check, &b->targets[k].check))
-			return false;
-	}
-	return true;
-}
-
-int cir_lb_adopt(struct cir_lb_db *db, const struct cir_lb_service *want, struct cir_error *err)
-{
-	_cleanup_close_ int lock = -1;
-	_cleanup_service_ struct cir_lb_service old = { 0 }, n = { 0 };
-	int r;
-
-	if (!want->cluster)
-		return cir_err(err, EINVAL, "service %s: not a cluster service", want->name);
-	r = create_prepare(want, &n, err);
-	if (r < 0)
-		return r;
-	lock = cir_lb_lock(db, err);
-	if (lock < 0)
-		return lock;
-	r = cir_lb_get(db, want->name, &old, err);
-	if (r == -ENOENT) {
-		cir_err_clear(err);
-		for (size_t i = 0; i < n.n_targets; i++) {
-			n.targets[i].down = false;
-			n.targets[i].error[0] = '\0';
-			n.targets[i].since = 0;
-			memset(&n.targets[i].owner, 0, sizeof(n.targets[i].owner));
-		}
-		r = create_check_free(db, &n, err);
-		if (r < 0)
-			return r;
-		r = create_apply(db, &n, err);
-		return r < 0 ? r : 2;
-	}
-	if (r < 0)
-		return r;
-	if (!old.cluster)
-		return cir_err_code(err, CIR_CNI_EXISTS, EEXIST,
-				    "service %s: a local service of that name exists on this host",
-				    want->name);
-	if (settings_same(&old, &n))
-		return 0;
-	if (old.vip.port != n.vip.port || !cir_ip_eq(&old.vip.ip, &n.vip.ip) ||
-	    old.protocol != n.protocol || old.backend != n.backend) {
-		/* Another service under the same name: the old one goes first. */
-		r = delete_locked(db, &old, err);
-		if (r < 0)
-			return r;
-		r = create_check_free(db, &n, err);
-		if (r < 0)
-			return r;
-		r = create_apply(db, &n, err);
-		return r < 0 ? r : 2;
-	}
-	n.created = old.created;
-	for (size_t i = 0; i < n.n_targets; i++) {
-		struct cir_lb_target *t = &n.targets[i];
-		int k = cir_lb_target_find(&old, &t->addr);
-
-		/* Its health is this host's agent's. */
-		t->down = k >= 0 && old.targets[k].down;
-		t->since = k >= 0 ? old.targets[k].since : 0;
-		memcpy(t->error, k >= 0 ? old.targets[k].error : "", k >= 0 ? sizeof(t->error) : 1);
-		memset(&t->owner, 0, sizeof(t->owner));
-		r = cir_lb_bridge_of(db, &t->addr.ip, t->bridge, err);
-		if (r >= 0 && n.backend == CIR_LB_BACKEND_IPVS)
-			r = cir_lb_hairpin_ensure(t, err);
-		if (r < 0)
-			return cir_err_wrap(err, "service %s", n.name);
-	}
-	r = cir_lb_commit(db, &old, &n, false, err);
-	return r < 0 ? r : 1;
-}
-
-int cir_lb_drop_cluster(struct cir_lb_db *db, const char *name, struct cir_error *err)
-{
-	_cleanup_close_ int lock = -1;
-	_cleanup_service_ struct cir_lb_service s = { 0 };
-	int r;
-
-	lock = cir_lb_lock(db, err);
-	if (lock < 0)
-		return lock;
-	r = cir_lb_get(db, name, &s, err);
-	if (r == -ENOENT) {
-		cir_err_clear(err);
-		return 0;
-	}
-	if (r < 0)
-		return r;
-	if (!s.cluster)
-		return 0;
-	r = delete_locked(db, &s, err);
 	return r < 0 ? r : 1;
 }
