@@ -4,6 +4,7 @@
  * tree per shaped direction, egress on the device itself, ingress on an
  * ifb fed by a mirred redirect; read-back and rollback.  The settings'
  * checks and JSON are in qos_conf.c, their text forms in qos_parse.c.
+ * Both directions of a device by name and the ifb GC are in qos_link.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "names.h"
 #include "nl.h"
 #include "qos.h"
+#include "qos_int.h"
 #include "tc.h"
 
 #define ROOT_HANDLE CIR_TC_HANDLE(1, 0)
@@ -201,7 +203,7 @@ static int tree_apply(struct nl_sock *sk, int ifindex, uint32_t mtu, const struc
 	return r;
 }
 
-static int tree_read(struct nl_sock *sk, int ifindex, struct cir_qos *out, struct cir_error *err)
+int cir_qs_tree_read(struct nl_sock *sk, int ifindex, struct cir_qos *out, struct cir_error *err)
 {
 	_cleanup_rtnl_class_ struct rtnl_class *cl = NULL;
 	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *leaf = NULL;
@@ -246,7 +248,7 @@ static int tree_read(struct nl_sock *sk, int ifindex, struct cir_qos *out, struc
 	return 0;
 }
 
-static int tree_clear(struct nl_sock *sk, int ifindex, struct cir_error *err)
+int cir_qs_tree_clear(struct nl_sock *sk, int ifindex, struct cir_error *err)
 {
 	int r;
 
@@ -271,7 +273,7 @@ static int tree_apply_or_restore(struct nl_sock *sk, int ifindex, uint32_t mtu,
 		if (prev)
 			*undo = tree_apply(sk, ifindex, mtu, prev, undo_err);
 		else
-			*undo = tree_clear(sk, ifindex, undo_err);
+			*undo = cir_qs_tree_clear(sk, ifindex, undo_err);
 	}
 	return r;
 }
@@ -310,7 +312,7 @@ int cir_qos_apply(int ifindex, const struct cir_qos *q, struct cir_error *err)
 	r = link_info(sk, ifindex, &mtu, name, err);
 	if (r < 0)
 		return r;
-	r = tree_read(sk, ifindex, &prev, err);
+	r = cir_qs_tree_read(sk, ifindex, &prev, err);
 	if (r < 0 && r != -ENOENT)
 		return cir_err_wrap(err, "egress shaping on %s", name);
 	had = r == 0;
@@ -330,7 +332,7 @@ int cir_qos_clear(int ifindex, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = tree_clear(sk, ifindex, err);
+	r = cir_qs_tree_clear(sk, ifindex, err);
 	if (r < 0)
 		return cir_err_wrap(err, "clear egress shaping");
 	return 0;
@@ -344,10 +346,10 @@ int cir_qos_get(int ifindex, struct cir_qos *out, struct cir_error *err)
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	return tree_read(sk, ifindex, out, err);
+	return cir_qs_tree_read(sk, ifindex, out, err);
 }
 
-static int ingress_clear(struct nl_sock *sk, int ifindex, const char *ifb_name,
+int cir_qs_ingress_clear(struct nl_sock *sk, int ifindex, const char *ifb_name,
 			 struct cir_error *err)
 {
 	_cleanup_rtnl_qdisc_ struct rtnl_qdisc *q = NULL;
@@ -365,7 +367,7 @@ static int ingress_clear(struct nl_sock *sk, int ifindex, const char *ifb_name,
 }
 
 /* The ifb's tree when the whole ingress path is in place; -ENOENT if not. */
-static int ingress_read(struct nl_sock *sk, int ifindex, const char *ifb_name,
+int cir_qs_ingress_read(struct nl_sock *sk, int ifindex, const char *ifb_name,
 			struct cir_qos *out, struct cir_error *err)
 {
 	int ifb, r;
@@ -378,7 +380,7 @@ static int ingress_read(struct nl_sock *sk, int ifindex, const char *ifb_name,
 	r = cir_tc_redirect_find(sk, ifindex, ifb, err);
 	if (r < 0)
 		return r;
-	return tree_read(sk, ifb, out, err);
+	return cir_qs_tree_read(sk, ifb, out, err);
 }
 
 int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qos *q,
@@ -405,7 +407,7 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 	r = link_info(sk, ifindex, &mtu, name, err);
 	if (r < 0)
 		return r;
-	r = ingress_read(sk, ifindex, ifb_name, &prev, err);
+	r = cir_qs_ingress_read(sk, ifindex, ifb_name, &prev, err);
 	if (r < 0 && r != -ENOENT)
 		return cir_err_wrap(err, "ingress shaping on %s", name);
 	had = r == 0;
@@ -429,7 +431,7 @@ int cir_qos_apply_ingress(int ifindex, const char *ifb_name, const struct cir_qo
 
 fail:
 	if (!had)
-		undo = ingress_clear(sk, ifindex, ifb_name, &undo_err);
+		undo = cir_qs_ingress_clear(sk, ifindex, ifb_name, &undo_err);
 	else if (tree_done)
 		undo = tree_apply(sk, ifb, mtu, &prev, &undo_err);
 	cir_err_wrap(err, "ingress shaping on %s via %s", name, ifb_name);
@@ -444,7 +446,7 @@ int cir_qos_clear_ingress(int ifindex, const char *ifb_name, struct cir_error *e
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	r = ingress_clear(sk, ifindex, ifb_name, err);
+	r = cir_qs_ingress_clear(sk, ifindex, ifb_name, err);
 	if (r < 0)
 		return cir_err_wrap(err, "clear ingress shaping");
 	return 0;
@@ -459,180 +461,5 @@ int cir_qos_get_ingress(int ifindex, const char *ifb_name, struct cir_qos *out,
 	r = cir_nl_route_open(&sk, err);
 	if (r < 0)
 		return r;
-	return ingress_read(sk, ifindex, ifb_name, out, err);
-}
-
-/* ---- both directions of a device --------------------------------------- */
-
-static int dev_index(const char *dev, struct cir_error *err)
-{
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info li;
-	int r;
-
-	r = cir_nl_route_open(&sk, err);
-	if (r >= 0)
-		r = cir_link_get(sk, dev, &li, err);
-	return r < 0 ? r : li.ifindex;
-}
-
-int cir_qos_link_apply(const char *dev, const struct cir_qos *egress,
-		       const struct cir_qos *ingress, struct cir_error *err)
-{
-	struct cir_error undo_err = CIR_ERROR_INIT;
-	char ifb[CIR_QOS_IFNAMSIZ];
-	struct cir_qos prev;
-	bool had;
-	int ifindex, r;
-
-	r = cir_qos_validate(egress, err);
-	if (r < 0)
-		return cir_err_wrap(err, "%s egress", dev);
-	r = cir_qos_validate(ingress, err);
-	if (r < 0)
-		return cir_err_wrap(err, "%s ingress", dev);
-	r = cir_name_ifb(dev, ifb, err);
-	if (r < 0)
-		return r;
-	ifindex = dev_index(dev, err);
-	if (ifindex < 0)
-		return ifindex;
-	r = cir_qos_get(ifindex, &prev, err);
-	if (r < 0 && r != -ENOENT)
-		return cir_err_wrap(err, "%s", dev);
-	had = r == 0;
-	r = cir_qos_apply(ifindex, egress, err);
-	if (r < 0)
-		return r;
-	r = cir_qos_apply_ingress(ifindex, ifb, ingress, err);
-	if (r < 0) {
-		/* Put the egress direction back as it was. */
-		int undo = had ? cir_qos_apply(ifindex, &prev, &undo_err)
-			       : cir_qos_clear(ifindex, &undo_err);
-
-		if (undo < 0)
-			return cir_err_append(err, "; putting back its egress shaping failed: %s",
-					      undo_err.msg);
-		return cir_err_append(err, "; its egress shaping was put back");
-	}
-	return 0;
-}
-
-int cir_qos_link_clear(const char *dev, struct cir_error *err)
-{
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info li;
-	char ifb[CIR_QOS_IFNAMSIZ];
-	int r, ifindex;
-
-	r = cir_name_ifb(dev, ifb, err);
-	if (r < 0)
-		return r;
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = cir_link_get(sk, dev, &li, err);
-	if (r < 0 && r != -ENODEV)
-		return r;
-	if (r < 0) {
-		/* The device is gone and took its qdiscs; its ifb stays. */
-		cir_err_clear(err);
-		r = cir_link_ifb_delete(sk, ifb, err);
-		return r < 0 ? cir_err_wrap(err, "%s", dev) : 0;
-	}
-	ifindex = li.ifindex;
-	r = tree_clear(sk, ifindex, err);
-	if (r >= 0)
-		r = ingress_clear(sk, ifindex, ifb, err);
-	return r < 0 ? cir_err_wrap(err, "clear shaping on %s", dev) : 0;
-}
-
-int cir_qos_link_get(const char *dev, struct cir_qos *egress, struct cir_qos *ingress,
-		     struct cir_error *err)
-{
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct cir_link_info li;
-	char ifb[CIR_QOS_IFNAMSIZ];
-	struct cir_qos e = { 0 }, i = { 0 };
-	int r, ifindex;
-
-	r = cir_name_ifb(dev, ifb, err);
-	if (r < 0)
-		return r;
-	r = cir_nl_route_open(&sk, err);
-	if (r >= 0)
-		r = cir_link_get(sk, dev, &li, err);
-	if (r < 0)
-		return r;
-	ifindex = li.ifindex;
-	r = tree_read(sk, ifindex, &e, err);
-	if (r < 0 && r != -ENOENT)
-		return cir_err_wrap(err, "%s egress", dev);
-	r = ingress_read(sk, ifindex, ifb, &i, err);
-	if (r < 0 && r != -ENOENT)
-		return cir_err_wrap(err, "%s ingress", dev);
-	cir_err_clear(err);
-	*egress = e;
-	*ingress = i;
-	return 0;
-}
-
-/* The links of a namespace by name: the ifb each would use, and the
- * Circuit ifbs ("cq-*", "cq_*") there are. */
-struct ifb_walk {
-	char (*wanted)[CIR_QOS_IFNAMSIZ];
-	char (*ifbs)[CIR_QOS_IFNAMSIZ];
-	size_t n_wanted, n_ifbs, n_seen, cap;
-};
-
-static int ifb_walk_add(const struct cir_link_info *l, void *arg)
-{
-	struct ifb_walk *w = arg;
-
-	if (w->n_seen++ == w->cap) {
-		size_t cap = w->cap ? 2 * w->cap : 64;
-		void *a = realloc(w->wanted, cap * sizeof(*w->wanted));
-
-		if (a)
-			w->wanted = a;
-		a = a ? realloc(w->ifbs, cap * sizeof(*w->ifbs)) : NULL;
-		if (!a)
-			return -ENOMEM;
-		w->ifbs = a;
-		w->cap = cap;
-	}
-	if (cir_name_ifb(l->name, w->wanted[w->n_wanted], NULL) == 0)
-		w->n_wanted++;
-	if (strcmp(l->kind, "ifb") == 0 && strncmp(l->name, "cq", 2) == 0 &&
-	    (l->name[2] == '-' || l->name[2] == '_'))
-		snprintf(w->ifbs[w->n_ifbs++], CIR_QOS_IFNAMSIZ, "%s", l->name);
-	return 0;
-}
-
-int cir_qos_ifb_gc(struct cir_error *err)
-{
-	_cleanup_nl_sock_ struct nl_sock *sk = NULL;
-	struct ifb_walk w = { 0 };
-	int r, removed = 0;
-
-	r = cir_nl_route_open(&sk, err);
-	if (r < 0)
-		return r;
-	r = cir_link_list(sk, ifb_walk_add, &w, err);
-	if (r == -ENOMEM)
-		r = cir_err(err, ENOMEM, "out of memory");
-	for (size_t i = 0; r >= 0 && i < w.n_ifbs; i++) {
-		bool used = false;
-
-		for (size_t k = 0; k < w.n_wanted && !used; k++)
-			used = strcmp(w.wanted[k], w.ifbs[i]) == 0;
-		if (used)
-			continue;
-		r = cir_link_ifb_delete(sk, w.ifbs[i], err);
-		if (r >= 0)
-			removed++;
-	}
-	free(w.wanted);
-	free(w.ifbs);
-	return r < 0 ? r : removed;
+	return cir_qs_ingress_read(sk, ifindex, ifb_name, out, err);
 }
