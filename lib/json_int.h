@@ -7,6 +7,7 @@
  *   json.c       the reader: yajl callbacks into the tree, in an arena
  *   json_get.c   the node accessors and the typed getters
  *   json_gen.c   the generator (yajl_gen) and RFC 3339 times
+ *   json_text.c  lone surrogate escapes found before yajl; reading a document
  */
 #ifndef CIR_JSON_INT_H
 #define CIR_JSON_INT_H
@@ -34,5 +35,9 @@ struct cir_jnode {
 	size_t n, cap;
 	struct cir_jmember *m;          /* CIR_JOBJECT members, CIR_JARRAY elements */
 };
+
+/* Offset of the first \uXXXX inside a string of s[0..n) that is half of a
+ * surrogate pair, or -1 (json_text.c). */
+long cir_json_lone_surrogate(const char *s, size_t n);
 
 #endif
