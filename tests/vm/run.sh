@@ -9,7 +9,7 @@
 # ones) in sequence; see spec/vm.md.  Last line, exactly:
 # "vm: N passed, N failed, N skipped" (a test skips with lib.sh's skip).
 # Usage: tests/vm/run.sh BUILD_DIR [v-name ...]
-# Env:   VM_TIMEOUT (s, default 900), VM_TEST_TIMEOUT (s per test file, 300), VM_KERNEL (version under /boot),
+# Env:   VM_TIMEOUT (s, default 1800), VM_TEST_TIMEOUT (s per test file, 300), VM_KERNEL (version under /boot),
 #        VM_SMP (2), VM_MEM (MiB, 2048), VERBOSE=1 (print every test's log),
 #        VM_PROBE_CFLAGS (extra cc flags for ipvs-probe, e.g. -fsanitize=address
 #        with an asan BUILD_DIR), VM_ACCEL (auto: KVM if it boots, else TCG;
@@ -133,7 +133,7 @@ fi
 
 # --- boot one VM for all tests
 console=$vmdir/console.log
-timeout_s=${VM_TIMEOUT:-900}
+timeout_s=${VM_TIMEOUT:-1800}
 # Paths go on the command line, never commands ("Too many boot init vars").
 append="console=ttyS0 quiet loglevel=3 panic=-1 vmscript=$here/guest-init.sh"
 append+=" vmbuild=$BUILD vmsrc=$src vmtests=$(IFS=,; echo "${tests[*]}")"
