@@ -119,23 +119,7 @@ int cir_link_peer_mac(struct nl_sock *sk, const char *name, unsigned char mac[6]
 	if (!m || nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    (nsid >= 0 && nla_put_s32(m, IFLA_TARGET_NETNSID, nsid) < 0))
 		return cir_err(err, ENOMEM, "out of memory");
-	r = nl_send_auto(sk, m);
-	if (r >= 0) {
-		struct nl_cb *orig = nl_socket_get_cb(sk);
-		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
-
-		if (orig)
-			nl_cb_put(orig);
-		if (!cb)
-			return cir_err(err, ENOMEM, "out of memory");
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, peer_addr_one, &pa);
-		r = nl_recvmsgs(sk, cb);
-		nl_cb_put(cb);
-		/* The answer and its ACK come apart: the ACK read too, or the
-		 * socket's next request would take it for its own answer. */
-		if (r >= 0)
-			r = nl_wait_for_ack(sk);
-	}
+	r = cir_nl_request(sk, m, peer_addr_one, &pa, true);
 	if (r < 0) {
 		r = cir_nl_errno(r);
 		if (r == ENOENT || r == ENODEV)

@@ -45,3 +45,25 @@ int cir_nl_genl_open(struct nl_sock **out, struct cir_error *err)
 {
 	return open_proto(out, NETLINK_GENERIC, err);
 }
+
+int cir_nl_request(struct nl_sock *sk, struct nl_msg *m, nl_recvmsg_msg_cb_t fn, void *arg,
+		   bool ack)
+{
+	struct nl_cb *orig, *cb;
+	int r = nl_send_auto(sk, m);
+
+	if (r < 0)
+		return r;
+	orig = nl_socket_get_cb(sk);
+	cb = orig ? nl_cb_clone(orig) : NULL;
+	if (orig)
+		nl_cb_put(orig);
+	if (!cb)
+		return -NLE_NOMEM;
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, fn, arg);
+	r = nl_recvmsgs(sk, cb);
+	nl_cb_put(cb);
+	if (r >= 0 && ack)
+		r = nl_wait_for_ack(sk);
+	return r < 0 ? r : 0;
+}

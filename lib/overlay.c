@@ -230,19 +230,7 @@ int cir_overlay_peers(struct nl_sock *sk, const char *vxlan, struct cir_ip *out,
 	m = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
 	if (!m || nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0)
 		return cir_err(err, ENOMEM, "out of memory");
-	r = nl_send_auto(sk, m);
-	if (r >= 0) {
-		struct nl_cb *orig = nl_socket_get_cb(sk);
-		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
-
-		if (orig)
-			nl_cb_put(orig);
-		if (!cb)
-			return cir_err(err, ENOMEM, "out of memory");
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, peer_dump_one, &pd);
-		r = nl_recvmsgs(sk, cb);
-		nl_cb_put(cb);
-	}
+	r = cir_nl_request(sk, m, peer_dump_one, &pd, false);
 	if (r < 0)
 		return cir_nl_err(err, r, "list fdb entries");
 	return (int)pd.n;
@@ -361,21 +349,7 @@ int cir_overlay_macs(struct nl_sock *sk, const char *vxlan, struct cir_overlay_f
 	m = nlmsg_alloc_simple(RTM_GETNEIGH, NLM_F_DUMP);
 	if (!m || nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO) < 0)
 		return cir_err(err, ENOMEM, "out of memory");
-	r = nl_send_auto(sk, m);
-	if (r >= 0) {
-		struct nl_cb *orig = nl_socket_get_cb(sk);
-		struct nl_cb *cb = orig ? nl_cb_clone(orig) : NULL;
-
-		if (orig)
-			nl_cb_put(orig);
-		if (!cb) {
-			free(md.v);
-			return cir_err(err, ENOMEM, "out of memory");
-		}
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, mac_dump_one, &md);
-		r = nl_recvmsgs(sk, cb);
-		nl_cb_put(cb);
-	}
+	r = cir_nl_request(sk, m, mac_dump_one, &md, false);
 	if (r < 0 || md.nomem) {
 		free(md.v);
 		return r < 0 ? cir_nl_err(err, r, "list fdb entries")
